@@ -1,0 +1,96 @@
+# genlab -- build, set-up, tests and benchmarks.  `make help` lists targets.
+#
+#   make            build ./genlab (REPL + script runner) and build/lua/genlab.so
+#   make test       install missing packages, build, run every test
+#   make demo       install, build, run the guided tour
+#   make SAN=1 test the same under AddressSanitizer + UBSan (build-san/)
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+LUA_CMOD ?= $(PREFIX)/lib/x86_64-linux-gnu/lua/5.4
+
+BUILD   := build
+OPT     := -O2
+ifeq ($(SAN),1)
+BUILD   := build-san
+OPT     := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
+
+BLAS_INC := /usr/include/x86_64-linux-gnu/openblas-pthread
+CFLAGS  += $(OPT) -g -std=c11 -D_GNU_SOURCE -fPIC -Wall -Wextra -Wshadow \
+           -Wno-unused-parameter -I$(BLAS_INC) -I/usr/include/lua5.4 -MMD -MP
+LDLIBS  := -llapacke -lopenblas -lm -lpthread
+LUALIBS := -llua5.4 -lreadline
+
+CORE_SRC := $(wildcard core/*.c core/*/*.c)
+CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
+BIND_SRC := $(filter-out bindings/main.c,$(wildcard bindings/*.c))
+BIND_OBJ := $(BIND_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC := $(wildcard tests/c/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
+BENCH_SRC := $(wildcard tests/bench/*.c)
+BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+
+EXE := genlab
+ifeq ($(SAN),1)
+EXE := $(BUILD)/genlab
+endif
+
+.PHONY: all deps data test demo bench install clean docs help check-c
+all: $(EXE) $(BUILD)/lua/genlab.so
+
+help:
+	@sed -n '1,9p' Makefile
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libgenlab.a: $(CORE_OBJ)
+	$(AR) rcs $@ $^
+
+$(EXE): $(BUILD)/bindings/main.o $(BIND_OBJ) $(BUILD)/libgenlab.a
+	$(CC) $(OPT) -rdynamic -o $@ $^ $(LUALIBS) $(LDLIBS)
+
+# The module for stock lua5.4: symbols of liblua come from the interpreter.
+$(BUILD)/lua/genlab.so: $(BIND_OBJ) $(BUILD)/libgenlab.a
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT) -shared -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/c/%.c tests/c/tap.h $(BUILD)/libgenlab.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libgenlab.a $(LDLIBS)
+
+$(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libgenlab.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -O3 -march=native -o $@ $< $(BUILD)/libgenlab.a $(LDLIBS)
+
+deps:
+	@vendor/deps.sh
+
+check-c: $(TEST_BIN)
+
+test: deps
+	@$(MAKE) --no-print-directory all check-c
+	@BUILD=$(BUILD) EXE=$(EXE) tests/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	./$(EXE) scripts/tour.lua
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@BUILD=$(BUILD) tests/bench/run.sh
+
+docs: $(EXE)
+	./$(EXE) bindings/gendoc.lua > docs/API.md
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LUA_CMOD)
+	install -m 755 $(EXE) $(DESTDIR)$(PREFIX)/bin/genlab
+	install -m 644 $(BUILD)/lua/genlab.so $(DESTDIR)$(LUA_CMOD)/genlab.so
+
+clean:
+	rm -rf build build-san genlab out
+
+-include $(CORE_OBJ:.o=.d) $(BIND_OBJ:.o=.d)

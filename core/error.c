@@ -1,0 +1,34 @@
+/*
+** error.c -- thread-local failure messages (see glab.h).
+*/
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "glab.h"
+
+static _Thread_local char message[512];
+
+glab_status glab_fail(glab_status s, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(message, sizeof message, fmt, ap);
+  va_end(ap);
+  return s;
+}
+
+const char *glab_errmsg(void) { return message; }
+
+const char *glab_strerror(glab_status s) {
+  switch (s) {
+    case GLAB_OK: return "no error";
+    case GLAB_EARG: return "invalid argument";
+    case GLAB_ESHAPE: return "shape mismatch";
+    case GLAB_EDTYPE: return "unsupported dtype";
+    case GLAB_EINDEX: return "index out of range";
+    case GLAB_ENOMEM: return "out of memory";
+    case GLAB_ELINALG: return "linear algebra failure";
+    case GLAB_EIO: return "i/o error";
+    case GLAB_EFORMAT: return "malformed file";
+  }
+  return "unknown status";
+}

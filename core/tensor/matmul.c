@@ -1,0 +1,195 @@
+/*
+** matmul.c -- matrix products through cblas (see ops.h).
+**
+** A matrix operand is passed to gemm as it lies when one of its two strides
+** is 1 (a transposed view becomes CblasTrans, not a copy); anything else is
+** made contiguous first.  Batches are walked with an odometer over the
+** broadcast leading dims, one gemm call each.
+*/
+#include <cblas.h>
+#include <string.h>
+
+#include "iter.h"
+#include "ops.h"
+
+
+static int max_threads;       /* 0 until first use: OpenBLAS's own default */
+static int cur_threads;
+
+void glab_set_num_threads(int n) {
+  if (n < 1) n = 1;
+  max_threads = n;
+  cur_threads = n;
+  openblas_set_num_threads(n);
+}
+
+int glab_get_num_threads(void) {
+  if (!max_threads) max_threads = cur_threads = openblas_get_num_threads();
+  return max_threads;
+}
+
+void glab_blas_pick_threads(double work) {
+  int want = glab_get_num_threads();
+  if (work < 1.0e6) want = 1;
+  if (want != cur_threads) {
+    openblas_set_num_threads(want);
+    cur_threads = want;
+  }
+}
+
+typedef struct {
+  CBLAS_TRANSPOSE trans;
+  int64_t ld;
+} gemm_arg;
+
+/* How gemm can read the (rows x cols) matrix at the last two dims of t, if
+** it can without a copy. */
+static int as_gemm_arg(gemm_arg *g, const glab_tensor *t) {
+  int64_t rows = t->shape[t->ndim - 2], cols = t->shape[t->ndim - 1];
+  int64_t rs = t->stride[t->ndim - 2], cs = t->stride[t->ndim - 1];
+  if (cols == 1) cs = 1;
+  if (rows == 1) rs = cols > 1 ? cols : 1;
+  if (cs == 1 && rs >= (cols > 1 ? cols : 1)) {
+    g->trans = CblasNoTrans;
+    g->ld = rs;
+    return 1;
+  }
+  if (rs == 1 && cs >= (rows > 1 ? rows : 1)) {
+    g->trans = CblasTrans;
+    g->ld = cs;
+    return 1;
+  }
+  return 0;
+}
+
+static void gemm(glab_dtype dt, const gemm_arg *ga, const void *a,
+                 const gemm_arg *gb, const void *b, void *c, int64_t m,
+                 int64_t n, int64_t k) {
+  if (dt == GLAB_F64)
+    cblas_dgemm(CblasRowMajor, ga->trans, gb->trans, (int)m, (int)n, (int)k, 1.0, a,
+                (int)ga->ld, b, (int)gb->ld, 0.0, c, (int)(n > 1 ? n : 1));
+  else
+    cblas_sgemm(CblasRowMajor, ga->trans, gb->trans, (int)m, (int)n, (int)k, 1.0f, a,
+                (int)ga->ld, b, (int)gb->ld, 0.0f, c, (int)(n > 1 ? n : 1));
+}
+
+/* Operands as (batch..., rows, cols) with broadcast batch dims; 1-d ones
+** promoted.  Fails with both shapes in the message. */
+static glab_status matmul_shapes(glab_tensor *a2, glab_tensor *b2, int64_t *bsh,
+                                 int *bnd, const glab_tensor *a,
+                                 const glab_tensor *b) {
+  char sa[128], sb[128];
+  if (a->ndim == 0 || b->ndim == 0)
+    return glab_fail(GLAB_ESHAPE, "matmul: (%s) @ (%s): operands must have at least 1 dimension",
+                     glab_shape_str(sa, sizeof sa, a->ndim, a->shape),
+                     glab_shape_str(sb, sizeof sb, b->ndim, b->shape));
+  if (a->ndim == 1) glab_tensor_unsqueeze(a2, a, 0);
+  else glab_tensor_share(a2, a);
+  if (b->ndim == 1) glab_tensor_unsqueeze(b2, b, 1);
+  else glab_tensor_share(b2, b);
+  if (a2->shape[a2->ndim - 1] != b2->shape[b2->ndim - 2])
+    return glab_fail(GLAB_ESHAPE, "matmul: (%s) @ (%s): inner dimensions differ",
+                     glab_shape_str(sa, sizeof sa, a->ndim, a->shape),
+                     glab_shape_str(sb, sizeof sb, b->ndim, b->shape));
+  glab_status s = glab_broadcast_shape(bsh, bnd, a2->ndim - 2, a2->shape, b2->ndim - 2,
+                                       b2->shape, "matmul");
+  if (s != GLAB_OK)
+    return glab_fail(GLAB_ESHAPE, "matmul: (%s) @ (%s): batch dimensions do not broadcast",
+                     glab_shape_str(sa, sizeof sa, a->ndim, a->shape),
+                     glab_shape_str(sb, sizeof sb, b->ndim, b->shape));
+  return GLAB_OK;
+}
+
+/* Expand x to (batch..., rows, cols), promote to dt, and make it gemm-able. */
+static glab_status gemm_operand(glab_tensor *dst, gemm_arg *g, const glab_tensor *x,
+                                const int64_t *bsh, int bnd, glab_dtype dt) {
+  int64_t sh[GLAB_MAXDIM];
+  memcpy(sh, bsh, (size_t)bnd * sizeof *sh);
+  sh[bnd] = x->shape[x->ndim - 2];
+  sh[bnd + 1] = x->shape[x->ndim - 1];
+  glab_tensor e = GLAB_TENSOR_EMPTY;
+  glab_status s = glab_tensor_expand(&e, x, bnd + 2, sh);
+  if (s != GLAB_OK) return s;
+  if (e.dtype == dt && as_gemm_arg(g, &e)) {
+    *dst = e;
+    return GLAB_OK;
+  }
+  s = glab_tensor_astype(dst, &e, dt);
+  glab_tensor_free(&e);
+  if (s == GLAB_OK) as_gemm_arg(g, dst);
+  return s;
+}
+
+static void run_batches(glab_tensor *c, const glab_tensor *a, const gemm_arg *ga,
+                        const glab_tensor *b, const gemm_arg *gb, int bnd) {
+  int64_t m = c->shape[bnd], n = c->shape[bnd + 1], k = a->shape[bnd + 1];
+  int64_t nb = 1;
+  size_t es = glab_dtype_size(c->dtype);
+  for (int i = 0; i < bnd; i++) nb *= c->shape[i];
+  glab_blas_pick_threads((double)m * (double)n * (double)k);
+  char *pa = glab_tensor_data(a), *pb = glab_tensor_data(b), *pc = glab_tensor_data(c);
+  for (int64_t t = 0; t < nb; t++) {
+    char *ct = pc + glab_batch_offset(c, bnd, t) * (int64_t)es;
+    if (k == 0)
+      memset(ct, 0, (size_t)(m * n) * es);
+    else if (m > 0 && n > 0)
+      gemm(c->dtype, ga, pa + glab_batch_offset(a, bnd, t) * (int64_t)es, gb,
+           pb + glab_batch_offset(b, bnd, t) * (int64_t)es, ct, m, n, k);
+  }
+}
+
+glab_status glab_matmul(glab_tensor *out, const glab_tensor *a,
+                        const glab_tensor *b) {
+  glab_tensor a2 = GLAB_TENSOR_EMPTY, b2 = GLAB_TENSOR_EMPTY;
+  glab_tensor ea = GLAB_TENSOR_EMPTY, eb = GLAB_TENSOR_EMPTY, c = GLAB_TENSOR_EMPTY;
+  int64_t sh[GLAB_MAXDIM];
+  int bnd = 0;
+  gemm_arg ga, gb;
+  glab_dtype dt = (a->dtype == GLAB_F64 || b->dtype == GLAB_F64) ? GLAB_F64 : GLAB_F32;
+  glab_status s = matmul_shapes(&a2, &b2, sh, &bnd, a, b);
+  if (s == GLAB_OK) s = gemm_operand(&ea, &ga, &a2, sh, bnd, dt);
+  if (s == GLAB_OK) s = gemm_operand(&eb, &gb, &b2, sh, bnd, dt);
+  if (s == GLAB_OK) {
+    sh[bnd] = a2.shape[a2.ndim - 2];
+    sh[bnd + 1] = b2.shape[b2.ndim - 1];
+    s = glab_tensor_new(&c, dt, bnd + 2, sh);
+  }
+  if (s == GLAB_OK) {
+    run_batches(&c, &ea, &ga, &eb, &gb, bnd);
+    /* drop the dims that 1-d operands gained */
+    int nd = bnd + 2;
+    if (b->ndim == 1) nd--;
+    if (a->ndim == 1) { sh[bnd] = sh[bnd + 1]; nd--; }
+    glab_tensor v = GLAB_TENSOR_EMPTY;
+    glab_tensor_view(&v, &c, nd, sh);
+    s = glab_tensor_deliver(out, &v, "matmul");
+  }
+  glab_tensor_free(&a2); glab_tensor_free(&b2);
+  glab_tensor_free(&ea); glab_tensor_free(&eb); glab_tensor_free(&c);
+  return s;
+}
+
+glab_status glab_dot(glab_tensor *out, const glab_tensor *a, const glab_tensor *b) {
+  char sa[128], sb[128];
+  if (a->ndim != 1 || b->ndim != 1 || a->shape[0] != b->shape[0])
+    return glab_fail(GLAB_ESHAPE, "dot: (%s) . (%s): needs two vectors of one length",
+                     glab_shape_str(sa, sizeof sa, a->ndim, a->shape),
+                     glab_shape_str(sb, sizeof sb, b->ndim, b->shape));
+  return glab_matmul(out, a, b);
+}
+
+glab_status glab_outer(glab_tensor *out, const glab_tensor *a,
+                       const glab_tensor *b) {
+  char sa[128], sb[128];
+  if (a->ndim != 1 || b->ndim != 1)
+    return glab_fail(GLAB_ESHAPE, "outer: (%s) x (%s): needs two vectors",
+                     glab_shape_str(sa, sizeof sa, a->ndim, a->shape),
+                     glab_shape_str(sb, sizeof sb, b->ndim, b->shape));
+  glab_tensor col = GLAB_TENSOR_EMPTY, row = GLAB_TENSOR_EMPTY;
+  glab_tensor_unsqueeze(&col, a, 1);
+  glab_tensor_unsqueeze(&row, b, 0);
+  glab_status s = glab_binary(out, GLAB_MUL, &col, &row);
+  glab_tensor_free(&col);
+  glab_tensor_free(&row);
+  return s;
+}

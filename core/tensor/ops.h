@@ -1,0 +1,107 @@
+/*
+** ops.h -- arithmetic on tensors: elementwise with numpy broadcasting,
+** reductions, scans, matrix products, indexing, sorting.
+**
+**     glab_tensor y = GLAB_TENSOR_EMPTY;
+**     glab_binary(&y, GLAB_ADD, &x, &bias);        // (128x500) + (500)
+**     glab_unary(&y, GLAB_TANH, &y);               // in place: y exists
+**     glab_reduce(&m, GLAB_LOGSUMEXP, &y, 1, 0, 0);// over dim 1 -> (128)
+**
+** Dtype rule: float32 with float64 gives float64 (numpy's promotion); a
+** scalar takes the tensor's dtype.  Comparisons give masks of 0 and 1 in the
+** promoted dtype.  Index tensors (argmax results, index_select/gather
+** arguments) are float64 tensors of 0-based integer values in this C API; the
+** Lua surface shows them 1-based.  See tensor.h for the `out` contract:
+** an elementwise op may write into one of its inputs (out == a).
+*/
+#ifndef GLAB_OPS_H
+#define GLAB_OPS_H
+
+#include "tensor.h"
+
+/* ---- elementwise ---------------------------------------------------------- */
+typedef enum glab_binop {
+  GLAB_ADD, GLAB_SUB, GLAB_MUL, GLAB_DIV, GLAB_POW, GLAB_MAXIMUM, GLAB_MINIMUM,
+  GLAB_EQ, GLAB_NE, GLAB_LT, GLAB_LE, GLAB_GT, GLAB_GE
+} glab_binop;
+
+typedef enum glab_unop {
+  GLAB_NEG, GLAB_ABS, GLAB_EXP, GLAB_LOG, GLAB_LOG1P, GLAB_EXPM1, GLAB_SQRT,
+  GLAB_TANH, GLAB_SIGMOID, GLAB_RELU, GLAB_SOFTPLUS, GLAB_SQUARE, GLAB_SIN,
+  GLAB_COS, GLAB_FLOOR, GLAB_CEIL, GLAB_ROUND, GLAB_SIGN, GLAB_RECIPROCAL
+} glab_unop;
+
+const char *glab_binop_name(glab_binop op);
+const char *glab_unop_name(glab_unop op);
+
+glab_status glab_binary(glab_tensor *out, glab_binop op, const glab_tensor *a,
+                        const glab_tensor *b);
+/* a op s, or s op a when scalar_first (for 2 - x, 1 / x, 2 ^ x). */
+glab_status glab_binary_scalar(glab_tensor *out, glab_binop op,
+                               const glab_tensor *a, double s, int scalar_first);
+glab_status glab_unary(glab_tensor *out, glab_unop op, const glab_tensor *a);
+glab_status glab_clamp(glab_tensor *out, const glab_tensor *a, double lo,
+                       double hi);
+/* mask != 0 ? a : b, all three broadcast together. */
+glab_status glab_where(glab_tensor *out, const glab_tensor *mask,
+                       const glab_tensor *a, const glab_tensor *b);
+
+/* ---- reductions and scans --------------------------------------------------- */
+typedef enum glab_redop {
+  GLAB_SUM, GLAB_MEAN, GLAB_PROD, GLAB_MAX, GLAB_MIN, GLAB_LOGSUMEXP, GLAB_VAR,
+  GLAB_STD
+} glab_redop;
+
+/* Over dim, or over every element when dim == GLAB_ALLDIMS (giving a scalar,
+** or all dims of size 1 with keepdim).  unbiased selects N-1 for var/std.
+** Sums accumulate in double. */
+glab_status glab_reduce(glab_tensor *out, glab_redop op, const glab_tensor *a,
+                        int dim, int keepdim, int unbiased);
+/* Max (is_max) or min over dim with the position of the first extreme.
+** Either output may be NULL when not wanted. */
+glab_status glab_argreduce(glab_tensor *vals, glab_tensor *idx, int is_max,
+                           const glab_tensor *a, int dim, int keepdim);
+
+typedef enum glab_scanop { GLAB_CUMSUM, GLAB_SOFTMAX, GLAB_LOG_SOFTMAX } glab_scanop;
+/* Same shape as a; softmax and log_softmax are shifted by the max. */
+glab_status glab_scan(glab_tensor *out, glab_scanop op, const glab_tensor *a,
+                      int dim);
+
+/* ---- matrix products (cblas) -------------------------------------------------- */
+/* numpy.matmul: 1-d operands are promoted to a row/column and the added dim
+** removed; leading dims broadcast; every batch is one gemm call. */
+glab_status glab_matmul(glab_tensor *out, const glab_tensor *a,
+                        const glab_tensor *b);
+/* Scalar product of two vectors of the same length, into a 0-d tensor. */
+glab_status glab_dot(glab_tensor *out, const glab_tensor *a, const glab_tensor *b);
+glab_status glab_outer(glab_tensor *out, const glab_tensor *a,
+                       const glab_tensor *b);
+/* Upper bound on OpenBLAS threads (default: the cores); a small product runs
+** on one thread whatever this says, as it is faster there. */
+void glab_set_num_threads(int n);
+int glab_get_num_threads(void);
+
+/* ---- indexing ------------------------------------------------------------------ */
+glab_status glab_index_select(glab_tensor *out, const glab_tensor *a, int dim,
+                              const glab_tensor *idx);
+/* out[i][j] = a[i][idx[i][j]] for dim 1 (and likewise for any dim). */
+glab_status glab_gather(glab_tensor *out, const glab_tensor *a, int dim,
+                        const glab_tensor *idx);
+/* dst[i][idx[i][j]] += src[i][j] for dim 1, in place on dst. */
+glab_status glab_scatter_add(glab_tensor *dst, int dim, const glab_tensor *idx,
+                             const glab_tensor *src);
+/* The elements where mask != 0 (mask broadcast to a), as a 1-d tensor. */
+glab_status glab_masked_select(glab_tensor *out, const glab_tensor *a,
+                               const glab_tensor *mask);
+glab_status glab_cat(glab_tensor *out, const glab_tensor *const *ts, int n,
+                     int dim);
+glab_status glab_stack(glab_tensor *out, const glab_tensor *const *ts, int n,
+                       int dim);
+/* Stable sort along dim; idx receives the source positions.  Either output
+** may be NULL. */
+glab_status glab_sort(glab_tensor *vals, glab_tensor *idx, const glab_tensor *a,
+                      int dim, int descending);
+glab_status glab_topk(glab_tensor *vals, glab_tensor *idx, const glab_tensor *a,
+                      int64_t k, int dim, int largest);
+
+#endif

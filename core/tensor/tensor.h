@@ -1,0 +1,150 @@
+/*
+** tensor.h -- strided float32/float64 tensors over refcounted storage.
+**
+** A glab_tensor is a small value: a pointer to shared storage plus an offset,
+** a shape and strides (in elements).  Views (narrow, select, transpose, ...)
+** are new values that share the storage; the storage is freed when its last
+** tensor is freed.  Indices in this C API are 0-based; the Lua surface adds 1.
+**
+**     glab_tensor x = GLAB_TENSOR_EMPTY, xt = GLAB_TENSOR_EMPTY;
+**     glab_tensor c = GLAB_TENSOR_EMPTY;
+**     int64_t shape[2] = {3, 4};
+**     if (glab_tensor_new(&x, GLAB_F32, 2, shape) != GLAB_OK) return error;
+**     glab_tensor_fill(&x, 1.0);
+**     glab_tensor_transpose(&xt, &x, 0, 1);      // 4x3 view, same storage
+**     if (glab_matmul(&c, &x, &xt) != GLAB_OK)   // 3x3, allocated by matmul
+**       fprintf(stderr, "%s\n", glab_errmsg());
+**     glab_tensor_free(&c); glab_tensor_free(&xt); glab_tensor_free(&x);
+**
+** Contract for every function that produces a tensor `out` (first argument):
+**   - view functions (narrow, select, transpose, permute, view, expand, ...)
+**     need an empty `out` and make it share `src`'s storage;
+**   - computing functions allocate `out` when it is empty; when it already
+**     holds a tensor of the result's shape and dtype they write into it, which
+**     lets a training loop reuse its buffers (a mismatch is GLAB_ESHAPE);
+**   - on failure `out` is left as it was and glab_errmsg() says why.
+** Whoever creates a tensor frees it with glab_tensor_free; no function frees
+** its arguments.  Storage refcounts are not atomic: one thread owns a graph
+** of tensors (the Lua state); compute threads only touch element data.
+*/
+#ifndef GLAB_TENSOR_H
+#define GLAB_TENSOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../glab.h"
+
+#define GLAB_MAXDIM 8
+
+typedef enum glab_dtype { GLAB_F32 = 0, GLAB_F64 = 1 } glab_dtype;
+
+typedef struct glab_storage {
+  void *data;
+  size_t nbytes;
+  long refs;
+} glab_storage;
+
+typedef struct glab_tensor {
+  glab_storage *storage;        /* NULL while the tensor is empty */
+  int64_t offset;               /* of element (0,...,0), in elements */
+  int64_t shape[GLAB_MAXDIM];
+  int64_t stride[GLAB_MAXDIM];  /* in elements; 0 along expanded dims */
+  int ndim;                     /* 0 for a scalar */
+  glab_dtype dtype;
+} glab_tensor;
+
+#define GLAB_TENSOR_EMPTY {0}
+
+/* Largest single allocation we attempt; beyond it new() fails cleanly. */
+#define GLAB_MAX_BYTES ((size_t)1 << 40)
+
+/* ---- metadata ---------------------------------------------------------- */
+size_t glab_dtype_size(glab_dtype dt);
+const char *glab_dtype_name(glab_dtype dt);        /* "float32", "float64" */
+int64_t glab_tensor_numel(const glab_tensor *t);
+int glab_tensor_is_contiguous(const glab_tensor *t);
+void *glab_tensor_data(const glab_tensor *t);      /* element (0,...,0) */
+/* "512x256" (or "scalar") into buf; returns buf. */
+char *glab_shape_str(char *buf, size_t n, int ndim, const int64_t *shape);
+/* Normalise a possibly negative dim against ndim; -1 if out of range. */
+int glab_dim(int dim, int ndim);
+
+/* ---- life cycle --------------------------------------------------------- */
+/* Contiguous tensor with uninitialised elements.  Fails with GLAB_ENOMEM and
+** "cannot allocate 12.0 GiB for a (50000x60000) float32 tensor". */
+glab_status glab_tensor_new(glab_tensor *out, glab_dtype dt, int ndim,
+                            const int64_t *shape);
+void glab_tensor_free(glab_tensor *t);
+/* out shares everything with src (a second handle). */
+void glab_tensor_share(glab_tensor *out, const glab_tensor *src);
+/* Allocate out when empty, else check that it has this dtype and shape. */
+glab_status glab_tensor_prepare(glab_tensor *out, glab_dtype dt, int ndim,
+                                const int64_t *shape, const char *op);
+
+/* Hand a freshly computed contiguous res to the caller's out: moved when out
+** is empty, else copied into it after the shape and dtype check.  res is
+** empty afterwards either way. */
+glab_status glab_tensor_deliver(glab_tensor *out, glab_tensor *res,
+                                const char *op);
+
+/* ---- creation ------------------------------------------------------------ */
+glab_status glab_tensor_fill(glab_tensor *t, double value);
+glab_status glab_tensor_full(glab_tensor *out, glab_dtype dt, int ndim,
+                             const int64_t *shape, double value);
+glab_status glab_tensor_eye(glab_tensor *out, glab_dtype dt, int64_t n,
+                            int64_t m);
+/* Values start, start+step, ... strictly before stop (as numpy.arange). */
+glab_status glab_tensor_arange(glab_tensor *out, glab_dtype dt, double start,
+                               double stop, double step);
+glab_status glab_tensor_linspace(glab_tensor *out, glab_dtype dt, double a,
+                                 double b, int64_t n);
+
+/* ---- views ---------------------------------------------------------------- */
+glab_status glab_tensor_narrow(glab_tensor *out, const glab_tensor *src,
+                               int dim, int64_t start, int64_t len);
+/* Removes dim: a (3x4) select(dim=0, i) is the (4) row i. */
+glab_status glab_tensor_select(glab_tensor *out, const glab_tensor *src,
+                               int dim, int64_t index);
+glab_status glab_tensor_transpose(glab_tensor *out, const glab_tensor *src,
+                                  int d0, int d1);
+glab_status glab_tensor_permute(glab_tensor *out, const glab_tensor *src,
+                                const int *perm);
+/* shape may hold one -1, inferred.  Fails if the strides do not allow a
+** view; glab_tensor_reshape then copies. */
+glab_status glab_tensor_view(glab_tensor *out, const glab_tensor *src,
+                             int ndim, const int64_t *shape);
+glab_status glab_tensor_reshape(glab_tensor *out, const glab_tensor *src,
+                                int ndim, const int64_t *shape);
+/* numpy broadcast_to: size-1 dims (and new leading dims) get stride 0. */
+glab_status glab_tensor_expand(glab_tensor *out, const glab_tensor *src,
+                               int ndim, const int64_t *shape);
+glab_status glab_tensor_unsqueeze(glab_tensor *out, const glab_tensor *src,
+                                  int dim);
+/* dim < -ndim.. or dim == GLAB_ALLDIMS removes every size-1 dim. */
+#define GLAB_ALLDIMS 1000
+glab_status glab_tensor_squeeze(glab_tensor *out, const glab_tensor *src,
+                                int dim);
+
+/* ---- copies --------------------------------------------------------------- */
+/* src broadcast into dst (which must exist), converting dtype. */
+glab_status glab_tensor_copy(glab_tensor *dst, const glab_tensor *src);
+glab_status glab_tensor_clone(glab_tensor *out, const glab_tensor *src);
+/* Shares src when already contiguous, else copies. */
+glab_status glab_tensor_contiguous(glab_tensor *out, const glab_tensor *src);
+glab_status glab_tensor_astype(glab_tensor *out, const glab_tensor *src,
+                               glab_dtype dt);
+
+/* ---- elements (0-based, no bounds check beyond the assertion) ------------ */
+double glab_tensor_get(const glab_tensor *t, const int64_t *idx);
+void glab_tensor_set(glab_tensor *t, const int64_t *idx, double v);
+/* Element at flat row-major position i of a tensor of any strides. */
+double glab_tensor_flat_get(const glab_tensor *t, int64_t i);
+
+/* Broadcast shapes a and b (numpy rules) into out/out_nd.  op names the
+** caller in the message: "add: (3x4) and (5): shapes do not broadcast". */
+glab_status glab_broadcast_shape(int64_t *out, int *out_nd, int na,
+                                 const int64_t *a, int nb, const int64_t *b,
+                                 const char *op);
+
+#endif
