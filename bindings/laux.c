@@ -1,0 +1,243 @@
+/*
+** laux.c -- helpers shared by the binding files (see lgenlab.h).
+*/
+#include <stdio.h>
+#include <string.h>
+
+#include "lgenlab.h"
+
+#define DOCS_KEY "genlab.docs"
+#define DTYPE_KEY "genlab.default_dtype"
+
+void lg_setdoc(lua_State *L, int i, const char *doc) {
+  i = lua_absindex(L, i);
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, DOCS_KEY);
+  lua_pushvalue(L, i);
+  lua_pushstring(L, doc);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+}
+
+void lg_setfuncs(lua_State *L, const lg_Reg *r) {
+  for (; r->name; r++) {
+    lua_pushcfunction(L, r->func);
+    if (r->doc) lg_setdoc(L, -1, r->doc);
+    lua_setfield(L, -2, r->name);
+  }
+}
+
+/* ---- tensors ---------------------------------------------------------------- */
+
+glab_tensor *lg_test(lua_State *L, int i) {
+  return (glab_tensor *)luaL_testudata(L, i, LG_TENSOR);
+}
+
+glab_tensor *lg_check(lua_State *L, int i) {
+  glab_tensor *t = (glab_tensor *)luaL_checkudata(L, i, LG_TENSOR);
+  if (!t->storage) luaL_argerror(L, i, "tensor has been closed");
+  return t;
+}
+
+glab_tensor *lg_push(lua_State *L) {
+  glab_tensor *t = (glab_tensor *)lua_newuserdatauv(L, sizeof *t, 1);
+  memset(t, 0, sizeof *t);
+  luaL_setmetatable(L, LG_TENSOR);
+  return t;
+}
+
+void lg_try(lua_State *L, glab_status s) {
+  if (s != GLAB_OK) luaL_error(L, "%s", glab_errmsg());
+}
+
+/* Shape of a nested table: the lengths along its first elements. */
+static int table_shape(lua_State *L, int i, int64_t *shape) {
+  int nd = 0;
+  lua_pushvalue(L, i);
+  while (lua_istable(L, -1)) {
+    if (nd == GLAB_MAXDIM) luaL_error(L, "tensor: tables nested deeper than %d", GLAB_MAXDIM);
+    shape[nd++] = (int64_t)lua_rawlen(L, -1);
+    if (shape[nd - 1] == 0) break;
+    lua_rawgeti(L, -1, 1);
+    lua_remove(L, -2);
+  }
+  lua_pop(L, 1);
+  return nd;
+}
+
+/* Copy the table at the top into t's elements from *pos on, checking that
+** every row has the length of the first (error names the position). */
+static void fill_from(lua_State *L, glab_tensor *t, int d, int64_t *pos, char *path,
+                      size_t plen) {
+  int64_t n = lua_istable(L, -1) ? (int64_t)lua_rawlen(L, -1) : -1;
+  if (n != t->shape[d]) {
+    char msg[400];
+    if (n < 0)
+      snprintf(msg, sizeof msg, "tensor: ragged table: element %s is a %s, expected a table of %lld",
+               plen ? path : "(top)", luaL_typename(L, -1), (long long)t->shape[d]);
+    else
+      snprintf(msg, sizeof msg, "tensor: ragged table: element %s has %lld entries, expected %lld",
+               plen ? path : "(top)", (long long)n, (long long)t->shape[d]);
+    luaL_error(L, "%s", msg);
+  }
+  for (int64_t k = 1; k <= n; k++) {
+    int w = snprintf(path + plen, 256 - plen, "[%lld]", (long long)k);
+    lua_rawgeti(L, -1, (lua_Integer)k);
+    if (d + 1 < t->ndim) {
+      fill_from(L, t, d + 1, pos, path, plen + (size_t)w);
+    } else {
+      int ok;
+      double v = lua_tonumberx(L, -1, &ok);
+      if (!ok) luaL_error(L, "tensor: element %s is a %s, expected a number", path,
+                          luaL_typename(L, -1));
+      glab_tensor_set(t, pos, v);
+      for (int j = t->ndim - 1; j >= 0 && ++pos[j] == t->shape[j]; j--)
+        if (j > 0) pos[j] = 0;
+    }
+    lua_pop(L, 1);
+  }
+}
+
+glab_tensor *lg_fromtable(lua_State *L, int i, glab_dtype dt) {
+  i = lua_absindex(L, i);
+  int64_t shape[GLAB_MAXDIM], pos[GLAB_MAXDIM] = {0};
+  int nd = lua_istable(L, i) ? table_shape(L, i, shape) : 0;
+  if (!lua_istable(L, i) && !lua_isnumber(L, i))
+    luaL_argerror(L, i, lua_pushfstring(L, "tensor, number or table expected, got %s",
+                                        luaL_typename(L, i)));
+  glab_tensor *t = lg_push(L);
+  lg_try(L, glab_tensor_new(t, dt, nd, shape));
+  if (nd == 0) {
+    glab_tensor_set(t, pos, lua_tonumber(L, i));
+  } else if (glab_tensor_numel(t) > 0) {
+    char path[256] = "";
+    lua_pushvalue(L, i);
+    fill_from(L, t, 0, pos, path, 0);
+    lua_pop(L, 1);
+  }
+  return t;
+}
+
+glab_tensor *lg_totensor(lua_State *L, int i, glab_dtype dt) {
+  glab_tensor *t = lg_test(L, i);
+  if (t) {
+    if (!t->storage) luaL_argerror(L, i, "tensor has been closed");
+    return t;
+  }
+  return lg_fromtable(L, i, dt);
+}
+
+/* ---- arguments ------------------------------------------------------------------ */
+
+glab_dtype lg_default_dtype(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, DTYPE_KEY);
+  glab_dtype dt = lua_tointeger(L, -1) == GLAB_F64 ? GLAB_F64 : GLAB_F32;
+  lua_pop(L, 1);
+  return dt;
+}
+
+static glab_dtype parse_dtype(lua_State *L, int i) {
+  static const char *const names[] = {"float32", "float64", "float", "double", NULL};
+  int k = luaL_checkoption(L, i, NULL, names);
+  return (k == 1 || k == 3) ? GLAB_F64 : GLAB_F32;
+}
+
+glab_dtype lg_optdtype(lua_State *L, int i, glab_dtype deflt) {
+  if (!lua_istable(L, i)) return deflt;
+  lua_getfield(L, i, "dtype");
+  glab_dtype dt = deflt;
+  if (!lua_isnil(L, -1)) {
+    if (!lua_isstring(L, -1))
+      luaL_error(L, "option 'dtype': expected \"float32\" or \"float64\"");
+    dt = parse_dtype(L, lua_gettop(L));
+  }
+  lua_pop(L, 1);
+  return dt;
+}
+
+int lg_checkdim(lua_State *L, int i, int ndim) {
+  lua_Integer d = luaL_checkinteger(L, i);
+  if (d == 0) luaL_argerror(L, i, "dimensions are numbered from 1 (or -1 for the last)");
+  if (d > ndim || d < -ndim) {
+    const char *msg = ndim == 0
+        ? lua_pushfstring(L, "dimension %d out of range for a scalar", (int)d)
+        : lua_pushfstring(L, "dimension %d out of range for a %d-d tensor", (int)d, ndim);
+    luaL_argerror(L, i, msg);
+  }
+  return d > 0 ? (int)d - 1 : ndim + (int)d;
+}
+
+int lg_optdim(lua_State *L, int i, int ndim, int deflt) {
+  return lua_isnoneornil(L, i) ? deflt : lg_checkdim(L, i, ndim);
+}
+
+/* True for a table that holds a list (a shape), not options. */
+static int is_list(lua_State *L, int i) {
+  if (!lua_istable(L, i)) return 0;
+  if (lua_rawlen(L, i) > 0) return 1;
+  lua_pushnil(L);
+  int empty = !lua_next(L, i);
+  if (!empty) lua_pop(L, 2);
+  return empty;
+}
+
+static int64_t checksize(lua_State *L, int arg) {
+  int ok;
+  lua_Integer v = lua_tointegerx(L, -1, &ok);
+  if (!ok) luaL_argerror(L, arg, lua_pushfstring(L, "size must be an integer, got %s",
+                                                 luaL_typename(L, -1)));
+  if (v < 0) luaL_argerror(L, arg, lua_pushfstring(L, "negative size %d", (int)v));
+  return (int64_t)v;
+}
+
+int lg_checkshape(lua_State *L, int first, int64_t *shape) {
+  int nd = 0;
+  if (is_list(L, first)) {
+    int n = (int)lua_rawlen(L, first);
+    if (n > GLAB_MAXDIM) luaL_argerror(L, first, "more than 8 dimensions");
+    for (int k = 1; k <= n; k++) {
+      lua_rawgeti(L, first, k);
+      shape[nd++] = checksize(L, first);
+      lua_pop(L, 1);
+    }
+    return nd;
+  }
+  for (int i = first; lua_type(L, i) == LUA_TNUMBER; i++) {
+    if (nd == GLAB_MAXDIM) luaL_argerror(L, i, "more than 8 dimensions");
+    lua_pushvalue(L, i);
+    shape[nd++] = checksize(L, i);
+    lua_pop(L, 1);
+  }
+  return nd;
+}
+
+int lg_optbool(lua_State *L, int i, const char *key, int deflt) {
+  if (!lua_istable(L, i)) return deflt;
+  lua_getfield(L, i, key);
+  int v = lua_isnil(L, -1) ? deflt : lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+double lg_optnum(lua_State *L, int i, const char *key, double deflt) {
+  if (!lua_istable(L, i)) return deflt;
+  lua_getfield(L, i, key);
+  double v = deflt;
+  if (!lua_isnil(L, -1)) {
+    int ok;
+    v = lua_tonumberx(L, -1, &ok);
+    if (!ok) luaL_error(L, "option '%s': expected a number, got %s", key, luaL_typename(L, -1));
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+glab_tensor *lg_index_arg(lua_State *L, int i) {
+  glab_tensor *src = lg_totensor(L, i, GLAB_F64);
+  glab_tensor *t = lg_push(L);
+  glab_tensor f = GLAB_TENSOR_EMPTY;
+  lg_try(L, glab_tensor_astype(&f, src, GLAB_F64));
+  glab_status s = glab_binary_scalar(t, GLAB_SUB, &f, 1.0, 0);
+  glab_tensor_free(&f);
+  lg_try(L, s);
+  return t;
+}

@@ -1,0 +1,75 @@
+/*
+** lgenlab.c -- luaopen_genlab: the `genlab` module, whether loaded by
+** require from stock lua5.4 (genlab.so) or embedded in the genlab program.
+*/
+#include "lgenlab.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#include <pmmintrin.h>
+#endif
+
+static int m_set_num_threads(lua_State *L) {
+  lua_Integer n = luaL_checkinteger(L, 1);
+  if (n < 1) luaL_argerror(L, 1, "need at least 1 thread");
+  glab_set_num_threads((int)n);
+  return 0;
+}
+
+static int m_get_num_threads(lua_State *L) {
+  lua_pushinteger(L, glab_get_num_threads());
+  return 1;
+}
+
+static int m_set_default_dtype(lua_State *L) {
+  static const char *const names[] = {"float32", "float64", NULL};
+  int k = luaL_checkoption(L, 1, NULL, names);
+  lua_pushinteger(L, k == 1 ? GLAB_F64 : GLAB_F32);
+  lua_setfield(L, LUA_REGISTRYINDEX, "genlab.default_dtype");
+  return 0;
+}
+
+static int m_get_default_dtype(lua_State *L) {
+  lua_pushstring(L, glab_dtype_name(lg_default_dtype(L)));
+  return 1;
+}
+
+static int m_is_tensor(lua_State *L) {
+  lua_pushboolean(L, lg_test(L, 1) != NULL);
+  return 1;
+}
+
+static const lg_Reg functions[] = {
+  {"set_num_threads", m_set_num_threads, "set_num_threads(n)\nUpper bound on BLAS threads; small products still run on one thread, where they are faster."},
+  {"get_num_threads", m_get_num_threads, "get_num_threads() -> n\nThe BLAS thread bound (default: the number of cores)."},
+  {"set_default_dtype", m_set_default_dtype, "set_default_dtype(\"float32\" | \"float64\")\nThe dtype of new tensors when none is given (float32 at start)."},
+  {"get_default_dtype", m_get_default_dtype, "get_default_dtype() -> string\nThe dtype of new tensors when none is given."},
+  {"is_tensor", m_is_tensor, "is_tensor(v) -> boolean\nTrue when v is a genlab Tensor."},
+  {NULL, NULL, NULL}
+};
+
+/* float32 subnormals make BLAS kernels crawl (mixture responsibilities of far
+** components underflow into them); flush them to zero on this thread. */
+static void set_ftz_daz(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  _MM_SET_FLUSH_ZERO_MODE(_MM_FLUSH_ZERO_ON);
+  _MM_SET_DENORMALS_ZERO_MODE(_MM_DENORMALS_ZERO_ON);
+#endif
+}
+
+int luaopen_genlab(lua_State *L) {
+  set_ftz_daz();
+  lua_newtable(L);
+  lg_open_tensor(L);
+  lg_open_ops(L);
+  lg_open_create(L);
+  lg_open_linalg(L);
+  lg_open_help(L);
+  lg_setfuncs(L, functions);
+  lua_pushliteral(L, "0.1");
+  lua_setfield(L, -2, "version");
+  lg_setdoc(L, -1, "genlab: tensors, linear algebra and generative models for Lua.");
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, "genlab.module");
+  return 1;
+}

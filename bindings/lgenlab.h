@@ -1,0 +1,87 @@
+/*
+** lgenlab.h -- what the binding files share: the Tensor type's checks,
+** argument conversions between Lua's 1-based world and the core's 0-based
+** one, and registration of functions together with their docstrings.
+**
+** Ownership rule (after liolib.c): a binding pushes the result userdata
+** first, empty, and lets the core fill it; a Lua error raised later can then
+** never leak the result.  Messages from the core are passed as arguments,
+** never as format strings.
+*/
+#ifndef LGENLAB_H
+#define LGENLAB_H
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "../core/tensor/linalg.h"
+#include "../core/tensor/ops.h"
+#include "../core/tensor/random.h"
+#include "../core/tensor/tensor.h"
+
+#define LG_TENSOR "genlab.Tensor"
+#define LG_GENERATOR "genlab.Generator"
+
+/* A function with its docstring.  The doc's first line is the signature. */
+typedef struct lg_Reg {
+  const char *name;
+  lua_CFunction func;
+  const char *doc;
+} lg_Reg;
+
+/* Set every function of r into the table at the top of the stack and record
+** its doc for help(). */
+void lg_setfuncs(lua_State *L, const lg_Reg *r);
+/* Record a doc for the value at index i (a table, say). */
+void lg_setdoc(lua_State *L, int i, const char *doc);
+
+/* ---- tensors ------------------------------------------------------------- */
+glab_tensor *lg_check(lua_State *L, int i);
+glab_tensor *lg_test(lua_State *L, int i);           /* NULL if not a tensor */
+/* Push a new empty tensor and return it, for the core to fill. */
+glab_tensor *lg_push(lua_State *L);
+/* Raise a Lua error with the core's message when s is not GLAB_OK. */
+void lg_try(lua_State *L, glab_status s);
+/* Argument i as a tensor: a tensor as is; a number or nested table converted
+** (the result is pushed on the stack, so it lives while the call lasts). */
+glab_tensor *lg_totensor(lua_State *L, int i, glab_dtype dt);
+/* A nested table of numbers (or a number) at index i into a new tensor that
+** is pushed.  Ragged rows raise an error naming the position. */
+glab_tensor *lg_fromtable(lua_State *L, int i, glab_dtype dt);
+
+/* ---- arguments ----------------------------------------------------------- */
+glab_dtype lg_default_dtype(lua_State *L);
+/* dtype named in opts table at index i ("float32"/"float64"), else deflt. */
+glab_dtype lg_optdtype(lua_State *L, int i, glab_dtype deflt);
+/* A 1-based (or negative) dim at index i, as the core's 0-based/negative dim. */
+int lg_checkdim(lua_State *L, int i, int ndim);
+int lg_optdim(lua_State *L, int i, int ndim, int deflt);
+/* A size: integers from index first on (stopping at a table with string keys
+** or nil), or one table of integers.  Returns ndim. */
+int lg_checkshape(lua_State *L, int first, int64_t *shape);
+/* Boolean/number field of an options table at index i. */
+int lg_optbool(lua_State *L, int i, const char *key, int deflt);
+double lg_optnum(lua_State *L, int i, const char *key, double deflt);
+/* Argument i (1-based tensor or table of integers) as a 0-based index
+** tensor, pushed. */
+glab_tensor *lg_index_arg(lua_State *L, int i);
+
+/* ---- generators ------------------------------------------------------------ */
+/* Generator in field `generator` of the options table at i, else default. */
+glab_rng *lg_optrng(lua_State *L, int i);
+glab_rng *lg_default_rng(lua_State *L);
+
+/* ---- the modules ------------------------------------------------------------ */
+void lg_open_tensor(lua_State *L);     /* each fills the module table at -1 */
+void lg_open_ops(lua_State *L);
+void lg_open_create(lua_State *L);
+void lg_open_linalg(lua_State *L);
+void lg_open_help(lua_State *L);
+/* Add methods to the Tensor type and to the module table at the top. */
+void lg_add_methods(lua_State *L, const lg_Reg *r);
+/* Format t like numpy into the string pushed on the stack. */
+void lg_pushtensorstring(lua_State *L, const glab_tensor *t);
+
+int luaopen_genlab(lua_State *L);
+
+#endif

@@ -1,0 +1,93 @@
+/*
+** llinalg.c -- genlab.linalg: the LAPACK solvers of core/tensor/linalg.h.
+*/
+#include "lgenlab.h"
+
+static int l_cholesky(lua_State *L) {
+  glab_tensor *a = lg_check(L, 1);
+  int upper = lg_optbool(L, 2, "upper", 0);
+  lg_try(L, glab_linalg_cholesky(lg_push(L), a, upper));
+  return 1;
+}
+
+static int l_eigh(lua_State *L) {
+  glab_tensor *a = lg_check(L, 1);
+  glab_tensor *w = lg_push(L), *v = lg_push(L);
+  lg_try(L, glab_linalg_eigh(w, v, a));
+  return 2;
+}
+
+static int l_eigvalsh(lua_State *L) {
+  glab_tensor *a = lg_check(L, 1);
+  lg_try(L, glab_linalg_eigh(lg_push(L), NULL, a));
+  return 1;
+}
+
+static int l_solve(lua_State *L) {
+  glab_tensor *a = lg_check(L, 1), *b = lg_check(L, 2);
+  lg_try(L, glab_linalg_solve(lg_push(L), a, b));
+  return 1;
+}
+
+static int l_solve_triangular(lua_State *L) {
+  glab_tensor *a = lg_check(L, 1), *b = lg_check(L, 2);
+  int upper = lg_optbool(L, 3, "upper", 0), left = lg_optbool(L, 3, "left", 1);
+  int unit = lg_optbool(L, 3, "unitriangular", 0);
+  lg_try(L, glab_linalg_solve_triangular(lg_push(L), a, b, upper, left, unit));
+  return 1;
+}
+
+static int l_cholesky_solve(lua_State *L) {
+  glab_tensor *b = lg_check(L, 1), *l = lg_check(L, 2);
+  int upper = lg_optbool(L, 3, "upper", 0);
+  lg_try(L, glab_linalg_cholesky_solve(lg_push(L), b, l, upper));
+  return 1;
+}
+
+static int l_slogdet(lua_State *L) {
+  glab_tensor *a = lg_check(L, 1);
+  glab_tensor *sign = lg_push(L), *logabs = lg_push(L);
+  lg_try(L, glab_linalg_slogdet(sign, logabs, a));
+  return 2;
+}
+
+static int l_inv(lua_State *L) {
+  glab_tensor *a = lg_check(L, 1);
+  lg_try(L, glab_linalg_inv(lg_push(L), a));
+  return 1;
+}
+
+static int l_svd(lua_State *L) {
+  glab_tensor *a = lg_check(L, 1);
+  int full = lg_optbool(L, 2, "full_matrices", 0);
+  glab_tensor *u = lg_push(L), *s = lg_push(L), *vh = lg_push(L);
+  lg_try(L, glab_linalg_svd(u, s, vh, a, full));
+  return 3;
+}
+
+static int l_lstsq(lua_State *L) {
+  glab_tensor *a = lg_check(L, 1), *b = lg_check(L, 2);
+  lg_try(L, glab_linalg_lstsq(lg_push(L), a, b));
+  return 1;
+}
+
+static const lg_Reg functions[] = {
+  {"cholesky", l_cholesky, "linalg.cholesky(A, [{upper=false}]) -> L\nLower factor with A = L L^T (or U with A = U^T U), batched over leading dims.\nA matrix that is not positive definite is an error naming the failing minor."},
+  {"eigh", l_eigh, "linalg.eigh(A) -> w, V\nEigenvalues in ascending order (as numpy) and eigenvectors as the columns of V,\nA = V diag(w) V^T, for symmetric A (only its lower triangle is read). Batched."},
+  {"eigvalsh", l_eigvalsh, "linalg.eigvalsh(A) -> w\nEigenvalues of symmetric A, ascending."},
+  {"solve", l_solve, "linalg.solve(A, B) -> X\nX with A X = B by LU with partial pivoting; B may be a vector. Batched with broadcasting.\nA singular matrix is an error."},
+  {"solve_triangular", l_solve_triangular, "linalg.solve_triangular(A, B, [{upper=false, left=true, unitriangular=false}]) -> X\nX with A X = B (or X A = B when left=false) for triangular A; only that triangle is read.\nTransposed views of A are read without a copy. Batched with broadcasting."},
+  {"cholesky_solve", l_cholesky_solve, "linalg.cholesky_solve(B, L, [{upper=false}]) -> X\nX with (L L^T) X = B, given the Cholesky factor L: two triangular solves."},
+  {"slogdet", l_slogdet, "linalg.slogdet(A) -> sign, logabsdet\nSign and log|det A| through LU; a singular A gives 0 and -inf. Batched."},
+  {"inv", l_inv, "linalg.inv(A) -> Ainv\nThe explicit inverse: slower and less accurate than solve or cholesky_solve,\nwhich should be preferred to multiplying by an inverse."},
+  {"svd", l_svd, "linalg.svd(A, [{full_matrices=false}]) -> U, S, Vh\nA = U diag(S) Vh with S descending; thin factors unless full_matrices. Batched."},
+  {"lstsq", l_lstsq, "linalg.lstsq(A, B) -> X\nThe least-squares solution minimising ||A X - B|| (SVD based, any rank)."},
+  {NULL, NULL, NULL}
+};
+
+void lg_open_linalg(lua_State *L) {
+  lua_newtable(L);
+  lg_setfuncs(L, functions);
+  lg_setdoc(L, -1, "genlab.linalg: dense linear algebra on matrices and batches of them (LAPACK).");
+  lua_setfield(L, -2, "linalg");
+}

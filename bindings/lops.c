@@ -1,0 +1,282 @@
+/*
+** lops.c -- reductions, scans, matrix products, indexing and joining, as
+** Tensor methods and genlab.* functions.  Index tensors cross this boundary
+** 1-based: lg_index_arg shifts arguments, one_based() results.
+*/
+#include <stdlib.h>
+
+#include "lgenlab.h"
+
+/* ---- reductions ------------------------------------------------------------- */
+
+/* x:op([dim], [keepdim]): over dim, or everything when dim is nil. */
+static int reduce(lua_State *L, glab_redop op) {
+  glab_tensor *x = lg_check(L, 1);
+  int dim = lua_isnoneornil(L, 2) ? GLAB_ALLDIMS : lg_checkdim(L, 2, x->ndim);
+  int keepdim = lua_toboolean(L, 3);
+  lg_try(L, glab_reduce(lg_push(L), op, x, dim, keepdim, 0));
+  return 1;
+}
+
+static int r_sum(lua_State *L) { return reduce(L, GLAB_SUM); }
+static int r_mean(lua_State *L) { return reduce(L, GLAB_MEAN); }
+static int r_prod(lua_State *L) { return reduce(L, GLAB_PROD); }
+static int r_logsumexp(lua_State *L) { return reduce(L, GLAB_LOGSUMEXP); }
+
+/* x:var([dim], [unbiased=true], [keepdim=false]) */
+static int moment(lua_State *L, glab_redop op) {
+  glab_tensor *x = lg_check(L, 1);
+  int dim = lua_isnoneornil(L, 2) ? GLAB_ALLDIMS : lg_checkdim(L, 2, x->ndim);
+  int unbiased = lua_isnoneornil(L, 3) ? 1 : lua_toboolean(L, 3);
+  int keepdim = lua_toboolean(L, 4);
+  lg_try(L, glab_reduce(lg_push(L), op, x, dim, keepdim, unbiased));
+  return 1;
+}
+
+static int r_var(lua_State *L) { return moment(L, GLAB_VAR); }
+static int r_std(lua_State *L) { return moment(L, GLAB_STD); }
+
+/* Shift the index tensor idx (already on the stack) to 1-based in place and
+** return nret results. */
+static int one_based(lua_State *L, glab_tensor *idx, int nret) {
+  lg_try(L, glab_binary_scalar(idx, GLAB_ADD, idx, 1.0, 0));
+  return nret;
+}
+
+/* x:max() -> scalar; x:max(dim, [keepdim]) -> values, indices;
+** max(a, b) with a tensor b -> maximum(a, b). */
+static int extreme(lua_State *L, int is_max) {
+  glab_tensor *x = lg_check(L, 1);
+  if (lg_test(L, 2)) {
+    glab_tensor *out = lg_push(L);
+    lg_try(L, glab_binary(out, is_max ? GLAB_MAXIMUM : GLAB_MINIMUM, x, lg_check(L, 2)));
+    return 1;
+  }
+  if (lua_isnoneornil(L, 2)) {
+    lg_try(L, glab_reduce(lg_push(L), is_max ? GLAB_MAX : GLAB_MIN, x, GLAB_ALLDIMS, 0, 0));
+    return 1;
+  }
+  int dim = lg_checkdim(L, 2, x->ndim), keepdim = lua_toboolean(L, 3);
+  glab_tensor *vals = lg_push(L), *idx = lg_push(L);
+  lg_try(L, glab_argreduce(vals, idx, is_max, x, dim, keepdim));
+  return one_based(L, idx, 2);
+}
+
+static int r_max(lua_State *L) { return extreme(L, 1); }
+static int r_min(lua_State *L) { return extreme(L, 0); }
+
+static int arg_extreme(lua_State *L, int is_max) {
+  glab_tensor *x = lg_check(L, 1);
+  int dim = lua_isnoneornil(L, 2) ? GLAB_ALLDIMS : lg_checkdim(L, 2, x->ndim);
+  int keepdim = lua_toboolean(L, 3);
+  glab_tensor *idx = lg_push(L);
+  lg_try(L, glab_argreduce(NULL, idx, is_max, x, dim, keepdim));
+  return one_based(L, idx, 1);
+}
+
+static int r_argmax(lua_State *L) { return arg_extreme(L, 1); }
+static int r_argmin(lua_State *L) { return arg_extreme(L, 0); }
+
+static int scan(lua_State *L, glab_scanop op) {
+  glab_tensor *x = lg_check(L, 1);
+  int dim = lg_checkdim(L, 2, x->ndim ? x->ndim : 1);
+  lg_try(L, glab_scan(lg_push(L), op, x, dim));
+  return 1;
+}
+
+static int r_cumsum(lua_State *L) { return scan(L, GLAB_CUMSUM); }
+static int r_softmax(lua_State *L) { return scan(L, GLAB_SOFTMAX); }
+static int r_log_softmax(lua_State *L) { return scan(L, GLAB_LOG_SOFTMAX); }
+
+/* ---- products ------------------------------------------------------------------ */
+
+static int check_ndim(lua_State *L, int i, const glab_tensor *t, int nd, const char *op) {
+  if (t->ndim != nd) {
+    char sh[128];
+    return luaL_error(L, "%s: argument %d must be %d-d, got (%s)", op, i, nd,
+                      glab_shape_str(sh, sizeof sh, t->ndim, t->shape));
+  }
+  return 0;
+}
+
+static int p_matmul(lua_State *L) {
+  glab_tensor *a = lg_check(L, 1), *b = lg_check(L, 2);
+  lg_try(L, glab_matmul(lg_push(L), a, b));
+  return 1;
+}
+
+static int p_mm(lua_State *L) {
+  glab_tensor *a = lg_check(L, 1), *b = lg_check(L, 2);
+  check_ndim(L, 1, a, 2, "mm");
+  check_ndim(L, 2, b, 2, "mm");
+  return p_matmul(L);
+}
+
+static int p_bmm(lua_State *L) {
+  glab_tensor *a = lg_check(L, 1), *b = lg_check(L, 2);
+  check_ndim(L, 1, a, 3, "bmm");
+  check_ndim(L, 2, b, 3, "bmm");
+  return p_matmul(L);
+}
+
+static int p_mv(lua_State *L) {
+  glab_tensor *a = lg_check(L, 1), *b = lg_check(L, 2);
+  check_ndim(L, 1, a, 2, "mv");
+  check_ndim(L, 2, b, 1, "mv");
+  return p_matmul(L);
+}
+
+static int p_dot(lua_State *L) {
+  glab_tensor *a = lg_check(L, 1), *b = lg_check(L, 2);
+  lg_try(L, glab_dot(lg_push(L), a, b));
+  return 1;
+}
+
+static int p_outer(lua_State *L) {
+  glab_tensor *a = lg_check(L, 1), *b = lg_check(L, 2);
+  lg_try(L, glab_outer(lg_push(L), a, b));
+  return 1;
+}
+
+/* ---- indexing --------------------------------------------------------------------- */
+
+static int i_index_select(lua_State *L) {
+  glab_tensor *x = lg_check(L, 1);
+  int dim = lg_checkdim(L, 2, x->ndim);
+  glab_tensor *idx = lg_index_arg(L, 3);
+  lg_try(L, glab_index_select(lg_push(L), x, dim, idx));
+  return 1;
+}
+
+static int i_gather(lua_State *L) {
+  glab_tensor *x = lg_check(L, 1);
+  int dim = lg_checkdim(L, 2, x->ndim);
+  glab_tensor *idx = lg_index_arg(L, 3);
+  lg_try(L, glab_gather(lg_push(L), x, dim, idx));
+  return 1;
+}
+
+static int i_scatter_add_(lua_State *L) {
+  glab_tensor *x = lg_check(L, 1);
+  int dim = lg_checkdim(L, 2, x->ndim);
+  glab_tensor *idx = lg_index_arg(L, 3);
+  glab_tensor *src = lg_totensor(L, 4, x->dtype);
+  lg_try(L, glab_scatter_add(x, dim, idx, src));
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int i_scatter_add(lua_State *L) {
+  glab_tensor *x = lg_check(L, 1);
+  int dim = lg_checkdim(L, 2, x->ndim);
+  glab_tensor *idx = lg_index_arg(L, 3);
+  glab_tensor *src = lg_totensor(L, 4, x->dtype);
+  glab_tensor *out = lg_push(L);
+  lg_try(L, glab_tensor_clone(out, x));
+  lg_try(L, glab_scatter_add(out, dim, idx, src));
+  return 1;
+}
+
+static int i_masked_select(lua_State *L) {
+  glab_tensor *x = lg_check(L, 1);
+  glab_tensor *m = lg_totensor(L, 2, x->dtype);
+  lg_try(L, glab_masked_select(lg_push(L), x, m));
+  return 1;
+}
+
+static int i_sort(lua_State *L) {
+  glab_tensor *x = lg_check(L, 1);
+  int dim = lg_optdim(L, 2, x->ndim, x->ndim - 1), descending = lua_toboolean(L, 3);
+  glab_tensor *vals = lg_push(L), *idx = lg_push(L);
+  lg_try(L, glab_sort(vals, idx, x, dim, descending));
+  return one_based(L, idx, 2);
+}
+
+static int i_argsort(lua_State *L) {
+  glab_tensor *x = lg_check(L, 1);
+  int dim = lg_optdim(L, 2, x->ndim, x->ndim - 1), descending = lua_toboolean(L, 3);
+  glab_tensor *idx = lg_push(L);
+  lg_try(L, glab_sort(NULL, idx, x, dim, descending));
+  return one_based(L, idx, 1);
+}
+
+static int i_topk(lua_State *L) {
+  glab_tensor *x = lg_check(L, 1);
+  lua_Integer k = luaL_checkinteger(L, 2);
+  int dim = lg_optdim(L, 3, x->ndim, x->ndim - 1);
+  int largest = lua_isnoneornil(L, 4) ? 1 : lua_toboolean(L, 4);
+  glab_tensor *vals = lg_push(L), *idx = lg_push(L);
+  lg_try(L, glab_topk(vals, idx, x, (int64_t)k, dim, largest));
+  return one_based(L, idx, 2);
+}
+
+/* Tensors of the list at index 1, in a userdata array that Lua collects. */
+static const glab_tensor **tensor_list(lua_State *L, int *n) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  *n = (int)lua_rawlen(L, 1);
+  if (*n < 1) luaL_argerror(L, 1, "expected a non-empty list of tensors");
+  const glab_tensor **ts = lua_newuserdatauv(L, (size_t)*n * sizeof *ts, 0);
+  for (int k = 0; k < *n; k++) {
+    lua_rawgeti(L, 1, k + 1);
+    ts[k] = lg_test(L, -1);
+    if (!ts[k] || !ts[k]->storage)
+      luaL_error(L, "element %d of the list is a %s, not a tensor", k + 1, luaL_typename(L, -1));
+    lua_pop(L, 1);        /* the list keeps the tensor alive */
+  }
+  return ts;
+}
+
+static int join(lua_State *L, int stack) {
+  int n;
+  const glab_tensor **ts = tensor_list(L, &n);
+  int nd = ts[0]->ndim + stack;
+  int dim = lg_optdim(L, 2, nd, 0);
+  glab_tensor *out = lg_push(L);
+  lg_try(L, stack ? glab_stack(out, ts, n, dim) : glab_cat(out, ts, n, dim));
+  return 1;
+}
+
+static int i_cat(lua_State *L) { return join(L, 0); }
+static int i_stack(lua_State *L) { return join(L, 1); }
+
+static const lg_Reg methods[] = {
+  {"sum", r_sum, "sum(x, [dim], [keepdim]) -> Tensor\nSum over dim, or of all elements (a scalar tensor). Accumulates in double."},
+  {"mean", r_mean, "mean(x, [dim], [keepdim]) -> Tensor\nMean over dim or of all elements."},
+  {"prod", r_prod, "prod(x, [dim], [keepdim]) -> Tensor\nProduct over dim or of all elements."},
+  {"var", r_var, "var(x, [dim], [unbiased=true], [keepdim]) -> Tensor\nVariance (divides by N-1 when unbiased, else N); two-pass, no cancellation."},
+  {"std", r_std, "std(x, [dim], [unbiased=true], [keepdim]) -> Tensor\nStandard deviation, as var."},
+  {"logsumexp", r_logsumexp, "logsumexp(x, [dim], [keepdim]) -> Tensor\nlog(sum(exp(x))) computed stably (shifted by the max)."},
+  {"max", r_max, "max(x) -> Tensor | max(x, dim, [keepdim]) -> values, indices | max(a, b)\nLargest element; along dim also the 1-based positions; with a tensor b, maximum(a, b)."},
+  {"min", r_min, "min(x) -> Tensor | min(x, dim, [keepdim]) -> values, indices | min(a, b)\nSmallest element; along dim also the 1-based positions."},
+  {"argmax", r_argmax, "argmax(x, [dim], [keepdim]) -> Tensor\n1-based position of the first maximum (in the flattened x when dim is nil)."},
+  {"argmin", r_argmin, "argmin(x, [dim], [keepdim]) -> Tensor\n1-based position of the first minimum."},
+  {"cumsum", r_cumsum, "cumsum(x, dim) -> Tensor\nCumulative sum along dim."},
+  {"softmax", r_softmax, "softmax(x, dim) -> Tensor\nexp(x) / sum(exp(x)) along dim, shifted by the max."},
+  {"log_softmax", r_log_softmax, "log_softmax(x, dim) -> Tensor\nx - logsumexp(x, dim), stable."},
+  {"matmul", p_matmul, "matmul(a, b) -> Tensor\nMatrix product with numpy semantics: 1-d operands are vectors, leading dims broadcast\n(batched). Runs on BLAS sgemm/dgemm; transposed views are not copied."},
+  {"mm", p_mm, "mm(a, b) -> Tensor\nProduct of two matrices."},
+  {"bmm", p_bmm, "bmm(a, b) -> Tensor\nBatched product of (b, n, k) and (b, k, m)."},
+  {"mv", p_mv, "mv(A, x) -> Tensor\nMatrix-vector product."},
+  {"dot", p_dot, "dot(a, b) -> Tensor\nScalar product of two vectors of one length."},
+  {"outer", p_outer, "outer(a, b) -> Tensor\nOuter product a b^T of two vectors."},
+  {"index_select", i_index_select, "index_select(x, dim, idx) -> Tensor\nThe entries at the 1-based positions idx (tensor or table) along dim."},
+  {"gather", i_gather, "gather(x, dim, idx) -> Tensor\nout[i][j] = x[i][idx[i][j]] for dim 2 (likewise for any dim); idx is 1-based."},
+  {"scatter_add", i_scatter_add, "scatter_add(x, dim, idx, src) -> Tensor\nA copy of x with src added at the 1-based positions idx along dim."},
+  {"scatter_add_", i_scatter_add_, "x:scatter_add_(dim, idx, src) -> x\nIn-place scatter_add."},
+  {"masked_select", i_masked_select, "masked_select(x, mask) -> Tensor\n1-d tensor of the elements where mask ~= 0 (mask broadcasts to x)."},
+  {"sort", i_sort, "sort(x, [dim=-1], [descending=false]) -> values, indices\nStable sort along dim; NaN last; indices are 1-based."},
+  {"argsort", i_argsort, "argsort(x, [dim=-1], [descending=false]) -> Tensor\nThe 1-based indices that sort x along dim."},
+  {"topk", i_topk, "topk(x, k, [dim=-1], [largest=true]) -> values, indices\nThe k largest (or smallest) entries along dim, in order."},
+  {NULL, NULL, NULL}
+};
+
+static const lg_Reg functions[] = {
+  {"cat", i_cat, "cat({t1, t2, ...}, [dim=1]) -> Tensor\nJoin tensors along an existing dim; the others must match."},
+  {"stack", i_stack, "stack({t1, t2, ...}, [dim=1]) -> Tensor\nJoin equal-shaped tensors along a new dim."},
+  {NULL, NULL, NULL}
+};
+
+void lg_open_ops(lua_State *L) {
+  lg_add_methods(L, methods);
+  lg_setfuncs(L, functions);
+}

@@ -1,0 +1,616 @@
+/*
+** ltensor.c -- the genlab.Tensor type: metatable, operators, indexing,
+** views and elementwise methods.  Reductions, products and indexing
+** methods are in lops.c.
+*/
+#include <math.h>
+#include <string.h>
+
+#include "lgenlab.h"
+
+/* ---- life cycle and metadata ------------------------------------------------ */
+
+static int t_gc(lua_State *L) {
+  glab_tensor *t = (glab_tensor *)luaL_checkudata(L, 1, LG_TENSOR);
+  glab_tensor_free(t);
+  return 0;
+}
+
+static int t_tostring(lua_State *L) {
+  glab_tensor *t = (glab_tensor *)luaL_checkudata(L, 1, LG_TENSOR);
+  if (!t->storage) lua_pushliteral(L, "tensor (closed)");
+  else lg_pushtensorstring(L, t);
+  return 1;
+}
+
+static int t_len(lua_State *L) {
+  glab_tensor *t = lg_check(L, 1);
+  if (t->ndim == 0) return luaL_error(L, "len() of a scalar tensor");
+  lua_pushinteger(L, (lua_Integer)t->shape[0]);
+  return 1;
+}
+
+static void push_shape(lua_State *L, const glab_tensor *t) {
+  lua_createtable(L, t->ndim, 0);
+  for (int i = 0; i < t->ndim; i++) {
+    lua_pushinteger(L, (lua_Integer)t->shape[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+}
+
+static int t_size(lua_State *L) {
+  glab_tensor *t = lg_check(L, 1);
+  if (lua_isnoneornil(L, 2)) {
+    for (int i = 0; i < t->ndim; i++) lua_pushinteger(L, (lua_Integer)t->shape[i]);
+    return t->ndim;
+  }
+  lua_pushinteger(L, (lua_Integer)t->shape[lg_checkdim(L, 2, t->ndim)]);
+  return 1;
+}
+
+static int t_shape(lua_State *L) {
+  push_shape(L, lg_check(L, 1));
+  return 1;
+}
+
+static int t_stride(lua_State *L) {
+  glab_tensor *t = lg_check(L, 1);
+  if (!lua_isnoneornil(L, 2)) {
+    lua_pushinteger(L, (lua_Integer)t->stride[lg_checkdim(L, 2, t->ndim)]);
+    return 1;
+  }
+  lua_createtable(L, t->ndim, 0);
+  for (int i = 0; i < t->ndim; i++) {
+    lua_pushinteger(L, (lua_Integer)t->stride[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  return 1;
+}
+
+static int t_dim(lua_State *L) {
+  lua_pushinteger(L, lg_check(L, 1)->ndim);
+  return 1;
+}
+
+static int t_numel(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)glab_tensor_numel(lg_check(L, 1)));
+  return 1;
+}
+
+static int t_dtype(lua_State *L) {
+  lua_pushstring(L, glab_dtype_name(lg_check(L, 1)->dtype));
+  return 1;
+}
+
+static int t_is_contiguous(lua_State *L) {
+  lua_pushboolean(L, glab_tensor_is_contiguous(lg_check(L, 1)));
+  return 1;
+}
+
+static int t_item(lua_State *L) {
+  glab_tensor *t = lg_check(L, 1);
+  if (glab_tensor_numel(t) != 1) {
+    char sh[128];
+    return luaL_error(L, "item: tensor of shape (%s) has %d elements, not 1",
+                      glab_shape_str(sh, sizeof sh, t->ndim, t->shape),
+                      (int)glab_tensor_numel(t));
+  }
+  lua_pushnumber(L, glab_tensor_flat_get(t, 0));
+  return 1;
+}
+
+static void push_table(lua_State *L, const glab_tensor *t, int d, int64_t *pos) {
+  if (d == t->ndim) {
+    lua_pushnumber(L, glab_tensor_get(t, pos));
+    return;
+  }
+  lua_createtable(L, (int)t->shape[d], 0);
+  for (int64_t k = 0; k < t->shape[d]; k++) {
+    pos[d] = k;
+    push_table(L, t, d + 1, pos);
+    lua_rawseti(L, -2, (lua_Integer)k + 1);
+  }
+}
+
+static int t_totable(lua_State *L) {
+  glab_tensor *t = lg_check(L, 1);
+  int64_t pos[GLAB_MAXDIM] = {0};
+  luaL_checkstack(L, t->ndim + 4, "tensor too deep");
+  push_table(L, t, 0, pos);
+  return 1;
+}
+
+/* ---- conversions and copies -------------------------------------------------------- */
+
+static int astype(lua_State *L, glab_dtype dt) {
+  glab_tensor *t = lg_check(L, 1);
+  if (t->dtype == dt) {
+    lua_settop(L, 1);
+    return 1;
+  }
+  lg_try(L, glab_tensor_astype(lg_push(L), t, dt));
+  return 1;
+}
+
+static int t_float(lua_State *L) { return astype(L, GLAB_F32); }
+static int t_double(lua_State *L) { return astype(L, GLAB_F64); }
+
+static int t_to(lua_State *L) {
+  static const char *const names[] = {"float32", "float64", "float", "double", NULL};
+  lg_check(L, 1);
+  int k = luaL_checkoption(L, 2, NULL, names);
+  return astype(L, (k == 1 || k == 3) ? GLAB_F64 : GLAB_F32);
+}
+
+static int t_clone(lua_State *L) {
+  glab_tensor *t = lg_check(L, 1);
+  lg_try(L, glab_tensor_clone(lg_push(L), t));
+  return 1;
+}
+
+static int t_contiguous(lua_State *L) {
+  glab_tensor *t = lg_check(L, 1);
+  if (glab_tensor_is_contiguous(t)) {
+    lua_settop(L, 1);
+    return 1;
+  }
+  lg_try(L, glab_tensor_clone(lg_push(L), t));
+  return 1;
+}
+
+static int t_copy_(lua_State *L) {
+  glab_tensor *t = lg_check(L, 1);
+  glab_tensor *src = lg_totensor(L, 2, t->dtype);
+  lg_try(L, glab_tensor_copy(t, src));
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int t_fill_(lua_State *L) {
+  glab_tensor *t = lg_check(L, 1);
+  lg_try(L, glab_tensor_fill(t, luaL_checknumber(L, 2)));
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int t_zero_(lua_State *L) {
+  lg_try(L, glab_tensor_fill(lg_check(L, 1), 0.0));
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* ---- views ------------------------------------------------------------------------- */
+
+static int reshape_like(lua_State *L, int is_view) {
+  glab_tensor *t = lg_check(L, 1);
+  int64_t shape[GLAB_MAXDIM];
+  int nd;
+  if (lua_istable(L, 2)) {
+    nd = (int)lua_rawlen(L, 2);
+    if (nd > GLAB_MAXDIM) luaL_argerror(L, 2, "more than 8 dimensions");
+    for (int k = 0; k < nd; k++) {
+      lua_rawgeti(L, 2, k + 1);
+      shape[k] = (int64_t)luaL_checkinteger(L, -1);
+      lua_pop(L, 1);
+    }
+  } else {
+    nd = lua_gettop(L) - 1;
+    if (nd > GLAB_MAXDIM) luaL_argerror(L, GLAB_MAXDIM + 2, "more than 8 dimensions");
+    for (int k = 0; k < nd; k++) shape[k] = (int64_t)luaL_checkinteger(L, k + 2);
+  }
+  glab_tensor *out = lg_push(L);
+  lg_try(L, is_view ? glab_tensor_view(out, t, nd, shape)
+                    : glab_tensor_reshape(out, t, nd, shape));
+  return 1;
+}
+
+static int t_view(lua_State *L) { return reshape_like(L, 1); }
+static int t_reshape(lua_State *L) { return reshape_like(L, 0); }
+
+static int t_flatten(lua_State *L) {
+  glab_tensor *t = lg_check(L, 1);
+  int nd = t->ndim ? t->ndim : 1;
+  int a = lg_optdim(L, 2, nd, 0), b = lg_optdim(L, 3, nd, nd - 1);
+  if (a > b) luaL_argerror(L, 3, "end dimension before start dimension");
+  int64_t shape[GLAB_MAXDIM];
+  int k = 0;
+  for (int i = 0; i < a; i++) shape[k++] = t->shape[i];
+  shape[k] = 1;
+  for (int i = a; i <= b && i < t->ndim; i++) shape[k] *= t->shape[i];
+  k++;
+  for (int i = b + 1; i < t->ndim; i++) shape[k++] = t->shape[i];
+  lg_try(L, glab_tensor_reshape(lg_push(L), t, k, shape));
+  return 1;
+}
+
+static int t_transpose(lua_State *L) {
+  glab_tensor *t = lg_check(L, 1);
+  int a = lg_checkdim(L, 2, t->ndim), b = lg_checkdim(L, 3, t->ndim);
+  lg_try(L, glab_tensor_transpose(lg_push(L), t, a, b));
+  return 1;
+}
+
+static int t_t(lua_State *L) {
+  glab_tensor *t = lg_check(L, 1);
+  if (t->ndim > 2) {
+    char sh[128];
+    return luaL_error(L, "t: expects a tensor of at most 2 dimensions, got (%s); use transpose(a, b)",
+                      glab_shape_str(sh, sizeof sh, t->ndim, t->shape));
+  }
+  if (t->ndim < 2) {
+    lua_settop(L, 1);
+    return 1;
+  }
+  lg_try(L, glab_tensor_transpose(lg_push(L), t, 0, 1));
+  return 1;
+}
+
+static int t_permute(lua_State *L) {
+  glab_tensor *t = lg_check(L, 1);
+  int perm[GLAB_MAXDIM], table = lua_istable(L, 2);
+  int n = table ? (int)lua_rawlen(L, 2) : lua_gettop(L) - 1;
+  if (n != t->ndim)
+    return luaL_error(L, "permute: %d dimensions given for a %d-d tensor", n, t->ndim);
+  for (int i = 0; i < n; i++) {
+    if (table) {
+      lua_rawgeti(L, 2, i + 1);
+      perm[i] = lg_checkdim(L, -1, t->ndim);
+      lua_pop(L, 1);
+    } else {
+      perm[i] = lg_checkdim(L, i + 2, t->ndim);
+    }
+  }
+  lg_try(L, glab_tensor_permute(lg_push(L), t, perm));
+  return 1;
+}
+
+static int t_narrow(lua_State *L) {
+  glab_tensor *t = lg_check(L, 1);
+  int d = lg_checkdim(L, 2, t->ndim);
+  lua_Integer start = luaL_checkinteger(L, 3), len = luaL_checkinteger(L, 4);
+  if (start < 1) luaL_argerror(L, 3, "start is 1-based");
+  lg_try(L, glab_tensor_narrow(lg_push(L), t, d, (int64_t)start - 1, (int64_t)len));
+  return 1;
+}
+
+/* i (1-based, or negative from the end) as a 0-based index into size n. */
+static int64_t index_arg(lua_State *L, lua_Integer i, int64_t n) {
+  if (i < 0) i += (lua_Integer)n + 1;
+  if (i < 1 || i > (lua_Integer)n)
+    luaL_error(L, "index %d out of range for a dimension of size %d", (int)i, (int)n);
+  return (int64_t)i - 1;
+}
+
+static int t_select(lua_State *L) {
+  glab_tensor *t = lg_check(L, 1);
+  int d = lg_checkdim(L, 2, t->ndim);
+  int64_t i = index_arg(L, luaL_checkinteger(L, 3), t->shape[d]);
+  lg_try(L, glab_tensor_select(lg_push(L), t, d, i));
+  return 1;
+}
+
+static int t_expand(lua_State *L) {
+  glab_tensor *t = lg_check(L, 1);
+  int64_t shape[GLAB_MAXDIM];
+  int nd;
+  glab_tensor *other = lg_test(L, 2);
+  if (other) {
+    nd = other->ndim;
+    memcpy(shape, other->shape, sizeof shape);
+  } else if (lua_istable(L, 2)) {
+    nd = (int)lua_rawlen(L, 2);
+    if (nd > GLAB_MAXDIM) luaL_argerror(L, 2, "more than 8 dimensions");
+    for (int k = 0; k < nd; k++) {
+      lua_rawgeti(L, 2, k + 1);
+      shape[k] = (int64_t)luaL_checkinteger(L, -1);
+      lua_pop(L, 1);
+    }
+  } else {
+    nd = lua_gettop(L) - 1;
+    if (nd > GLAB_MAXDIM) luaL_argerror(L, GLAB_MAXDIM + 2, "more than 8 dimensions");
+    for (int k = 0; k < nd; k++) shape[k] = (int64_t)luaL_checkinteger(L, k + 2);
+  }
+  lg_try(L, glab_tensor_expand(lg_push(L), t, nd, shape));
+  return 1;
+}
+
+static int t_squeeze(lua_State *L) {
+  glab_tensor *t = lg_check(L, 1);
+  int d = lua_isnoneornil(L, 2) ? GLAB_ALLDIMS : lg_checkdim(L, 2, t->ndim);
+  lg_try(L, glab_tensor_squeeze(lg_push(L), t, d));
+  return 1;
+}
+
+static int t_unsqueeze(lua_State *L) {
+  glab_tensor *t = lg_check(L, 1);
+  int d = lg_checkdim(L, 2, t->ndim + 1);
+  lg_try(L, glab_tensor_unsqueeze(lg_push(L), t, d));
+  return 1;
+}
+
+/* ---- x[i], x[{i, {a, b}, {}}] and assignment ------------------------------------ */
+
+/* Apply one index entry (at stack top) to *v along dim *d; replaces *v. */
+static void apply_entry(lua_State *L, glab_tensor *v, int *d) {
+  glab_tensor next = GLAB_TENSOR_EMPTY;
+  glab_status s;
+  if (*d >= v->ndim) luaL_error(L, "too many indices for a %d-d tensor", v->ndim);
+  if (lua_isinteger(L, -1)) {
+    int64_t i = index_arg(L, lua_tointeger(L, -1), v->shape[*d]);
+    s = glab_tensor_select(&next, v, *d, i);
+  } else if (lua_istable(L, -1)) {
+    int64_t n = v->shape[*d], a = 1, b = n;
+    if (lua_rawlen(L, -1) >= 1) { lua_rawgeti(L, -1, 1); a = luaL_checkinteger(L, -1); lua_pop(L, 1); }
+    if (lua_rawlen(L, -1) >= 2) { lua_rawgeti(L, -1, 2); b = luaL_checkinteger(L, -1); lua_pop(L, 1); }
+    if (a < 0) a += n + 1;
+    if (b < 0) b += n + 1;
+    if (a < 1 || b > n || b < a - 1)
+      luaL_error(L, "range {%d, %d} out of bounds for a dimension of size %d", (int)a,
+                 (int)b, (int)n);
+    s = glab_tensor_narrow(&next, v, *d, a - 1, b - a + 1);
+    (*d)++;
+  } else {
+    luaL_error(L, "index entries must be integers or {first, last} ranges, got %s",
+               luaL_typename(L, -1));
+    return;
+  }
+  glab_tensor_free(v);
+  *v = next;
+  lg_try(L, s);
+}
+
+/* The view named by key (index 2) pushed as a tensor. */
+static glab_tensor *index_view(lua_State *L, glab_tensor *t) {
+  glab_tensor *out = lg_push(L);
+  glab_tensor_share(out, t);
+  int d = 0;
+  if (lua_istable(L, 2)) {
+    int n = (int)lua_rawlen(L, 2);
+    for (int k = 1; k <= n; k++) {
+      lua_rawgeti(L, 2, k);
+      apply_entry(L, out, &d);
+      lua_pop(L, 1);
+    }
+  } else {
+    lua_pushvalue(L, 2);
+    apply_entry(L, out, &d);
+    lua_pop(L, 1);
+  }
+  return out;
+}
+
+static int t_index(lua_State *L) {
+  glab_tensor *t = (glab_tensor *)luaL_checkudata(L, 1, LG_TENSOR);
+  if (lua_type(L, 2) == LUA_TSTRING) {
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;   /* a method */
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL) {           /* a property */
+      lua_pushvalue(L, 1);
+      lua_call(L, 1, 1);
+      return 1;
+    }
+    return 0;
+  }
+  if (!t->storage) return luaL_error(L, "tensor has been closed");
+  if (!lua_isinteger(L, 2) && !lua_istable(L, 2))
+    return luaL_error(L, "tensor index must be an integer, a table or a method name, got %s",
+                      luaL_typename(L, 2));
+  glab_tensor *v = index_view(L, t);
+  if (v->ndim == 0) lua_pushnumber(L, glab_tensor_flat_get(v, 0));
+  return 1;
+}
+
+static int t_newindex(lua_State *L) {
+  glab_tensor *t = lg_check(L, 1);
+  if (!lua_isinteger(L, 2) && !lua_istable(L, 2))
+    return luaL_error(L, "cannot set field '%s' of a tensor", lua_tostring(L, 2));
+  glab_tensor *v = index_view(L, t);
+  if (lua_type(L, 3) == LUA_TNUMBER) lg_try(L, glab_tensor_fill(v, lua_tonumber(L, 3)));
+  else lg_try(L, glab_tensor_copy(v, lg_totensor(L, 3, t->dtype)));
+  return 0;
+}
+
+/* ---- elementwise ------------------------------------------------------------------- */
+
+/* a op b where either may be a number (or a table); the result is pushed. */
+static int binop(lua_State *L, glab_binop op) {
+  glab_tensor *a = lg_test(L, 1), *b = lg_test(L, 2);
+  glab_tensor *out;
+  if (a && lua_type(L, 2) == LUA_TNUMBER) {
+    out = lg_push(L);
+    lg_try(L, glab_binary_scalar(out, op, lg_check(L, 1), lua_tonumber(L, 2), 0));
+  } else if (b && lua_type(L, 1) == LUA_TNUMBER) {
+    out = lg_push(L);
+    lg_try(L, glab_binary_scalar(out, op, lg_check(L, 2), lua_tonumber(L, 1), 1));
+  } else {
+    glab_dtype dt = a ? a->dtype : b ? b->dtype : lg_default_dtype(L);
+    a = lg_totensor(L, 1, dt);
+    b = lg_totensor(L, 2, dt);
+    out = lg_push(L);
+    lg_try(L, glab_binary(out, op, a, b));
+  }
+  return 1;
+}
+
+/* In place: a op= b; returns a. */
+static int binop_(lua_State *L, glab_binop op) {
+  glab_tensor *a = lg_check(L, 1);
+  if (lua_type(L, 2) == LUA_TNUMBER)
+    lg_try(L, glab_binary_scalar(a, op, a, lua_tonumber(L, 2), 0));
+  else
+    lg_try(L, glab_binary(a, op, a, lg_totensor(L, 2, a->dtype)));
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int unop(lua_State *L, glab_unop op) {
+  glab_tensor *a = lg_totensor(L, 1, lg_default_dtype(L));
+  lg_try(L, glab_unary(lg_push(L), op, a));
+  return 1;
+}
+
+#define BINOP(name, OP)                                           \
+  static int t_##name(lua_State *L) { return binop(L, OP); }
+#define BINOP_(name, OP)                                          \
+  static int t_##name##_(lua_State *L) { return binop_(L, OP); }
+#define UNOP(name, OP)                                            \
+  static int t_##name(lua_State *L) { return unop(L, OP); }
+
+BINOP(add, GLAB_ADD) BINOP(sub, GLAB_SUB) BINOP(mul, GLAB_MUL) BINOP(div, GLAB_DIV)
+BINOP(pow, GLAB_POW) BINOP(maximum, GLAB_MAXIMUM) BINOP(minimum, GLAB_MINIMUM)
+BINOP(eq, GLAB_EQ) BINOP(ne, GLAB_NE) BINOP(lt, GLAB_LT) BINOP(le, GLAB_LE)
+BINOP(gt, GLAB_GT) BINOP(ge, GLAB_GE)
+BINOP_(add, GLAB_ADD) BINOP_(sub, GLAB_SUB) BINOP_(mul, GLAB_MUL) BINOP_(div, GLAB_DIV)
+UNOP(neg, GLAB_NEG) UNOP(abs, GLAB_ABS) UNOP(exp, GLAB_EXP) UNOP(log, GLAB_LOG)
+UNOP(log1p, GLAB_LOG1P) UNOP(expm1, GLAB_EXPM1) UNOP(sqrt, GLAB_SQRT)
+UNOP(tanh, GLAB_TANH) UNOP(sigmoid, GLAB_SIGMOID) UNOP(relu, GLAB_RELU)
+UNOP(softplus, GLAB_SOFTPLUS) UNOP(square, GLAB_SQUARE) UNOP(sin, GLAB_SIN)
+UNOP(cos, GLAB_COS) UNOP(floor, GLAB_FLOOR) UNOP(ceil, GLAB_CEIL)
+UNOP(round, GLAB_ROUND) UNOP(sign, GLAB_SIGN) UNOP(reciprocal, GLAB_RECIPROCAL)
+
+static int t_clamp(lua_State *L) {
+  glab_tensor *a = lg_check(L, 1);
+  double lo = luaL_optnumber(L, 2, -HUGE_VAL), hi = luaL_optnumber(L, 3, HUGE_VAL);
+  lg_try(L, glab_clamp(lg_push(L), a, lo, hi));
+  return 1;
+}
+
+static int t_clamp_(lua_State *L) {
+  glab_tensor *a = lg_check(L, 1);
+  double lo = luaL_optnumber(L, 2, -HUGE_VAL), hi = luaL_optnumber(L, 3, HUGE_VAL);
+  lg_try(L, glab_clamp(a, a, lo, hi));
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int t_where(lua_State *L) {
+  glab_dtype dt = lg_default_dtype(L);
+  glab_tensor *m = lg_totensor(L, 1, dt);
+  glab_tensor *a0 = lg_test(L, 2), *b0 = lg_test(L, 3);
+  if (a0) dt = a0->dtype;
+  else if (b0) dt = b0->dtype;
+  glab_tensor *a = lg_totensor(L, 2, dt), *b = lg_totensor(L, 3, dt);
+  lg_try(L, glab_where(lg_push(L), m, a, b));
+  return 1;
+}
+
+static const lg_Reg meta[] = {
+  {"__gc", t_gc, NULL}, {"__close", t_gc, NULL}, {"__tostring", t_tostring, NULL},
+  {"__len", t_len, NULL}, {"__newindex", t_newindex, NULL},
+  {"__add", t_add, NULL}, {"__sub", t_sub, NULL}, {"__mul", t_mul, NULL},
+  {"__div", t_div, NULL}, {"__pow", t_pow, NULL}, {"__unm", t_neg, NULL},
+  {NULL, NULL, NULL}
+};
+
+/* Read-only fields: x.shape, x.dtype, x.ndim, x.T. */
+static const lg_Reg properties[] = {
+  {"shape", t_shape, "x.shape -> {n, ...}\nThe shape as a table of sizes."},
+  {"dtype", t_dtype, "x.dtype -> \"float32\" | \"float64\"\nThe element type."},
+  {"ndim", t_dim, "x.ndim -> n\nNumber of dimensions."},
+  {"T", t_t, "x.T -> Tensor\nTranspose of a matrix (a view)."}, {NULL, NULL, NULL}
+};
+
+static const lg_Reg methods[] = {
+  {"size", t_size, "x:size([dim]) -> n...\nThe sizes of all dimensions (as several values), or of one."},
+  {"stride", t_stride, "x:stride([dim]) -> {s, ...} | s\nStrides in elements (0 along expanded dimensions)."},
+  {"dim", t_dim, "x:dim() -> n\nNumber of dimensions (0 for a scalar); also x.ndim."},
+  {"numel", t_numel, "x:numel() -> n\nNumber of elements."},
+  {"is_contiguous", t_is_contiguous, "x:is_contiguous() -> boolean\nTrue when the elements lie in row-major order without gaps."},
+  {"item", t_item, "x:item() -> number\nThe value of a one-element tensor."},
+  {"totable", t_totable, "x:totable() -> table\nNested Lua tables of numbers (a number for a scalar)."},
+  {"float", t_float, "x:float() -> Tensor\nAs float32 (x itself when it already is)."},
+  {"double", t_double, "x:double() -> Tensor\nAs float64 (x itself when it already is)."},
+  {"to", t_to, "x:to(dtype) -> Tensor\nAs \"float32\" or \"float64\"."},
+  {"clone", t_clone, "x:clone() -> Tensor\nA contiguous copy with its own storage."},
+  {"contiguous", t_contiguous, "x:contiguous() -> Tensor\nx when contiguous, else a contiguous copy."},
+  {"copy_", t_copy_, "x:copy_(src) -> x\nCopy src (broadcast, converted) into x's elements."},
+  {"fill_", t_fill_, "x:fill_(v) -> x\nSet every element to v."},
+  {"zero_", t_zero_, "x:zero_() -> x\nSet every element to 0."},
+  {"view", t_view, "x:view(n, ...) -> Tensor\nThe same storage seen with a new shape; one size may be -1.\nFails when the strides do not allow it (then use reshape)."},
+  {"reshape", t_reshape, "x:reshape(n, ...) -> Tensor\nA view when possible, else a copy; one size may be -1."},
+  {"flatten", t_flatten, "x:flatten([first=1, [last=-1]]) -> Tensor\nMerge dimensions first..last into one."},
+  {"transpose", t_transpose, "x:transpose(d1, d2) -> Tensor\nView with dimensions d1 and d2 swapped."},
+  {"t", t_t, "x:t() -> Tensor\nTranspose of a matrix (a view); vectors are returned as they are. Also x.T."},
+  {"permute", t_permute, "x:permute(d1, d2, ...) -> Tensor\nView with the dimensions reordered."},
+  {"narrow", t_narrow, "x:narrow(dim, start, length) -> Tensor\nView of elements start..start+length-1 (1-based) along dim."},
+  {"select", t_select, "x:select(dim, i) -> Tensor\nView of index i along dim, which is removed; x[i] is x:select(1, i)."},
+  {"expand", t_expand, "x:expand(n, ...) | x:expand(other) -> Tensor\nBroadcast view: size-1 dimensions repeat without copying (-1 keeps a size)."},
+  {"squeeze", t_squeeze, "x:squeeze([dim]) -> Tensor\nRemove size-1 dimensions (all, or only dim)."},
+  {"unsqueeze", t_unsqueeze, "x:unsqueeze(dim) -> Tensor\nInsert a size-1 dimension at position dim."},
+  {"add", t_add, "add(a, b) -> Tensor\nElementwise a + b with numpy broadcasting; either may be a number."},
+  {"sub", t_sub, "sub(a, b) -> Tensor\nElementwise a - b with broadcasting."},
+  {"mul", t_mul, "mul(a, b) -> Tensor\nElementwise a * b with broadcasting (matmul is the matrix product)."},
+  {"div", t_div, "div(a, b) -> Tensor\nElementwise a / b with broadcasting."},
+  {"pow", t_pow, "pow(a, b) -> Tensor\nElementwise a ^ b with broadcasting."},
+  {"maximum", t_maximum, "maximum(a, b) -> Tensor\nElementwise larger of a and b (NaN propagates)."},
+  {"minimum", t_minimum, "minimum(a, b) -> Tensor\nElementwise smaller of a and b (NaN propagates)."},
+  {"eq", t_eq, "eq(a, b) -> Tensor\nMask of 1 where a == b, else 0 (same dtype as the inputs)."},
+  {"ne", t_ne, "ne(a, b) -> Tensor\nMask of 1 where a ~= b."},
+  {"lt", t_lt, "lt(a, b) -> Tensor\nMask of 1 where a < b."},
+  {"le", t_le, "le(a, b) -> Tensor\nMask of 1 where a <= b."},
+  {"gt", t_gt, "gt(a, b) -> Tensor\nMask of 1 where a > b."},
+  {"ge", t_ge, "ge(a, b) -> Tensor\nMask of 1 where a >= b."},
+  {"add_", t_add_, "x:add_(b) -> x\nIn place x = x + b (b broadcast to x's shape)."},
+  {"sub_", t_sub_, "x:sub_(b) -> x\nIn place x = x - b."},
+  {"mul_", t_mul_, "x:mul_(b) -> x\nIn place x = x * b."},
+  {"div_", t_div_, "x:div_(b) -> x\nIn place x = x / b."},
+  {"neg", t_neg, "neg(x) -> Tensor\n-x elementwise."},
+  {"abs", t_abs, "abs(x) -> Tensor\n|x| elementwise."},
+  {"exp", t_exp, "exp(x) -> Tensor\ne^x elementwise."},
+  {"log", t_log, "log(x) -> Tensor\nNatural logarithm elementwise (-inf at 0, NaN below)."},
+  {"log1p", t_log1p, "log1p(x) -> Tensor\nlog(1 + x), accurate for small x."},
+  {"expm1", t_expm1, "expm1(x) -> Tensor\nexp(x) - 1, accurate for small x."},
+  {"sqrt", t_sqrt, "sqrt(x) -> Tensor\nSquare root elementwise."},
+  {"tanh", t_tanh, "tanh(x) -> Tensor\nHyperbolic tangent elementwise."},
+  {"sigmoid", t_sigmoid, "sigmoid(x) -> Tensor\n1 / (1 + exp(-x)), computed without overflow."},
+  {"relu", t_relu, "relu(x) -> Tensor\nmax(x, 0) elementwise."},
+  {"softplus", t_softplus, "softplus(x) -> Tensor\nlog(1 + exp(x)), computed without overflow."},
+  {"square", t_square, "square(x) -> Tensor\nx * x elementwise."},
+  {"sin", t_sin, "sin(x) -> Tensor\nSine elementwise."},
+  {"cos", t_cos, "cos(x) -> Tensor\nCosine elementwise."},
+  {"floor", t_floor, "floor(x) -> Tensor\nRound down elementwise."},
+  {"ceil", t_ceil, "ceil(x) -> Tensor\nRound up elementwise."},
+  {"round", t_round, "round(x) -> Tensor\nRound half away from zero elementwise."},
+  {"sign", t_sign, "sign(x) -> Tensor\n-1, 0 or 1 elementwise."},
+  {"reciprocal", t_reciprocal, "reciprocal(x) -> Tensor\n1 / x elementwise."},
+  {"clamp", t_clamp, "clamp(x, [min], [max]) -> Tensor\nLimit every element to [min, max] (nil: unbounded)."},
+  {"clamp_", t_clamp_, "x:clamp_([min], [max]) -> x\nIn-place clamp."},
+  {NULL, NULL, NULL}
+};
+
+static const lg_Reg functions[] = {
+  {"where", t_where, "where(mask, a, b) -> Tensor\nElementwise mask ~= 0 and a or b; all three broadcast together."},
+  {NULL, NULL, NULL}
+};
+
+void lg_open_tensor(lua_State *L) {
+  int module = lua_gettop(L);
+  luaL_newmetatable(L, LG_TENSOR);
+  lg_setfuncs(L, meta);
+  lua_newtable(L);                 /* methods, also copied into the module */
+  lg_setfuncs(L, methods);
+  lg_setfuncs(L, functions);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, "__methods");   /* for completion in the REPL */
+  lua_newtable(L);
+  lg_setfuncs(L, properties);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -4, "__properties");
+  lua_pushcclosure(L, t_index, 2);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  lua_pushvalue(L, module);
+  lg_setfuncs(L, methods);
+  lg_setfuncs(L, functions);
+  lua_pop(L, 1);
+}
+
+/* Extra methods from other binding files join the method table. */
+void lg_add_methods(lua_State *L, const lg_Reg *r) {
+  luaL_getmetatable(L, LG_TENSOR);
+  lua_getfield(L, -1, "__methods");
+  lg_setfuncs(L, r);
+  lua_pop(L, 2);
+  lg_setfuncs(L, r);      /* and into the module table at the top */
+}

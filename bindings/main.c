@@ -1,0 +1,417 @@
+/*
+** main.c -- the genlab program: a Lua 5.4 interpreter with the genlab module
+** built in.  Runs scripts as lua.c does (same `arg` table, -e, -i, exit
+** status), and offers a REPL with readline history (~/.genlab_history),
+** completion of globals, fields and tensor methods, printing of expression
+** values without '=', multi-line input, a timer, and Ctrl-C that stops a
+** long computation and returns to the prompt.
+*/
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <readline/history.h>
+#include <readline/readline.h>
+
+#include "lgenlab.h"
+
+static const char *progname = "genlab";
+static lua_State *globalL;
+
+static const char usage[] =
+  "usage: genlab [options] [script [args]]\n"
+  "  -e stat     execute string 'stat'\n"
+  "  -i          enter the REPL after running the script\n"
+  "  --headless  no windows: figures are written as PNG files\n"
+  "  -v          show version information\n"
+  "  -h          show this help\n"
+  "  --          stop handling options\n"
+  "  -           run stdin and stop handling options\n"
+  "With no script, genlab starts its REPL (or runs stdin when it is not a terminal).\n";
+
+/* ---- running code (after lua.c) -------------------------------------------- */
+
+static void lstop(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  lua_sethook(L, NULL, 0, 0);
+  luaL_error(L, "interrupted!");
+}
+
+/* On Ctrl-C during a computation: stop at the next Lua instruction. */
+static void laction(int sig) {
+  signal(sig, SIG_DFL);           /* a second Ctrl-C kills the process */
+  lua_sethook(globalL, lstop, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+}
+
+static int msghandler(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (msg == NULL) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
+    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+static int docall(lua_State *L, int narg, int nres) {
+  int base = lua_gettop(L) - narg;
+  lua_pushcfunction(L, msghandler);
+  lua_insert(L, base);
+  globalL = L;
+  signal(SIGINT, laction);
+  int status = lua_pcall(L, narg, nres, base);
+  signal(SIGINT, SIG_DFL);
+  lua_remove(L, base);
+  return status;
+}
+
+static int report(lua_State *L, int status) {
+  if (status != LUA_OK) {
+    fprintf(stderr, "%s: %s\n", progname, lua_tostring(L, -1));
+    fflush(stderr);
+    lua_pop(L, 1);
+  }
+  return status;
+}
+
+static int dochunk(lua_State *L, int status) {
+  if (status == LUA_OK) status = docall(L, 0, 0);
+  return report(L, status);
+}
+
+/* arg as lua.c builds it: the script at 0, interpreter options below. */
+static void createargtable(lua_State *L, char **argv, int argc, int script) {
+  lua_createtable(L, argc - script - 1, script + 1);
+  for (int i = 0; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i - script);
+  }
+  lua_setglobal(L, "arg");
+}
+
+static int handle_script(lua_State *L, char **argv) {
+  const char *fname = argv[0];
+  if (strcmp(fname, "-") == 0 && strcmp(argv[-1], "--") != 0) fname = NULL;
+  int status = luaL_loadfile(L, fname);
+  if (status == LUA_OK) {
+    lua_getglobal(L, "arg");
+    int n = (int)luaL_len(L, -1);
+    luaL_checkstack(L, n + 3, "too many arguments to script");
+    for (int i = 1; i <= n; i++) lua_rawgeti(L, -i, i);
+    lua_remove(L, -n - 1);
+    status = docall(L, n, LUA_MULTRET);
+  }
+  return report(L, status);
+}
+
+/* ---- the REPL ------------------------------------------------------------------- */
+
+/* genlab's names become globals, without shadowing Lua's own (type, select). */
+static void export_globals(lua_State *L) {
+  lua_pushglobaltable(L);
+  lua_getfield(L, -1, "genlab");
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {                /* G, genlab, k, v */
+    if (lua_type(L, -2) == LUA_TSTRING) {
+      lua_pushvalue(L, -2);
+      if (lua_rawget(L, -5) == LUA_TNIL) {  /* G[k] unset */
+        lua_pushvalue(L, -3);
+        lua_pushvalue(L, -3);
+        lua_rawset(L, -7);
+      }
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 2);
+}
+
+static char *history_path(void) {
+  const char *home = getenv("HOME");
+  static char path[4096];
+  if (!home) return NULL;
+  snprintf(path, sizeof path, "%s/.genlab_history", home);
+  return path;
+}
+
+/* Push the value named by the dotted path s[0..len), or nil. */
+static void push_path(lua_State *L, const char *s, size_t len) {
+  lua_pushglobaltable(L);
+  size_t start = 0;
+  for (size_t i = 0; i <= len; i++) {
+    if (i < len && s[i] != '.') continue;
+    if (!lua_istable(L, -1)) {
+      lua_pop(L, 1);
+      lua_pushnil(L);
+      return;
+    }
+    lua_pushlstring(L, s + start, i - start);
+    lua_gettable(L, -2);
+    lua_remove(L, -2);
+    start = i + 1;
+  }
+}
+
+/* Candidate names for completing after the value at the top: its keys for a
+** table, its methods and properties for a tensor (or any object with
+** __methods).  Pushes a table of names. */
+static void push_candidates(lua_State *L, int methods_only) {
+  int v = lua_gettop(L);
+  lua_newtable(L);
+  int out = v + 1, n = 0;
+  if (lua_istable(L, v) && !methods_only) {
+    lua_pushnil(L);
+    while (lua_next(L, v)) {
+      lua_pop(L, 1);
+      if (lua_type(L, -1) == LUA_TSTRING) {
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, out, ++n);
+      }
+    }
+  }
+  if (lua_getmetatable(L, v)) {
+    const char *fields[2] = {"__methods", methods_only ? NULL : "__properties"};
+    for (int f = 0; f < 2 && fields[f]; f++) {
+      if (lua_getfield(L, -1, fields[f]) == LUA_TTABLE) {
+        lua_pushnil(L);
+        while (lua_next(L, -2)) {
+          lua_pop(L, 1);
+          lua_pushvalue(L, -1);
+          lua_rawseti(L, out, ++n);
+        }
+      }
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  }
+  lua_remove(L, v);
+}
+
+static char **matches;
+static int nmatches, imatch;
+
+static char *next_match(const char *text, int state) {
+  (void)text;
+  if (state == 0) imatch = 0;
+  return imatch < nmatches ? strdup(matches[imatch++]) : NULL;
+}
+
+/* Completion of "a.b.c" (fields) and "x:m" (methods) from live values. */
+static char **complete(const char *text, int start, int end) {
+  lua_State *L = globalL;
+  size_t len = strlen(text);
+  const char *sep = NULL;
+  for (const char *p = text; *p; p++)
+    if (*p == '.' || *p == ':') sep = p;
+  int top = lua_gettop(L);
+  if (sep) push_path(L, text, (size_t)(sep - text));
+  else lua_pushglobaltable(L);
+  push_candidates(L, sep && *sep == ':');
+  const char *partial = sep ? sep + 1 : text;
+  size_t plen = strlen(partial), prefix = (size_t)(partial - text);
+  int n = (int)lua_rawlen(L, -1);
+  matches = calloc((size_t)n + 1, sizeof *matches);
+  nmatches = 0;
+  for (int k = 1; matches && k <= n; k++) {
+    lua_rawgeti(L, -1, k);
+    const char *name = lua_tostring(L, -1);
+    if (name && strncmp(name, partial, plen) == 0 && name[0] != '_') {
+      char *m = malloc(prefix + strlen(name) + 1);
+      if (m) {
+        memcpy(m, text, prefix);
+        strcpy(m + prefix, name);
+        matches[nmatches++] = m;
+      }
+    }
+    lua_pop(L, 1);
+  }
+  lua_settop(L, top);
+  (void)len;
+  (void)start;
+  (void)end;
+  rl_attempted_completion_over = 1;
+  rl_completion_append_character = '\0';
+  char **result = rl_completion_matches(text, next_match);
+  for (int k = 0; k < nmatches; k++) free(matches[k]);
+  free(matches);
+  matches = NULL;
+  nmatches = 0;
+  return result;
+}
+
+/* Ctrl-C at the prompt drops the line being typed. */
+static void prompt_interrupt(int sig) {
+  (void)sig;
+  write(STDOUT_FILENO, "\n", 1);
+  rl_on_new_line();
+  rl_replace_line("", 0);
+  rl_redisplay();
+}
+
+static char *read_line(const char *prompt) {
+  signal(SIGINT, prompt_interrupt);
+  char *line = readline(prompt);
+  signal(SIGINT, SIG_DFL);
+  return line;
+}
+
+static int incomplete(lua_State *L, int status) {
+  if (status == LUA_ERRSYNTAX) {
+    size_t lmsg;
+    const char *msg = lua_tolstring(L, -1, &lmsg);
+    const char *eof = "<eof>";
+    if (lmsg >= strlen(eof) && strcmp(msg + lmsg - strlen(eof), eof) == 0) {
+      lua_pop(L, 1);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* Compile one REPL entry: first as "return <line>" (so expressions print),
+** then as a statement, reading more lines while it is incomplete.  Leaves
+** the chunk on the stack; returns the status, or -1 at end of input. */
+static int load_entry(lua_State *L, char **source) {
+  char *line = read_line("> ");
+  if (!line) return -1;
+  const char *name = "=stdin";
+  char *ret = malloc(strlen(line) + 8);
+  if (!ret) { free(line); return -1; }
+  sprintf(ret, "return %s", line);
+  int status = luaL_loadbuffer(L, ret, strlen(ret), name);
+  free(ret);
+  if (status == LUA_OK) {
+    *source = line;
+    return status;
+  }
+  lua_pop(L, 1);
+  size_t cap = strlen(line) + 1;
+  char *buf = line;
+  for (;;) {
+    status = luaL_loadbuffer(L, buf, strlen(buf), name);
+    if (!incomplete(L, status)) break;
+    char *more = read_line(">> ");
+    if (!more) break;
+    char *grown = realloc(buf, cap + strlen(more) + 1);
+    if (!grown) { free(more); break; }
+    buf = grown;
+    strcat(buf, "\n");
+    strcat(buf, more);
+    cap += strlen(more) + 1;
+    free(more);
+  }
+  *source = buf;
+  return status;
+}
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void print_results(lua_State *L) {
+  int n = lua_gettop(L);
+  if (n == 0) return;
+  luaL_checkstack(L, LUA_MINSTACK, "too many results to print");
+  lua_getglobal(L, "print");
+  lua_insert(L, 1);
+  if (lua_pcall(L, n, 0, 0) != LUA_OK)
+    fprintf(stderr, "%s: error calling print (%s)\n", progname, lua_tostring(L, -1));
+}
+
+static void repl(lua_State *L) {
+  char *hist = history_path();
+  rl_readline_name = "genlab";
+  rl_attempted_completion_function = complete;
+  rl_completer_word_break_characters = " \t\n\"\\'><=;+-*/%^~#{}()[],&|";
+  rl_catch_signals = 0;
+  using_history();
+  if (hist) read_history(hist);
+  export_globals(L);
+  printf("genlab %s (%s, OpenBLAS %d threads)\n", "0.1", LUA_RELEASE, glab_get_num_threads());
+  printf("help() lists the functions; help(f) shows one. Ctrl-D quits.\n");
+  for (;;) {
+    char *source = NULL;
+    lua_settop(L, 0);
+    int status = load_entry(L, &source);
+    if (status == -1) break;
+    if (source && *source) {
+      add_history(source);
+      if (hist) append_history(1, hist);
+    }
+    free(source);
+    double t0 = now();
+    if (status == LUA_OK) status = docall(L, 0, LUA_MULTRET);
+    double dt = now() - t0;
+    if (status == LUA_OK) print_results(L);
+    else report(L, status);
+    if (dt >= 1.0) printf("(%.2f s)\n", dt);
+  }
+  if (hist) history_truncate_file(hist, 1000);
+  printf("\n");
+}
+
+/* ---- main ------------------------------------------------------------------------- */
+
+static int pmain(lua_State *L) {
+  int argc = (int)lua_tointeger(L, 1);
+  char **argv = (char **)lua_touserdata(L, 2);
+  int script = 0, interactive = 0, has_e = 0;
+  luaL_openlibs(L);
+  luaL_requiref(L, "genlab", luaopen_genlab, 1);
+  lua_pop(L, 1);
+  int i;
+  for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+    const char *o = argv[i];
+    if (strcmp(o, "--") == 0) { i++; break; }
+    if (strcmp(o, "-") == 0) break;
+    if (strcmp(o, "-i") == 0) interactive = 1;
+    else if (strcmp(o, "-v") == 0) printf("genlab 0.1 (%s)\n", LUA_RELEASE);
+    else if (strcmp(o, "--headless") == 0) setenv("GENLAB_HEADLESS", "1", 1);
+    else if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0) { printf("%s", usage); lua_pushboolean(L, 1); return 1; }
+    else if (strcmp(o, "-e") == 0) {
+      if (++i >= argc) { fprintf(stderr, "%s: '-e' needs an argument\n%s", progname, usage); return 0; }
+      has_e = 1;
+    } else {
+      fprintf(stderr, "%s: unrecognized option '%s'\n%s", progname, o, usage);
+      return 0;
+    }
+  }
+  script = i < argc ? i : 0;
+  createargtable(L, argv, argc, script);
+  for (int k = 1; k < (script ? script : argc); k++) {
+    if (strcmp(argv[k], "-e") == 0) {
+      k++;
+      if (dochunk(L, luaL_loadbuffer(L, argv[k], strlen(argv[k]), "=(command line)")) != LUA_OK)
+        return 0;
+    }
+  }
+  if (script && handle_script(L, argv + script) != LUA_OK) return 0;
+  if (interactive || (!script && !has_e && isatty(0))) repl(L);
+  else if (!script && !has_e && dochunk(L, luaL_loadfile(L, NULL)) != LUA_OK) return 0;
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  lua_State *L = luaL_newstate();
+  if (!L) {
+    fprintf(stderr, "%s: cannot create state: not enough memory\n", progname);
+    return EXIT_FAILURE;
+  }
+  lua_pushcfunction(L, pmain);
+  lua_pushinteger(L, argc);
+  lua_pushlightuserdata(L, argv);
+  int status = lua_pcall(L, 2, 1, 0);
+  int ok = lua_toboolean(L, -1);
+  if (status != LUA_OK) report(L, status);
+  lua_close(L);
+  return (status == LUA_OK && ok) ? EXIT_SUCCESS : EXIT_FAILURE;
+}
