@@ -43,7 +43,15 @@ static int c_ones(lua_State *L) { return filled(L, 1.0); }
 
 static int c_full(lua_State *L) {
   int64_t shape[GLAB_MAXDIM];
-  int nd = lg_checkshape(L, 1, shape);
+  int nd = 1;
+  if (lua_type(L, 1) == LUA_TNUMBER) {
+    lua_Integer n = luaL_checkinteger(L, 1);
+    if (n < 0) luaL_argerror(L, 1, "negative size");
+    shape[0] = (int64_t)n;
+  } else {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    nd = lg_checkshape(L, 1, shape);
+  }
   double v = luaL_checknumber(L, 2);
   glab_dtype dt = lg_optdtype(L, 3, lg_default_dtype(L));
   lg_try(L, glab_tensor_full(lg_push(L), dt, nd, shape, v));

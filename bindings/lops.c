@@ -228,6 +228,7 @@ static const glab_tensor **tensor_list(lua_State *L, int *n) {
 
 static int join(lua_State *L, int stack) {
   int n;
+  lua_settop(L, 2);          /* the list's array goes above the arguments */
   const glab_tensor **ts = tensor_list(L, &n);
   int nd = ts[0]->ndim + stack;
   int dim = lg_optdim(L, 2, nd, 0);

@@ -35,7 +35,7 @@ static int shown(const printer *p, int64_t n, int64_t k) {
   return k == EDGE ? -1 : 0;
 }
 
-typedef struct { double maxabs, minabs; int integral, nonfinite; } stats;
+typedef struct { double maxabs, minabs; int integral, nonfinite, negative; } stats;
 
 static void collect(const printer *p, int d, int64_t *pos, stats *st) {
   const glab_tensor *t = p->t;
@@ -43,6 +43,7 @@ static void collect(const printer *p, int d, int64_t *pos, stats *st) {
     double v = glab_tensor_get(t, pos);
     if (!isfinite(v)) { st->nonfinite = 1; return; }
     double a = fabs(v);
+    if (v < 0) st->negative = 1;
     if (a > st->maxabs) st->maxabs = a;
     if (a > 0 && a < st->minabs) st->minabs = a;
     if (v != floor(v) || a >= 1e15) st->integral = 0;
@@ -62,7 +63,7 @@ static int format_value(char *buf, size_t n, const printer *p, double v) {
 }
 
 static void choose_format(printer *p) {
-  stats st = {0, INFINITY, 1, 0};
+  stats st = {0, INFINITY, 1, 0, 0};
   int64_t pos[GLAB_MAXDIM] = {0};
   collect(p, 0, pos, &st);
   if (st.integral) strcpy(p->fmt, "%.0f");
@@ -71,13 +72,13 @@ static void choose_format(printer *p) {
   /* width: the longest of the printed values */
   p->width = st.nonfinite ? 4 : 1;
   char buf[64];
-  double probes[2] = {st.maxabs, -st.maxabs};
+  double probes[2] = {st.maxabs, st.negative ? -st.maxabs : st.maxabs};
   for (int i = 0; i < 2; i++) {
     int w = format_value(buf, sizeof buf, p, probes[i]);
     if (w > p->width) p->width = w;
   }
   if (strcmp(p->fmt, "%.4e") == 0 && st.minabs < INFINITY) {
-    int w = format_value(buf, sizeof buf, p, -st.minabs);
+    int w = format_value(buf, sizeof buf, p, st.negative ? -st.minabs : st.minabs);
     if (w > p->width) p->width = w;
   }
 }

@@ -274,40 +274,59 @@ static int incomplete(lua_State *L, int status) {
   return 0;
 }
 
-/* Compile one REPL entry: first as "return <line>" (so expressions print),
-** then as a statement, reading more lines while it is incomplete.  Leaves
-** the chunk on the stack; returns the status, or -1 at end of input. */
-static int load_entry(lua_State *L, char **source) {
-  char *line = read_line("> ");
-  if (!line) return -1;
-  const char *name = "=stdin";
-  char *ret = malloc(strlen(line) + 8);
-  if (!ret) { free(line); return -1; }
-  sprintf(ret, "return %s", line);
-  int status = luaL_loadbuffer(L, ret, strlen(ret), name);
-  free(ret);
-  if (status == LUA_OK) {
-    *source = line;
+/* Try buf as "return <buf>" (so expressions print), then as a statement.
+** Returns the status of the statement form when both fail; *more says that
+** one of the two only lacks its end (the entry goes on next line). */
+static int load_forms(lua_State *L, const char *buf, int *more) {
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, "return ");
+  luaL_addstring(&b, buf);
+  luaL_pushresult(&b);
+  int status = luaL_loadbuffer(L, lua_tostring(L, -1), lua_rawlen(L, -1), "=stdin");
+  lua_remove(L, -2);
+  if (status == LUA_OK) return status;
+  *more = incomplete(L, status);
+  if (!*more) lua_pop(L, 1);
+  status = luaL_loadbuffer(L, buf, strlen(buf), "=stdin");
+  if (status == LUA_OK) return status;
+  if (incomplete(L, status)) {
+    *more = 1;
     return status;
   }
-  lua_pop(L, 1);
-  size_t cap = strlen(line) + 1;
-  char *buf = line;
+  if (*more) lua_pop(L, 1);
+  return status;
+}
+
+/* Compile one REPL entry, reading more lines while it is incomplete.  Leaves
+** the chunk (or an error message) on the stack and the source in *source;
+** returns the status, or -1 at end of input. */
+static int load_entry(lua_State *L, char **source) {
+  char *buf = read_line("> ");
+  if (!buf) return -1;
   for (;;) {
-    status = luaL_loadbuffer(L, buf, strlen(buf), name);
-    if (!incomplete(L, status)) break;
-    char *more = read_line(">> ");
-    if (!more) break;
-    char *grown = realloc(buf, cap + strlen(more) + 1);
-    if (!grown) { free(more); break; }
+    int more = 0, status = load_forms(L, buf, &more);
+    char *line = (status != LUA_OK && more) ? read_line(">> ") : NULL;
+    if (!line) {
+      *source = buf;
+      if (status != LUA_OK && more) {
+        lua_pushliteral(L, "stdin: unfinished input at end of file");
+        return LUA_ERRSYNTAX;
+      }
+      return status;
+    }
+    char *grown = realloc(buf, strlen(buf) + strlen(line) + 2);
+    if (!grown) {
+      free(line);
+      *source = buf;
+      lua_pushliteral(L, "stdin: out of memory");
+      return LUA_ERRMEM;
+    }
     buf = grown;
     strcat(buf, "\n");
-    strcat(buf, more);
-    cap += strlen(more) + 1;
-    free(more);
+    strcat(buf, line);
+    free(line);
   }
-  *source = buf;
-  return status;
 }
 
 static double now(void) {

@@ -1,0 +1,60 @@
+-- The genlab program and the genlab.so module for stock Lua, run as a user
+-- would run them.
+local exe = os.getenv("GENLAB_EXE") or "./genlab"
+local moddir = os.getenv("GENLAB_MODULE_DIR") or "build/lua"
+
+local function sh(cmd)
+  local f = io.popen(cmd .. " 2>&1; echo \"rc=$?\"")
+  local out = f:read("a")
+  f:close()
+  local body, rc = out:match("^(.-)rc=(%d+)%s*$")
+  return body, tonumber(rc)
+end
+
+local function script(src)
+  local name = os.tmpname()
+  local f = assert(io.open(name, "w"))
+  f:write(src)
+  f:close()
+  return name
+end
+
+describe("genlab program", function()
+  it("passes arguments as lua.c does", function()
+    local s = script('print(arg[0] ~= nil, arg[1], arg[2], select("#", ...))')
+    local out, rc = sh(exe .. " " .. s .. " alpha beta")
+    os.remove(s)
+    assert.are.equal(0, rc)
+    assert.are.equal("true\talpha\tbeta\t2\n", out)
+  end)
+
+  it("runs -e", function()
+    local out, rc = sh(exe .. [[ -e 'print((require "genlab").ones(2):sum():item())']])
+    assert.are.equal(0, rc)
+    assert.are.equal("2.0\n", out)
+  end)
+
+  it("points the traceback at the user's line and exits non-zero", function()
+    local s = script('local G = require "genlab"\nlocal x = G.zeros(2, 3)\nlocal y = x:matmul(G.zeros(2, 3))\n')
+    local out, rc = sh(exe .. " " .. s)
+    os.remove(s)
+    assert.are.equal(1, rc)
+    assert.matches(":3: matmul: %(2x3%) @ %(2x3%): inner dimensions differ", out)
+    assert.matches("stack traceback", out)
+  end)
+
+  it("prints expressions in the REPL and keeps going after an error", function()
+    local out, rc = sh("printf 'x = ones(2, 2) * 3\\nx:sum():item()\\nerror(\"boom\")\\n1 +\\n 1\\n' | " .. exe .. " -i")
+    assert.are.equal(0, rc)
+    assert.matches("genlab 0%.1 %(Lua 5%.4", out)
+    assert.matches("12%.0", out)
+    assert.matches("boom", out)
+    assert.matches("\n2\n", out)       -- the two-line entry 1 + 1
+  end)
+
+  it("loads from stock lua5.4 through LUA_CPATH", function()
+    local out, rc = sh("LUA_CPATH='" .. moddir .. "/?.so;;' lua5.4 -e 'local G = require \"genlab\"; print(G.randn(2, 2).shape[1])'")
+    assert.are.equal(0, rc)
+    assert.are.equal("2\n", out)
+  end)
+end)

@@ -1,0 +1,51 @@
+-- Reproducibility and the samplers' ranges, through Lua.
+local G = require "genlab"
+
+describe("random", function()
+  it("repeats after manual_seed", function()
+    G.manual_seed(42)
+    local a = G.randn(5):totable()
+    G.manual_seed(42)
+    assert.are.same(a, G.randn(5):totable())
+  end)
+
+  it("gives the same numbers whatever the thread count", function()
+    local before = G.get_num_threads()
+    G.manual_seed(9)
+    G.set_num_threads(1)
+    local a = G.randn(64, 64):matmul(G.randn(64, 64)):totable()
+    G.manual_seed(9)
+    G.set_num_threads(2)
+    local b = G.randn(64, 64):matmul(G.randn(64, 64)):totable()
+    G.set_num_threads(before)
+    assert.are.same(a, b)
+  end)
+
+  it("keeps explicit generators independent of the default one", function()
+    local g1, g2 = G.Generator(7), G.Generator(7)
+    local a = G.rand(4, {generator = g1}):totable()
+    G.randn(100)                                 -- default stream moves
+    assert.are.same(a, G.rand(4, {generator = g2}):totable())
+    g1:seed(7)
+    assert.are.same(a, G.rand(4, {generator = g1}):totable())
+  end)
+
+  it("draws 1-based categories and permutations", function()
+    local p = G.permutation(10):totable()
+    table.sort(p)
+    for i = 1, 10 do assert.are.equal(i, p[i]) end
+    local d = G.multinomial(G.tensor{0, 0, 1}, 5, true):totable()
+    assert.are.same({3, 3, 3, 3, 3}, d)
+    local r = G.randint(1, 4, 1000)
+    assert.are.equal(1, r:min():item())
+    assert.are.equal(3, r:max():item())
+    local b = G.bernoulli(G.full(1000, 0.25)):mean():item()
+    assert.is_true(math.abs(b - 0.25) < 6 * math.sqrt(0.25 * 0.75 / 1000))
+  end)
+
+  it("rejects bad parameters", function()
+    assert.has_error(function() G.bernoulli(G.tensor{1.5}) end)
+    assert.has_error(function() G.multinomial(G.tensor{0, 0}) end)
+    assert.has_error(function() G.randint(3, 3, 2) end)
+  end)
+end)

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Run every test suite (C unit tests, Lua specs through busted) as TAP,
+# show the failures, and end with one plain line: "N passed, N failed".
+# A suite that dies (a crash, a sanitizer report) counts as a failure even
+# when none of its checks said "not ok".
+set -u
+BUILD=${BUILD:-build}
+EXE=${EXE:-genlab}
+export GENLAB_EXE="$PWD/$EXE" GENLAB_MODULE_DIR="$PWD/$BUILD/lua"
+logdir=$(mktemp -d)
+trap 'rm -rf "$logdir"' EXIT
+passed=0 failed=0
+
+run_suite() {
+  local name=$1; shift
+  local log="$logdir/$name.tap"
+  "$@" >"$log" 2>&1
+  local rc=$?
+  local ok bad
+  ok=$(grep -c '^ok ' "$log")
+  bad=$(grep -c '^not ok ' "$log")
+  if ((rc != 0 && bad == 0)); then
+    bad=1
+    echo "not ok - $name exited with status $rc"
+    tail -n 30 "$log" | sed 's/^/# /'
+  fi
+  grep -A 12 '^not ok ' "$log" | grep -E '^(not ok|#)' || true
+  printf '%-14s %4d passed, %d failed\n' "$name" "$ok" "$bad"
+  passed=$((passed + ok))
+  failed=$((failed + bad))
+}
+
+for t in "$BUILD"/tests/test_*; do
+  [[ -x "$t" && ! -d "$t" ]] || continue
+  run_suite "$(basename "$t")" "$t"
+done
+run_suite lua-specs "./$EXE" /usr/bin/busted -o TAP tests/lua
+
+echo "$passed passed, $failed failed"
+((failed == 0))
