@@ -72,7 +72,7 @@ check-c: $(TEST_BIN)
 
 test: deps
 	@$(MAKE) --no-print-directory all check-c
-	@BUILD=$(BUILD) EXE=$(EXE) tests/run.sh
+	@BUILD=$(BUILD) EXE=$(EXE) SAN=$(SAN) tests/run.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -7,6 +7,11 @@ set -u
 BUILD=${BUILD:-build}
 EXE=${EXE:-genlab}
 export GENLAB_EXE="$PWD/$EXE" GENLAB_MODULE_DIR="$PWD/$BUILD/lua"
+# A sanitized genlab.so loads into stock lua5.4 only with the runtimes first.
+if [[ "${SAN:-}" == 1 ]]; then
+  GENLAB_LUA_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
+  export GENLAB_LUA_PRELOAD ASAN_OPTIONS=detect_leaks=0
+fi
 logdir=$(mktemp -d)
 trap 'rm -rf "$logdir"' EXIT
 passed=0 failed=0

@@ -192,7 +192,8 @@ glab_status glab_linalg_solve(glab_tensor *out, const glab_tensor *a,
   if (s == GLAB_OK) s = glab_tensor_astype(&x, &be, dt);
   if (s == GLAB_OK && !(piv = malloc((size_t)(n + 1) * sizeof *piv)))
     s = glab_fail(GLAB_ENOMEM, "solve: out of memory");
-  int64_t nb = batch_count(&lu, 2), k = x.shape[x.ndim - 1];
+  int64_t nb = s == GLAB_OK ? batch_count(&lu, 2) : 0;
+  int64_t k = s == GLAB_OK ? x.shape[x.ndim - 1] : 0;
   for (int64_t t = 0; t < nb && s == GLAB_OK && n > 0 && k > 0; t++) {
     lapack_int info = dt == GLAB_F64
         ? LAPACKE_dgesv(LAPACK_ROW_MAJOR, (lapack_int)n, (lapack_int)k,
@@ -261,7 +262,7 @@ static glab_status triangular(glab_tensor *out, const glab_tensor *a, const glab
   glab_tensor ae = GLAB_TENSOR_EMPTY, be = GLAB_TENSOR_EMPTY;
   glab_tensor ac = GLAB_TENSOR_EMPTY, x = GLAB_TENSOR_EMPTY;
   glab_dtype dt = (a->dtype == GLAB_F64 || b->dtype == GLAB_F64) ? GLAB_F64 : GLAB_F32;
-  int bnd, vec = 0;
+  int bnd = 0, vec = 0;
   CBLAS_TRANSPOSE tr;
   CBLAS_UPLO uplo;
   int64_t lda;
@@ -275,10 +276,11 @@ static glab_status triangular(glab_tensor *out, const glab_tensor *a, const glab
     }
   }
   if (s == GLAB_OK) s = glab_tensor_astype(&x, &be, dt);
+  if (s != GLAB_OK) goto done;
   int64_t nb = batch_count(&x, 2), m = x.shape[bnd], k = x.shape[bnd + 1];
   int64_t n = ac.shape[bnd];
   size_t es = glab_dtype_size(dt);
-  if (s == GLAB_OK) glab_blas_pick_threads((double)n * (double)n * (double)(left ? k : m) / 2);
+  glab_blas_pick_threads((double)n * (double)n * (double)(left ? k : m) / 2);
   for (int64_t t = 0; t < nb && s == GLAB_OK && m > 0 && k > 0; t++) {
     if (!unit) s = check_diagonal(&ac, bnd, t, nb, op);
     if (s != GLAB_OK) break;
@@ -294,6 +296,7 @@ static glab_status triangular(glab_tensor *out, const glab_tensor *a, const glab
                   (const float *)pa, (int)lda, (float *)px, (int)k);
   }
   if (s == GLAB_OK) s = deliver_solution(out, &x, vec, op);
+done:
   glab_tensor_free(&ae); glab_tensor_free(&be);
   glab_tensor_free(&ac); glab_tensor_free(&x);
   return s;

@@ -2,6 +2,8 @@
 -- would run them.
 local exe = os.getenv("GENLAB_EXE") or "./genlab"
 local moddir = os.getenv("GENLAB_MODULE_DIR") or "build/lua"
+local preload = os.getenv("GENLAB_LUA_PRELOAD")
+local lua54 = (preload and ("LD_PRELOAD='" .. preload .. "' ") or "") .. "lua5.4"
 
 local function sh(cmd)
   local f = io.popen(cmd .. " 2>&1; echo \"rc=$?\"")
@@ -53,7 +55,8 @@ describe("genlab program", function()
   end)
 
   it("loads from stock lua5.4 through LUA_CPATH", function()
-    local out, rc = sh("LUA_CPATH='" .. moddir .. "/?.so;;' lua5.4 -e 'local G = require \"genlab\"; print(G.randn(2, 2).shape[1])'")
+    local out, rc = sh("LUA_CPATH='" .. moddir .. "/?.so;;' " .. lua54 ..
+                       " -e 'local G = require \"genlab\"; print(G.randn(2, 2).shape[1])'")
     assert.are.equal(0, rc)
     assert.are.equal("2\n", out)
   end)
