@@ -2,6 +2,8 @@
 ** lgenlab.c -- luaopen_genlab: the `genlab` module, whether loaded by
 ** require from stock lua5.4 (genlab.so) or embedded in the genlab program.
 */
+#include <time.h>
+
 #include "lgenlab.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -34,6 +36,13 @@ static int m_get_default_dtype(lua_State *L) {
   return 1;
 }
 
+static int m_time(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (lua_Number)ts.tv_sec + 1e-9 * (lua_Number)ts.tv_nsec);
+  return 1;
+}
+
 static int m_is_tensor(lua_State *L) {
   lua_pushboolean(L, lg_test(L, 1) != NULL);
   return 1;
@@ -44,6 +53,7 @@ static const lg_Reg functions[] = {
   {"get_num_threads", m_get_num_threads, "get_num_threads() -> n\nThe BLAS thread bound (default: the number of cores)."},
   {"set_default_dtype", m_set_default_dtype, "set_default_dtype(\"float32\" | \"float64\")\nThe dtype of new tensors when none is given (float32 at start)."},
   {"get_default_dtype", m_get_default_dtype, "get_default_dtype() -> string\nThe dtype of new tensors when none is given."},
+  {"time", m_time, "time() -> seconds\nA monotonic wall clock for timing (os.clock counts CPU time of all threads)."},
   {"is_tensor", m_is_tensor, "is_tensor(v) -> boolean\nTrue when v is a genlab Tensor."},
   {NULL, NULL, NULL}
 };

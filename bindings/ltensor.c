@@ -314,6 +314,12 @@ static int t_expand(lua_State *L) {
   return 1;
 }
 
+static int t_diagonal(lua_State *L) {
+  glab_tensor *t = lg_check(L, 1);
+  lg_try(L, glab_tensor_diagonal(lg_push(L), t));
+  return 1;
+}
+
 static int t_squeeze(lua_State *L) {
   glab_tensor *t = lg_check(L, 1);
   int d = lua_isnoneornil(L, 2) ? GLAB_ALLDIMS : lg_checkdim(L, 2, t->ndim);
@@ -536,6 +542,7 @@ static const lg_Reg methods[] = {
   {"narrow", t_narrow, "x:narrow(dim, start, length) -> Tensor\nView of elements start..start+length-1 (1-based) along dim."},
   {"select", t_select, "x:select(dim, i) -> Tensor\nView of index i along dim, which is removed; x[i] is x:select(1, i)."},
   {"expand", t_expand, "x:expand(n, ...) | x:expand(other) -> Tensor\nBroadcast view: size-1 dimensions repeat without copying (-1 keeps a size)."},
+  {"diagonal", t_diagonal, "x:diagonal() -> Tensor\nView of the diagonal of the last two dims: (..., n, m) gives (..., min(n, m))."},
   {"squeeze", t_squeeze, "x:squeeze([dim]) -> Tensor\nRemove size-1 dimensions (all, or only dim)."},
   {"unsqueeze", t_unsqueeze, "x:unsqueeze(dim) -> Tensor\nInsert a size-1 dimension at position dim."},
   {"add", t_add, "add(a, b) -> Tensor\nElementwise a + b with numpy broadcasting; either may be a number."},

@@ -470,6 +470,20 @@ glab_status glab_tensor_unsqueeze(glab_tensor *out, const glab_tensor *src,
   return GLAB_OK;
 }
 
+glab_status glab_tensor_diagonal(glab_tensor *out, const glab_tensor *src) {
+  char sh[128];
+  if (src->ndim < 2)
+    return glab_fail(GLAB_ESHAPE, "diagonal: needs a matrix or a batch of them, got (%s)",
+                     glab_shape_str(sh, sizeof sh, src->ndim, src->shape));
+  int nd = src->ndim;
+  glab_tensor_share(out, src);
+  int64_t n = src->shape[nd - 2], m = src->shape[nd - 1];
+  out->shape[nd - 2] = n < m ? n : m;
+  out->stride[nd - 2] = src->stride[nd - 2] + src->stride[nd - 1];
+  out->ndim = nd - 1;
+  return GLAB_OK;
+}
+
 glab_status glab_tensor_squeeze(glab_tensor *out, const glab_tensor *src,
                                 int dim) {
   glab_tensor t = *src;

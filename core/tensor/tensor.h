@@ -121,6 +121,8 @@ glab_status glab_tensor_expand(glab_tensor *out, const glab_tensor *src,
                                int ndim, const int64_t *shape);
 glab_status glab_tensor_unsqueeze(glab_tensor *out, const glab_tensor *src,
                                   int dim);
+/* The diagonal of the last two dims, (..., min(n, m)), as a view. */
+glab_status glab_tensor_diagonal(glab_tensor *out, const glab_tensor *src);
 /* dim < -ndim.. or dim == GLAB_ALLDIMS removes every size-1 dim. */
 #define GLAB_ALLDIMS 1000
 glab_status glab_tensor_squeeze(glab_tensor *out, const glab_tensor *src,

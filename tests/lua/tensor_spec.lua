@@ -100,6 +100,11 @@ describe("views", function()
     assert.are.same({1, 3}, G.zeros(3):unsqueeze(1).shape)
     assert.are.same({4, 3}, G.tensor{1, 2, 3}:expand(4, 3).shape)
     assert.matches("use reshape", err(function() return x:transpose(1, 3):view(24) end))
+    local m = G.arange(12):reshape(3, 4)
+    assert.are.same({0, 5, 10}, m:diagonal():totable())
+    m:diagonal():fill_(-1)                 -- a view: writes reach m
+    assert.are.equal(-1, m[3][3])
+    assert.are.same({{0, 3}, {4, 7}}, G.arange(8):reshape(2, 2, 2):diagonal():totable())
   end)
   it("frees at once with <close>", function()
     local y
