@@ -211,3 +211,17 @@ describe("help", function()
     assert.matches("^linalg.eigh%(A%) %-> w, V", G.doc(G.linalg.eigh))
   end)
 end)
+
+describe("floating point", function()
+  it("flushes float32 subnormals to zero on every BLAS thread", function()
+    -- products of 1e-21 are subnormal (1e-42); with FTZ/DAZ they are 0.
+    -- 512^3 runs on both BLAS threads, each computing part of the rows,
+    -- so a worker without FTZ leaves non-zero rows.
+    local before = G.get_num_threads()
+    G.set_num_threads(2)
+    local a = G.full({512, 512}, 1e-21)
+    local nonzero = a:matmul(a):ne(0):sum():item()
+    G.set_num_threads(before)
+    assert.are.equal(0, nonzero)
+  end)
+end)
