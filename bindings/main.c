@@ -347,6 +347,7 @@ static void print_results(lua_State *L) {
 
 static void repl(lua_State *L) {
   char *hist = history_path();
+  globalL = L;                       /* completion reads the state */
   rl_readline_name = "genlab";
   rl_attempted_completion_function = complete;
   rl_completer_word_break_characters = " \t\n\"\\'><=;+-*/%^~#{}()[],&|";

@@ -54,6 +54,13 @@ describe("genlab program", function()
     assert.matches("\n2\n", out)       -- the two-line entry 1 + 1
   end)
 
+  it("completes fields and methods with Tab, even as the first input", function()
+    local out, rc = sh("printf 'linalg.cholesky_s\\t\\nx = ones(2, 3)\\nx:nu\\t()\\n' | " .. exe .. " -i")
+    assert.are.equal(0, rc)
+    assert.matches("> linalg%.cholesky_solve\n", out)
+    assert.matches("> x:numel%(%)\n6\n", out)
+  end)
+
   it("loads from stock lua5.4 through LUA_CPATH", function()
     local out, rc = sh("LUA_CPATH='" .. moddir .. "/?.so;;' " .. lua54 ..
                        " -e 'local G = require \"genlab\"; print(G.randn(2, 2).shape[1])'")
