@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "iter.h"
 #include "tensor.h"
@@ -74,22 +75,36 @@ static glab_status check_shape(int ndim, const int64_t *shape, const char *op) {
   return GLAB_OK;
 }
 
+size_t glab_max_alloc_bytes(void) {
+  static size_t limit;
+  if (!limit) {
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    limit = (pages > 0 && size > 0) ? (size_t)pages * (size_t)size : (size_t)1 << 40;
+  }
+  return limit;
+}
+
+static glab_status too_large(double bytes, int ndim, const int64_t *shape, glab_dtype dt) {
+  char sh[128];
+  return glab_fail(GLAB_ENOMEM,
+                   "cannot allocate %.1f GiB for a (%s) %s tensor (this machine has %.1f GiB of memory)",
+                   bytes / 1073741824.0, glab_shape_str(sh, sizeof sh, ndim, shape),
+                   glab_dtype_name(dt), (double)glab_max_alloc_bytes() / 1073741824.0);
+}
+
 glab_status glab_tensor_new(glab_tensor *out, glab_dtype dt, int ndim,
                             const int64_t *shape) {
   glab_status s = check_shape(ndim, shape, "new");
   if (s != GLAB_OK) return s;
-  size_t es = glab_dtype_size(dt), n = 1;
-  int overflow = 0;
+  size_t es = glab_dtype_size(dt), n = 1, limit = glab_max_alloc_bytes();
+  double exact = (double)es;           /* the size even when size_t would wrap */
   for (int i = 0; i < ndim; i++) {
-    if (shape[i] && n > GLAB_MAX_BYTES / (size_t)shape[i]) overflow = 1;
+    exact *= (double)shape[i];
     n *= (size_t)shape[i];
   }
-  char sh[128];
-  if (overflow || n > GLAB_MAX_BYTES / es)
-    return glab_fail(GLAB_ENOMEM, "cannot allocate a (%s) %s tensor: too large",
-                     glab_shape_str(sh, sizeof sh, ndim, shape),
-                     glab_dtype_name(dt));
+  if (exact > (double)limit) return too_large(exact, ndim, shape, dt);
   size_t bytes = n * es;
+  char sh[128];
   glab_storage *st = malloc(sizeof *st);
   void *data = NULL;
   /* 64-byte alignment for the BLAS kernels; at least one cache line. */

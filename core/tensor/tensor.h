@@ -56,8 +56,10 @@ typedef struct glab_tensor {
 
 #define GLAB_TENSOR_EMPTY {0}
 
-/* Largest single allocation we attempt; beyond it new() fails cleanly. */
-#define GLAB_MAX_BYTES ((size_t)1 << 40)
+/* Largest single allocation attempted: the machine's physical memory.
+** Linux overcommits, so a bigger malloc "succeeds" and the process dies
+** when the pages are touched; refusing up front gives a message instead. */
+size_t glab_max_alloc_bytes(void);
 
 /* ---- metadata ---------------------------------------------------------- */
 size_t glab_dtype_size(glab_dtype dt);
@@ -72,7 +74,7 @@ int glab_dim(int dim, int ndim);
 
 /* ---- life cycle --------------------------------------------------------- */
 /* Contiguous tensor with uninitialised elements.  Fails with GLAB_ENOMEM and
-** "cannot allocate 12.0 GiB for a (50000x60000) float32 tensor". */
+** "cannot allocate 12.0 GiB for a (50000x60000) float32 tensor (...)". */
 glab_status glab_tensor_new(glab_tensor *out, glab_dtype dt, int ndim,
                             const int64_t *shape);
 void glab_tensor_free(glab_tensor *t);

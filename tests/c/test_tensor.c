@@ -83,10 +83,16 @@ static void test_expand_and_broadcast(void) {
 
 static void test_errors(void) {
   glab_tensor t = GLAB_TENSOR_EMPTY;
-  int64_t huge[2] = {50000, 60000000};
-  OK(glab_tensor_new(&t, GLAB_F32, 2, huge) == GLAB_ENOMEM, "an absurd allocation fails cleanly");
-  OK(strstr(glab_errmsg(), "(50000x60000000) float32") != NULL, "naming shape and dtype: %s",
-     glab_errmsg());
+  /* (50000 x 60000 x k) float32 with k chosen to exceed this machine's memory */
+  int64_t k = (int64_t)(glab_max_alloc_bytes() / (50000.0 * 60000.0 * 4.0)) + 1;
+  int64_t huge[3] = {50000, 60000, k};
+  OK(glab_tensor_new(&t, GLAB_F32, 3, huge) == GLAB_ENOMEM, "more than the machine's memory fails cleanly");
+  char want[128];
+  snprintf(want, sizeof want, "GiB for a (50000x60000x%lld) float32 tensor (this machine has", (long long)k);
+  OK(strstr(glab_errmsg(), "cannot allocate ") == glab_errmsg() && strstr(glab_errmsg(), want) != NULL,
+     "naming size, shape, dtype and the memory: %s", glab_errmsg());
+  int64_t wrap[3] = {1 << 30, 1 << 30, 1 << 30};
+  OK(glab_tensor_new(&t, GLAB_F64, 3, wrap) == GLAB_ENOMEM, "a size that wraps size_t fails too");
   OK(t.storage == NULL, "out stays empty on failure");
   int64_t neg[1] = {-3};
   OK(glab_tensor_new(&t, GLAB_F32, 1, neg) == GLAB_EARG, "a negative size is rejected");
