@@ -35,9 +35,11 @@ void glab_iter_run(const glab_iter *it, glab_iter_fn fn, void *ctx);
 ** tensor already expanded to its batch shape: broadcast dims have stride 0. */
 int64_t glab_batch_offset(const glab_tensor *x, int bnd, int64_t t);
 
-/* Set OpenBLAS's thread count for a BLAS call of about `work` multiply-adds:
-** one thread below ~1e6 (the hand-off costs more than it saves on our
-** 2-core machines), else the glab_set_num_threads limit. */
-void glab_blas_pick_threads(double work);
+/* Set OpenBLAS's thread count for an (m x k) by (k x n) BLAS-3 call: one
+** thread when it is tiny or thin (any dim under 48), where the hand-off to a
+** second thread costs more than it saves (measured: 128x40x500 and
+** 128x500x20 run faster on one of our 2 cores, 64^3 on both), else the
+** glab_set_num_threads limit. */
+void glab_blas_pick_threads(int64_t m, int64_t n, int64_t k);
 
 #endif

@@ -280,7 +280,7 @@ static glab_status triangular(glab_tensor *out, const glab_tensor *a, const glab
   int64_t nb = batch_count(&x, 2), m = x.shape[bnd], k = x.shape[bnd + 1];
   int64_t n = ac.shape[bnd];
   size_t es = glab_dtype_size(dt);
-  glab_blas_pick_threads((double)n * (double)n * (double)(left ? k : m) / 2);
+  glab_blas_pick_threads(n, left ? k : m, n);
   for (int64_t t = 0; t < nb && s == GLAB_OK && m > 0 && k > 0; t++) {
     if (!unit) s = check_diagonal(&ac, bnd, t, nb, op);
     if (s != GLAB_OK) break;

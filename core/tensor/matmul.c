@@ -28,9 +28,11 @@ int glab_get_num_threads(void) {
   return max_threads;
 }
 
-void glab_blas_pick_threads(double work) {
+void glab_blas_pick_threads(int64_t m, int64_t n, int64_t k) {
   int want = glab_get_num_threads();
-  if (work < 1.0e6) want = 1;
+  int64_t thin = m < n ? m : n;
+  if (k < thin) thin = k;
+  if ((double)m * (double)n * (double)k < 1.5e5 || thin < 48) want = 1;
   if (want != cur_threads) {
     openblas_set_num_threads(want);
     cur_threads = want;
@@ -126,7 +128,7 @@ static void run_batches(glab_tensor *c, const glab_tensor *a, const gemm_arg *ga
   int64_t nb = 1;
   size_t es = glab_dtype_size(c->dtype);
   for (int i = 0; i < bnd; i++) nb *= c->shape[i];
-  glab_blas_pick_threads((double)m * (double)n * (double)k);
+  glab_blas_pick_threads(m, n, k);
   char *pa = glab_tensor_data(a), *pb = glab_tensor_data(b), *pc = glab_tensor_data(c);
   for (int64_t t = 0; t < nb; t++) {
     char *ct = pc + glab_batch_offset(c, bnd, t) * (int64_t)es;
@@ -138,12 +140,33 @@ static void run_batches(glab_tensor *c, const glab_tensor *a, const gemm_arg *ga
   }
 }
 
+/* The result's shape without the dims that 1-d operands gained. */
+static int result_shape(int64_t *res, const int64_t *sh, int bnd, const glab_tensor *a,
+                        const glab_tensor *b) {
+  int nd = 0;
+  for (int i = 0; i < bnd; i++) res[nd++] = sh[i];
+  if (a->ndim > 1) res[nd++] = sh[bnd];
+  if (b->ndim > 1) res[nd++] = sh[bnd + 1];
+  return nd;
+}
+
+/* C as a (batch..., m, n) view of out when out can take the result in place
+** (existing, contiguous, right shape and dtype); else a new tensor. */
+static glab_status matmul_target(glab_tensor *c, glab_tensor *out, glab_dtype dt,
+                                 int bnd, const int64_t *sh, int nd, const int64_t *res) {
+  if (!out->storage) return glab_tensor_new(c, dt, bnd + 2, sh);
+  glab_status s = glab_tensor_prepare(out, dt, nd, res, "matmul");
+  if (s != GLAB_OK) return s;
+  if (glab_tensor_is_contiguous(out)) return glab_tensor_view(c, out, bnd + 2, sh);
+  return glab_tensor_new(c, dt, bnd + 2, sh);
+}
+
 glab_status glab_matmul(glab_tensor *out, const glab_tensor *a,
                         const glab_tensor *b) {
   glab_tensor a2 = GLAB_TENSOR_EMPTY, b2 = GLAB_TENSOR_EMPTY;
   glab_tensor ea = GLAB_TENSOR_EMPTY, eb = GLAB_TENSOR_EMPTY, c = GLAB_TENSOR_EMPTY;
-  int64_t sh[GLAB_MAXDIM];
-  int bnd = 0;
+  int64_t sh[GLAB_MAXDIM], res[GLAB_MAXDIM];
+  int bnd = 0, nd = 0;
   gemm_arg ga, gb;
   glab_dtype dt = (a->dtype == GLAB_F64 || b->dtype == GLAB_F64) ? GLAB_F64 : GLAB_F32;
   glab_status s = matmul_shapes(&a2, &b2, sh, &bnd, a, b);
@@ -152,17 +175,16 @@ glab_status glab_matmul(glab_tensor *out, const glab_tensor *a,
   if (s == GLAB_OK) {
     sh[bnd] = a2.shape[a2.ndim - 2];
     sh[bnd + 1] = b2.shape[b2.ndim - 1];
-    s = glab_tensor_new(&c, dt, bnd + 2, sh);
+    nd = result_shape(res, sh, bnd, a, b);
+    s = matmul_target(&c, out, dt, bnd, sh, nd, res);
   }
   if (s == GLAB_OK) {
     run_batches(&c, &ea, &ga, &eb, &gb, bnd);
-    /* drop the dims that 1-d operands gained */
-    int nd = bnd + 2;
-    if (b->ndim == 1) nd--;
-    if (a->ndim == 1) { sh[bnd] = sh[bnd + 1]; nd--; }
-    glab_tensor v = GLAB_TENSOR_EMPTY;
-    glab_tensor_view(&v, &c, nd, sh);
-    s = glab_tensor_deliver(out, &v, "matmul");
+    if (!out->storage || c.storage != out->storage) {
+      glab_tensor v = GLAB_TENSOR_EMPTY;
+      glab_tensor_view(&v, &c, nd, res);
+      s = glab_tensor_deliver(out, &v, "matmul");
+    }
   }
   glab_tensor_free(&a2); glab_tensor_free(&b2);
   glab_tensor_free(&ea); glab_tensor_free(&eb); glab_tensor_free(&c);

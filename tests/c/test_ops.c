@@ -195,6 +195,29 @@ static void test_matmul(void) {
   glab_tensor_free(&sq); glab_tensor_free(&ss); glab_tensor_free(&bad); glab_tensor_free(&w);
 }
 
+static void test_matmul_into_out(void) {
+  glab_tensor a = randn(GLAB_F32, 2, 6, 5, 0), b = randn(GLAB_F32, 2, 5, 4, 0);
+  glab_tensor ref = GLAB_TENSOR_EMPTY, c = GLAB_TENSOR_EMPTY;
+  glab_matmul(&ref, &a, &b);
+  int64_t sh[2] = {6, 4};
+  glab_tensor_full(&c, GLAB_F32, 2, sh, 99);
+  void *before = c.storage->data;
+  OK(glab_matmul(&c, &a, &b) == GLAB_OK && c.storage->data == before,
+     "matmul writes into an existing contiguous out");
+  NEAR(max_abs_diff(&c, &ref), 0, 0, "with the same values");
+  glab_tensor big = GLAB_TENSOR_EMPTY, tv = GLAB_TENSOR_EMPTY;
+  int64_t shb[2] = {4, 6};
+  glab_tensor_full(&big, GLAB_F32, 2, shb, 0);
+  glab_tensor_transpose(&tv, &big, 0, 1);                   /* (6x4), not contiguous */
+  OK(glab_matmul(&tv, &a, &b) == GLAB_OK, "matmul into a transposed view");
+  NEAR(max_abs_diff(&tv, &ref), 0, 0, "lands in the right places");
+  glab_tensor wrong = GLAB_TENSOR_EMPTY;
+  glab_tensor_full(&wrong, GLAB_F32, 2, shb, 0);
+  OK(glab_matmul(&wrong, &a, &b) == GLAB_ESHAPE, "an out of the wrong shape is refused");
+  glab_tensor_free(&a); glab_tensor_free(&b); glab_tensor_free(&ref); glab_tensor_free(&c);
+  glab_tensor_free(&big); glab_tensor_free(&tv); glab_tensor_free(&wrong);
+}
+
 static void test_indexing(void) {
   glab_tensor a = GLAB_TENSOR_EMPTY, m = GLAB_TENSOR_EMPTY, idx = GLAB_TENSOR_EMPTY;
   int64_t sh[2] = {4, 3}, two = 2;
@@ -236,6 +259,7 @@ int main(void) {
   test_reductions();
   test_scans();
   test_matmul();
+  test_matmul_into_out();
   test_indexing();
   return tap_done();
 }
