@@ -7,7 +7,7 @@
 
 CC      ?= cc
 PREFIX  ?= /usr/local
-LUA_CMOD ?= $(PREFIX)/lib/x86_64-linux-gnu/lua/5.4
+LUA_CMOD ?= $(PREFIX)/lib/lua/5.4
 
 BUILD   := build
 OPT     := -O2
