@@ -181,9 +181,9 @@ static int t_zero_(lua_State *L) {
 
 /* ---- views ------------------------------------------------------------------------- */
 
-static int reshape_like(lua_State *L, int is_view) {
-  glab_tensor *t = lg_check(L, 1);
-  int64_t shape[GLAB_MAXDIM];
+/* Sizes after the tensor, as integers or one table; -1 may stand for one
+** size to infer (view, reshape) or keep (expand).  Returns ndim. */
+static int target_shape(lua_State *L, int64_t *shape) {
   int nd;
   if (lua_istable(L, 2)) {
     nd = (int)lua_rawlen(L, 2);
@@ -198,6 +198,13 @@ static int reshape_like(lua_State *L, int is_view) {
     if (nd > GLAB_MAXDIM) luaL_argerror(L, GLAB_MAXDIM + 2, "more than 8 dimensions");
     for (int k = 0; k < nd; k++) shape[k] = (int64_t)luaL_checkinteger(L, k + 2);
   }
+  return nd;
+}
+
+static int reshape_like(lua_State *L, int is_view) {
+  glab_tensor *t = lg_check(L, 1);
+  int64_t shape[GLAB_MAXDIM];
+  int nd = target_shape(L, shape);
   glab_tensor *out = lg_push(L);
   lg_try(L, is_view ? glab_tensor_view(out, t, nd, shape)
                     : glab_tensor_reshape(out, t, nd, shape));
@@ -297,18 +304,8 @@ static int t_expand(lua_State *L) {
   if (other) {
     nd = other->ndim;
     memcpy(shape, other->shape, sizeof shape);
-  } else if (lua_istable(L, 2)) {
-    nd = (int)lua_rawlen(L, 2);
-    if (nd > GLAB_MAXDIM) luaL_argerror(L, 2, "more than 8 dimensions");
-    for (int k = 0; k < nd; k++) {
-      lua_rawgeti(L, 2, k + 1);
-      shape[k] = (int64_t)luaL_checkinteger(L, -1);
-      lua_pop(L, 1);
-    }
   } else {
-    nd = lua_gettop(L) - 1;
-    if (nd > GLAB_MAXDIM) luaL_argerror(L, GLAB_MAXDIM + 2, "more than 8 dimensions");
-    for (int k = 0; k < nd; k++) shape[k] = (int64_t)luaL_checkinteger(L, k + 2);
+    nd = target_shape(L, shape);
   }
   lg_try(L, glab_tensor_expand(lg_push(L), t, nd, shape));
   return 1;
