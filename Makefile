@@ -18,8 +18,9 @@ endif
 
 BLAS_INC := /usr/include/x86_64-linux-gnu/openblas-pthread
 CFLAGS  += $(OPT) -g -std=c11 -D_GNU_SOURCE -fPIC -Wall -Wextra -Wshadow \
-           -Wno-unused-parameter -I$(BLAS_INC) -I/usr/include/lua5.4 -MMD -MP
-LDLIBS  := -llapacke -lopenblas -lm -lpthread
+           -Wno-unused-parameter -I$(BLAS_INC) -I/usr/include/lua5.4 -MMD -MP \
+           -DGENLAB_DATA_DIR=\"$(CURDIR)/data\"
+LDLIBS  := -llapacke -lopenblas -lstb -lz -lm -lpthread
 LUALIBS := -llua5.4 -lreadline
 
 CORE_SRC := $(wildcard core/*.c core/*/*.c)
@@ -36,7 +37,7 @@ ifeq ($(SAN),1)
 EXE := $(BUILD)/genlab
 endif
 
-.PHONY: all deps data test demo bench install clean docs help check-c
+.PHONY: all deps data test demo bench install clean docs help check-c fuzz
 all: $(EXE) $(BUILD)/lua/genlab.so
 
 help:
@@ -68,17 +69,21 @@ $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libgenlab.a
 deps:
 	@vendor/deps.sh
 
+data: deps
+	@vendor/fetch-data.sh
+
 check-c: $(TEST_BIN)
 
-test: deps
+test: deps data
 	@$(MAKE) --no-print-directory all check-c
 	@BUILD=$(BUILD) EXE=$(EXE) SAN=$(SAN) tests/run.sh
 
 demo: deps
+	@vendor/fetch-data.sh photos
 	@$(MAKE) --no-print-directory all
 	./$(EXE) scripts/tour.lua
 
-bench: deps
+bench: deps data
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@BUILD=$(BUILD) tests/bench/run.sh
 

@@ -1,0 +1,359 @@
+/*
+** ldata.c -- genlab.data: file formats, the course data sets, patches and
+** minibatches.  The data live under data/ (fetched by `make data`), or
+** wherever GENLAB_DATA points.
+*/
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../core/data/io.h"
+#include "../core/data/patches.h"
+#include "lgenlab.h"
+
+#ifndef GENLAB_DATA_DIR
+#define GENLAB_DATA_DIR "data"
+#endif
+
+/* Photos of the training set; the last one is held out for denoising demos. */
+static const char *const photo_names[] = {
+  "acanthus-mollis", "airplane-from-above", "allium-oreophilum", "black-canyon",
+  "dust-bowl-home", "french-alpine-landscape", "march-pastoral", "nagasaki-boats", NULL
+};
+#define HOLDOUT_PHOTO "nagasaki-boats"
+
+static const char *data_root(void) {
+  const char *d = getenv("GENLAB_DATA");
+  return d && *d ? d : GENLAB_DATA_DIR;
+}
+
+/* Push the path of a data file, checking that it exists. */
+static const char *data_file(lua_State *L, const char *rel, const char *group) {
+  const char *path = lua_pushfstring(L, "%s/%s", data_root(), rel);
+  if (access(path, R_OK) != 0)
+    luaL_error(L, "data: %s is missing: run `make data` (or vendor/fetch-data.sh %s)", path, group);
+  return path;
+}
+
+/* ---- formats ------------------------------------------------------------------ */
+
+static int d_read_idx(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  lua_Integer limit = (lua_Integer)lg_optnum(L, 2, "limit", -1);
+  glab_dtype dt = lg_optdtype(L, 2, lg_default_dtype(L));
+  lg_try(L, glab_idx_read(lg_push(L), path, (int64_t)limit, dt));
+  return 1;
+}
+
+static int d_write_idx(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  lg_try(L, glab_idx_write_u8(path, lg_check(L, 2)));
+  return 0;
+}
+
+static int d_read_npy(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  lg_try(L, glab_npy_read(lg_push(L), path));
+  return 1;
+}
+
+static int d_write_npy(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  lg_try(L, glab_npy_write(path, lg_check(L, 2)));
+  return 0;
+}
+
+static int d_read_image(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  int gray = lg_optbool(L, 2, "gray", 0);
+  lg_try(L, glab_image_read(lg_push(L), path, gray));
+  return 1;
+}
+
+static int d_write_png(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  lg_try(L, glab_image_write_png(path, lg_check(L, 2)));
+  return 0;
+}
+
+static int d_to_gray(lua_State *L) {
+  glab_tensor *rgb = lg_check(L, 1);
+  lg_try(L, glab_image_to_gray(lg_push(L), rgb));
+  return 1;
+}
+
+/* ---- patches ------------------------------------------------------------------ */
+
+/* images: one tensor or a list of them; their pointers in a userdata array. */
+static const glab_tensor **image_list(lua_State *L, int i, int *n) {
+  if (lg_test(L, i)) {
+    const glab_tensor **one = lua_newuserdatauv(L, sizeof *one, 0);
+    one[0] = lg_check(L, i);
+    *n = 1;
+    return one;
+  }
+  luaL_checktype(L, i, LUA_TTABLE);
+  *n = (int)lua_rawlen(L, i);
+  if (*n < 1) luaL_argerror(L, i, "expected an image or a non-empty list of images");
+  const glab_tensor **ts = lua_newuserdatauv(L, (size_t)*n * sizeof *ts, 0);
+  for (int k = 0; k < *n; k++) {
+    lua_rawgeti(L, i, k + 1);
+    ts[k] = lg_test(L, -1);
+    if (!ts[k] || !ts[k]->storage) luaL_error(L, "patches: image %d is not a tensor", k + 1);
+    lua_pop(L, 1);
+  }
+  return ts;
+}
+
+static int d_patches(lua_State *L) {
+  lua_settop(L, 3);
+  lua_Integer size = luaL_checkinteger(L, 2);
+  lua_Integer count = (lua_Integer)lg_optnum(L, 3, "count", 10000);
+  glab_rng own, *g = lg_optrng(L, 3);
+  if (lua_istable(L, 3)) {
+    lua_getfield(L, 3, "seed");
+    if (!lua_isnil(L, -1)) {
+      glab_rng_seed(&own, (uint64_t)luaL_checkinteger(L, -1));
+      g = &own;
+    }
+    lua_pop(L, 1);
+  }
+  int n;
+  const glab_tensor **imgs = image_list(L, 1, &n);
+  lg_try(L, glab_patches_random(lg_push(L), imgs, n, (int64_t)size, (int64_t)count, g));
+  return 1;
+}
+
+static int d_extract_patches(lua_State *L) {
+  glab_tensor *img = lg_check(L, 1);
+  lua_Integer size = luaL_checkinteger(L, 2);
+  lua_Integer stride = (lua_Integer)lg_optnum(L, 3, "stride", 1);
+  lg_try(L, glab_patches_extract(lg_push(L), img, (int64_t)size, (int64_t)stride));
+  return 1;
+}
+
+static int d_fold_patches(lua_State *L) {
+  glab_tensor *p = lg_check(L, 1);
+  lua_Integer h = luaL_checkinteger(L, 2), w = luaL_checkinteger(L, 3);
+  lua_Integer size = luaL_checkinteger(L, 4);
+  lua_Integer stride = (lua_Integer)lg_optnum(L, 5, "stride", 1);
+  lg_try(L, glab_patches_fold(lg_push(L), p, (int64_t)h, (int64_t)w, (int64_t)size,
+                              (int64_t)stride));
+  return 1;
+}
+
+/* ---- minibatches ------------------------------------------------------------------ */
+
+/* Upvalues: 1 list of tensors, 2 order (0-based float64), 3 position,
+** 4 batch size, 5 drop_last, 6 whether a single tensor was given. */
+static int batch_next(lua_State *L) {
+  glab_tensor *order = lg_check(L, lua_upvalueindex(2));
+  lua_Integer pos = lua_tointeger(L, lua_upvalueindex(3));
+  lua_Integer bs = lua_tointeger(L, lua_upvalueindex(4)), n = (lua_Integer)order->shape[0];
+  lua_Integer len = n - pos < bs ? n - pos : bs;
+  if (len <= 0 || (len < bs && lua_toboolean(L, lua_upvalueindex(5)))) return 0;
+  lua_pushinteger(L, pos + len);
+  lua_replace(L, lua_upvalueindex(3));
+  glab_tensor *idx = lg_push(L);
+  lg_try(L, glab_tensor_narrow(idx, order, 0, (int64_t)pos, (int64_t)len));
+  int k = (int)lua_rawlen(L, lua_upvalueindex(1));
+  for (int i = 1; i <= k; i++) {
+    lua_rawgeti(L, lua_upvalueindex(1), i);
+    glab_tensor *src = lg_check(L, -1);
+    glab_tensor *dst = lg_push(L);
+    lg_try(L, glab_index_select(dst, src, 0, idx));
+    lua_remove(L, -2);
+  }
+  return k;
+}
+
+static int d_batches(lua_State *L) {
+  int single = lg_test(L, 1) != NULL;
+  lua_Integer bs = luaL_checkinteger(L, 2);
+  if (bs < 1) luaL_argerror(L, 2, "batch size must be at least 1");
+  int shuffle = lg_optbool(L, 3, "shuffle", 1), drop_last = lg_optbool(L, 3, "drop_last", 0);
+  glab_rng *g = lg_optrng(L, 3);
+  lua_settop(L, 1);
+  if (single) {
+    lua_createtable(L, 1, 0);
+    lua_pushvalue(L, 1);
+    lua_rawseti(L, -2, 1);
+    lua_replace(L, 1);
+  }
+  luaL_checktype(L, 1, LUA_TTABLE);
+  int k = (int)lua_rawlen(L, 1);
+  if (k < 1) luaL_argerror(L, 1, "expected a tensor or a list of tensors");
+  int64_t n = -1;
+  for (int i = 1; i <= k; i++) {
+    lua_rawgeti(L, 1, i);
+    glab_tensor *t = lg_test(L, -1);
+    if (!t || t->ndim < 1) luaL_error(L, "batches: element %d is not a tensor with a first dim", i);
+    if (n >= 0 && t->shape[0] != n)
+      luaL_error(L, "batches: tensor %d has %d rows, tensor 1 has %d", i, (int)t->shape[0], (int)n);
+    n = t->shape[0];
+    lua_pop(L, 1);
+  }
+  glab_tensor *order = lg_push(L);
+  lg_try(L, shuffle ? glab_rand_permutation(g, order, n, GLAB_F64)
+                    : glab_tensor_arange(order, GLAB_F64, 0, (double)n, 1));
+  lua_pushinteger(L, 0);
+  lua_pushinteger(L, bs);
+  lua_pushboolean(L, drop_last);
+  lua_pushboolean(L, single);
+  lua_pushcclosure(L, batch_next, 6);
+  return 1;
+}
+
+/* ---- data sets --------------------------------------------------------------------- */
+
+/* x / 255, optionally thresholded at 0.5, shaped (n, 1, 28, 28) or (n, 784). */
+static void scale_images(lua_State *L, glab_tensor *raw, int binarize, int flat) {
+  glab_tensor *x = lg_push(L);
+  lg_try(L, glab_binary_scalar(x, GLAB_DIV, raw, 255.0, 0));
+  if (binarize) lg_try(L, glab_binary_scalar(x, GLAB_GT, x, 0.5, 0));
+  int64_t n = raw->shape[0], rows = raw->shape[1], cols = raw->shape[2];
+  int64_t sh4[4] = {n, 1, rows, cols}, sh2[2] = {n, rows * cols};
+  glab_tensor *v = lg_push(L);
+  lg_try(L, flat ? glab_tensor_view(v, x, 2, sh2) : glab_tensor_view(v, x, 4, sh4));
+  lua_remove(L, -2);
+}
+
+/* mnist-style sets: opts at 1; dir/group name the files; gz: .gz suffix. */
+static int idx_set(lua_State *L, const char *dir, const char *group, int gz) {
+  static const char *const splits[] = {"train", "test", NULL};
+  int split = 0;
+  if (lua_istable(L, 1)) {
+    lua_getfield(L, 1, "split");
+    if (!lua_isnil(L, -1)) split = luaL_checkoption(L, -1, NULL, splits);
+    lua_pop(L, 1);
+  }
+  lua_Integer limit = (lua_Integer)lg_optnum(L, 1, "limit", -1);
+  int binarize = lg_optbool(L, 1, "binarize", 0), flat = lg_optbool(L, 1, "flat", 0);
+  const char *stem = split ? "t10k" : "train", *sfx = gz ? ".gz" : "";
+  const char *img = data_file(L, lua_pushfstring(L, "%s/%s-images-idx3-ubyte%s", dir, stem, sfx), group);
+  const char *lab = data_file(L, lua_pushfstring(L, "%s/%s-labels-idx1-ubyte%s", dir, stem, sfx), group);
+  glab_tensor *raw = lg_push(L);
+  lg_try(L, glab_idx_read(raw, img, (int64_t)limit, GLAB_F32));
+  if (raw->ndim != 3) luaL_error(L, "data: %s: expected 3 dimensions", img);
+  scale_images(L, raw, binarize, flat);
+  lg_try(L, glab_idx_read(lg_push(L), lab, (int64_t)limit, GLAB_F64));
+  return 2;
+}
+
+static int d_mnist(lua_State *L) { return idx_set(L, "mnist", "mnist", 0); }
+static int d_fashion_mnist(lua_State *L) { return idx_set(L, "fashion-mnist", "fashion", 1); }
+
+/* (H, W) averaged over k x k blocks (the last rows/columns that do not
+** fill a block are dropped). */
+static void downscale(lua_State *L, glab_tensor *img, int64_t k) {
+  int64_t h = img->shape[0] / k, w = img->shape[1] / k;
+  glab_tensor crop = GLAB_TENSOR_EMPTY, rows = GLAB_TENSOR_EMPTY;
+  glab_tensor_narrow(&rows, img, 0, 0, h * k);
+  glab_tensor_narrow(&crop, &rows, 1, 0, w * k);
+  glab_tensor_free(&rows);
+  int64_t sh[4] = {h, k, w, k};
+  glab_tensor blocks = GLAB_TENSOR_EMPTY, half = GLAB_TENSOR_EMPTY;
+  glab_status s = glab_tensor_reshape(&blocks, &crop, 4, sh);
+  glab_tensor_free(&crop);
+  if (s == GLAB_OK) s = glab_reduce(&half, GLAB_MEAN, &blocks, 3, 0, 0);
+  glab_tensor_free(&blocks);
+  glab_tensor *out = lg_push(L);
+  if (s == GLAB_OK) s = glab_reduce(out, GLAB_MEAN, &half, 1, 0, 0);
+  glab_tensor_free(&half);
+  lg_try(L, s);
+}
+
+static int d_photos(lua_State *L) {
+  static const char *const splits[] = {"train", "holdout", "all", NULL};
+  int split = 0;
+  if (lua_istable(L, 1)) {
+    lua_getfield(L, 1, "split");
+    if (!lua_isnil(L, -1)) split = luaL_checkoption(L, -1, NULL, splits);
+    lua_pop(L, 1);
+  }
+  lua_Integer k = (lua_Integer)lg_optnum(L, 1, "downscale", 1);
+  if (k < 1) luaL_error(L, "option 'downscale': must be a positive integer");
+  lua_settop(L, 1);
+  lua_newtable(L);                      /* 2: images */
+  lua_newtable(L);                      /* 3: names */
+  int n = 0;
+  for (int i = 0; photo_names[i]; i++) {
+    int held = strcmp(photo_names[i], HOLDOUT_PHOTO) == 0;
+    if ((split == 0 && held) || (split == 1 && !held)) continue;
+    const char *path = data_file(L, lua_pushfstring(L, "photos/%s.jpg", photo_names[i]), "photos");
+    glab_tensor *img = lg_push(L);
+    lg_try(L, glab_image_read(img, path, 1));
+    if (k > 1) {
+      downscale(L, img, k);
+      lua_remove(L, -2);
+    }
+    lua_rawseti(L, 2, ++n);
+    lua_pushstring(L, photo_names[i]);
+    lua_rawseti(L, 3, n);
+    lua_settop(L, 3);                   /* drop the path strings */
+  }
+  return 2;
+}
+
+static int d_faces(lua_State *L) {
+  int mirror = lg_optbool(L, 1, "mirror", 0);
+  glab_dtype dt = lg_optdtype(L, 1, lg_default_dtype(L));
+  const char *path = data_file(L, "faces/lfw_subset.npy", "faces");
+  glab_tensor *all = lg_push(L);
+  lg_try(L, glab_npy_read(all, path));
+  if (all->ndim != 3 || all->shape[0] < 100 || all->shape[1] < 24 || all->shape[2] < 24)
+    luaL_error(L, "data: %s: expected (200, 25, 25) faces", path);
+  glab_tensor a = GLAB_TENSOR_EMPTY, b = GLAB_TENSOR_EMPTY, c = GLAB_TENSOR_EMPTY;
+  glab_tensor_narrow(&a, all, 0, 0, 100);          /* entries 1..100 are faces */
+  glab_tensor_narrow(&b, &a, 1, 0, 24);
+  glab_tensor_narrow(&c, &b, 2, 0, 24);
+  glab_tensor_free(&a);
+  glab_tensor_free(&b);
+  glab_tensor *faces = lg_push(L);
+  glab_status s = glab_tensor_astype(faces, &c, dt);
+  glab_tensor_free(&c);
+  lg_try(L, s);
+  if (mirror) {
+    glab_tensor *rev = lg_push(L), *flip = lg_push(L), *both = lg_push(L);
+    lg_try(L, glab_tensor_arange(rev, GLAB_F64, 23, -1, -1));
+    lg_try(L, glab_index_select(flip, faces, 2, rev));
+    const glab_tensor *parts[2] = {faces, flip};
+    lg_try(L, glab_cat(both, parts, 2, 0));
+    faces = both;
+  }
+  int64_t sh[2] = {faces->shape[0], 576};
+  lg_try(L, glab_tensor_reshape(lg_push(L), faces, 2, sh));
+  return 1;
+}
+
+static int d_dir(lua_State *L) {
+  lua_pushstring(L, data_root());
+  return 1;
+}
+
+static const lg_Reg functions[] = {
+  {"read_idx", d_read_idx, "data.read_idx(path, [{limit=, dtype=}]) -> Tensor\nAn IDX file (plain or gzip) with its raw values (bytes stay 0..255); limit keeps the first items."},
+  {"write_idx", d_write_idx, "data.write_idx(path, t)\nWrite t as an IDX file of unsigned bytes (values rounded and clamped to 0..255)."},
+  {"read_npy", d_read_npy, "data.read_npy(path) -> Tensor\nA numpy .npy array: f4 stays float32, f8 float64, u1 becomes float32, i4/i8 float64.\nFortran order, object arrays and big-endian files are refused with a message."},
+  {"write_npy", d_write_npy, "data.write_npy(path, t)\nSave t as a C-order .npy file that numpy.load reads (written atomically)."},
+  {"read_image", d_read_image, "data.read_image(path, [{gray=false}]) -> Tensor\nA PNG/JPEG/BMP/... image as float32 in [0, 1]: (H, W) for gray, else (H, W, 3).\ngray=true converts with the ITU-R BT.601 weights 0.299, 0.587, 0.114."},
+  {"write_png", d_write_png, "data.write_png(path, img)\nSave (H, W), (H, W, 3) or (H, W, 4) values in [0, 1] (clamped) as a PNG."},
+  {"to_gray", d_to_gray, "data.to_gray(rgb) -> Tensor\nLuma 0.299 R + 0.587 G + 0.114 B of an (..., 3) tensor (ITU-R BT.601)."},
+  {"patches", d_patches, "data.patches(images, size, [{count=10000, seed=, generator=}]) -> Tensor\n(count, size*size) random patches of a gray image or a list of them, uniform over\nall patch positions of all images. seed gives a private generator (same patches every run)."},
+  {"extract_patches", d_extract_patches, "data.extract_patches(img, size, [{stride=1}]) -> Tensor\nEvery size x size patch of a gray (H, W) image in raster order, one per row. The last\nposition of each side is always included, so every pixel is covered."},
+  {"fold_patches", d_fold_patches, "data.fold_patches(P, H, W, size, [{stride=1}]) -> Tensor\nThe (H, W) image whose pixels average the patches of P covering them;\nfold_patches(extract_patches(X, s), H, W, s) == X."},
+  {"batches", d_batches, "data.batches(tensors, batch_size, [{shuffle=true, drop_last=false, generator=}]) -> iterator\nOne epoch of minibatches over the first dim of a tensor or a list of tensors of equal length:\nfor xb, yb in data.batches({X, Y}, 128) do ... end. Shuffled with the generator each call."},
+  {"mnist", d_mnist, "data.mnist([{split=\"train\"|\"test\", binarize=false, limit=, flat=false}]) -> images, labels\nMNIST scaled to [0, 1]: images (n, 1, 28, 28) or (n, 784) with flat; labels (n) float64 digits.\nbinarize sets pixels above 0.5 to 1, the rest to 0. 60000 train, 10000 test."},
+  {"fashion_mnist", d_fashion_mnist, "data.fashion_mnist([{split=, binarize=, limit=, flat=}]) -> images, labels\nFashion-MNIST, as data.mnist (Debian's dataset-fashion-mnist)."},
+  {"photos", d_photos, "data.photos([{split=\"train\"|\"holdout\"|\"all\", downscale=1}]) -> {images}, {names}\nThe CC0 photos as gray (H, W) float32 images in [0, 1]. 'nagasaki-boats' is held out of\n\"train\" for the denoising exercises. downscale=k averages k x k blocks."},
+  {"faces", d_faces, "data.faces([{mirror=false, dtype=}]) -> Tensor\nThe 100 faces of LFW (scikit-image's lfw_subset, entries 1..100) cropped to 24x24, as (100, 576);\nmirror appends their left-right mirror images (200, 576)."},
+  {"dir", d_dir, "data.dir() -> path\nWhere the data sets are read from: $GENLAB_DATA, else the data/ folder of the build."},
+  {NULL, NULL, NULL}
+};
+
+void lg_open_data(lua_State *L) {
+  lua_newtable(L);
+  lg_setfuncs(L, functions);
+  lg_setdoc(L, -1, "genlab.data: file formats (IDX, NPY, images), the course data sets, patches, minibatches.");
+  lua_setfield(L, -2, "data");
+}

@@ -1,0 +1,158 @@
+-- genlab.data: the malformed corpus, the data sets fetched by `make data`,
+-- patches, minibatches, and the fetch script's checksum handling.
+local G = require "genlab"
+local D = G.data
+
+local function err(f, ...)
+  local ok, msg = pcall(f, ...)
+  assert(not ok, "expected an error")
+  return msg
+end
+
+describe("malformed files", function()
+  local dir = "tests/data/malformed/"
+  local p = io.popen("ls " .. dir)
+  local files = {}
+  for name in p:lines() do files[#files + 1] = name end
+  p:close()
+
+  it("are all present", function() assert.is_true(#files >= 26) end)
+  for _, name in ipairs(files) do
+    it(name .. " is rejected with a message naming it", function()
+      local reader = name:match("^idx") and D.read_idx or name:match("^npy") and D.read_npy or D.read_image
+      local msg = err(reader, dir .. name)
+      assert.matches(name:gsub("%p", "%%%0"), msg)
+    end)
+  end
+end)
+
+describe("data sets", function()
+  it("MNIST has the known first labels and [0, 1] pixels", function()
+    local x, y = D.mnist{limit = 8}
+    assert.are.same({8, 1, 28, 28}, x.shape)
+    assert.are.same({5, 0, 4, 1, 9, 2, 1, 3}, y:totable())
+    local xt, yt = D.mnist{split = "test", limit = 8, flat = true}
+    assert.are.same({8, 784}, xt.shape)
+    assert.are.same({7, 2, 1, 0, 4, 1, 4, 9}, yt:totable())
+    assert.are.equal(0, x:min():item())
+    assert.are.equal(1, x:max():item())
+  end)
+  it("binarizes at 0.5", function()
+    local x = D.mnist{limit = 100, flat = true}
+    local b = D.mnist{limit = 100, flat = true, binarize = true}
+    assert.are.equal(0, (b - x:gt(0.5)):abs():sum():item())
+    assert.are.equal(0, b:ne(0):mul(b:ne(1)):sum():item())
+  end)
+  it("loads all of MNIST train and Fashion-MNIST test", function()
+    local x, y = D.mnist{flat = true}
+    assert.are.same({60000, 784}, x.shape)
+    assert.are.equal(9, y:max():item())
+    local f, fy = D.fashion_mnist{split = "test"}
+    assert.are.same({10000, 1, 28, 28}, f.shape)
+    assert.are.same({9, 2, 1, 1, 6}, fy:narrow(1, 1, 5):totable())
+  end)
+  it("holds out one photo for denoising", function()
+    local train, names = D.photos()
+    local held, hnames = D.photos{split = "holdout"}
+    assert.are.equal(7, #train)
+    assert.are.same({"nagasaki-boats"}, hnames)
+    for _, n in ipairs(names) do assert.are_not.equal("nagasaki-boats", n) end
+    assert.are.equal(2, held[1].ndim)
+    assert.is_true(held[1]:min():item() >= 0 and held[1]:max():item() <= 1)
+    local half = D.photos{split = "holdout", downscale = 2}[1]
+    assert.are.same({math.floor(held[1].shape[1] / 2), math.floor(held[1].shape[2] / 2)}, half.shape)
+    local block = held[1]:narrow(1, 3, 2):narrow(2, 5, 2):mean():item()
+    assert.is_true(math.abs(half[2][3] - block) < 1e-6)
+  end)
+  it("gives 100 faces of 24x24, mirrored on request", function()
+    local f = D.faces()
+    assert.are.same({100, 576}, f.shape)
+    local m = D.faces{mirror = true}
+    assert.are.same({200, 576}, m.shape)
+    local face, mirrored = m[1]:view(24, 24), m[101]:view(24, 24)
+    assert.are.equal(face[3][1], mirrored[3][24])
+  end)
+end)
+
+describe("patches", function()
+  it("repeat with a seed and cover the images", function()
+    local imgs = D.photos()
+    local a = D.patches(imgs, 16, {count = 50, seed = 4})
+    local b = D.patches(imgs, 16, {count = 50, seed = 4})
+    assert.are.same({50, 256}, a.shape)
+    assert.are.equal(0, (a - b):abs():max():item())
+  end)
+  it("fold back exactly", function()
+    local img = D.photos{split = "holdout"}[1]:narrow(1, 1, 40):narrow(2, 1, 50)
+    local P = D.extract_patches(img, 16)
+    assert.are.same({25 * 35, 256}, P.shape)
+    assert.are.equal(0, (D.fold_patches(P, 40, 50, 16) - img):abs():max():item())
+  end)
+end)
+
+describe("batches", function()
+  it("visit every row once per epoch, in the generator's order", function()
+    local X, Y = G.arange(10), G.arange(10) * 10
+    local seen, n = {}, 0
+    for xb, yb in D.batches({X, Y}, 4, {generator = G.Generator(1)}) do
+      n = n + 1
+      assert.are.equal(0, (yb - xb * 10):abs():sum():item())
+      for _, v in ipairs(xb:totable()) do seen[#seen + 1] = v end
+    end
+    assert.are.equal(3, n)
+    local again = {}
+    for xb in D.batches(X, 4, {generator = G.Generator(1)}) do
+      for _, v in ipairs(xb:totable()) do again[#again + 1] = v end
+    end
+    assert.are.same(seen, again)
+    table.sort(seen)
+    assert.are.same(G.arange(10):totable(), seen)
+  end)
+  it("drop the short last batch on request and keep order without shuffle", function()
+    local n = 0
+    for xb in D.batches(G.zeros(10, 3), 4, {drop_last = true}) do n = n + 1; assert.are.equal(4, xb:size(1)) end
+    assert.are.equal(2, n)
+    local first = D.batches(G.arange(6), 4, {shuffle = false})()
+    assert.are.same({0, 1, 2, 3}, first:totable())
+    assert.matches("tensor 2 has 3 rows", err(D.batches, {G.zeros(4), G.zeros(3)}, 2))
+  end)
+end)
+
+describe("fetch-data", function()
+  local function sh(cmd)
+    local p = io.popen(cmd .. " 2>&1; echo \"rc=$?\"")
+    local out = p:read("a")
+    p:close()
+    return out:match("^(.-)rc=(%d+)%s*$")
+  end
+  it("verifies checksums, is idempotent, and repairs a corrupt file", function()
+    local d = os.tmpname()
+    os.remove(d)
+    assert(os.execute("mkdir -p " .. d .. "/src"))
+    local f = assert(io.open(d .. "/src/a.bin", "wb")); f:write("hello genlab\n"); f:close()
+    local sum = io.popen("sha256sum " .. d .. "/src/a.bin"):read("l"):match("^(%x+)")
+    local m = assert(io.open(d .. "/manifest", "w"))
+    m:write(("t  t/a.bin  deb-install  none  0  %s/src/a.bin  %s\n"):format(d, sum))
+    m:close()
+    local env = ("GENLAB_DATA=%s/data GENLAB_DATA_MANIFEST=%s/manifest "):format(d, d)
+    local out, rc = sh(env .. "vendor/fetch-data.sh")
+    assert.are.equal("0", rc)
+    assert.matches("1 files verified .* %(1 fetched%)", out)
+    out = sh(env .. "vendor/fetch-data.sh")
+    assert.matches("%(0 fetched%)", out)
+    f = assert(io.open(d .. "/data/t/a.bin", "wb")); f:write("corrupted"); f:close()
+    out, rc = sh(env .. "vendor/fetch-data.sh")
+    assert.are.equal("0", rc)
+    assert.matches("wrong checksum; fetching it again", out)
+    assert.are.equal("hello genlab\n", io.open(d .. "/data/t/a.bin"):read("a"))
+    m = assert(io.open(d .. "/manifest", "w"))
+    m:write(("t  t/b.bin  deb-install  none  0  %s/src/a.bin  %s\n"):format(d, string.rep("0", 64)))
+    m:close()
+    out, rc = sh(env .. "vendor/fetch-data.sh")
+    assert.are.equal("1", rc)
+    assert.matches("t/b.bin: checksum mismatch", out)
+    assert.matches("retry with", out)
+    assert.is_nil(io.open(d .. "/data/t/b.bin"))
+    os.execute("rm -rf " .. d)
+  end)
+end)
