@@ -87,6 +87,10 @@ bench: deps data
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@BUILD=$(BUILD) tests/bench/run.sh
 
+fuzz: all
+	@vendor/deps.sh vendor/packages-fuzz.txt
+	@tests/fuzz/run.sh
+
 docs: $(EXE)
 	./$(EXE) bindings/gendoc.lua > docs/API.md
 
@@ -96,6 +100,6 @@ install: all
 	install -m 644 $(BUILD)/lua/genlab.so $(DESTDIR)$(LUA_CMOD)/genlab.so
 
 clean:
-	rm -rf build build-san genlab out
+	rm -rf build build-san build-fuzz genlab out
 
 -include $(CORE_OBJ:.o=.d) $(BIND_OBJ:.o=.d)

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Install the Debian packages of vendor/packages.txt that are missing.
+# Install the Debian packages of a package list that are missing:
+#   vendor/deps.sh [list]    (default vendor/packages.txt; `make fuzz` adds packages-fuzz.txt)
 # Idempotent: when everything is present it prints one line and exits.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-mapfile -t wanted < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$here/packages.txt" | awk '{print $1}')
+list=${1:-$here/packages.txt}
+mapfile -t wanted < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$list" | awk '{print $1}')
 
 missing=()
 for p in "${wanted[@]}"; do

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# `make fuzz`: build the libFuzzer targets for the IDX, NPY and image loaders
+# with ASan + UBSan and run each for FUZZ_SECONDS (default 60), starting
+# from the malformed corpus and a few valid files.  Crashes land in
+# build-fuzz/<target>/crash-*.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+secs=${FUZZ_SECONDS:-60}
+out=build-fuzz
+mkdir -p "$out"
+src="core/error.c $(ls core/tensor/*.c core/data/*.c) tests/fuzz/stb_impl.c tests/fuzz/fuzz_loaders.c"
+flags="-g -O1 -fsanitize=fuzzer,address,undefined -I/usr/include/x86_64-linux-gnu/openblas-pthread"
+libs="-llapacke -lopenblas -lz -lm -lpthread"
+status=0
+for t in idx npy image; do
+  T=$(echo "$t" | tr a-z A-Z)
+  echo "fuzz: building $t"
+  clang $flags -DFUZZ_$T -o "$out/fuzz_$t" $src $libs
+  mkdir -p "$out/$t/corpus"
+  cp tests/data/malformed/${t:0:3}_* "$out/$t/corpus/" 2>/dev/null || true
+  case $t in
+    idx) head -c 4000 data/mnist/t10k-labels-idx1-ubyte >"$out/$t/corpus/valid-labels" 2>/dev/null || true ;;
+    npy) ./genlab -e 'local G = require "genlab"; G.data.write_npy(arg[1], G.randn(3, 4))' \
+           "$out/$t/corpus/valid.npy" || true ;;
+    image) ./genlab -e 'local G = require "genlab"; G.data.write_png(arg[1], G.rand(8, 8, 3))' \
+             "$out/$t/corpus/valid.png" || true ;;
+  esac
+  echo "fuzz: running $t for ${secs}s"
+  if ! (cd "$out/$t" && ../fuzz_$t -max_total_time="$secs" -rss_limit_mb=4096 -print_final_stats=1 corpus \
+        >log 2>&1); then
+    echo "fuzz: $t FAILED, see $out/$t/log and $out/$t/crash-*"
+    status=1
+  fi
+  grep -E "stat::number_of_executed_units|stat::peak_rss" "$out/$t/log" | sed "s/^/fuzz: $t /" || true
+done
+exit $status
