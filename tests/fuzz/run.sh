@@ -20,10 +20,8 @@ for t in idx npy image; do
   cp tests/data/malformed/${t:0:3}_* "$out/$t/corpus/" 2>/dev/null || true
   case $t in
     idx) head -c 4000 data/mnist/t10k-labels-idx1-ubyte >"$out/$t/corpus/valid-labels" 2>/dev/null || true ;;
-    npy) ./genlab -e 'local G = require "genlab"; G.data.write_npy(arg[1], G.randn(3, 4))' \
-           "$out/$t/corpus/valid.npy" || true ;;
-    image) ./genlab -e 'local G = require "genlab"; G.data.write_png(arg[1], G.rand(8, 8, 3))' \
-             "$out/$t/corpus/valid.png" || true ;;
+    npy) ./genlab -e "local G = require 'genlab'; G.data.write_npy('$out/$t/corpus/valid.npy', G.randn(3, 4))" ;;
+    image) ./genlab -e "local G = require 'genlab'; G.data.write_png('$out/$t/corpus/valid.png', G.rand(8, 8, 3))" ;;
   esac
   echo "fuzz: running $t for ${secs}s"
   if ! (cd "$out/$t" && ../fuzz_$t -max_total_time="$secs" -rss_limit_mb=4096 -print_final_stats=1 corpus \
