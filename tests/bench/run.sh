@@ -8,6 +8,10 @@ for b in "$BUILD"/bench/*; do
   [[ -x "$b" ]] && "$b"
   echo
 done
+for b in tests/bench/*.lua; do
+  ./genlab "$b"
+  echo
+done
 peers=../shared/peers
 if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
   echo "numpy peer (same machine, same run):"
@@ -23,6 +27,33 @@ for dt in (np.float32, np.float64):
         return t
     te = best(lambda: np.linalg.eigh(a), 20); tc = best(lambda: np.linalg.cholesky(a), 50)
     print(f"{np.dtype(dt).name:7s} eigh 256x256 {te*1e3:8.2f} ms   cholesky 256x256 {tc*1e3:6.3f} ms")
+
+def load_mnist():
+    raw = open("data/mnist/train-images-idx3-ubyte", "rb").read()
+    return np.frombuffer(raw, np.uint8, offset=16).reshape(60000, 784).astype(np.float32) / 255
+print(f"MNIST train load (60000x784, scaled to [0,1])  {best(load_mnist, 3):7.3f} s")
+imgs = []
+import glob, zlib
+try:
+    from PIL import Image
+    for p in sorted(glob.glob("data/photos/*.jpg")):
+        if "nagasaki" not in p:
+            imgs.append(np.asarray(Image.open(p).convert("L"), np.float32) / 255)
+except ImportError:
+    pass
+if imgs:
+    def draw():
+        rng = np.random.default_rng(1)
+        w = np.array([(a.shape[0] - 15) * (a.shape[1] - 15) for a in imgs], float)
+        k = rng.choice(len(imgs), 100000, p=w / w.sum())
+        out = np.empty((100000, 256), np.float32)
+        for i, j in enumerate(k):
+            a = imgs[j]; r = rng.integers(a.shape[0] - 15); c = rng.integers(a.shape[1] - 15)
+            out[i] = a[r:r + 16, c:c + 16].ravel()
+        return out
+    print(f"100,000 random 16x16 patches from 7 photos     {best(draw, 3):7.3f} s")
+else:
+    print("patch peer skipped: install python3-pil to compare")
 PY
 else
   echo "numpy peer skipped: install python3-numpy (see $peers/README.md) to compare"
