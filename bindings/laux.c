@@ -210,6 +210,31 @@ int lg_checkshape(lua_State *L, int first, int64_t *shape) {
   return nd;
 }
 
+void lg_checkopts(lua_State *L, int i, const char *const *keys) {
+  if (lua_isnoneornil(L, i)) return;
+  i = lua_absindex(L, i);
+  if (!lua_istable(L, i))
+    luaL_argerror(L, i, lua_pushfstring(L, "options table expected, got %s", luaL_typename(L, i)));
+  lua_pushnil(L);
+  while (lua_next(L, i)) {
+    lua_pop(L, 1);
+    const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    int known = 0;
+    for (int j = 0; k && keys[j]; j++) known |= strcmp(k, keys[j]) == 0;
+    if (!known) {
+      luaL_Buffer b;
+      luaL_buffinit(L, &b);
+      for (int j = 0; keys[j]; j++) {
+        if (j) luaL_addstring(&b, ", ");
+        luaL_addstring(&b, keys[j]);
+      }
+      luaL_pushresult(&b);
+      luaL_error(L, "unknown option '%s' (options here: %s)", k ? k : "(not a name)",
+                 lua_tostring(L, -1));
+    }
+  }
+}
+
 int lg_optbool(lua_State *L, int i, const char *key, int deflt) {
   if (!lua_istable(L, i)) return deflt;
   lua_getfield(L, i, key);

@@ -9,6 +9,8 @@
 
 #include "lgenlab.h"
 
+#define OPTS(...) (const char *const[]){__VA_ARGS__, NULL}
+
 #define RNG_KEY "genlab.default_rng"
 
 /* Parse sizes from index first; returns the index just after them, where the
@@ -24,6 +26,7 @@ static int sizes(lua_State *L, int first, int64_t *shape, int *nd) {
 
 static int c_tensor(lua_State *L) {
   glab_tensor *src = lg_test(L, 1);
+  lg_checkopts(L, 2, OPTS("dtype"));
   glab_dtype dt = lg_optdtype(L, 2, src ? src->dtype : lg_default_dtype(L));
   if (src) lg_try(L, glab_tensor_astype(lg_push(L), lg_check(L, 1), dt));
   else lg_fromtable(L, 1, dt);
@@ -33,6 +36,7 @@ static int c_tensor(lua_State *L) {
 static int filled(lua_State *L, double v) {
   int64_t shape[GLAB_MAXDIM];
   int nd, opts = sizes(L, 1, shape, &nd);
+  lg_checkopts(L, opts, OPTS("dtype"));
   glab_dtype dt = lg_optdtype(L, opts, lg_default_dtype(L));
   lg_try(L, glab_tensor_full(lg_push(L), dt, nd, shape, v));
   return 1;
@@ -53,6 +57,7 @@ static int c_full(lua_State *L) {
     nd = lg_checkshape(L, 1, shape);
   }
   double v = luaL_checknumber(L, 2);
+  lg_checkopts(L, 3, OPTS("dtype"));
   glab_dtype dt = lg_optdtype(L, 3, lg_default_dtype(L));
   lg_try(L, glab_tensor_full(lg_push(L), dt, nd, shape, v));
   return 1;
@@ -167,6 +172,7 @@ static int sample(lua_State *L, sampler kind, int first) {
   double b = first > 1 ? luaL_checknumber(L, 2) : 1;
   int64_t shape[GLAB_MAXDIM];
   int nd, opts = sizes(L, first, shape, &nd);
+  lg_checkopts(L, opts, OPTS("dtype", "generator"));
   glab_dtype dt = lg_optdtype(L, opts, lg_default_dtype(L));
   glab_rng *g = lg_optrng(L, opts);
   glab_tensor *out = lg_push(L);
@@ -194,6 +200,7 @@ static int c_randint(lua_State *L) {
   lua_Integer lo = luaL_checkinteger(L, 1), hi = luaL_checkinteger(L, 2);
   int64_t shape[GLAB_MAXDIM];
   int nd, opts = sizes(L, 3, shape, &nd);
+  lg_checkopts(L, opts, OPTS("dtype", "generator"));
   glab_rng *g = lg_optrng(L, opts);
   glab_dtype dt = lg_optdtype(L, opts, lg_default_dtype(L));
   glab_tensor *out = lg_push(L);

@@ -22,6 +22,8 @@ static const char *const photo_names[] = {
 };
 #define HOLDOUT_PHOTO "nagasaki-boats"
 
+#define OPTS(...) (const char *const[]){__VA_ARGS__, NULL}
+
 static const char *data_root(void) {
   const char *d = getenv("GENLAB_DATA");
   return d && *d ? d : GENLAB_DATA_DIR;
@@ -39,6 +41,7 @@ static const char *data_file(lua_State *L, const char *rel, const char *group) {
 
 static int d_read_idx(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
+  lg_checkopts(L, 2, OPTS("limit", "dtype"));
   lua_Integer limit = (lua_Integer)lg_optnum(L, 2, "limit", -1);
   glab_dtype dt = lg_optdtype(L, 2, lg_default_dtype(L));
   lg_try(L, glab_idx_read(lg_push(L), path, (int64_t)limit, dt));
@@ -65,6 +68,7 @@ static int d_write_npy(lua_State *L) {
 
 static int d_read_image(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
+  lg_checkopts(L, 2, OPTS("gray"));
   int gray = lg_optbool(L, 2, "gray", 0);
   lg_try(L, glab_image_read(lg_push(L), path, gray));
   return 1;
@@ -108,6 +112,7 @@ static const glab_tensor **image_list(lua_State *L, int i, int *n) {
 static int d_patches(lua_State *L) {
   lua_settop(L, 3);
   lua_Integer size = luaL_checkinteger(L, 2);
+  lg_checkopts(L, 3, OPTS("count", "seed", "generator"));
   lua_Integer count = (lua_Integer)lg_optnum(L, 3, "count", 10000);
   glab_rng own, *g = lg_optrng(L, 3);
   if (lua_istable(L, 3)) {
@@ -127,6 +132,7 @@ static int d_patches(lua_State *L) {
 static int d_extract_patches(lua_State *L) {
   glab_tensor *img = lg_check(L, 1);
   lua_Integer size = luaL_checkinteger(L, 2);
+  lg_checkopts(L, 3, OPTS("stride"));
   lua_Integer stride = (lua_Integer)lg_optnum(L, 3, "stride", 1);
   lg_try(L, glab_patches_extract(lg_push(L), img, (int64_t)size, (int64_t)stride));
   return 1;
@@ -136,6 +142,7 @@ static int d_fold_patches(lua_State *L) {
   glab_tensor *p = lg_check(L, 1);
   lua_Integer h = luaL_checkinteger(L, 2), w = luaL_checkinteger(L, 3);
   lua_Integer size = luaL_checkinteger(L, 4);
+  lg_checkopts(L, 5, OPTS("stride"));
   lua_Integer stride = (lua_Integer)lg_optnum(L, 5, "stride", 1);
   lg_try(L, glab_patches_fold(lg_push(L), p, (int64_t)h, (int64_t)w, (int64_t)size,
                               (int64_t)stride));
@@ -171,6 +178,7 @@ static int d_batches(lua_State *L) {
   int single = lg_test(L, 1) != NULL;
   lua_Integer bs = luaL_checkinteger(L, 2);
   if (bs < 1) luaL_argerror(L, 2, "batch size must be at least 1");
+  lg_checkopts(L, 3, OPTS("shuffle", "drop_last", "generator"));
   int shuffle = lg_optbool(L, 3, "shuffle", 1), drop_last = lg_optbool(L, 3, "drop_last", 0);
   glab_rng *g = lg_optrng(L, 3);
   lua_settop(L, 1);
@@ -222,6 +230,7 @@ static void scale_images(lua_State *L, glab_tensor *raw, int binarize, int flat)
 static int idx_set(lua_State *L, const char *dir, const char *group, int gz) {
   static const char *const splits[] = {"train", "test", NULL};
   int split = 0;
+  lg_checkopts(L, 1, OPTS("split", "binarize", "limit", "flat"));
   if (lua_istable(L, 1)) {
     lua_getfield(L, 1, "split");
     if (!lua_isnil(L, -1)) split = luaL_checkoption(L, -1, NULL, splits);
@@ -266,6 +275,7 @@ static void downscale(lua_State *L, glab_tensor *img, int64_t k) {
 static int d_photos(lua_State *L) {
   static const char *const splits[] = {"train", "holdout", "all", NULL};
   int split = 0;
+  lg_checkopts(L, 1, OPTS("split", "downscale"));
   if (lua_istable(L, 1)) {
     lua_getfield(L, 1, "split");
     if (!lua_isnil(L, -1)) split = luaL_checkoption(L, -1, NULL, splits);
@@ -296,6 +306,7 @@ static int d_photos(lua_State *L) {
 }
 
 static int d_faces(lua_State *L) {
+  lg_checkopts(L, 1, OPTS("mirror", "dtype"));
   int mirror = lg_optbool(L, 1, "mirror", 0);
   glab_dtype dt = lg_optdtype(L, 1, lg_default_dtype(L));
   const char *path = data_file(L, "faces/lfw_subset.npy", "faces");

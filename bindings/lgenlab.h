@@ -59,6 +59,9 @@ int lg_optdim(lua_State *L, int i, int ndim, int deflt);
 /* A size: integers from index first on (stopping at a table with string keys
 ** or nil), or one table of integers.  Returns ndim. */
 int lg_checkshape(lua_State *L, int first, int64_t *shape);
+/* Check that the options table at i (nil is fine) holds only the given
+** keys; a misspelt option is an error naming it and the known ones. */
+void lg_checkopts(lua_State *L, int i, const char *const *keys);
 /* Boolean/number field of an options table at index i. */
 int lg_optbool(lua_State *L, int i, const char *key, int deflt);
 double lg_optnum(lua_State *L, int i, const char *key, double deflt);

@@ -3,8 +3,11 @@
 */
 #include "lgenlab.h"
 
+#define OPTS(...) (const char *const[]){__VA_ARGS__, NULL}
+
 static int l_cholesky(lua_State *L) {
   glab_tensor *a = lg_check(L, 1);
+  lg_checkopts(L, 2, OPTS("upper"));
   int upper = lg_optbool(L, 2, "upper", 0);
   lg_try(L, glab_linalg_cholesky(lg_push(L), a, upper));
   return 1;
@@ -31,6 +34,7 @@ static int l_solve(lua_State *L) {
 
 static int l_solve_triangular(lua_State *L) {
   glab_tensor *a = lg_check(L, 1), *b = lg_check(L, 2);
+  lg_checkopts(L, 3, OPTS("upper", "left", "unitriangular"));
   int upper = lg_optbool(L, 3, "upper", 0), left = lg_optbool(L, 3, "left", 1);
   int unit = lg_optbool(L, 3, "unitriangular", 0);
   lg_try(L, glab_linalg_solve_triangular(lg_push(L), a, b, upper, left, unit));
@@ -39,6 +43,7 @@ static int l_solve_triangular(lua_State *L) {
 
 static int l_cholesky_solve(lua_State *L) {
   glab_tensor *b = lg_check(L, 1), *l = lg_check(L, 2);
+  lg_checkopts(L, 3, OPTS("upper"));
   int upper = lg_optbool(L, 3, "upper", 0);
   lg_try(L, glab_linalg_cholesky_solve(lg_push(L), b, l, upper));
   return 1;
@@ -59,6 +64,7 @@ static int l_inv(lua_State *L) {
 
 static int l_svd(lua_State *L) {
   glab_tensor *a = lg_check(L, 1);
+  lg_checkopts(L, 2, OPTS("full_matrices"));
   int full = lg_optbool(L, 2, "full_matrices", 0);
   glab_tensor *u = lg_push(L), *s = lg_push(L), *vh = lg_push(L);
   lg_try(L, glab_linalg_svd(u, s, vh, a, full));
