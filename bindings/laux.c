@@ -38,7 +38,23 @@ glab_tensor *lg_check(lua_State *L, int i) {
   return t;
 }
 
+/* Lua sees a tensor as a small userdata and would let megabytes of storage
+** pile up between collections.  So every new tensor checks the bytes that
+** live storage holds, and a full collection runs when they have doubled
+** since the last one (at least 64 MiB apart): memory stays within about
+** twice the live set, and freed blocks go back to the core's cache. */
+#define GC_MIN_BYTES ((size_t)64 << 20)
+static size_t gc_threshold = GC_MIN_BYTES;
+
+static void pace_gc(lua_State *L) {
+  if (glab_live_bytes() <= gc_threshold) return;
+  lua_gc(L, LUA_GCCOLLECT);
+  size_t live = glab_live_bytes();
+  gc_threshold = 2 * live > GC_MIN_BYTES ? 2 * live : GC_MIN_BYTES;
+}
+
 glab_tensor *lg_push(lua_State *L) {
+  pace_gc(L);
   glab_tensor *t = (glab_tensor *)lua_newuserdatauv(L, sizeof *t, 1);
   memset(t, 0, sizeof *t);
   luaL_setmetatable(L, LG_TENSOR);

@@ -43,6 +43,15 @@ static int m_time(lua_State *L) {
   return 1;
 }
 
+static int m_memory(lua_State *L) {
+  lua_createtable(L, 0, 2);
+  lua_pushinteger(L, (lua_Integer)glab_live_bytes());
+  lua_setfield(L, -2, "live");
+  lua_pushinteger(L, (lua_Integer)glab_cached_bytes());
+  lua_setfield(L, -2, "cached");
+  return 1;
+}
+
 static int m_is_tensor(lua_State *L) {
   lua_pushboolean(L, lg_test(L, 1) != NULL);
   return 1;
@@ -54,6 +63,7 @@ static const lg_Reg functions[] = {
   {"set_default_dtype", m_set_default_dtype, "set_default_dtype(\"float32\" | \"float64\")\nThe dtype of new tensors when none is given (float32 at start)."},
   {"get_default_dtype", m_get_default_dtype, "get_default_dtype() -> string\nThe dtype of new tensors when none is given."},
   {"time", m_time, "time() -> seconds\nA monotonic wall clock for timing (os.clock counts CPU time of all threads)."},
+  {"memory", m_memory, "memory() -> {live = bytes, cached = bytes}\nBytes held by live tensors, and freed blocks kept for reuse (at most 1/8 of memory).\nA full garbage collection runs whenever live bytes double, so loops of temporaries stay bounded."},
   {"is_tensor", m_is_tensor, "is_tensor(v) -> boolean\nTrue when v is a genlab Tensor."},
   {NULL, NULL, NULL}
 };

@@ -60,6 +60,12 @@ typedef struct glab_tensor {
 ** Linux overcommits, so a bigger malloc "succeeds" and the process dies
 ** when the pages are touched; refusing up front gives a message instead. */
 size_t glab_max_alloc_bytes(void);
+/* Bytes held by live tensor storage: what a garbage-collected host (Lua)
+** needs to pace its collector, since it sees only the small handles. */
+size_t glab_live_bytes(void);
+/* Bytes parked in the block cache; glab_cache_clear() returns them. */
+size_t glab_cached_bytes(void);
+void glab_cache_clear(void);
 
 /* ---- metadata ---------------------------------------------------------- */
 size_t glab_dtype_size(glab_dtype dt);
