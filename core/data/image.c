@@ -1,0 +1,153 @@
+/*
+** image.c -- images through stb_image (read) and stb_image_write (PNG),
+** from Debian's libstb (see io.h).
+**
+** The file is read into memory first, so its length bounds what is decoded,
+** and stbi_info_from_memory gives the dimensions before any pixel buffer is
+** allocated: an image header that claims more pixels than memory allows is
+** refused with a message instead of attempted.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <stb/stb_image.h>
+#include <stb/stb_image_write.h>
+
+#include "io.h"
+
+#define MAX_FILE ((long)1 << 30)
+
+/* stb's reason for the last failure, never empty. */
+static const char *why(void) {
+  const char *r = stbi_failure_reason();
+  return r && *r ? r : "corrupt or truncated data";
+}
+
+static glab_status slurp(unsigned char **buf, long *n, const char *path, const char *op) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return glab_fail(GLAB_EIO, "%s: cannot open %s", op, path);
+  glab_status s = GLAB_OK;
+  if (fseek(f, 0, SEEK_END) != 0 || (*n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
+    s = glab_fail(GLAB_EIO, "%s: cannot read %s", op, path);
+  else if (*n > MAX_FILE)
+    s = glab_fail(GLAB_EFORMAT, "%s: %s is larger than 1 GiB", op, path);
+  else if (!(*buf = malloc((size_t)*n + 1)))
+    s = glab_fail(GLAB_ENOMEM, "%s: out of memory reading %s", op, path);
+  else if (fread(*buf, 1, (size_t)*n, f) != (size_t)*n) {
+    free(*buf);
+    *buf = NULL;
+    s = glab_fail(GLAB_EIO, "%s: cannot read %s", op, path);
+  }
+  fclose(f);
+  return s;
+}
+
+/* Pixel k (of channels c) of an 8- or 16-bit buffer, scaled to [0, 1]. */
+static float pixel(const void *px, int wide, int64_t k) {
+  return wide ? (float)((const uint16_t *)px)[k] / 65535.0f : (float)((const uint8_t *)px)[k] / 255.0f;
+}
+
+static void fill_image(glab_tensor *t, const void *px, int wide, int64_t npix, int c, int gray) {
+  float *o = glab_tensor_data(t);
+  for (int64_t i = 0; i < npix; i++) {
+    if (c >= 3 && gray)
+      o[i] = 0.299f * pixel(px, wide, i * c) + 0.587f * pixel(px, wide, i * c + 1) +
+             0.114f * pixel(px, wide, i * c + 2);
+    else if (c >= 3)
+      for (int k = 0; k < 3; k++) o[i * 3 + k] = pixel(px, wide, i * c + k);
+    else
+      o[i] = pixel(px, wide, i * c);         /* gray, or gray + alpha */
+  }
+}
+
+glab_status glab_image_read(glab_tensor *out, const char *path, int gray) {
+  unsigned char *file = NULL;
+  long n = 0;
+  glab_status s = slurp(&file, &n, path, "image");
+  if (s != GLAB_OK) return s;
+  int w, h, c;
+  if (!stbi_info_from_memory(file, (int)n, &w, &h, &c)) {
+    s = glab_fail(GLAB_EFORMAT, "image: %s: not a readable image (%s)", path, why());
+    free(file);
+    return s;
+  }
+  int out_c = (c >= 3 && !gray) ? 3 : 1;
+  if ((double)w * h * (c + 4.0 * out_c) > (double)glab_max_alloc_bytes()) {
+    free(file);
+    return glab_fail(GLAB_ENOMEM, "image: %s: %dx%d pixels do not fit in memory", path, w, h);
+  }
+  int wide = stbi_is_16_bit_from_memory(file, (int)n);
+  void *px = wide ? (void *)stbi_load_16_from_memory(file, (int)n, &w, &h, &c, 0)
+                  : (void *)stbi_load_from_memory(file, (int)n, &w, &h, &c, 0);
+  free(file);
+  if (!px) return glab_fail(GLAB_EFORMAT, "image: %s: cannot decode (%s)", path, why());
+  int64_t shape[3] = {h, w, 3};
+  glab_tensor t = GLAB_TENSOR_EMPTY;
+  s = glab_tensor_new(&t, GLAB_F32, out_c == 3 ? 3 : 2, shape);
+  if (s == GLAB_OK) fill_image(&t, px, wide, (int64_t)w * h, c, gray);
+  stbi_image_free(px);
+  if (s == GLAB_OK) *out = t;
+  return s;
+}
+
+typedef struct { unsigned char *data; size_t n, cap; int failed; } membuf;
+
+static void append(void *ctx, void *data, int size) {
+  membuf *m = ctx;
+  if (m->failed || size <= 0) return;
+  if (m->n + (size_t)size > m->cap) {
+    size_t cap = (m->cap ? m->cap * 2 : 1 << 16) + (size_t)size;
+    unsigned char *p = realloc(m->data, cap);
+    if (!p) { m->failed = 1; return; }
+    m->data = p;
+    m->cap = cap;
+  }
+  memcpy(m->data + m->n, data, (size_t)size);
+  m->n += (size_t)size;
+}
+
+glab_status glab_image_write_png(const char *path, const glab_tensor *img) {
+  char sh[128];
+  int c = img->ndim == 2 ? 1 : img->ndim == 3 ? (int)img->shape[2] : 0;
+  if (c != 1 && c != 3 && c != 4)
+    return glab_fail(GLAB_ESHAPE, "write_png: %s: expected (H, W), (H, W, 3) or (H, W, 4), got (%s)",
+                     path, glab_shape_str(sh, sizeof sh, img->ndim, img->shape));
+  int64_t h = img->shape[0], w = img->shape[1], n = h * w * c;
+  if (h < 1 || w < 1 || h > 1 << 15 || w > 1 << 15)
+    return glab_fail(GLAB_ESHAPE, "write_png: %s: cannot write a %lldx%lld image", path,
+                     (long long)h, (long long)w);
+  unsigned char *px = malloc((size_t)n);
+  if (!px) return glab_fail(GLAB_ENOMEM, "write_png: out of memory");
+  for (int64_t i = 0; i < n; i++) {
+    double v = glab_tensor_flat_get(img, i);
+    px[i] = v != v || v <= 0 ? 0 : v >= 1 ? 255 : (unsigned char)(v * 255.0 + 0.5);
+  }
+  membuf m = {0};
+  int ok = stbi_write_png_to_func(append, &m, (int)w, (int)h, c, px, (int)(w * c));
+  free(px);
+  glab_status s = (ok && !m.failed) ? glab_write_atomic(path, m.data, m.n)
+                                    : glab_fail(GLAB_ENOMEM, "write_png: cannot encode %s", path);
+  free(m.data);
+  return s;
+}
+
+glab_status glab_image_to_gray(glab_tensor *out, const glab_tensor *rgb) {
+  char sh[128];
+  if (rgb->ndim < 1 || rgb->shape[rgb->ndim - 1] != 3)
+    return glab_fail(GLAB_ESHAPE, "to_gray: expected (..., 3), got (%s)",
+                     glab_shape_str(sh, sizeof sh, rgb->ndim, rgb->shape));
+  static const double weights[3] = {0.299, 0.587, 0.114};
+  glab_tensor res = GLAB_TENSOR_EMPTY;
+  glab_status s = glab_tensor_new(&res, rgb->dtype, rgb->ndim - 1, rgb->shape);
+  int64_t n = glab_tensor_numel(&res);
+  for (int64_t i = 0; s == GLAB_OK && i < n; i++) {
+    double y = 0;
+    for (int k = 0; k < 3; k++) y += weights[k] * glab_tensor_flat_get(rgb, i * 3 + k);
+    if (res.dtype == GLAB_F64) ((double *)glab_tensor_data(&res))[i] = y;
+    else ((float *)glab_tensor_data(&res))[i] = (float)y;
+  }
+  if (s == GLAB_OK) s = glab_tensor_deliver(out, &res, "to_gray");
+  glab_tensor_free(&res);
+  return s;
+}

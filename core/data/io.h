@@ -1,0 +1,49 @@
+/*
+** io.h -- reading and writing the file formats of the course data:
+** IDX (MNIST, Fashion-MNIST; plain or gzip), NPY (numpy arrays), and images
+** (PNG/JPEG/... read through stb_image, PNG written through stb_image_write).
+**
+**     glab_tensor x = GLAB_TENSOR_EMPTY;
+**     if (glab_idx_read(&x, "data/mnist/train-images-idx3-ubyte", -1, GLAB_F32))
+**       fprintf(stderr, "%s\n", glab_errmsg());
+**     // x: (60000x28x28) float32 holding the raw bytes 0..255
+**
+** Every reader checks the sizes a header declares against the length of the
+** file (for gzip, the uncompressed length its trailer records) before it
+** allocates or reads, so a truncated or lying file is an error naming the
+** file and the field, never a crash or an allocation the file cannot fill.
+** Writers go through a temporary file and rename(2): a crash never leaves a
+** half-written file under the final name.
+*/
+#ifndef GLAB_IO_H
+#define GLAB_IO_H
+
+#include "../tensor/tensor.h"
+
+/* IDX: the first `limit` items (all when limit < 0), values as stored
+** (bytes 0..255, not scaled), converted to dt.  gzip is detected by magic. */
+glab_status glab_idx_read(glab_tensor *out, const char *path, int64_t limit,
+                          glab_dtype dt);
+/* Write t as an IDX file of unsigned bytes (values rounded, clamped to
+** 0..255) -- the format's common case, used by tests and tools. */
+glab_status glab_idx_write_u8(const char *path, const glab_tensor *t);
+
+/* NPY: little-endian f4 and f8 keep their dtype; u1 becomes float32, i4
+** and i8 float64 (exact below 2^53).  Fortran order, object arrays and
+** big-endian data are rejected with a message. */
+glab_status glab_npy_read(glab_tensor *out, const char *path);
+glab_status glab_npy_write(const char *path, const glab_tensor *t);
+
+/* An image as float32 in [0, 1]: (H, W) for gray files or when gray is set
+** (ITU-R BT.601 luma), else (H, W, 3); alpha is dropped.  16-bit PNGs keep
+** their precision. */
+glab_status glab_image_read(glab_tensor *out, const char *path, int gray);
+/* (H, W), (H, W, 3) or (H, W, 4) with values clamped to [0, 1]. */
+glab_status glab_image_write_png(const char *path, const glab_tensor *img);
+/* Luma Y = 0.299 R + 0.587 G + 0.114 B of an (..., 3) tensor. */
+glab_status glab_image_to_gray(glab_tensor *out, const glab_tensor *rgb);
+
+/* Write `n` bytes to path through path.tmp + fsync + rename. */
+glab_status glab_write_atomic(const char *path, const void *data, size_t n);
+
+#endif
