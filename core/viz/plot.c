@@ -1,0 +1,350 @@
+/*
+** plot.c -- figures and their axes: layout of panels, "nice" ticks, line
+** plots and scatter plots (see plot.h).  Image grids and heat maps are in
+** plot_images.c, graphs in graph.c.
+*/
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plot.h"
+
+#define TITLE_SIZE 15
+#define LABEL_SIZE 12
+#define TICK_SIZE 10.5
+
+static const glab_rgba axis_col = {40, 40, 40, 255}, grid_col = {228, 228, 228, 255};
+
+void glab_panel_clear(glab_panel *p) {
+  free(p->pixels);
+  for (int i = 0; i < p->nseries; i++) {
+    free(p->series[i].x);
+    free(p->series[i].y);
+  }
+  free(p->series);
+  free(p->px);
+  free(p->py);
+  free(p->sizes);
+  free(p->colors);
+  free(p->edges);
+  if (p->captions)
+    for (int i = 0; i < p->n; i++) free(p->captions[i]);
+  free(p->captions);
+  if (p->labels)
+    for (int i = 0; i < p->n; i++) free(p->labels[i]);
+  free(p->labels);
+  memset(p, 0, sizeof *p);
+}
+
+glab_status glab_figure_init(glab_figure *f, int rows, int cols, int width, int height,
+                             const char *title) {
+  memset(f, 0, sizeof *f);
+  if (rows < 1 || cols < 1 || rows * cols > 64)
+    return glab_fail(GLAB_EARG, "figure: %dx%d panels (1 to 64 in all)", rows, cols);
+  if (width < 64 || height < 64 || width > 8192 || height > 8192)
+    return glab_fail(GLAB_EARG, "figure: size %dx%d out of range (64..8192)", width, height);
+  f->panels = calloc((size_t)(rows * cols), sizeof *f->panels);
+  if (!f->panels) return glab_fail(GLAB_ENOMEM, "figure: out of memory");
+  f->rows = rows;
+  f->cols = cols;
+  f->width = width;
+  f->height = height;
+  snprintf(f->title, sizeof f->title, "%s", title ? title : "");
+  return GLAB_OK;
+}
+
+void glab_figure_free(glab_figure *f) {
+  for (int i = 0; f->panels && i < f->rows * f->cols; i++) glab_panel_clear(&f->panels[i]);
+  free(f->panels);
+  memset(f, 0, sizeof *f);
+}
+
+/* ---- ticks ------------------------------------------------------------------ */
+
+/* A step of 1, 2 or 5 times a power of ten giving about `want` ticks. */
+static double nice_step(double span, int want) {
+  double raw = span / want, mag = pow(10, floor(log10(raw))), r = raw / mag;
+  return (r < 1.5 ? 1 : r < 3.5 ? 2 : r < 7.5 ? 5 : 10) * mag;
+}
+
+static void tick_label(char *buf, size_t n, double v, double step) {
+  if (fabs(v) < step * 1e-9) v = 0;
+  double a = fabs(v);
+  if (a != 0 && (a >= 1e5 || a < 1e-3)) snprintf(buf, n, "%.3g", v);
+  else {
+    int dec = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
+    snprintf(buf, n, "%.*f", dec > 6 ? 6 : dec, v);
+  }
+}
+
+typedef struct {
+  double x0, x1, y0, y1;       /* data range (y in log10 units when logy) */
+  double l, r, t, b;           /* pixel rectangle */
+  int logy;
+} axes;
+
+static double to_px(const axes *a, double x) { return a->l + (x - a->x0) / (a->x1 - a->x0) * (a->r - a->l); }
+static double to_py(const axes *a, double y) {
+  double v = a->logy ? log10(y) : y;
+  return a->b - (v - a->y0) / (a->y1 - a->y0) * (a->b - a->t);
+}
+
+/* Pad a range by 5% and make it non-empty. */
+static void pad_range(double *lo, double *hi) {
+  if (!(*hi > *lo)) {
+    double m = isfinite(*lo) ? *lo : 0;
+    *lo = m - (m == 0 ? 1 : fabs(m) * 0.1);
+    *hi = m + (m == 0 ? 1 : fabs(m) * 0.1);
+    return;
+  }
+  double d = (*hi - *lo) * 0.05;
+  *lo -= d;
+  *hi += d;
+}
+
+static void draw_axes(glab_canvas *c, const axes *a, const char *xlabel, const char *ylabel) {
+  char buf[32];
+  double step = nice_step(a->x1 - a->x0, 6);
+  for (double v = ceil(a->x0 / step) * step; v <= a->x1 + step * 1e-9; v += step) {
+    double x = to_px(a, v);
+    glab_canvas_line(c, x, a->t, x, a->b, 1, grid_col);
+    glab_canvas_line(c, x, a->b, x, a->b + 4, 1, axis_col);
+    tick_label(buf, sizeof buf, v, step);
+    glab_canvas_text(c, x, a->b + 6 + TICK_SIZE, TICK_SIZE, axis_col, buf, GLAB_ALIGN_CENTER);
+  }
+  if (a->logy) {
+    double lstep = fmax(1, floor((a->y1 - a->y0) / 6));
+    for (double e = ceil(a->y0); e <= a->y1 + 1e-9; e += lstep) {
+      double y = a->b - (e - a->y0) / (a->y1 - a->y0) * (a->b - a->t);
+      glab_canvas_line(c, a->l, y, a->r, y, 1, grid_col);
+      snprintf(buf, sizeof buf, "%g", pow(10, e));
+      glab_canvas_text(c, a->l - 6, y + TICK_SIZE / 2 - 1, TICK_SIZE, axis_col, buf, GLAB_ALIGN_RIGHT);
+    }
+  } else {
+    step = nice_step(a->y1 - a->y0, 5);
+    for (double v = ceil(a->y0 / step) * step; v <= a->y1 + step * 1e-9; v += step) {
+      double y = to_py(a, v);
+      glab_canvas_line(c, a->l, y, a->r, y, 1, grid_col);
+      glab_canvas_line(c, a->l - 4, y, a->l, y, 1, axis_col);
+      tick_label(buf, sizeof buf, v, step);
+      glab_canvas_text(c, a->l - 6, y + TICK_SIZE / 2 - 1, TICK_SIZE, axis_col, buf, GLAB_ALIGN_RIGHT);
+    }
+  }
+  glab_canvas_rect(c, (int)a->l, (int)a->t, (int)a->r + 1, (int)a->b + 1, axis_col);
+  if (xlabel && *xlabel)
+    glab_canvas_text(c, (a->l + a->r) / 2, a->b + 26 + LABEL_SIZE, LABEL_SIZE, axis_col, xlabel,
+                     GLAB_ALIGN_CENTER);
+  if (ylabel && *ylabel)
+    glab_canvas_text_vertical(c, a->l - 58 + LABEL_SIZE, (a->t + a->b) / 2, LABEL_SIZE, axis_col, ylabel);
+}
+
+/* The plotting rectangle inside a panel's cell, leaving room for labels. */
+static void inner_rect(axes *a, double l, double t, double r, double b, const char *title) {
+  a->l = l + 64;
+  a->r = r - 14;
+  a->t = t + (title && *title ? 26 : 10);
+  a->b = b - 46;
+}
+
+static void draw_title(glab_canvas *c, double l, double r, double t, const char *title) {
+  if (title && *title)
+    glab_canvas_text(c, (l + r) / 2, t + 4 + TITLE_SIZE, TITLE_SIZE, GLAB_BLACK, title, GLAB_ALIGN_CENTER);
+}
+
+/* ---- lines ------------------------------------------------------------------- */
+
+glab_rgba glab_palette(int k) {
+  static const glab_rgba tab10[10] = {
+    {31, 119, 180, 255}, {255, 127, 14, 255}, {44, 160, 44, 255}, {214, 39, 40, 255},
+    {148, 103, 189, 255}, {140, 86, 75, 255}, {227, 119, 194, 255}, {127, 127, 127, 255},
+    {188, 189, 34, 255}, {23, 190, 207, 255}};
+  return tab10[((k % 10) + 10) % 10];
+}
+
+static double series_x(const glab_series *s, int i) { return s->x ? s->x[i] : i + 1; }
+
+static void data_range(const glab_panel *p, axes *a) {
+  a->x0 = a->y0 = INFINITY;
+  a->x1 = a->y1 = -INFINITY;
+  for (int k = 0; k < p->nseries; k++)
+    for (int i = 0; i < p->series[k].n; i++) {
+      double x = series_x(&p->series[k], i), y = p->series[k].y[i];
+      if (a->logy) y = y > 0 ? log10(y) : NAN;
+      if (!isfinite(x) || !isfinite(y)) continue;
+      a->x0 = fmin(a->x0, x);
+      a->x1 = fmax(a->x1, x);
+      a->y0 = fmin(a->y0, y);
+      a->y1 = fmax(a->y1, y);
+    }
+  if (p->lines.has_hline && isfinite(p->lines.hline) && (!a->logy || p->lines.hline > 0)) {
+    double h = a->logy ? log10(p->lines.hline) : p->lines.hline;
+    a->y0 = fmin(a->y0, h);
+    a->y1 = fmax(a->y1, h);
+  }
+  if (!isfinite(a->x0)) { a->x0 = 0; a->x1 = 1; }
+  if (!isfinite(a->y0)) { a->y0 = 0; a->y1 = 1; }
+  if (a->x1 <= a->x0) pad_range(&a->x0, &a->x1);
+  pad_range(&a->y0, &a->y1);
+}
+
+static void draw_legend(glab_canvas *c, const glab_panel *p, const axes *a) {
+  int rows = 0;
+  double w = 0;
+  for (int k = 0; k < p->nseries; k++)
+    if (p->series[k].label[0]) {
+      rows++;
+      w = fmax(w, glab_text_width(LABEL_SIZE - 1, p->series[k].label));
+    }
+  if (p->lines.has_hline && p->lines.hline_label[0]) {
+    rows++;
+    w = fmax(w, glab_text_width(LABEL_SIZE - 1, p->lines.hline_label));
+  }
+  if (!rows) return;
+  double bx1 = a->r - 8, bx0 = bx1 - w - 36, by0 = a->t + 8, lh = LABEL_SIZE + 5;
+  glab_canvas_fill_rect(c, (int)bx0, (int)by0, (int)bx1, (int)(by0 + rows * lh + 8), (glab_rgba){255, 255, 255, 255});
+  glab_canvas_rect(c, (int)bx0, (int)by0, (int)bx1, (int)(by0 + rows * lh + 8), grid_col);
+  double y = by0 + 4 + lh / 2;
+  for (int k = 0; k <= p->nseries; k++) {
+    const char *label = k < p->nseries ? p->series[k].label : (p->lines.has_hline ? p->lines.hline_label : "");
+    if (!label[0]) continue;
+    glab_rgba col = k < p->nseries ? glab_palette(k) : (glab_rgba){90, 90, 90, 255};
+    glab_canvas_line(c, bx0 + 6, y, bx0 + 26, y, 2, col);
+    glab_canvas_text(c, bx0 + 30, y + (LABEL_SIZE - 1) / 2 - 1, LABEL_SIZE - 1, axis_col, label, GLAB_ALIGN_LEFT);
+    y += lh;
+  }
+}
+
+static void draw_dashed(glab_canvas *c, double x0, double x1, double y, glab_rgba col) {
+  for (double x = x0; x < x1; x += 10) glab_canvas_line(c, x, y, fmin(x + 6, x1), y, 1.5, col);
+}
+
+static void render_lines(glab_canvas *c, const glab_panel *p, double l, double t, double r, double b) {
+  axes a = {0};
+  a.logy = p->lines.logy;
+  data_range(p, &a);
+  inner_rect(&a, l, t, r, b, p->title);
+  draw_title(c, l, r, t, p->title);
+  draw_axes(c, &a, p->lines.xlabel, p->lines.ylabel);
+  if (p->lines.has_hline && (!a.logy || p->lines.hline > 0))
+    draw_dashed(c, a.l, a.r, to_py(&a, p->lines.hline), (glab_rgba){90, 90, 90, 255});
+  for (int k = 0; k < p->nseries; k++) {
+    const glab_series *s = &p->series[k];
+    glab_rgba col = glab_palette(k);
+    double px = NAN, py = NAN;
+    for (int i = 0; i < s->n; i++) {
+      double x = to_px(&a, series_x(s, i)), y = (a.logy && !(s->y[i] > 0)) ? NAN : to_py(&a, s->y[i]);
+      if (isfinite(px) && isfinite(x) && isfinite(y)) glab_canvas_line(c, px, py, x, y, 2, col);
+      if (s->n <= 40 && isfinite(x) && isfinite(y)) glab_canvas_disc(c, x, y, 2.5, col);
+      px = x;
+      py = y;
+    }
+  }
+  draw_legend(c, p, &a);
+}
+
+static void render_scatter(glab_canvas *c, const glab_panel *p, double l, double t, double r, double b) {
+  axes a = {0};
+  a.x0 = a.y0 = INFINITY;
+  a.x1 = a.y1 = -INFINITY;
+  for (int i = 0; i < p->n; i++)
+    if (isfinite(p->px[i]) && isfinite(p->py[i])) {
+      a.x0 = fmin(a.x0, p->px[i]);
+      a.x1 = fmax(a.x1, p->px[i]);
+      a.y0 = fmin(a.y0, p->py[i]);
+      a.y1 = fmax(a.y1, p->py[i]);
+    }
+  if (!isfinite(a.x0)) { a.x0 = a.y0 = 0; a.x1 = a.y1 = 1; }
+  pad_range(&a.x0, &a.x1);
+  pad_range(&a.y0, &a.y1);
+  inner_rect(&a, l, t, r, b, p->title);
+  draw_title(c, l, r, t, p->title);
+  draw_axes(c, &a, p->xlabel, p->ylabel);
+  for (int i = 0; i < p->n; i++) {
+    glab_rgba col = p->colors ? p->colors[i] : glab_palette(0);
+    double rad = p->sizes ? p->sizes[i] / 2 : 2.5;
+    glab_canvas_disc(c, to_px(&a, p->px[i]), to_py(&a, p->py[i]), rad, col);
+  }
+}
+
+glab_status glab_panel_lines(glab_panel *p, const glab_series *s, int n, const glab_lines_opts *o) {
+  glab_panel_clear(p);
+  p->kind = GLAB_PANEL_LINES;
+  if (o) {
+    p->lines = *o;
+    snprintf(p->title, sizeof p->title, "%s", o->title);
+  }
+  p->series = calloc((size_t)(n > 0 ? n : 1), sizeof *p->series);
+  if (!p->series) return glab_fail(GLAB_ENOMEM, "line: out of memory");
+  p->nseries = n;
+  for (int k = 0; k < n; k++) {
+    glab_series *d = &p->series[k];
+    *d = s[k];
+    d->x = NULL;
+    d->y = malloc((size_t)(s[k].n > 0 ? s[k].n : 1) * sizeof *d->y);
+    if (s[k].x) d->x = malloc((size_t)(s[k].n > 0 ? s[k].n : 1) * sizeof *d->x);
+    if (!d->y || (s[k].x && !d->x)) {
+      d->n = 0;
+      return glab_fail(GLAB_ENOMEM, "line: out of memory");
+    }
+    memcpy(d->y, s[k].y, (size_t)s[k].n * sizeof *d->y);
+    if (s[k].x) memcpy(d->x, s[k].x, (size_t)s[k].n * sizeof *d->x);
+  }
+  return GLAB_OK;
+}
+
+static double *copy_doubles(const double *src, int n) {
+  double *d = malloc((size_t)(n > 0 ? n : 1) * sizeof *d);
+  if (d && src) memcpy(d, src, (size_t)n * sizeof *d);
+  return d;
+}
+
+glab_status glab_panel_scatter(glab_panel *p, int n, const double *x, const double *y,
+                               const glab_rgba *colors, const double *sizes,
+                               const glab_lines_opts *o) {
+  glab_panel_clear(p);
+  p->kind = GLAB_PANEL_SCATTER;
+  p->n = n;
+  if (o) {
+    snprintf(p->title, sizeof p->title, "%s", o->title);
+    snprintf(p->xlabel, sizeof p->xlabel, "%s", o->xlabel);
+    snprintf(p->ylabel, sizeof p->ylabel, "%s", o->ylabel);
+  }
+  p->px = copy_doubles(x, n);
+  p->py = copy_doubles(y, n);
+  if (sizes) p->sizes = copy_doubles(sizes, n);
+  if (colors && (p->colors = malloc((size_t)(n > 0 ? n : 1) * sizeof *p->colors)))
+    memcpy(p->colors, colors, (size_t)n * sizeof *p->colors);
+  if (!p->px || !p->py || (sizes && !p->sizes) || (colors && !p->colors)) {
+    glab_panel_clear(p);
+    return glab_fail(GLAB_ENOMEM, "scatter: out of memory");
+  }
+  return GLAB_OK;
+}
+
+/* ---- figures ------------------------------------------------------------------- */
+
+glab_status glab_figure_render(const glab_figure *f, glab_canvas *c) {
+  glab_status s = glab_canvas_new(c, f->width, f->height, GLAB_WHITE);
+  if (s != GLAB_OK) return s;
+  double top = 0;
+  if (f->title[0]) {
+    glab_canvas_text(c, f->width / 2.0, 8 + 17, 17, GLAB_BLACK, f->title, GLAB_ALIGN_CENTER);
+    top = 34;
+  }
+  double cw = (double)f->width / f->cols, ch = (f->height - top) / f->rows;
+  for (int i = 0; i < f->rows; i++)
+    for (int j = 0; j < f->cols; j++) {
+      const glab_panel *p = &f->panels[i * f->cols + j];
+      double l = j * cw + 4, t = top + i * ch + 4, r = (j + 1) * cw - 4, b = top + (i + 1) * ch - 4;
+      switch (p->kind) {
+        case GLAB_PANEL_GRID: glab_render_grid(c, p, l, t, r, b); break;
+        case GLAB_PANEL_HEATMAP: glab_render_heatmap(c, p, l, t, r, b); break;
+        case GLAB_PANEL_LINES: render_lines(c, p, l, t, r, b); break;
+        case GLAB_PANEL_SCATTER: render_scatter(c, p, l, t, r, b); break;
+        case GLAB_PANEL_GRAPH: glab_render_graph(c, p, l, t, r, b); break;
+        case GLAB_PANEL_EMPTY: break;
+      }
+    }
+  return GLAB_OK;
+}

@@ -1,0 +1,127 @@
+/*
+** plot.h -- figures: a title over a grid of panels, each an image grid, a
+** heat map, a line plot, a scatter plot or a graph, rendered to a canvas.
+**
+**     glab_figure f;
+**     glab_figure_init(&f, 1, 2, 900, 400, "PS1 1.1d");
+**     glab_series s = {.label = "train", .n = n, .y = nll};
+**     glab_panel_lines(&f.panels[0], &s, 1, &(glab_lines_opts){.hline = closed_form,
+**                      .has_hline = 1, .title = "NLL per epoch"});
+**     glab_panel_grid(&f.panels[1], &samples, &(glab_grid_opts){.rows = 10});
+**     glab_canvas c;
+**     glab_figure_render(&f, &c);        // allocates c at the figure's size
+**
+** Panels copy the data they are given, so a training loop may change or free
+** its tensors after each update.  Values are doubles; colours RGBA.
+*/
+#ifndef GLAB_PLOT_H
+#define GLAB_PLOT_H
+
+#include "../tensor/tensor.h"
+#include "canvas.h"
+
+#define GLAB_LABEL 96
+
+typedef enum {
+  GLAB_PANEL_EMPTY, GLAB_PANEL_GRID, GLAB_PANEL_HEATMAP, GLAB_PANEL_LINES,
+  GLAB_PANEL_SCATTER, GLAB_PANEL_GRAPH
+} glab_panel_kind;
+
+typedef enum { GLAB_NORM_GLOBAL, GLAB_NORM_TILE, GLAB_NORM_NONE } glab_norm;
+
+typedef struct glab_series {
+  char label[GLAB_LABEL];
+  int n;
+  double *x;            /* NULL: 1, 2, ..., n */
+  double *y;
+  int dashed;
+} glab_series;
+
+typedef struct glab_grid_opts {
+  int rows, cols;       /* 0: chosen to be about square */
+  int pad;              /* pixels between tiles (default 2 when negative) */
+  glab_norm norm;
+  int signed_map;       /* blue-white-red, 0 is white */
+  char title[GLAB_LABEL];
+  char **captions;      /* NULL or one per image */
+} glab_grid_opts;
+
+typedef struct glab_lines_opts {
+  char title[GLAB_LABEL], xlabel[GLAB_LABEL], ylabel[GLAB_LABEL];
+  int logy;
+  int has_hline;
+  double hline;
+  char hline_label[GLAB_LABEL];
+} glab_lines_opts;
+
+typedef struct glab_panel {
+  glab_panel_kind kind;
+  char title[GLAB_LABEL], xlabel[GLAB_LABEL], ylabel[GLAB_LABEL];
+  /* grid: n images of h x w x ch (ch 1 or 3), row-major doubles */
+  int n, h, w, ch;
+  double *pixels;
+  glab_grid_opts grid;
+  char **captions;
+  /* heat map: an h x w matrix in pixels */
+  int signed_map, colorbar;
+  /* lines */
+  glab_series *series;
+  int nseries;
+  glab_lines_opts lines;
+  /* scatter and graph: n points */
+  double *px, *py, *sizes;
+  glab_rgba *colors;
+  char **labels;
+  /* graph edges (0-based node pairs) */
+  int nedges;
+  int *edges;
+} glab_panel;
+
+typedef struct glab_figure {
+  char title[GLAB_LABEL];
+  int rows, cols, width, height;
+  glab_panel *panels;          /* rows * cols */
+} glab_figure;
+
+glab_status glab_figure_init(glab_figure *f, int rows, int cols, int width, int height,
+                             const char *title);
+void glab_figure_free(glab_figure *f);
+void glab_panel_clear(glab_panel *p);
+/* Render at the figure's size into c (allocated here; free it after). */
+glab_status glab_figure_render(const glab_figure *f, glab_canvas *c);
+
+/* images: (N, H, W), (N, H, W, 3), (H, W) or (N, D) with D a square (tiles
+** of sqrt(D)^2, as flattened patches are). */
+glab_status glab_panel_grid(glab_panel *p, const glab_tensor *images,
+                            const glab_grid_opts *o);
+glab_status glab_panel_heatmap(glab_panel *p, const glab_tensor *m, int signed_map,
+                               const char *title);
+glab_status glab_panel_lines(glab_panel *p, const glab_series *s, int n,
+                             const glab_lines_opts *o);
+/* x, y (n); colors and sizes may be NULL (default colour, 4 px). */
+glab_status glab_panel_scatter(glab_panel *p, int n, const double *x, const double *y,
+                               const glab_rgba *colors, const double *sizes,
+                               const glab_lines_opts *o);
+/* Nodes with colours (NULL: default), edges as 0-based pairs, positions from
+** a Fruchterman-Reingold layout seeded with `seed` (or given in x, y). */
+glab_status glab_panel_graph(glab_panel *p, int nnodes, const glab_rgba *colors, int nedges,
+                             const int *edges, const double *x, const double *y,
+                             uint64_t seed, int labels, const char *title);
+/* The Fruchterman-Reingold layout alone: positions in [0, 1]^2. */
+void glab_layout_fr(double *x, double *y, int n, int nedges, const int *edges,
+                    int iterations, uint64_t seed);
+
+/* Panel renderers, one per kind (used by glab_figure_render). */
+void glab_render_grid(glab_canvas *c, const glab_panel *p, double l, double t, double r, double b);
+void glab_render_heatmap(glab_canvas *c, const glab_panel *p, double l, double t, double r, double b);
+void glab_render_graph(glab_canvas *c, const glab_panel *p, double l, double t, double r, double b);
+
+/* Colour maps: gray for [0, 1]; signed for [-1, 1] with 0 exactly white;
+** viridis for [0, 1]. */
+glab_rgba glab_cmap_gray(double v);
+glab_rgba glab_cmap_signed(double v);
+glab_rgba glab_cmap_viridis(double v);
+/* The k-th colour of the categorical palette (matplotlib's tab10). */
+glab_rgba glab_palette(int k);
+
+#endif

@@ -1,0 +1,214 @@
+/*
+** plot_images.c -- image grids (collages of samples, patches, eigenvectors)
+** and heat maps with a colour bar, plus the colour maps (see plot.h).
+*/
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plot.h"
+
+#define PAD_COLOR ((glab_rgba){64, 64, 64, 255})
+
+static double clamp01(double v) { return v != v ? 0 : v < 0 ? 0 : v > 1 ? 1 : v; }
+
+glab_rgba glab_cmap_gray(double v) {
+  uint8_t g = (uint8_t)lround(clamp01(v) * 255);
+  return GLAB_RGB(g, g, g);
+}
+
+/* White at 0, to (33, 102, 172) at -1 and (178, 24, 43) at +1 (ColorBrewer RdBu). */
+glab_rgba glab_cmap_signed(double v) {
+  v = v != v ? 0 : v < -1 ? -1 : v > 1 ? 1 : v;
+  double t = fabs(v);
+  glab_rgba end = v < 0 ? GLAB_RGB(33, 102, 172) : GLAB_RGB(178, 24, 43);
+  return GLAB_RGB((uint8_t)lround(255 + (end.r - 255) * t), (uint8_t)lround(255 + (end.g - 255) * t),
+                  (uint8_t)lround(255 + (end.b - 255) * t));
+}
+
+glab_rgba glab_cmap_viridis(double v) {
+  static const uint8_t k[9][3] = {{68, 1, 84}, {71, 44, 122}, {59, 81, 139}, {44, 113, 142},
+                                  {33, 144, 141}, {39, 173, 129}, {92, 200, 99}, {170, 220, 50},
+                                  {253, 231, 37}};
+  double x = clamp01(v) * 8;
+  int i = x >= 8 ? 7 : (int)x;
+  double f = x - i;
+  return GLAB_RGB((uint8_t)lround(k[i][0] + (k[i + 1][0] - k[i][0]) * f),
+                  (uint8_t)lround(k[i][1] + (k[i + 1][1] - k[i][1]) * f),
+                  (uint8_t)lround(k[i][2] + (k[i + 1][2] - k[i][2]) * f));
+}
+
+/* ---- grids ---------------------------------------------------------------------- */
+
+/* Shape of the images in t as n tiles of h x w x ch. */
+static glab_status tile_shape(const glab_tensor *t, int *n, int *h, int *w, int *ch) {
+  char sh[128];
+  int64_t d = t->ndim == 2 ? t->shape[1] : 0, side = (int64_t)llround(sqrt((double)d));
+  if (t->ndim == 4 && t->shape[3] == 3) { *n = (int)t->shape[0]; *h = (int)t->shape[1]; *w = (int)t->shape[2]; *ch = 3; }
+  else if (t->ndim == 4 && t->shape[1] == 1) { *n = (int)t->shape[0]; *h = (int)t->shape[2]; *w = (int)t->shape[3]; *ch = 1; }
+  else if (t->ndim == 3) { *n = (int)t->shape[0]; *h = (int)t->shape[1]; *w = (int)t->shape[2]; *ch = 1; }
+  else if (t->ndim == 2 && side * side == d) { *n = (int)t->shape[0]; *h = *w = (int)side; *ch = 1; }
+  else
+    return glab_fail(GLAB_ESHAPE,
+                     "grid: expected (N, H, W), (N, 1, H, W), (N, H, W, 3) or flattened square tiles (N, D); "
+                     "got (%s) -- reshape a single image to (1, H, W)",
+                     glab_shape_str(sh, sizeof sh, t->ndim, t->shape));
+  if (*n < 1 || *h < 1 || *w < 1) return glab_fail(GLAB_ESHAPE, "grid: no images to show");
+  return GLAB_OK;
+}
+
+glab_status glab_panel_grid(glab_panel *p, const glab_tensor *images, const glab_grid_opts *o) {
+  int n = 0, h = 0, w = 0, ch = 0;
+  glab_status s = tile_shape(images, &n, &h, &w, &ch);
+  if (s != GLAB_OK) return s;
+  glab_panel_clear(p);
+  p->kind = GLAB_PANEL_GRID;
+  if (o) p->grid = *o;
+  else p->grid.pad = -1;
+  p->grid.captions = NULL;
+  snprintf(p->title, sizeof p->title, "%s", p->grid.title);
+  size_t total = (size_t)n * h * w * ch;
+  p->pixels = malloc(total * sizeof *p->pixels);
+  if (!p->pixels) return glab_fail(GLAB_ENOMEM, "grid: out of memory");
+  for (size_t i = 0; i < total; i++) p->pixels[i] = glab_tensor_flat_get(images, (int64_t)i);
+  p->n = n;
+  p->h = h;
+  p->w = w;
+  p->ch = ch;
+  if (o && o->captions) {
+    p->captions = calloc((size_t)n, sizeof *p->captions);
+    for (int i = 0; p->captions && i < n; i++)
+      p->captions[i] = o->captions[i] ? strdup(o->captions[i]) : NULL;
+  }
+  return GLAB_OK;
+}
+
+/* Min and max (or max |v| for the signed map) of tile k, or of all tiles. */
+static void value_range(const glab_panel *p, int k, double *lo, double *hi) {
+  size_t per = (size_t)p->h * p->w * p->ch, a = k < 0 ? 0 : per * k, b = k < 0 ? per * p->n : a + per;
+  *lo = INFINITY;
+  *hi = -INFINITY;
+  for (size_t i = a; i < b; i++) {
+    double v = p->pixels[i];
+    if (!isfinite(v)) continue;
+    *lo = fmin(*lo, v);
+    *hi = fmax(*hi, v);
+  }
+  if (!isfinite(*lo)) *lo = *hi = 0;
+}
+
+static glab_rgba tile_pixel(const glab_panel *p, int k, int y, int x, double lo, double hi) {
+  size_t at = (((size_t)k * p->h + y) * p->w + x) * p->ch;
+  const glab_grid_opts *o = &p->grid;
+  if (o->signed_map) {
+    double m = fmax(fabs(lo), fabs(hi));
+    return glab_cmap_signed(o->norm == GLAB_NORM_NONE ? p->pixels[at] : (m > 0 ? p->pixels[at] / m : 0));
+  }
+  double scale = (o->norm == GLAB_NORM_NONE || hi <= lo) ? 1 : 1 / (hi - lo);
+  double off = (o->norm == GLAB_NORM_NONE || hi <= lo) ? 0 : lo;
+  if (p->ch == 1) return glab_cmap_gray((p->pixels[at] - off) * scale);
+  return GLAB_RGB((uint8_t)lround(clamp01((p->pixels[at] - off) * scale) * 255),
+                  (uint8_t)lround(clamp01((p->pixels[at + 1] - off) * scale) * 255),
+                  (uint8_t)lround(clamp01((p->pixels[at + 2] - off) * scale) * 255));
+}
+
+void glab_render_grid(glab_canvas *c, const glab_panel *p, double l, double t, double r, double b) {
+  const glab_grid_opts *o = &p->grid;
+  int cols = o->cols > 0 ? o->cols : (o->rows > 0 ? (p->n + o->rows - 1) / o->rows : (int)ceil(sqrt((double)p->n)));
+  int rows = o->rows > 0 ? o->rows : (p->n + cols - 1) / cols;
+  int pad = o->pad >= 0 ? o->pad : 2, cap = p->captions ? 14 : 0;
+  if (p->title[0]) {
+    glab_canvas_text(c, (l + r) / 2, t + 19, 15, GLAB_BLACK, p->title, GLAB_ALIGN_CENTER);
+    t += 26;
+  }
+  double sx = (r - l - pad * (cols + 1)) / (cols * (double)p->w);
+  double sy = (b - t - (pad + cap) * (rows + 1)) / (rows * (double)p->h);
+  double sc = fmin(sx, sy);
+  if (sc >= 1) sc = floor(sc);              /* whole pixels: crisp nearest-neighbour tiles */
+  if (sc <= 0) return;
+  int tw = (int)floor(p->w * sc), th = (int)floor(p->h * sc);
+  int gw = cols * tw + (cols + 1) * pad, gh = rows * (th + cap) + (rows + 1) * pad;
+  int x0 = (int)(l + (r - l - gw) / 2), y0 = (int)(t + (b - t - gh) / 2);
+  glab_canvas_fill_rect(c, x0, y0, x0 + gw, y0 + gh, PAD_COLOR);
+  double glo, ghi;
+  value_range(p, -1, &glo, &ghi);
+  for (int k = 0; k < p->n && k < rows * cols; k++) {
+    double lo = glo, hi = ghi;
+    if (o->norm == GLAB_NORM_TILE) value_range(p, k, &lo, &hi);
+    int tx = x0 + pad + (k % cols) * (tw + pad), ty = y0 + pad + (k / cols) * (th + cap + pad);
+    for (int y = 0; y < th; y++)
+      for (int x = 0; x < tw; x++) {
+        int sxi = (int)(x / sc), syi = (int)(y / sc);
+        glab_rgba px = tile_pixel(p, k, syi < p->h ? syi : p->h - 1, sxi < p->w ? sxi : p->w - 1, lo, hi);
+        glab_canvas_fill_rect(c, tx + x, ty + y, tx + x + 1, ty + y + 1, px);
+      }
+    if (p->captions && p->captions[k]) {
+      glab_canvas_fill_rect(c, tx, ty + th, tx + tw, ty + th + cap, GLAB_WHITE);
+      glab_canvas_text(c, tx + tw / 2.0, ty + th + cap - 3, 10, GLAB_BLACK, p->captions[k], GLAB_ALIGN_CENTER);
+    }
+  }
+}
+
+/* ---- heat maps -------------------------------------------------------------------- */
+
+glab_status glab_panel_heatmap(glab_panel *p, const glab_tensor *m, int signed_map, const char *title) {
+  char sh[128];
+  if (m->ndim != 2 || m->shape[0] < 1 || m->shape[1] < 1)
+    return glab_fail(GLAB_ESHAPE, "heatmap: expected a non-empty matrix, got (%s)",
+                     glab_shape_str(sh, sizeof sh, m->ndim, m->shape));
+  glab_panel_clear(p);
+  size_t total = (size_t)glab_tensor_numel(m);
+  p->pixels = malloc(total * sizeof *p->pixels);
+  if (!p->pixels) return glab_fail(GLAB_ENOMEM, "heatmap: out of memory");
+  for (size_t i = 0; i < total; i++) p->pixels[i] = glab_tensor_flat_get(m, (int64_t)i);
+  p->kind = GLAB_PANEL_HEATMAP;
+  p->n = 1;
+  p->h = (int)m->shape[0];
+  p->w = (int)m->shape[1];
+  p->ch = 1;
+  p->signed_map = signed_map;
+  p->colorbar = 1;
+  snprintf(p->title, sizeof p->title, "%s", title ? title : "");
+  return GLAB_OK;
+}
+
+static glab_rgba heat_color(const glab_panel *p, double v, double lo, double hi) {
+  if (p->signed_map) {
+    double m = fmax(fabs(lo), fabs(hi));
+    return glab_cmap_signed(m > 0 ? v / m : 0);
+  }
+  return glab_cmap_viridis(hi > lo ? (v - lo) / (hi - lo) : 0.5);
+}
+
+void glab_render_heatmap(glab_canvas *c, const glab_panel *p, double l, double t, double r, double b) {
+  double lo, hi;
+  char buf[32];
+  value_range(p, -1, &lo, &hi);
+  if (p->signed_map) { hi = fmax(fabs(lo), fabs(hi)); lo = -hi; }
+  if (p->title[0]) {
+    glab_canvas_text(c, (l + r) / 2, t + 19, 15, GLAB_BLACK, p->title, GLAB_ALIGN_CENTER);
+    t += 26;
+  }
+  double bar = 70;                                   /* colour bar and its labels */
+  double sc = fmin((r - l - bar - 8) / p->w, (b - t - 8) / p->h);
+  if (sc <= 0) return;
+  int mw = (int)(p->w * sc), mh = (int)(p->h * sc);
+  int x0 = (int)(l + (r - l - bar - mw) / 2), y0 = (int)(t + (b - t - mh) / 2);
+  for (int y = 0; y < mh; y++)
+    for (int x = 0; x < mw; x++) {
+      int sy = (int)(y / sc), sx = (int)(x / sc);
+      double v = p->pixels[(size_t)(sy < p->h ? sy : p->h - 1) * p->w + (sx < p->w ? sx : p->w - 1)];
+      glab_canvas_fill_rect(c, x0 + x, y0 + y, x0 + x + 1, y0 + y + 1, heat_color(p, v, lo, hi));
+    }
+  int bx = x0 + mw + 12;
+  for (int y = 0; y < mh; y++)
+    glab_canvas_fill_rect(c, bx, y0 + y, bx + 14, y0 + y + 1,
+                          heat_color(p, hi - (hi - lo) * y / (double)(mh > 1 ? mh - 1 : 1), lo, hi));
+  glab_canvas_rect(c, bx, y0, bx + 14, y0 + mh, (glab_rgba){40, 40, 40, 255});
+  for (int k = 0; k <= 2; k++) {
+    double v = hi - (hi - lo) * k / 2;
+    snprintf(buf, sizeof buf, "%.3g", fabs(v) < 1e-12 * fmax(fabs(lo), fabs(hi)) ? 0.0 : v);
+    glab_canvas_text(c, bx + 18, y0 + mh * k / 2.0 + 4, 10.5, (glab_rgba){40, 40, 40, 255}, buf, GLAB_ALIGN_LEFT);
+  }
+}
