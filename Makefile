@@ -19,8 +19,8 @@ endif
 BLAS_INC := /usr/include/x86_64-linux-gnu/openblas-pthread
 CFLAGS  += $(OPT) -g -std=c11 -D_GNU_SOURCE -fPIC -Wall -Wextra -Wshadow \
            -Wno-unused-parameter -I$(BLAS_INC) -I/usr/include/lua5.4 -MMD -MP \
-           -DGENLAB_DATA_DIR=\"$(CURDIR)/data\"
-LDLIBS  := -llapacke -lopenblas -lstb -lz -lm -lpthread
+           -DGENLAB_DATA_DIR=\"$(CURDIR)/data\" -I/usr/include/SDL2
+LDLIBS  := -llapacke -lopenblas -lstb -lSDL2 -lz -lm -lpthread
 LUALIBS := -llua5.4 -lreadline
 
 CORE_SRC := $(wildcard core/*.c core/*/*.c)

@@ -80,6 +80,7 @@ void lg_open_ops(lua_State *L);
 void lg_open_create(lua_State *L);
 void lg_open_linalg(lua_State *L);
 void lg_open_data(lua_State *L);
+void lg_open_viz(lua_State *L);
 void lg_open_help(lua_State *L);
 /* Add methods to the Tensor type and to the module table at the top. */
 void lg_add_methods(lua_State *L, const lg_Reg *r);

@@ -19,6 +19,7 @@
 #include <readline/history.h>
 #include <readline/readline.h>
 
+#include "../core/viz/window.h"
 #include "lgenlab.h"
 
 static const char *progname = "genlab";
@@ -29,6 +30,7 @@ static const char usage[] =
   "  -e stat     execute string 'stat'\n"
   "  -i          enter the REPL after running the script\n"
   "  --headless  no windows: figures are written as PNG files\n"
+  "  --no-wait   do not keep figure windows open when the script ends\n"
   "  -v          show version information\n"
   "  -h          show this help\n"
   "  --          stop handling options\n"
@@ -345,8 +347,15 @@ static void print_results(lua_State *L) {
     fprintf(stderr, "%s: error calling print (%s)\n", progname, lua_tostring(L, -1));
 }
 
+/* While readline waits for a key, figure windows keep answering. */
+static int idle(void) {
+  glab_window_pump();
+  return 0;
+}
+
 static void repl(lua_State *L) {
   char *hist = history_path();
+  if (isatty(STDIN_FILENO)) rl_event_hook = idle;  /* with piped input it would spin at EOF */
   globalL = L;                       /* completion reads the state */
   rl_readline_name = "genlab";
   rl_attempted_completion_function = complete;
@@ -395,6 +404,7 @@ static int pmain(lua_State *L) {
     if (strcmp(o, "-i") == 0) interactive = 1;
     else if (strcmp(o, "-v") == 0) printf("genlab 0.1 (%s)\n", LUA_RELEASE);
     else if (strcmp(o, "--headless") == 0) setenv("GENLAB_HEADLESS", "1", 1);
+    else if (strcmp(o, "--no-wait") == 0) setenv("GENLAB_NO_WAIT", "1", 1);
     else if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0) { printf("%s", usage); lua_pushboolean(L, 1); return 1; }
     else if (strcmp(o, "-e") == 0) {
       if (++i >= argc) { fprintf(stderr, "%s: '-e' needs an argument\n%s", progname, usage); return 0; }

@@ -1,0 +1,42 @@
+/*
+** window.h -- SDL2 windows that present canvases without ever blocking the
+** computation that draws them.  window.c is the only file including SDL.h.
+**
+** glab_window_available() says whether windows can be opened: not when
+** GENLAB_HEADLESS is set (the --headless flag), nor without DISPLAY or
+** WAYLAND_DISPLAY, nor when SDL cannot initialise its video.  Callers then
+** write PNG files instead.
+**
+** Events are pumped on every present and pump call: resizing rescales the
+** picture, closing a window marks it closed (the program goes on), and the
+** keys are: s asks for a save (glab_window_take_save), space toggles a pause
+** that the caller honours at its next update, q closes the window.
+*/
+#ifndef GLAB_WINDOW_H
+#define GLAB_WINDOW_H
+
+#include "canvas.h"
+
+typedef struct glab_window glab_window;
+
+int glab_window_available(void);
+glab_status glab_window_open(glab_window **w, const char *title, int width, int height);
+/* Whether a frame is due: ~30 frames a second at most are drawn, so a
+** caller renders its figure only when due and otherwise just pumps. */
+int glab_window_due(const glab_window *w);
+/* Show c scaled to the window, keeping its aspect. */
+void glab_window_present(glab_window *w, const glab_canvas *c);
+/* While space has paused the program, pump events (returns when resumed or
+** when every window is closed). */
+void glab_window_hold_while_paused(void);
+void glab_window_pump(void);
+int glab_window_closed(const glab_window *w);
+int glab_window_paused(void);
+/* True once per 's' pressed in this window. */
+int glab_window_take_save(glab_window *w);
+void glab_window_close(glab_window *w);
+/* Block, pumping events, until every window is closed. */
+void glab_window_wait_all(void);
+int glab_window_count_open(void);
+
+#endif
