@@ -236,11 +236,15 @@ static int v_line(lua_State *L) {
     single = lua_type(L, -1) == LUA_TNUMBER;
     lua_pop(L, 1);
   }
-  int n = single ? 1 : (int)luaL_len(L, 2);
+  int one_table = !single && (lua_getfield(L, 2, "y"), !lua_isnil(L, -1));   /* {y=, label=} */
+  lua_settop(L, 3);
+  int n = (single || one_table) ? 1 : (int)luaL_len(L, 2);
   if (n < 1) luaL_argerror(L, 2, "expected y values or a list of series {y=, x=, label=}");
   glab_series *s = lua_newuserdatauv(L, (size_t)n * sizeof *s, 0);
   memset(s, 0, (size_t)n * sizeof *s);
   if (single) s[0].y = doubles(L, 2, &s[0].n);
+  if (one_table) read_series(L, 2, &s[0]);
+  single |= one_table;
   for (int k = 0; !single && k < n; k++) {
     lua_rawgeti(L, 2, k + 1);
     if (!lua_istable(L, -1) || lg_test(L, -1)) luaL_error(L, "line: series %d is not a table {y=, x=, label=}", k + 1);
@@ -475,7 +479,7 @@ static int v_outdir(lua_State *L) {
 static const lg_Reg methods[] = {
   {"grid", v_grid, "fig:grid(images, [{panel=1, rows=, cols=, pad=2, norm=\"global\"|\"tile\"|\"none\", signed=false, title=, captions=}]) -> fig\nA collage: images (N, H, W), (N, 1, H, W), (N, H, W, 3), flattened square tiles (N, D), or a list.\nTiles are scaled up by whole pixels (nearest neighbour). norm scales by the min/max of all tiles,\nof each tile, or not at all (values in [0, 1]). signed: blue-white-red with 0 white (eigenvectors)."},
   {"heatmap", v_heatmap, "fig:heatmap(M, [{panel=1, signed=false, title=}]) -> fig\nA matrix as colours (viridis, or blue-white-red centred at 0 when signed) with a colour bar."},
-  {"line", v_line, "fig:line(y | {{y=, x=, label=}, ...}, [{panel=1, title=, xlabel=, ylabel=, logy=false, hline=, hline_label=}]) -> fig\nLine plot of one or several series (x defaults to 1..n), with a legend, readable ticks, a log y axis\nand a dashed horizontal reference line (e.g. the closed-form NLL)."},
+  {"line", v_line, "fig:line(y | {y=, x=, label=} | {{y=, x=, label=}, ...}, [{panel=1, title=, xlabel=, ylabel=, logy=false, hline=, hline_label=}]) -> fig\nLine plot of one or several series (x defaults to 1..n), with a legend, readable ticks, a log y axis\nand a dashed horizontal reference line (e.g. the closed-form NLL)."},
   {"scatter", v_scatter, "fig:scatter(x, y, [{panel=1, colors=, sizes=, title=, xlabel=, ylabel=}]) -> fig\nPoints; colors as (n, 3) RGB in [0, 1] or n category numbers (1, 2, ...); sizes in pixels."},
   {"graph", v_graph, "fig:graph(nodes, edges, [{panel=1, seed=0, labels=, title=, pos=}]) -> fig\nnodes: (n, 3) RGB features in [0, 1] colouring each node, or a count n; edges: (m, 2) or {{a, b}, ...},\n1-based. Laid out by Fruchterman-Reingold with the seed (or at pos (n, 2)); labels number the nodes."},
   {"show", v_show, "fig:show() -> fig\nDraw the figure: in its window (opened on first use, redrawn at most ~30 times a second, never\nblocking), or without a display as out/<script>/<name>.png. Call it inside a training loop.\nKeys: s saves a PNG, space pauses at the next show(), q closes the window."},

@@ -1,0 +1,102 @@
+-- genlab.viz through Lua: pixels of rendered figures, headless PNG output,
+-- bad options, and a real window under Xvfb read back with xwd.
+local G = require "genlab"
+local viz = G.viz
+local exe = os.getenv("GENLAB_EXE") or (os.getenv("PWD") .. "/genlab")
+
+local function sh(cmd)
+  local p = io.popen(cmd .. " 2>&1; echo \"rc=$?\"")
+  local out = p:read("a")
+  p:close()
+  local body, rc = out:match("^(.-)rc=(%d+)%s*$")
+  return body, tonumber(rc)
+end
+
+local function err(f)
+  local ok, msg = pcall(f)
+  assert(not ok, "expected an error")
+  return msg
+end
+
+describe("figures", function()
+  it("render a 10x10 grid of 28x28 images upscaled, with the right tile colours", function()
+    local imgs = G.zeros(100, 28, 28)
+    imgs[1]:fill_(1)                                -- first tile white
+    local fig = viz.figure{width = 600, height = 600}
+    fig:grid(imgs, {rows = 10, norm = "none", pad = 2})
+    local px = fig:render()
+    assert.are.same({600, 600, 4}, px.shape)
+    -- panel [4, 596): scale floor((592 - 22) / 280) = 2, tiles 56 px, grid 582 px at x0 = 9
+    local c = px[9 + 2 + 28][9 + 2 + 28]            -- centre of tile 1 (1-based pixel)
+    assert.are.same({1, 1, 1, 1}, c:totable())
+    local second = px[9 + 2 + 28][9 + 2 + 56 + 2 + 28]
+    assert.are.same({0, 0, 0, 1}, second:totable())
+    fig:close()
+  end)
+
+  it("write non-blank PNGs without a display", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    os.execute("mkdir -p " .. dir)
+    local script = dir .. "/demo_fig.lua"
+    local f = assert(io.open(script, "w"))
+    f:write([[
+      local G = require "genlab"
+      local fig = G.viz.figure{title = "demo", rows = 1, cols = 2}
+      for epoch = 1, 5 do
+        fig:line({{y = G.linspace(3, 1, epoch):totable(), label = "train"}}, {title = "NLL", hline = 0.5})
+        fig:heatmap(G.randn(8, 8), {panel = 2, signed = true})
+        fig:show()
+      end]])
+    f:close()
+    local out, rc = sh("cd " .. dir .. " && " .. exe .. " --headless demo_fig.lua")
+    assert.are.equal(0, rc)
+    assert.matches("figures are written to out/demo_fig/", out)
+    local img = G.data.read_image(dir .. "/out/demo_fig/demo.png")
+    assert.are.equal(3, img.ndim)
+    assert.is_true(img:std():item() > 0.05, "the PNG is not blank")
+    -- the last epoch (flushed at exit) is what the file shows
+    assert.is_true(img:min():item() < 0.2)
+    os.execute("rm -rf " .. dir)
+  end)
+
+  it("name bad options, panels and shapes", function()
+    local fig = viz.figure{rows = 1, cols = 2}
+    assert.matches("option 'panel': 3 is not a panel of this 1x2 figure",
+                   err(function() fig:grid(G.zeros(4, 5, 5), {panel = 3}) end))
+    assert.matches("unknown option 'colour'", err(function() fig:scatter({1}, {2}, {colour = 1}) end))
+    assert.matches("option 'norm': expected", err(function() fig:grid(G.zeros(4, 5, 5), {norm = "abs"}) end))
+    assert.matches("reshape a single image to %(1, H, W%)", err(function() fig:grid(G.zeros(5, 7)) end))
+    assert.matches("graph: edge 1 names node 5 of 3", err(function() fig:graph(3, {{1, 5}}) end))
+    fig:close()
+    assert.matches("figure has been closed", err(function() fig:show() end))
+  end)
+
+  it("lay out graphs reproducibly with a seed", function()
+    local a = viz.figure{width = 300, height = 300}
+    local b = viz.figure{width = 300, height = 300}
+    local nodes = G.rand(12, 3, {generator = G.Generator(3)})
+    local edges = {{1, 2}, {2, 3}, {3, 4}, {4, 1}, {5, 6}, {7, 8}, {9, 10}, {11, 12}, {12, 1}}
+    a:graph(nodes, edges, {seed = 4})
+    b:graph(nodes, edges, {seed = 4})
+    assert.are.equal(0, (a:render() - b:render()):abs():max():item())
+    a:close()
+    b:close()
+  end)
+end)
+
+describe("window", function()
+  local have = os.execute("command -v xvfb-run >/dev/null && command -v xwd >/dev/null")
+  if not have then
+    pending("skipped: xvfb-run or xwd is not installed (vendor/packages.txt lists them)")
+    return
+  end
+  it("shows the figure's pixels on a real X display while the loop runs", function()
+    local out, rc = sh("timeout 120 xvfb-run -a -s '-screen 0 800x600x24' " .. exe ..
+                       " --no-wait tests/viz/window_check.lua")
+    assert.are.equal(0, rc, out)
+    local magenta, updates = out:match("magenta (%d+), updates (%d+)")
+    assert.are.equal("200", updates)
+    assert.is_true(tonumber(magenta) >= 0.9 * 256 * 256, out)   -- the 16x16 tile at 16x
+  end)
+end)
