@@ -32,7 +32,8 @@ void glab_canvas_free(glab_canvas *c) {
 }
 
 void glab_canvas_clear(glab_canvas *c, glab_rgba bg) {
-  for (size_t i = 0; i < (size_t)c->w * (size_t)c->h; i++) memcpy(c->px + 4 * i, &bg, 4);
+  for (int x = 0; x < c->w; x++) memcpy(c->px + 4 * x, &bg, 4);
+  for (int y = 1; y < c->h; y++) memcpy(c->px + (size_t)y * c->w * 4, c->px, (size_t)c->w * 4);
 }
 
 glab_rgba glab_canvas_get(const glab_canvas *c, int x, int y) {
@@ -56,8 +57,19 @@ void glab_canvas_fill_rect(glab_canvas *c, int x0, int y0, int x1, int y1, glab_
   if (y0 < 0) y0 = 0;
   if (x1 > c->w) x1 = c->w;
   if (y1 > c->h) y1 = c->h;
-  for (int y = y0; y < y1; y++)
-    for (int x = x0; x < x1; x++) memcpy(c->px + 4 * ((size_t)y * c->w + x), &col, 4);
+  if (x0 >= x1 || y0 >= y1) return;
+  uint8_t *row = c->px + 4 * ((size_t)y0 * c->w + x0);
+  for (int x = 0; x < x1 - x0; x++) memcpy(row + 4 * x, &col, 4);
+  for (int y = y0 + 1; y < y1; y++)
+    memcpy(c->px + 4 * ((size_t)y * c->w + x0), row, (size_t)(x1 - x0) * 4);
+}
+
+void glab_canvas_put_row(glab_canvas *c, int x, int y, const glab_rgba *px, int n) {
+  if (y < 0 || y >= c->h) return;
+  int skip = x < 0 ? -x : 0;
+  if (x + n > c->w) n = c->w - x;
+  if (n - skip <= 0) return;
+  memcpy(c->px + 4 * ((size_t)y * c->w + x + skip), px + skip, (size_t)(n - skip) * 4);
 }
 
 void glab_canvas_rect(glab_canvas *c, int x0, int y0, int x1, int y1, glab_rgba col) {

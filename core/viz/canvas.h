@@ -43,6 +43,8 @@ void glab_canvas_blend(glab_canvas *c, int x, int y, glab_rgba col, float covera
 /* The pixels with x0 <= x < x1, y0 <= y < y1 (no anti-aliasing). */
 void glab_canvas_fill_rect(glab_canvas *c, int x0, int y0, int x1, int y1, glab_rgba col);
 void glab_canvas_rect(glab_canvas *c, int x0, int y0, int x1, int y1, glab_rgba col);
+/* Copy n opaque pixels to row y from x on (clipped). */
+void glab_canvas_put_row(glab_canvas *c, int x, int y, const glab_rgba *px, int n);
 /* A segment of the given width with anti-aliased edges and round ends. */
 void glab_canvas_line(glab_canvas *c, double x0, double y0, double x1, double y1,
                       double width, glab_rgba col);

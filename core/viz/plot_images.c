@@ -113,6 +113,30 @@ static glab_rgba tile_pixel(const glab_panel *p, int k, int y, int x, double lo,
                   (uint8_t)lround(clamp01((p->pixels[at + 2] - off) * scale) * 255));
 }
 
+/* Tile k scaled to tw x th at (tx, ty): each source pixel's colour is
+** computed once per row, and a built row is copied to every output row that
+** shows the same source row. */
+static void draw_scaled(glab_canvas *c, int tx, int ty, int tw, int th, double sc,
+                        const glab_panel *p, int k, double lo, double hi) {
+  glab_rgba *row = malloc((size_t)tw * sizeof *row);
+  if (!row) return;
+  int built = -1;
+  for (int y = 0; y < th; y++) {
+    int sy = (int)(y / sc);
+    if (sy >= p->h) sy = p->h - 1;
+    if (sy != built) {
+      for (int x = 0; x < tw; x++) {
+        int sx = (int)(x / sc);
+        row[x] = (x > 0 && (int)((x - 1) / sc) == sx) ? row[x - 1]
+                                                      : tile_pixel(p, k, sy, sx < p->w ? sx : p->w - 1, lo, hi);
+      }
+      built = sy;
+    }
+    glab_canvas_put_row(c, tx, ty + y, row, tw);
+  }
+  free(row);
+}
+
 void glab_render_grid(glab_canvas *c, const glab_panel *p, double l, double t, double r, double b) {
   const glab_grid_opts *o = &p->grid;
   int cols = o->cols > 0 ? o->cols : (o->rows > 0 ? (p->n + o->rows - 1) / o->rows : (int)ceil(sqrt((double)p->n)));
@@ -137,12 +161,7 @@ void glab_render_grid(glab_canvas *c, const glab_panel *p, double l, double t, d
     double lo = glo, hi = ghi;
     if (o->norm == GLAB_NORM_TILE) value_range(p, k, &lo, &hi);
     int tx = x0 + pad + (k % cols) * (tw + pad), ty = y0 + pad + (k / cols) * (th + cap + pad);
-    for (int y = 0; y < th; y++)
-      for (int x = 0; x < tw; x++) {
-        int sxi = (int)(x / sc), syi = (int)(y / sc);
-        glab_rgba px = tile_pixel(p, k, syi < p->h ? syi : p->h - 1, sxi < p->w ? sxi : p->w - 1, lo, hi);
-        glab_canvas_fill_rect(c, tx + x, ty + y, tx + x + 1, ty + y + 1, px);
-      }
+    draw_scaled(c, tx, ty, tw, th, sc, p, k, lo, hi);
     if (p->captions && p->captions[k]) {
       glab_canvas_fill_rect(c, tx, ty + th, tx + tw, ty + th + cap, GLAB_WHITE);
       glab_canvas_text(c, tx + tw / 2.0, ty + th + cap - 3, 10, GLAB_BLACK, p->captions[k], GLAB_ALIGN_CENTER);

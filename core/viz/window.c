@@ -18,6 +18,7 @@ struct glab_window {
   SDL_Texture *tex;
   int tex_w, tex_h;
   Uint32 last_draw;
+  double cost;                   /* seconds the caller spent on the last frame */
   int closed, save_requests;
 };
 
@@ -104,9 +105,14 @@ void glab_window_pump(void) {
   }
 }
 
+/* A frame is due after FRAME_MS, or after 19 times what the last one cost,
+** whichever is longer: drawing then takes at most ~5% of the program's time. */
 int glab_window_due(const glab_window *w) {
-  return !w->closed && SDL_GetTicks() - w->last_draw >= FRAME_MS;
+  double gap = w->cost * 19 * 1000 > FRAME_MS ? w->cost * 19 * 1000 : FRAME_MS;
+  return !w->closed && SDL_GetTicks() - w->last_draw >= gap;
 }
+
+void glab_window_set_cost(glab_window *w, double seconds) { w->cost = seconds; }
 
 void glab_window_hold_while_paused(void) {
   while (paused && glab_window_count_open() > 0) {

@@ -21,9 +21,12 @@ typedef struct glab_window glab_window;
 
 int glab_window_available(void);
 glab_status glab_window_open(glab_window **w, const char *title, int width, int height);
-/* Whether a frame is due: ~30 frames a second at most are drawn, so a
-** caller renders its figure only when due and otherwise just pumps. */
+/* Whether a frame is due: at most ~30 frames a second, fewer for figures
+** that cost more to draw; a caller renders only when due, else just pumps. */
 int glab_window_due(const glab_window *w);
+/* What rendering and presenting the last frame cost the caller: frames are
+** spaced so that drawing takes at most ~5% of the time. */
+void glab_window_set_cost(glab_window *w, double seconds);
 /* Show c scaled to the window, keeping its aspect. */
 void glab_window_present(glab_window *w, const glab_canvas *c);
 /* While space has paused the program, pump events (returns when resumed or

@@ -9,9 +9,13 @@ for b in "$BUILD"/bench/*; do
   echo
 done
 for b in tests/bench/*.lua; do
-  ./genlab "$b"
+  ./genlab --headless "$b" 2>/dev/null
   echo
 done
+if command -v xvfb-run >/dev/null; then      # the live window, on a virtual display
+  xvfb-run -a -s "-screen 0 2400x1300x24" ./genlab --no-wait tests/bench/bench_viz_loop.lua
+  echo
+fi
 peers=../shared/peers
 if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
   echo "numpy peer (same machine, same run):"
