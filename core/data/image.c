@@ -123,11 +123,16 @@ glab_status glab_image_write_png(const char *path, const glab_tensor *img) {
     double v = glab_tensor_flat_get(img, i);
     px[i] = v != v || v <= 0 ? 0 : v >= 1 ? 255 : (unsigned char)(v * 255.0 + 0.5);
   }
-  membuf m = {0};
-  int ok = stbi_write_png_to_func(append, &m, (int)w, (int)h, c, px, (int)(w * c));
+  glab_status s = glab_png_write_u8(path, px, (int)w, (int)h, c);
   free(px);
+  return s;
+}
+
+glab_status glab_png_write_u8(const char *path, const uint8_t *px, int w, int h, int channels) {
+  membuf m = {0};
+  int ok = stbi_write_png_to_func(append, &m, w, h, channels, px, w * channels);
   glab_status s = (ok && !m.failed) ? glab_write_atomic(path, m.data, m.n)
-                                    : glab_fail(GLAB_ENOMEM, "write_png: cannot encode %s", path);
+                                    : glab_fail(GLAB_ENOMEM, "png: cannot encode %s", path);
   free(m.data);
   return s;
 }

@@ -40,6 +40,8 @@ glab_status glab_npy_write(const char *path, const glab_tensor *t);
 glab_status glab_image_read(glab_tensor *out, const char *path, int gray);
 /* (H, W), (H, W, 3) or (H, W, 4) with values clamped to [0, 1]. */
 glab_status glab_image_write_png(const char *path, const glab_tensor *img);
+/* 8-bit pixels (h rows of w * channels bytes, channels 1..4) as a PNG. */
+glab_status glab_png_write_u8(const char *path, const uint8_t *px, int w, int h, int channels);
 /* Luma Y = 0.299 R + 0.587 G + 0.114 B of an (..., 3) tensor. */
 glab_status glab_image_to_gray(glab_tensor *out, const glab_tensor *rgb);
 

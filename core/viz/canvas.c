@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <stb/stb_image_write.h>
-
 #include "../data/io.h"
 #include "canvas.h"
 
@@ -127,27 +125,6 @@ void glab_canvas_ellipse(glab_canvas *c, double cx, double cy, double a, double 
   }
 }
 
-typedef struct { unsigned char *data; size_t n, cap; int failed; } membuf;
-
-static void append(void *ctx, void *data, int size) {
-  membuf *m = ctx;
-  if (m->failed || size <= 0) return;
-  if (m->n + (size_t)size > m->cap) {
-    size_t cap = (m->cap ? 2 * m->cap : 1 << 16) + (size_t)size;
-    unsigned char *p = realloc(m->data, cap);
-    if (!p) { m->failed = 1; return; }
-    m->data = p;
-    m->cap = cap;
-  }
-  memcpy(m->data + m->n, data, (size_t)size);
-  m->n += (size_t)size;
-}
-
 glab_status glab_canvas_write_png(const glab_canvas *c, const char *path) {
-  membuf m = {0};
-  int ok = stbi_write_png_to_func(append, &m, c->w, c->h, 4, c->px, c->w * 4);
-  glab_status s = (ok && !m.failed) ? glab_write_atomic(path, m.data, m.n)
-                                    : glab_fail(GLAB_ENOMEM, "png: cannot encode %s", path);
-  free(m.data);
-  return s;
+  return glab_png_write_u8(path, c->px, c->w, c->h, 4);
 }

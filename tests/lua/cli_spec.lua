@@ -1,17 +1,10 @@
 -- The genlab program and the genlab.so module for stock Lua, run as a user
 -- would run them.
-local exe = os.getenv("GENLAB_EXE") or "./genlab"
+local H = dofile("tests/lua/helpers.lua")
+local sh, exe = H.sh, H.exe
 local moddir = os.getenv("GENLAB_MODULE_DIR") or "build/lua"
 local preload = os.getenv("GENLAB_LUA_PRELOAD")
 local lua54 = (preload and ("LD_PRELOAD='" .. preload .. "' ") or "") .. "lua5.4"
-
-local function sh(cmd)
-  local f = io.popen(cmd .. " 2>&1; echo \"rc=$?\"")
-  local out = f:read("a")
-  f:close()
-  local body, rc = out:match("^(.-)rc=(%d+)%s*$")
-  return body, tonumber(rc)
-end
 
 local function script(src)
   local name = os.tmpname()

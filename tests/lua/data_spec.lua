@@ -3,11 +3,8 @@
 local G = require "genlab"
 local D = G.data
 
-local function err(f, ...)
-  local ok, msg = pcall(f, ...)
-  assert(not ok, "expected an error")
-  return msg
-end
+local H = dofile("tests/lua/helpers.lua")
+local err = H.err
 
 describe("malformed files", function()
   local dir = "tests/data/malformed/"
@@ -119,12 +116,7 @@ describe("batches", function()
 end)
 
 describe("fetch-data", function()
-  local function sh(cmd)
-    local p = io.popen(cmd .. " 2>&1; echo \"rc=$?\"")
-    local out = p:read("a")
-    p:close()
-    return out:match("^(.-)rc=(%d+)%s*$")
-  end
+  local sh = H.sh
   it("verifies checksums, is idempotent, and repairs a corrupt file", function()
     local d = os.tmpname()
     os.remove(d)
@@ -136,20 +128,20 @@ describe("fetch-data", function()
     m:close()
     local env = ("GENLAB_DATA=%s/data GENLAB_DATA_MANIFEST=%s/manifest "):format(d, d)
     local out, rc = sh(env .. "vendor/fetch-data.sh")
-    assert.are.equal("0", rc)
+    assert.are.equal(0, rc)
     assert.matches("1 files verified .* %(1 fetched%)", out)
     out = sh(env .. "vendor/fetch-data.sh")
     assert.matches("%(0 fetched%)", out)
     f = assert(io.open(d .. "/data/t/a.bin", "wb")); f:write("corrupted"); f:close()
     out, rc = sh(env .. "vendor/fetch-data.sh")
-    assert.are.equal("0", rc)
+    assert.are.equal(0, rc)
     assert.matches("wrong checksum; fetching it again", out)
     assert.are.equal("hello genlab\n", io.open(d .. "/data/t/a.bin"):read("a"))
     m = assert(io.open(d .. "/manifest", "w"))
     m:write(("t  t/b.bin  deb-install  none  0  %s/src/a.bin  %s\n"):format(d, string.rep("0", 64)))
     m:close()
     out, rc = sh(env .. "vendor/fetch-data.sh")
-    assert.are.equal("1", rc)
+    assert.are.equal(1, rc)
     assert.matches("t/b.bin: checksum mismatch", out)
     assert.matches("retry with", out)
     assert.is_nil(io.open(d .. "/data/t/b.bin"))

@@ -6,11 +6,8 @@ local f64 = {dtype = "float64"}
 
 local function maxdiff(a, b) return (a - b):abs():max():item() end
 
-local function err(f)
-  local ok, msg = pcall(f)
-  assert(not ok, "expected an error")
-  return msg
-end
+local H = dofile("tests/lua/helpers.lua")
+local err = H.err
 
 local function spd(n, batch)
   local a = batch and G.randn(batch, n, n, f64) or G.randn(n, n, f64)

@@ -6,12 +6,8 @@ local function near(a, b, tol, what)
   assert(math.abs(a - b) <= tol, ("%s: got %.17g, want %.17g (tol %g)"):format(what or "value", a, b, tol))
 end
 
--- The error raised by f, with the position Lua prefixed.
-local function err(f)
-  local ok, msg = pcall(f)
-  assert(not ok, "expected an error")
-  return msg
-end
+local H = dofile("tests/lua/helpers.lua")
+local err = H.err
 
 describe("creation", function()
   it("builds from nested tables and back", function()

@@ -2,21 +2,8 @@
 -- bad options, and a real window under Xvfb read back with xwd.
 local G = require "genlab"
 local viz = G.viz
-local exe = os.getenv("GENLAB_EXE") or (os.getenv("PWD") .. "/genlab")
-
-local function sh(cmd)
-  local p = io.popen(cmd .. " 2>&1; echo \"rc=$?\"")
-  local out = p:read("a")
-  p:close()
-  local body, rc = out:match("^(.-)rc=(%d+)%s*$")
-  return body, tonumber(rc)
-end
-
-local function err(f)
-  local ok, msg = pcall(f)
-  assert(not ok, "expected an error")
-  return msg
-end
+local H = dofile("tests/lua/helpers.lua")
+local sh, err, exe = H.sh, H.err, H.exe
 
 describe("figures", function()
   it("render a 10x10 grid of 28x28 images upscaled, with the right tile colours", function()
