@@ -151,7 +151,7 @@ glab_dtype lg_default_dtype(lua_State *L) {
   return dt;
 }
 
-static glab_dtype parse_dtype(lua_State *L, int i) {
+glab_dtype lg_checkdtype(lua_State *L, int i) {
   static const char *const names[] = {"float32", "float64", "float", "double", NULL};
   int k = luaL_checkoption(L, i, NULL, names);
   return (k == 1 || k == 3) ? GLAB_F64 : GLAB_F32;
@@ -164,7 +164,7 @@ glab_dtype lg_optdtype(lua_State *L, int i, glab_dtype deflt) {
   if (!lua_isnil(L, -1)) {
     if (!lua_isstring(L, -1))
       luaL_error(L, "option 'dtype': expected \"float32\" or \"float64\"");
-    dt = parse_dtype(L, lua_gettop(L));
+    dt = lg_checkdtype(L, lua_gettop(L));
   }
   lua_pop(L, 1);
   return dt;
@@ -270,6 +270,11 @@ double lg_optnum(lua_State *L, int i, const char *key, double deflt) {
   }
   lua_pop(L, 1);
   return v;
+}
+
+int lg_one_based(lua_State *L, glab_tensor *idx, int nret) {
+  lg_try(L, glab_binary_scalar(idx, GLAB_ADD, idx, 1.0, 0));
+  return nret;
 }
 
 glab_tensor *lg_index_arg(lua_State *L, int i) {

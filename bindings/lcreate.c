@@ -9,7 +9,6 @@
 
 #include "lgenlab.h"
 
-#define OPTS(...) (const char *const[]){__VA_ARGS__, NULL}
 
 #define RNG_KEY "genlab.default_rng"
 
@@ -224,8 +223,7 @@ static int c_multinomial(lua_State *L) {
   glab_rng *g = lg_optrng(L, 4);
   glab_tensor *out = lg_push(L);
   lg_try(L, glab_rand_categorical(g, out, w, (int64_t)n, replacement));
-  lg_try(L, glab_binary_scalar(out, GLAB_ADD, out, 1.0, 0));
-  return 1;
+  return lg_one_based(L, out, 1);
 }
 
 static int c_categorical(lua_State *L) {
@@ -234,8 +232,7 @@ static int c_categorical(lua_State *L) {
   glab_rng *g = lg_optrng(L, 3);
   glab_tensor *out = lg_push(L);
   lg_try(L, glab_rand_categorical(g, out, w, (int64_t)n, 1));
-  lg_try(L, glab_binary_scalar(out, GLAB_ADD, out, 1.0, 0));
-  return 1;
+  return lg_one_based(L, out, 1);
 }
 
 static int c_permutation(lua_State *L) {
@@ -245,8 +242,7 @@ static int c_permutation(lua_State *L) {
   glab_dtype dt = lg_optdtype(L, 2, GLAB_F64);
   glab_tensor *out = lg_push(L);
   lg_try(L, glab_rand_permutation(g, out, (int64_t)n, dt));
-  lg_try(L, glab_binary_scalar(out, GLAB_ADD, out, 1.0, 0));
-  return 1;
+  return lg_one_based(L, out, 1);
 }
 
 static const lg_Reg functions[] = {

@@ -22,7 +22,6 @@ static const char *const photo_names[] = {
 };
 #define HOLDOUT_PHOTO "nagasaki-boats"
 
-#define OPTS(...) (const char *const[]){__VA_ARGS__, NULL}
 
 static const char *data_root(void) {
   const char *d = getenv("GENLAB_DATA");

@@ -2,7 +2,6 @@
 ** lgenlab.c -- luaopen_genlab: the `genlab` module, whether loaded by
 ** require from stock lua5.4 (genlab.so) or embedded in the genlab program.
 */
-#include <time.h>
 
 #include "lgenlab.h"
 
@@ -37,9 +36,7 @@ static int m_get_default_dtype(lua_State *L) {
 }
 
 static int m_time(lua_State *L) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  lua_pushnumber(L, (lua_Number)ts.tv_sec + 1e-9 * (lua_Number)ts.tv_nsec);
+  lua_pushnumber(L, glab_now());
   return 1;
 }
 

@@ -51,6 +51,8 @@ glab_tensor *lg_fromtable(lua_State *L, int i, glab_dtype dt);
 
 /* ---- arguments ----------------------------------------------------------- */
 glab_dtype lg_default_dtype(lua_State *L);
+/* "float32"/"float" or "float64"/"double" at index i. */
+glab_dtype lg_checkdtype(lua_State *L, int i);
 /* dtype named in opts table at index i ("float32"/"float64"), else deflt. */
 glab_dtype lg_optdtype(lua_State *L, int i, glab_dtype deflt);
 /* A 1-based (or negative) dim at index i, as the core's 0-based/negative dim. */
@@ -62,9 +64,14 @@ int lg_checkshape(lua_State *L, int first, int64_t *shape);
 /* Check that the options table at i (nil is fine) holds only the given
 ** keys; a misspelt option is an error naming it and the known ones. */
 void lg_checkopts(lua_State *L, int i, const char *const *keys);
+/* The key list of lg_checkopts: OPTS("dtype", "generator"). */
+#define OPTS(...) (const char *const[]){__VA_ARGS__, NULL}
 /* Boolean/number field of an options table at index i. */
 int lg_optbool(lua_State *L, int i, const char *key, int deflt);
 double lg_optnum(lua_State *L, int i, const char *key, double deflt);
+/* Shift the 0-based index tensor idx (already pushed) to 1-based in place;
+** returns nret, for `return lg_one_based(L, idx, 2)`. */
+int lg_one_based(lua_State *L, glab_tensor *idx, int nret);
 /* Argument i (1-based tensor or table of integers) as a 0-based index
 ** tensor, pushed. */
 glab_tensor *lg_index_arg(lua_State *L, int i);

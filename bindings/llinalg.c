@@ -3,7 +3,6 @@
 */
 #include "lgenlab.h"
 
-#define OPTS(...) (const char *const[]){__VA_ARGS__, NULL}
 
 static int l_cholesky(lua_State *L) {
   glab_tensor *a = lg_check(L, 1);

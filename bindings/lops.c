@@ -1,7 +1,7 @@
 /*
 ** lops.c -- reductions, scans, matrix products, indexing and joining, as
 ** Tensor methods and genlab.* functions.  Index tensors cross this boundary
-** 1-based: lg_index_arg shifts arguments, one_based() results.
+** 1-based: lg_index_arg shifts arguments, lg_one_based results.
 */
 #include <stdlib.h>
 
@@ -36,13 +36,6 @@ static int moment(lua_State *L, glab_redop op) {
 static int r_var(lua_State *L) { return moment(L, GLAB_VAR); }
 static int r_std(lua_State *L) { return moment(L, GLAB_STD); }
 
-/* Shift the index tensor idx (already on the stack) to 1-based in place and
-** return nret results. */
-static int one_based(lua_State *L, glab_tensor *idx, int nret) {
-  lg_try(L, glab_binary_scalar(idx, GLAB_ADD, idx, 1.0, 0));
-  return nret;
-}
-
 /* x:max() -> scalar; x:max(dim, [keepdim]) -> values, indices;
 ** max(a, b) with a tensor b -> maximum(a, b). */
 static int extreme(lua_State *L, int is_max) {
@@ -59,7 +52,7 @@ static int extreme(lua_State *L, int is_max) {
   int dim = lg_checkdim(L, 2, x->ndim), keepdim = lua_toboolean(L, 3);
   glab_tensor *vals = lg_push(L), *idx = lg_push(L);
   lg_try(L, glab_argreduce(vals, idx, is_max, x, dim, keepdim));
-  return one_based(L, idx, 2);
+  return lg_one_based(L, idx, 2);
 }
 
 static int r_max(lua_State *L) { return extreme(L, 1); }
@@ -71,7 +64,7 @@ static int arg_extreme(lua_State *L, int is_max) {
   int keepdim = lua_toboolean(L, 3);
   glab_tensor *idx = lg_push(L);
   lg_try(L, glab_argreduce(NULL, idx, is_max, x, dim, keepdim));
-  return one_based(L, idx, 1);
+  return lg_one_based(L, idx, 1);
 }
 
 static int r_argmax(lua_State *L) { return arg_extreme(L, 1); }
@@ -189,7 +182,7 @@ static int i_sort(lua_State *L) {
   int dim = lg_optdim(L, 2, x->ndim, x->ndim - 1), descending = lua_toboolean(L, 3);
   glab_tensor *vals = lg_push(L), *idx = lg_push(L);
   lg_try(L, glab_sort(vals, idx, x, dim, descending));
-  return one_based(L, idx, 2);
+  return lg_one_based(L, idx, 2);
 }
 
 static int i_argsort(lua_State *L) {
@@ -197,7 +190,7 @@ static int i_argsort(lua_State *L) {
   int dim = lg_optdim(L, 2, x->ndim, x->ndim - 1), descending = lua_toboolean(L, 3);
   glab_tensor *idx = lg_push(L);
   lg_try(L, glab_sort(NULL, idx, x, dim, descending));
-  return one_based(L, idx, 1);
+  return lg_one_based(L, idx, 1);
 }
 
 static int i_topk(lua_State *L) {
@@ -207,7 +200,7 @@ static int i_topk(lua_State *L) {
   int largest = lua_isnoneornil(L, 4) ? 1 : lua_toboolean(L, 4);
   glab_tensor *vals = lg_push(L), *idx = lg_push(L);
   lg_try(L, glab_topk(vals, idx, x, (int64_t)k, dim, largest));
-  return one_based(L, idx, 2);
+  return lg_one_based(L, idx, 2);
 }
 
 /* Tensors of the list at index 1, in a userdata array that Lua collects. */

@@ -136,10 +136,8 @@ static int t_float(lua_State *L) { return astype(L, GLAB_F32); }
 static int t_double(lua_State *L) { return astype(L, GLAB_F64); }
 
 static int t_to(lua_State *L) {
-  static const char *const names[] = {"float32", "float64", "float", "double", NULL};
   lg_check(L, 1);
-  int k = luaL_checkoption(L, 2, NULL, names);
-  return astype(L, (k == 1 || k == 3) ? GLAB_F64 : GLAB_F32);
+  return astype(L, lg_checkdtype(L, 2));
 }
 
 static int t_clone(lua_State *L) {

@@ -20,7 +20,6 @@
 
 #define LG_FIGURE "genlab.Figure"
 #define FIGURES_KEY "genlab.figures"
-#define OPTS(...) (const char *const[]){__VA_ARGS__, NULL}
 
 typedef struct lg_Figure {
   glab_figure fig;
@@ -32,11 +31,6 @@ typedef struct lg_Figure {
 
 static int told_headless;
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 static int figure_count;
 
 static lg_Figure *check_figure(lua_State *L, int i) {
@@ -392,21 +386,21 @@ static void show_headless(lua_State *L, lg_Figure *f) {
     told_headless = 1;
   }
   double gap = f->png_cost * 19 > 2.0 ? f->png_cost * 19 : 2.0;
-  if (f->last_png > 0 && now() - f->last_png < gap) return;
-  double t0 = now();
+  if (f->last_png > 0 && glab_now() - f->last_png < gap) return;
+  double t0 = glab_now();
   lg_try(L, save_png(f, default_path(L, f)));
-  f->last_png = now();
+  f->last_png = glab_now();
   f->png_cost = f->last_png - t0;
   f->dirty = 0;
 }
 
 static void present(lg_Figure *f) {
-  double t0 = now();
+  double t0 = glab_now();
   glab_canvas c;
   if (glab_figure_render(&f->fig, &c) != GLAB_OK) return;
   glab_window_present(f->win, &c);
   glab_canvas_free(&c);
-  glab_window_set_cost(f->win, now() - t0);
+  glab_window_set_cost(f->win, glab_now() - t0);
   f->dirty = 0;
 }
 
@@ -423,7 +417,7 @@ static int v_show(lua_State *L) {
     lua_settop(L, 1);
     return 1;
   }
-  if (glab_window_due(f->win)) present(f);
+  if (f->dirty && glab_window_due(f->win)) present(f);   /* the window redraws from its texture */
   else glab_window_pump();
   while (glab_window_take_save(f->win)) {
     const char *path = default_path(L, f);
@@ -455,7 +449,7 @@ static int v_gc(lua_State *L) {
     save_png(f, path);
   }
   if (f->fig.panels && f->win && !glab_window_closed(f->win)) {
-    present(f);
+    if (f->dirty) present(f);
     const char *nowait = getenv("GENLAB_NO_WAIT");
     if (!(nowait && *nowait && strcmp(nowait, "0") != 0)) {
       fprintf(stderr, "viz: close the window '%s' (or press q) to finish\n", f->title);

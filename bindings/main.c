@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <lauxlib.h>
@@ -331,12 +330,6 @@ static int load_entry(lua_State *L, char **source) {
   }
 }
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void print_results(lua_State *L) {
   int n = lua_gettop(L);
   if (n == 0) return;
@@ -376,9 +369,9 @@ static void repl(lua_State *L) {
       if (hist) append_history(1, hist);
     }
     free(source);
-    double t0 = now();
+    double t0 = glab_now();
     if (status == LUA_OK) status = docall(L, 0, LUA_MULTRET);
-    double dt = now() - t0;
+    double dt = glab_now() - t0;
     if (status == LUA_OK) print_results(L);
     else report(L, status);
     if (dt >= 1.0) printf("(%.2f s)\n", dt);

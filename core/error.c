@@ -1,8 +1,9 @@
 /*
-** error.c -- thread-local failure messages (see glab.h).
+** error.c -- thread-local failure messages, and the clock (see glab.h).
 */
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "glab.h"
 
@@ -31,4 +32,10 @@ const char *glab_strerror(glab_status s) {
     case GLAB_EFORMAT: return "malformed file";
   }
   return "unknown status";
+}
+
+double glab_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }

@@ -37,6 +37,9 @@ glab_status glab_fail(glab_status s, const char *fmt, ...) GLAB_PRINTF(2, 3);
 /* The message of the last failure on this thread ("" if none). */
 const char *glab_errmsg(void);
 
+/* Seconds on a monotonic clock, for timing and pacing. */
+double glab_now(void);
+
 /* A fixed name for a status: "shape mismatch", "out of memory", ... */
 const char *glab_strerror(glab_status s);
 
