@@ -19,7 +19,7 @@ endif
 BLAS_INC := /usr/include/x86_64-linux-gnu/openblas-pthread
 CFLAGS  += $(OPT) -g -std=c11 -D_GNU_SOURCE -fPIC -Wall -Wextra -Wshadow \
            -Wno-unused-parameter -I$(BLAS_INC) -I/usr/include/lua5.4 -MMD -MP \
-           -DGENLAB_DATA_DIR=\"$(CURDIR)/data\" -I/usr/include/SDL2
+           -DGENLAB_DATA_DIR=\"$(CURDIR)/data\" -I/usr/include/SDL2 -I$(BUILD)/gen
 LDLIBS  := -llapacke -lopenblas -lstb -lSDL2 -lz -lm -lpthread
 LUALIBS := -llua5.4 -lreadline
 
@@ -29,6 +29,7 @@ BIND_SRC := $(filter-out bindings/main.c,$(wildcard bindings/*.c))
 BIND_OBJ := $(BIND_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/c/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
+LUA_LIB  := $(wildcard bindings/lua/*.lua)
 BENCH_SRC := $(wildcard tests/bench/*.c)
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
@@ -46,6 +47,13 @@ help:
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+# The Lua half of genlab.nn / genlab.optim, compiled in as strings.
+$(BUILD)/gen/embedded_lua.h: $(LUA_LIB) bindings/embed.sh
+	@mkdir -p $(dir $@)
+	bindings/embed.sh $(LUA_LIB) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/bindings/lnn.o: $(BUILD)/gen/embedded_lua.h
 
 $(BUILD)/libgenlab.a: $(CORE_OBJ)
 	$(AR) rcs $@ $^

@@ -55,10 +55,16 @@ static void pace_gc(lua_State *L) {
 
 glab_tensor *lg_push(lua_State *L) {
   pace_gc(L);
-  glab_tensor *t = (glab_tensor *)lua_newuserdatauv(L, sizeof *t, 1);
-  memset(t, 0, sizeof *t);
+  glab_var *v = (glab_var *)lua_newuserdatauv(L, sizeof *v, 1);
+  memset(v, 0, sizeof *v);
   luaL_setmetatable(L, LG_TENSOR);
-  return t;
+  return &v->t;
+}
+
+void lg_check_inplace(lua_State *L, const glab_tensor *t, const char *op) {
+  if (glab_grad_enabled() && glab_var_requires_grad(LV(t)))
+    luaL_error(L, "%s: in-place change of a tensor that requires grad (its gradient would "
+               "be wrong); do it inside genlab.no_grad(function() ... end), or on x:detach()", op);
 }
 
 void lg_try(lua_State *L, glab_status s) {

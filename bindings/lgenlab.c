@@ -83,6 +83,8 @@ int luaopen_genlab(lua_State *L) {
   lg_open_linalg(L);
   lg_open_data(L);
   lg_open_viz(L);
+  lg_open_autograd(L);
+  lg_open_nn(L);
   lg_open_help(L);
   lg_setfuncs(L, functions);
   lua_pushliteral(L, "0.1");

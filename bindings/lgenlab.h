@@ -14,6 +14,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "../core/autograd/autograd.h"
 #include "../core/tensor/linalg.h"
 #include "../core/tensor/ops.h"
 #include "../core/tensor/random.h"
@@ -38,8 +39,15 @@ void lg_setdoc(lua_State *L, int i, const char *doc);
 /* ---- tensors ------------------------------------------------------------- */
 glab_tensor *lg_check(lua_State *L, int i);
 glab_tensor *lg_test(lua_State *L, int i);           /* NULL if not a tensor */
-/* Push a new empty tensor and return it, for the core to fill. */
+/* Push a new empty tensor and return it, for the core to fill.  Every
+** tensor userdata is a glab_var (its tensor first), so LV() turns any
+** tensor that these functions return into the var the autograd ops take. */
 glab_tensor *lg_push(lua_State *L);
+#define LV(t) ((glab_var *)(t))
+#define lg_pushv(L) LV(lg_push(L))
+/* Raise "op: in-place change of a tensor that requires grad" when t takes
+** part in differentiation and grad mode is on. */
+void lg_check_inplace(lua_State *L, const glab_tensor *t, const char *op);
 /* Raise a Lua error with the core's message when s is not GLAB_OK. */
 void lg_try(lua_State *L, glab_status s);
 /* Argument i as a tensor: a tensor as is; a number or nested table converted
@@ -89,8 +97,12 @@ void lg_open_linalg(lua_State *L);
 void lg_open_data(lua_State *L);
 void lg_open_viz(lua_State *L);
 void lg_open_help(lua_State *L);
+void lg_open_autograd(lua_State *L);
+void lg_open_nn(lua_State *L);
 /* Add methods to the Tensor type and to the module table at the top. */
 void lg_add_methods(lua_State *L, const lg_Reg *r);
+/* Add fields x.name (and setters for x.name = v) to the Tensor type. */
+void lg_add_properties(lua_State *L, const lg_Reg *props, const lg_Reg *setters);
 /* Format t like numpy into the string pushed on the stack. */
 void lg_pushtensorstring(lua_State *L, const glab_tensor *t);
 

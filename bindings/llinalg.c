@@ -8,7 +8,7 @@ static int l_cholesky(lua_State *L) {
   glab_tensor *a = lg_check(L, 1);
   lg_checkopts(L, 2, OPTS("upper"));
   int upper = lg_optbool(L, 2, "upper", 0);
-  lg_try(L, glab_linalg_cholesky(lg_push(L), a, upper));
+  lg_try(L, glab_ag_cholesky(lg_pushv(L), LV(a), upper));
   return 1;
 }
 
@@ -27,7 +27,7 @@ static int l_eigvalsh(lua_State *L) {
 
 static int l_solve(lua_State *L) {
   glab_tensor *a = lg_check(L, 1), *b = lg_check(L, 2);
-  lg_try(L, glab_linalg_solve(lg_push(L), a, b));
+  lg_try(L, glab_ag_solve(lg_pushv(L), LV(a), LV(b)));
   return 1;
 }
 
@@ -36,7 +36,7 @@ static int l_solve_triangular(lua_State *L) {
   lg_checkopts(L, 3, OPTS("upper", "left", "unitriangular"));
   int upper = lg_optbool(L, 3, "upper", 0), left = lg_optbool(L, 3, "left", 1);
   int unit = lg_optbool(L, 3, "unitriangular", 0);
-  lg_try(L, glab_linalg_solve_triangular(lg_push(L), a, b, upper, left, unit));
+  lg_try(L, glab_ag_solve_triangular(lg_pushv(L), LV(a), LV(b), upper, left, unit));
   return 1;
 }
 
@@ -44,14 +44,14 @@ static int l_cholesky_solve(lua_State *L) {
   glab_tensor *b = lg_check(L, 1), *l = lg_check(L, 2);
   lg_checkopts(L, 3, OPTS("upper"));
   int upper = lg_optbool(L, 3, "upper", 0);
-  lg_try(L, glab_linalg_cholesky_solve(lg_push(L), b, l, upper));
+  lg_try(L, glab_ag_cholesky_solve(lg_pushv(L), LV(b), LV(l), upper));
   return 1;
 }
 
 static int l_slogdet(lua_State *L) {
   glab_tensor *a = lg_check(L, 1);
   glab_tensor *sign = lg_push(L), *logabs = lg_push(L);
-  lg_try(L, glab_linalg_slogdet(sign, logabs, a));
+  lg_try(L, glab_ag_slogdet(sign, LV(logabs), LV(a)));
   return 2;
 }
 

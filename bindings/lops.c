@@ -14,7 +14,7 @@ static int reduce(lua_State *L, glab_redop op) {
   glab_tensor *x = lg_check(L, 1);
   int dim = lua_isnoneornil(L, 2) ? GLAB_ALLDIMS : lg_checkdim(L, 2, x->ndim);
   int keepdim = lua_toboolean(L, 3);
-  lg_try(L, glab_reduce(lg_push(L), op, x, dim, keepdim, 0));
+  lg_try(L, glab_ag_reduce(lg_pushv(L), op, LV(x), dim, keepdim, 0));
   return 1;
 }
 
@@ -29,7 +29,7 @@ static int moment(lua_State *L, glab_redop op) {
   int dim = lua_isnoneornil(L, 2) ? GLAB_ALLDIMS : lg_checkdim(L, 2, x->ndim);
   int unbiased = lua_isnoneornil(L, 3) ? 1 : lua_toboolean(L, 3);
   int keepdim = lua_toboolean(L, 4);
-  lg_try(L, glab_reduce(lg_push(L), op, x, dim, keepdim, unbiased));
+  lg_try(L, glab_ag_reduce(lg_pushv(L), op, LV(x), dim, keepdim, unbiased));
   return 1;
 }
 
@@ -41,17 +41,17 @@ static int r_std(lua_State *L) { return moment(L, GLAB_STD); }
 static int extreme(lua_State *L, int is_max) {
   glab_tensor *x = lg_check(L, 1);
   if (lg_test(L, 2)) {
-    glab_tensor *out = lg_push(L);
-    lg_try(L, glab_binary(out, is_max ? GLAB_MAXIMUM : GLAB_MINIMUM, x, lg_check(L, 2)));
+    glab_tensor *b = lg_check(L, 2);
+    lg_try(L, glab_ag_binary(lg_pushv(L), is_max ? GLAB_MAXIMUM : GLAB_MINIMUM, LV(x), LV(b)));
     return 1;
   }
   if (lua_isnoneornil(L, 2)) {
-    lg_try(L, glab_reduce(lg_push(L), is_max ? GLAB_MAX : GLAB_MIN, x, GLAB_ALLDIMS, 0, 0));
+    lg_try(L, glab_ag_reduce(lg_pushv(L), is_max ? GLAB_MAX : GLAB_MIN, LV(x), GLAB_ALLDIMS, 0, 0));
     return 1;
   }
   int dim = lg_checkdim(L, 2, x->ndim), keepdim = lua_toboolean(L, 3);
   glab_tensor *vals = lg_push(L), *idx = lg_push(L);
-  lg_try(L, glab_argreduce(vals, idx, is_max, x, dim, keepdim));
+  lg_try(L, glab_ag_argreduce(LV(vals), idx, is_max, LV(x), dim, keepdim));
   return lg_one_based(L, idx, 2);
 }
 
@@ -73,7 +73,7 @@ static int r_argmin(lua_State *L) { return arg_extreme(L, 0); }
 static int scan(lua_State *L, glab_scanop op) {
   glab_tensor *x = lg_check(L, 1);
   int dim = lg_checkdim(L, 2, x->ndim ? x->ndim : 1);
-  lg_try(L, glab_scan(lg_push(L), op, x, dim));
+  lg_try(L, glab_ag_scan(lg_pushv(L), op, LV(x), dim));
   return 1;
 }
 
@@ -94,7 +94,7 @@ static int check_ndim(lua_State *L, int i, const glab_tensor *t, int nd, const c
 
 static int p_matmul(lua_State *L) {
   glab_tensor *a = lg_check(L, 1), *b = lg_check(L, 2);
-  lg_try(L, glab_matmul(lg_push(L), a, b));
+  lg_try(L, glab_ag_matmul(lg_pushv(L), LV(a), LV(b)));
   return 1;
 }
 
@@ -121,13 +121,13 @@ static int p_mv(lua_State *L) {
 
 static int p_dot(lua_State *L) {
   glab_tensor *a = lg_check(L, 1), *b = lg_check(L, 2);
-  lg_try(L, glab_dot(lg_push(L), a, b));
+  lg_try(L, glab_ag_dot(lg_pushv(L), LV(a), LV(b)));
   return 1;
 }
 
 static int p_outer(lua_State *L) {
   glab_tensor *a = lg_check(L, 1), *b = lg_check(L, 2);
-  lg_try(L, glab_outer(lg_push(L), a, b));
+  lg_try(L, glab_ag_outer(lg_pushv(L), LV(a), LV(b)));
   return 1;
 }
 
@@ -137,7 +137,7 @@ static int i_index_select(lua_State *L) {
   glab_tensor *x = lg_check(L, 1);
   int dim = lg_checkdim(L, 2, x->ndim);
   glab_tensor *idx = lg_index_arg(L, 3);
-  lg_try(L, glab_index_select(lg_push(L), x, dim, idx));
+  lg_try(L, glab_ag_index_select(lg_pushv(L), LV(x), dim, idx));
   return 1;
 }
 
@@ -145,12 +145,13 @@ static int i_gather(lua_State *L) {
   glab_tensor *x = lg_check(L, 1);
   int dim = lg_checkdim(L, 2, x->ndim);
   glab_tensor *idx = lg_index_arg(L, 3);
-  lg_try(L, glab_gather(lg_push(L), x, dim, idx));
+  lg_try(L, glab_ag_gather(lg_pushv(L), LV(x), dim, idx));
   return 1;
 }
 
 static int i_scatter_add_(lua_State *L) {
   glab_tensor *x = lg_check(L, 1);
+  lg_check_inplace(L, x, "scatter_add_");
   int dim = lg_checkdim(L, 2, x->ndim);
   glab_tensor *idx = lg_index_arg(L, 3);
   glab_tensor *src = lg_totensor(L, 4, x->dtype);
@@ -225,8 +226,9 @@ static int join(lua_State *L, int stack) {
   const glab_tensor **ts = tensor_list(L, &n);
   int nd = ts[0]->ndim + stack;
   int dim = lg_optdim(L, 2, nd, 0);
-  glab_tensor *out = lg_push(L);
-  lg_try(L, stack ? glab_stack(out, ts, n, dim) : glab_cat(out, ts, n, dim));
+  glab_var *out = lg_pushv(L);
+  lg_try(L, stack ? glab_ag_stack(out, (const glab_var *const *)ts, n, dim)
+                  : glab_ag_cat(out, (const glab_var *const *)ts, n, dim));
   return 1;
 }
 

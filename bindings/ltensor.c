@@ -11,8 +11,7 @@
 /* ---- life cycle and metadata ------------------------------------------------ */
 
 static int t_gc(lua_State *L) {
-  glab_tensor *t = (glab_tensor *)luaL_checkudata(L, 1, LG_TENSOR);
-  glab_tensor_free(t);
+  glab_var_free(LV(luaL_checkudata(L, 1, LG_TENSOR)));
   return 0;
 }
 
@@ -128,7 +127,7 @@ static int astype(lua_State *L, glab_dtype dt) {
     lua_settop(L, 1);
     return 1;
   }
-  lg_try(L, glab_tensor_astype(lg_push(L), t, dt));
+  lg_try(L, glab_ag_astype(lg_pushv(L), LV(t), dt));
   return 1;
 }
 
@@ -142,7 +141,7 @@ static int t_to(lua_State *L) {
 
 static int t_clone(lua_State *L) {
   glab_tensor *t = lg_check(L, 1);
-  lg_try(L, glab_tensor_clone(lg_push(L), t));
+  lg_try(L, glab_ag_clone(lg_pushv(L), LV(t)));
   return 1;
 }
 
@@ -152,12 +151,13 @@ static int t_contiguous(lua_State *L) {
     lua_settop(L, 1);
     return 1;
   }
-  lg_try(L, glab_tensor_clone(lg_push(L), t));
+  lg_try(L, glab_ag_contiguous(lg_pushv(L), LV(t)));
   return 1;
 }
 
 static int t_copy_(lua_State *L) {
   glab_tensor *t = lg_check(L, 1);
+  lg_check_inplace(L, t, "copy_");
   glab_tensor *src = lg_totensor(L, 2, t->dtype);
   lg_try(L, glab_tensor_copy(t, src));
   lua_settop(L, 1);
@@ -166,12 +166,14 @@ static int t_copy_(lua_State *L) {
 
 static int t_fill_(lua_State *L) {
   glab_tensor *t = lg_check(L, 1);
+  lg_check_inplace(L, t, "fill_");
   lg_try(L, glab_tensor_fill(t, luaL_checknumber(L, 2)));
   lua_settop(L, 1);
   return 1;
 }
 
 static int t_zero_(lua_State *L) {
+  lg_check_inplace(L, lg_check(L, 1), "zero_");
   lg_try(L, glab_tensor_fill(lg_check(L, 1), 0.0));
   lua_settop(L, 1);
   return 1;
@@ -203,9 +205,7 @@ static int reshape_like(lua_State *L, int is_view) {
   glab_tensor *t = lg_check(L, 1);
   int64_t shape[GLAB_MAXDIM];
   int nd = target_shape(L, shape);
-  glab_tensor *out = lg_push(L);
-  lg_try(L, is_view ? glab_tensor_view(out, t, nd, shape)
-                    : glab_tensor_reshape(out, t, nd, shape));
+  lg_try(L, glab_ag_reshape(lg_pushv(L), LV(t), nd, shape, is_view));
   return 1;
 }
 
@@ -224,14 +224,14 @@ static int t_flatten(lua_State *L) {
   for (int i = a; i <= b && i < t->ndim; i++) shape[k] *= t->shape[i];
   k++;
   for (int i = b + 1; i < t->ndim; i++) shape[k++] = t->shape[i];
-  lg_try(L, glab_tensor_reshape(lg_push(L), t, k, shape));
+  lg_try(L, glab_ag_reshape(lg_pushv(L), LV(t), k, shape, 0));
   return 1;
 }
 
 static int t_transpose(lua_State *L) {
   glab_tensor *t = lg_check(L, 1);
   int a = lg_checkdim(L, 2, t->ndim), b = lg_checkdim(L, 3, t->ndim);
-  lg_try(L, glab_tensor_transpose(lg_push(L), t, a, b));
+  lg_try(L, glab_ag_transpose(lg_pushv(L), LV(t), a, b));
   return 1;
 }
 
@@ -246,7 +246,7 @@ static int t_t(lua_State *L) {
     lua_settop(L, 1);
     return 1;
   }
-  lg_try(L, glab_tensor_transpose(lg_push(L), t, 0, 1));
+  lg_try(L, glab_ag_transpose(lg_pushv(L), LV(t), 0, 1));
   return 1;
 }
 
@@ -265,7 +265,7 @@ static int t_permute(lua_State *L) {
       perm[i] = lg_checkdim(L, i + 2, t->ndim);
     }
   }
-  lg_try(L, glab_tensor_permute(lg_push(L), t, perm));
+  lg_try(L, glab_ag_permute(lg_pushv(L), LV(t), perm));
   return 1;
 }
 
@@ -274,7 +274,7 @@ static int t_narrow(lua_State *L) {
   int d = lg_checkdim(L, 2, t->ndim);
   lua_Integer start = luaL_checkinteger(L, 3), len = luaL_checkinteger(L, 4);
   if (start < 1) luaL_argerror(L, 3, "start is 1-based");
-  lg_try(L, glab_tensor_narrow(lg_push(L), t, d, (int64_t)start - 1, (int64_t)len));
+  lg_try(L, glab_ag_narrow(lg_pushv(L), LV(t), d, (int64_t)start - 1, (int64_t)len));
   return 1;
 }
 
@@ -290,7 +290,7 @@ static int t_select(lua_State *L) {
   glab_tensor *t = lg_check(L, 1);
   int d = lg_checkdim(L, 2, t->ndim);
   int64_t i = index_arg(L, luaL_checkinteger(L, 3), t->shape[d]);
-  lg_try(L, glab_tensor_select(lg_push(L), t, d, i));
+  lg_try(L, glab_ag_select(lg_pushv(L), LV(t), d, i));
   return 1;
 }
 
@@ -305,42 +305,42 @@ static int t_expand(lua_State *L) {
   } else {
     nd = target_shape(L, shape);
   }
-  lg_try(L, glab_tensor_expand(lg_push(L), t, nd, shape));
+  lg_try(L, glab_ag_expand(lg_pushv(L), LV(t), nd, shape));
   return 1;
 }
 
 static int t_diagonal(lua_State *L) {
   glab_tensor *t = lg_check(L, 1);
-  lg_try(L, glab_tensor_diagonal(lg_push(L), t));
+  lg_try(L, glab_ag_diagonal(lg_pushv(L), LV(t)));
   return 1;
 }
 
 static int t_squeeze(lua_State *L) {
   glab_tensor *t = lg_check(L, 1);
   int d = lua_isnoneornil(L, 2) ? GLAB_ALLDIMS : lg_checkdim(L, 2, t->ndim);
-  lg_try(L, glab_tensor_squeeze(lg_push(L), t, d));
+  lg_try(L, glab_ag_squeeze(lg_pushv(L), LV(t), d));
   return 1;
 }
 
 static int t_unsqueeze(lua_State *L) {
   glab_tensor *t = lg_check(L, 1);
   int d = lg_checkdim(L, 2, t->ndim + 1);
-  lg_try(L, glab_tensor_unsqueeze(lg_push(L), t, d));
+  lg_try(L, glab_ag_unsqueeze(lg_pushv(L), LV(t), d));
   return 1;
 }
 
 /* ---- x[i], x[{i, {a, b}, {}}] and assignment ------------------------------------ */
 
 /* Apply one index entry (at stack top) to *v along dim *d; replaces *v. */
-static void apply_entry(lua_State *L, glab_tensor *v, int *d) {
-  glab_tensor next = GLAB_TENSOR_EMPTY;
+static void apply_entry(lua_State *L, glab_var *v, int *d) {
+  glab_var next = {0};
   glab_status s;
-  if (*d >= v->ndim) luaL_error(L, "too many indices for a %d-d tensor", v->ndim);
+  if (*d >= v->t.ndim) luaL_error(L, "too many indices for a %d-d tensor", v->t.ndim);
   if (lua_isinteger(L, -1)) {
-    int64_t i = index_arg(L, lua_tointeger(L, -1), v->shape[*d]);
-    s = glab_tensor_select(&next, v, *d, i);
+    int64_t i = index_arg(L, lua_tointeger(L, -1), v->t.shape[*d]);
+    s = glab_ag_select(&next, v, *d, i);
   } else if (lua_istable(L, -1)) {
-    int64_t n = v->shape[*d], a = 1, b = n;
+    int64_t n = v->t.shape[*d], a = 1, b = n;
     if (lua_rawlen(L, -1) >= 1) { lua_rawgeti(L, -1, 1); a = luaL_checkinteger(L, -1); lua_pop(L, 1); }
     if (lua_rawlen(L, -1) >= 2) { lua_rawgeti(L, -1, 2); b = luaL_checkinteger(L, -1); lua_pop(L, 1); }
     if (a < 0) a += n + 1;
@@ -348,22 +348,22 @@ static void apply_entry(lua_State *L, glab_tensor *v, int *d) {
     if (a < 1 || b > n || b < a - 1)
       luaL_error(L, "range {%d, %d} out of bounds for a dimension of size %d", (int)a,
                  (int)b, (int)n);
-    s = glab_tensor_narrow(&next, v, *d, a - 1, b - a + 1);
+    s = glab_ag_narrow(&next, v, *d, a - 1, b - a + 1);
     (*d)++;
   } else {
     luaL_error(L, "index entries must be integers or {first, last} ranges, got %s",
                luaL_typename(L, -1));
     return;
   }
-  glab_tensor_free(v);
+  glab_var_free(v);
   *v = next;
   lg_try(L, s);
 }
 
 /* The view named by key (index 2) pushed as a tensor. */
 static glab_tensor *index_view(lua_State *L, glab_tensor *t) {
-  glab_tensor *out = lg_push(L);
-  glab_tensor_share(out, t);
+  glab_var *out = lg_pushv(L);
+  glab_var_share(out, LV(t));
   int d = 0;
   if (lua_istable(L, 2)) {
     int n = (int)lua_rawlen(L, 2);
@@ -377,7 +377,7 @@ static glab_tensor *index_view(lua_State *L, glab_tensor *t) {
     apply_entry(L, out, &d);
     lua_pop(L, 1);
   }
-  return out;
+  return &out->t;
 }
 
 static int t_index(lua_State *L) {
@@ -404,8 +404,18 @@ static int t_index(lua_State *L) {
 
 static int t_newindex(lua_State *L) {
   glab_tensor *t = lg_check(L, 1);
+  if (lua_type(L, 2) == LUA_TSTRING) {                  /* x.grad = g, ... */
+    lua_getfield(L, lua_upvalueindex(1), lua_tostring(L, 2));
+    if (lua_isnil(L, -1))
+      return luaL_error(L, "cannot set field '%s' of a tensor", lua_tostring(L, 2));
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, 3);
+    lua_call(L, 2, 0);
+    return 0;
+  }
   if (!lua_isinteger(L, 2) && !lua_istable(L, 2))
-    return luaL_error(L, "cannot set field '%s' of a tensor", lua_tostring(L, 2));
+    return luaL_error(L, "cannot set field '%s' of a tensor", luaL_typename(L, 2));
+  lg_check_inplace(L, t, "x[...] = value");
   glab_tensor *v = index_view(L, t);
   if (lua_type(L, 3) == LUA_TNUMBER) lg_try(L, glab_tensor_fill(v, lua_tonumber(L, 3)));
   else lg_try(L, glab_tensor_copy(v, lg_totensor(L, 3, t->dtype)));
@@ -420,16 +430,16 @@ static int binop(lua_State *L, glab_binop op) {
   glab_tensor *out;
   if (a && lua_type(L, 2) == LUA_TNUMBER) {
     out = lg_push(L);
-    lg_try(L, glab_binary_scalar(out, op, lg_check(L, 1), lua_tonumber(L, 2), 0));
+    lg_try(L, glab_ag_binary_scalar(LV(out), op, LV(lg_check(L, 1)), lua_tonumber(L, 2), 0));
   } else if (b && lua_type(L, 1) == LUA_TNUMBER) {
     out = lg_push(L);
-    lg_try(L, glab_binary_scalar(out, op, lg_check(L, 2), lua_tonumber(L, 1), 1));
+    lg_try(L, glab_ag_binary_scalar(LV(out), op, LV(lg_check(L, 2)), lua_tonumber(L, 1), 1));
   } else {
     glab_dtype dt = a ? a->dtype : b ? b->dtype : lg_default_dtype(L);
     a = lg_totensor(L, 1, dt);
     b = lg_totensor(L, 2, dt);
     out = lg_push(L);
-    lg_try(L, glab_binary(out, op, a, b));
+    lg_try(L, glab_ag_binary(LV(out), op, LV(a), LV(b)));
   }
   return 1;
 }
@@ -437,6 +447,7 @@ static int binop(lua_State *L, glab_binop op) {
 /* In place: a op= b; returns a. */
 static int binop_(lua_State *L, glab_binop op) {
   glab_tensor *a = lg_check(L, 1);
+  lg_check_inplace(L, a, glab_binop_name(op));
   if (lua_type(L, 2) == LUA_TNUMBER)
     lg_try(L, glab_binary_scalar(a, op, a, lua_tonumber(L, 2), 0));
   else
@@ -447,7 +458,7 @@ static int binop_(lua_State *L, glab_binop op) {
 
 static int unop(lua_State *L, glab_unop op) {
   glab_tensor *a = lg_totensor(L, 1, lg_default_dtype(L));
-  lg_try(L, glab_unary(lg_push(L), op, a));
+  lg_try(L, glab_ag_unary(lg_pushv(L), op, LV(a)));
   return 1;
 }
 
@@ -473,13 +484,14 @@ UNOP(round, GLAB_ROUND) UNOP(sign, GLAB_SIGN) UNOP(reciprocal, GLAB_RECIPROCAL)
 static int t_clamp(lua_State *L) {
   glab_tensor *a = lg_check(L, 1);
   double lo = luaL_optnumber(L, 2, -HUGE_VAL), hi = luaL_optnumber(L, 3, HUGE_VAL);
-  lg_try(L, glab_clamp(lg_push(L), a, lo, hi));
+  lg_try(L, glab_ag_clamp(lg_pushv(L), LV(a), lo, hi));
   return 1;
 }
 
 static int t_clamp_(lua_State *L) {
   glab_tensor *a = lg_check(L, 1);
   double lo = luaL_optnumber(L, 2, -HUGE_VAL), hi = luaL_optnumber(L, 3, HUGE_VAL);
+  lg_check_inplace(L, a, "clamp_");
   lg_try(L, glab_clamp(a, a, lo, hi));
   lua_settop(L, 1);
   return 1;
@@ -492,13 +504,13 @@ static int t_where(lua_State *L) {
   if (a0) dt = a0->dtype;
   else if (b0) dt = b0->dtype;
   glab_tensor *a = lg_totensor(L, 2, dt), *b = lg_totensor(L, 3, dt);
-  lg_try(L, glab_where(lg_push(L), m, a, b));
+  lg_try(L, glab_ag_where(lg_pushv(L), LV(m), LV(a), LV(b)));
   return 1;
 }
 
 static const lg_Reg meta[] = {
   {"__gc", t_gc, NULL}, {"__close", t_gc, NULL}, {"__tostring", t_tostring, NULL},
-  {"__len", t_len, NULL}, {"__newindex", t_newindex, NULL},
+  {"__len", t_len, NULL},
   {"__add", t_add, NULL}, {"__sub", t_sub, NULL}, {"__mul", t_mul, NULL},
   {"__div", t_div, NULL}, {"__pow", t_pow, NULL}, {"__unm", t_neg, NULL},
   {NULL, NULL, NULL}
@@ -601,10 +613,30 @@ void lg_open_tensor(lua_State *L) {
   lua_setfield(L, -4, "__properties");
   lua_pushcclosure(L, t_index, 2);
   lua_setfield(L, -2, "__index");
+  lua_newtable(L);                 /* setters of assignable fields */
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, "__setters");
+  lua_pushcclosure(L, t_newindex, 1);
+  lua_setfield(L, -2, "__newindex");
   lua_pop(L, 1);
   lua_pushvalue(L, module);
   lg_setfuncs(L, methods);
   lg_setfuncs(L, functions);
+  lua_pop(L, 1);
+}
+
+/* Extra read-only fields (and, where setters is not NULL, assignable ones)
+** from other binding files. */
+void lg_add_properties(lua_State *L, const lg_Reg *props, const lg_Reg *setters) {
+  luaL_getmetatable(L, LG_TENSOR);
+  lua_getfield(L, -1, "__properties");
+  lg_setfuncs(L, props);
+  lua_pop(L, 1);
+  if (setters) {
+    lua_getfield(L, -1, "__setters");
+    lg_setfuncs(L, setters);
+    lua_pop(L, 1);
+  }
   lua_pop(L, 1);
 }
 

@@ -39,6 +39,19 @@ void glab_blas_pick_threads(int64_t m, int64_t n, int64_t k) {
   }
 }
 
+void glab_gemm(glab_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k,
+               double alpha, const void *a, int64_t lda, const void *b, int64_t ldb,
+               double beta, void *c, int64_t ldc) {
+  CBLAS_TRANSPOSE tra = ta ? CblasTrans : CblasNoTrans, trb = tb ? CblasTrans : CblasNoTrans;
+  glab_blas_pick_threads(m, n, k);
+  if (dt == GLAB_F64)
+    cblas_dgemm(CblasRowMajor, tra, trb, (int)m, (int)n, (int)k, alpha, a, (int)lda, b,
+                (int)ldb, beta, c, (int)ldc);
+  else
+    cblas_sgemm(CblasRowMajor, tra, trb, (int)m, (int)n, (int)k, (float)alpha, a, (int)lda,
+                b, (int)ldb, (float)beta, c, (int)ldc);
+}
+
 typedef struct {
   CBLAS_TRANSPOSE trans;
   int64_t ld;

@@ -76,6 +76,12 @@ glab_status glab_matmul(glab_tensor *out, const glab_tensor *a,
 glab_status glab_dot(glab_tensor *out, const glab_tensor *a, const glab_tensor *b);
 glab_status glab_outer(glab_tensor *out, const glab_tensor *a,
                        const glab_tensor *b);
+/* C = alpha op(A) op(B) + beta C on row-major buffers of dtype dt: the BLAS
+** call itself (op transposes when ta / tb), with the thread count picked
+** from the shape.  For kernels that accumulate into workspaces (nn layers). */
+void glab_gemm(glab_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k,
+               double alpha, const void *a, int64_t lda, const void *b, int64_t ldb,
+               double beta, void *c, int64_t ldc);
 /* Upper bound on OpenBLAS threads (default: the cores); a small product runs
 ** on one thread whatever this says, as it is faster there. */
 void glab_set_num_threads(int n);

@@ -1,0 +1,189 @@
+/*
+** lnn.c -- genlab.nn's functional layers and losses, genlab.optim's update
+** kernels, and the Lua half of both (bindings/lua/nn.lua, optim.lua:
+** module and optimizer classes), compiled into the program as strings.
+*/
+#include <string.h>
+
+#include "../core/autograd/nn.h"
+#include "lgenlab.h"
+#include "embedded_lua.h"    /* generated from bindings/lua/ by the Makefile */
+
+/* An option that is a number or a {h, w} pair, into v[2]. */
+static void pair_opt(lua_State *L, int opts, const char *key, int *v, int deflt) {
+  v[0] = v[1] = deflt;
+  if (lua_isnoneornil(L, opts)) return;
+  int t = lua_getfield(L, opts, key);
+  if (t == LUA_TNUMBER) {
+    v[0] = v[1] = (int)luaL_checkinteger(L, -1);
+  } else if (t == LUA_TTABLE) {
+    for (int d = 0; d < 2; d++) {
+      lua_rawgeti(L, -1, d + 1);
+      if (!lua_isinteger(L, -1)) luaL_error(L, "option %s must be an integer or {h, w}", key);
+      v[d] = (int)lua_tointeger(L, -1);
+      lua_pop(L, 1);
+    }
+  } else if (t != LUA_TNIL) {
+    luaL_error(L, "option %s must be an integer or {h, w}, got %s", key, luaL_typename(L, -1));
+  }
+  lua_pop(L, 1);
+}
+
+static glab_var *optvar(lua_State *L, int i) {
+  return lua_isnoneornil(L, i) ? NULL : LV(lg_check(L, i));
+}
+
+static glab_reduction checkreduction(lua_State *L, int i) {
+  static const char *const names[] = {"mean", "sum", "none", NULL};
+  return (glab_reduction)luaL_checkoption(L, i, "mean", names);
+}
+
+/* ---- layers ------------------------------------------------------------------- */
+
+static int f_linear(lua_State *L) {
+  glab_var *x = LV(lg_check(L, 1)), *w = LV(lg_check(L, 2)), *b = optvar(L, 3);
+  lg_try(L, glab_nn_linear(lg_pushv(L), x, w, b));
+  return 1;
+}
+
+static int conv(lua_State *L, int transposed) {
+  glab_var *x = LV(lg_check(L, 1)), *w = LV(lg_check(L, 2)), *b = optvar(L, 3);
+  glab_conv_opts o;
+  lg_checkopts(L, 4, transposed ? OPTS("stride", "padding", "output_padding")
+                                 : OPTS("stride", "padding"));
+  pair_opt(L, 4, "stride", o.stride, 1);
+  pair_opt(L, 4, "padding", o.padding, 0);
+  pair_opt(L, 4, "output_padding", o.output_padding, 0);
+  glab_var *out = lg_pushv(L);
+  lg_try(L, transposed ? glab_nn_conv_transpose2d(out, x, w, b, &o)
+                       : glab_nn_conv2d(out, x, w, b, &o));
+  return 1;
+}
+
+static int f_conv2d(lua_State *L) { return conv(L, 0); }
+static int f_conv_transpose2d(lua_State *L) { return conv(L, 1); }
+
+static int f_max_pool2d(lua_State *L) {
+  glab_var *x = LV(lg_check(L, 1));
+  int k[2], st[2];
+  lua_settop(L, 3);
+  lua_newtable(L);                          /* the numbers as an options table */
+  lua_pushvalue(L, 2);
+  lua_setfield(L, 4, "kernel");
+  lua_pushvalue(L, lua_isnil(L, 3) ? 2 : 3);
+  lua_setfield(L, 4, "stride");
+  pair_opt(L, 4, "kernel", k, 0);
+  pair_opt(L, 4, "stride", st, 0);
+  lg_try(L, glab_nn_max_pool2d(lg_pushv(L), x, k, st));
+  return 1;
+}
+
+static int f_lstm(lua_State *L) {
+  glab_var *in[7];
+  for (int i = 0; i < 5; i++) in[i] = LV(lg_check(L, i + 1));
+  in[5] = optvar(L, 6);
+  in[6] = optvar(L, 7);
+  glab_var *y = lg_pushv(L), *h = lg_pushv(L), *c = lg_pushv(L);
+  lg_try(L, glab_nn_lstm(y, h, c, in[0], in[1], in[2], in[3], in[4], in[5], in[6]));
+  return 3;
+}
+
+/* ---- losses ---------------------------------------------------------------------- */
+
+static int f_mse_loss(lua_State *L) {
+  glab_var *x = LV(lg_check(L, 1)), *y = LV(lg_totensor(L, 2, lg_check(L, 1)->dtype));
+  glab_reduction r = checkreduction(L, 3);
+  lg_try(L, glab_nn_mse_loss(lg_pushv(L), x, y, r));
+  return 1;
+}
+
+static int f_bce_with_logits(lua_State *L) {
+  glab_var *z = LV(lg_check(L, 1)), *y = LV(lg_totensor(L, 2, lg_check(L, 1)->dtype));
+  glab_reduction r = checkreduction(L, 3);
+  lg_try(L, glab_nn_bce_with_logits(lg_pushv(L), z, y, r));
+  return 1;
+}
+
+static int f_cross_entropy(lua_State *L) {
+  glab_var *z = LV(lg_check(L, 1));
+  glab_tensor *t = lg_index_arg(L, 2);
+  glab_reduction r = checkreduction(L, 3);
+  lg_try(L, glab_nn_cross_entropy(lg_pushv(L), z, t, r));
+  return 1;
+}
+
+/* ---- optimizer kernels ------------------------------------------------------------- */
+
+/* _sgd_step(p, g, buf|nil, first, lr, momentum, dampening, weight_decay, nesterov) */
+static int o_sgd_step(lua_State *L) {
+  glab_tensor *p = lg_check(L, 1), *g = lg_check(L, 2);
+  glab_tensor *buf = lua_isnil(L, 3) ? NULL : lg_check(L, 3);
+  int first = lua_toboolean(L, 4);
+  glab_sgd_opts o = {luaL_checknumber(L, 5), luaL_checknumber(L, 6), luaL_checknumber(L, 7),
+                     luaL_checknumber(L, 8), lua_toboolean(L, 9)};
+  lg_try(L, glab_optim_sgd(p, g, buf, first, &o));
+  return 0;
+}
+
+/* _adam_step(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay) */
+static int o_adam_step(lua_State *L) {
+  glab_tensor *p = lg_check(L, 1), *g = lg_check(L, 2), *m = lg_check(L, 3), *v = lg_check(L, 4);
+  lua_Integer t = luaL_checkinteger(L, 5);
+  glab_adam_opts o = {luaL_checknumber(L, 6), luaL_checknumber(L, 7), luaL_checknumber(L, 8),
+                      luaL_checknumber(L, 9), luaL_checknumber(L, 10)};
+  lg_try(L, glab_optim_adam(p, g, m, v, (int64_t)t, &o));
+  return 0;
+}
+
+/* _doc(value, text): register a docstring for a Lua-defined function. */
+static int m_doc(lua_State *L) {
+  luaL_checkany(L, 1);
+  lg_setdoc(L, 1, luaL_checkstring(L, 2));
+  return 0;
+}
+
+static const lg_Reg nn_functions[] = {
+  {"linear", f_linear, "nn.linear(x, w, [b]) -> Tensor\nx W^T + b for x (..., in), W (out, in), b (out): one GEMM, differentiable."},
+  {"conv2d", f_conv2d, "nn.conv2d(x, w, [b], [{stride=1, padding=0}]) -> Tensor\n2-d convolution (cross-correlation, as PyTorch) of x (N, C, H, W) with w (O, C, kh, kw);\nstride and padding are integers or {h, w}. im2col + GEMM per image."},
+  {"conv_transpose2d", f_conv_transpose2d, "nn.conv_transpose2d(x, w, [b], [{stride=1, padding=0, output_padding=0}]) -> Tensor\nTransposed convolution of x (N, Cin, H, W) with w (Cin, Cout, kh, kw): the output is\n(N, Cout, (H-1) stride - 2 padding + kh + output_padding, ...)."},
+  {"max_pool2d", f_max_pool2d, "nn.max_pool2d(x, kernel, [stride=kernel]) -> Tensor\nMaximum over windows of x (N, C, H, W); kernel and stride are integers or {h, w}."},
+  {"lstm", f_lstm, "nn.lstm(x, h0, c0, w_ih, w_hh, [b_ih], [b_hh]) -> y, hT, cT\nOne LSTM layer over a sequence, batch first: x (B, T, I), states (B, H), weights (4H, I) and\n(4H, H), gates in PyTorch's order i, f, g, o. y (B, T, H) holds every hidden state."},
+  {"mse_loss", f_mse_loss, "nn.mse_loss(x, y, [reduction=\"mean\"]) -> Tensor\n(x - y)^2 averaged (\"mean\"), summed (\"sum\") or elementwise (\"none\")."},
+  {"binary_cross_entropy_with_logits", f_bce_with_logits, "nn.binary_cross_entropy_with_logits(z, y, [reduction=\"mean\"]) -> Tensor\nBinary cross-entropy of targets y in [0, 1] given logits z, as max(z,0) - z y + log(1 + e^-|z|):\nstable for any z."},
+  {"cross_entropy", f_cross_entropy, "nn.cross_entropy(z, target, [reduction=\"mean\"]) -> Tensor\nlogsumexp(z_i) - z_i[target_i] for logits z (N, C) and 1-based class indices target (N)."},
+  {NULL, NULL, NULL}
+};
+
+static const lg_Reg optim_functions[] = {
+  {"_sgd_step", o_sgd_step, "optim._sgd_step(p, g, buf, first, lr, momentum, dampening, weight_decay, nesterov)\nThe SGD update kernel behind optim.SGD (in place on p and buf)."},
+  {"_adam_step", o_adam_step, "optim._adam_step(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay)\nThe Adam update kernel behind optim.Adam (in place on p, m and v)."},
+  {NULL, NULL, NULL}
+};
+
+/* Run an embedded chunk with (genlab, its table) as arguments. */
+static void run_lib(lua_State *L, const char *src, const char *name, int module, int tbl) {
+  if (luaL_loadbufferx(L, src, strlen(src), name, "t") != LUA_OK) lua_error(L);
+  lua_pushvalue(L, module);
+  lua_pushvalue(L, tbl);
+  lua_call(L, 2, 0);
+}
+
+void lg_open_nn(lua_State *L) {
+  int module = lua_gettop(L);
+  lua_pushcfunction(L, m_doc);
+  lua_setfield(L, module, "_doc");
+  lua_newtable(L);
+  lg_setfuncs(L, nn_functions);
+  lg_setdoc(L, -1, "genlab.nn: layers (Linear, Conv2d, LSTM, ...), containers and losses; the\nfunctional forms (nn.linear, nn.conv2d, ...) underneath them.");
+  lua_pushvalue(L, -1);
+  lua_setfield(L, module, "nn");
+  run_lib(L, lua_nn, "@bindings/lua/nn.lua", module, lua_gettop(L));
+  lua_pop(L, 1);
+  lua_newtable(L);
+  lg_setfuncs(L, optim_functions);
+  lg_setdoc(L, -1, "genlab.optim: SGD and Adam over a list of parameters, as PyTorch's.");
+  lua_pushvalue(L, -1);
+  lua_setfield(L, module, "optim");
+  run_lib(L, lua_optim, "@bindings/lua/optim.lua", module, lua_gettop(L));
+  lua_pop(L, 1);
+}

@@ -1,0 +1,265 @@
+/*
+** nn_loss.c -- MSE, binary cross-entropy on logits and cross-entropy, each
+** one recorded operation with a closed-form gradient; and the SGD and Adam
+** parameter updates (PyTorch's formulas, in place, never recorded).
+*/
+#include <math.h>
+#include <string.h>
+
+#include "nn.h"
+#include "node.h"
+
+#define TRY(x) do { if ((s = (x)) != GLAB_OK) goto done; } while (0)
+
+static int needs(const glab_node *n, int i) { return n->in[i] != NULL; }
+
+static glab_status same_shape(const char *op, const glab_tensor *a, const glab_tensor *b) {
+  char sa[96], sb[96];
+  if (a->ndim == b->ndim && !memcmp(a->shape, b->shape, (size_t)a->ndim * sizeof *a->shape))
+    return GLAB_OK;
+  return glab_fail(GLAB_ESHAPE, "%s: input (%s) and target (%s) must have one shape", op,
+                   glab_shape_str(sa, sizeof sa, a->ndim, a->shape),
+                   glab_shape_str(sb, sizeof sb, b->ndim, b->shape));
+}
+
+/* The elementwise losses l reduced as asked into out. */
+static glab_status reduce_loss(glab_tensor *out, glab_tensor *l, glab_reduction r) {
+  if (r == GLAB_REDUCE_NONE) { glab_tensor_move(out, l); return GLAB_OK; }
+  glab_status s = glab_reduce(out, r == GLAB_REDUCE_SUM ? GLAB_SUM : GLAB_MEAN, l,
+                              GLAB_ALLDIMS, 0, 0);
+  glab_tensor_free(l);
+  return s;
+}
+
+/* The output gradient as a factor for the elementwise rule: g itself for
+** reduction none, else the scalar g (divided by the count for mean). */
+static glab_status grad_factor(glab_tensor *out, const glab_node *n, int64_t count) {
+  glab_reduction r = (glab_reduction)n->iarg[0];
+  if (r == GLAB_REDUCE_NONE) { glab_tensor_share(out, &n->grad[0]); return GLAB_OK; }
+  double g = glab_tensor_flat_get(&n->grad[0], 0);
+  if (r == GLAB_REDUCE_MEAN) g /= (double)(count ? count : 1);
+  return glab_tensor_full(out, n->grad[0].dtype, 0, NULL, g);
+}
+
+/* ---- mse ------------------------------------------------------------------------------ */
+
+/* saved: d = x - y */
+static glab_status mse_backward(glab_node *n, glab_tensor *gin) {
+  const glab_tensor *d = &n->saved[0];
+  glab_tensor f = GLAB_TENSOR_EMPTY;
+  glab_status s;
+  TRY(grad_factor(&f, n, glab_tensor_numel(d)));
+  TRY(glab_binary(&gin[0], GLAB_MUL, d, &f));
+  TRY(glab_binary_scalar(&gin[0], GLAB_MUL, &gin[0], 2.0, 0));
+  if (needs(n, 1)) s = glab_unary(&gin[1], GLAB_NEG, &gin[0]);
+done:
+  glab_tensor_free(&f);
+  return s;
+}
+
+glab_status glab_nn_mse_loss(glab_var *out, const glab_var *x, const glab_var *y,
+                             glab_reduction r) {
+  glab_tensor d = GLAB_TENSOR_EMPTY, l = GLAB_TENSOR_EMPTY;
+  glab_status s;
+  TRY(same_shape("mse_loss", &x->t, &y->t));
+  TRY(glab_binary(&d, GLAB_SUB, &x->t, &y->t));
+  TRY(glab_binary(&l, GLAB_MUL, &d, &d));
+  TRY(reduce_loss(&out->t, &l, r));
+  const glab_var *in[2] = {x, y};
+  glab_node *n;
+  s = glab_node_record(&n, out, "mse_loss", mse_backward, 2, in, &d, NULL, NULL);
+  if (n) n->iarg[0] = r;
+done:
+  glab_tensor_free(&d);
+  glab_tensor_free(&l);
+  return s;
+}
+
+/* ---- binary cross-entropy on logits ---------------------------------------------------- */
+
+/* saved: z, y.  d/dz = sigmoid(z) - y, d/dy = -z. */
+static glab_status bce_backward(glab_node *n, glab_tensor *gin) {
+  const glab_tensor *z = &n->saved[0], *y = &n->saved[1];
+  glab_tensor f = GLAB_TENSOR_EMPTY;
+  glab_status s;
+  TRY(grad_factor(&f, n, glab_tensor_numel(z)));
+  if (needs(n, 0)) {
+    TRY(glab_unary(&gin[0], GLAB_SIGMOID, z));
+    TRY(glab_binary(&gin[0], GLAB_SUB, &gin[0], y));
+    TRY(glab_binary(&gin[0], GLAB_MUL, &gin[0], &f));
+  }
+  if (needs(n, 1)) {
+    TRY(glab_binary(&gin[1], GLAB_MUL, z, &f));
+    s = glab_unary(&gin[1], GLAB_NEG, &gin[1]);
+  }
+done:
+  glab_tensor_free(&f);
+  return s;
+}
+
+glab_status glab_nn_bce_with_logits(glab_var *out, const glab_var *z, const glab_var *y,
+                                    glab_reduction r) {
+  glab_tensor l = GLAB_TENSOR_EMPTY, t = GLAB_TENSOR_EMPTY;
+  glab_status s;
+  TRY(same_shape("binary_cross_entropy_with_logits", &z->t, &y->t));
+  TRY(glab_unary(&t, GLAB_ABS, &z->t));                     /* log(1 + exp(-|z|)) */
+  TRY(glab_unary(&t, GLAB_NEG, &t));
+  TRY(glab_unary(&t, GLAB_EXP, &t));
+  TRY(glab_unary(&t, GLAB_LOG1P, &t));
+  TRY(glab_unary(&l, GLAB_RELU, &z->t));                    /* + max(z, 0) */
+  TRY(glab_binary(&l, GLAB_ADD, &l, &t));
+  glab_tensor_free(&t);
+  TRY(glab_binary(&t, GLAB_MUL, &z->t, &y->t));             /* - z y */
+  TRY(glab_binary(&l, GLAB_SUB, &l, &t));
+  TRY(reduce_loss(&out->t, &l, r));
+  const glab_var *in[2] = {z, y};
+  glab_node *n;
+  s = glab_node_record(&n, out, "binary_cross_entropy_with_logits", bce_backward, 2, in, &z->t,
+                       &y->t, NULL);
+  if (n) n->iarg[0] = r;
+done:
+  glab_tensor_free(&l);
+  glab_tensor_free(&t);
+  return s;
+}
+
+/* ---- cross-entropy ---------------------------------------------------------------------------- */
+
+/* saved: p = softmax(z), target (N, 1) */
+static glab_status ce_backward(glab_node *n, glab_tensor *gin) {
+  const glab_tensor *p = &n->saved[0], *tgt = &n->saved[1];
+  glab_tensor f = GLAB_TENSOR_EMPTY, m1 = GLAB_TENSOR_EMPTY;
+  glab_status s;
+  TRY(grad_factor(&f, n, p->shape[0]));
+  TRY(glab_tensor_clone(&gin[0], p));
+  TRY(glab_tensor_full(&m1, p->dtype, 2, tgt->shape, -1.0));
+  TRY(glab_scatter_add(&gin[0], 1, tgt, &m1));              /* p - onehot */
+  if (f.ndim == 1) {                                        /* per-row factors */
+    glab_tensor_free(&m1);
+    TRY(glab_tensor_unsqueeze(&m1, &f, 1));
+    s = glab_binary(&gin[0], GLAB_MUL, &gin[0], &m1);
+  } else {
+    s = glab_binary(&gin[0], GLAB_MUL, &gin[0], &f);
+  }
+done:
+  glab_tensor_free(&f);
+  glab_tensor_free(&m1);
+  return s;
+}
+
+glab_status glab_nn_cross_entropy(glab_var *out, const glab_var *z, const glab_tensor *target,
+                                  glab_reduction r) {
+  char sz[96], st[96];
+  const glab_tensor *zt = &z->t;
+  if (zt->ndim != 2 || target->ndim != 1 || target->shape[0] != zt->shape[0])
+    return glab_fail(GLAB_ESHAPE, "cross_entropy: logits (%s) must be (N x classes) and the "
+                     "targets (%s) N class indices",
+                     glab_shape_str(sz, sizeof sz, zt->ndim, zt->shape),
+                     glab_shape_str(st, sizeof st, target->ndim, target->shape));
+  for (int64_t i = 0; i < target->shape[0]; i++) {
+    double c = glab_tensor_flat_get(target, i);
+    if (!(c >= 0 && c < (double)zt->shape[1]) || c != floor(c))
+      return glab_fail(GLAB_EINDEX, "cross_entropy: target %lld is class %g, outside 1..%lld",
+                       (long long)i + 1, c + 1, (long long)zt->shape[1]);
+  }
+  glab_tensor lse = GLAB_TENSOR_EMPTY, t2 = GLAB_TENSOR_EMPTY, zt_ = GLAB_TENSOR_EMPTY;
+  glab_tensor l = GLAB_TENSOR_EMPTY, p = GLAB_TENSOR_EMPTY;
+  glab_status s;
+  TRY(glab_tensor_unsqueeze(&t2, target, 1));
+  TRY(glab_reduce(&lse, GLAB_LOGSUMEXP, zt, 1, 1, 0));     /* (N, 1) */
+  TRY(glab_gather(&zt_, zt, 1, &t2));                      /* z[i, t_i] */
+  TRY(glab_binary(&l, GLAB_SUB, &lse, &zt_));
+  glab_tensor_free(&zt_);
+  TRY(glab_tensor_squeeze(&zt_, &l, 1));
+  glab_tensor_free(&l);
+  TRY(glab_tensor_clone(&l, &zt_));
+  TRY(reduce_loss(&out->t, &l, r));
+  TRY(glab_binary(&p, GLAB_SUB, zt, &lse));
+  TRY(glab_unary(&p, GLAB_EXP, &p));
+  glab_node *n;
+  s = glab_node_record(&n, out, "cross_entropy", ce_backward, 1, &z, &p, &t2, NULL);
+  if (n) n->iarg[0] = r;
+done:
+  glab_tensor_free(&lse);
+  glab_tensor_free(&t2);
+  glab_tensor_free(&zt_);
+  glab_tensor_free(&l);
+  glab_tensor_free(&p);
+  return s;
+}
+
+/* ---- optimizer steps ------------------------------------------------------------------------- */
+
+static glab_status check_state(const char *op, const glab_tensor *p, const glab_tensor *g,
+                               const glab_tensor *m, const glab_tensor *v) {
+  const glab_tensor *all[4] = {p, g, m, v};
+  char a[96], b[96];
+  for (int i = 0; i < 4; i++) {
+    if (!all[i]) continue;
+    if (!glab_tensor_is_contiguous(all[i]) || all[i]->dtype != p->dtype ||
+        glab_tensor_numel(all[i]) != glab_tensor_numel(p))
+      return glab_fail(GLAB_ESHAPE, "%s: parameter (%s) %s and its %s (%s) %s do not match "
+                       "(contiguous, same size and dtype)", op,
+                       glab_shape_str(a, sizeof a, p->ndim, p->shape), glab_dtype_name(p->dtype),
+                       i == 1 ? "gradient" : "state",
+                       glab_shape_str(b, sizeof b, all[i]->ndim, all[i]->shape),
+                       glab_dtype_name(all[i]->dtype));
+  }
+  return GLAB_OK;
+}
+
+#define OPTIM(T, SFX)                                                                        \
+  static void sgd_##SFX(T *p, const T *g, T *buf, int64_t n, int first,                     \
+                        const glab_sgd_opts *o) {                                           \
+    for (int64_t i = 0; i < n; i++) {                                                       \
+      T d = g[i] + (T)o->weight_decay * p[i];                                               \
+      if (buf) {                                                                            \
+        buf[i] = first ? d : (T)o->momentum * buf[i] + (T)(1 - o->dampening) * d;           \
+        d = o->nesterov ? d + (T)o->momentum * buf[i] : buf[i];                             \
+      }                                                                                     \
+      p[i] -= (T)o->lr * d;                                                                 \
+    }                                                                                       \
+  }                                                                                         \
+  static void adam_##SFX(T *p, const T *g, T *m, T *v, int64_t n, int64_t t,                \
+                         const glab_adam_opts *o) {                                         \
+    T b1 = (T)o->beta1, b2 = (T)o->beta2, wd = (T)o->weight_decay, eps = (T)o->eps;        \
+    T step = (T)(o->lr / (1 - pow(o->beta1, (double)t)));                                   \
+    T rbc2 = (T)(1 / sqrt(1 - pow(o->beta2, (double)t)));                                   \
+    for (int64_t i = 0; i < n; i++) {                                                       \
+      T gi = g[i] + wd * p[i];                                                              \
+      m[i] = b1 * m[i] + (1 - b1) * gi;                                                     \
+      v[i] = b2 * v[i] + (1 - b2) * gi * gi;                                                \
+      p[i] -= step * m[i] / (sqrt(v[i]) * rbc2 + eps);                                      \
+    }                                                                                       \
+  }
+
+OPTIM(float, f32)
+OPTIM(double, f64)
+
+glab_status glab_optim_sgd(glab_tensor *p, const glab_tensor *g, glab_tensor *buf, int first,
+                           const glab_sgd_opts *o) {
+  glab_status s = check_state("sgd", p, g, buf, NULL);
+  if (s != GLAB_OK) return s;
+  void *b = buf ? glab_tensor_data(buf) : NULL;
+  int64_t n = glab_tensor_numel(p);
+  if (p->dtype == GLAB_F64)
+    sgd_f64(glab_tensor_data(p), glab_tensor_data(g), b, n, first, o);
+  else
+    sgd_f32(glab_tensor_data(p), glab_tensor_data(g), b, n, first, o);
+  return GLAB_OK;
+}
+
+glab_status glab_optim_adam(glab_tensor *p, const glab_tensor *g, glab_tensor *m,
+                            glab_tensor *v, int64_t t, const glab_adam_opts *o) {
+  glab_status s = check_state("adam", p, g, m, v);
+  if (s != GLAB_OK) return s;
+  if (t < 1) return glab_fail(GLAB_EARG, "adam: the step count starts at 1, got %lld", (long long)t);
+  int64_t n = glab_tensor_numel(p);
+  if (p->dtype == GLAB_F64)
+    adam_f64(glab_tensor_data(p), glab_tensor_data(g), glab_tensor_data(m),
+             glab_tensor_data(v), n, t, o);
+  else
+    adam_f32(glab_tensor_data(p), glab_tensor_data(g), glab_tensor_data(m),
+             glab_tensor_data(v), n, t, o);
+  return GLAB_OK;
+}

@@ -1,0 +1,235 @@
+/*
+** nn_lstm.c -- one LSTM layer over a whole sequence, forward and backward
+** through time, as a single recorded operation.
+**
+** The input projection of all T steps is one GEMM; each step then adds
+** h_{t-1} W_hh^T (one small GEMM) and runs the gate arithmetic in place.
+** Backward walks the steps in reverse with the saved gate activations and
+** cell states, and finishes with one GEMM per weight gradient.
+**
+** Buffers (B batch, T steps, H hidden, I input; rows are b T + t):
+**   gates (B, T, 4H)  activated i, f, g, o          saved
+**   cs    (B, T, H)   cell states c_t               saved
+**   y     (B, T, H)   hidden states h_t             output 0
+**   dA    (B, T, 4H)  gradient of the gate pre-activations (backward)
+*/
+#include <math.h>
+#include <string.h>
+
+#include "nn.h"
+#include "node.h"
+
+#define TRY(x) do { if ((s = (x)) != GLAB_OK) goto done; } while (0)
+
+static int needs(const glab_node *n, int i) { return n->in[i] != NULL; }
+
+/* One step's gate arithmetic for every row b: g4 holds pre-activations on
+** entry and activations on exit (ld4 apart), c/cprev/h rows ld apart. */
+#define CELL(T, SFX)                                                                        \
+  static void cell_forward_##SFX(T *g4, int64_t ld4, T *c, T *h, int64_t ld, const T *cprev,\
+                                 int64_t ldp, int64_t B, int64_t H) {                       \
+    for (int64_t b = 0; b < B; b++) {                                                       \
+      T *a = g4 + b * ld4, *cb = c + b * ld, *hb = h + b * ld;                              \
+      const T *cp = cprev + b * ldp;                                                        \
+      for (int64_t k = 0; k < H; k++) {                                                     \
+        T i = 1 / (1 + exp(-a[k])), f = 1 / (1 + exp(-a[H + k]));                           \
+        T g = tanh(a[2 * H + k]), o = 1 / (1 + exp(-a[3 * H + k]));                         \
+        a[k] = i; a[H + k] = f; a[2 * H + k] = g; a[3 * H + k] = o;                         \
+        cb[k] = f * cp[k] + i * g;                                                          \
+        hb[k] = o * tanh(cb[k]);                                                            \
+      }                                                                                     \
+    }                                                                                       \
+  }                                                                                         \
+  /* dh and dc (B, H) carry the gradient from step t+1 in and to step t-1 out. */           \
+  static void cell_backward_##SFX(T *dA, const T *g4, int64_t ld4, const T *c,              \
+                                  const T *gy, int64_t ld, const T *cprev, int64_t ldp,     \
+                                  T *dh, T *dc, int64_t B, int64_t H) {                     \
+    for (int64_t b = 0; b < B; b++) {                                                       \
+      const T *a = g4 + b * ld4, *cb = c + b * ld, *cp = cprev + b * ldp;                   \
+      const T *gyb = gy + b * ld;                                                           \
+      T *d = dA + b * ld4, *dhb = dh + b * H, *dcb = dc + b * H;                            \
+      for (int64_t k = 0; k < H; k++) {                                                     \
+        T i = a[k], f = a[H + k], g = a[2 * H + k], o = a[3 * H + k];                       \
+        T tc = tanh(cb[k]), dhk = gyb[k] + dhb[k];                                          \
+        T dck = dhk * o * (1 - tc * tc) + dcb[k];                                           \
+        d[k] = dck * g * i * (1 - i);                                                       \
+        d[H + k] = dck * cp[k] * f * (1 - f);                                               \
+        d[2 * H + k] = dck * i * (1 - g * g);                                               \
+        d[3 * H + k] = dhk * tc * o * (1 - o);                                              \
+        dcb[k] = dck * f;                                                                   \
+      }                                                                                     \
+    }                                                                                       \
+  }
+
+CELL(float, f32)
+CELL(double, f64)
+
+static char *at(const glab_tensor *t, int64_t i) {
+  return (char *)glab_tensor_data(t) + i * (int64_t)glab_dtype_size(t->dtype);
+}
+
+/* saved: x, h0, c0, w_ih, w_hh, gates, cs, y */
+static glab_status lstm_backward(glab_node *n, glab_tensor *gin) {
+  const glab_tensor *x = &n->saved[0], *h0 = &n->saved[1], *c0 = &n->saved[2];
+  const glab_tensor *wih = &n->saved[3], *whh = &n->saved[4], *gates = &n->saved[5];
+  const glab_tensor *cs = &n->saved[6], *y = &n->saved[7];
+  glab_dtype dt = x->dtype;
+  int64_t B = x->shape[0], T = x->shape[1], I = x->shape[2], H = whh->shape[1], G = 4 * H;
+  glab_tensor dA = GLAB_TENSOR_EMPTY, dh = GLAB_TENSOR_EMPTY, dc = GLAB_TENSOR_EMPTY;
+  glab_tensor dh2 = GLAB_TENSOR_EMPTY;
+  int64_t ash[3] = {B, T, G}, hsh[2] = {B, H};
+  glab_status s;
+  TRY(glab_tensor_new(&dA, dt, 3, ash));
+  TRY(glab_tensor_clone(&dh, &n->grad[1]));
+  TRY(glab_tensor_clone(&dc, &n->grad[2]));
+  TRY(glab_tensor_new(&dh2, dt, 2, hsh));
+  for (int64_t t = T - 1; t >= 0; t--) {
+    const void *cprev = t ? at(cs, t - 1) : glab_tensor_data(c0);
+    int64_t ldp = t ? T * H : H;
+    if (dt == GLAB_F64)
+      cell_backward_f64((double *)at(&dA, t * G), (const double *)at(gates, t * G), T * G,
+                        (const double *)at(cs, t * H), (const double *)at(&n->grad[0], t * H),
+                        T * H, cprev, ldp, glab_tensor_data(&dh), glab_tensor_data(&dc), B, H);
+    else
+      cell_backward_f32((float *)at(&dA, t * G), (const float *)at(gates, t * G), T * G,
+                        (const float *)at(cs, t * H), (const float *)at(&n->grad[0], t * H),
+                        T * H, cprev, ldp, glab_tensor_data(&dh), glab_tensor_data(&dc), B, H);
+    glab_gemm(dt, 0, 0, B, H, G, 1.0, at(&dA, t * G), T * G, glab_tensor_data(whh), H, 0.0,
+              glab_tensor_data(&dh2), H);
+    glab_tensor_move(&dh, &dh2);
+    TRY(glab_tensor_new(&dh2, dt, 2, hsh));
+  }
+  if (needs(n, 0)) {                                          /* dA W_ih */
+    TRY(glab_tensor_new(&gin[0], dt, 3, x->shape));
+    glab_gemm(dt, 0, 0, B * T, I, G, 1.0, glab_tensor_data(&dA), G, glab_tensor_data(wih), I,
+              0.0, glab_tensor_data(&gin[0]), I);
+  }
+  if (needs(n, 1)) glab_tensor_move(&gin[1], &dh);
+  if (needs(n, 2)) glab_tensor_move(&gin[2], &dc);
+  if (needs(n, 3)) {                                          /* dA^T x */
+    TRY(glab_tensor_new(&gin[3], dt, 2, wih->shape));
+    glab_gemm(dt, 1, 0, G, I, B * T, 1.0, glab_tensor_data(&dA), G, glab_tensor_data(x), I,
+              0.0, glab_tensor_data(&gin[3]), I);
+  }
+  if (needs(n, 4)) {                                          /* sum_t dA_t^T h_{t-1} */
+    TRY(glab_tensor_new(&gin[4], dt, 2, whh->shape));
+    for (int64_t t = 0; t < T; t++)
+      glab_gemm(dt, 1, 0, G, H, B, 1.0, at(&dA, t * G), T * G,
+                t ? at(y, (t - 1) * H) : glab_tensor_data(h0), t ? T * H : H, t ? 1.0 : 0.0,
+                glab_tensor_data(&gin[4]), H);
+  }
+  if (needs(n, 5) || needs(n, 6)) {
+    glab_tensor a2 = GLAB_TENSOR_EMPTY, gb = GLAB_TENSOR_EMPTY;
+    int64_t sh[2] = {B * T, G};
+    TRY(glab_tensor_view(&a2, &dA, 2, sh));
+    s = glab_reduce(&gb, GLAB_SUM, &a2, 0, 0, 0);
+    glab_tensor_free(&a2);
+    if (s == GLAB_OK && needs(n, 5)) glab_tensor_share(&gin[5], &gb);
+    if (s == GLAB_OK && needs(n, 6)) glab_tensor_share(&gin[6], &gb);
+    glab_tensor_free(&gb);
+  }
+done:
+  glab_tensor_free(&dA);
+  glab_tensor_free(&dh);
+  glab_tensor_free(&dc);
+  glab_tensor_free(&dh2);
+  return s;
+}
+
+static glab_status lstm_check(const glab_var *x, const glab_var *h0, const glab_var *c0,
+                              const glab_var *wih, const glab_var *whh, const glab_var *bih,
+                              const glab_var *bhh) {
+  char a[96], b[96];
+  const glab_var *all[7] = {x, h0, c0, wih, whh, bih, bhh};
+  for (int i = 1; i < 7; i++)
+    if (all[i] && all[i]->t.dtype != x->t.dtype)
+      return glab_fail(GLAB_EDTYPE, "lstm: input is %s but a weight or state is %s",
+                       glab_dtype_name(x->t.dtype), glab_dtype_name(all[i]->t.dtype));
+  if (x->t.ndim != 3)
+    return glab_fail(GLAB_ESHAPE, "lstm: input (%s) must be (batch, time, features)",
+                     glab_shape_str(a, sizeof a, x->t.ndim, x->t.shape));
+  int64_t B = x->t.shape[0], I = x->t.shape[2], H = whh->t.ndim == 2 ? whh->t.shape[1] : -1;
+  if (wih->t.ndim != 2 || wih->t.shape[0] != 4 * H || wih->t.shape[1] != I ||
+      whh->t.shape[0] != 4 * H)
+    return glab_fail(GLAB_ESHAPE, "lstm: weights w_ih (%s) and w_hh (%s) do not fit input "
+                     "size %lld: they must be (4H x %lld) and (4H x H)",
+                     glab_shape_str(a, sizeof a, wih->t.ndim, wih->t.shape),
+                     glab_shape_str(b, sizeof b, whh->t.ndim, whh->t.shape), (long long)I,
+                     (long long)I);
+  for (int i = 5; i < 7; i++)
+    if (all[i] && (all[i]->t.ndim != 1 || all[i]->t.shape[0] != 4 * H))
+      return glab_fail(GLAB_ESHAPE, "lstm: biases must have 4H = %lld entries", (long long)(4 * H));
+  for (int i = 1; i < 3; i++)
+    if (all[i]->t.ndim != 2 || all[i]->t.shape[0] != B || all[i]->t.shape[1] != H)
+      return glab_fail(GLAB_ESHAPE, "lstm: state %s (%s) must be (batch x hidden) = (%lldx%lld)",
+                       i == 1 ? "h0" : "c0",
+                       glab_shape_str(a, sizeof a, all[i]->t.ndim, all[i]->t.shape),
+                       (long long)B, (long long)H);
+  return GLAB_OK;
+}
+
+glab_status glab_nn_lstm(glab_var *y, glab_var *hT, glab_var *cT, const glab_var *x,
+                         const glab_var *h0, const glab_var *c0, const glab_var *w_ih,
+                         const glab_var *w_hh, const glab_var *b_ih, const glab_var *b_hh) {
+  glab_status s = lstm_check(x, h0, c0, w_ih, w_hh, b_ih, b_hh);
+  if (s != GLAB_OK) return s;
+  glab_dtype dt = x->t.dtype;
+  int64_t B = x->t.shape[0], T = x->t.shape[1], I = x->t.shape[2];
+  int64_t H = w_hh->t.shape[1], G = 4 * H;
+  glab_tensor xc = GLAB_TENSOR_EMPTY, h0c = GLAB_TENSOR_EMPTY, c0c = GLAB_TENSOR_EMPTY;
+  glab_tensor wih = GLAB_TENSOR_EMPTY, whh = GLAB_TENSOR_EMPTY, gates = GLAB_TENSOR_EMPTY;
+  glab_tensor cs = GLAB_TENSOR_EMPTY, v = GLAB_TENSOR_EMPTY;
+  int64_t gsh[3] = {B, T, G}, ysh[3] = {B, T, H};
+  TRY(glab_tensor_contiguous(&xc, &x->t));
+  TRY(glab_tensor_contiguous(&h0c, &h0->t));
+  TRY(glab_tensor_contiguous(&c0c, &c0->t));
+  TRY(glab_tensor_contiguous(&wih, &w_ih->t));
+  TRY(glab_tensor_contiguous(&whh, &w_hh->t));
+  TRY(glab_tensor_full(&gates, dt, 3, gsh, 0.0));
+  if (b_ih) TRY(glab_tensor_copy(&gates, &b_ih->t));
+  if (b_hh) TRY(glab_binary(&gates, GLAB_ADD, &gates, &b_hh->t));
+  TRY(glab_tensor_new(&cs, dt, 3, ysh));
+  TRY(glab_tensor_new(&y->t, dt, 3, ysh));
+  glab_gemm(dt, 0, 1, B * T, G, I, 1.0, glab_tensor_data(&xc), I, glab_tensor_data(&wih), I,
+            1.0, glab_tensor_data(&gates), G);
+  for (int64_t t = 0; t < T; t++) {
+    const void *hp = t ? at(&y->t, (t - 1) * H) : glab_tensor_data(&h0c);
+    const void *cp = t ? at(&cs, (t - 1) * H) : glab_tensor_data(&c0c);
+    int64_t ldp = t ? T * H : H;
+    glab_gemm(dt, 0, 1, B, G, H, 1.0, hp, ldp, glab_tensor_data(&whh), H, 1.0,
+              at(&gates, t * G), T * G);
+    if (dt == GLAB_F64)
+      cell_forward_f64((double *)at(&gates, t * G), T * G, (double *)at(&cs, t * H),
+                       (double *)at(&y->t, t * H), T * H, cp, ldp, B, H);
+    else
+      cell_forward_f32((float *)at(&gates, t * G), T * G, (float *)at(&cs, t * H),
+                       (float *)at(&y->t, t * H), T * H, cp, ldp, B, H);
+  }
+  TRY(glab_tensor_select(&v, &y->t, 1, T - 1));
+  TRY(glab_tensor_clone(&hT->t, &v));
+  glab_tensor_free(&v);
+  TRY(glab_tensor_select(&v, &cs, 1, T - 1));
+  TRY(glab_tensor_clone(&cT->t, &v));
+  const glab_var *ins[7] = {x, h0, c0, w_ih, w_hh, b_ih, b_hh};
+  glab_node *n;
+  s = glab_node_record(&n, y, "lstm", lstm_backward, 7, ins, &xc, &h0c, &c0c);
+  if (n) {
+    glab_node_save(n, 3, &wih);
+    glab_node_save(n, 4, &whh);
+    glab_node_save(n, 5, &gates);
+    glab_node_save(n, 6, &cs);
+    glab_node_save(n, 7, &y->t);
+    glab_node_output(n, hT, 1);
+    glab_node_output(n, cT, 2);
+  }
+done:
+  glab_tensor_free(&xc);
+  glab_tensor_free(&h0c);
+  glab_tensor_free(&c0c);
+  glab_tensor_free(&wih);
+  glab_tensor_free(&whh);
+  glab_tensor_free(&gates);
+  glab_tensor_free(&cs);
+  glab_tensor_free(&v);
+  return s;
+}

@@ -1,0 +1,71 @@
+/*
+** node.h -- what an operation records for its backward rule (internal to
+** core/autograd and core/nn).
+**
+** An op computes its result first, then asks glab_node_new for a node: it
+** gets NULL when grad mode is off or no input needs grad, and records
+** nothing.  The node keeps edges to its inputs' nodes, the tensors the rule
+** needs (saved[]) and small parameters (arg[], iarg[]).  Its backward reads
+** the output gradients in grad[] and writes the gradient of input i into
+** gin[i] (left empty: no contribution; ignored where in[i] is NULL).  Every
+** gradient has its input's shape and dtype; the engine checks this.
+**
+**     glab_node *n;
+**     s = glab_node_record(&n, out, "tanh", unary_backward, 1, &a, &a->t,
+**                          &out->t, NULL);
+**     if (n) n->iarg[0] = GLAB_TANH;     // parameters for the rule
+*/
+#ifndef GLAB_NODE_H
+#define GLAB_NODE_H
+
+#include "autograd.h"
+
+#define GLAB_NODE_MAXIN 8
+#define GLAB_NODE_MAXOUT 3
+#define GLAB_NODE_MAXSAVED 8
+
+typedef glab_status (*glab_backward_fn)(glab_node *n, glab_tensor *gin);
+
+struct glab_node {
+  const char *name;
+  glab_backward_fn backward;          /* NULL for a leaf's accumulator */
+  long refs;
+  int nin, nout;
+  glab_node *in[GLAB_NODE_MAXIN];     /* producer of input i, or NULL */
+  int in_out[GLAB_NODE_MAXIN];        /* ... and which of its outputs */
+  glab_tensor saved[GLAB_NODE_MAXSAVED];
+  double arg[4];
+  int64_t iarg[2 * GLAB_MAXDIM + 4]; /* shape at 1.., op parameters after */
+  glab_tensor grad[GLAB_NODE_MAXOUT]; /* incoming gradients; a leaf's .grad */
+  int ondim[GLAB_NODE_MAXOUT];        /* shape and dtype of each output */
+  int64_t oshape[GLAB_NODE_MAXOUT][GLAB_MAXDIM];
+  glab_dtype odtype[GLAB_NODE_MAXOUT];
+  int pending;                        /* backward: consumers not yet done */
+  unsigned mark;                      /* backward: visited in this pass */
+  int released;                       /* saved tensors freed by a backward */
+};
+
+/* A node for op `name` over inputs in[0..nin-1] (NULL entries allowed), or
+** *out = NULL when nothing needs recording.  GLAB_ENOMEM on failure. */
+glab_status glab_node_new(glab_node **out, const char *name, glab_backward_fn bw,
+                          int nin, const glab_var *const *in);
+/* Keep a shared handle on t in saved[slot]. */
+void glab_node_save(glab_node *n, int slot, const glab_tensor *t);
+/* Make out (holding its result) output k of n, taking one reference on n
+** (the caller's reference from glab_node_new moves to output 0; further
+** outputs add one each). */
+void glab_node_output(glab_node *n, glab_var *out, int k);
+void glab_node_unref(glab_node *n);
+/* The common case in one call: glab_node_new, then save s0, s1, s2 (NULL
+** ones skipped) in slots 0-2 and make out its output 0.  *pn (when pn is
+** not NULL) receives the node, or NULL when nothing was recorded, for the
+** op to set its parameters. */
+glab_status glab_node_record(glab_node **pn, glab_var *out, const char *name,
+                             glab_backward_fn bw, int nin, const glab_var *const *in,
+                             const glab_tensor *s0, const glab_tensor *s1,
+                             const glab_tensor *s2);
+
+/* Free the tensor held in t (if any) and move src into it. */
+void glab_tensor_move(glab_tensor *t, glab_tensor *src);
+
+#endif
