@@ -31,3 +31,14 @@ for name, v in pairs(G) do
 end
 section("Module functions", module_only, "genlab.")
 section("genlab.linalg", G.linalg, "linalg.")
+section("genlab.data", G.data, "data.")
+section("genlab.viz", G.viz, "viz.")
+section("genlab.nn", G.nn, "nn.")
+section("nn.Module methods (every layer has them)", G.nn.Module, "m:")
+section("genlab.optim", G.optim, "optim.")
+local opt = G.optim.SGD({G.zeros(1):requires_grad_()}, {lr = 1})
+local omethods = {}
+for _, t in ipairs{getmetatable(getmetatable(opt).__index) or {}, getmetatable(opt)} do
+  for k, v in pairs(t.__index or t) do if type(v) == "function" then omethods[k] = v end end
+end
+section("Optimizer methods", omethods, "opt:")

@@ -361,7 +361,128 @@ static const lg_Reg functions[] = {
   {NULL, NULL, NULL}
 };
 
+/* ---- checkpoints ------------------------------------------------------------ */
+
+/* Collect the tensors of the table at index t into the list table at index
+** list as {name, tensor} pairs, nested tables joined with "/", sorted. */
+static void flatten(lua_State *L, int t, int list, const char *prefix) {
+  t = lua_absindex(L, t);
+  lua_pushnil(L);
+  while (lua_next(L, t)) {
+    if (lua_type(L, -2) != LUA_TSTRING && !lua_isinteger(L, -2))
+      luaL_error(L, "save: keys must be strings or integers, got a %s", luaL_typename(L, -2));
+    lua_pushvalue(L, -2);
+    const char *k = lua_tostring(L, -1);                    /* a copy: safe to convert */
+    lua_pushfstring(L, "%s%s", prefix, k);
+    const char *name = lua_tostring(L, -1);
+    if (lg_test(L, -3)) {
+      lua_createtable(L, 2, 0);
+      lua_pushvalue(L, -2);
+      lua_rawseti(L, -2, 1);
+      lua_pushvalue(L, -4);
+      lua_rawseti(L, -2, 2);
+      lua_rawseti(L, list, (lua_Integer)lua_rawlen(L, list) + 1);
+    } else if (lua_istable(L, -3)) {
+      lua_pushfstring(L, "%s/", name);
+      flatten(L, -4, list, lua_tostring(L, -1));
+      lua_pop(L, 1);
+    } else {
+      luaL_error(L, "save: %s is a %s; only tensors and tables of them are saved", name,
+                 luaL_typename(L, -3));
+    }
+    lua_pop(L, 3);
+  }
+}
+
+static int by_name(lua_State *L) {
+  lua_rawgeti(L, 1, 1);
+  lua_rawgeti(L, 2, 1);
+  lua_pushboolean(L, strcmp(lua_tostring(L, -2), lua_tostring(L, -1)) < 0);
+  return 1;
+}
+
+static int d_save(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 2);
+  lua_newtable(L);                                          /* 3: {name, tensor} list */
+  flatten(L, 2, 3, "");
+  lua_getglobal(L, "table");                                /* sort for a stable file */
+  lua_getfield(L, -1, "sort");
+  lua_pushvalue(L, 3);
+  lua_pushcfunction(L, by_name);
+  lua_call(L, 2, 0);
+  lua_pop(L, 1);
+  int n = (int)lua_rawlen(L, 3);
+  const char **names = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *names, 0);
+  const glab_tensor **ts = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *ts, 0);
+  for (int i = 0; i < n; i++) {
+    lua_rawgeti(L, 3, i + 1);
+    lua_rawgeti(L, -1, 1);
+    names[i] = lua_tostring(L, -1);                         /* kept alive by the list */
+    lua_rawgeti(L, -2, 2);
+    ts[i] = lg_check(L, -1);
+    lua_pop(L, 3);
+  }
+  lg_try(L, glab_ckpt_write(path, n, names, (const glab_tensor *const *)ts));
+  return 0;
+}
+
+/* Store tensor (top) at the "/"-separated name in the table at index t. */
+static void store_nested(lua_State *L, int t, const char *name) {
+  lua_pushvalue(L, t);
+  const char *slash;
+  while ((slash = strchr(name, '/')) != NULL) {
+    lua_pushlstring(L, name, (size_t)(slash - name));
+    if (lua_rawget(L, -2) != LUA_TTABLE) {
+      lua_pop(L, 1);
+      lua_newtable(L);
+      lua_pushlstring(L, name, (size_t)(slash - name));
+      lua_pushvalue(L, -2);
+      lua_rawset(L, -4);
+    }
+    lua_remove(L, -2);
+    name = slash + 1;
+  }
+  lua_pushvalue(L, -2);
+  lua_setfield(L, -2, name);
+  lua_pop(L, 2);
+}
+
+static int d_load(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  int n;
+  char **names;
+  glab_tensor *ts;
+  lg_try(L, glab_ckpt_read(path, &n, &names, &ts));
+  lua_newtable(L);
+  int t = lua_gettop(L);
+  for (int i = 0; i < n; i++) {              /* hand every tensor over before any error */
+    glab_tensor *v = lg_push(L);
+    *v = ts[i];
+    memset(&ts[i], 0, sizeof ts[i]);
+    lua_pushstring(L, names[i]);
+    lua_insert(L, -2);
+    lua_rawset(L, t);
+  }
+  lua_newtable(L);
+  for (int i = 0; i < n; i++) {
+    lua_pushstring(L, names[i]);
+    lua_rawget(L, t);
+    store_nested(L, t + 1, names[i]);
+  }
+  glab_ckpt_free(n, names, ts);
+  return 1;
+}
+
+static const lg_Reg toplevel[] = {
+  {"save", d_save, "save(path, {name = Tensor, ...})\nWrite named tensors to a checkpoint (tables nest: {model = m:state_dict(), optim = opt:state_dict()}\nstores \"model/fc1.weight\", ...). Written to path.tmp, synced, then renamed: a crash never\nleaves half a file. Format: docs/DESIGN-notes.md (\"Checkpoints\")."},
+  {"load", d_load, "load(path) -> table\nThe tensors of a checkpoint, nested as they were saved. Every size is checked against the\nfile: a truncated or damaged file is an error naming the file and the entry."},
+  {NULL, NULL, NULL}
+};
+
 void lg_open_data(lua_State *L) {
+  lg_setfuncs(L, toplevel);
   lua_newtable(L);
   lg_setfuncs(L, functions);
   lg_setdoc(L, -1, "genlab.data: file formats (IDX, NPY, images), the course data sets, patches, minibatches.");

@@ -171,6 +171,7 @@ static void run_lib(lua_State *L, const char *src, const char *name, int module,
 void lg_open_nn(lua_State *L) {
   int module = lua_gettop(L);
   lua_pushcfunction(L, m_doc);
+  lg_setdoc(L, -1, "_doc(value, text)\nRegister text as value's docstring for help() (the Lua-written parts use it).");
   lua_setfield(L, module, "_doc");
   lua_newtable(L);
   lg_setfuncs(L, nn_functions);

@@ -392,6 +392,19 @@ loss("CrossEntropyLoss", nn.cross_entropy,
 
 -- ---- docs of the Module methods -------------------------------------------------------
 
+doc(Module, "nn.Module -> class\nThe base of every layer: parameters() and named_parameters(), state_dict(), zero_grad(), printing.\n" ..
+  "Derive models with nn.class.")
+nn.class = doc(function(name, parent) return class(name, parent or Module) end,
+  "nn.class(name, [parent=nn.Module]) -> class\n" ..
+  "A new module class. Define C:__init(...) (register parts with self:add(name, module or tensor))\n" ..
+  "and C:forward(...); then C(...) constructs and m(...) runs forward:\n" ..
+  "  local VAE = nn.class(\"VAE\")\n" ..
+  "  function VAE:__init() self:add(\"enc\", nn.Linear(784, 40)) end\n" ..
+  "  function VAE:forward(x) return self.enc(x) end")
+doc(Module.forward, "m:forward(...) -> ...\nWhat calling m(...) runs; each layer defines it.")
+doc(Module.extra_repr, "m:extra_repr() -> string\nThe arguments shown when m is printed: Linear(784, 500).")
+doc(Module.describe, "m:describe(indent) -> string\nm and its children, one per line, as tostring(m) prints them.")
+doc(Module.named_parameter_list, "m:named_parameter_list([prefix], [out]) -> {{name, Tensor}, ...}\nThe list behind named_parameters().")
 doc(Module.add, "m:add(name, value) -> value\nRegister a parameter (a tensor, made to require grad) or a child module; order is kept.")
 doc(Module.parameters, "m:parameters() -> {Tensor, ...}\nEvery parameter of m and its children, in registration order.")
 doc(Module.named_parameters, "m:named_parameters() -> iterator\nfor name, p in m:named_parameters() do ... end, names dotted (\"enc.1.weight\").")

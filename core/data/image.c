@@ -24,25 +24,6 @@ static const char *why(void) {
   return r && *r ? r : "corrupt or truncated data";
 }
 
-static glab_status slurp(unsigned char **buf, long *n, const char *path, const char *op) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return glab_fail(GLAB_EIO, "%s: cannot open %s", op, path);
-  glab_status s = GLAB_OK;
-  if (fseek(f, 0, SEEK_END) != 0 || (*n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
-    s = glab_fail(GLAB_EIO, "%s: cannot read %s", op, path);
-  else if (*n > MAX_FILE)
-    s = glab_fail(GLAB_EFORMAT, "%s: %s is larger than 1 GiB", op, path);
-  else if (!(*buf = malloc((size_t)*n + 1)))
-    s = glab_fail(GLAB_ENOMEM, "%s: out of memory reading %s", op, path);
-  else if (fread(*buf, 1, (size_t)*n, f) != (size_t)*n) {
-    free(*buf);
-    *buf = NULL;
-    s = glab_fail(GLAB_EIO, "%s: cannot read %s", op, path);
-  }
-  fclose(f);
-  return s;
-}
-
 /* Pixel k (of channels c) of an 8- or 16-bit buffer, scaled to [0, 1]. */
 static float pixel(const void *px, int wide, int64_t k) {
   return wide ? (float)((const uint16_t *)px)[k] / 65535.0f : (float)((const uint8_t *)px)[k] / 255.0f;
@@ -64,7 +45,7 @@ static void fill_image(glab_tensor *t, const void *px, int wide, int64_t npix, i
 glab_status glab_image_read(glab_tensor *out, const char *path, int gray) {
   unsigned char *file = NULL;
   long n = 0;
-  glab_status s = slurp(&file, &n, path, "image");
+  glab_status s = glab_read_file(&file, &n, path, MAX_FILE, "image");
   if (s != GLAB_OK) return s;
   int w, h, c;
   if (!stbi_info_from_memory(file, (int)n, &w, &h, &c)) {

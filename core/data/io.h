@@ -45,7 +45,23 @@ glab_status glab_png_write_u8(const char *path, const uint8_t *px, int w, int h,
 /* Luma Y = 0.299 R + 0.587 G + 0.114 B of an (..., 3) tensor. */
 glab_status glab_image_to_gray(glab_tensor *out, const glab_tensor *rgb);
 
-/* Write `n` bytes to path through path.tmp + fsync + rename. */
+/* The whole file in a malloc'd buffer (one spare byte at the end), refusing
+** files over max bytes; op names the caller in messages. */
+glab_status glab_read_file(unsigned char **buf, long *n, const char *path, long max,
+                           const char *op);
+
+/* Checkpoints: named tensors in one file (format in checkpoint.c).  Written
+** through glab_write_atomic; read with every size checked against the file
+** length.  Names are at most 255 bytes, at most 100000 entries. */
+glab_status glab_ckpt_write(const char *path, int n, const char *const *names,
+                            const glab_tensor *const *ts);
+/* *names (malloc'd strings) and *ts (an array of n tensors) belong to the
+** caller, who frees them with glab_ckpt_free. */
+glab_status glab_ckpt_read(const char *path, int *n, char ***names, glab_tensor **ts);
+void glab_ckpt_free(int n, char **names, glab_tensor *ts);
+
+/* Write `n` bytes to path through path.tmp + fsync + rename (+ directory
+** fsync). */
 glab_status glab_write_atomic(const char *path, const void *data, size_t n);
 
 #endif

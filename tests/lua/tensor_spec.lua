@@ -200,8 +200,19 @@ describe("help", function()
     for name, f in pairs(G) do
       if type(f) == "function" and name ~= "randperm" and not G.doc(f) then missing[#missing + 1] = name end
     end
-    for name, f in pairs(G.linalg) do
-      if not G.doc(f) then missing[#missing + 1] = "linalg." .. name end
+    for _, mod in ipairs{"linalg", "data", "viz", "nn", "optim"} do
+      for name, f in pairs(G[mod]) do
+        if (type(f) == "function" or (type(f) == "table" and mod == "nn")) and not G.doc(f) then
+          missing[#missing + 1] = mod .. "." .. name
+        end
+      end
+    end
+    for _, cls in ipairs{G.nn.Module, getmetatable(G.optim.SGD({G.zeros(1):requires_grad_()}, {lr = 1}))} do
+      for name, f in pairs(cls) do
+        if type(f) == "function" and name:sub(1, 2) ~= "__" and not G.doc(f) then
+          missing[#missing + 1] = "method " .. name
+        end
+      end
     end
     assert.are.same({}, missing)
     assert.matches("^linalg.eigh%(A%) %-> w, V", G.doc(G.linalg.eigh))
