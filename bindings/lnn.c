@@ -91,23 +91,23 @@ static int f_lstm(lua_State *L) {
 /* ---- losses ---------------------------------------------------------------------- */
 
 static int f_mse_loss(lua_State *L) {
+  glab_reduction r = checkreduction(L, 3);      /* before lg_totensor pushes */
   glab_var *x = LV(lg_check(L, 1)), *y = LV(lg_totensor(L, 2, lg_check(L, 1)->dtype));
-  glab_reduction r = checkreduction(L, 3);
   lg_try(L, glab_nn_mse_loss(lg_pushv(L), x, y, r));
   return 1;
 }
 
 static int f_bce_with_logits(lua_State *L) {
-  glab_var *z = LV(lg_check(L, 1)), *y = LV(lg_totensor(L, 2, lg_check(L, 1)->dtype));
   glab_reduction r = checkreduction(L, 3);
+  glab_var *z = LV(lg_check(L, 1)), *y = LV(lg_totensor(L, 2, lg_check(L, 1)->dtype));
   lg_try(L, glab_nn_bce_with_logits(lg_pushv(L), z, y, r));
   return 1;
 }
 
 static int f_cross_entropy(lua_State *L) {
   glab_var *z = LV(lg_check(L, 1));
-  glab_tensor *t = lg_index_arg(L, 2);
   glab_reduction r = checkreduction(L, 3);
+  glab_tensor *t = lg_index_arg(L, 2);
   lg_try(L, glab_nn_cross_entropy(lg_pushv(L), z, t, r));
   return 1;
 }

@@ -380,8 +380,15 @@ glab_status glab_ag_argreduce(glab_var *vals, glab_tensor *idx, int is_max,
     s = glab_node_new(&n, is_max ? "max" : "min", argreduce_backward, 1, &a);
   if (s != GLAB_OK || !n) goto done;
   dim = glab_dim(dim, a->t.ndim);
-  if (keepdim) glab_tensor_share(&kidx, ix);
-  else if ((s = glab_tensor_unsqueeze(&kidx, ix, dim)) != GLAB_OK) { glab_node_unref(n); goto done; }
+  /* a copy: the caller may shift its index tensor (Lua shows it 1-based) */
+  if (keepdim) s = glab_tensor_clone(&kidx, ix);
+  else {
+    glab_tensor u = GLAB_TENSOR_EMPTY;
+    s = glab_tensor_unsqueeze(&u, ix, dim);
+    if (s == GLAB_OK) s = glab_tensor_clone(&kidx, &u);
+    glab_tensor_free(&u);
+  }
+  if (s != GLAB_OK) { glab_node_unref(n); goto done; }
   n->iarg[0] = dim;
   glab_node_save(n, 0, &a->t);
   glab_node_save(n, 1, &kidx);

@@ -84,7 +84,7 @@ static glab_status lstm_backward(glab_node *n, glab_tensor *gin) {
   TRY(glab_tensor_clone(&dc, &n->grad[2]));
   TRY(glab_tensor_new(&dh2, dt, 2, hsh));
   for (int64_t t = T - 1; t >= 0; t--) {
-    const void *cprev = t ? at(cs, t - 1) : glab_tensor_data(c0);
+    const void *cprev = t ? at(cs, (t - 1) * H) : glab_tensor_data(c0);
     int64_t ldp = t ? T * H : H;
     if (dt == GLAB_F64)
       cell_backward_f64((double *)at(&dA, t * G), (const double *)at(gates, t * G), T * G,

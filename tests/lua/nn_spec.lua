@@ -1,0 +1,262 @@
+-- Layers, losses and optimizers against values PyTorch 1.13 computed
+-- (tests/fixtures/torch/, made by make_fixtures.py there): forward outputs
+-- and the gradients of sum(out * R), in float64, to 1e-10 relative to the
+-- largest magnitude; float32 runs of the same cases to 1e-5.  Then modules,
+-- parameter counts and checkpoints.
+local G = require "genlab"
+local H = dofile("tests/lua/helpers.lua")
+local nn = G.nn
+
+local DIR = "tests/fixtures/torch/"
+local function fx(case, name, dtype)
+  local t = G.data.read_npy(DIR .. case .. "." .. name .. ".npy")
+  return dtype == "float32" and t:float() or t
+end
+
+-- max |a - b| <= tol * max(1, max |b|)
+local function close(a, b, tol, what)
+  assert.are.same(b.shape, a.shape, what)
+  local err = (a:double() - b:double()):abs():max():item()
+  local scale = math.max(1, b:double():abs():max():item())
+  assert(err <= tol * scale, string.format("%s: max error %.3g (scale %.3g)", what, err, scale))
+end
+
+local function tol(dtype) return dtype == "float32" and 1e-5 or 1e-10 end
+
+local function check_case(case, dtype, run, inputs)
+  local xs = {}
+  for i, name in ipairs(inputs) do xs[i] = fx(case, name, dtype):requires_grad_() end
+  local out = run(table.unpack(xs))
+  close(out, fx(case, "out"), tol(dtype), case .. " out")
+  ;(out * fx(case, "R", dtype)):sum():backward()
+  for i, name in ipairs(inputs) do
+    close(xs[i].grad, fx(case, "g" .. name), tol(dtype), case .. " grad " .. name)
+  end
+end
+
+for _, dtype in ipairs{"float64", "float32"} do
+  describe("parity with PyTorch (" .. dtype .. ")", function()
+    it("linear", function()
+      check_case("linear", dtype, nn.linear, {"x", "w", "b"})
+    end)
+
+    it("conv2d with stride (2,1) and padding (1,0), and seed 004's 8->8 3x3 layer", function()
+      check_case("conv2d_s21_p10", dtype, function(x, w, b)
+        return nn.conv2d(x, w, b, {stride = {2, 1}, padding = {1, 0}}) end, {"x", "w", "b"})
+      check_case("conv2d_seed004", dtype, function(x, w, b)
+        return nn.conv2d(x, w, b, {padding = 1}) end, {"x", "w", "b"})
+    end)
+
+    it("conv_transpose2d: seed 004's 3 -> 7 with output_padding 1, and kernel 3 stride 2 padding 1", function()
+      check_case("convt_3to7", dtype, function(x, w, b)
+        return nn.conv_transpose2d(x, w, b, {stride = 2, output_padding = 1}) end, {"x", "w", "b"})
+      assert.are.same({2, 8, 7, 7}, fx("convt_3to7", "out").shape)
+      check_case("convt_k3_s2_p1", dtype, function(x, w, b)
+        return nn.conv_transpose2d(x, w, b, {stride = 2, padding = 1}) end, {"x", "w", "b"})
+    end)
+
+    it("max_pool2d", function()
+      check_case("maxpool", dtype, function(x) return nn.max_pool2d(x, 2, 2) end, {"x"})
+    end)
+
+    it("a 2-layer batch-first LSTM: outputs, final states and every gradient", function()
+      local lstm = nn.LSTM(1, 4, {num_layers = 2, batch_first = true, dtype = dtype})
+      G.no_grad(function()
+        for name, p in lstm:named_parameters() do p:copy_(fx("lstm", name, dtype)) end
+      end)
+      local x = fx("lstm", "x", dtype):requires_grad_()
+      local y, state = lstm(x)
+      close(y, fx("lstm", "y"), tol(dtype), "lstm y")
+      close(state[1], fx("lstm", "h"), tol(dtype), "lstm h")
+      close(state[2], fx("lstm", "c"), tol(dtype), "lstm c")
+      local loss = (y * fx("lstm", "Ry", dtype)):sum() + (state[1] * fx("lstm", "Rh", dtype)):sum()
+                   + (state[2] * fx("lstm", "Rc", dtype)):sum()
+      loss:backward()
+      close(x.grad, fx("lstm", "gx"), tol(dtype), "lstm gx")
+      for name, p in lstm:named_parameters() do
+        close(p.grad, fx("lstm", "g_" .. name), tol(dtype), "lstm grad " .. name)
+      end
+      -- the same model run time-first gives the same numbers
+      lstm.batch_first = false
+      local y2 = lstm(x:transpose(1, 2))
+      close(y2:transpose(1, 2), fx("lstm", "y"), tol(dtype), "lstm time-first")
+    end)
+
+    it("BCE with logits at |z| = 40 and cross-entropy", function()
+      local z = fx("bce", "z", dtype):requires_grad_()
+      local loss = nn.binary_cross_entropy_with_logits(z, fx("bce", "t", dtype))
+      close(loss, fx("bce", "loss"), tol(dtype), "bce")
+      loss:backward()
+      close(z.grad, fx("bce", "gz"), tol(dtype), "bce grad")
+      z = fx("xent", "z", dtype):requires_grad_()
+      loss = nn.cross_entropy(z, fx("xent", "target"))
+      close(loss, fx("xent", "loss"), tol(dtype), "cross-entropy")
+      loss:backward()
+      close(z.grad, fx("xent", "gz"), tol(dtype), "cross-entropy grad")
+    end)
+
+    it("Adam and SGD (momentum, nesterov, dampening, weight decay) step for step", function()
+      local makers = {
+        adam = function(p) return G.optim.Adam({p}, {lr = 0.1, weight_decay = 0.01}) end,
+        sgd_nesterov = function(p) return G.optim.SGD({p}, {lr = 0.1, momentum = 0.9, nesterov = true, weight_decay = 0.01}) end,
+        sgd_damp = function(p) return G.optim.SGD({p}, {lr = 0.05, momentum = 0.5, dampening = 0.3}) end,
+      }
+      for case, make in pairs(makers) do
+        local p = fx(case, "p0", dtype):requires_grad_()
+        local opt, gs, ps = make(p), fx(case, "grads", dtype), fx(case, "params")
+        for k = 1, gs.shape[1] do
+          p.grad = gs[k]:clone()
+          opt:step()
+          close(p:detach(), ps[k], tol(dtype), case .. " step " .. k)
+        end
+      end
+    end)
+  end)
+end
+
+describe("modules", function()
+  it("count parameters as PyTorch does (seed 000's LSTM, seed 004's VAEs)", function()
+    local lstm = nn.LSTM(1, 32, {num_layers = 2})
+    local out = nn.Linear(32, 1)
+    -- 4H(I + H + 2) per layer: 4*32*(1+32+2) + 4*32*(32+32+2), plus 33
+    assert.are.equal(4480 + 8448, lstm:num_parameters())
+    assert.are.equal(33, out:num_parameters())
+    local enc = nn.Sequential(nn.Linear(784, 500), nn.Tanh(), nn.Linear(500, 40))
+    assert.are.equal(784 * 500 + 500 + 500 * 40 + 40, enc:num_parameters())
+    local names = {}
+    for name in enc:named_parameters() do names[#names + 1] = name end
+    assert.are.same({"1.weight", "1.bias", "3.weight", "3.bias"}, names)
+  end)
+
+  it("initialise within PyTorch's bounds, reproducibly", function()
+    G.manual_seed(3)
+    local a = nn.Conv2d(8, 4, 3)
+    G.manual_seed(3)
+    local b = nn.Conv2d(8, 4, 3)
+    assert.are.equal(0, (a.weight - b.weight):abs():max():item())
+    local bound = 1 / math.sqrt(8 * 9)
+    assert.is_true(a.weight:abs():max():item() <= bound)
+    assert.is_true(a.weight:abs():max():item() > 0.8 * bound)
+    local t = nn.ConvTranspose2d(8, 2, 2)
+    assert.are.same({8, 2, 2, 2}, t.weight.shape)
+    assert.is_true(t.weight:abs():max():item() <= 1 / math.sqrt(2 * 4))
+  end)
+
+  it("compose seed 004's CNN VAE shapes: 28 -> 14 -> 7 -> 3 and back to 1x28x28", function()
+    local enc = nn.Sequential(nn.Conv2d(1, 8, 3, {padding = 1}), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Conv2d(8, 8, 3, {padding = 1}), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Conv2d(8, 8, 3, {padding = 1}), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Flatten(), nn.Linear(72, 40))
+    local dec = nn.Sequential(nn.Linear(20, 72), nn.Unflatten(2, {8, 3, 3}),
+                              nn.ConvTranspose2d(8, 8, 2, {stride = 2, output_padding = 1}), nn.ReLU(),
+                              nn.ConvTranspose2d(8, 8, 2, {stride = 2}), nn.ReLU(),
+                              nn.ConvTranspose2d(8, 8, 2, {stride = 2}), nn.ReLU(),
+                              nn.Conv2d(8, 1, 3, {padding = 1}), nn.Sigmoid())
+    assert.are.same({5, 40}, enc(G.rand(5, 1, 28, 28)).shape)
+    assert.are.same({5, 1, 28, 28}, dec(G.randn(5, 20)).shape)
+    assert.matches("Conv2d%(1, 8, kernel=3x3", tostring(enc))
+  end)
+
+  it("reject bad shapes and options with messages naming them", function()
+    assert.matches("conv2d: input %(2x3x5x5%) has 3 channels, weight %(4x2x3x3%) expects 2",
+                   H.err(nn.conv2d, G.zeros(2, 3, 5, 5), G.zeros(4, 2, 3, 3)))
+    assert.matches("linear: input %(5x3%) and weight %(2x4%)", H.err(nn.linear, G.zeros(5, 3), G.zeros(2, 4)))
+    assert.matches("unknown option 'strid'", H.err(nn.Conv2d, 1, 2, 3, {strid = 2}))
+    assert.matches("output_padding must be smaller than the stride",
+                   H.err(nn.conv_transpose2d, G.zeros(1, 1, 3, 3), G.zeros(1, 1, 2, 2), nil, {output_padding = 1}))
+    assert.matches("lstm: state h0 %(2x5%) must be", H.err(nn.lstm, G.zeros(3, 4, 1), G.zeros(2, 5),
+                   G.zeros(3, 5), G.zeros(20, 1), G.zeros(20, 5)))
+    assert.matches("cross_entropy: target 2 is class 5, outside 1..3",
+                   H.err(nn.cross_entropy, G.zeros(2, 3), {1, 5}))
+    assert.matches("SGD: give a learning rate", H.err(G.optim.SGD, {G.zeros(1):requires_grad_()}))
+  end)
+
+  it("train: a tiny MLP fits XOR with Adam", function()
+    G.manual_seed(0)
+    local X = G.tensor{{0, 0}, {0, 1}, {1, 0}, {1, 1}}
+    local y = G.tensor{{0}, {1}, {1}, {0}}
+    local m = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 1))
+    local opt = G.optim.Adam(m:parameters(), {lr = 0.05})
+    local loss
+    for _ = 1, 300 do
+      opt:zero_grad()
+      loss = nn.binary_cross_entropy_with_logits(m(X), y)
+      loss:backward()
+      opt:step()
+    end
+    assert.is_true(loss:item() < 0.05, "loss " .. loss:item())
+  end)
+end)
+
+describe("checkpoints", function()
+  local path = os.tmpname()
+  after_each(function() os.remove(path) end)
+
+  it("round-trip a model and its optimizer exactly, and training continues identically", function()
+    G.manual_seed(1)
+    local function model() return nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2)) end
+    local m = model()
+    local opt = G.optim.Adam(m:parameters(), {lr = 0.01})
+    local x, t = G.randn(6, 3), G.randn(6, 2)
+    local function step(mm, o)
+      o:zero_grad()
+      local l = nn.mse_loss(mm(x), t)
+      l:backward()
+      o:step()
+      return l:item()
+    end
+    step(m, opt)
+    G.save(path, {model = m:state_dict(), optim = opt:state_dict()})
+    local ck = G.load(path)
+    local m2 = model():load_state_dict(ck.model)
+    local opt2 = G.optim.Adam(m2:parameters(), {lr = 0.5}):load_state_dict(ck.optim)
+    assert.are.equal(0.01, opt2:get_lr())
+    for _ = 1, 3 do assert.are.equal(step(m, opt), step(m2, opt2)) end
+  end)
+
+  it("keep dtype, shape and bytes of float32 and float64 tensors, scalars included", function()
+    local a, b = G.randn(3, 1, 2), G.randn(5, {dtype = "float64"})
+    G.save(path, {a = a, nest = {b = b, s = G.tensor(2.5)}})
+    local ck = G.load(path)
+    assert.are.same(a:totable(), ck.a:totable())
+    assert.are.equal("float64", ck.nest.b.dtype)
+    assert.are.same(b:totable(), ck.nest.b:totable())
+    assert.are.equal(2.5, ck.nest.s:item())
+  end)
+
+  it("name the entry of a shape mismatch, and refuse unknown or missing ones", function()
+    local m = nn.Linear(784, 500)
+    G.save(path, nn.Linear(784, 400):state_dict())
+    assert.matches("weight: checkpoint has 400x784, model has 500x784",
+                   H.err(m.load_state_dict, m, G.load(path)))
+    assert.matches("the checkpoint lacks bias", H.err(m.load_state_dict, m, {weight = G.zeros(500, 784)}))
+    local sd = m:state_dict()
+    sd.extra = G.zeros(1)
+    assert.matches("has extra, which the model lacks", H.err(m.load_state_dict, m, sd))
+    m:load_state_dict(sd, false)
+  end)
+
+  it("reject truncated and damaged files with the file's name and the problem", function()
+    G.save(path, {w = G.ones(100)})
+    local f = io.open(path, "rb")
+    local bytes = f:read("a")
+    f:close()
+    local function write(s) local g = io.open(path, "wb"); g:write(s); g:close() end
+    write(bytes:sub(1, #bytes - 10))
+    assert.matches(path:gsub("%p", "%%%0") .. ": w: data at .* lies outside the %d+%-byte file",
+                   H.err(G.load, path))
+    write(bytes:sub(1, 30))
+    assert.matches("header runs past the end", H.err(G.load, path))
+    write("not a checkpoint at all, just text")
+    assert.matches("not a genlab checkpoint", H.err(G.load, path))
+    write(bytes:sub(1, 8) .. "\2" .. bytes:sub(10))
+    assert.matches("format version 2", H.err(G.load, path))
+    assert.matches("cannot open", H.err(G.load, path .. ".missing"))
+  end)
+
+  it("never leave a half-written file: the old checkpoint survives a failed save", function()
+    G.save(path, {w = G.ones(2)})
+    assert.matches("only tensors", H.err(G.save, path, {w = G.ones(3), bad = "x"}))
+    assert.are.same({1, 1}, G.load(path).w:totable())
+  end)
+end)
