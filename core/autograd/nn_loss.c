@@ -3,8 +3,8 @@
 ** one recorded operation with a closed-form gradient; and the SGD and Adam
 ** parameter updates (PyTorch's formulas, in place, never recorded).
 */
-#include <math.h>
 #include <string.h>
+#include <tgmath.h>
 
 #include "nn.h"
 #include "node.h"
@@ -208,8 +208,11 @@ static glab_status check_state(const char *op, const glab_tensor *p, const glab_
   return GLAB_OK;
 }
 
+/* restrict and sqrtf (through tgmath's sqrt in the float copy) let the
+** compiler vectorise the loops: Adam over a VAE's 0.8 M parameters is
+** otherwise a fifth of a training step. */
 #define OPTIM(T, SFX)                                                                        \
-  static void sgd_##SFX(T *p, const T *g, T *buf, int64_t n, int first,                     \
+  static void sgd_##SFX(T *restrict p, const T *restrict g, T *restrict buf, int64_t n, int first, \
                         const glab_sgd_opts *o) {                                           \
     for (int64_t i = 0; i < n; i++) {                                                       \
       T d = g[i] + (T)o->weight_decay * p[i];                                               \
@@ -220,7 +223,8 @@ static glab_status check_state(const char *op, const glab_tensor *p, const glab_
       p[i] -= (T)o->lr * d;                                                                 \
     }                                                                                       \
   }                                                                                         \
-  static void adam_##SFX(T *p, const T *g, T *m, T *v, int64_t n, int64_t t,                \
+  static void adam_##SFX(T *restrict p, const T *restrict g, T *restrict m, T *restrict v, \
+                         int64_t n, int64_t t,                                              \
                          const glab_adam_opts *o) {                                         \
     T b1 = (T)o->beta1, b2 = (T)o->beta2, wd = (T)o->weight_decay, eps = (T)o->eps;        \
     T step = (T)(o->lr / (1 - pow(o->beta1, (double)t)));                                   \

@@ -24,19 +24,20 @@
 static int needs(const glab_node *n, int i) { return n->in[i] != NULL; }
 
 /* One step's gate arithmetic for every row b: g4 holds pre-activations on
-** entry and activations on exit (ld4 apart), c/cprev/h rows ld apart. */
-#define CELL(T, SFX)                                                                        \
+** entry and activations on exit (ld4 apart), c/cprev/h rows ld apart.
+** EXP and TANH are the libm functions of T (expf or exp, ...). */
+#define CELL(T, SFX, EXP, TANH)                                                                        \
   static void cell_forward_##SFX(T *g4, int64_t ld4, T *c, T *h, int64_t ld, const T *cprev,\
                                  int64_t ldp, int64_t B, int64_t H) {                       \
     for (int64_t b = 0; b < B; b++) {                                                       \
       T *a = g4 + b * ld4, *cb = c + b * ld, *hb = h + b * ld;                              \
       const T *cp = cprev + b * ldp;                                                        \
       for (int64_t k = 0; k < H; k++) {                                                     \
-        T i = 1 / (1 + exp(-a[k])), f = 1 / (1 + exp(-a[H + k]));                           \
-        T g = tanh(a[2 * H + k]), o = 1 / (1 + exp(-a[3 * H + k]));                         \
+        T i = 1 / (1 + EXP(-a[k])), f = 1 / (1 + EXP(-a[H + k]));                           \
+        T g = TANH(a[2 * H + k]), o = 1 / (1 + EXP(-a[3 * H + k]));                         \
         a[k] = i; a[H + k] = f; a[2 * H + k] = g; a[3 * H + k] = o;                         \
         cb[k] = f * cp[k] + i * g;                                                          \
-        hb[k] = o * tanh(cb[k]);                                                            \
+        hb[k] = o * TANH(cb[k]);                                                            \
       }                                                                                     \
     }                                                                                       \
   }                                                                                         \
@@ -50,7 +51,7 @@ static int needs(const glab_node *n, int i) { return n->in[i] != NULL; }
       T *d = dA + b * ld4, *dhb = dh + b * H, *dcb = dc + b * H;                            \
       for (int64_t k = 0; k < H; k++) {                                                     \
         T i = a[k], f = a[H + k], g = a[2 * H + k], o = a[3 * H + k];                       \
-        T tc = tanh(cb[k]), dhk = gyb[k] + dhb[k];                                          \
+        T tc = TANH(cb[k]), dhk = gyb[k] + dhb[k];                                          \
         T dck = dhk * o * (1 - tc * tc) + dcb[k];                                           \
         d[k] = dck * g * i * (1 - i);                                                       \
         d[H + k] = dck * cp[k] * f * (1 - f);                                               \
@@ -61,8 +62,8 @@ static int needs(const glab_node *n, int i) { return n->in[i] != NULL; }
     }                                                                                       \
   }
 
-CELL(float, f32)
-CELL(double, f64)
+CELL(float, f32, expf, tanhf)
+CELL(double, f64, exp, tanh)
 
 static char *at(const glab_tensor *t, int64_t i) {
   return (char *)glab_tensor_data(t) + i * (int64_t)glab_dtype_size(t->dtype);

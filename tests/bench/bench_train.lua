@@ -1,0 +1,141 @@
+-- Training-step throughput of seed 004's VAEs and seed 000's LSTM, the same
+-- workloads as ../shared/peers/w7_vae_mlp.py, w8_vae_cnn.py, w9_lstm_ar.py
+-- (synthetic data of the course shapes, one warm-up, median of the timed
+-- repetitions).  Prints one JSON line per workload; run.sh sets them beside
+-- the PyTorch peers' lines.  BENCH_QUICK=1 shortens every run.
+local G = require "genlab"
+local nn, optim = G.nn, G.optim
+local QUICK = os.getenv("BENCH_QUICK") == "1"
+G.manual_seed(0)
+
+local function median(ts)
+  table.sort(ts)
+  return ts[(#ts + 1) // 2]
+end
+
+local function emit(workload, seconds, unit, extra)
+  print(string.format('{"workload": "%s", "impl": "genlab", "seconds": %.6g, "unit": "%s"%s}',
+                      workload, seconds, unit, extra or ""))
+end
+
+local function kl(mean, logvar)
+  return ((logvar + 1) - mean * mean - logvar:exp()):sum() * -0.5
+end
+
+-- seed 004: 784-500-(2x20) tanh encoder, 20-500-784 sigmoid decoder
+local function vae_mlp()
+  local N, B = 60000, 128
+  local data = G.rand(N, 784) ^ 3
+  local enc = nn.Sequential(nn.Linear(784, 500), nn.Tanh(), nn.Linear(500, 40))
+  local dec = nn.Sequential(nn.Linear(20, 500), nn.Tanh(), nn.Linear(500, 784), nn.Sigmoid())
+  local params = enc:parameters()
+  for _, p in ipairs(dec:parameters()) do params[#params + 1] = p end
+  local opt = optim.Adam(params, {lr = 1e-3})
+  local function train(nb)
+    local t0, loss = G.time()
+    for i = 0, nb - 1 do
+      local s = i * B
+      local x = data:narrow(1, s + 1, math.min(B, N - s))
+      local h = enc(x)
+      local mean, logvar = h:narrow(2, 1, 20), h:narrow(2, 21, 20)
+      local z = mean + (logvar * 0.5):exp() * G.randn_like(mean)
+      loss = (nn.mse_loss(dec(z), x, "sum") + kl(mean, logvar)) / x.shape[1]
+      opt:zero_grad()
+      loss:backward()
+      opt:step()
+    end
+    return G.time() - t0, loss:item()
+  end
+  train(20)
+  local nb, ts, last = math.ceil(N / B), {}, nil
+  for _ = 1, QUICK and 1 or 3 do
+    local t
+    t, last = train(nb)
+    ts[#ts + 1] = t
+  end
+  emit("vae_mlp", median(ts), "s/epoch", string.format(', "last_loss": %.4f', last))
+end
+
+local function vae_cnn()
+  local N, B, NB = 60000, 128, QUICK and 20 or 120
+  local data = (G.rand(N, 1, 28, 28) ^ 3)
+  local enc = nn.Sequential(nn.Conv2d(1, 8, 3, {padding = 1}), nn.ReLU(), nn.MaxPool2d(2),
+                            nn.Conv2d(8, 8, 3, {padding = 1}), nn.ReLU(), nn.MaxPool2d(2),
+                            nn.Conv2d(8, 8, 3, {padding = 1}), nn.ReLU(), nn.MaxPool2d(2),
+                            nn.Flatten(), nn.Linear(72, 40))
+  local dec = nn.Sequential(nn.Linear(20, 72), nn.Unflatten(2, {8, 3, 3}),
+                            nn.ConvTranspose2d(8, 8, 2, {stride = 2, output_padding = 1}), nn.ReLU(),
+                            nn.ConvTranspose2d(8, 8, 2, {stride = 2}), nn.ReLU(),
+                            nn.ConvTranspose2d(8, 8, 2, {stride = 2}), nn.ReLU(),
+                            nn.Conv2d(8, 1, 3, {padding = 1}), nn.Sigmoid())
+  local params = enc:parameters()
+  for _, p in ipairs(dec:parameters()) do params[#params + 1] = p end
+  local opt = optim.Adam(params, {lr = 1e-3})
+  local function train(nb, start)
+    local t0, loss = G.time()
+    for i = 0, nb - 1 do
+      local s = ((start + i) * B) % (N - B + 1)
+      local x = data:narrow(1, s + 1, B)
+      local h = enc(x)
+      local mean, logvar = h:narrow(2, 1, 20), h:narrow(2, 21, 20)
+      local z = mean + (logvar * 0.5):exp() * G.randn_like(mean)
+      loss = (nn.mse_loss(dec(z), x, "sum") + kl(mean, logvar)) / B
+      opt:zero_grad()
+      loss:backward()
+      opt:step()
+    end
+    return G.time() - t0, loss:item()
+  end
+  train(10, 0)
+  local ts, last = {}, nil
+  for r = 1, QUICK and 1 or 3 do
+    local t
+    t, last = train(NB, 10 + (r - 1) * NB)
+    ts[#ts + 1] = t / NB * N / B
+  end
+  emit("vae_cnn", median(ts), "s/epoch", string.format(', "last_loss": %.4f', last))
+end
+
+-- seed 000: 2-layer LSTM (h = 32) over 25 binary pixels, teacher forcing
+local function lstm_ar()
+  local T, Hd, B, STEPS = 25, 32, 32, 1000
+  local base = G.rand(60000, 1, 7, 7)
+  -- the peers' avg_pool2d(3, stride 1) of the noise, thresholded: a 5x5 field
+  local acc = G.zeros(60000, 1, 5, 5)
+  for i = 0, 2 do for j = 0, 2 do acc = acc + base:narrow(3, i + 1, 5):narrow(4, j + 1, 5) end end
+  local data = (acc / 9):gt(0.5):reshape(60000, T)
+  local lstm = nn.LSTM(1, Hd, {num_layers = 2, batch_first = true})
+  local out = nn.Linear(Hd, 1)
+  local params = lstm:parameters()
+  for _, p in ipairs(out:parameters()) do params[#params + 1] = p end
+  local opt = optim.Adam(params, {lr = 1e-2})
+  local zeros = G.zeros(B, 1)
+  local function train(nsteps, start)
+    local t0, loss = G.time()
+    for i = 0, nsteps - 1 do
+      local s = ((start + i) * B) % (60000 - B + 1)
+      local x = data:narrow(1, s + 1, B)
+      local inp = G.cat({zeros, x:narrow(2, 1, T - 1)}, 2):unsqueeze(3)
+      local y = lstm(inp)
+      local logits = out(y):squeeze(3)
+      loss = nn.binary_cross_entropy_with_logits(logits, x)
+      opt:zero_grad()
+      loss:backward()
+      opt:step()
+    end
+    return G.time() - t0, loss:item()
+  end
+  train(20, 0)
+  local ts, last = {}, nil
+  for r = 1, QUICK and 1 or 3 do
+    local t
+    t, last = train(STEPS, 20 + (r - 1) * STEPS)
+    ts[#ts + 1] = t
+  end
+  emit("lstm_ar", median(ts), "s/1000steps", string.format(', "phase": "train", "last_loss": %.4f', last))
+end
+
+local only = os.getenv("ONLY")
+for name, f in pairs{vae_mlp = vae_mlp, vae_cnn = vae_cnn, lstm_ar = lstm_ar} do
+  if not only or only:find(name, 1, true) then f() end
+end
