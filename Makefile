@@ -17,7 +17,7 @@ OPT     := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitiz
 endif
 
 BLAS_INC := /usr/include/x86_64-linux-gnu/openblas-pthread
-CFLAGS  += $(OPT) -g -std=c11 -D_GNU_SOURCE -fPIC -fno-math-errno -fvect-cost-model=dynamic -Wall -Wextra -Wshadow \
+CFLAGS  += $(OPT) -g -std=c11 -D_GNU_SOURCE -fPIC -fno-math-errno -fno-trapping-math -fvect-cost-model=dynamic -Wall -Wextra -Wshadow \
            -Wno-unused-parameter -I$(BLAS_INC) -I/usr/include/lua5.4 -MMD -MP \
            -DGENLAB_DATA_DIR=\"$(CURDIR)/data\" -I/usr/include/SDL2 -I$(BUILD)/gen
 LDLIBS  := -llapacke -lopenblas -lstb -lSDL2 -lz -lm -lpthread

@@ -93,42 +93,56 @@ typedef struct geom {
   int64_t c, h, w, kh, kw, sh, sw, ph, pw, ho, wo;
 } geom;
 
+/* The output columns ox whose input column ox sw - pw + j lies inside the
+** image: [*lo, *hi).  Outside them the columns see padding. */
+static void valid_cols(const geom *g, int64_t j, int64_t *lo, int64_t *hi) {
+  int64_t a = g->pw - j, b = g->w - 1 + g->pw - j;        /* ox sw in [a, b] */
+  *lo = a <= 0 ? 0 : (a + g->sw - 1) / g->sw;
+  *hi = b < 0 ? 0 : b / g->sw + 1;
+  if (*hi > g->wo) *hi = g->wo;
+  if (*lo > *hi) *lo = *hi;
+}
+
 /* cols[(ci kh + i) kw + j][oy wo + ox] = img[ci][oy sh - ph + i][ox sw - pw + j] (0 outside);
-** col2im adds the columns back into img.  Written once per element type. */
+** col2im adds the columns back into img.  Rows are split once into padding
+** and a valid run, which for stride 1 is a straight copy.  Written once per
+** element type. */
 #define IM2COL(T, SFX)                                                                    \
-  static void im2col_##SFX(T *cols, const T *img, const geom *g) {                        \
+  static void im2col_##SFX(T *restrict cols, const T *restrict img, const geom *g) {      \
     int64_t L = g->ho * g->wo;                                                            \
     for (int64_t ci = 0; ci < g->c; ci++)                                                 \
       for (int64_t i = 0; i < g->kh; i++)                                                 \
         for (int64_t j = 0; j < g->kw; j++) {                                             \
           T *row = cols + ((ci * g->kh + i) * g->kw + j) * L;                             \
+          int64_t lo, hi, off = j - g->pw;                                                \
+          valid_cols(g, j, &lo, &hi);                                                     \
           for (int64_t oy = 0; oy < g->ho; oy++) {                                        \
             int64_t iy = oy * g->sh - g->ph + i;                                          \
             T *dst = row + oy * g->wo;                                                    \
             if (iy < 0 || iy >= g->h) { memset(dst, 0, (size_t)g->wo * sizeof(T)); continue; } \
-            const T *src = img + (ci * g->h + iy) * g->w;                                 \
-            for (int64_t ox = 0; ox < g->wo; ox++) {                                      \
-              int64_t ix = ox * g->sw - g->pw + j;                                        \
-              dst[ox] = ix >= 0 && ix < g->w ? src[ix] : (T)0;                            \
-            }                                                                             \
+            const T *src = img + (ci * g->h + iy) * g->w + off;                           \
+            for (int64_t ox = 0; ox < lo; ox++) dst[ox] = 0;                              \
+            if (g->sw == 1) memcpy(dst + lo, src + lo, (size_t)(hi - lo) * sizeof(T));    \
+            else for (int64_t ox = lo; ox < hi; ox++) dst[ox] = src[ox * g->sw];          \
+            for (int64_t ox = hi; ox < g->wo; ox++) dst[ox] = 0;                          \
           }                                                                               \
         }                                                                                 \
   }                                                                                       \
-  static void col2im_##SFX(T *img, const T *cols, const geom *g) {                        \
+  static void col2im_##SFX(T *restrict img, const T *restrict cols, const geom *g) {      \
     int64_t L = g->ho * g->wo;                                                            \
     for (int64_t ci = 0; ci < g->c; ci++)                                                 \
       for (int64_t i = 0; i < g->kh; i++)                                                 \
         for (int64_t j = 0; j < g->kw; j++) {                                             \
           const T *row = cols + ((ci * g->kh + i) * g->kw + j) * L;                       \
+          int64_t lo, hi, off = j - g->pw;                                                \
+          valid_cols(g, j, &lo, &hi);                                                     \
           for (int64_t oy = 0; oy < g->ho; oy++) {                                        \
             int64_t iy = oy * g->sh - g->ph + i;                                          \
             if (iy < 0 || iy >= g->h) continue;                                           \
             const T *src = row + oy * g->wo;                                              \
-            T *dst = img + (ci * g->h + iy) * g->w;                                       \
-            for (int64_t ox = 0; ox < g->wo; ox++) {                                      \
-              int64_t ix = ox * g->sw - g->pw + j;                                        \
-              if (ix >= 0 && ix < g->w) dst[ix] += src[ox];                               \
-            }                                                                             \
+            T *dst = img + (ci * g->h + iy) * g->w + off;                                 \
+            if (g->sw == 1) for (int64_t ox = lo; ox < hi; ox++) dst[ox] += src[ox];      \
+            else for (int64_t ox = lo; ox < hi; ox++) dst[ox * g->sw] += src[ox];         \
           }                                                                               \
         }                                                                                 \
   }

@@ -16,6 +16,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../tensor/fastmath.h"
 #include "nn.h"
 #include "node.h"
 
@@ -25,16 +26,21 @@ static int needs(const glab_node *n, int i) { return n->in[i] != NULL; }
 
 /* One step's gate arithmetic for every row b: g4 holds pre-activations on
 ** entry and activations on exit (ld4 apart), c/cprev/h rows ld apart.
-** EXP and TANH are the libm functions of T (expf or exp, ...). */
-#define CELL(T, SFX, EXP, TANH)                                                                        \
-  static void cell_forward_##SFX(T *g4, int64_t ld4, T *c, T *h, int64_t ld, const T *cprev,\
+** SIGM and TANH are T's functions: in float32, tanh is fastmath.h's rational
+** one and sigmoid(x) = (1 + tanh(x/2)) / 2 (absolute error under 2e-7), which
+** keeps the loop free of libm calls so that it vectorises. */
+#define SIGMOID_F32(x) (0.5f + 0.5f * glab_tanhf(0.5f * (x)))
+#define SIGMOID_F64(x) (1 / (1 + exp(-(x))))
+#define CELL(T, SFX, SIGM, TANH)                                                                        \
+  static void cell_forward_##SFX(T *restrict g4, int64_t ld4, T *restrict c, T *restrict h,   \
+                                 int64_t ld, const T *restrict cprev,                       \
                                  int64_t ldp, int64_t B, int64_t H) {                       \
     for (int64_t b = 0; b < B; b++) {                                                       \
       T *a = g4 + b * ld4, *cb = c + b * ld, *hb = h + b * ld;                              \
       const T *cp = cprev + b * ldp;                                                        \
       for (int64_t k = 0; k < H; k++) {                                                     \
-        T i = 1 / (1 + EXP(-a[k])), f = 1 / (1 + EXP(-a[H + k]));                           \
-        T g = TANH(a[2 * H + k]), o = 1 / (1 + EXP(-a[3 * H + k]));                         \
+        T i = SIGM(a[k]), f = SIGM(a[H + k]);                                               \
+        T g = TANH(a[2 * H + k]), o = SIGM(a[3 * H + k]);                                   \
         a[k] = i; a[H + k] = f; a[2 * H + k] = g; a[3 * H + k] = o;                         \
         cb[k] = f * cp[k] + i * g;                                                          \
         hb[k] = o * TANH(cb[k]);                                                            \
@@ -42,9 +48,10 @@ static int needs(const glab_node *n, int i) { return n->in[i] != NULL; }
     }                                                                                       \
   }                                                                                         \
   /* dh and dc (B, H) carry the gradient from step t+1 in and to step t-1 out. */           \
-  static void cell_backward_##SFX(T *dA, const T *g4, int64_t ld4, const T *c,              \
-                                  const T *gy, int64_t ld, const T *cprev, int64_t ldp,     \
-                                  T *dh, T *dc, int64_t B, int64_t H) {                     \
+  static void cell_backward_##SFX(T *restrict dA, const T *restrict g4, int64_t ld4,        \
+                                  const T *restrict c, const T *restrict gy, int64_t ld,    \
+                                  const T *restrict cprev, int64_t ldp, T *restrict dh,     \
+                                  T *restrict dc, int64_t B, int64_t H) {                   \
     for (int64_t b = 0; b < B; b++) {                                                       \
       const T *a = g4 + b * ld4, *cb = c + b * ld, *cp = cprev + b * ldp;                   \
       const T *gyb = gy + b * ld;                                                           \
@@ -62,8 +69,8 @@ static int needs(const glab_node *n, int i) { return n->in[i] != NULL; }
     }                                                                                       \
   }
 
-CELL(float, f32, expf, tanhf)
-CELL(double, f64, exp, tanh)
+CELL(float, f32, SIGMOID_F32, glab_tanhf)
+CELL(double, f64, SIGMOID_F64, tanh)
 
 static char *at(const glab_tensor *t, int64_t i) {
   return (char *)glab_tensor_data(t) + i * (int64_t)glab_dtype_size(t->dtype);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <tgmath.h>
 
+#include "fastmath.h"
 #include "iter.h"
 #include "ops.h"
 
@@ -80,30 +81,9 @@ const char *glab_unop_name(glab_unop op) { return unop_names[op]; }
     case GLAB_GE: BINARY_ROW(T, (T)(a >= b)); break;                         \
   }
 
-/* tanh for float32 as a rational function (Eigen's generic_fast_tanh_float):
-** within 4e-7 of tanh everywhere (3 ulp), NaN propagating, and without a
-** libm call, so the compiler vectorises a row of it (glibc's tanhf costs
-** about 10 ns an element, most of a small MLP's non-GEMM time). */
-static inline float tanh_f32(float x) {
-  const float c = 7.90531110763549805f;      /* tanh rounds to +-1 beyond */
-  float xc = x > c ? c : (x < -c ? -c : x), x2 = xc * xc;
-  float p = -2.76076847742355e-16f;
-  p = p * x2 + 2.00018790482477e-13f;
-  p = p * x2 + -8.60467152213735e-11f;
-  p = p * x2 + 5.12229709037114e-08f;
-  p = p * x2 + 1.48572235717979e-05f;
-  p = p * x2 + 6.37261928875436e-04f;
-  p = p * x2 + 4.89352455891786e-03f;
-  float q = 1.19825839466702e-06f;
-  q = q * x2 + 1.18534705686654e-04f;
-  q = q * x2 + 2.26843463243900e-03f;
-  q = q * x2 + 4.89352518554385e-03f;
-  return fabsf(x) < 0.0004f ? x : p * xc / q;
-}
-
 /* Through <tgmath.h>, exp, log, ... of a float are expf, logf, ...: float32
 ** rows run in float32, as a float32 user expects of their speed. */
-#define TANH(a) _Generic((a), float: tanh_f32, default: tanh)(a)
+#define TANH(a) _Generic((a), float: glab_tanhf, default: tanh)(a)
 
 /* sigmoid and softplus are written to avoid overflow of exp for large |a|. */
 #define UNARY_CASES(T)                                                       \

@@ -136,6 +136,7 @@ local function lstm_ar()
 end
 
 local only = os.getenv("ONLY")
-for name, f in pairs{vae_mlp = vae_mlp, vae_cnn = vae_cnn, lstm_ar = lstm_ar} do
+for _, w in ipairs{{"vae_mlp", vae_mlp}, {"vae_cnn", vae_cnn}, {"lstm_ar", lstm_ar}} do
+  local name, f = w[1], w[2]
   if not only or only:find(name, 1, true) then f() end
 end
