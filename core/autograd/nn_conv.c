@@ -412,22 +412,30 @@ static glab_status max_pool2d_backward(glab_node *n, glab_tensor *gin) {
   return GLAB_OK;
 }
 
+/* Row by row: for each window row, the running max of every output column
+** is updated from one input row, a loop the compiler vectorises (the
+** windows' first maximum wins, NaN propagates). */
 #define MAXPOOL(T, SFX)                                                                   \
-  static void max_pool_##SFX(T *y, double *ix, const T *x, int64_t planes, int64_t h,      \
-                             int64_t w, int64_t ho, int64_t wo, const int *k, const int *st) { \
-    for (int64_t p = 0; p < planes; p++, x += h * w)                                      \
-      for (int64_t oy = 0; oy < ho; oy++)                                                 \
-        for (int64_t ox = 0; ox < wo; ox++) {                                             \
-          int64_t y0 = oy * st[0], x0 = ox * st[1], best = y0 * w + x0;                   \
-          T m = x[best];                                                                  \
-          for (int64_t i = 0; i < k[0]; i++)                                              \
-            for (int64_t j = 0; j < k[1]; j++) {                                          \
-              int64_t q = (y0 + i) * w + x0 + j;                                          \
-              if (x[q] > m || isnan(x[q])) { m = x[q]; best = q; }                        \
+  static void max_pool_##SFX(T *restrict y, double *restrict ix, const T *restrict x,     \
+                             int64_t planes, int64_t h, int64_t w, int64_t ho, int64_t wo, \
+                             const int *k, const int *st) {                               \
+    for (int64_t p = 0; p < planes; p++, x += h * w, y += ho * wo, ix += ho * wo)         \
+      for (int64_t oy = 0; oy < ho; oy++) {                                               \
+        T *yr = y + oy * wo;                                                              \
+        double *ir = ix + oy * wo;                                                        \
+        for (int64_t i = 0; i < k[0]; i++)                                                \
+          for (int64_t j = 0; j < k[1]; j++) {                                            \
+            const T *xr = x + (oy * st[0] + i) * w + j;                                   \
+            double base = (double)((oy * st[0] + i) * w + j);                             \
+            int first = i == 0 && j == 0;                                                 \
+            for (int64_t ox = 0; ox < wo; ox++) {                                         \
+              T v = xr[ox * st[1]];                                                       \
+              int take = first || v > yr[ox] || (v != v && yr[ox] == yr[ox]);             \
+              yr[ox] = take ? v : yr[ox];                                                 \
+              ir[ox] = take ? base + (double)(ox * st[1]) : ir[ox];                       \
             }                                                                             \
-          *y++ = m;                                                                       \
-          *ix++ = (double)best;                                                           \
-        }                                                                                 \
+          }                                                                               \
+      }                                                                                   \
   }
 
 MAXPOOL(float, f32)

@@ -3,13 +3,19 @@
 # noisy, so compare ratios measured within one run).  Peer timings come from
 # ../shared/peers when its Python packages are installed.
 set -u
+export BENCH_QUICK=${BENCH_QUICK:-0}
 BUILD=${BUILD:-build}
 for b in "$BUILD"/bench/*; do
   [[ -x "$b" ]] && "$b"
   echo
 done
+train=$(mktemp)
 for b in tests/bench/*.lua; do
-  ./genlab --headless "$b" 2>/dev/null
+  if [[ $b == */bench_train.lua ]]; then
+    ./genlab --headless "$b" | tee "$train"
+  else
+    ./genlab --headless "$b" 2>/dev/null
+  fi
   echo
 done
 if command -v xvfb-run >/dev/null; then      # the live window, on a virtual display
@@ -17,6 +23,27 @@ if command -v xvfb-run >/dev/null; then      # the live window, on a virtual dis
   echo
 fi
 peers=../shared/peers
+# Training steps against the PyTorch peers, in this same run: peer / genlab.
+if [[ -d $peers ]] && /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+  echo "PyTorch peers (same machine, same run; BENCH_QUICK=$BENCH_QUICK):"
+  for w in w7_vae_mlp w8_vae_cnn w9_lstm_ar; do
+    (cd "$peers" && /usr/bin/python3 "$w.py" 2>/dev/null | head -1) >> "$train"
+  done
+  /usr/bin/python3 - "$train" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+ours = {r["workload"]: r for r in rows if r["impl"] == "genlab"}
+for r in rows:
+    if r["impl"] == "genlab" or r["workload"] not in ours:
+        continue
+    g = ours[r["workload"]]
+    print(f'{r["workload"]:8s} pytorch {r["seconds"]:8.3f} {r["unit"]:12s} genlab {g["seconds"]:8.3f}'
+          f'   ratio {r["seconds"] / g["seconds"]:5.2f}x')
+PY
+else
+  echo "PyTorch peers skipped: install python3-torch (see $peers/README.md) to compare"
+fi
+rm -f "$train"
 if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
   echo "numpy peer (same machine, same run):"
   /usr/bin/python3 - <<'PY'
