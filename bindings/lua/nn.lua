@@ -32,16 +32,19 @@ local function class(name, parent)
   })
 end
 
-local function check_opts(opts, known, where)
+-- level: of the user's call, for the message's position (4: a constructor,
+-- called through the class's __call).
+local function check_opts(opts, known, where, level)
+  level = level or 4
   if opts == nil then return {} end
-  if type(opts) ~= "table" then error(where .. ": options must be a table", 3) end
+  if type(opts) ~= "table" then error(where .. ": options must be a table", level) end
   for k in pairs(opts) do
     if not known[k] then
       local names = {}
       for n in pairs(known) do names[#names + 1] = n end
       table.sort(names)
       error(string.format("%s: unknown option '%s' (known: %s)", where, tostring(k),
-                          table.concat(names, ", ")), 3)
+                          table.concat(names, ", ")), level)
     end
   end
   return opts
@@ -49,9 +52,20 @@ end
 
 local function set(...) local s = {}; for _, k in ipairs{...} do s[k] = true end; return s end
 
+-- For optim.lua: opts checked against the keys of defaults, which fill
+-- what opts leaves out.
+nn._options = function(opts, defaults, where)
+  local known = {}
+  for k in pairs(defaults) do known[k] = true end
+  opts = check_opts(opts, known, where)
+  local out = {}
+  for k, v in pairs(defaults) do if opts[k] == nil then out[k] = v else out[k] = opts[k] end end
+  return out
+end
+
 local function positive_int(v, what, where)
   if math.type(v) ~= "integer" or v < 1 then
-    error(string.format("%s: %s must be a positive integer, got %s", where, what, tostring(v)), 3)
+    error(string.format("%s: %s must be a positive integer, got %s", where, what, tostring(v)), 4)
   end
   return v
 end
@@ -413,7 +427,7 @@ doc(Module.zero_grad, "m:zero_grad()\nDrop every parameter's gradient (p.grad = 
 doc(Module.state_dict, "m:state_dict() -> {name = Tensor}\nThe parameters by dotted name, shared (save with genlab.save).")
 doc(Module.load_state_dict, "m:load_state_dict(sd, [strict=true]) -> m\nCopy sd's tensors into the parameters; names a missing entry, a shape mismatch\n(\"fc1.weight: checkpoint has 500x784, model has 400x784\") or, strict, an unknown entry.")
 nn.gradcheck = doc(function(f, inputs, opts)
-  opts = check_opts(opts, set("eps", "atol", "rtol"), "gradcheck")
+  opts = check_opts(opts, set("eps", "atol", "rtol"), "gradcheck", 3)
   local eps, atol, rtol = opts.eps or 1e-6, opts.atol or 1e-5, opts.rtol or 1e-3
   for i, x in ipairs(inputs) do
     if x.dtype ~= "float64" then error("gradcheck: input " .. i .. " must be float64", 2) end

@@ -8,21 +8,8 @@ local G, optim = ...
 
 local function doc(f, text) G._doc(f, text); return f end
 
-local function check(opts, known, where)
-  opts = opts or {}
-  for k in pairs(opts) do
-    if known[k] == nil then
-      local names = {}
-      for n in pairs(known) do names[#names + 1] = n end
-      table.sort(names)
-      error(string.format("%s: unknown option '%s' (known: %s)", where, tostring(k),
-                          table.concat(names, ", ")), 3)
-    end
-  end
-  local out = {}
-  for k, v in pairs(known) do out[k] = opts[k] == nil and v or opts[k] end
-  return out
-end
+-- Options checked (a misspelt one is an error) and defaults filled in.
+local check = G.nn._options
 
 local function param_list(params, where)
   if type(params) ~= "table" or #params == 0 then

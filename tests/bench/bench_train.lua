@@ -22,27 +22,37 @@ local function kl(mean, logvar)
   return ((logvar + 1) - mean * mean - logvar:exp()):sum() * -0.5
 end
 
+-- One Adam step of a VAE (encoder giving 2 x 20 numbers) on batch x: MSE(sum)
+-- + KL, averaged over the batch, as the peers compute it.
+local function vae_step(enc, dec, opt, x)
+  local h = enc(x)
+  local mean, logvar = h:narrow(2, 1, 20), h:narrow(2, 21, 20)
+  local z = mean + (logvar * 0.5):exp() * G.randn_like(mean)
+  local loss = (nn.mse_loss(dec(z), x, "sum") + kl(mean, logvar)) / x.shape[1]
+  opt:zero_grad()
+  loss:backward()
+  opt:step()
+  return loss
+end
+
+local function adam_over(enc, dec)
+  local params = enc:parameters()
+  for _, p in ipairs(dec:parameters()) do params[#params + 1] = p end
+  return optim.Adam(params, {lr = 1e-3})
+end
+
 -- seed 004: 784-500-(2x20) tanh encoder, 20-500-784 sigmoid decoder
 local function vae_mlp()
   local N, B = 60000, 128
   local data = G.rand(N, 784) ^ 3
   local enc = nn.Sequential(nn.Linear(784, 500), nn.Tanh(), nn.Linear(500, 40))
   local dec = nn.Sequential(nn.Linear(20, 500), nn.Tanh(), nn.Linear(500, 784), nn.Sigmoid())
-  local params = enc:parameters()
-  for _, p in ipairs(dec:parameters()) do params[#params + 1] = p end
-  local opt = optim.Adam(params, {lr = 1e-3})
+  local opt = adam_over(enc, dec)
   local function train(nb)
     local t0, loss = G.time()
     for i = 0, nb - 1 do
       local s = i * B
-      local x = data:narrow(1, s + 1, math.min(B, N - s))
-      local h = enc(x)
-      local mean, logvar = h:narrow(2, 1, 20), h:narrow(2, 21, 20)
-      local z = mean + (logvar * 0.5):exp() * G.randn_like(mean)
-      loss = (nn.mse_loss(dec(z), x, "sum") + kl(mean, logvar)) / x.shape[1]
-      opt:zero_grad()
-      loss:backward()
-      opt:step()
+      loss = vae_step(enc, dec, opt, data:narrow(1, s + 1, math.min(B, N - s)))
     end
     return G.time() - t0, loss:item()
   end
@@ -68,21 +78,12 @@ local function vae_cnn()
                             nn.ConvTranspose2d(8, 8, 2, {stride = 2}), nn.ReLU(),
                             nn.ConvTranspose2d(8, 8, 2, {stride = 2}), nn.ReLU(),
                             nn.Conv2d(8, 1, 3, {padding = 1}), nn.Sigmoid())
-  local params = enc:parameters()
-  for _, p in ipairs(dec:parameters()) do params[#params + 1] = p end
-  local opt = optim.Adam(params, {lr = 1e-3})
+  local opt = adam_over(enc, dec)
   local function train(nb, start)
     local t0, loss = G.time()
     for i = 0, nb - 1 do
       local s = ((start + i) * B) % (N - B + 1)
-      local x = data:narrow(1, s + 1, B)
-      local h = enc(x)
-      local mean, logvar = h:narrow(2, 1, 20), h:narrow(2, 21, 20)
-      local z = mean + (logvar * 0.5):exp() * G.randn_like(mean)
-      loss = (nn.mse_loss(dec(z), x, "sum") + kl(mean, logvar)) / B
-      opt:zero_grad()
-      loss:backward()
-      opt:step()
+      loss = vae_step(enc, dec, opt, data:narrow(1, s + 1, B))
     end
     return G.time() - t0, loss:item()
   end
