@@ -54,14 +54,14 @@ local function set(...) local s = {}; for _, k in ipairs{...} do s[k] = true end
 
 -- For optim.lua: opts checked against the keys of defaults, which fill
 -- what opts leaves out.
-nn._options = function(opts, defaults, where)
+nn._options = doc(function(opts, defaults, where)
   local known = {}
   for k in pairs(defaults) do known[k] = true end
   opts = check_opts(opts, known, where)
   local out = {}
   for k, v in pairs(defaults) do if opts[k] == nil then out[k] = v else out[k] = opts[k] end end
   return out
-end
+end, "nn._options(opts, defaults, where) -> table\nopts checked against the keys of defaults (an unknown key is an error naming the known ones),\nwith the defaults filled in; used by genlab.optim.")
 
 local function positive_int(v, what, where)
   if math.type(v) ~= "integer" or v < 1 then
