@@ -419,6 +419,23 @@ static glab_status max_pool2d_backward(glab_node *n, glab_tensor *gin) {
   static void max_pool_##SFX(T *restrict y, double *restrict ix, const T *restrict x,     \
                              int64_t planes, int64_t h, int64_t w, int64_t ho, int64_t wo, \
                              const int *k, const int *st) {                               \
+    if (k[0] == 2 && k[1] == 2 && st[0] == 2 && st[1] == 2) {  /* the common 2x2 case */  \
+      for (int64_t p = 0; p < planes; p++, x += h * w, y += ho * wo, ix += ho * wo)       \
+        for (int64_t oy = 0; oy < ho; oy++) {                                             \
+          const T *r0 = x + 2 * oy * w, *r1 = r0 + w;                                     \
+          for (int64_t ox = 0; ox < wo; ox++) {                                           \
+            T a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];     \
+            int64_t q = 0;                  /* | not ||: selects, no branches */          \
+            T m = a;                                                                      \
+            int t = (b > m) | (b != b); q = t ? 1 : q; m = t ? b : m;                     \
+            t = (c > m) | (c != c); q = t ? w : q; m = t ? c : m;                         \
+            t = (d > m) | (d != d); q = t ? w + 1 : q; m = t ? d : m;                     \
+            y[oy * wo + ox] = m;                                                          \
+            ix[oy * wo + ox] = (double)(2 * oy * w + 2 * ox + q);                         \
+          }                                                                               \
+        }                                                                                 \
+      return;                                                                             \
+    }                                                                                     \
     for (int64_t p = 0; p < planes; p++, x += h * w, y += ho * wo, ix += ho * wo)         \
       for (int64_t oy = 0; oy < ho; oy++) {                                               \
         T *yr = y + oy * wo;                                                              \
@@ -430,7 +447,7 @@ static glab_status max_pool2d_backward(glab_node *n, glab_tensor *gin) {
             int first = i == 0 && j == 0;                                                 \
             for (int64_t ox = 0; ox < wo; ox++) {                                         \
               T v = xr[ox * st[1]];                                                       \
-              int take = first || v > yr[ox] || (v != v && yr[ox] == yr[ox]);             \
+              int take = first | (v > yr[ox]) | ((v != v) & (yr[ox] == yr[ox]));          \
               yr[ox] = take ? v : yr[ox];                                                 \
               ir[ox] = take ? base + (double)(ox * st[1]) : ir[ox];                       \
             }                                                                             \
