@@ -429,12 +429,15 @@ static int d_save(lua_State *L) {
 }
 
 /* Store tensor (top) at the "/"-separated name in the table at index t. */
-static void store_nested(lua_State *L, int t, const char *name) {
+static void store_nested(lua_State *L, int t, const char *full) {
+  const char *name = full, *slash;
   lua_pushvalue(L, t);
-  const char *slash;
   while ((slash = strchr(name, '/')) != NULL) {
     lua_pushlstring(L, name, (size_t)(slash - name));
-    if (lua_rawget(L, -2) != LUA_TTABLE) {
+    int kind = lua_rawget(L, -2);
+    if (kind != LUA_TTABLE && kind != LUA_TNIL)
+      luaL_error(L, "load: entry %s lies under a tensor of the same name", full);
+    if (kind == LUA_TNIL) {
       lua_pop(L, 1);
       lua_newtable(L);
       lua_pushlstring(L, name, (size_t)(slash - name));
@@ -444,6 +447,9 @@ static void store_nested(lua_State *L, int t, const char *name) {
     lua_remove(L, -2);
     name = slash + 1;
   }
+  if (lua_getfield(L, -1, name) != LUA_TNIL)
+    luaL_error(L, "load: entry %s clashes with a table of entries under it", full);
+  lua_pop(L, 1);
   lua_pushvalue(L, -2);
   lua_setfield(L, -2, name);
   lua_pop(L, 2);

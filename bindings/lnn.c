@@ -9,24 +9,32 @@
 #include "lgenlab.h"
 #include "embedded_lua.h"    /* generated from bindings/lua/ by the Makefile */
 
-/* An option that is a number or a {h, w} pair, into v[2]. */
-static void pair_opt(lua_State *L, int opts, const char *key, int *v, int deflt) {
+/* The value at index i, an integer or an {h, w} pair, into v[2] (deflt when
+** nil); what names it in the message. */
+static void pair_value(lua_State *L, int i, const char *what, int *v, int deflt) {
+  int t = lua_type(L, i);
   v[0] = v[1] = deflt;
-  if (lua_isnoneornil(L, opts)) return;
-  int t = lua_getfield(L, opts, key);
   if (t == LUA_TNUMBER) {
-    v[0] = v[1] = (int)luaL_checkinteger(L, -1);
+    v[0] = v[1] = (int)luaL_checkinteger(L, i);
   } else if (t == LUA_TTABLE) {
     for (int d = 0; d < 2; d++) {
-      lua_rawgeti(L, -1, d + 1);
-      if (!lua_isinteger(L, -1)) luaL_error(L, "option %s must be an integer or {h, w}", key);
+      lua_rawgeti(L, i, d + 1);
+      if (!lua_isinteger(L, -1)) luaL_error(L, "%s must be an integer or {h, w}", what);
       v[d] = (int)lua_tointeger(L, -1);
       lua_pop(L, 1);
     }
-  } else if (t != LUA_TNIL) {
-    luaL_error(L, "option %s must be an integer or {h, w}, got %s", key, luaL_typename(L, -1));
+  } else if (t != LUA_TNIL && t != LUA_TNONE) {
+    luaL_error(L, "%s must be an integer or {h, w}, got %s", what, luaL_typename(L, i));
   }
-  lua_pop(L, 1);
+}
+
+/* Option key of the table at opts (which may be nil) through pair_value. */
+static void pair_opt(lua_State *L, int opts, const char *key, int *v, int deflt) {
+  if (lua_isnoneornil(L, opts)) { v[0] = v[1] = deflt; return; }
+  lua_getfield(L, opts, key);
+  int at = lua_gettop(L);                 /* before the message is pushed */
+  pair_value(L, at, lua_pushfstring(L, "option %s", key), v, deflt);
+  lua_pop(L, 2);
 }
 
 static glab_var *optvar(lua_State *L, int i) {
@@ -66,14 +74,8 @@ static int f_conv_transpose2d(lua_State *L) { return conv(L, 1); }
 static int f_max_pool2d(lua_State *L) {
   glab_var *x = LV(lg_check(L, 1));
   int k[2], st[2];
-  lua_settop(L, 3);
-  lua_newtable(L);                          /* the numbers as an options table */
-  lua_pushvalue(L, 2);
-  lua_setfield(L, 4, "kernel");
-  lua_pushvalue(L, lua_isnil(L, 3) ? 2 : 3);
-  lua_setfield(L, 4, "stride");
-  pair_opt(L, 4, "kernel", k, 0);
-  pair_opt(L, 4, "stride", st, 0);
+  pair_value(L, 2, "kernel", k, 0);
+  pair_value(L, lua_isnoneornil(L, 3) ? 2 : 3, "stride", st, 0);
   lg_try(L, glab_nn_max_pool2d(lg_pushv(L), x, k, st));
   return 1;
 }
@@ -160,12 +162,20 @@ static const lg_Reg optim_functions[] = {
   {NULL, NULL, NULL}
 };
 
-/* Run an embedded chunk with (genlab, its table) as arguments. */
-static void run_lib(lua_State *L, const char *src, const char *name, int module, int tbl) {
-  if (luaL_loadbufferx(L, src, strlen(src), name, "t") != LUA_OK) lua_error(L);
+/* genlab[name]: a table of C functions with its doc, then completed by the
+** embedded Lua chunk src, run with (genlab, the table) as arguments. */
+static void open_lib(lua_State *L, int module, const char *name, const lg_Reg *funcs,
+                     const char *doc, const char *src, const char *chunkname) {
+  lua_newtable(L);
+  lg_setfuncs(L, funcs);
+  lg_setdoc(L, -1, doc);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, module, name);
+  if (luaL_loadbufferx(L, src, strlen(src), chunkname, "t") != LUA_OK) lua_error(L);
   lua_pushvalue(L, module);
-  lua_pushvalue(L, tbl);
+  lua_pushvalue(L, -3);
   lua_call(L, 2, 0);
+  lua_pop(L, 1);
 }
 
 void lg_open_nn(lua_State *L) {
@@ -173,18 +183,6 @@ void lg_open_nn(lua_State *L) {
   lua_pushcfunction(L, m_doc);
   lg_setdoc(L, -1, "_doc(value, text)\nRegister text as value's docstring for help() (the Lua-written parts use it).");
   lua_setfield(L, module, "_doc");
-  lua_newtable(L);
-  lg_setfuncs(L, nn_functions);
-  lg_setdoc(L, -1, "genlab.nn: layers (Linear, Conv2d, LSTM, ...), containers and losses; the\nfunctional forms (nn.linear, nn.conv2d, ...) underneath them.");
-  lua_pushvalue(L, -1);
-  lua_setfield(L, module, "nn");
-  run_lib(L, lua_nn, "@bindings/lua/nn.lua", module, lua_gettop(L));
-  lua_pop(L, 1);
-  lua_newtable(L);
-  lg_setfuncs(L, optim_functions);
-  lg_setdoc(L, -1, "genlab.optim: SGD and Adam over a list of parameters, as PyTorch's.");
-  lua_pushvalue(L, -1);
-  lua_setfield(L, module, "optim");
-  run_lib(L, lua_optim, "@bindings/lua/optim.lua", module, lua_gettop(L));
-  lua_pop(L, 1);
+  open_lib(L, module, "nn", nn_functions, "genlab.nn: layers (Linear, Conv2d, LSTM, ...), containers and losses; the\nfunctional forms (nn.linear, nn.conv2d, ...) underneath them.", lua_nn, "@bindings/lua/nn.lua");
+  open_lib(L, module, "optim", optim_functions, "genlab.optim: SGD and Adam over a list of parameters, as PyTorch's.", lua_optim, "@bindings/lua/optim.lua");
 }

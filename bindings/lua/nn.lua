@@ -383,7 +383,6 @@ function Sequential:forward(x)
 end
 
 function Sequential:__len() return #self._names end
-Sequential.__len = Sequential.__len
 
 -- ---- losses --------------------------------------------------------------------------
 

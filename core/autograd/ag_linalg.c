@@ -15,10 +15,6 @@
 
 #include "node.h"
 
-#define TRY(x) do { if ((s = (x)) != GLAB_OK) goto done; } while (0)
-
-static int needs(const glab_node *n, int i) { return n->in[i] != NULL; }
-
 static glab_status last_transpose(glab_tensor *out, const glab_tensor *a) {
   return glab_tensor_transpose(out, a, a->ndim - 2, a->ndim - 1);
 }
@@ -107,14 +103,14 @@ static glab_status solve_triangular_backward(glab_node *n, glab_tensor *gin) {
   glab_status s;
   TRY(last_transpose(&At, A));
   TRY(glab_linalg_solve_triangular(&gB, &At, &n->grad[0], !upper, left, unit));
-  if (needs(n, 0)) {
+  if (glab_node_needs(n, 0)) {
     TRY(last_transpose(&Xt, X));
     TRY(left ? glab_matmul(&gA, &gB, &Xt) : glab_matmul(&gA, &Xt, &gB));
     TRY(glab_unary(&gA, GLAB_NEG, &gA));
     TRY(mask_mul(&gA, !upper, unit ? 0.0 : 1.0));
     TRY(glab_sum_to(&gin[0], &gA, A->ndim, A->shape));
   }
-  if (needs(n, 1)) TRY(glab_sum_to(&gin[1], &gB, B->ndim, B->shape));
+  if (glab_node_needs(n, 1)) TRY(glab_sum_to(&gin[1], &gB, B->ndim, B->shape));
 done:
   glab_tensor_free(&At);
   glab_tensor_free(&gB);
@@ -149,7 +145,7 @@ static glab_status cholesky_solve_backward(glab_node *n, glab_tensor *gin) {
   glab_tensor G = GLAB_TENSOR_EMPTY;
   glab_status s;
   TRY(glab_linalg_cholesky_solve(&gB, &n->grad[0], F, upper));
-  if (needs(n, 1)) {                         /* -(gB X^T + X gB^T) L, or U (...) */
+  if (glab_node_needs(n, 1)) {                         /* -(gB X^T + X gB^T) L, or U (...) */
     TRY(last_transpose(&T, X));
     TRY(glab_matmul(&M, &gB, &T));
     TRY(symmetrize(&M));
@@ -158,7 +154,7 @@ static glab_status cholesky_solve_backward(glab_node *n, glab_tensor *gin) {
     TRY(mask_mul(&G, !upper, 1.0));
     TRY(glab_sum_to(&gin[1], &G, F->ndim, F->shape));
   }
-  if (needs(n, 0)) TRY(glab_sum_to(&gin[0], &gB, B->ndim, B->shape));
+  if (glab_node_needs(n, 0)) TRY(glab_sum_to(&gin[0], &gB, B->ndim, B->shape));
 done:
   glab_tensor_free(&gB);
   glab_tensor_free(&T);
@@ -204,13 +200,13 @@ static glab_status solve_backward(glab_node *n, glab_tensor *gin) {
   TRY(rhs_matrix(&X, &n->saved[2], A));
   TRY(last_transpose(&At, A));
   TRY(glab_linalg_solve(&gB, &At, &gX));
-  if (needs(n, 0)) {
+  if (glab_node_needs(n, 0)) {
     TRY(last_transpose(&Xt, &X));
     TRY(glab_matmul(&gA, &gB, &Xt));
     TRY(glab_unary(&gA, GLAB_NEG, &gA));
     TRY(glab_sum_to(&gin[0], &gA, A->ndim, A->shape));
   }
-  if (needs(n, 1)) {
+  if (glab_node_needs(n, 1)) {
     glab_tensor r = GLAB_TENSOR_EMPTY;
     TRY(glab_tensor_reshape(&r, &gB, n->grad[0].ndim, n->grad[0].shape));
     s = glab_sum_to(&gin[1], &r, B->ndim, B->shape);

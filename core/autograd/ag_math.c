@@ -8,10 +8,6 @@
 
 #include "node.h"
 
-#define TRY(x) do { if ((s = (x)) != GLAB_OK) goto done; } while (0)
-
-static int needs(const glab_node *n, int i) { return n->in[i] != NULL; }
-
 /* gin = sum_to(t, shape of saved[slot]) and t freed. */
 static glab_status reduce_into(glab_tensor *gin, glab_tensor *t, const glab_tensor *like) {
   glab_status s = glab_sum_to(gin, t, like->ndim, like->shape);
@@ -31,31 +27,31 @@ static glab_status binary_backward(glab_node *n, glab_tensor *gin) {
   switch (op) {
     case GLAB_ADD: case GLAB_SUB:
       glab_tensor_share(&ta, g);
-      if (needs(n, 1)) {
+      if (glab_node_needs(n, 1)) {
         if (op == GLAB_ADD) glab_tensor_share(&tb, g);
         else TRY(glab_unary(&tb, GLAB_NEG, g));
       }
       break;
     case GLAB_MUL:
-      if (needs(n, 0)) TRY(glab_binary(&ta, GLAB_MUL, g, b));
-      if (needs(n, 1)) TRY(glab_binary(&tb, GLAB_MUL, g, a));
+      if (glab_node_needs(n, 0)) TRY(glab_binary(&ta, GLAB_MUL, g, b));
+      if (glab_node_needs(n, 1)) TRY(glab_binary(&tb, GLAB_MUL, g, a));
       break;
     case GLAB_DIV:                                   /* d/db a/b = -y/b */
       TRY(glab_binary(&ta, GLAB_DIV, g, b));
-      if (needs(n, 1)) {
+      if (glab_node_needs(n, 1)) {
         TRY(glab_binary(&tb, GLAB_MUL, &ta, y));
         TRY(glab_unary(&tb, GLAB_NEG, &tb));
       }
-      if (!needs(n, 0)) glab_tensor_free(&ta);
+      if (!glab_node_needs(n, 0)) glab_tensor_free(&ta);
       break;
     case GLAB_POW:                                   /* b a^(b-1), y log a */
-      if (needs(n, 0)) {
+      if (glab_node_needs(n, 0)) {
         TRY(glab_binary_scalar(&m, GLAB_SUB, b, 1.0, 0));
         TRY(glab_binary(&ta, GLAB_POW, a, &m));
         TRY(glab_binary(&ta, GLAB_MUL, &ta, b));
         TRY(glab_binary(&ta, GLAB_MUL, &ta, g));
       }
-      if (needs(n, 1)) {                             /* 0 where a = 0 (y log a -> 0) */
+      if (glab_node_needs(n, 1)) {                             /* 0 where a = 0 (y log a -> 0) */
         glab_tensor_free(&m);
         TRY(glab_unary(&m, GLAB_LOG, a));
         TRY(glab_binary(&tb, GLAB_MUL, y, &m));
@@ -74,14 +70,14 @@ static glab_status binary_backward(glab_node *n, glab_tensor *gin) {
       glab_tensor_free(&eq);
       if (s != GLAB_OK) goto done;
       TRY(glab_binary(&ta, GLAB_MUL, g, &m));
-      if (needs(n, 1)) TRY(glab_binary(&tb, GLAB_SUB, g, &ta));
+      if (glab_node_needs(n, 1)) TRY(glab_binary(&tb, GLAB_SUB, g, &ta));
       break;
     }
     default:
       break;
   }
-  if (needs(n, 0) && ta.storage) TRY(reduce_into(&gin[0], &ta, a));
-  if (needs(n, 1) && tb.storage) TRY(reduce_into(&gin[1], &tb, b));
+  if (glab_node_needs(n, 0) && ta.storage) TRY(reduce_into(&gin[0], &ta, a));
+  if (glab_node_needs(n, 1) && tb.storage) TRY(reduce_into(&gin[1], &tb, b));
 done:
   glab_tensor_free(&ta);
   glab_tensor_free(&tb);
@@ -246,7 +242,7 @@ static glab_status where_backward(glab_node *n, glab_tensor *gin) {
   const glab_tensor *g = &n->grad[0];
   glab_status s = glab_tensor_full(&z, g->dtype, 0, NULL, 0.0);
   for (int i = 1; s == GLAB_OK && i <= 2; i++) {
-    if (!needs(n, i)) continue;
+    if (!glab_node_needs(n, i)) continue;
     s = i == 1 ? glab_where(&t, &n->saved[0], g, &z) : glab_where(&t, &n->saved[0], &z, g);
     if (s == GLAB_OK) s = reduce_into(&gin[i], &t, &n->saved[i]);
   }
@@ -478,7 +474,7 @@ static glab_status matmul_backward(glab_node *n, glab_tensor *gin) {
     TRY(glab_tensor_view(&G, &n->grad[0], nd, shape));
   }
   for (int i = 0; i < 2; i++) {
-    if (!needs(n, i)) continue;
+    if (!glab_node_needs(n, i)) continue;
     const glab_tensor *M = i == 0 ? &B : &A, *orig = i == 0 ? a : b;
     TRY(glab_tensor_transpose(&T, M, M->ndim - 2, M->ndim - 1));
     TRY(i == 0 ? glab_matmul(&P, &G, &T) : glab_matmul(&P, &T, &G));
@@ -509,8 +505,8 @@ glab_status glab_ag_matmul(glab_var *out, const glab_var *a, const glab_var *b) 
 /* saved: a, b; g is a scalar */
 static glab_status dot_backward(glab_node *n, glab_tensor *gin) {
   glab_status s = GLAB_OK;
-  if (needs(n, 0)) s = glab_binary(&gin[0], GLAB_MUL, &n->saved[1], &n->grad[0]);
-  if (s == GLAB_OK && needs(n, 1)) s = glab_binary(&gin[1], GLAB_MUL, &n->saved[0], &n->grad[0]);
+  if (glab_node_needs(n, 0)) s = glab_binary(&gin[0], GLAB_MUL, &n->saved[1], &n->grad[0]);
+  if (s == GLAB_OK && glab_node_needs(n, 1)) s = glab_binary(&gin[1], GLAB_MUL, &n->saved[0], &n->grad[0]);
   return s;
 }
 
@@ -525,8 +521,8 @@ glab_status glab_ag_dot(glab_var *out, const glab_var *a, const glab_var *b) {
 static glab_status outer_backward(glab_node *n, glab_tensor *gin) {
   glab_tensor T = GLAB_TENSOR_EMPTY;
   glab_status s = GLAB_OK;
-  if (needs(n, 0)) s = glab_matmul(&gin[0], &n->grad[0], &n->saved[1]);
-  if (s == GLAB_OK && needs(n, 1)) {
+  if (glab_node_needs(n, 0)) s = glab_matmul(&gin[0], &n->grad[0], &n->saved[1]);
+  if (s == GLAB_OK && glab_node_needs(n, 1)) {
     s = glab_tensor_transpose(&T, &n->grad[0], 0, 1);
     if (s == GLAB_OK) s = glab_matmul(&gin[1], &T, &n->saved[0]);
   }

@@ -8,10 +8,6 @@
 
 #include "node.h"
 
-#define TRY(x) do { if ((s = (x)) != GLAB_OK) goto done; } while (0)
-
-static int needs(const glab_node *n, int i) { return n->in[i] != NULL; }
-
 /* The input's shape and dtype, kept in iarg so that no tensor is saved:
 ** iarg[0] = ndim, iarg[1..] = shape; arg[0] = dtype. */
 static void keep_shape(glab_node *n, const glab_tensor *a) {
@@ -224,7 +220,7 @@ static glab_status join_backward(glab_node *n, glab_tensor *gin) {
   glab_status s = GLAB_OK;
   for (int i = 0; s == GLAB_OK && i < n->nin; i++) {
     int64_t len = n->iarg[i];
-    if (needs(n, i)) {
+    if (glab_node_needs(n, i)) {
       glab_tensor v = GLAB_TENSOR_EMPTY;
       s = stack ? glab_tensor_select(&gin[i], &n->grad[0], dim, start)
                 : glab_tensor_narrow(&v, &n->grad[0], dim, start, len);
@@ -235,18 +231,39 @@ static glab_status join_backward(glab_node *n, glab_tensor *gin) {
   return s;
 }
 
+static glab_status join(glab_var *out, const glab_var *const *vs, int n, int dim, int stack);
+
+/* More inputs needing grad than a node has edges: join them in chunks of
+** GLAB_NODE_MAXIN, then cat the chunks' results (a stack's chunks are
+** stacked, then concatenated along the new dim). */
+static glab_status join_chunked(glab_var *out, const glab_var *const *vs, int n, int dim,
+                                int stack) {
+  int nc = (n + GLAB_NODE_MAXIN - 1) / GLAB_NODE_MAXIN;
+  glab_var part[GLAB_NODE_MAXIN];
+  const glab_var *pp[GLAB_NODE_MAXIN];
+  glab_status s = GLAB_OK;
+  if (nc > GLAB_NODE_MAXIN) nc = GLAB_NODE_MAXIN;        /* deeper trees recurse */
+  int per = (n + nc - 1) / nc;
+  memset(part, 0, sizeof part);
+  for (int c = 0; c < nc && s == GLAB_OK; c++) {
+    int lo = c * per, k = n - lo < per ? n - lo : per;
+    s = join(&part[c], vs + lo, k, dim, stack);
+    pp[c] = &part[c];
+  }
+  if (s == GLAB_OK) s = join(out, pp, nc, stack ? glab_dim(dim, vs[0]->t.ndim + 1) : dim, 0);
+  for (int c = 0; c < nc; c++) glab_var_free(&part[c]);
+  return s;
+}
+
+/* A var's tensor is its first member, so vs reads as the tensor list. */
 static glab_status join(glab_var *out, const glab_var *const *vs, int n, int dim, int stack) {
-  const glab_tensor *ts[64];
-  if (n > 64) return glab_fail(GLAB_EARG, "cat: at most 64 tensors at once");
-  for (int i = 0; i < n; i++) ts[i] = &vs[i]->t;
-  glab_status s = stack ? glab_stack(&out->t, ts, n, dim) : glab_cat(&out->t, ts, n, dim);
-  if (s != GLAB_OK) return s;
   int any = 0;
   for (int i = 0; i < n; i++) any |= vs[i]->node != NULL;
-  if (!any || !glab_grad_enabled()) return GLAB_OK;
-  if (n > GLAB_NODE_MAXIN)
-    return glab_fail(GLAB_EARG, "%s: at most %d tensors that require grad can be joined at "
-                     "once (got %d); join in steps", stack ? "stack" : "cat", GLAB_NODE_MAXIN, n);
+  if (any && glab_grad_enabled() && n > GLAB_NODE_MAXIN)
+    return join_chunked(out, vs, n, dim, stack);
+  const glab_tensor *const *ts = (const glab_tensor *const *)vs;
+  glab_status s = stack ? glab_stack(&out->t, ts, n, dim) : glab_cat(&out->t, ts, n, dim);
+  if (s != GLAB_OK || !any) return s;
   glab_node *nd;
   s = glab_node_record(&nd, out, stack ? "stack" : "cat", join_backward, n, vs, NULL, NULL, NULL);
   if (nd) {

@@ -17,12 +17,6 @@ int glab_grad_set_enabled(int on) {
   return old;
 }
 
-void glab_tensor_move(glab_tensor *t, glab_tensor *src) {
-  glab_tensor_free(t);
-  *t = *src;
-  memset(src, 0, sizeof *src);
-}
-
 /* ---- nodes -------------------------------------------------------------------- */
 
 glab_status glab_node_new(glab_node **out, const char *name, glab_backward_fn bw,

@@ -14,10 +14,6 @@
 #include "nn.h"
 #include "node.h"
 
-#define TRY(x) do { if ((s = (x)) != GLAB_OK) goto done; } while (0)
-
-static int needs(const glab_node *n, int i) { return n->in[i] != NULL; }
-
 static glab_status same_dtype(const char *op, const glab_var *x, const glab_var *w,
                               const glab_var *b) {
   if (w->t.dtype != x->t.dtype || (b && b->t.dtype != x->t.dtype))
@@ -34,17 +30,17 @@ static glab_status linear_backward(glab_node *n, glab_tensor *gin) {
   int64_t in = w->shape[1], outf = w->shape[0], m = glab_tensor_numel(x) / (in ? in : 1);
   glab_dtype dt = x->dtype;
   glab_status s = GLAB_OK;
-  if (needs(n, 0)) {
+  if (glab_node_needs(n, 0)) {
     TRY(glab_tensor_new(&gin[0], dt, x->ndim, x->shape));
     glab_gemm(dt, 0, 0, m, in, outf, 1.0, glab_tensor_data(g), outf, glab_tensor_data(w), in,
               0.0, glab_tensor_data(&gin[0]), in);
   }
-  if (needs(n, 1)) {
+  if (glab_node_needs(n, 1)) {
     TRY(glab_tensor_new(&gin[1], dt, 2, w->shape));
     glab_gemm(dt, 1, 0, outf, in, m, 1.0, glab_tensor_data(g), outf, glab_tensor_data(x), in,
               0.0, glab_tensor_data(&gin[1]), in);
   }
-  if (needs(n, 2)) {
+  if (glab_node_needs(n, 2)) {
     glab_tensor g2 = GLAB_TENSOR_EMPTY;
     int64_t sh[2] = {m, outf};
     TRY(glab_tensor_view(&g2, g, 2, sh));
@@ -160,10 +156,6 @@ static void col2im(glab_dtype dt, void *img, const void *cols, const geom *g) {
   else col2im_f32(img, cols, g);
 }
 
-static char *elem(const glab_tensor *t, int64_t i) {
-  return (char *)glab_tensor_data(t) + i * (int64_t)glab_dtype_size(t->dtype);
-}
-
 /* out[n][o][:] += b[o] over every image. */
 static void add_bias(glab_tensor *out, const glab_tensor *b) {
   int64_t N = out->shape[0], O = out->shape[1], L = out->shape[2] * out->shape[3];
@@ -171,10 +163,10 @@ static void add_bias(glab_tensor *out, const glab_tensor *b) {
     for (int64_t o = 0; o < O; o++) {
       double bo = glab_tensor_flat_get(b, o);
       if (out->dtype == GLAB_F64) {
-        double *p = (double *)elem(out, (n * O + o) * L);
+        double *p = (double *)glab_elem(out, (n * O + o) * L);
         for (int64_t l = 0; l < L; l++) p[l] += bo;
       } else {
-        float *p = (float *)elem(out, (n * O + o) * L);
+        float *p = (float *)glab_elem(out, (n * O + o) * L);
         for (int64_t l = 0; l < L; l++) p[l] += (float)bo;
       }
     }
@@ -247,6 +239,20 @@ static void keep_opts(glab_node *n, const glab_conv_opts *o) {
   }
 }
 
+/* The end of both convolutions' forwards: bias, then the node with the
+** contiguous input and weight saved and the options kept. */
+static glab_status finish_conv(glab_var *out, const char *name, glab_backward_fn bw,
+                               const glab_var *x, const glab_var *w, const glab_var *b,
+                               const glab_tensor *xc, const glab_tensor *wc,
+                               const glab_conv_opts *o) {
+  if (b) add_bias(&out->t, &b->t);
+  const glab_var *ins[3] = {x, w, b};
+  glab_node *n;
+  glab_status s = glab_node_record(&n, out, name, bw, 3, ins, xc, wc, NULL);
+  if (n) keep_opts(n, o);
+  return s;
+}
+
 static glab_status conv2d_backward(glab_node *n, glab_tensor *gin) {
   const glab_tensor *x = &n->saved[0], *w = &n->saved[1], *g = &n->grad[0];
   glab_conv_opts o = node_opts(n);
@@ -259,22 +265,22 @@ static glab_status conv2d_backward(glab_node *n, glab_tensor *gin) {
   glab_status s;
   TRY(glab_tensor_new(&cols, dt, 2, csh));
   TRY(glab_tensor_new(&gcols, dt, 2, csh));
-  if (needs(n, 0)) TRY(glab_tensor_full(&gin[0], dt, 4, x->shape, 0.0));
-  if (needs(n, 1)) TRY(glab_tensor_new(&gin[1], dt, 4, w->shape));
+  if (glab_node_needs(n, 0)) TRY(glab_tensor_full(&gin[0], dt, 4, x->shape, 0.0));
+  if (glab_node_needs(n, 1)) TRY(glab_tensor_new(&gin[1], dt, 4, w->shape));
   for (int64_t i = 0; i < N; i++) {
-    const void *gi = elem(g, i * O * L);
-    if (needs(n, 1)) {
-      im2col(dt, glab_tensor_data(&cols), elem(x, i * img), &gm);
+    const void *gi = glab_elem(g, i * O * L);
+    if (glab_node_needs(n, 1)) {
+      im2col(dt, glab_tensor_data(&cols), glab_elem(x, i * img), &gm);
       glab_gemm(dt, 0, 1, O, CK, L, 1.0, gi, L, glab_tensor_data(&cols), L, i ? 1.0 : 0.0,
                 glab_tensor_data(&gin[1]), CK);
     }
-    if (needs(n, 0)) {
+    if (glab_node_needs(n, 0)) {
       glab_gemm(dt, 1, 0, CK, L, O, 1.0, glab_tensor_data(w), CK, gi, L, 0.0,
                 glab_tensor_data(&gcols), L);
-      col2im(dt, elem(&gin[0], i * img), glab_tensor_data(&gcols), &gm);
+      col2im(dt, glab_elem(&gin[0], i * img), glab_tensor_data(&gcols), &gm);
     }
   }
-  if (needs(n, 2)) s = bias_grad(&gin[2], g);
+  if (glab_node_needs(n, 2)) s = bias_grad(&gin[2], g);
 done:
   glab_tensor_free(&cols);
   glab_tensor_free(&gcols);
@@ -300,15 +306,11 @@ glab_status glab_nn_conv2d(glab_var *out, const glab_var *x, const glab_var *w,
   TRY(glab_tensor_new(&cols, dt, 2, csh));
   TRY(glab_tensor_new(&out->t, dt, 4, osh));
   for (int64_t i = 0; i < N; i++) {
-    im2col(dt, glab_tensor_data(&cols), elem(&xc, i * img), &gm);
+    im2col(dt, glab_tensor_data(&cols), glab_elem(&xc, i * img), &gm);
     glab_gemm(dt, 0, 0, O, L, CK, 1.0, glab_tensor_data(&wc), CK, glab_tensor_data(&cols), L,
-              0.0, elem(&out->t, i * O * L), L);
+              0.0, glab_elem(&out->t, i * O * L), L);
   }
-  if (b) add_bias(&out->t, &b->t);
-  const glab_var *ins[3] = {x, w, b};
-  glab_node *n;
-  s = glab_node_record(&n, out, "conv2d", conv2d_backward, 3, ins, &xc, &wc, NULL);
-  if (n) keep_opts(n, o);
+  s = finish_conv(out, "conv2d", conv2d_backward, x, w, b, &xc, &wc, o);
 done:
   glab_tensor_free(&xc);
   glab_tensor_free(&wc);
@@ -335,18 +337,18 @@ static glab_status conv_transpose2d_backward(glab_node *n, glab_tensor *gin) {
   int64_t csh[2] = {CK, HW};
   glab_status s;
   TRY(glab_tensor_new(&gcols, dt, 2, csh));
-  if (needs(n, 0)) TRY(glab_tensor_new(&gin[0], dt, 4, x->shape));
-  if (needs(n, 1)) TRY(glab_tensor_new(&gin[1], dt, 4, w->shape));
+  if (glab_node_needs(n, 0)) TRY(glab_tensor_new(&gin[0], dt, 4, x->shape));
+  if (glab_node_needs(n, 1)) TRY(glab_tensor_new(&gin[1], dt, 4, w->shape));
   for (int64_t i = 0; i < N; i++) {
-    im2col(dt, glab_tensor_data(&gcols), elem(g, i * img), &gm);
-    if (needs(n, 0))
+    im2col(dt, glab_tensor_data(&gcols), glab_elem(g, i * img), &gm);
+    if (glab_node_needs(n, 0))
       glab_gemm(dt, 0, 0, Cin, HW, CK, 1.0, glab_tensor_data(w), CK, glab_tensor_data(&gcols),
-                HW, 0.0, elem(&gin[0], i * Cin * HW), HW);
-    if (needs(n, 1))
-      glab_gemm(dt, 0, 1, Cin, CK, HW, 1.0, elem(x, i * Cin * HW), HW,
+                HW, 0.0, glab_elem(&gin[0], i * Cin * HW), HW);
+    if (glab_node_needs(n, 1))
+      glab_gemm(dt, 0, 1, Cin, CK, HW, 1.0, glab_elem(x, i * Cin * HW), HW,
                 glab_tensor_data(&gcols), HW, i ? 1.0 : 0.0, glab_tensor_data(&gin[1]), CK);
   }
-  if (needs(n, 2)) s = bias_grad(&gin[2], g);
+  if (glab_node_needs(n, 2)) s = bias_grad(&gin[2], g);
 done:
   glab_tensor_free(&gcols);
   return s;
@@ -374,16 +376,11 @@ glab_status glab_nn_conv_transpose2d(glab_var *out, const glab_var *x, const gla
   int64_t csh[2] = {CK, HW};
   TRY(glab_tensor_new(&cols, dt, 2, csh));
   for (int64_t i = 0; i < N; i++) {
-    glab_gemm(dt, 1, 0, CK, HW, Cin, 1.0, glab_tensor_data(&wc), CK, elem(&xc, i * Cin * HW), HW,
+    glab_gemm(dt, 1, 0, CK, HW, Cin, 1.0, glab_tensor_data(&wc), CK, glab_elem(&xc, i * Cin * HW), HW,
               0.0, glab_tensor_data(&cols), HW);
-    col2im(dt, elem(&out->t, i * img), glab_tensor_data(&cols), &gm);
+    col2im(dt, glab_elem(&out->t, i * img), glab_tensor_data(&cols), &gm);
   }
-  if (b) add_bias(&out->t, &b->t);
-  const glab_var *ins[3] = {x, w, b};
-  glab_node *n;
-  s = glab_node_record(&n, out, "conv_transpose2d", conv_transpose2d_backward, 3, ins, &xc,
-                       &wc, NULL);
-  if (n) keep_opts(n, o);
+  s = finish_conv(out, "conv_transpose2d", conv_transpose2d_backward, x, w, b, &xc, &wc, o);
 done:
   glab_tensor_free(&xc);
   glab_tensor_free(&wc);
@@ -419,23 +416,6 @@ static glab_status max_pool2d_backward(glab_node *n, glab_tensor *gin) {
   static void max_pool_##SFX(T *restrict y, double *restrict ix, const T *restrict x,     \
                              int64_t planes, int64_t h, int64_t w, int64_t ho, int64_t wo, \
                              const int *k, const int *st) {                               \
-    if (k[0] == 2 && k[1] == 2 && st[0] == 2 && st[1] == 2) {  /* the common 2x2 case */  \
-      for (int64_t p = 0; p < planes; p++, x += h * w, y += ho * wo, ix += ho * wo)       \
-        for (int64_t oy = 0; oy < ho; oy++) {                                             \
-          const T *r0 = x + 2 * oy * w, *r1 = r0 + w;                                     \
-          for (int64_t ox = 0; ox < wo; ox++) {                                           \
-            T a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];     \
-            int64_t q = 0;                  /* | not ||: selects, no branches */          \
-            T m = a;                                                                      \
-            int t = (b > m) | (b != b); q = t ? 1 : q; m = t ? b : m;                     \
-            t = (c > m) | (c != c); q = t ? w : q; m = t ? c : m;                         \
-            t = (d > m) | (d != d); q = t ? w + 1 : q; m = t ? d : m;                     \
-            y[oy * wo + ox] = m;                                                          \
-            ix[oy * wo + ox] = (double)(2 * oy * w + 2 * ox + q);                         \
-          }                                                                               \
-        }                                                                                 \
-      return;                                                                             \
-    }                                                                                     \
     for (int64_t p = 0; p < planes; p++, x += h * w, y += ho * wo, ix += ho * wo)         \
       for (int64_t oy = 0; oy < ho; oy++) {                                               \
         T *yr = y + oy * wo;                                                              \

@@ -9,10 +9,6 @@
 #include "nn.h"
 #include "node.h"
 
-#define TRY(x) do { if ((s = (x)) != GLAB_OK) goto done; } while (0)
-
-static int needs(const glab_node *n, int i) { return n->in[i] != NULL; }
-
 static glab_status same_shape(const char *op, const glab_tensor *a, const glab_tensor *b) {
   char sa[96], sb[96];
   if (a->ndim == b->ndim && !memcmp(a->shape, b->shape, (size_t)a->ndim * sizeof *a->shape))
@@ -51,7 +47,7 @@ static glab_status mse_backward(glab_node *n, glab_tensor *gin) {
   TRY(grad_factor(&f, n, glab_tensor_numel(d)));
   TRY(glab_binary(&gin[0], GLAB_MUL, d, &f));
   TRY(glab_binary_scalar(&gin[0], GLAB_MUL, &gin[0], 2.0, 0));
-  if (needs(n, 1)) s = glab_unary(&gin[1], GLAB_NEG, &gin[0]);
+  if (glab_node_needs(n, 1)) s = glab_unary(&gin[1], GLAB_NEG, &gin[0]);
 done:
   glab_tensor_free(&f);
   return s;
@@ -83,12 +79,12 @@ static glab_status bce_backward(glab_node *n, glab_tensor *gin) {
   glab_tensor f = GLAB_TENSOR_EMPTY;
   glab_status s;
   TRY(grad_factor(&f, n, glab_tensor_numel(z)));
-  if (needs(n, 0)) {
+  if (glab_node_needs(n, 0)) {
     TRY(glab_unary(&gin[0], GLAB_SIGMOID, z));
     TRY(glab_binary(&gin[0], GLAB_SUB, &gin[0], y));
     TRY(glab_binary(&gin[0], GLAB_MUL, &gin[0], &f));
   }
-  if (needs(n, 1)) {
+  if (glab_node_needs(n, 1)) {
     TRY(glab_binary(&gin[1], GLAB_MUL, z, &f));
     s = glab_unary(&gin[1], GLAB_NEG, &gin[1]);
   }

@@ -20,10 +20,6 @@
 #include "nn.h"
 #include "node.h"
 
-#define TRY(x) do { if ((s = (x)) != GLAB_OK) goto done; } while (0)
-
-static int needs(const glab_node *n, int i) { return n->in[i] != NULL; }
-
 /* One step's gate arithmetic for every row b: g4 holds pre-activations on
 ** entry and activations on exit (ld4 apart), c/cprev/h rows ld apart.
 ** SIGM and TANH are T's functions: in float32, tanh is fastmath.h's rational
@@ -72,10 +68,6 @@ static int needs(const glab_node *n, int i) { return n->in[i] != NULL; }
 CELL(float, f32, SIGMOID_F32, glab_tanhf)
 CELL(double, f64, SIGMOID_F64, tanh)
 
-static char *at(const glab_tensor *t, int64_t i) {
-  return (char *)glab_tensor_data(t) + i * (int64_t)glab_dtype_size(t->dtype);
-}
-
 /* saved: x, h0, c0, w_ih, w_hh, gates, cs, y */
 static glab_status lstm_backward(glab_node *n, glab_tensor *gin) {
   const glab_tensor *x = &n->saved[0], *h0 = &n->saved[1], *c0 = &n->saved[2];
@@ -92,48 +84,49 @@ static glab_status lstm_backward(glab_node *n, glab_tensor *gin) {
   TRY(glab_tensor_clone(&dc, &n->grad[2]));
   TRY(glab_tensor_new(&dh2, dt, 2, hsh));
   for (int64_t t = T - 1; t >= 0; t--) {
-    const void *cprev = t ? at(cs, (t - 1) * H) : glab_tensor_data(c0);
+    const void *cprev = t ? glab_elem(cs, (t - 1) * H) : glab_tensor_data(c0);
     int64_t ldp = t ? T * H : H;
     if (dt == GLAB_F64)
-      cell_backward_f64((double *)at(&dA, t * G), (const double *)at(gates, t * G), T * G,
-                        (const double *)at(cs, t * H), (const double *)at(&n->grad[0], t * H),
+      cell_backward_f64((double *)glab_elem(&dA, t * G), (const double *)glab_elem(gates, t * G), T * G,
+                        (const double *)glab_elem(cs, t * H), (const double *)glab_elem(&n->grad[0], t * H),
                         T * H, cprev, ldp, glab_tensor_data(&dh), glab_tensor_data(&dc), B, H);
     else
-      cell_backward_f32((float *)at(&dA, t * G), (const float *)at(gates, t * G), T * G,
-                        (const float *)at(cs, t * H), (const float *)at(&n->grad[0], t * H),
+      cell_backward_f32((float *)glab_elem(&dA, t * G), (const float *)glab_elem(gates, t * G), T * G,
+                        (const float *)glab_elem(cs, t * H), (const float *)glab_elem(&n->grad[0], t * H),
                         T * H, cprev, ldp, glab_tensor_data(&dh), glab_tensor_data(&dc), B, H);
-    glab_gemm(dt, 0, 0, B, H, G, 1.0, at(&dA, t * G), T * G, glab_tensor_data(whh), H, 0.0,
+    glab_gemm(dt, 0, 0, B, H, G, 1.0, glab_elem(&dA, t * G), T * G, glab_tensor_data(whh), H, 0.0,
               glab_tensor_data(&dh2), H);
-    glab_tensor_move(&dh, &dh2);
-    TRY(glab_tensor_new(&dh2, dt, 2, hsh));
+    glab_tensor tmp = dh;                     /* swap: dh2 is the next step's output */
+    dh = dh2;
+    dh2 = tmp;
   }
-  if (needs(n, 0)) {                                          /* dA W_ih */
+  if (glab_node_needs(n, 0)) {                                          /* dA W_ih */
     TRY(glab_tensor_new(&gin[0], dt, 3, x->shape));
     glab_gemm(dt, 0, 0, B * T, I, G, 1.0, glab_tensor_data(&dA), G, glab_tensor_data(wih), I,
               0.0, glab_tensor_data(&gin[0]), I);
   }
-  if (needs(n, 1)) glab_tensor_move(&gin[1], &dh);
-  if (needs(n, 2)) glab_tensor_move(&gin[2], &dc);
-  if (needs(n, 3)) {                                          /* dA^T x */
+  if (glab_node_needs(n, 1)) glab_tensor_move(&gin[1], &dh);
+  if (glab_node_needs(n, 2)) glab_tensor_move(&gin[2], &dc);
+  if (glab_node_needs(n, 3)) {                                          /* dA^T x */
     TRY(glab_tensor_new(&gin[3], dt, 2, wih->shape));
     glab_gemm(dt, 1, 0, G, I, B * T, 1.0, glab_tensor_data(&dA), G, glab_tensor_data(x), I,
               0.0, glab_tensor_data(&gin[3]), I);
   }
-  if (needs(n, 4)) {                                          /* sum_t dA_t^T h_{t-1} */
+  if (glab_node_needs(n, 4)) {                                          /* sum_t dA_t^T h_{t-1} */
     TRY(glab_tensor_new(&gin[4], dt, 2, whh->shape));
     for (int64_t t = 0; t < T; t++)
-      glab_gemm(dt, 1, 0, G, H, B, 1.0, at(&dA, t * G), T * G,
-                t ? at(y, (t - 1) * H) : glab_tensor_data(h0), t ? T * H : H, t ? 1.0 : 0.0,
+      glab_gemm(dt, 1, 0, G, H, B, 1.0, glab_elem(&dA, t * G), T * G,
+                t ? glab_elem(y, (t - 1) * H) : glab_tensor_data(h0), t ? T * H : H, t ? 1.0 : 0.0,
                 glab_tensor_data(&gin[4]), H);
   }
-  if (needs(n, 5) || needs(n, 6)) {
+  if (glab_node_needs(n, 5) || glab_node_needs(n, 6)) {
     glab_tensor a2 = GLAB_TENSOR_EMPTY, gb = GLAB_TENSOR_EMPTY;
     int64_t sh[2] = {B * T, G};
     TRY(glab_tensor_view(&a2, &dA, 2, sh));
     s = glab_reduce(&gb, GLAB_SUM, &a2, 0, 0, 0);
     glab_tensor_free(&a2);
-    if (s == GLAB_OK && needs(n, 5)) glab_tensor_share(&gin[5], &gb);
-    if (s == GLAB_OK && needs(n, 6)) glab_tensor_share(&gin[6], &gb);
+    if (s == GLAB_OK && glab_node_needs(n, 5)) glab_tensor_share(&gin[5], &gb);
+    if (s == GLAB_OK && glab_node_needs(n, 6)) glab_tensor_share(&gin[6], &gb);
     glab_tensor_free(&gb);
   }
 done:
@@ -201,17 +194,17 @@ glab_status glab_nn_lstm(glab_var *y, glab_var *hT, glab_var *cT, const glab_var
   glab_gemm(dt, 0, 1, B * T, G, I, 1.0, glab_tensor_data(&xc), I, glab_tensor_data(&wih), I,
             1.0, glab_tensor_data(&gates), G);
   for (int64_t t = 0; t < T; t++) {
-    const void *hp = t ? at(&y->t, (t - 1) * H) : glab_tensor_data(&h0c);
-    const void *cp = t ? at(&cs, (t - 1) * H) : glab_tensor_data(&c0c);
+    const void *hp = t ? glab_elem(&y->t, (t - 1) * H) : glab_tensor_data(&h0c);
+    const void *cp = t ? glab_elem(&cs, (t - 1) * H) : glab_tensor_data(&c0c);
     int64_t ldp = t ? T * H : H;
     glab_gemm(dt, 0, 1, B, G, H, 1.0, hp, ldp, glab_tensor_data(&whh), H, 1.0,
-              at(&gates, t * G), T * G);
+              glab_elem(&gates, t * G), T * G);
     if (dt == GLAB_F64)
-      cell_forward_f64((double *)at(&gates, t * G), T * G, (double *)at(&cs, t * H),
-                       (double *)at(&y->t, t * H), T * H, cp, ldp, B, H);
+      cell_forward_f64((double *)glab_elem(&gates, t * G), T * G, (double *)glab_elem(&cs, t * H),
+                       (double *)glab_elem(&y->t, t * H), T * H, cp, ldp, B, H);
     else
-      cell_forward_f32((float *)at(&gates, t * G), T * G, (float *)at(&cs, t * H),
-                       (float *)at(&y->t, t * H), T * H, cp, ldp, B, H);
+      cell_forward_f32((float *)glab_elem(&gates, t * G), T * G, (float *)glab_elem(&cs, t * H),
+                       (float *)glab_elem(&y->t, t * H), T * H, cp, ldp, B, H);
   }
   TRY(glab_tensor_select(&v, &y->t, 1, T - 1));
   TRY(glab_tensor_clone(&hT->t, &v));

@@ -65,7 +65,15 @@ glab_status glab_node_record(glab_node **pn, glab_var *out, const char *name,
                              const glab_tensor *s0, const glab_tensor *s1,
                              const glab_tensor *s2);
 
-/* Free the tensor held in t (if any) and move src into it. */
-void glab_tensor_move(glab_tensor *t, glab_tensor *src);
+/* Whether input i takes part in differentiation (its gradient is wanted). */
+static inline int glab_node_needs(const glab_node *n, int i) { return n->in[i] != NULL; }
+
+/* Element i of a contiguous tensor, as a byte pointer for typed kernels. */
+static inline char *glab_elem(const glab_tensor *t, int64_t i) {
+  return (char *)glab_tensor_data(t) + i * (int64_t)glab_dtype_size(t->dtype);
+}
+
+/* The rules' error path: `TRY(glab_matmul(...));` jumps to done with s set. */
+#define TRY(x) do { if ((s = (x)) != GLAB_OK) goto done; } while (0)
 
 #endif

@@ -233,11 +233,16 @@ glab_status glab_tensor_prepare(glab_tensor *out, glab_dtype dt, int ndim,
   return GLAB_OK;
 }
 
+void glab_tensor_move(glab_tensor *t, glab_tensor *src) {
+  glab_tensor_free(t);
+  *t = *src;
+  memset(src, 0, sizeof *src);
+}
+
 glab_status glab_tensor_deliver(glab_tensor *out, glab_tensor *res,
                                 const char *op) {
   if (!out->storage) {
-    *out = *res;
-    memset(res, 0, sizeof *res);
+    glab_tensor_move(out, res);
     return GLAB_OK;
   }
   glab_status s = glab_tensor_prepare(out, res->dtype, res->ndim, res->shape, op);

@@ -90,6 +90,10 @@ void glab_tensor_share(glab_tensor *out, const glab_tensor *src);
 glab_status glab_tensor_prepare(glab_tensor *out, glab_dtype dt, int ndim,
                                 const int64_t *shape, const char *op);
 
+/* Free the tensor held in t (if any) and move src into it; src is empty
+** afterwards. */
+void glab_tensor_move(glab_tensor *t, glab_tensor *src);
+
 /* Hand a freshly computed contiguous res to the caller's out: moved when out
 ** is empty, else copied into it after the shape and dtype check.  res is
 ** empty afterwards either way. */

@@ -91,6 +91,11 @@ describe("autograd gradients match finite differences", function()
     check(function(x) return G.gather(x, 2, G.tensor{{1, 1}, {4, 2}, {3, 3}}) ^ 2 end, {leaf(3, 4)})
     check(function(x, y) return G.cat({x, y, x}, 2) ^ 2 end, {leaf(2, 3), leaf(2, 1)})
     check(function(x, y) return G.stack({x, y}, 1) ^ 2 end, {leaf(2, 3), leaf(2, 3)})
+    -- more inputs needing grad than a node has edges: joined in chunks
+    local many = {}
+    for i = 1, 20 do many[i] = leaf(2) end
+    check(function(...) return G.cat({...}, 1) ^ 2 end, many)
+    check(function(...) return G.stack({...}, 2) ^ 2 end, many)
   end)
 
   it("a dtype conversion hands back a gradient in the input's dtype", function()

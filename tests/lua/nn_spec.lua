@@ -256,6 +256,8 @@ describe("checkpoints", function()
     write(bytes:sub(1, 8) .. "\2" .. bytes:sub(10))
     assert.matches("format version 2", H.err(G.load, path))
     assert.matches("cannot open", H.err(G.load, path .. ".missing"))
+    G.save(path, {a = G.ones(1), ["a/b"] = G.ones(2)})     -- names that nest into each other
+    assert.matches("entry a/b lies under a tensor of the same name", H.err(G.load, path))
   end)
 
   it("never leave a half-written file: the old checkpoint survives a failed save", function()
