@@ -27,6 +27,17 @@ static glab_status reduce_loss(glab_tensor *out, glab_tensor *l, glab_reduction 
   return s;
 }
 
+/* Record a loss node; its reduction goes in iarg[0], where grad_factor
+** reads it. */
+static glab_status record_loss(glab_var *out, const char *name, glab_backward_fn bw, int nin,
+                               const glab_var *const *in, const glab_tensor *s0,
+                               const glab_tensor *s1, glab_reduction r) {
+  glab_node *n;
+  glab_status s = glab_node_record(&n, out, name, bw, nin, in, s0, s1, NULL);
+  if (n) n->iarg[0] = r;
+  return s;
+}
+
 /* The output gradient as a factor for the elementwise rule: g itself for
 ** reduction none, else the scalar g (divided by the count for mean). */
 static glab_status grad_factor(glab_tensor *out, const glab_node *n, int64_t count) {
@@ -62,9 +73,7 @@ glab_status glab_nn_mse_loss(glab_var *out, const glab_var *x, const glab_var *y
   TRY(glab_binary(&l, GLAB_MUL, &d, &d));
   TRY(reduce_loss(&out->t, &l, r));
   const glab_var *in[2] = {x, y};
-  glab_node *n;
-  s = glab_node_record(&n, out, "mse_loss", mse_backward, 2, in, &d, NULL, NULL);
-  if (n) n->iarg[0] = r;
+  s = record_loss(out, "mse_loss", mse_backward, 2, in, &d, NULL, r);
 done:
   glab_tensor_free(&d);
   glab_tensor_free(&l);
@@ -109,10 +118,7 @@ glab_status glab_nn_bce_with_logits(glab_var *out, const glab_var *z, const glab
   TRY(glab_binary(&l, GLAB_SUB, &l, &t));
   TRY(reduce_loss(&out->t, &l, r));
   const glab_var *in[2] = {z, y};
-  glab_node *n;
-  s = glab_node_record(&n, out, "binary_cross_entropy_with_logits", bce_backward, 2, in, &z->t,
-                       &y->t, NULL);
-  if (n) n->iarg[0] = r;
+  s = record_loss(out, "binary_cross_entropy_with_logits", bce_backward, 2, in, &z->t, &y->t, r);
 done:
   glab_tensor_free(&l);
   glab_tensor_free(&t);
@@ -172,9 +178,7 @@ glab_status glab_nn_cross_entropy(glab_var *out, const glab_var *z, const glab_t
   TRY(reduce_loss(&out->t, &l, r));
   TRY(glab_binary(&p, GLAB_SUB, zt, &lse));
   TRY(glab_unary(&p, GLAB_EXP, &p));
-  glab_node *n;
-  s = glab_node_record(&n, out, "cross_entropy", ce_backward, 1, &z, &p, &t2, NULL);
-  if (n) n->iarg[0] = r;
+  s = record_loss(out, "cross_entropy", ce_backward, 1, &z, &p, &t2, r);
 done:
   glab_tensor_free(&lse);
   glab_tensor_free(&t2);

@@ -8,9 +8,17 @@ local nn, optim = G.nn, G.optim
 local QUICK = os.getenv("BENCH_QUICK") == "1"
 G.manual_seed(0)
 
-local function median(ts)
+-- The median over the repetitions (one when QUICK) of run(r), which returns
+-- seconds and the last loss; seconds are multiplied by scale.
+local function repeat_timed(run, scale)
+  local ts, last = {}, nil
+  for r = 1, QUICK and 1 or 3 do
+    local t
+    t, last = run(r)
+    ts[#ts + 1] = t * (scale or 1)
+  end
   table.sort(ts)
-  return ts[(#ts + 1) // 2]
+  return ts[(#ts + 1) // 2], last
 end
 
 local function emit(workload, seconds, unit, extra)
@@ -57,13 +65,8 @@ local function vae_mlp()
     return G.time() - t0, loss:item()
   end
   train(20)
-  local nb, ts, last = math.ceil(N / B), {}, nil
-  for _ = 1, QUICK and 1 or 3 do
-    local t
-    t, last = train(nb)
-    ts[#ts + 1] = t
-  end
-  emit("vae_mlp", median(ts), "s/epoch", string.format(', "last_loss": %.4f', last))
+  local t, last = repeat_timed(function() return train(math.ceil(N / B)) end)
+  emit("vae_mlp", t, "s/epoch", string.format(', "last_loss": %.4f', last))
 end
 
 local function vae_cnn()
@@ -88,13 +91,8 @@ local function vae_cnn()
     return G.time() - t0, loss:item()
   end
   train(10, 0)
-  local ts, last = {}, nil
-  for r = 1, QUICK and 1 or 3 do
-    local t
-    t, last = train(NB, 10 + (r - 1) * NB)
-    ts[#ts + 1] = t / NB * N / B
-  end
-  emit("vae_cnn", median(ts), "s/epoch", string.format(', "last_loss": %.4f', last))
+  local t, last = repeat_timed(function(r) return train(NB, 10 + (r - 1) * NB) end, N / B / NB)
+  emit("vae_cnn", t, "s/epoch", string.format(', "last_loss": %.4f', last))
 end
 
 -- seed 000: 2-layer LSTM (h = 32) over 25 binary pixels, teacher forcing
@@ -127,13 +125,8 @@ local function lstm_ar()
     return G.time() - t0, loss:item()
   end
   train(20, 0)
-  local ts, last = {}, nil
-  for r = 1, QUICK and 1 or 3 do
-    local t
-    t, last = train(STEPS, 20 + (r - 1) * STEPS)
-    ts[#ts + 1] = t
-  end
-  emit("lstm_ar", median(ts), "s/1000steps", string.format(', "phase": "train", "last_loss": %.4f', last))
+  local t, last = repeat_timed(function(r) return train(STEPS, 20 + (r - 1) * STEPS) end)
+  emit("lstm_ar", t, "s/1000steps", string.format(', "phase": "train", "last_loss": %.4f', last))
 end
 
 local only = os.getenv("ONLY")
