@@ -36,9 +36,13 @@ section("genlab.viz", G.viz, "viz.")
 section("genlab.nn", G.nn, "nn.")
 section("nn.Module methods (every layer has them)", G.nn.Module, "m:")
 section("genlab.optim", G.optim, "optim.")
-local opt = G.optim.SGD({G.zeros(1):requires_grad_()}, {lr = 1})
+-- an optimizer's methods: its class's, then up the __index chain
 local omethods = {}
-for _, t in ipairs{getmetatable(getmetatable(opt).__index) or {}, getmetatable(opt)} do
-  for k, v in pairs(t.__index or t) do if type(v) == "function" then omethods[k] = v end end
+local cls = getmetatable(G.optim.SGD({G.zeros(1):requires_grad_()}, {lr = 1}))
+while cls do
+  for k, v in pairs(cls) do
+    if type(v) == "function" and omethods[k] == nil then omethods[k] = v end
+  end
+  cls = getmetatable(cls) and getmetatable(cls).__index
 end
 section("Optimizer methods", omethods, "opt:")
