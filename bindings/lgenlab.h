@@ -98,7 +98,8 @@ void lg_open_data(lua_State *L);
 void lg_open_viz(lua_State *L);
 void lg_open_help(lua_State *L);
 void lg_open_autograd(lua_State *L);
-void lg_open_nn(lua_State *L);
+void lg_open_nn(lua_State *L);        /* also genlab.optim and genlab.models */
+extern const lg_Reg lg_models_functions[];   /* lmodels.c */
 /* Add methods to the Tensor type and to the module table at the top. */
 void lg_add_methods(lua_State *L, const lg_Reg *r);
 /* Add fields x.name (and setters for x.name = v) to the Tensor type. */

@@ -1,0 +1,56 @@
+/*
+** lmodels.c -- the C kernels under genlab.models (core/models/gmm.h): mixture
+** log-densities, the EM M step and k-means steps.  The classes around them
+** (Gaussian, GMM, KMeans, GMM training by SGD) are Lua, in
+** bindings/lua/models.lua, opened with genlab.nn by lnn.c.
+** None of these kernels records gradients.
+*/
+#include "../core/models/gmm.h"
+#include "lgenlab.h"
+
+static int f_log_prob(lua_State *L) {
+  glab_tensor *X = lg_check(L, 1), *lw = lg_check(L, 2), *mu = lg_check(L, 3),
+              *ch = lg_check(L, 4);
+  lg_try(L, glab_gmm_log_prob(lg_push(L), X, lw, mu, ch));
+  return 1;
+}
+
+static int f_mstep(lua_State *L) {
+  glab_tensor *X = lg_check(L, 1), *r = lua_isnil(L, 2) ? NULL : lg_check(L, 2);
+  double reg = luaL_optnumber(L, 3, 0.0);
+  glab_tensor *lw = lg_push(L), *mu = lg_push(L), *cov = lg_push(L);
+  lg_try(L, glab_gmm_mstep(lw, mu, cov, X, r, reg));
+  return 3;
+}
+
+static int f_kmeans_assign(lua_State *L) {
+  glab_tensor *X = lg_check(L, 1), *C = lg_check(L, 2);
+  glab_tensor *lab = lg_push(L), *dist = lg_push(L);
+  lg_try(L, glab_kmeans_assign(lab, dist, X, C));
+  return lg_one_based(L, lab, 2);
+}
+
+static int f_kmeans_update(lua_State *L) {
+  glab_tensor *C = lg_check(L, 1), *X = lg_check(L, 2), *lab = lg_index_arg(L, 3);
+  lg_check_inplace(L, C, "models._kmeans_update");
+  lg_try(L, glab_kmeans_update(C, lg_push(L), X, lab));
+  return 1;
+}
+
+static int f_kmeans_init(lua_State *L) {
+  glab_tensor *X = lg_check(L, 1);
+  lua_Integer K = luaL_checkinteger(L, 2);
+  lg_checkopts(L, 3, OPTS("generator"));
+  glab_rng *g = lg_optrng(L, 3);
+  lg_try(L, glab_kmeans_init(lg_push(L), X, (int64_t)K, g));
+  return 1;
+}
+
+const lg_Reg lg_models_functions[] = {
+  {"_log_prob", f_log_prob, "models._log_prob(X, log_weights, means, chol) -> Tensor\n(N, K) log pi_k + log N(x_n | mu_k, L_k L_k^T) for X (N, d), log_weights (K), means (K, d) and\nlower Cholesky factors chol (K, d, d): one triangular solve per component over blocks of points."},
+  {"_mstep", f_mstep, "models._mstep(X, resp | nil, [reg_covar=0]) -> log_weights, means, covs\nThe EM M step from responsibilities resp (N, K): weighted means and covariances (divided by N_k)\nwith reg_covar added to every diagonal; resp nil fits one Gaussian (the MLE, divided by N)."},
+  {"_kmeans_assign", f_kmeans_assign, "models._kmeans_assign(X, centers) -> labels, dist2\nThe nearest of the centres (K, d) to each row of X (N, d): 1-based labels and squared distances."},
+  {"_kmeans_update", f_kmeans_update, "models._kmeans_update(centers, X, labels) -> counts\nMove each centre to the mean of its points (in place); a centre without points stays."},
+  {"_kmeans_init", f_kmeans_init, "models._kmeans_init(X, K, [{generator=}]) -> centers\nk-means++ seeding: K rows of X, each drawn in proportion to its squared distance from the\ncentres chosen before it."},
+  {NULL, NULL, NULL}
+};

@@ -1,0 +1,347 @@
+-- models.lua -- genlab.models: the Gaussian, the Gaussian mixture (fitted by
+-- EM or by SGD through autodiff) and k-means of PS1 1.1 and lecture 3, over
+-- the C kernels models._log_prob, _mstep and _kmeans_*.  Run once at start-up
+-- with the genlab module and the models table.
+--
+--   local g = models.Gaussian.fit(X)                 -- closed-form MLE
+--   print(g:nll(Xtest))                              -- nats per point
+--   local gmm, info = models.GMM.fit_em(X, 16)       -- info.loglik per iteration
+--   local S = gmm:sample(100)
+local G, models = ...
+local linalg, nn = G.linalg, G.nn
+
+local function doc(f, text) G._doc(f, text); return f end
+local LOG2PI = math.log(2 * math.pi)
+
+local function class(name)
+  local c = {}
+  c.__index = c
+  c.__name = name
+  return c
+end
+
+-- Rows of X (N, d) in blocks of n, for work whose memory grows with N.
+local function blocks(X, n)
+  local N, i = X.shape[1], 1
+  return function()
+    if i > N then return nil end
+    local b = X:narrow(1, i, math.min(n, N - i + 1))
+    i = i + n
+    return b
+  end
+end
+
+local function check_points(X, d, where)
+  if not G.is_tensor(X) or X.ndim ~= 2 then
+    error(string.format("%s: points must be an (N, d) tensor, got %s", where,
+                        G.is_tensor(X) and ("(" .. table.concat(X.shape, "x") .. ")") or type(X)), 3)
+  end
+  if d and X.shape[2] ~= d then
+    error(string.format("%s: points have %d dimensions, the model %d", where, X.shape[2], d), 3)
+  end
+end
+
+-- Lower Cholesky factors of covs (K, d, d), or an error that names the
+-- component and suggests the remedy.
+local function factor(covs, where, hint)
+  local ok, L = pcall(linalg.cholesky, covs)
+  if not ok then
+    error(string.format("%s: a covariance is not positive definite (%s)%s", where,
+                        tostring(L):gsub("^.-: ", ""), hint or ""), 3)
+  end
+  return L
+end
+
+-- ---- Gaussian ------------------------------------------------------------------
+
+local Gaussian = class("Gaussian")
+models.Gaussian = setmetatable(Gaussian, {__call = function(cls, mean, cov)
+  local g = setmetatable({mean = mean, cov = cov, d = mean.shape[1]}, cls)
+  g.chol = factor(cov:unsqueeze(1), "Gaussian"):squeeze(1)
+  return g
+end})
+doc(Gaussian, "models.Gaussian(mean, cov) -> Gaussian\nA multivariate normal N(mean, cov) for mean (d) and cov (d, d), kept with its Cholesky factor\ng.chol; fields g.mean, g.cov, g.d. models.Gaussian.fit(X) estimates one.")
+
+Gaussian.fit = doc(function(X)
+  check_points(X, nil, "Gaussian.fit")
+  local _, mean, cov = models._mstep(X, nil, 0)
+  return Gaussian(mean:squeeze(1), cov:squeeze(1))
+end, "models.Gaussian.fit(X) -> Gaussian\nThe closed-form maximum-likelihood estimate from the rows of X (N, d): the sample mean and\nthe covariance divided by N (centred first, then one syrk).")
+
+Gaussian.log_prob = doc(function(self, X)
+  check_points(X, self.d, "Gaussian:log_prob")
+  return models._log_prob(X, G.zeros(1, {dtype = X.dtype}), self.mean:unsqueeze(1),
+                          self.chol:unsqueeze(1)):squeeze(2)
+end, "g:log_prob(X) -> Tensor\nlog N(x | mean, cov) of each row of X (N, d), through the Cholesky factor: a triangular solve\nfor the Mahalanobis term and 2 sum log diag L for log det (no inverse, no det()).")
+
+Gaussian.nll = doc(function(self, X)
+  return -self:log_prob(X):mean():item()
+end, "g:nll(X) -> number\nThe mean negative log-likelihood of the rows of X, in nats per point.")
+
+Gaussian.eig = doc(function(self)
+  local w, V = linalg.eigh(self.cov)
+  local idx = G.arange(self.d, 1, -1)
+  return w:index_select(1, idx), V:index_select(2, idx)
+end, "g:eig() -> values, vectors\nEigenvalues of the covariance in descending order and the matching eigenvectors as columns.")
+
+Gaussian.sample = doc(function(self, n, opts)
+  opts = nn._options(opts, {method = "eigh", generator = false}, "Gaussian:sample")
+  local z = G.randn(n, self.d, {dtype = self.mean.dtype, generator = opts.generator or nil})
+  if opts.method == "eigh" then
+    local w, V = linalg.eigh(self.cov)
+    return (z * w:clamp(0, math.huge):sqrt()):matmul(V:t()) + self.mean
+  elseif opts.method == "cholesky" then
+    return z:matmul(self.chol:t()) + self.mean
+  end
+  error("Gaussian:sample: method must be \"eigh\" or \"cholesky\", got " .. tostring(opts.method), 2)
+end, "g:sample(n, [{method=\"eigh\"|\"cholesky\", generator=}]) -> Tensor\nn samples as rows: x = mean + V D^(1/2) z (the seed's Eq. 2, eigenvalues clamped at 0), or\nx = mean + L z with the Cholesky factor.")
+
+function Gaussian:__tostring()
+  return string.format("Gaussian(d=%d, %s)", self.d, self.mean.dtype)
+end
+
+-- ---- GMM -------------------------------------------------------------------------
+
+local GMM = class("GMM")
+local function new_gmm(log_weights, means, covs, chol)
+  local K, d = means.shape[1], means.shape[2]
+  return setmetatable({log_weights = log_weights, weights = log_weights:exp(), means = means,
+                       covs = covs, chol = chol or factor(covs, "GMM"), K = K, d = d}, GMM)
+end
+
+models.GMM = setmetatable(GMM, {__call = function(cls, weights, means, covs)
+  if not (G.is_tensor(weights) and G.is_tensor(means) and G.is_tensor(covs)) then
+    error("GMM(weights, means, covs): three tensors expected", 2)
+  end
+  local K = weights.shape[1]
+  if means.ndim ~= 2 or means.shape[1] ~= K or covs.ndim ~= 3 or covs.shape[1] ~= K then
+    error(string.format("GMM: weights (%s), means (%s), covs (%s): expected (K), (K, d), (K, d, d)",
+          table.concat(weights.shape, "x"), table.concat(means.shape, "x"),
+          table.concat(covs.shape, "x")), 2)
+  end
+  return new_gmm((weights / weights:sum()):log(), means, covs)
+end})
+doc(GMM, "models.GMM(weights, means, covs) -> GMM\nA mixture of K Gaussians with full covariances: weights (K, normalised here), means (K, d),\ncovs (K, d, d). Fields gmm.weights, log_weights, means, covs, chol (Cholesky factors), K, d.\nmodels.GMM.fit_em(X, K) fits one by EM; models.GMMDensity trains one by SGD.")
+
+GMM.log_prob_components = doc(function(self, X)
+  check_points(X, self.d, "GMM:log_prob_components")
+  return models._log_prob(X, self.log_weights, self.means, self.chol)
+end, "gmm:log_prob_components(X) -> Tensor\n(N, K): log pi_k + log N(x_n | mu_k, Sigma_k), one triangular solve per component.")
+
+GMM.log_prob = doc(function(self, X)
+  return self:log_prob_components(X):logsumexp(2)
+end, "gmm:log_prob(X) -> Tensor\nlog q(x) = logsumexp_k (log pi_k + log N(x | mu_k, Sigma_k)) of each row of X (N, d).")
+
+GMM.nll = doc(function(self, X)
+  local total = 0
+  for b in blocks(X, 16384) do total = total - self:log_prob(b):sum():item() end
+  return total / X.shape[1]
+end, "gmm:nll(X) -> number\nThe mean negative log-likelihood of the rows of X in nats per point (in blocks of rows).")
+
+GMM.responsibilities = doc(function(self, X)
+  return self:log_prob_components(X):softmax(2)
+end, "gmm:responsibilities(X) -> Tensor\n(N, K) posterior probabilities p(k | x_n) = pi_k N(x_n | k) / q(x_n), through log space.")
+
+GMM.predict = doc(function(self, X)
+  local _, k = self:log_prob_components(X):max(2)
+  return k
+end, "gmm:predict(X) -> Tensor\nThe hard assignment argmax_k pi_k N(x_n | mu_k, Sigma_k) of each row (1-based, as PS1 1.1h).")
+
+GMM.sample = doc(function(self, n, opts)
+  opts = nn._options(opts, {generator = false}, "GMM:sample")
+  local gen = opts.generator or nil
+  local comp = G.categorical(self.weights, n, {generator = gen})
+  local z = G.randn(n, self.d, 1, {dtype = self.means.dtype, generator = gen})
+  local L = self.chol:index_select(1, comp)
+  local x = L:matmul(z):squeeze(3) + self.means:index_select(1, comp)
+  return x, comp
+end, "gmm:sample(n, [{generator=}]) -> X, components\nTwo-step sampling: a component k ~ pi, then x = mu_k + L_k z with z ~ N(0, I).")
+
+GMM.state_dict = doc(function(self)
+  return {weights = self.weights, means = self.means, covs = self.covs}
+end, "gmm:state_dict() -> {weights=, means=, covs=}\nThe tensors that define the mixture, for genlab.save.")
+
+GMM.save = doc(function(self, path)
+  G.save(path, self:state_dict())
+end, "gmm:save(path)\nWrite the mixture as a checkpoint (genlab.save); models.GMM.load reads it back.")
+
+GMM.load = doc(function(path)
+  local sd = G.load(path)
+  for _, k in ipairs{"weights", "means", "covs"} do
+    if not sd[k] then error(string.format("GMM.load: %s: no '%s' entry (not a GMM checkpoint?)", path, k), 2) end
+  end
+  return GMM(sd.weights, sd.means, sd.covs)
+end, "models.GMM.load(path) -> GMM\nRead a mixture written by gmm:save.")
+
+function GMM:__tostring()
+  return string.format("GMM(K=%d, d=%d, %s)", self.K, self.d, self.means.dtype)
+end
+
+-- ---- k-means --------------------------------------------------------------------
+
+models.kmeans = doc(function(X, K, opts)
+  check_points(X, nil, "kmeans")
+  opts = nn._options(opts, {max_iter = 100, tol = 1e-6, seed = 0, generator = false,
+                            callback = false}, "kmeans")
+  local gen = opts.generator or G.Generator(opts.seed)
+  local centers = models._kmeans_init(X, K, {generator = gen})
+  local inertia, labels, d2 = {}, nil, nil
+  for it = 1, opts.max_iter do
+    labels, d2 = models._kmeans_assign(X, centers)
+    inertia[it] = d2:sum():item()
+    if opts.callback then opts.callback(it, centers, labels, inertia[it]) end
+    if it > 1 and inertia[it - 1] - inertia[it] <= opts.tol * inertia[it - 1] then break end
+    models._kmeans_update(centers, X, labels)
+  end
+  return centers, labels, {inertia = inertia, iterations = #inertia}
+end, "models.kmeans(X, K, [{max_iter=100, tol=1e-6, seed=0, generator=, callback=}]) -> centers, labels, info\nLloyd's algorithm from k-means++ seeds: hard assignment to the nearest centre, then each\ncentre to the mean of its points, until the sum of squared distances (info.inertia, one per\niteration) improves by less than tol relative. callback(it, centers, labels, inertia) each step.")
+
+-- ---- EM ----------------------------------------------------------------------------
+
+local function one_hot(labels, K, dtype)
+  local N = labels.shape[1]
+  return G.zeros(N, K, {dtype = dtype}):scatter_add_(2, labels:reshape(N, 1),
+                                                      G.ones(N, 1, {dtype = dtype}))
+end
+
+local function initial_resp(X, K, opts, gen)
+  local N = X.shape[1]
+  if opts.init == "kmeans" then
+    local _, labels = models.kmeans(X, K, {generator = gen, max_iter = opts.kmeans_iter})
+    return one_hot(labels, K, X.dtype)
+  elseif opts.init == "random" then
+    local r = G.rand(N, K, {dtype = X.dtype, generator = gen})
+    return r / r:sum(2, true)
+  end
+  error("GMM.fit_em: init must be \"kmeans\" or \"random\", got " .. tostring(opts.init), 4)
+end
+
+local function mstep(X, resp, reg)
+  local lw, means, covs = models._mstep(X, resp, reg)
+  local hint = string.format("; raise reg_covar (now %g)", reg)
+  return new_gmm(lw, means, covs, factor(covs, "GMM.fit_em", hint))
+end
+
+GMM.fit_em = doc(function(X, K, opts)
+  check_points(X, nil, "GMM.fit_em")
+  opts = nn._options(opts, {init = "kmeans", max_iter = 100, tol = 1e-3, reg_covar = 1e-6,
+                            seed = 0, generator = false, kmeans_iter = 20, callback = false,
+                            verbose = false}, "GMM.fit_em")
+  local gen = opts.generator or G.Generator(opts.seed)
+  local t0 = G.time()
+  local gmm = mstep(X, initial_resp(X, K, opts, gen), opts.reg_covar)
+  local loglik, converged = {}, false
+  while true do
+    local lp = gmm:log_prob_components(X)
+    local lse = lp:logsumexp(2, true)
+    local it = #loglik + 1
+    loglik[it] = lse:mean():item()
+    local resp = (lp - lse):exp()
+    if opts.verbose then
+      print(string.format("EM %3d  log-likelihood %.6g per point%s  %.1f s", it - 1, loglik[it],
+            it > 1 and string.format(" (%+.3g)", loglik[it] - loglik[it - 1]) or "", G.time() - t0))
+    end
+    if opts.callback then opts.callback(it - 1, gmm, loglik[it], resp) end
+    converged = it > 1 and math.abs(loglik[it] - loglik[it - 1]) < opts.tol
+    if converged or it > opts.max_iter then break end
+    gmm = mstep(X, resp, opts.reg_covar)
+  end
+  return gmm, {loglik = loglik, iterations = #loglik - 1, converged = converged}
+end, "models.GMM.fit_em(X, K, [{init=\"kmeans\"|\"random\", max_iter=100, tol=1e-3, reg_covar=1e-6,\n  seed=0, generator=, kmeans_iter=20, callback=, verbose=false}]) -> GMM, info\nExpectation-maximisation from k-means (or random) responsibilities. Each iteration computes\nresponsibilities in log space (E) and the weighted MLE (M) with reg_covar added to every\ncovariance diagonal, which keeps a component that collapses onto a flat region or a few points\ninvertible. Stops when the mean log-likelihood changes by less than tol or after max_iter M\nsteps. info.loglik holds the mean log-likelihood of the initial and of every later mixture\n(EM never decreases it); callback(it, gmm, loglik, resp) sees each one.")
+
+-- ---- GMM by SGD -------------------------------------------------------------------
+
+local GMMDensity = nn.class("GMMDensity")
+models.GMMDensity = GMMDensity
+
+-- K components in d dimensions: means (K, d), A (K, d, d) with
+-- Sigma_k = A_k A_k^T + eps I, logits (K) with pi = softmax(logits).
+function GMMDensity:__init(K, d, opts)
+  opts = nn._options(opts, {data = false, scale = false, eps = 1e-4, dtype = false,
+                            generator = false, seed = false}, "GMMDensity")
+  local gen = opts.generator or (opts.seed and G.Generator(opts.seed)) or nil
+  local dtype = opts.dtype or (opts.data and opts.data.dtype) or G.get_default_dtype()
+  local X = opts.data
+  local means, scale
+  if X then
+    means = X:index_select(1, G.randperm(X.shape[1], {generator = gen}):narrow(1, 1, K)):clone()
+    scale = opts.scale or X:std(1):mean():item()
+  else
+    means = G.zeros(K, d, {dtype = dtype})
+    scale = opts.scale or 1
+  end
+  local A = G.eye(d, {dtype = dtype}):expand(K, d, d) * scale
+            + G.randn(K, d, d, {dtype = dtype, generator = gen}) * (0.01 * scale)
+  self.K, self.d, self.eps = K, d, opts.eps
+  self.eye = G.eye(d, {dtype = dtype})
+  self:add("means", means:to(dtype))
+  self:add("A", A)
+  self:add("logits", G.zeros(K, {dtype = dtype}))
+end
+
+function GMMDensity:covariances()
+  return self.A:matmul(self.A:transpose(2, 3)) + self.eye * self.eps
+end
+
+-- log q(x) of each row of x (B, d): batched over the K components.
+function GMMDensity:forward(x)
+  local L = factor(self:covariances(), "GMMDensity")
+  local diff = (x:unsqueeze(1) - self.means:unsqueeze(2)):transpose(2, 3)      -- (K, d, B)
+  local z = linalg.solve_triangular(L, diff)                                   -- (K, d, B)
+  local logdet = L:diagonal():log():sum(2) * 2                                 -- (K)
+  local logp = (z:square():sum(2) + logdet:unsqueeze(2) + self.d * LOG2PI) * -0.5  -- (K, B)
+  return (logp + self.logits:log_softmax(1):unsqueeze(2)):logsumexp(1)
+end
+
+function GMMDensity:nll(X)
+  return G.no_grad(function()
+    local total = 0
+    for b in blocks(X, 2048) do total = total - self:forward(b):sum():item() end
+    return total / X.shape[1]
+  end)
+end
+
+function GMMDensity:to_gmm()
+  return G.no_grad(function()
+    local covs = self:covariances():detach()
+    return new_gmm(self.logits:log_softmax(1):detach(), self.means:detach():clone(), covs)
+  end)
+end
+
+function GMMDensity:fit(X, opts)
+  opts = nn._options(opts, {epochs = 20, batch_size = 512, lr = 1e-3, test = false,
+                            generator = false, seed = 0, on_epoch = false, on_step = false,
+                            verbose = true}, "GMMDensity:fit")
+  local gen = opts.generator or G.Generator(opts.seed)
+  local opt = G.optim.Adam(self:parameters(), {lr = opts.lr})
+  local hist = {train = {}, test = {}, step = {}}
+  local t0 = G.time()
+  for ep = 1, opts.epochs do
+    local sum, n = 0, 0
+    for xb in G.data.batches(X, opts.batch_size, {generator = gen}) do
+      local loss = -self:forward(xb):mean()
+      opt:zero_grad()
+      loss:backward()
+      opt:step()
+      local l = loss:item()
+      sum, n = sum + l * xb.shape[1], n + xb.shape[1]
+      hist.step[#hist.step + 1] = l
+      if opts.on_step then opts.on_step(#hist.step, l) end
+    end
+    hist.train[ep] = sum / n
+    hist.test[ep] = opts.test and self:nll(opts.test) or nil
+    if opts.verbose then
+      print(string.format("epoch %d/%d  train NLL %.2f%s nats  %.1f s", ep, opts.epochs,
+            hist.train[ep], hist.test[ep] and string.format("  test %.2f", hist.test[ep]) or "",
+            G.time() - t0))
+    end
+    if opts.on_epoch then opts.on_epoch(ep, hist) end
+  end
+  return hist
+end
+
+doc(GMMDensity, "models.GMMDensity(K, d, [{data=, scale=, eps=1e-4, dtype=, seed=, generator=}]) -> module\nA GMM as an nn module for training by gradient descent, in PS1 1.1d-e's parameterisation:\nmeans (K, d), A (K, d, d) with Sigma_k = A_k A_k^T + eps I, and logits (K) with pi = softmax.\nForward gives log q(x) (B) for x (B, d), batched over the K components (one batched Cholesky,\none batched triangular solve). With data, the means start at K random rows and A at\nscale I (scale: the data's mean per-dimension std). K = 1 is the Gaussian of 1.1d.")
+doc(GMMDensity.covariances, "m:covariances() -> Tensor\nSigma (K, d, d) = A A^T + eps I, differentiable.")
+doc(GMMDensity.nll, "m:nll(X) -> number\nMean negative log-likelihood of the rows of X in nats, without a graph, in blocks.")
+doc(GMMDensity.to_gmm, "m:to_gmm() -> GMM\nA models.GMM with the current parameters (detached), for sampling, predict, saving.")
+doc(GMMDensity.fit, "m:fit(X, [{epochs=20, batch_size=512, lr=1e-3, test=, seed=0, generator=, on_epoch=,\n  on_step=, verbose=true}]) -> history\nAdam on the mean NLL over shuffled minibatches; history.train and .test (when test is given)\nhold the NLL per epoch and .step per step. on_epoch(epoch, history) runs after each epoch.")

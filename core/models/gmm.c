@@ -1,0 +1,475 @@
+/*
+** gmm.c -- mixture log-densities, the EM M step and k-means (see gmm.h).
+**
+** The heavy work is BLAS-3: per block of B points and per component, one
+** trsm for the Mahalanobis terms (E step) and one syrk for the scatter
+** matrix (M step), each of d^2 B flops.  The elementwise parts (centring,
+** row norms) read float32 or float64 through small typed helpers and
+** accumulate in double.
+*/
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../tensor/iter.h"
+#include "../tensor/ops.h"
+#include "gmm.h"
+
+#define BLOCK 4096            /* rows of X per block: 4 MiB of float32 at d = 256 */
+#define LOG_2PI 1.8378770664093454836
+
+/* Contiguous handles on the inputs, released together. */
+typedef struct {
+  glab_tensor t[4];
+  int n;
+} inputs;
+
+static glab_status take(inputs *in, const glab_tensor *src, const void **data) {
+  glab_tensor *t = &in->t[in->n++];
+  glab_status s = glab_tensor_contiguous(t, src);
+  if (s == GLAB_OK) *data = glab_tensor_data(t);
+  return s;
+}
+
+static void release(inputs *in) {
+  for (int i = 0; i < in->n; i++) glab_tensor_free(&in->t[i]);
+  in->n = 0;
+}
+
+static double elem(glab_dtype dt, const void *p, int64_t i) {
+  return dt == GLAB_F64 ? ((const double *)p)[i] : (double)((const float *)p)[i];
+}
+
+static void set_elem(glab_dtype dt, void *p, int64_t i, double v) {
+  if (dt == GLAB_F64) ((double *)p)[i] = v;
+  else ((float *)p)[i] = (float)v;
+}
+
+static size_t esize(glab_dtype dt) { return dt == GLAB_F64 ? 8 : 4; }
+
+/* W (n x d) := scale_i (X_i - mu) for each row i; scale NULL means 1. */
+static void center_rows(glab_dtype dt, void *W, const void *X, const void *mu,
+                        const double *scale, int64_t n, int64_t d) {
+  if (dt == GLAB_F64) {
+    const double *x = X, *m = mu;
+    double *w = W;
+    for (int64_t i = 0; i < n; i++) {
+      double s = scale ? scale[i] : 1.0;
+      for (int64_t j = 0; j < d; j++) w[i * d + j] = s * (x[i * d + j] - m[j]);
+    }
+  } else {
+    const float *x = X, *m = mu;
+    float *w = W;
+    for (int64_t i = 0; i < n; i++) {
+      float s = scale ? (float)scale[i] : 1.0f;
+      for (int64_t j = 0; j < d; j++) w[i * d + j] = s * (x[i * d + j] - m[j]);
+    }
+  }
+}
+
+/* out_i = |W_i|^2 over the n rows of W (n x d). */
+static void row_sqnorms(glab_dtype dt, double *out, const void *W, int64_t n, int64_t d) {
+  for (int64_t i = 0; i < n; i++) {
+    double acc = 0;
+    if (dt == GLAB_F64) {
+      const double *w = (const double *)W + i * d;
+      for (int64_t j = 0; j < d; j++) acc += w[j] * w[j];
+    } else {
+      const float *w = (const float *)W + i * d;
+      float a = 0;                            /* vectorised; d terms only */
+      for (int64_t j = 0; j < d; j++) a += w[j] * w[j];
+      acc = a;
+    }
+    out[i] = acc;
+  }
+}
+
+/* ---- argument checks ------------------------------------------------------------ */
+
+static glab_status check_matrix(const glab_tensor *X, const char *op) {
+  char sh[128];
+  if (X->ndim != 2)
+    return glab_fail(GLAB_ESHAPE, "%s: points must be (N, d), got (%s)", op,
+                     glab_shape_str(sh, sizeof sh, X->ndim, X->shape));
+  if (X->shape[0] < 1 || X->shape[1] < 1)
+    return glab_fail(GLAB_ESHAPE, "%s: no points in (%s)", op,
+                     glab_shape_str(sh, sizeof sh, X->ndim, X->shape));
+  return GLAB_OK;
+}
+
+static glab_status check_dtype(const glab_tensor *t, glab_dtype dt, const char *what,
+                               const char *op) {
+  if (t->dtype != dt)
+    return glab_fail(GLAB_EDTYPE, "%s: %s is %s but the points are %s", op, what,
+                     glab_dtype_name(t->dtype), glab_dtype_name(dt));
+  return GLAB_OK;
+}
+
+/* log_weights (K), means (K, d), chol (K, d, d) against X (N, d). */
+static glab_status check_mixture(const glab_tensor *X, const glab_tensor *lw,
+                                 const glab_tensor *mu, const glab_tensor *L) {
+  const char *op = "gmm.log_prob";
+  char a[128], b[128], c[128], e[128];
+  glab_status s = check_matrix(X, op);
+  if (s != GLAB_OK) return s;
+  int64_t d = X->shape[1], K = lw->ndim == 1 ? lw->shape[0] : -1;
+  if (K < 1 || mu->ndim != 2 || mu->shape[0] != K || mu->shape[1] != d || L->ndim != 3 ||
+      L->shape[0] != K || L->shape[1] != d || L->shape[2] != d)
+    return glab_fail(GLAB_ESHAPE,
+                     "%s: points (%s), log weights (%s), means (%s), Cholesky factors (%s): "
+                     "expected (N, d), (K), (K, d), (K, d, d)", op,
+                     glab_shape_str(a, sizeof a, X->ndim, X->shape),
+                     glab_shape_str(b, sizeof b, lw->ndim, lw->shape),
+                     glab_shape_str(c, sizeof c, mu->ndim, mu->shape),
+                     glab_shape_str(e, sizeof e, L->ndim, L->shape));
+  if ((s = check_dtype(lw, X->dtype, "log_weights", op)) != GLAB_OK ||
+      (s = check_dtype(mu, X->dtype, "means", op)) != GLAB_OK)
+    return s;
+  return check_dtype(L, X->dtype, "chol", op);
+}
+
+/* ---- log density ------------------------------------------------------------------ */
+
+/* 2 sum log diag L_k for each component; fails on a diagonal entry <= 0. */
+static glab_status log_dets(double *out, glab_dtype dt, const void *L, int64_t K, int64_t d) {
+  for (int64_t k = 0; k < K; k++) {
+    double acc = 0;
+    for (int64_t i = 0; i < d; i++) {
+      double v = elem(dt, L, (k * d + i) * d + i);
+      if (!(v > 0))
+        return glab_fail(GLAB_ELINALG,
+                         "gmm.log_prob: Cholesky factor of component %lld has diagonal entry "
+                         "%lld = %g (must be > 0)", (long long)k + 1, (long long)i + 1, v);
+      acc += log(v);
+    }
+    out[k] = 2 * acc;
+  }
+  return GLAB_OK;
+}
+
+/* W (n x d) := W L^-T: each row w becomes L^-1 w. */
+static void trsm_rows(glab_dtype dt, int64_t n, int64_t d, const void *L, void *W) {
+  glab_blas_pick_threads(n, d, d);
+  if (dt == GLAB_F64)
+    cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)n, (int)d,
+                1.0, L, (int)d, W, (int)d);
+  else
+    cblas_strsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)n, (int)d,
+                1.0f, L, (int)d, W, (int)d);
+}
+
+glab_status glab_gmm_log_prob(glab_tensor *out, const glab_tensor *X,
+                              const glab_tensor *log_weights, const glab_tensor *means,
+                              const glab_tensor *chol) {
+  glab_status s = check_mixture(X, log_weights, means, chol);
+  if (s != GLAB_OK) return s;
+  glab_dtype dt = X->dtype;
+  int64_t N = X->shape[0], d = X->shape[1], K = means->shape[0];
+  int64_t oshape[2] = {N, K};
+  if ((s = glab_tensor_prepare(out, dt, 2, oshape, "gmm.log_prob")) != GLAB_OK) return s;
+  inputs in = {.n = 0};
+  const void *x, *lw, *mu, *L;
+  double *logdet = malloc(K * sizeof *logdet), *maha = malloc(BLOCK * sizeof *maha);
+  void *W = malloc((size_t)BLOCK * d * esize(dt));
+  if (!logdet || !maha || !W) {
+    s = glab_fail(GLAB_ENOMEM, "gmm.log_prob: cannot allocate the workspace");
+    goto done;
+  }
+  if ((s = take(&in, X, &x)) != GLAB_OK || (s = take(&in, log_weights, &lw)) != GLAB_OK ||
+      (s = take(&in, means, &mu)) != GLAB_OK || (s = take(&in, chol, &L)) != GLAB_OK ||
+      (s = log_dets(logdet, dt, L, K, d)) != GLAB_OK)
+    goto done;
+  int64_t ost0 = out->stride[0], ost1 = out->stride[1];
+  void *o = glab_tensor_data(out);
+  for (int64_t r0 = 0; r0 < N; r0 += BLOCK) {
+    int64_t n = N - r0 < BLOCK ? N - r0 : BLOCK;
+    const char *xb = (const char *)x + r0 * d * esize(dt);
+    for (int64_t k = 0; k < K; k++) {
+      center_rows(dt, W, xb, (const char *)mu + k * d * esize(dt), NULL, n, d);
+      trsm_rows(dt, n, d, (const char *)L + k * d * d * esize(dt), W);
+      row_sqnorms(dt, maha, W, n, d);
+      double c = elem(dt, lw, k) - 0.5 * (d * LOG_2PI + logdet[k]);
+      for (int64_t i = 0; i < n; i++)
+        set_elem(dt, o, (r0 + i) * ost0 + k * ost1, c - 0.5 * maha[i]);
+    }
+  }
+done:
+  release(&in);
+  free(logdet);
+  free(maha);
+  free(W);
+  return s;
+}
+
+/* ---- M step ------------------------------------------------------------------------ */
+
+static glab_status check_resp(const glab_tensor *X, const glab_tensor *resp) {
+  char a[128], b[128];
+  if (resp->ndim != 2 || resp->shape[0] != X->shape[0] || resp->shape[1] < 1)
+    return glab_fail(GLAB_ESHAPE, "gmm.mstep: responsibilities (%s) do not fit points (%s): "
+                     "expected (N, K)", glab_shape_str(a, sizeof a, resp->ndim, resp->shape),
+                     glab_shape_str(b, sizeof b, X->ndim, X->shape));
+  return check_dtype(resp, X->dtype, "resp", "gmm.mstep");
+}
+
+/* N_k = sum_n r_nk (plus a tiny floor, so that an empty component divides by
+** something) and mu_k = sum_n r_nk x_n / N_k. */
+static void weighted_means(glab_dtype dt, double *Nk, void *mu, const void *x, const void *r,
+                           int64_t N, int64_t d, int64_t K) {
+  for (int64_t k = 0; k < K; k++) Nk[k] = 0;
+  for (int64_t i = 0; i < N; i++)
+    for (int64_t k = 0; k < K; k++) Nk[k] += r ? elem(dt, r, i * K + k) : 1.0;
+  for (int64_t k = 0; k < K; k++) Nk[k] += 10 * 2.220446049250313e-16 * N;
+  if (r) {
+    glab_gemm(dt, 1, 0, K, d, N, 1.0, r, K, x, d, 0.0, mu, d);
+  } else {
+    memset(mu, 0, d * esize(dt));
+    for (int64_t i = 0; i < N; i++)
+      for (int64_t j = 0; j < d; j++)
+        set_elem(dt, mu, j, elem(dt, mu, j) + elem(dt, x, i * d + j));
+  }
+  for (int64_t k = 0; k < K; k++)
+    for (int64_t j = 0; j < d; j++)
+      set_elem(dt, mu, k * d + j, elem(dt, mu, k * d + j) / Nk[k]);
+}
+
+/* C (lower triangle) := alpha W^T W + beta C for W (n x d). */
+static void syrk_rows(glab_dtype dt, int64_t n, int64_t d, double alpha, const void *W,
+                      double beta, void *C) {
+  glab_blas_pick_threads(d, d, n);
+  if (dt == GLAB_F64)
+    cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (int)d, (int)n, alpha, W, (int)d, beta,
+                C, (int)d);
+  else
+    cblas_ssyrk(CblasRowMajor, CblasLower, CblasTrans, (int)d, (int)n, (float)alpha, W, (int)d,
+                (float)beta, C, (int)d);
+}
+
+/* Sigma_k: scale by 1/N_k, mirror the lower triangle, add reg on the diagonal. */
+static void finish_cov(glab_dtype dt, void *C, int64_t d, double Nk, double reg) {
+  for (int64_t i = 0; i < d; i++) {
+    for (int64_t j = 0; j < i; j++) {
+      double v = elem(dt, C, i * d + j) / Nk;
+      set_elem(dt, C, i * d + j, v);
+      set_elem(dt, C, j * d + i, v);
+    }
+    set_elem(dt, C, i * d + i, elem(dt, C, i * d + i) / Nk + reg);
+  }
+}
+
+/* Scatter matrices of all components, block by block of points. */
+static void scatter(glab_dtype dt, void *cov, const void *x, const void *r, const void *mu,
+                    void *W, double *sq, int64_t N, int64_t d, int64_t K) {
+  for (int64_t r0 = 0; r0 < N; r0 += BLOCK) {
+    int64_t n = N - r0 < BLOCK ? N - r0 : BLOCK;
+    const char *xb = (const char *)x + r0 * d * esize(dt);
+    for (int64_t k = 0; k < K; k++) {
+      for (int64_t i = 0; i < n; i++) sq[i] = r ? sqrt(elem(dt, r, (r0 + i) * K + k)) : 1.0;
+      center_rows(dt, W, xb, (const char *)mu + k * d * esize(dt), sq, n, d);
+      syrk_rows(dt, n, d, 1.0, W, r0 ? 1.0 : 0.0, (char *)cov + k * d * d * esize(dt));
+    }
+  }
+}
+
+glab_status glab_gmm_mstep(glab_tensor *log_weights, glab_tensor *means, glab_tensor *covs,
+                           const glab_tensor *X, const glab_tensor *resp, double reg_covar) {
+  glab_status s = check_matrix(X, "gmm.mstep");
+  if (s != GLAB_OK || (resp && (s = check_resp(X, resp)) != GLAB_OK)) return s;
+  if (!(reg_covar >= 0))
+    return glab_fail(GLAB_EARG, "gmm.mstep: reg_covar must be >= 0, got %g", reg_covar);
+  glab_dtype dt = X->dtype;
+  int64_t N = X->shape[0], d = X->shape[1], K = resp ? resp->shape[1] : 1;
+  int64_t shw[1] = {K}, shm[2] = {K, d}, shc[3] = {K, d, d};
+  if ((s = glab_tensor_prepare(log_weights, dt, 1, shw, "gmm.mstep")) != GLAB_OK ||
+      (s = glab_tensor_prepare(means, dt, 2, shm, "gmm.mstep")) != GLAB_OK ||
+      (s = glab_tensor_prepare(covs, dt, 3, shc, "gmm.mstep")) != GLAB_OK)
+    return s;
+  if (!glab_tensor_is_contiguous(log_weights) || !glab_tensor_is_contiguous(means) ||
+      !glab_tensor_is_contiguous(covs))
+    return glab_fail(GLAB_EARG, "gmm.mstep: outputs must be contiguous");
+  inputs in = {.n = 0};
+  const void *x, *r = NULL;
+  double *Nk = malloc(K * sizeof *Nk), *sq = malloc(BLOCK * sizeof *sq);
+  void *W = malloc((size_t)BLOCK * d * esize(dt));
+  if (!Nk || !sq || !W) {
+    s = glab_fail(GLAB_ENOMEM, "gmm.mstep: cannot allocate the workspace");
+    goto done;
+  }
+  if ((s = take(&in, X, &x)) != GLAB_OK || (resp && (s = take(&in, resp, &r)) != GLAB_OK))
+    goto done;
+  void *mu = glab_tensor_data(means), *cov = glab_tensor_data(covs);
+  weighted_means(dt, Nk, mu, x, r, N, d, K);
+  scatter(dt, cov, x, r, mu, W, sq, N, d, K);
+  for (int64_t k = 0; k < K; k++) {
+    finish_cov(dt, (char *)cov + k * d * d * esize(dt), d, Nk[k], reg_covar);
+    set_elem(dt, glab_tensor_data(log_weights), k, log(Nk[k] / N));
+  }
+done:
+  release(&in);
+  free(Nk);
+  free(sq);
+  free(W);
+  return s;
+}
+
+/* ---- k-means ----------------------------------------------------------------------- */
+
+static glab_status check_centers(const glab_tensor *X, const glab_tensor *C, const char *op) {
+  char a[128], b[128];
+  glab_status s = check_matrix(X, op);
+  if (s != GLAB_OK) return s;
+  if (C->ndim != 2 || C->shape[1] != X->shape[1] || C->shape[0] < 1)
+    return glab_fail(GLAB_ESHAPE, "%s: centres (%s) do not fit points (%s): expected (K, d)",
+                     op, glab_shape_str(a, sizeof a, C->ndim, C->shape),
+                     glab_shape_str(b, sizeof b, X->ndim, X->shape));
+  return check_dtype(C, X->dtype, "centers", op);
+}
+
+/* |x_i - c_k|^2 = |x_i|^2 - 2 x_i.c_k + |c_k|^2: one GEMM per block of points,
+** then the smallest per row (ties go to the lower index). */
+static void nearest(glab_dtype dt, double *lab, double *dist, const void *x, const void *c,
+                    void *G, const double *cn, int64_t N, int64_t d, int64_t K) {
+  double xn[256];
+  for (int64_t r0 = 0; r0 < N; r0 += 256) {
+    int64_t n = N - r0 < 256 ? N - r0 : 256;
+    const char *xb = (const char *)x + r0 * d * esize(dt);
+    glab_gemm(dt, 0, 1, n, K, d, -2.0, xb, d, c, d, 0.0, G, K);
+    row_sqnorms(dt, xn, xb, n, d);
+    for (int64_t i = 0; i < n; i++) {
+      int64_t best = 0;
+      double bv = INFINITY;
+      for (int64_t k = 0; k < K; k++) {
+        double v = elem(dt, G, i * K + k) + cn[k];
+        if (v < bv) { bv = v; best = k; }
+      }
+      lab[r0 + i] = (double)best;
+      double dd = bv + xn[i];
+      dist[r0 + i] = dd > 0 ? dd : 0;
+    }
+  }
+}
+
+glab_status glab_kmeans_assign(glab_tensor *labels, glab_tensor *dist2, const glab_tensor *X,
+                               const glab_tensor *centers) {
+  glab_status s = check_centers(X, centers, "kmeans");
+  if (s != GLAB_OK) return s;
+  glab_dtype dt = X->dtype;
+  int64_t N = X->shape[0], d = X->shape[1], K = centers->shape[0];
+  if ((s = glab_tensor_prepare(labels, GLAB_F64, 1, &N, "kmeans")) != GLAB_OK ||
+      (s = glab_tensor_prepare(dist2, GLAB_F64, 1, &N, "kmeans")) != GLAB_OK)
+    return s;
+  if (!glab_tensor_is_contiguous(labels) || !glab_tensor_is_contiguous(dist2))
+    return glab_fail(GLAB_EARG, "kmeans: outputs must be contiguous");
+  inputs in = {.n = 0};
+  const void *x, *c;
+  double *cn = malloc(K * sizeof *cn);
+  void *G = malloc((size_t)256 * K * esize(dt));
+  if (!cn || !G) {
+    s = glab_fail(GLAB_ENOMEM, "kmeans: cannot allocate the workspace");
+    goto done;
+  }
+  if ((s = take(&in, X, &x)) != GLAB_OK || (s = take(&in, centers, &c)) != GLAB_OK) goto done;
+  row_sqnorms(dt, cn, c, K, d);
+  nearest(dt, glab_tensor_data(labels), glab_tensor_data(dist2), x, c, G, cn, N, d, K);
+done:
+  release(&in);
+  free(cn);
+  free(G);
+  return s;
+}
+
+glab_status glab_kmeans_update(glab_tensor *centers, glab_tensor *counts, const glab_tensor *X,
+                               const glab_tensor *labels) {
+  glab_status s = check_centers(X, centers, "kmeans");
+  if (s != GLAB_OK) return s;
+  int64_t N = X->shape[0], d = X->shape[1], K = centers->shape[0];
+  if (labels->ndim != 1 || labels->shape[0] != N)
+    return glab_fail(GLAB_ESHAPE, "kmeans: expected %lld labels", (long long)N);
+  if ((s = glab_tensor_prepare(counts, GLAB_F64, 1, &K, "kmeans")) != GLAB_OK) return s;
+  if (!glab_tensor_is_contiguous(centers) || !glab_tensor_is_contiguous(counts))
+    return glab_fail(GLAB_EARG, "kmeans: outputs must be contiguous");
+  glab_dtype dt = X->dtype;
+  inputs in = {.n = 0};
+  const void *x, *lab;
+  double *sum = calloc((size_t)K * d, sizeof *sum), *cnt = glab_tensor_data(counts);
+  if (!sum) return glab_fail(GLAB_ENOMEM, "kmeans: cannot allocate the workspace");
+  if ((s = take(&in, X, &x)) != GLAB_OK || (s = take(&in, labels, &lab)) != GLAB_OK) goto done;
+  for (int64_t k = 0; k < K; k++) cnt[k] = 0;
+  for (int64_t i = 0; i < N; i++) {
+    double l = elem(labels->dtype, lab, i);
+    if (!(l >= 0 && l < K)) {
+      s = glab_fail(GLAB_EINDEX, "kmeans: label %g of point %lld is outside 0..%lld", l,
+                    (long long)i + 1, (long long)K - 1);
+      goto done;
+    }
+    int64_t k = (int64_t)l;
+    cnt[k] += 1;
+    for (int64_t j = 0; j < d; j++) sum[k * d + j] += elem(dt, x, i * d + j);
+  }
+  void *c = glab_tensor_data(centers);
+  for (int64_t k = 0; k < K; k++)
+    if (cnt[k] > 0)
+      for (int64_t j = 0; j < d; j++) set_elem(dt, c, k * d + j, sum[k * d + j] / cnt[k]);
+done:
+  release(&in);
+  free(sum);
+  return s;
+}
+
+/* Index drawn with probability w_i / sum(w), by a linear scan. */
+static int64_t draw(glab_rng *rng, const double *w, int64_t n, double total) {
+  double u = glab_rng_uniform(rng) * total, acc = 0;
+  for (int64_t i = 0; i < n; i++) {
+    acc += w[i];
+    if (u < acc) return i;
+  }
+  for (int64_t i = n - 1; i >= 0; i--)
+    if (w[i] > 0) return i;
+  return (int64_t)(glab_rng_uniform(rng) * n);  /* all points coincide */
+}
+
+glab_status glab_kmeans_init(glab_tensor *centers, const glab_tensor *X, int64_t K,
+                             glab_rng *rng) {
+  glab_status s = check_matrix(X, "kmeans");
+  if (s != GLAB_OK) return s;
+  int64_t N = X->shape[0], d = X->shape[1], shape[2] = {K, d};
+  if (K < 1 || K > N)
+    return glab_fail(GLAB_EARG, "kmeans: K = %lld must be between 1 and the %lld points",
+                     (long long)K, (long long)N);
+  if ((s = glab_tensor_prepare(centers, X->dtype, 2, shape, "kmeans")) != GLAB_OK) return s;
+  if (!glab_tensor_is_contiguous(centers))
+    return glab_fail(GLAB_EARG, "kmeans: outputs must be contiguous");
+  glab_dtype dt = X->dtype;
+  inputs in = {.n = 0};
+  const void *x;
+  double *dist = malloc(N * sizeof *dist);
+  void *W = malloc((size_t)256 * d * esize(dt));
+  if (!dist || !W) {
+    s = glab_fail(GLAB_ENOMEM, "kmeans: cannot allocate the workspace");
+    goto done;
+  }
+  if ((s = take(&in, X, &x)) != GLAB_OK) goto done;
+  char *c = glab_tensor_data(centers);
+  size_t row = d * esize(dt);
+  for (int64_t i = 0; i < N; i++) dist[i] = 1;
+  for (int64_t k = 0; k < K; k++) {
+    double total = 0;
+    for (int64_t i = 0; i < N; i++) total += dist[i];
+    int64_t pick = draw(rng, dist, N, total);
+    memcpy(c + k * row, (const char *)x + pick * row, row);
+    for (int64_t r0 = 0; r0 < N; r0 += 256) {
+      int64_t n = N - r0 < 256 ? N - r0 : 256;
+      double sq[256];
+      center_rows(dt, W, (const char *)x + r0 * row, c + k * row, NULL, n, d);
+      row_sqnorms(dt, sq, W, n, d);
+      for (int64_t i = 0; i < n; i++)
+        if (k == 0 || sq[i] < dist[r0 + i]) dist[r0 + i] = sq[i];
+    }
+  }
+done:
+  release(&in);
+  free(dist);
+  free(W);
+  return s;
+}

@@ -1,0 +1,58 @@
+/*
+** gmm.h -- Gaussians and Gaussian mixtures with full covariances, and
+** k-means: the number crunching behind genlab.models (PS1 1.1, lecture 3).
+**
+** A mixture of K components in d dimensions is plain tensors of one dtype:
+**   log_weights (K)     log pi_k
+**   means       (K, d)  mu_k
+**   chol        (K, d, d) lower Cholesky factors, Sigma_k = L_k L_k^T
+** A Gaussian is the mixture with K = 1.  Nothing here forms an inverse or a
+** determinant: Mahalanobis terms are triangular solves (one trsm per
+** component over a block of points) and log det Sigma_k = 2 sum log diag L_k.
+**
+**     glab_tensor lp = GLAB_TENSOR_EMPTY;          // (N, K) log pi_k N(x | k)
+**     glab_gmm_log_prob(&lp, &X, &logw, &means, &chol);
+**     ... responsibilities r = softmax(lp, 2) ...
+**     glab_gmm_mstep(&logw, &means, &covs, &X, &r, 1e-6);
+**     ... chol = cholesky(covs) ...
+**
+** Points are processed in blocks of rows so that the workspace stays small
+** and in cache while every component visits it.
+*/
+#ifndef GLAB_GMM_H
+#define GLAB_GMM_H
+#include "../tensor/random.h"
+#include "../tensor/tensor.h"
+
+/* out (N, K): log pi_k + log N(x_n | mu_k, L_k L_k^T) for X (N, d). */
+glab_status glab_gmm_log_prob(glab_tensor *out, const glab_tensor *X,
+                              const glab_tensor *log_weights, const glab_tensor *means,
+                              const glab_tensor *chol);
+
+/* The M step: weighted maximum likelihood from responsibilities resp (N, K)
+** (rows summing to 1), into log_weights (K), means (K, d) and covs (K, d, d):
+**   N_k = sum_n r_nk,  pi_k = N_k / N,  mu_k = sum_n r_nk x_n / N_k,
+**   Sigma_k = sum_n r_nk (x_n - mu_k)(x_n - mu_k)^T / N_k + reg_covar I.
+** reg_covar keeps Sigma_k positive definite when a component collapses onto
+** fewer than d independent points.  resp NULL means one component holding
+** every point: the closed-form Gaussian MLE (divided by N, not N - 1). */
+glab_status glab_gmm_mstep(glab_tensor *log_weights, glab_tensor *means, glab_tensor *covs,
+                           const glab_tensor *X, const glab_tensor *resp, double reg_covar);
+
+/* Nearest centre of each row of X (N, d) among centers (K, d): labels (N,
+** float64, 0-based) and squared distances dist2 (N, float64). */
+glab_status glab_kmeans_assign(glab_tensor *labels, glab_tensor *dist2, const glab_tensor *X,
+                               const glab_tensor *centers);
+
+/* centers (K, d) := the mean of the points labelled with each; a centre
+** without points keeps its place.  counts (K, float64) gets the sizes. */
+glab_status glab_kmeans_update(glab_tensor *centers, glab_tensor *counts, const glab_tensor *X,
+                               const glab_tensor *labels);
+
+/* k-means++ seeding (Arthur & Vassilvitskii 2007): K rows of X, each drawn
+** with probability proportional to its squared distance from the nearest
+** centre chosen so far. */
+glab_status glab_kmeans_init(glab_tensor *centers, const glab_tensor *X, int64_t K,
+                             glab_rng *rng);
+
+#endif
