@@ -3,12 +3,8 @@
 ** require from stock lua5.4 (genlab.so) or embedded in the genlab program.
 */
 
+#include "../core/tensor/parallel.h"
 #include "lgenlab.h"
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <xmmintrin.h>
-#include <pmmintrin.h>
-#endif
 
 static int m_set_num_threads(lua_State *L) {
   lua_Integer n = luaL_checkinteger(L, 1);
@@ -65,17 +61,8 @@ static const lg_Reg functions[] = {
   {NULL, NULL, NULL}
 };
 
-/* float32 subnormals make BLAS kernels crawl (mixture responsibilities of far
-** components underflow into them); flush them to zero on this thread. */
-static void set_ftz_daz(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  _MM_SET_FLUSH_ZERO_MODE(_MM_FLUSH_ZERO_ON);
-  _MM_SET_DENORMALS_ZERO_MODE(_MM_DENORMALS_ZERO_ON);
-#endif
-}
-
 int luaopen_genlab(lua_State *L) {
-  set_ftz_daz();
+  glab_set_ftz_daz();    /* float32 subnormals make BLAS kernels crawl */
   lua_newtable(L);
   lg_open_tensor(L);
   lg_open_ops(L);
