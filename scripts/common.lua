@@ -1,0 +1,77 @@
+-- common.lua -- what the course exercise scripts share: command-line
+-- options (a short configuration by default, the seed's with --full), the
+-- patch data sets of PS1 1.1, unit conversions and where models are kept.
+--
+--   local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
+--   local o = C.options({epochs = 2}, {epochs = 20}, "what the script does")
+local G = require "genlab"
+
+local C = {}
+
+-- Options from arg: the short defaults, or the full ones with --full; any
+-- --key=value overrides either (numbers and true/false are converted).
+-- --help prints the options and exits.
+function C.options(short, full, about)
+  local o, want_full, given = {}, false, {}
+  for _, a in ipairs(arg or {}) do
+    if a == "--full" then
+      want_full = true
+    elseif a == "--help" or a == "-h" then
+      print(about .. "\n\nOptions (short default / --full):")
+      local keys = {}
+      for k in pairs(short) do keys[#keys + 1] = k end
+      table.sort(keys)
+      for _, k in ipairs(keys) do
+        print(string.format("  --%s=%s / %s", k, tostring(short[k]), tostring(full[k])))
+      end
+      os.exit(0)
+    else
+      local k, v = a:match("^%-%-([%w_]+)=(.*)$")
+      if not k or short[k] == nil then
+        io.stderr:write(string.format("%s: unknown argument '%s' (try --help)\n", arg[0], a))
+        os.exit(2)
+      end
+      if v == "true" then v = true elseif v == "false" then v = false
+      else v = math.tointeger(tonumber(v)) or tonumber(v) or v end
+      given[k] = v
+    end
+  end
+  for k, v in pairs(want_full and full or short) do o[k] = v end
+  for k, v in pairs(given) do o[k] = v end
+  o.full = want_full
+  return o
+end
+
+-- Training and test patches (rows of size^2 pixels in [0, 1]) for PS1 1.1:
+-- training patches from the training photos, test patches from the photo
+-- held out for denoising, each photo downscaled by 2 so that a 16x16 patch
+-- holds edges and texture rather than smooth gradients.
+function C.patch_sets(n_train, n_test, size, seed)
+  size, seed = size or 16, seed or 0
+  local train = G.data.photos{split = "train", downscale = 2}
+  local hold = G.data.photos{split = "holdout", downscale = 2}
+  local Xtr = G.data.patches(train, size, {count = n_train, seed = seed})
+  local Xte = G.data.patches(hold, size, {count = n_test, seed = seed + 1})
+  return Xtr, Xte
+end
+
+-- Bits per pixel of an NLL in nats per patch of d pixels in [0, 1], at
+-- 8-bit resolution: the density of the 0..255 values is 256^-d times ours.
+function C.bits_per_pixel(nll, d)
+  return nll / (d * math.log(2)) + 8
+end
+
+-- Where the patch models are saved (the denoising exercise reads them).
+function C.model_path(name)
+  os.execute("mkdir -p out/models")
+  return "out/models/" .. name .. ".ckpt"
+end
+
+-- "1.23 s" style timing of f(); returns its results after the seconds.
+function C.timed(f)
+  local t0 = G.time()
+  local r = table.pack(f())
+  return G.time() - t0, table.unpack(r, 1, r.n)
+end
+
+return C
