@@ -16,6 +16,7 @@
 
 #include "iter.h"
 #include "linalg.h"
+#include "parallel.h"
 
 /* " in batch element 3" for batches, "" for a single matrix. */
 static const char *where_in(char *buf, size_t n, int64_t nb, int64_t t) {
@@ -53,6 +54,26 @@ static void zero_triangle(glab_tensor *c, int64_t off, int64_t n, int upper_part
     }
 }
 
+/* One batch of cholesky: potrf on each matrix of c in place, info kept. */
+typedef struct {
+  glab_tensor *c;
+  int64_t n;
+  char uplo;
+  int upper;
+  lapack_int *info;
+} chol_batch;
+
+static int chol_item(void *arg, int64_t t) {
+  chol_batch *j = arg;
+  int64_t n = j->n, off = t * n * n;
+  lapack_int info = j->c->dtype == GLAB_F64
+      ? LAPACKE_dpotrf(LAPACK_COL_MAJOR, j->uplo, (lapack_int)n, (double *)glab_tensor_data(j->c) + off, (lapack_int)n)
+      : LAPACKE_spotrf(LAPACK_COL_MAJOR, j->uplo, (lapack_int)n, (float *)glab_tensor_data(j->c) + off, (lapack_int)n);
+  j->info[t] = info;
+  if (info == 0) zero_triangle(j->c, off, n, !j->upper);
+  return info != 0;
+}
+
 glab_status glab_linalg_cholesky(glab_tensor *out, const glab_tensor *a, int upper) {
   glab_status s = check_square(a, "cholesky");
   if (s != GLAB_OK) return s;
@@ -60,23 +81,22 @@ glab_status glab_linalg_cholesky(glab_tensor *out, const glab_tensor *a, int upp
   s = glab_tensor_clone(&c, a);
   if (s != GLAB_OK) return s;
   int64_t n = a->shape[a->ndim - 1], nb = batch_count(a, 2);
-  char uplo = upper ? 'L' : 'U';          /* swapped: see the file comment */
-  for (int64_t t = 0; t < nb && s == GLAB_OK && n > 0; t++) {
-    int64_t off = t * n * n;
-    lapack_int info = c.dtype == GLAB_F64
-        ? LAPACKE_dpotrf(LAPACK_COL_MAJOR, uplo, (lapack_int)n, (double *)glab_tensor_data(&c) + off, (lapack_int)n)
-        : LAPACKE_spotrf(LAPACK_COL_MAJOR, uplo, (lapack_int)n, (float *)glab_tensor_data(&c) + off, (lapack_int)n);
-    char wb[64];
-    if (info > 0)
-      s = glab_fail(GLAB_ELINALG, "cholesky: matrix is not positive definite (leading minor %d of %lld)%s",
-                    (int)info, (long long)n, where_in(wb, sizeof wb, nb, t));
-    else if (info < 0)
-      s = nan_input("cholesky");
-    else
-      zero_triangle(&c, off, n, !upper);
+  chol_batch j = {&c, n, upper ? 'L' : 'U', upper, malloc((nb ? nb : 1) * sizeof(lapack_int))};
+  if (!j.info) s = glab_fail(GLAB_ENOMEM, "cholesky: cannot allocate %lld status words", (long long)nb);
+  int64_t t = -1;                         /* uplo swapped: see the file comment */
+  if (s == GLAB_OK && n > 0) {
+    glab_blas_pick_threads(n, n, n);
+    t = glab_parallel_batches(nb, (double)n * n * n / 3, chol_item, &j);
   }
+  char wb[64];
+  if (t >= 0 && j.info[t] > 0)
+    s = glab_fail(GLAB_ELINALG, "cholesky: matrix is not positive definite (leading minor %d of %lld)%s",
+                  (int)j.info[t], (long long)n, where_in(wb, sizeof wb, nb, t));
+  else if (t >= 0)
+    s = nan_input("cholesky");
   if (s == GLAB_OK) s = glab_tensor_deliver(out, &c, "cholesky");
   glab_tensor_free(&c);
+  free(j.info);
   return s;
 }
 
@@ -254,6 +274,31 @@ static glab_status check_diagonal(const glab_tensor *a, int bnd, int64_t t, int6
   return GLAB_OK;
 }
 
+/* One batch of a triangular solve, in place on x. */
+typedef struct {
+  const glab_tensor *a, *x;
+  int bnd;
+  int64_t m, k, lda;
+  CBLAS_SIDE side;
+  CBLAS_UPLO uplo;
+  CBLAS_TRANSPOSE tr;
+  CBLAS_DIAG diag;
+} trsm_batch;
+
+static int trsm_item(void *arg, int64_t t) {
+  const trsm_batch *j = arg;
+  size_t es = glab_dtype_size(j->x->dtype);
+  const char *pa = (const char *)glab_tensor_data(j->a) + glab_batch_offset(j->a, j->bnd, t) * (int64_t)es;
+  char *px = (char *)glab_tensor_data(j->x) + t * j->m * j->k * (int64_t)es;
+  if (j->x->dtype == GLAB_F64)
+    cblas_dtrsm(CblasRowMajor, j->side, j->uplo, j->tr, j->diag, (int)j->m, (int)j->k, 1.0,
+                (const double *)pa, (int)j->lda, (double *)px, (int)j->k);
+  else
+    cblas_strsm(CblasRowMajor, j->side, j->uplo, j->tr, j->diag, (int)j->m, (int)j->k, 1.0f,
+                (const float *)pa, (int)j->lda, (float *)px, (int)j->k);
+  return 0;
+}
+
 static glab_status triangular(glab_tensor *out, const glab_tensor *a, const glab_tensor *b,
                               int upper, int left, int unit, int allow_vec,
                               const char *op) {
@@ -278,22 +323,14 @@ static glab_status triangular(glab_tensor *out, const glab_tensor *a, const glab
   if (s == GLAB_OK) s = glab_tensor_astype(&x, &be, dt);
   if (s != GLAB_OK) goto done;
   int64_t nb = batch_count(&x, 2), m = x.shape[bnd], k = x.shape[bnd + 1];
-  int64_t n = ac.shape[bnd];
-  size_t es = glab_dtype_size(dt);
-  glab_blas_pick_threads(n, left ? k : m, n);
-  for (int64_t t = 0; t < nb && s == GLAB_OK && m > 0 && k > 0; t++) {
-    if (!unit) s = check_diagonal(&ac, bnd, t, nb, op);
-    if (s != GLAB_OK) break;
-    const char *pa = (const char *)glab_tensor_data(&ac) + glab_batch_offset(&ac, bnd, t) * (int64_t)es;
-    char *px = (char *)glab_tensor_data(&x) + t * m * k * (int64_t)es;
-    CBLAS_SIDE side = left ? CblasLeft : CblasRight;
-    CBLAS_DIAG diag = unit ? CblasUnit : CblasNonUnit;
-    if (dt == GLAB_F64)
-      cblas_dtrsm(CblasRowMajor, side, uplo, tr, diag, (int)m, (int)k, 1.0,
-                  (const double *)pa, (int)lda, (double *)px, (int)k);
-    else
-      cblas_strsm(CblasRowMajor, side, uplo, tr, diag, (int)m, (int)k, 1.0f,
-                  (const float *)pa, (int)lda, (float *)px, (int)k);
+  trsm_batch j = {&ac, &x, bnd, m, k, lda, left ? CblasLeft : CblasRight, uplo, tr,
+                  unit ? CblasUnit : CblasNonUnit};
+  for (int64_t t = 0; t < nb && s == GLAB_OK && m > 0 && k > 0 && !unit; t++)
+    s = check_diagonal(&ac, bnd, t, nb, op);
+  if (s == GLAB_OK && m > 0 && k > 0) {
+    int64_t n = ac.shape[bnd];
+    glab_blas_pick_threads(n, left ? k : m, n);
+    glab_parallel_batches(nb, (double)n * n * (left ? k : m), trsm_item, &j);
   }
   if (s == GLAB_OK) s = deliver_solution(out, &x, vec, op);
 done:

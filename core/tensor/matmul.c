@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "iter.h"
+#include "parallel.h"
 #include "ops.h"
 
 
@@ -135,22 +136,35 @@ static glab_status gemm_operand(glab_tensor *dst, gemm_arg *g, const glab_tensor
   return s;
 }
 
+/* One batch of a matmul: C_t = A_t B_t. */
+typedef struct {
+  const glab_tensor *a, *b, *c;
+  const gemm_arg *ga, *gb;
+  int bnd;
+  int64_t m, n, k;
+} mm_batch;
+
+static int mm_item(void *arg, int64_t t) {
+  const mm_batch *j = arg;
+  size_t es = glab_dtype_size(j->c->dtype);
+  char *ct = (char *)glab_tensor_data(j->c) + glab_batch_offset(j->c, j->bnd, t) * (int64_t)es;
+  if (j->k == 0)
+    memset(ct, 0, (size_t)(j->m * j->n) * es);
+  else if (j->m > 0 && j->n > 0)
+    gemm(j->c->dtype, j->ga,
+         (char *)glab_tensor_data(j->a) + glab_batch_offset(j->a, j->bnd, t) * (int64_t)es,
+         j->gb, (char *)glab_tensor_data(j->b) + glab_batch_offset(j->b, j->bnd, t) * (int64_t)es,
+         ct, j->m, j->n, j->k);
+  return 0;
+}
+
 static void run_batches(glab_tensor *c, const glab_tensor *a, const gemm_arg *ga,
                         const glab_tensor *b, const gemm_arg *gb, int bnd) {
-  int64_t m = c->shape[bnd], n = c->shape[bnd + 1], k = a->shape[bnd + 1];
+  mm_batch j = {a, b, c, ga, gb, bnd, c->shape[bnd], c->shape[bnd + 1], a->shape[bnd + 1]};
   int64_t nb = 1;
-  size_t es = glab_dtype_size(c->dtype);
   for (int i = 0; i < bnd; i++) nb *= c->shape[i];
-  glab_blas_pick_threads(m, n, k);
-  char *pa = glab_tensor_data(a), *pb = glab_tensor_data(b), *pc = glab_tensor_data(c);
-  for (int64_t t = 0; t < nb; t++) {
-    char *ct = pc + glab_batch_offset(c, bnd, t) * (int64_t)es;
-    if (k == 0)
-      memset(ct, 0, (size_t)(m * n) * es);
-    else if (m > 0 && n > 0)
-      gemm(c->dtype, ga, pa + glab_batch_offset(a, bnd, t) * (int64_t)es, gb,
-           pb + glab_batch_offset(b, bnd, t) * (int64_t)es, ct, m, n, k);
-  }
+  glab_blas_pick_threads(j.m, j.n, j.k);
+  glab_parallel_batches(nb, 2.0 * j.m * j.n * j.k, mm_item, &j);
 }
 
 /* The result's shape without the dims that 1-d operands gained. */

@@ -9,6 +9,7 @@
 #endif
 
 #include "iter.h"
+#include "ops.h"
 #include "parallel.h"
 
 #define MAX_THREADS 64
@@ -49,4 +50,43 @@ void glab_parallel(int n, void (*fn)(void *arg, int t, int n), void *arg) {
     if (started[t]) pthread_join(th[t], NULL);
     else fn(arg, t, n);
   }
+}
+
+/* Items of one batch handed out in turn; the lowest failure kept. */
+typedef struct {
+  int (*fn)(void *arg, int64_t t);
+  void *arg;
+  int64_t nb, next, failed;
+} batch_job;
+
+static void batch_work(void *p, int t, int n) {
+  batch_job *j = p;
+  for (;;) {
+    int64_t i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
+    if (i >= j->nb) break;
+    if (j->fn(j->arg, i)) {
+      int64_t f = __atomic_load_n(&j->failed, __ATOMIC_RELAXED);
+      while ((f < 0 || i < f) &&
+             !__atomic_compare_exchange_n(&j->failed, &f, i, 0, __ATOMIC_RELAXED,
+                                          __ATOMIC_RELAXED)) {
+      }
+    }
+  }
+}
+
+/* Above about 2^27 flops (a 256x256x1024 gemm) one call keeps both BLAS
+** threads busy; below it, with a few items per core, side by side wins. */
+#define SMALL_ITEM 1.4e8
+
+int64_t glab_parallel_batches(int64_t nb, double flops, int (*fn)(void *arg, int64_t t),
+                              void *arg) {
+  int nt = glab_get_num_threads();
+  batch_job j = {fn, arg, nb, 0, -1};
+  if (nt > 1 && nb >= nt && (flops <= SMALL_ITEM || nb >= 4 * nt)) {
+    glab_parallel(nt < nb ? nt : (int)nb, batch_work, &j);
+    return j.failed;
+  }
+  for (int64_t t = 0; t < nb; t++)
+    if (fn(arg, t)) return t;
+  return -1;
 }

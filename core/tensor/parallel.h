@@ -13,11 +13,23 @@
 */
 #ifndef GLAB_PARALLEL_H
 #define GLAB_PARALLEL_H
+#include <stdint.h>
 
 /* fn(arg, t, n) for t = 0..n-1, the caller being t = 0; returns when all
 ** have returned.  If a thread cannot be started its share runs on the
 ** caller, so fn must not depend on t running concurrently with another. */
 void glab_parallel(int n, void (*fn)(void *arg, int t, int n), void *arg);
+
+/* fn(arg, t) for the items t = 0..nb-1 of a batch, each about flops
+** floating-point operations of BLAS or LAPACK work.  When there are at
+** least as many items as cores and each is small enough that BLAS splits it
+** poorly, the items run side by side, one BLAS thread each; otherwise in
+** order on the calling thread, with BLAS's threads as the caller picked
+** them.  fn returns 0, or nonzero to report a failure of item t; the result
+** is the lowest failing t, or -1.  A failing fn must not call glab_fail:
+** the message would stay on its thread; the caller writes it. */
+int64_t glab_parallel_batches(int64_t nb, double flops, int (*fn)(void *arg, int64_t t),
+                              void *arg);
 
 /* Set FTZ/DAZ on the calling thread. */
 void glab_set_ftz_daz(void);
