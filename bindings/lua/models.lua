@@ -309,7 +309,7 @@ function GMMDensity:to_gmm()
 end
 
 function GMMDensity:fit(X, opts)
-  opts = nn._options(opts, {epochs = 20, batch_size = 512, lr = 1e-3, test = false,
+  opts = nn._options(opts, {epochs = 20, batch_size = 512, lr = 1e-3, lr_end = false, test = false,
                             generator = false, seed = 0, on_epoch = false, on_step = false,
                             verbose = true}, "GMMDensity:fit")
   local gen = opts.generator or G.Generator(opts.seed)
@@ -317,6 +317,9 @@ function GMMDensity:fit(X, opts)
   local hist = {train = {}, test = {}, step = {}}
   local t0 = G.time()
   for ep = 1, opts.epochs do
+    if opts.lr_end and opts.epochs > 1 then
+      opt:set_lr(opts.lr * (opts.lr_end / opts.lr) ^ ((ep - 1) / (opts.epochs - 1)))
+    end
     local sum, n = 0, 0
     for xb in G.data.batches(X, opts.batch_size, {generator = gen}) do
       local loss = -self:forward(xb):mean()
@@ -344,4 +347,4 @@ doc(GMMDensity, "models.GMMDensity(K, d, [{data=, scale=, eps=1e-4, dtype=, seed
 doc(GMMDensity.covariances, "m:covariances() -> Tensor\nSigma (K, d, d) = A A^T + eps I, differentiable.")
 doc(GMMDensity.nll, "m:nll(X) -> number\nMean negative log-likelihood of the rows of X in nats, without a graph, in blocks.")
 doc(GMMDensity.to_gmm, "m:to_gmm() -> GMM\nA models.GMM with the current parameters (detached), for sampling, predict, saving.")
-doc(GMMDensity.fit, "m:fit(X, [{epochs=20, batch_size=512, lr=1e-3, test=, seed=0, generator=, on_epoch=,\n  on_step=, verbose=true}]) -> history\nAdam on the mean NLL over shuffled minibatches; history.train and .test (when test is given)\nhold the NLL per epoch and .step per step. on_epoch(epoch, history) runs after each epoch.")
+doc(GMMDensity.fit, "m:fit(X, [{epochs=20, batch_size=512, lr=1e-3, lr_end=, test=, seed=0, generator=,\n  on_epoch=, on_step=, verbose=true}]) -> history\nAdam on the mean NLL over shuffled minibatches, the learning rate going geometrically from lr\nin the first epoch to lr_end in the last when lr_end is given; history.train and .test (when test is given)\nhold the NLL per epoch and .step per step. on_epoch(epoch, history) runs after each epoch.")
