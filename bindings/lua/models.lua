@@ -257,12 +257,12 @@ models.GMMDensity = GMMDensity
 -- K components in d dimensions: means (K, d), A (K, d, d) with
 -- Sigma_k = A_k A_k^T + eps I, logits (K) with pi = softmax(logits).
 function GMMDensity:__init(K, d, opts)
-  opts = nn._options(opts, {data = false, scale = false, eps = 1e-4, dtype = false,
-                            generator = false, seed = false}, "GMMDensity")
+  opts = nn._options(opts, {data = false, init = "identity", scale = false, eps = 1e-4,
+                            dtype = false, generator = false, seed = false}, "GMMDensity")
   local gen = opts.generator or (opts.seed and G.Generator(opts.seed)) or nil
   local dtype = opts.dtype or (opts.data and opts.data.dtype) or G.get_default_dtype()
   local X = opts.data
-  local means, scale
+  local means, A0, scale
   if X then
     means = X:index_select(1, G.randperm(X.shape[1], {generator = gen}):narrow(1, 1, K)):clone()
     scale = opts.scale or X:std(1):mean():item()
@@ -270,8 +270,16 @@ function GMMDensity:__init(K, d, opts)
     means = G.zeros(K, d, {dtype = dtype})
     scale = opts.scale or 1
   end
-  local A = G.eye(d, {dtype = dtype}):expand(K, d, d) * scale
-            + G.randn(K, d, d, {dtype = dtype, generator = gen}) * (0.01 * scale)
+  if opts.init == "covariance" then
+    if not X then error("GMMDensity: init = \"covariance\" needs data", 3) end
+    local _, _, cov = models._mstep(X, nil, opts.eps)
+    A0 = linalg.cholesky(cov):to(dtype)
+  elseif opts.init == "identity" then
+    A0 = G.eye(d, {dtype = dtype}):unsqueeze(1) * scale
+  else
+    error("GMMDensity: init must be \"identity\" or \"covariance\", got " .. tostring(opts.init), 3)
+  end
+  local A = A0:expand(K, d, d) + G.randn(K, d, d, {dtype = dtype, generator = gen}) * (0.01 * scale)
   self.K, self.d, self.eps = K, d, opts.eps
   self.eye = G.eye(d, {dtype = dtype})
   self:add("means", means:to(dtype))
@@ -343,7 +351,7 @@ function GMMDensity:fit(X, opts)
   return hist
 end
 
-doc(GMMDensity, "models.GMMDensity(K, d, [{data=, scale=, eps=1e-4, dtype=, seed=, generator=}]) -> module\nA GMM as an nn module for training by gradient descent, in PS1 1.1d-e's parameterisation:\nmeans (K, d), A (K, d, d) with Sigma_k = A_k A_k^T + eps I, and logits (K) with pi = softmax.\nForward gives log q(x) (B) for x (B, d), batched over the K components (one batched Cholesky,\none batched triangular solve). With data, the means start at K random rows and A at\nscale I (scale: the data's mean per-dimension std). K = 1 is the Gaussian of 1.1d.")
+doc(GMMDensity, "models.GMMDensity(K, d, [{data=, init=\"identity\"|\"covariance\", scale=, eps=1e-4, dtype=, seed=,\n  generator=}]) -> module\nA GMM as an nn module for training by gradient descent, in PS1 1.1d-e's parameterisation:\nmeans (K, d), A (K, d, d) with Sigma_k = A_k A_k^T + eps I, and logits (K) with pi = softmax.\nForward gives log q(x) (B) for x (B, d), batched over the K components (one batched Cholesky,\none batched triangular solve). With data, the means start at K random rows and each A_k at\nscale I (scale: the data's mean per-dimension std) or, with init=\"covariance\", at the Cholesky\nfactor of the data's covariance; a little noise (1% of scale) breaks the symmetry.\nK = 1 is the Gaussian of 1.1d.")
 doc(GMMDensity.covariances, "m:covariances() -> Tensor\nSigma (K, d, d) = A A^T + eps I, differentiable.")
 doc(GMMDensity.nll, "m:nll(X) -> number\nMean negative log-likelihood of the rows of X in nats, without a graph, in blocks.")
 doc(GMMDensity.to_gmm, "m:to_gmm() -> GMM\nA models.GMM with the current parameters (detached), for sampling, predict, saving.")
