@@ -17,9 +17,9 @@ static int f_log_prob(lua_State *L) {
 
 static int f_mstep(lua_State *L) {
   glab_tensor *X = lg_check(L, 1), *r = lua_isnil(L, 2) ? NULL : lg_check(L, 2);
-  double reg = luaL_optnumber(L, 3, 0.0);
+  double prior = luaL_optnumber(L, 3, 0.0);
   glab_tensor *lw = lg_push(L), *mu = lg_push(L), *cov = lg_push(L);
-  lg_try(L, glab_gmm_mstep(lw, mu, cov, X, r, reg));
+  lg_try(L, glab_gmm_mstep(lw, mu, cov, X, r, prior));
   return 3;
 }
 
@@ -48,7 +48,7 @@ static int f_kmeans_init(lua_State *L) {
 
 const lg_Reg lg_models_functions[] = {
   {"_log_prob", f_log_prob, "models._log_prob(X, log_weights, means, chol) -> Tensor\n(N, K) log pi_k + log N(x_n | mu_k, L_k L_k^T) for X (N, d), log_weights (K), means (K, d) and\nlower Cholesky factors chol (K, d, d): one triangular solve per component over blocks of points."},
-  {"_mstep", f_mstep, "models._mstep(X, resp | nil, [reg_covar=0]) -> log_weights, means, covs\nThe EM M step from responsibilities resp (N, K): weighted means and covariances (divided by N_k)\nwith reg_covar added to every diagonal; resp nil fits one Gaussian (the MLE, divided by N)."},
+  {"_mstep", f_mstep, "models._mstep(X, resp | nil, [prior=0]) -> log_weights, means, covs\nThe EM M step from responsibilities resp (N, K): weighted means and covariances\n(S_k + prior I) / N_k, the MAP step under p(Sigma) ~ exp(-prior/2 tr Sigma^-1); resp nil fits one\nGaussian (the MLE, divided by N, when prior is 0)."},
   {"_kmeans_assign", f_kmeans_assign, "models._kmeans_assign(X, centers) -> labels, dist2\nThe nearest of the centres (K, d) to each row of X (N, d): 1-based labels and squared distances."},
   {"_kmeans_update", f_kmeans_update, "models._kmeans_update(centers, X, labels) -> counts\nMove each centre to the mean of its points (in place); a centre without points stays."},
   {"_kmeans_init", f_kmeans_init, "models._kmeans_init(X, K, [{generator=}]) -> centers\nk-means++ seeding: K rows of X, each drawn in proportion to its squared distance from the\ncentres chosen before it."},

@@ -216,10 +216,21 @@ local function initial_resp(X, K, opts, gen)
   error("GMM.fit_em: init must be \"kmeans\" or \"random\", got " .. tostring(opts.init), 4)
 end
 
+-- The M step with the prior lambda = reg_covar N / K on every covariance:
+-- a component of average size N / K gets Sigma_k = S_k / N_k + reg_covar I.
 local function mstep(X, resp, reg)
-  local lw, means, covs = models._mstep(X, resp, reg)
+  local lw, means, covs = models._mstep(X, resp, reg * X.shape[1] / resp.shape[2])
   local hint = string.format("; raise reg_covar (now %g)", reg)
   return new_gmm(lw, means, covs, factor(covs, "GMM.fit_em", hint))
+end
+
+-- The prior's log density per point: -(lambda / 2N) sum_k tr(Sigma_k^-1),
+-- with tr(Sigma^-1) = |L^-1|_F^2 by a triangular solve.
+local function log_prior(gmm, reg)
+  if reg == 0 then return 0 end
+  local I = G.eye(gmm.d, {dtype = gmm.means.dtype}):expand(gmm.K, gmm.d, gmm.d)
+  local tr = linalg.solve_triangular(gmm.chol, I):square():sum():item()
+  return -0.5 * reg / gmm.K * tr
 end
 
 GMM.fit_em = doc(function(X, K, opts)
@@ -227,27 +238,32 @@ GMM.fit_em = doc(function(X, K, opts)
   opts = nn._options(opts, {init = "kmeans", max_iter = 100, tol = 1e-3, reg_covar = 1e-6,
                             seed = 0, generator = false, kmeans_iter = 20, callback = false,
                             verbose = false}, "GMM.fit_em")
+  if not (type(opts.reg_covar) == "number" and opts.reg_covar >= 0) then
+    error("GMM.fit_em: reg_covar must be a number >= 0", 2)
+  end
   local gen = opts.generator or G.Generator(opts.seed)
   local t0 = G.time()
   local gmm = mstep(X, initial_resp(X, K, opts, gen), opts.reg_covar)
-  local loglik, converged = {}, false
+  local loglik, objective, converged = {}, {}, false
   while true do
     local lp = gmm:log_prob_components(X)
     local lse = lp:logsumexp(2, true)
     local it = #loglik + 1
     loglik[it] = lse:mean():item()
+    objective[it] = loglik[it] + log_prior(gmm, opts.reg_covar)
     local resp = (lp - lse):exp()
     if opts.verbose then
       print(string.format("EM %3d  log-likelihood %.6g per point%s  %.1f s", it - 1, loglik[it],
             it > 1 and string.format(" (%+.3g)", loglik[it] - loglik[it - 1]) or "", G.time() - t0))
     end
-    if opts.callback then opts.callback(it - 1, gmm, loglik[it], resp) end
-    converged = it > 1 and math.abs(loglik[it] - loglik[it - 1]) < opts.tol
+    if opts.callback then opts.callback(it - 1, gmm, loglik[it], resp, objective[it]) end
+    converged = it > 1 and math.abs(objective[it] - objective[it - 1]) < opts.tol
     if converged or it > opts.max_iter then break end
     gmm = mstep(X, resp, opts.reg_covar)
   end
-  return gmm, {loglik = loglik, iterations = #loglik - 1, converged = converged}
-end, "models.GMM.fit_em(X, K, [{init=\"kmeans\"|\"random\", max_iter=100, tol=1e-3, reg_covar=1e-6,\n  seed=0, generator=, kmeans_iter=20, callback=, verbose=false}]) -> GMM, info\nExpectation-maximisation from k-means (or random) responsibilities. Each iteration computes\nresponsibilities in log space (E) and the weighted MLE (M) with reg_covar added to every\ncovariance diagonal, which keeps a component that collapses onto a flat region or a few points\ninvertible. Stops when the mean log-likelihood changes by less than tol or after max_iter M\nsteps. info.loglik holds the mean log-likelihood of the initial and of every later mixture\n(EM never decreases it); callback(it, gmm, loglik, resp) sees each one.")
+  return gmm, {loglik = loglik, objective = objective, iterations = #loglik - 1,
+               converged = converged}
+end, "models.GMM.fit_em(X, K, [{init=\"kmeans\"|\"random\", max_iter=100, tol=1e-3, reg_covar=1e-6,\n  seed=0, generator=, kmeans_iter=20, callback=, verbose=false}]) -> GMM, info\nExpectation-maximisation from k-means (or random) responsibilities. Each iteration computes\nresponsibilities in log space (E) and the weighted MLE (M). reg_covar keeps a component that\ncollapses onto a flat region or a few points invertible: each M step adds lambda I to the\nscatter before dividing by N_k, lambda = reg_covar N / K, so that a component of average size\ngets Sigma_k = S_k / N_k + reg_covar I. That is the MAP step under the prior\np(Sigma_k) ~ exp(-lambda/2 tr Sigma_k^-1), so EM never decreases the penalised objective\ninfo.objective = loglik - lambda/(2N) sum_k tr Sigma_k^-1 (per point); with reg_covar = 0 it is\nthe log-likelihood itself. info.loglik holds the mean log-likelihood of the initial and every\nlater mixture. Stops when the objective changes by less than tol or after max_iter M steps;\ncallback(it, gmm, loglik, resp, objective) sees each mixture.")
 
 -- ---- GMM by SGD -------------------------------------------------------------------
 
@@ -272,7 +288,7 @@ function GMMDensity:__init(K, d, opts)
   end
   if opts.init == "covariance" then
     if not X then error("GMMDensity: init = \"covariance\" needs data", 3) end
-    local _, _, cov = models._mstep(X, nil, opts.eps)
+    local _, _, cov = models._mstep(X, nil, opts.eps * X.shape[1])   -- S / N + eps I
     A0 = linalg.cholesky(cov):to(dtype)
   elseif opts.init == "identity" then
     A0 = G.eye(d, {dtype = dtype}):unsqueeze(1) * scale

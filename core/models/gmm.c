@@ -305,15 +305,15 @@ static void syrk_rows(glab_dtype dt, int64_t n, int64_t d, double alpha, const v
                 (float)beta, C, (int)d);
 }
 
-/* Sigma_k: scale by 1/N_k, mirror the lower triangle, add reg on the diagonal. */
-static void finish_cov(glab_dtype dt, void *C, int64_t d, double Nk, double reg) {
+/* Sigma_k = (S_k + prior I) / N_k from the scatter S_k in C's lower triangle. */
+static void finish_cov(glab_dtype dt, void *C, int64_t d, double Nk, double prior) {
   for (int64_t i = 0; i < d; i++) {
     for (int64_t j = 0; j < i; j++) {
       double v = elem(dt, C, i * d + j) / Nk;
       set_elem(dt, C, i * d + j, v);
       set_elem(dt, C, j * d + i, v);
     }
-    set_elem(dt, C, i * d + i, elem(dt, C, i * d + i) / Nk + reg);
+    set_elem(dt, C, i * d + i, (elem(dt, C, i * d + i) + prior) / Nk);
   }
 }
 
@@ -348,11 +348,11 @@ static void sc_work(void *arg, int t, int nt) {
 }
 
 glab_status glab_gmm_mstep(glab_tensor *log_weights, glab_tensor *means, glab_tensor *covs,
-                           const glab_tensor *X, const glab_tensor *resp, double reg_covar) {
+                           const glab_tensor *X, const glab_tensor *resp, double prior) {
   glab_status s = check_matrix(X, "gmm.mstep");
   if (s != GLAB_OK || (resp && (s = check_resp(X, resp)) != GLAB_OK)) return s;
-  if (!(reg_covar >= 0))
-    return glab_fail(GLAB_EARG, "gmm.mstep: reg_covar must be >= 0, got %g", reg_covar);
+  if (!(prior >= 0 && prior < INFINITY))
+    return glab_fail(GLAB_EARG, "gmm.mstep: prior must be finite and >= 0, got %g", prior);
   glab_dtype dt = X->dtype;
   int64_t N = X->shape[0], d = X->shape[1], K = resp ? resp->shape[1] : 1;
   int64_t shw[1] = {K}, shm[2] = {K, d}, shc[3] = {K, d, d};
@@ -379,7 +379,7 @@ glab_status glab_gmm_mstep(glab_tensor *log_weights, glab_tensor *means, glab_te
   weighted_means(dt, Nk, mu, j.x, j.r, N, d, K);
   glab_parallel(nt, sc_work, &j);
   for (int64_t k = 0; k < K; k++) {
-    finish_cov(dt, (char *)j.cov + k * d * d * esize(dt), d, Nk[k], reg_covar);
+    finish_cov(dt, (char *)j.cov + k * d * d * esize(dt), d, Nk[k], prior);
     set_elem(dt, glab_tensor_data(log_weights), k, log(Nk[k] / N));
   }
 done:

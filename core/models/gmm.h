@@ -32,12 +32,14 @@ glab_status glab_gmm_log_prob(glab_tensor *out, const glab_tensor *X,
 /* The M step: weighted maximum likelihood from responsibilities resp (N, K)
 ** (rows summing to 1), into log_weights (K), means (K, d) and covs (K, d, d):
 **   N_k = sum_n r_nk,  pi_k = N_k / N,  mu_k = sum_n r_nk x_n / N_k,
-**   Sigma_k = sum_n r_nk (x_n - mu_k)(x_n - mu_k)^T / N_k + reg_covar I.
-** reg_covar keeps Sigma_k positive definite when a component collapses onto
-** fewer than d independent points.  resp NULL means one component holding
-** every point: the closed-form Gaussian MLE (divided by N, not N - 1). */
+**   Sigma_k = (sum_n r_nk (x_n - mu_k)(x_n - mu_k)^T + prior I) / N_k.
+** prior > 0 makes this the MAP step under p(Sigma_k) ~ exp(-prior/2 tr Sigma_k^-1),
+** which keeps Sigma_k positive definite when a component collapses onto
+** fewer than d independent points, and keeps EM monotone in the penalised
+** log-likelihood.  resp NULL means one component holding every point: the
+** closed-form Gaussian MLE (divided by N, not N - 1) when prior is 0. */
 glab_status glab_gmm_mstep(glab_tensor *log_weights, glab_tensor *means, glab_tensor *covs,
-                           const glab_tensor *X, const glab_tensor *resp, double reg_covar);
+                           const glab_tensor *X, const glab_tensor *resp, double prior);
 
 /* Nearest centre of each row of X (N, d) among centers (K, d): labels (N,
 ** float64, 0-based) and squared distances dist2 (N, float64). */
