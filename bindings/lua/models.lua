@@ -80,7 +80,7 @@ end, "g:nll(X) -> number\nThe mean negative log-likelihood of the rows of X, in 
 
 Gaussian.eig = doc(function(self)
   local w, V = linalg.eigh(self.cov)
-  local idx = G.arange(self.d, 1, -1)
+  local idx = G.arange(self.d, 0, -1)
   return w:index_select(1, idx), V:index_select(2, idx)
 end, "g:eig() -> values, vectors\nEigenvalues of the covariance in descending order and the matching eigenvectors as columns.")
 

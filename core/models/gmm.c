@@ -279,7 +279,7 @@ static void weighted_means(glab_dtype dt, double *Nk, void *mu, const void *x, c
   for (int64_t k = 0; k < K; k++) Nk[k] = 0;
   for (int64_t i = 0; i < N; i++)
     for (int64_t k = 0; k < K; k++) Nk[k] += r ? elem(dt, r, i * K + k) : 1.0;
-  for (int64_t k = 0; k < K; k++) Nk[k] += 10 * 2.220446049250313e-16 * N;
+  for (int64_t k = 0; k < K; k++) Nk[k] += 10 * 2.220446049250313e-16;   /* as scikit-learn */
   if (r) {
     glab_gemm(dt, 1, 0, K, d, N, 1.0, r, K, x, d, 0.0, mu, d);
   } else {
@@ -505,6 +505,21 @@ static int64_t draw(glab_rng *rng, const double *w, int64_t n, double total) {
   return (int64_t)(glab_rng_uniform(rng) * n);  /* all points coincide */
 }
 
+/* cd_i = |x_i - c|^2 for every row of X (N, d), through the workspace W. */
+static void sqdist_to(glab_dtype dt, double *cd, const void *x, const void *c, void *W,
+                      int64_t N, int64_t d) {
+  size_t row = d * esize(dt);
+  for (int64_t r0 = 0; r0 < N; r0 += 256) {
+    int64_t n = N - r0 < 256 ? N - r0 : 256;
+    center_rows(dt, W, (const char *)x + r0 * row, c, NULL, n, d);
+    row_sqnorms(dt, cd + r0, W, n, d);
+  }
+}
+
+/* The greedy variant (as scikit-learn's): each centre after the first is
+** the best of 2 + log K candidates drawn by D^2 weighting, the one that
+** lowers the sum of squared distances most; plain k-means++ too often puts
+** two seeds in one cluster, from which Lloyd's iterations cannot escape. */
 glab_status glab_kmeans_init(glab_tensor *centers, const glab_tensor *X, int64_t K,
                              glab_rng *rng) {
   glab_status s = check_matrix(X, "kmeans");
@@ -519,33 +534,44 @@ glab_status glab_kmeans_init(glab_tensor *centers, const glab_tensor *X, int64_t
   glab_dtype dt = X->dtype;
   inputs in = {.n = 0};
   const void *x;
-  double *dist = malloc(N * sizeof *dist);
+  double *dist = malloc(N * sizeof *dist), *cd = malloc(N * sizeof *cd),
+         *best = malloc(N * sizeof *best);
   void *W = malloc((size_t)256 * d * esize(dt));
-  if (!dist || !W) {
+  if (!dist || !cd || !best || !W) {
     s = glab_fail(GLAB_ENOMEM, "kmeans: cannot allocate the workspace");
     goto done;
   }
   if ((s = take(&in, X, &x)) != GLAB_OK) goto done;
   char *c = glab_tensor_data(centers);
   size_t row = d * esize(dt);
-  for (int64_t i = 0; i < N; i++) dist[i] = 1;
-  for (int64_t k = 0; k < K; k++) {
-    double total = 0;
+  int trials = 2 + (int)log((double)K);
+  int64_t first = (int64_t)(glab_rng_uniform(rng) * N);
+  memcpy(c, (const char *)x + first * row, row);
+  sqdist_to(dt, dist, x, c, W, N, d);
+  for (int64_t k = 1; k < K; k++) {
+    double total = 0, best_pot = INFINITY;
+    int64_t pick = 0;
     for (int64_t i = 0; i < N; i++) total += dist[i];
-    int64_t pick = draw(rng, dist, N, total);
-    memcpy(c + k * row, (const char *)x + pick * row, row);
-    for (int64_t r0 = 0; r0 < N; r0 += 256) {
-      int64_t n = N - r0 < 256 ? N - r0 : 256;
-      double sq[256];
-      center_rows(dt, W, (const char *)x + r0 * row, c + k * row, NULL, n, d);
-      row_sqnorms(dt, sq, W, n, d);
-      for (int64_t i = 0; i < n; i++)
-        if (k == 0 || sq[i] < dist[r0 + i]) dist[r0 + i] = sq[i];
+    for (int tr = 0; tr < trials; tr++) {
+      int64_t cand = draw(rng, dist, N, total);
+      sqdist_to(dt, cd, x, (const char *)x + cand * row, W, N, d);
+      double pot = 0;
+      for (int64_t i = 0; i < N; i++) pot += cd[i] < dist[i] ? cd[i] : dist[i];
+      if (pot < best_pot) {
+        double *t = best;
+        best = cd, cd = t;
+        best_pot = pot, pick = cand;
+      }
     }
+    memcpy(c + k * row, (const char *)x + pick * row, row);
+    for (int64_t i = 0; i < N; i++)
+      if (best[i] < dist[i]) dist[i] = best[i];
   }
 done:
   release(&in);
   free(dist);
+  free(cd);
+  free(best);
   free(W);
   return s;
 }

@@ -51,9 +51,9 @@ glab_status glab_kmeans_assign(glab_tensor *labels, glab_tensor *dist2, const gl
 glab_status glab_kmeans_update(glab_tensor *centers, glab_tensor *counts, const glab_tensor *X,
                                const glab_tensor *labels);
 
-/* k-means++ seeding (Arthur & Vassilvitskii 2007): K rows of X, each drawn
-** with probability proportional to its squared distance from the nearest
-** centre chosen so far. */
+/* Greedy k-means++ seeding (Arthur & Vassilvitskii 2007): K rows of X; each
+** after the first is the best of 2 + log K candidates drawn with probability
+** proportional to the squared distance from the nearest centre so far. */
 glab_status glab_kmeans_init(glab_tensor *centers, const glab_tensor *X, int64_t K,
                              glab_rng *rng);
 

@@ -1,0 +1,102 @@
+-- The exercise scripts run end to end, headless, in their short
+-- configuration: each exits 0, writes non-blank figures, and prints the
+-- numbers that the exercise is about, checked where the fact is robust.
+local G = require "genlab"
+local H = dofile("tests/lua/helpers.lua")
+local root = os.getenv("PWD")
+
+-- Run scripts/NAME.lua in a fresh directory; its output, status and dir.
+local dirs = {}
+local function run(name, args)
+  local dir = os.tmpname()
+  dirs[#dirs + 1] = dir
+  os.remove(dir)
+  os.execute("mkdir -p " .. dir)
+  local out, rc = H.sh(string.format("cd %s && GENLAB_HEADLESS=1 GENLAB_NO_WAIT=1 %s %s/scripts/%s.lua %s",
+                                     dir, H.exe, root, name, args or ""))
+  return out, rc, dir
+end
+
+-- A figure that is there and shows something: its pixels vary.
+local function assert_figure(path)
+  local f = io.open(path, "rb")
+  assert.is_truthy(f, "no figure " .. path)
+  f:close()
+  local img = G.data.read_image(path, {gray = true})
+  assert.is_true(img:std():item() > 0.05, path .. " is blank")
+end
+
+local function number_after(out, pattern)
+  return tonumber(out:match(pattern))
+end
+
+describe("exercise scripts (short configurations)", function()
+  teardown(function()
+    for _, d in ipairs(dirs) do os.execute("rm -rf " .. d) end
+  end)
+
+  it("ps1_1a_gaussian: NLL table, samples beside patches, a saved model", function()
+    local out, rc, dir = run("ps1_1a_gaussian")
+    assert.are.equal(0, rc, out)
+    local tr, te = number_after(out, "train%s+(%-?[%d.]+)"), number_after(out, "test%s+(%-?[%d.]+)")
+    assert.is_true(tr < te, "the training NLL is the lower one")
+    assert_figure(dir .. "/out/ps1_1a_gaussian/gaussian_samples.png")
+    assert.is_truthy(io.open(dir .. "/out/models/gaussian.ckpt"))
+  end)
+
+  it("ps1_1b_eigenvectors: descending spectrum, eigenvector tiles", function()
+    local out, rc, dir = run("ps1_1b_eigenvectors")
+    assert.are.equal(0, rc, out)
+    local v1, v2 = number_after(out, "\n%s+1%s+([%d.e+-]+)"), number_after(out, "\n%s+2%s+([%d.e+-]+)")
+    assert.is_true(v1 > v2 and v2 > 0)
+    assert_figure(dir .. "/out/ps1_1b_eigenvectors/eigenvectors.png")
+  end)
+
+  it("ps1_1c_covariance: stationary covariances, circulant eigenvectors", function()
+    local out, rc, dir = run("ps1_1c_covariance")
+    assert.are.equal(0, rc, out)
+    assert.is_true(number_after(out, "max|lambda|%) = ([%d.e+-]+)") < 1e-10)
+    assert_figure(dir .. "/out/ps1_1c_covariance/covariance.png")
+  end)
+
+  it("ps1_1d_gaussian_sgd: SGD approaches the closed form from above", function()
+    local out, rc, dir = run("ps1_1d_gaussian_sgd")
+    assert.are.equal(0, rc, out)
+    local gap = number_after(out, "gap on test: ([%d.-]+) nats")
+    assert.is_true(gap > -5 and gap < 60, out)
+    assert_figure(dir .. "/out/ps1_1d_gaussian_sgd/gaussian_sgd.png")
+  end)
+
+  it("ps1_1efg_gmm: the K = 16 mixture beats the Gaussian on test patches", function()
+    local out, rc, dir = run("ps1_1efg_gmm")
+    assert.are.equal(0, rc, out)
+    local gauss = number_after(out, "\n%s+G%s+%-?[%d.]+%s+(%-?[%d.]+)")
+    local k16 = number_after(out, "\n%s+16%s+%-?[%d.]+%s+(%-?[%d.]+)")
+    assert.is_true(k16 < gauss, out)
+    assert_figure(dir .. "/out/ps1_1efg_gmm/gmm_sgd.png")
+    assert.is_truthy(io.open(dir .. "/out/models/gmm_K16.ckpt"))
+  end)
+
+  it("ps1_1h_components: rankings and component views", function()
+    local out, rc, dir = run("ps1_1h_components")
+    assert.are.equal(0, rc, out)
+    assert.is_truthy(out:find("most edge-like", 1, true))
+    assert_figure(dir .. "/out/ps1_1h_components/components.png")
+  end)
+
+  it("lecture3_em: EM is monotone and lands near the true mixture", function()
+    local out, rc, dir = run("lecture3_em")
+    assert.are.equal(0, rc, out)
+    local first, last, true_ll = out:match("log%-likelihood (%-?[%d.]+) %-> (%-?[%d.]+) per point %(true mixture (%-?[%d.]+)%)")
+    assert.is_true(tonumber(last) > tonumber(first))
+    assert.is_true(math.abs(tonumber(last) - tonumber(true_ll)) < 0.1)
+    assert.is_true(number_after(out, "largest decrease between iterations: ([%d.e+-]+)") < 1e-9)
+    assert_figure(dir .. "/out/lecture3_em/em.png")
+  end)
+
+  it("reject an unknown option with a pointer to --help", function()
+    local out, rc = run("ps1_1a_gaussian", "--epochs=3")
+    assert.are.equal(2, rc)
+    assert.is_truthy(out:find("unknown argument '--epochs=3' (try --help)", 1, true))
+  end)
+end)
