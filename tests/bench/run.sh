@@ -11,8 +11,8 @@ for b in "$BUILD"/bench/*; do
 done
 train=$(mktemp)
 for b in tests/bench/*.lua; do
-  if [[ $b == */bench_train.lua ]]; then
-    ./genlab --headless "$b" | tee "$train"
+  if [[ $b == */bench_train.lua || $b == */bench_models.lua ]]; then
+    ./genlab --headless "$b" | tee -a "$train"
   else
     ./genlab --headless "$b" 2>/dev/null
   fi
@@ -25,20 +25,26 @@ fi
 peers=../shared/peers
 # Training steps against the PyTorch peers, in this same run: peer / genlab.
 if [[ -d $peers ]] && /usr/bin/python3 -c 'import torch' 2>/dev/null; then
-  echo "PyTorch peers (same machine, same run; BENCH_QUICK=$BENCH_QUICK):"
-  for w in w7_vae_mlp w8_vae_cnn w9_lstm_ar; do
-    (cd "$peers" && /usr/bin/python3 "$w.py" 2>/dev/null | head -1) >> "$train"
+  echo "PyTorch and scikit-learn peers (same machine, same run; BENCH_QUICK=$BENCH_QUICK):"
+  for w in w7_vae_mlp w8_vae_cnn w9_lstm_ar w3_gmm_sgd; do
+    (cd "$peers" && /usr/bin/python3 "$w.py" 2>/dev/null | grep '^{') >> "$train"
   done
+  if /usr/bin/python3 -c 'import sklearn' 2>/dev/null; then
+    (cd "$peers" && /usr/bin/python3 w4_gmm_em.py 2>/dev/null | grep '^{') >> "$train"
+  else
+    echo "scikit-learn peer skipped: install python3-sklearn to compare EM"
+  fi
   /usr/bin/python3 - "$train" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
-ours = {r["workload"]: r for r in rows if r["impl"] == "genlab"}
+key = lambda r: (r["workload"], r.get("K"), r.get("phase", "train"))
 for r in rows:
-    if r["impl"] == "genlab" or r["workload"] not in ours:
+    if r["impl"] == "genlab" or r.get("phase", "train") != "train":
         continue
-    g = ours[r["workload"]]
-    print(f'{r["workload"]:8s} pytorch {r["seconds"]:8.3f} {r["unit"]:12s} genlab {g["seconds"]:8.3f}'
-          f'   ratio {r["seconds"] / g["seconds"]:5.2f}x')
+    for g in (g for g in rows if g["impl"] == "genlab" and key(g) == key(r)):
+        name = r["workload"] + (f' K={r["K"]}' if "K" in r else "")
+        print(f'{name:12s} {r["impl"]:8s} {r["seconds"]:8.3f} {r["unit"]:12s} genlab {g["seconds"]:8.3f}'
+              f' ({g.get("dtype", "float32")})   ratio {r["seconds"] / g["seconds"]:5.2f}x')
 PY
 else
   echo "PyTorch peers skipped: install python3-torch (see $peers/README.md) to compare"
