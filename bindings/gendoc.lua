@@ -46,3 +46,19 @@ while cls do
   cls = getmetatable(cls) and getmetatable(cls).__index
 end
 section("Optimizer methods", omethods, "opt:")
+-- models: the classes' constructors (Gaussian.fit, GMM.fit_em, ...) with
+-- the module's functions, then each class's methods
+local M, funcs, methods_of = G.models, {}, {}
+for name, v in pairs(M) do funcs[name] = v end
+for _, cls in ipairs{"Gaussian", "GMM", "GMMDensity"} do
+  methods_of[cls] = {}
+  for name, v in pairs(M[cls]) do
+    local d = name:sub(1, 2) ~= "__" and G.doc(v)
+    if d and d:find("^models%.") then funcs[cls .. "." .. name] = v
+    elseif d then methods_of[cls][name] = v end
+  end
+end
+section("genlab.models", funcs, "models.")
+section("Gaussian methods", methods_of.Gaussian, "g:")
+section("GMM methods", methods_of.GMM, "gmm:")
+section("GMMDensity methods (besides nn.Module's)", methods_of.GMMDensity, "m:")
