@@ -150,10 +150,19 @@ end, "gmm:predict(X) -> Tensor\nThe hard assignment argmax_k pi_k N(x_n | mu_k, 
 GMM.sample = doc(function(self, n, opts)
   opts = nn._options(opts, {generator = false}, "GMM:sample")
   local gen = opts.generator or nil
+  local dtype = self.means.dtype
   local comp = G.categorical(self.weights, n, {generator = gen})
-  local z = G.randn(n, self.d, 1, {dtype = self.means.dtype, generator = gen})
-  local L = self.chol:index_select(1, comp)
-  local x = L:matmul(z):squeeze(3) + self.means:index_select(1, comp)
+  local z = G.randn(n, self.d, {dtype = dtype, generator = gen})
+  local x = G.zeros(n, self.d, {dtype = dtype})
+  local rows = G.arange(1, n + 1, {dtype = "float64"})
+  for k = 1, self.K do                    -- one GEMM per component
+    local idx = rows:masked_select(comp:eq(k))
+    local m = idx.shape[1]
+    if m > 0 then
+      local xk = z:index_select(1, idx):matmul(self.chol[k]:t()) + self.means[k]
+      x:scatter_add_(1, idx:reshape(m, 1):expand(m, self.d), xk)
+    end
+  end
   return x, comp
 end, "gmm:sample(n, [{generator=}]) -> X, components\nTwo-step sampling: a component k ~ pi, then x = mu_k + L_k z with z ~ N(0, I).")
 
