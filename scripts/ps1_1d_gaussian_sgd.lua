@@ -23,25 +23,24 @@ local model = G.models.GMMDensity(1, d, {data = Xtr, seed = o.seed})
 local fig = G.viz.figure{title = "PS1 1.1d: Gaussian by SGD", cols = 2, width = 1100,
                          height = 460, name = "gaussian_sgd"}
 local steps = {}
+local function draw_steps()
+  fig:line({y = G.tensor(steps), label = "minibatch NLL"},
+           {panel = 2, title = "NLL per step", xlabel = "step", ylabel = "nats / patch",
+            hline = ref_tr, hline_label = "closed form (train)"})
+end
 local function draw(hist)
   local series = {{y = hist.train, label = "train"}}
   if #hist.test > 0 then series[2] = {y = hist.test, label = "test"} end
   fig:line(series, {panel = 1, title = "NLL per epoch", xlabel = "epoch", ylabel = "nats / patch",
                     hline = ref_te, hline_label = "closed form (test)"})
-  fig:line({y = G.tensor(steps), label = "minibatch NLL"},
-           {panel = 2, title = "NLL per step", xlabel = "step", ylabel = "nats / patch",
-            hline = ref_tr, hline_label = "closed form (train)"})
+  draw_steps()
   fig:show()
 end
 local hist = model:fit(Xtr, {epochs = o.epochs, batch_size = o.batch, lr = o.lr, lr_end = o.lr_end,
-                             test = Xte,
-                             seed = o.seed,
+                             test = Xte, seed = o.seed,
                              on_step = function(i, l)
                                steps[i] = l
-                               if i % 10 == 0 then fig:line({y = G.tensor(steps), label = "minibatch NLL"},
-                                 {panel = 2, title = "NLL per step", xlabel = "step",
-                                  ylabel = "nats / patch", hline = ref_tr,
-                                  hline_label = "closed form (train)"}):show() end
+                               if i % 10 == 0 then draw_steps(); fig:show() end
                              end,
                              on_epoch = function(_, h) draw(h) end})
 
