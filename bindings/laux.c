@@ -278,6 +278,31 @@ double lg_optnum(lua_State *L, int i, const char *key, double deflt) {
   return v;
 }
 
+int lg_optchoice(lua_State *L, int i, const char *key, const char *const names[], int deflt) {
+  if (!lua_istable(L, i)) return deflt;
+  lua_getfield(L, i, key);
+  int k = deflt;
+  if (!lua_isnil(L, -1)) {
+    const char *v = lua_isstring(L, -1) ? lua_tostring(L, -1) : NULL;
+    for (k = 0; names[k] && !(v && strcmp(names[k], v) == 0); k++) {}
+    if (!names[k]) {
+      luaL_Buffer b;
+      luaL_buffinit(L, &b);
+      for (int j = 0; names[j]; j++) {
+        if (j) luaL_addstring(&b, names[j + 1] ? ", " : " or ");
+        lua_pushfstring(L, "\"%s\"", names[j]);
+        luaL_addvalue(&b);
+      }
+      luaL_pushresult(&b);
+      const char *choices = lua_tostring(L, -1);
+      const char *got = v ? lua_pushfstring(L, "\"%s\"", v) : luaL_typename(L, -2);
+      luaL_error(L, "option '%s': expected %s, got %s", key, choices, got);
+    }
+  }
+  lua_pop(L, 1);
+  return k;
+}
+
 int lg_one_based(lua_State *L, glab_tensor *idx, int nret) {
   lg_try(L, glab_binary_scalar(idx, GLAB_ADD, idx, 1.0, 0));
   return nret;

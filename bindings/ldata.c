@@ -141,10 +141,12 @@ static int d_fold_patches(lua_State *L) {
   glab_tensor *p = lg_check(L, 1);
   lua_Integer h = luaL_checkinteger(L, 2), w = luaL_checkinteger(L, 3);
   lua_Integer size = luaL_checkinteger(L, 4);
-  lg_checkopts(L, 5, OPTS("stride"));
+  static const char *const reduce[] = {"mean", "sum", NULL};
+  lg_checkopts(L, 5, OPTS("stride", "reduce"));
   lua_Integer stride = (lua_Integer)lg_optnum(L, 5, "stride", 1);
+  int sum = lg_optchoice(L, 5, "reduce", reduce, 0);
   lg_try(L, glab_patches_fold(lg_push(L), p, (int64_t)h, (int64_t)w, (int64_t)size,
-                              (int64_t)stride));
+                              (int64_t)stride, sum));
   return 1;
 }
 
@@ -351,7 +353,7 @@ static const lg_Reg functions[] = {
   {"to_gray", d_to_gray, "data.to_gray(rgb) -> Tensor\nLuma 0.299 R + 0.587 G + 0.114 B of an (..., 3) tensor (ITU-R BT.601)."},
   {"patches", d_patches, "data.patches(images, size, [{count=10000, seed=, generator=}]) -> Tensor\n(count, size*size) random patches of a gray image or a list of them, uniform over\nall patch positions of all images. seed gives a private generator (same patches every run)."},
   {"extract_patches", d_extract_patches, "data.extract_patches(img, size, [{stride=1}]) -> Tensor\nEvery size x size patch of a gray (H, W) image in raster order, one per row. The last\nposition of each side is always included, so every pixel is covered."},
-  {"fold_patches", d_fold_patches, "data.fold_patches(P, H, W, size, [{stride=1}]) -> Tensor\nThe (H, W) image whose pixels average the patches of P covering them;\nfold_patches(extract_patches(X, s), H, W, s) == X."},
+  {"fold_patches", d_fold_patches, "data.fold_patches(P, H, W, size, [{stride=1, reduce=\"mean\"|\"sum\"}]) -> Tensor\nThe (H, W) image whose pixels average the patches of P covering them;\nfold_patches(extract_patches(X, s), H, W, s) == X. reduce=\"sum\" adds them instead: the adjoint\nof extract_patches, which carries gradients on patches back to pixels."},
   {"batches", d_batches, "data.batches(tensors, batch_size, [{shuffle=true, drop_last=false, generator=}]) -> iterator\nOne epoch of minibatches over the first dim of a tensor or a list of tensors of equal length:\nfor xb, yb in data.batches({X, Y}, 128) do ... end. Shuffled with the generator each call."},
   {"mnist", d_mnist, "data.mnist([{split=\"train\"|\"test\", binarize=false, limit=, flat=false}]) -> images, labels\nMNIST scaled to [0, 1]: images (n, 1, 28, 28) or (n, 784) with flat; labels (n) float64 digits.\nbinarize sets pixels above 0.5 to 1, the rest to 0. 60000 train, 10000 test."},
   {"fashion_mnist", d_fashion_mnist, "data.fashion_mnist([{split=, binarize=, limit=, flat=}]) -> images, labels\nFashion-MNIST, as data.mnist (Debian's dataset-fashion-mnist)."},

@@ -77,6 +77,9 @@ void lg_checkopts(lua_State *L, int i, const char *const *keys);
 /* Boolean/number field of an options table at index i. */
 int lg_optbool(lua_State *L, int i, const char *key, int deflt);
 double lg_optnum(lua_State *L, int i, const char *key, double deflt);
+/* Index in names (NULL-ended) of the string option key, deflt when absent;
+** any other string is an error that lists the choices. */
+int lg_optchoice(lua_State *L, int i, const char *key, const char *const names[], int deflt);
 /* Shift the 0-based index tensor idx (already pushed) to 1-based in place;
 ** returns nret, for `return lg_one_based(L, idx, 2)`. */
 int lg_one_based(lua_State *L, glab_tensor *idx, int nret);

@@ -5,6 +5,7 @@
 ** bindings/lua/models.lua, opened with genlab.nn by lnn.c.
 ** None of these kernels records gradients.
 */
+#include "../core/models/epll.h"
 #include "../core/models/gmm.h"
 #include "lgenlab.h"
 
@@ -21,6 +22,24 @@ static int f_mstep(lua_State *L) {
   glab_tensor *lw = lg_push(L), *mu = lg_push(L), *cov = lg_push(L);
   lg_try(L, glab_gmm_mstep(lw, mu, cov, X, r, prior));
   return 3;
+}
+
+static int f_score(lua_State *L) {
+  glab_tensor *X = lg_check(L, 1), *lw = lg_check(L, 2), *mu = lg_check(L, 3),
+              *ch = lg_check(L, 4);
+  int want_grad = lua_isnoneornil(L, 5) || lua_toboolean(L, 5);
+  glab_tensor *lq = lg_push(L), *g = want_grad ? lg_push(L) : NULL;
+  lg_try(L, glab_gmm_score(lq, g, X, lw, mu, ch));
+  return want_grad ? 2 : 1;
+}
+
+static int f_map_patches(lua_State *L) {
+  glab_tensor *Y = lg_check(L, 1), *lw = lg_check(L, 2), *mu = lg_check(L, 3),
+              *ch = lg_check(L, 4);
+  double s2 = luaL_checknumber(L, 5);
+  glab_tensor *out = lg_push(L), *lab = lg_push(L);
+  lg_try(L, glab_gmm_map_patches(out, lab, Y, lw, mu, ch, s2));
+  return lg_one_based(L, lab, 2);
 }
 
 static int f_kmeans_assign(lua_State *L) {
@@ -49,6 +68,8 @@ static int f_kmeans_init(lua_State *L) {
 const lg_Reg lg_models_functions[] = {
   {"_log_prob", f_log_prob, "models._log_prob(X, log_weights, means, chol) -> Tensor\n(N, K) log pi_k + log N(x_n | mu_k, L_k L_k^T) for X (N, d), log_weights (K), means (K, d) and\nlower Cholesky factors chol (K, d, d): one triangular solve per component over blocks of points."},
   {"_mstep", f_mstep, "models._mstep(X, resp | nil, [prior=0]) -> log_weights, means, covs\nThe EM M step from responsibilities resp (N, K): weighted means and covariances\n(S_k + prior I) / N_k, the MAP step under p(Sigma) ~ exp(-prior/2 tr Sigma^-1); resp nil fits one\nGaussian (the MLE, divided by N, when prior is 0)."},
+  {"_score", f_score, "models._score(X, log_weights, means, chol, [grad=true]) -> logq, grad\nlog q(x_n) (N) and its gradient d log q / dx_n = -sum_k r_nk Sigma_k^-1 (x_n - mu_k) (N, d) for\nthe mixture; responsibilities below 1e-20 are left out of the sum. grad=false skips it."},
+  {"_map_patches", f_map_patches, "models._map_patches(Y, log_weights, means, chol_noisy, noise_var) -> X, labels\nEPLL's MAP patch step: for each noisy row y of Y, the component k maximising\nlog pi_k N(y | mu_k, Sigma_k + noise_var I) (1-based labels) and its Wiener estimate\ny - noise_var (Sigma_k + noise_var I)^-1 (y - mu_k); chol_noisy factors Sigma_k + noise_var I."},
   {"_kmeans_assign", f_kmeans_assign, "models._kmeans_assign(X, centers) -> labels, dist2\nThe nearest of the centres (K, d) to each row of X (N, d): 1-based labels and squared distances."},
   {"_kmeans_update", f_kmeans_update, "models._kmeans_update(centers, X, labels) -> counts\nMove each centre to the mean of its points (in place); a centre without points stays."},
   {"_kmeans_init", f_kmeans_init, "models._kmeans_init(X, K, [{generator=}]) -> centers\nk-means++ seeding: K rows of X, each drawn in proportion to its squared distance from the\ncentres chosen before it."},

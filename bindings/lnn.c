@@ -185,5 +185,7 @@ void lg_open_nn(lua_State *L) {
   lua_setfield(L, module, "_doc");
   open_lib(L, module, "nn", nn_functions, "genlab.nn: layers (Linear, Conv2d, LSTM, ...), containers and losses; the\nfunctional forms (nn.linear, nn.conv2d, ...) underneath them.", lua_nn, "@bindings/lua/nn.lua");
   open_lib(L, module, "optim", optim_functions, "genlab.optim: SGD and Adam over a list of parameters, as PyTorch's.", lua_optim, "@bindings/lua/optim.lua");
+  static const lg_Reg none[] = {{NULL, NULL, NULL}};
   open_lib(L, module, "models", lg_models_functions, "genlab.models: the Gaussian, the Gaussian mixture (EM or SGD) and k-means of PS1 1.1\nand lecture 3.", lua_models, "@bindings/lua/models.lua");
+  open_lib(L, module, "denoise", none, "genlab.denoise: Gaussian noise, PSNR, and denoising with a GMM patch prior: per-patch\nand whole-image gradient descent (PS1 1.2) and EPLL's half-quadratic splitting.", lua_denoise, "@bindings/lua/denoise.lua");
 }

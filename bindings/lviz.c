@@ -171,12 +171,7 @@ static int v_grid(lua_State *L) {
   o.pad = (int)lg_optnum(L, 3, "pad", -1);
   o.signed_map = lg_optbool(L, 3, "signed", 0);
   opt_string(L, 3, "title", o.title, sizeof o.title);
-  char norm[16] = "global";
-  opt_string(L, 3, "norm", norm, sizeof norm);
-  int k = 0;
-  while (norms[k] && strcmp(norms[k], norm) != 0) k++;
-  if (!norms[k]) luaL_error(L, "option 'norm': expected \"global\", \"tile\" or \"none\", got \"%s\"", norm);
-  o.norm = (glab_norm)k;
+  o.norm = (glab_norm)lg_optchoice(L, 3, "norm", norms, 0);
   char **caps = NULL;
   if (lua_istable(L, 3) && lua_getfield(L, 3, "captions") == LUA_TTABLE) {
     int n = (int)lua_rawlen(L, -1);

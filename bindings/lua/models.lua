@@ -166,6 +166,36 @@ GMM.sample = doc(function(self, n, opts)
   return x, comp
 end, "gmm:sample(n, [{generator=}]) -> X, components\nTwo-step sampling: a component k ~ pi, then x = mu_k + L_k z with z ~ N(0, I).")
 
+GMM.to = doc(function(self, dtype)
+  if self.means.dtype == dtype then return self end
+  return new_gmm(self.log_weights:to(dtype), self.means:to(dtype), self.covs:to(dtype),
+                 self.chol:to(dtype))
+end, "gmm:to(dtype) -> GMM\nThe same mixture in \"float32\" or \"float64\" (itself when it already is).")
+
+GMM.score = doc(function(self, X)
+  check_points(X, self.d, "GMM:score")
+  return models._score(X, self.log_weights, self.means, self.chol)
+end, "gmm:score(X) -> logq, grad\nlog q(x) (N) and its gradient d log q / dx = -sum_k r_k Sigma_k^-1 (x - mu_k) (N, d) for the rows\nof X: the E-step pass, then Sigma_k^-1 applied only where the responsibility r_k >= 1e-20.")
+
+GMM.noisy = doc(function(self, noise_var)
+  if type(noise_var) ~= "number" or not (noise_var >= 0) then
+    error("GMM:noisy: the noise variance must be a number >= 0, got " .. tostring(noise_var), 2)
+  end
+  local eye = G.eye(self.d, {dtype = self.means.dtype})
+  local covs = self.covs + eye * noise_var
+  return new_gmm(self.log_weights, self.means, covs, factor(covs, "GMM:noisy"))
+end, "gmm:noisy(noise_var) -> GMM\nThe distribution of x + e for x ~ gmm and e ~ N(0, noise_var I): every Sigma_k + noise_var I.")
+
+GMM.map_patches = doc(function(self, Y, noise_var)
+  check_points(Y, self.d, "GMM:map_patches")
+  local nz = self:noisy(noise_var)
+  return models._map_patches(Y, nz.log_weights, nz.means, nz.chol, noise_var)
+end, "gmm:map_patches(Y, noise_var) -> X, labels\nEPLL's approximate MAP estimate of clean patches from the rows of Y observed with Gaussian\nnoise of variance noise_var: the most likely component k of the noisy model (gmm:noisy) and its\nWiener filter x = mu_k + Sigma_k (Sigma_k + noise_var I)^-1 (y - mu_k). labels are 1-based.")
+
+GMM.max_precision = doc(function(self)
+  return 1 / linalg.eigvalsh(self.covs):min():item()
+end, "gmm:max_precision() -> number\nmax_k of the largest eigenvalue of Sigma_k^-1 = 1 / min_k lambda_min(Sigma_k): a bound on the\ncurvature of -log q, which sets a safe gradient-descent step.")
+
 GMM.state_dict = doc(function(self)
   return {weights = self.weights, means = self.means, covs = self.covs}
 end, "gmm:state_dict() -> {weights=, means=, covs=}\nThe tensors that define the mixture, for genlab.save.")

@@ -103,8 +103,23 @@ glab_status glab_patches_extract(glab_tensor *out, const glab_tensor *img, int64
   return s;
 }
 
+/* acc[r + a, c + b] += the patch row p (size*size elements of dtype dt). */
+static void add_patch(double *acc, int64_t w, int64_t r, int64_t c, const void *p,
+                      glab_dtype dt, int64_t size) {
+  for (int64_t a = 0; a < size; a++) {
+    double *dst = acc + (r + a) * w + c;
+    if (dt == GLAB_F64) {
+      const double *src = (const double *)p + a * size;
+      for (int64_t b = 0; b < size; b++) dst[b] += src[b];
+    } else {
+      const float *src = (const float *)p + a * size;
+      for (int64_t b = 0; b < size; b++) dst[b] += src[b];
+    }
+  }
+}
+
 glab_status glab_patches_fold(glab_tensor *out, const glab_tensor *patches, int64_t h,
-                              int64_t w, int64_t size, int64_t stride) {
+                              int64_t w, int64_t size, int64_t stride, int sum) {
   char sh[128];
   if (size < 1 || stride < 1 || h < size || w < size)
     return glab_fail(GLAB_EARG, "fold_patches: %lldx%lld patches do not fit a %lldx%lld image",
@@ -114,30 +129,34 @@ glab_status glab_patches_fold(glab_tensor *out, const glab_tensor *patches, int6
     return glab_fail(GLAB_ESHAPE, "fold_patches: expected (%lldx%lld) patches for a %lldx%lld image, got (%s)",
                      (long long)(nr * nc), (long long)(size * size), (long long)h, (long long)w,
                      glab_shape_str(sh, sizeof sh, patches->ndim, patches->shape));
+  if (patches->dtype != GLAB_F32 && patches->dtype != GLAB_F64)
+    return glab_fail(GLAB_EDTYPE, "fold_patches: patches must be float32 or float64, got %s",
+                     glab_dtype_name(patches->dtype));
   double *acc = calloc((size_t)(h * w), sizeof *acc);
   int *cnt = calloc((size_t)(h * w), sizeof *cnt);
-  glab_tensor res = GLAB_TENSOR_EMPTY;
+  glab_tensor res = GLAB_TENSOR_EMPTY, src = GLAB_TENSOR_EMPTY;
   int64_t shape[2] = {h, w};
-  glab_status s = (acc && cnt) ? glab_tensor_new(&res, patches->dtype, 2, shape)
+  glab_dtype dt = patches->dtype;
+  size_t row_bytes = (size_t)(size * size) * glab_dtype_size(dt);
+  glab_status s = (acc && cnt) ? glab_tensor_contiguous(&src, patches)
                                : glab_fail(GLAB_ENOMEM, "fold_patches: out of memory");
+  if (s == GLAB_OK) s = glab_tensor_new(&res, dt, 2, shape);
   for (int64_t i = 0; s == GLAB_OK && i < nr; i++)
     for (int64_t j = 0; j < nc; j++) {
       int64_t r = position(i, h, size, stride), c = position(j, w, size, stride);
-      int64_t row = i * nc + j;
+      add_patch(acc, w, r, c, (const char *)glab_tensor_data(&src) + (i * nc + j) * row_bytes,
+                dt, size);
       for (int64_t a = 0; a < size; a++)
-        for (int64_t b = 0; b < size; b++) {
-          int64_t idx[2] = {row, a * size + b};
-          acc[(r + a) * w + c + b] += glab_tensor_get(patches, idx);
-          cnt[(r + a) * w + c + b]++;
-        }
+        for (int64_t b = 0; b < size; b++) cnt[(r + a) * w + c + b]++;
     }
   for (int64_t k = 0; s == GLAB_OK && k < h * w; k++) {
-    double v = acc[k] / cnt[k];
-    if (res.dtype == GLAB_F64) ((double *)glab_tensor_data(&res))[k] = v;
+    double v = sum ? acc[k] : acc[k] / cnt[k];
+    if (dt == GLAB_F64) ((double *)glab_tensor_data(&res))[k] = v;
     else ((float *)glab_tensor_data(&res))[k] = (float)v;
   }
   if (s == GLAB_OK) s = glab_tensor_deliver(out, &res, "fold_patches");
   glab_tensor_free(&res);
+  glab_tensor_free(&src);
   free(acc);
   free(cnt);
   return s;

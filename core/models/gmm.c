@@ -17,75 +17,10 @@
 #include "../tensor/ops.h"
 #include "../tensor/parallel.h"
 #include "gmm.h"
+#include "rows.h"
 
 #define BLOCK 4096            /* rows of X per block: 4 MiB of float32 at d = 256 */
 #define LOG_2PI 1.8378770664093454836
-
-/* Contiguous handles on the inputs, released together. */
-typedef struct {
-  glab_tensor t[4];
-  int n;
-} inputs;
-
-static glab_status take(inputs *in, const glab_tensor *src, const void **data) {
-  glab_tensor *t = &in->t[in->n++];
-  glab_status s = glab_tensor_contiguous(t, src);
-  if (s == GLAB_OK) *data = glab_tensor_data(t);
-  return s;
-}
-
-static void release(inputs *in) {
-  for (int i = 0; i < in->n; i++) glab_tensor_free(&in->t[i]);
-  in->n = 0;
-}
-
-static double elem(glab_dtype dt, const void *p, int64_t i) {
-  return dt == GLAB_F64 ? ((const double *)p)[i] : (double)((const float *)p)[i];
-}
-
-static void set_elem(glab_dtype dt, void *p, int64_t i, double v) {
-  if (dt == GLAB_F64) ((double *)p)[i] = v;
-  else ((float *)p)[i] = (float)v;
-}
-
-static size_t esize(glab_dtype dt) { return dt == GLAB_F64 ? 8 : 4; }
-
-/* W (n x d) := scale_i (X_i - mu) for each row i; scale NULL means 1. */
-static void center_rows(glab_dtype dt, void *W, const void *X, const void *mu,
-                        const double *scale, int64_t n, int64_t d) {
-  if (dt == GLAB_F64) {
-    const double *x = X, *m = mu;
-    double *w = W;
-    for (int64_t i = 0; i < n; i++) {
-      double s = scale ? scale[i] : 1.0;
-      for (int64_t j = 0; j < d; j++) w[i * d + j] = s * (x[i * d + j] - m[j]);
-    }
-  } else {
-    const float *x = X, *m = mu;
-    float *w = W;
-    for (int64_t i = 0; i < n; i++) {
-      float s = scale ? (float)scale[i] : 1.0f;
-      for (int64_t j = 0; j < d; j++) w[i * d + j] = s * (x[i * d + j] - m[j]);
-    }
-  }
-}
-
-/* out_i = |W_i|^2 over the n rows of W (n x d). */
-static void row_sqnorms(glab_dtype dt, double *out, const void *W, int64_t n, int64_t d) {
-  for (int64_t i = 0; i < n; i++) {
-    double acc = 0;
-    if (dt == GLAB_F64) {
-      const double *w = (const double *)W + i * d;
-      for (int64_t j = 0; j < d; j++) acc += w[j] * w[j];
-    } else {
-      const float *w = (const float *)W + i * d;
-      float a = 0;                            /* vectorised; d terms only */
-      for (int64_t j = 0; j < d; j++) a += w[j] * w[j];
-      acc = a;
-    }
-    out[i] = acc;
-  }
-}
 
 /* ---- argument checks ------------------------------------------------------------ */
 
@@ -150,11 +85,11 @@ static glab_status log_dets(double *out, glab_dtype dt, const void *L, int64_t K
   return GLAB_OK;
 }
 
-/* P (K, d, d) := L_k^-1 for each component, by the batched triangular solve
-** against I.  The E step then costs one GEMM per component and block of
-** points, which runs at twice trsm's speed for these shapes (measured: 5.7 s
-** against 2.9 s per pass at K = 64, d = 256, N = 100000, float32). */
-static glab_status inverse_factors(glab_tensor *P, const glab_tensor *chol) {
+/* P_k = L_k^-1 by the batched triangular solve against I.  The E step then
+** costs one GEMM per component and block of points, which runs at twice
+** trsm's speed for these shapes (measured: 5.7 s against 2.9 s per pass at
+** K = 64, d = 256, N = 100000, float32). */
+glab_status glab_gmm_whitening(glab_tensor *P, const glab_tensor *chol) {
   int64_t d = chol->shape[1];
   glab_tensor eye = GLAB_TENSOR_EMPTY, eyes = GLAB_TENSOR_EMPTY;
   glab_status s = glab_tensor_eye(&eye, chol->dtype, d, d);
@@ -163,18 +98,6 @@ static glab_status inverse_factors(glab_tensor *P, const glab_tensor *chol) {
   glab_tensor_free(&eyes);
   glab_tensor_free(&eye);
   return s;
-}
-
-/* Y (n x d) := W P^T: row i becomes P w_i = L^-1 (x_i - mu).  Runs in
-** glab_parallel, so it calls cblas without picking thread counts. */
-static void whiten_rows(glab_dtype dt, int64_t n, int64_t d, const void *W, const void *P,
-                        void *Y) {
-  if (dt == GLAB_F64)
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)d, (int)d, 1.0, W, (int)d,
-                P, (int)d, 0.0, Y, (int)d);
-  else
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)d, (int)d, 1.0f, W,
-                (int)d, P, (int)d, 0.0f, Y, (int)d);
 }
 
 /* The E-step pass: threads take blocks of rows in turn, and for each block
@@ -242,7 +165,7 @@ glab_status glab_gmm_log_prob(glab_tensor *out, const glab_tensor *X,
   }
   if ((s = take(&in, X, &j.x)) != GLAB_OK || (s = take(&in, log_weights, &j.lw)) != GLAB_OK ||
       (s = take(&in, means, &j.mu)) != GLAB_OK || (s = take(&in, chol, &L)) != GLAB_OK ||
-      (s = log_dets(logdet, dt, L, K, d)) != GLAB_OK || (s = inverse_factors(&P, chol)) != GLAB_OK)
+      (s = log_dets(logdet, dt, L, K, d)) != GLAB_OK || (s = glab_gmm_whitening(&P, chol)) != GLAB_OK)
     goto done;
   j.logdet = logdet;
   j.P = glab_tensor_data(&P);

@@ -143,12 +143,19 @@ static void test_patches(void) {
      "all 8x8 patches of 23x31: 16*24 rows of 64");
   NEAR(glab_tensor_flat_get(&p, 25 * 64 + 9), 1 * 31 + 1 + 1 * 31 + 1, 0,
        "patch 26 (row 2, col 2) element (2,2) is pixel (3,3)");
-  glab_patches_fold(&f, &p, 23, 31, 8, 1);
+  glab_patches_fold(&f, &p, 23, 31, 8, 1, 0);
   NEAR(max_diff(&f, &v), 0, 0, "fold(extract(X)) == X");
+  glab_tensor ones = GLAB_TENSOR_EMPTY, cover = GLAB_TENSOR_EMPTY;
+  glab_tensor_full(&ones, GLAB_F64, 2, p.shape, 1.0);
+  glab_patches_fold(&cover, &ones, 23, 31, 8, 1, 1);
+  NEAR(glab_tensor_flat_get(&cover, 0), 1, 0, "summed fold: the corner pixel is in one patch");
+  NEAR(glab_tensor_flat_get(&cover, 10 * 31 + 10), 64, 0, "and pixel (11, 11) in 8 x 8 of them");
+  NEAR(glab_tensor_flat_get(&cover, 10 * 31 + 2), 24, 0, "and pixel (11, 3) in 8 x 3");
+  glab_tensor_free(&ones); glab_tensor_free(&cover);
   OK(glab_patches_positions(23, 8, 5) == 4, "stride 5 over 23: 0, 5, 10, and the last 15");
   glab_tensor p5 = GLAB_TENSOR_EMPTY, f5 = GLAB_TENSOR_EMPTY;
   glab_patches_extract(&p5, &v, 8, 5);
-  glab_patches_fold(&f5, &p5, 23, 31, 8, 5);
+  glab_patches_fold(&f5, &p5, 23, 31, 8, 5, 0);
   NEAR(max_diff(&f5, &v), 0, 0, "fold(extract(X)) == X with stride 5");
   glab_rng g;
   glab_rng_seed(&g, 3);
@@ -165,7 +172,7 @@ static void test_patches(void) {
   }
   OK(consistent, "each random patch is a true 8x8 window of the image");
   glab_tensor wrong = GLAB_TENSOR_EMPTY;
-  OK(glab_patches_fold(&wrong, &p, 23, 30, 8, 1) == GLAB_ESHAPE, "fold with the wrong size fails");
+  OK(glab_patches_fold(&wrong, &p, 23, 30, 8, 1, 0) == GLAB_ESHAPE, "fold with the wrong size fails");
   glab_tensor *all[] = {&img, &v, &p, &f, &p5, &f5, &rp};
   for (size_t i = 0; i < sizeof all / sizeof *all; i++) glab_tensor_free(all[i]);
 }

@@ -1,0 +1,219 @@
+-- denoise.lua -- genlab.denoise: removing Gaussian noise with a Gaussian
+-- mixture as the prior over image patches (PS1 1.2; Zoran & Weiss 2011,
+-- "From learning models of natural image patches to whole image
+-- restoration").  Three estimators over the C kernels gmm:score and
+-- gmm:map_patches:
+--
+--   patches_gd  each noisy patch y alone: min ||x - y||^2 - lambda log q(x)
+--   image_gd    the seed's whole-image loss ||X - Y||^2 - lambda EPLL(X), where
+--               EPLL(X) is the mean log q over all overlapping patches
+--   epll        the paper's half-quadratic splitting: per-patch MAP (the most
+--               likely component's Wiener filter) alternating with an
+--               image update that averages the patches back, as beta grows
+--
+--   local Y = denoise.add_noise(X, 25 / 255, {seed = 0})
+--   local Xh, info = denoise.epll(gmm, Y, {sigma = 25 / 255, clean = X})
+--   print(denoise.psnr(Xh, X))
+local G, denoise = ...
+local nn, data = G.nn, G.data
+
+local function doc(f, text) G._doc(f, text); return f end
+
+local function check_image(X, where, ndim)
+  if not G.is_tensor(X) or X.ndim ~= ndim then
+    error(string.format("%s: expected %s tensor, got %s", where,
+                        ndim == 2 and "an (H, W) image or (N, d) patches as a 2-d" or ndim .. "-d",
+                        G.is_tensor(X) and ("(" .. table.concat(X.shape, "x") .. ")") or type(X)), 3)
+  end
+end
+
+local function check_gmm(gmm, d, where)
+  if getmetatable(gmm) ~= G.models.GMM then
+    error(where .. ": the prior must be a models.GMM, got " .. tostring(gmm), 3)
+  end
+  if d and gmm.d ~= d then
+    error(string.format("%s: the prior models %d pixels per patch, the patches have %d", where,
+                        gmm.d, d), 3)
+  end
+end
+
+-- ---- noise and error measures ---------------------------------------------------
+
+denoise.add_noise = doc(function(X, sigma, opts)
+  opts = nn._options(opts, {seed = 0, generator = false}, "denoise.add_noise")
+  if type(sigma) ~= "number" or not (sigma >= 0) then
+    error("denoise.add_noise: sigma must be a number >= 0, got " .. tostring(sigma), 2)
+  end
+  local gen = opts.generator or G.Generator(opts.seed)
+  local shape = {table.unpack(X.shape)}
+  shape[#shape + 1] = {dtype = X.dtype, generator = gen}
+  return X + G.randn(table.unpack(shape)) * sigma
+end, "denoise.add_noise(X, sigma, [{seed=0, generator=}]) -> Tensor\nX + N(0, sigma^2) in every element; the same seed gives the same noise.")
+
+denoise.mse = doc(function(X, ref)
+  if not (G.is_tensor(X) and G.is_tensor(ref)) then error("denoise.mse(X, ref): two tensors expected", 2) end
+  return (X - ref):pow(2):mean():item()
+end, "denoise.mse(X, ref) -> number\nThe mean squared error per element.")
+
+denoise.psnr = doc(function(X, ref, peak)
+  peak = peak or 1
+  return 10 * math.log(peak * peak / denoise.mse(X, ref), 10)
+end, "denoise.psnr(X, ref, [peak=1]) -> number\nThe peak signal-to-noise ratio in dB, 10 log10(peak^2 / mse): pixels in [0, 1] have peak 1.")
+
+-- ---- gradient descent --------------------------------------------------------------
+
+-- Accelerated gradient descent (Nesterov; momentum (k - 1)/(k + 2), restarted
+-- when the loss rises) from x0 with step lr.  f(x) -> loss, gradient.  Stops
+-- when |grad| falls below tol |grad_0|.  Fills and returns hist (loss and
+-- grad_norm per step); on_step(step, x, hist) runs before the user's callback.
+local function descend(f, x0, lr, opts, where, hist, on_step)
+  local x, y, k = x0, x0, 1
+  hist.loss, hist.grad_norm, hist.lr = {}, {}, lr
+  local g0
+  for step = 1, opts.steps do
+    local loss, g = f(y)
+    local gn = g:norm():item()
+    g0 = g0 or math.max(gn, 1e-300)
+    if hist.loss[step - 1] and loss > hist.loss[step - 1] then k = 1 end   -- restart
+    hist.loss[step], hist.grad_norm[step] = loss, gn
+    if gn <= opts.tol * g0 then x = y break end
+    local x_new = y - g * lr
+    y = opts.accelerate and x_new + (x_new - x) * ((k - 1) / (k + 2)) or x_new
+    x, k = x_new, k + 1
+    if on_step then on_step(step, x, hist) end
+    if opts.callback then opts.callback(step, x, hist) end
+    if opts.verbose and (step % opts.verbose == 0 or step == opts.steps) then
+      print(string.format("%s: step %d/%d  loss %.6g  |grad|/|grad_0| %.2e", where, step,
+                          opts.steps, loss, gn / g0))
+    end
+  end
+  hist.steps = #hist.loss
+  hist.rel_grad = hist.grad_norm[#hist.grad_norm] / g0
+  return x, hist
+end
+
+local gd_defaults = {lambda = 1, steps = 200, lr = false, tol = 1e-6, accelerate = true,
+                     callback = false, verbose = false}
+
+denoise.patches_gd = doc(function(gmm, Y, opts)
+  check_image(Y, "denoise.patches_gd", 2)
+  check_gmm(gmm, Y.shape[2], "denoise.patches_gd")
+  opts = nn._options(opts, gd_defaults, "denoise.patches_gd")
+  gmm = gmm:to(Y.dtype)
+  local lam, N = opts.lambda, Y.shape[1]
+  local function f(X)                    -- the mean over patches of the loss
+    local logq, score = gmm:score(X)
+    local r = X - Y
+    local loss = (r:pow(2):sum() - logq:sum() * lam):item() / N
+    return loss, (r * 2 - score * lam) / N
+  end
+  local lr = opts.lr or N / (2 + lam * gmm:max_precision())
+  return descend(f, Y, lr, opts, "patches_gd", {})
+end, [[denoise.patches_gd(gmm, Y, [{lambda=1, steps=200, lr=, tol=1e-6, accelerate=true, callback=, verbose=}]) -> X, hist
+Denoise each row y of Y (N, d) on its own (PS1 1.2a): minimise ||x - y||^2 - lambda log q(x) by
+gradient descent, the gradient from gmm:score. The step is 1 / L with L = 2 + lambda max_k
+|Sigma_k^-1| (the curvature bound of gmm:max_precision) unless lr is given; accelerate uses
+Nesterov momentum with restarts. Stops after steps or when |grad| < tol |grad_0|.
+hist: loss and grad_norm per step, steps, rel_grad (the final |grad| / |grad_0|), lr.
+lambda = 2 sigma^2 makes x the MAP estimate under noise of standard deviation sigma; for K = 1 the
+minimiser is the Wiener filter with noise variance lambda / 2.
+callback(step, X, hist) runs after each step; verbose=n prints every n steps.]])
+
+-- Patch geometry of an image: size from the prior, the patch count and the
+-- most patches any pixel lies in.
+local function geometry(gmm, X, opts, where)
+  local size = opts.size or math.floor(math.sqrt(gmm.d) + 0.5)
+  if size * size ~= gmm.d then
+    error(string.format("%s: the prior models %d pixels, not a square patch of %d x %d", where,
+                        gmm.d, size, size), 3)
+  end
+  if size > X.shape[1] or size > X.shape[2] then
+    error(string.format("%s: %dx%d patches do not fit a (%s) image", where, size, size,
+                        table.concat(X.shape, "x")), 3)
+  end
+  local P = data.extract_patches(X, size, {stride = opts.stride})
+  local cover = data.fold_patches(G.ones(P.shape[1], gmm.d, {dtype = X.dtype}), X.shape[1],
+                                  X.shape[2], size, {stride = opts.stride, reduce = "sum"})
+  return size, P.shape[1], cover
+end
+
+local function progress(opts, X, hist, t0)
+  hist.seconds[#hist.seconds + 1] = G.time() - t0
+  if opts.clean then hist.psnr[#hist.psnr + 1] = denoise.psnr(X, opts.clean) end
+end
+
+denoise.image_gd = doc(function(gmm, Y, opts)
+  check_image(Y, "denoise.image_gd", 2)
+  check_gmm(gmm, nil, "denoise.image_gd")
+  local o = {size = false, stride = 1, clean = false}
+  for k, v in pairs(gd_defaults) do o[k] = v end
+  opts = nn._options(opts, o, "denoise.image_gd")
+  gmm = gmm:to(Y.dtype)
+  local size, np, cover = geometry(gmm, Y, opts, "denoise.image_gd")
+  local H, W, lam, stride = Y.shape[1], Y.shape[2], opts.lambda, opts.stride
+  local t0 = G.time()
+  local function f(X)
+    local logq, score = gmm:score(data.extract_patches(X, size, {stride = stride}))
+    local r = X - Y
+    local loss = r:pow(2):sum():item() - lam * logq:mean():item()
+    local gp = data.fold_patches(score, H, W, size, {stride = stride, reduce = "sum"})
+    return loss, r * 2 - gp * (lam / np)
+  end
+  local lr = opts.lr or 1 / (2 + lam * cover:max():item() / np * gmm:max_precision())
+  return descend(f, Y, lr, opts, "image_gd", {seconds = {}, psnr = {}},
+                 function(_, X, hist) progress(opts, X, hist, t0) end)
+end, [[denoise.image_gd(gmm, Y, [{lambda=1, size=, stride=1, steps=200, lr=, tol=1e-6, accelerate=true, clean=, callback=, verbose=}]) -> X, hist
+Denoise the image Y (H, W) by gradient descent on the seed's loss (PS1 1.2b)
+  ||X - Y||^2 - lambda (1/|P|) sum_i log q(P_i X)
+over all overlapping size x size patches P_i X (size from the prior's d). The patch gradients
+of gmm:score are summed back onto the pixels (fold_patches reduce="sum"). The step is 1 / L with
+L = 2 + lambda (max patches per pixel / |P|) max_k |Sigma_k^-1| unless lr is given.
+hist: loss, grad_norm, seconds and (given the clean image) psnr per step, steps, rel_grad, lr.
+lambda = 2 sigma^2 |P| / d weighs the prior as the EPLL paper does (each patch's noise counted once
+per pixel).]])
+
+-- ---- half-quadratic splitting ------------------------------------------------------------
+
+denoise.epll = doc(function(gmm, Y, opts)
+  check_image(Y, "denoise.epll", 2)
+  check_gmm(gmm, nil, "denoise.epll")
+  opts = nn._options(opts, {sigma = false, lambda = false, betas = {1, 4, 8, 16, 32}, iters = 1,
+                            size = false, stride = 1, clip = true, clean = false,
+                            callback = false, verbose = false}, "denoise.epll")
+  local sigma = opts.sigma
+  if type(sigma) ~= "number" or not (sigma > 0) then
+    error("denoise.epll: option 'sigma' (the noise standard deviation, > 0) is required", 2)
+  end
+  gmm = gmm:to(Y.dtype)
+  local size, _, cover = geometry(gmm, Y, opts, "denoise.epll")
+  local H, W, stride = Y.shape[1], Y.shape[2], opts.stride
+  local lam = opts.lambda or gmm.d / sigma ^ 2
+  local X, t0 = Y, G.time()
+  local hist = {beta = {}, seconds = {}, psnr = {}, lambda = lam}
+  for i, b in ipairs(opts.betas) do
+    local beta = b / sigma ^ 2
+    for _ = 1, opts.iters do
+      local Z = gmm:map_patches(data.extract_patches(X, size, {stride = stride}), 1 / beta)
+      local sum = data.fold_patches(Z, H, W, size, {stride = stride, reduce = "sum"})
+      X = (Y * lam + sum * beta) / (cover * beta + lam)
+      hist.beta[#hist.beta + 1] = beta
+      progress(opts, X, hist, t0)
+      if opts.callback then opts.callback(#hist.beta, X, hist) end
+    end
+    if opts.verbose then
+      print(string.format("epll: beta %d/%d (%g / sigma^2)  %.2f s%s", i, #opts.betas, b,
+                          G.time() - t0, opts.clean and
+                          string.format("  PSNR %.2f dB", hist.psnr[#hist.psnr]) or ""))
+    end
+  end
+  if opts.clip then X = X:clamp(0, 1) end
+  return X, hist
+end, [[denoise.epll(gmm, Y, {sigma=, [lambda=d/sigma^2, betas={1,4,8,16,32}, iters=1, size=, stride=1, clip=true, clean=, callback=, verbose=]}) -> X, hist
+Denoise the image Y (H, W), observed with Gaussian noise of standard deviation sigma, by EPLL's
+half-quadratic splitting (Zoran & Weiss 2011). For each beta (in units of 1/sigma^2, growing),
+iters times:
+  1. every overlapping patch gets its MAP estimate at noise variance 1/beta, the Wiener filter
+     of its most likely component (gmm:map_patches);
+  2. X = (lambda Y + beta sum_i P_i^T z_i) / (lambda + beta * patches per pixel).
+lambda defaults to the paper's d / sigma^2. clip clamps the result to [0, 1].
+hist: beta, seconds and (given clean) psnr per iteration; callback(it, X, hist) after each.]])

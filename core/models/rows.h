@@ -1,0 +1,103 @@
+/*
+** rows.h -- small helpers shared by the model kernels (gmm.c, epll.c) over
+** rows of float32 or float64 points: contiguous handles on inputs, typed
+** element access, centring and whitening of blocks of rows.  Private to
+** core/models.
+*/
+#ifndef GLAB_MODELS_ROWS_H
+#define GLAB_MODELS_ROWS_H
+#include <cblas.h>
+
+#include "../tensor/tensor.h"
+
+/* Contiguous handles on the inputs, released together. */
+typedef struct {
+  glab_tensor t[4];
+  int n;
+} inputs;
+
+static inline glab_status take(inputs *in, const glab_tensor *src, const void **data) {
+  glab_tensor *t = &in->t[in->n++];
+  glab_status s = glab_tensor_contiguous(t, src);
+  if (s == GLAB_OK) *data = glab_tensor_data(t);
+  return s;
+}
+
+static inline void release(inputs *in) {
+  for (int i = 0; i < in->n; i++) glab_tensor_free(&in->t[i]);
+  in->n = 0;
+}
+
+static inline double elem(glab_dtype dt, const void *p, int64_t i) {
+  return dt == GLAB_F64 ? ((const double *)p)[i] : (double)((const float *)p)[i];
+}
+
+static inline void set_elem(glab_dtype dt, void *p, int64_t i, double v) {
+  if (dt == GLAB_F64) ((double *)p)[i] = v;
+  else ((float *)p)[i] = (float)v;
+}
+
+static inline size_t esize(glab_dtype dt) { return dt == GLAB_F64 ? 8 : 4; }
+
+/* W (n x d) := scale_i (X_i - mu) for each row i; scale NULL means 1. */
+static inline void center_rows(glab_dtype dt, void *W, const void *X, const void *mu,
+                               const double *scale, int64_t n, int64_t d) {
+  if (dt == GLAB_F64) {
+    const double *x = X, *m = mu;
+    double *w = W;
+    for (int64_t i = 0; i < n; i++) {
+      double s = scale ? scale[i] : 1.0;
+      for (int64_t j = 0; j < d; j++) w[i * d + j] = s * (x[i * d + j] - m[j]);
+    }
+  } else {
+    const float *x = X, *m = mu;
+    float *w = W;
+    for (int64_t i = 0; i < n; i++) {
+      float s = scale ? (float)scale[i] : 1.0f;
+      for (int64_t j = 0; j < d; j++) w[i * d + j] = s * (x[i * d + j] - m[j]);
+    }
+  }
+}
+
+/* out_i = |W_i|^2 over the n rows of W (n x d). */
+static inline void row_sqnorms(glab_dtype dt, double *out, const void *W, int64_t n, int64_t d) {
+  for (int64_t i = 0; i < n; i++) {
+    double acc = 0;
+    if (dt == GLAB_F64) {
+      const double *w = (const double *)W + i * d;
+      for (int64_t j = 0; j < d; j++) acc += w[j] * w[j];
+    } else {
+      const float *w = (const float *)W + i * d;
+      float a = 0;                            /* vectorised; d terms only */
+      for (int64_t j = 0; j < d; j++) a += w[j] * w[j];
+      acc = a;
+    }
+    out[i] = acc;
+  }
+}
+
+/* Y (n x d) := W P^T: row i becomes P w_i = L^-1 (x_i - mu).  Runs in
+** glab_parallel, so it calls cblas without picking thread counts. */
+static inline void whiten_rows(glab_dtype dt, int64_t n, int64_t d, const void *W, const void *P,
+                        void *Y) {
+  if (dt == GLAB_F64)
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)d, (int)d, 1.0, W, (int)d,
+                P, (int)d, 0.0, Y, (int)d);
+  else
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)d, (int)d, 1.0f, W,
+                (int)d, P, (int)d, 0.0f, Y, (int)d);
+}
+
+/* U (n x d) := Z P: row i becomes P^T z_i, which with z_i = P w_i is
+** Sigma^-1 w_i for Sigma = L L^T and P = L^-1. */
+static inline void unwhiten_rows(glab_dtype dt, int64_t n, int64_t d, const void *Z,
+                                 const void *P, void *U) {
+  if (dt == GLAB_F64)
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)d, (int)d, 1.0, Z,
+                (int)d, P, (int)d, 0.0, U, (int)d);
+  else
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)d, (int)d, 1.0f, Z,
+                (int)d, P, (int)d, 0.0f, U, (int)d);
+}
+
+#endif
