@@ -72,7 +72,7 @@ local function descend(f, x0, lr, opts, where, hist, on_step)
   local g0
   for step = 1, opts.steps do
     local loss, g = f(y)
-    local gn = g:norm():item()
+    local gn = g:pow(2):sum():sqrt():item()
     g0 = g0 or math.max(gn, 1e-300)
     if hist.loss[step - 1] and loss > hist.loss[step - 1] then k = 1 end   -- restart
     hist.loss[step], hist.grad_norm[step] = loss, gn
@@ -187,7 +187,7 @@ denoise.epll = doc(function(gmm, Y, opts)
   gmm = gmm:to(Y.dtype)
   local size, _, cover = geometry(gmm, Y, opts, "denoise.epll")
   local H, W, stride = Y.shape[1], Y.shape[2], opts.stride
-  local lam = opts.lambda or gmm.d / sigma ^ 2
+  local lam = opts.lambda or (size / math.min(stride, size)) ^ 2 / sigma ^ 2
   local X, t0 = Y, G.time()
   local hist = {beta = {}, seconds = {}, psnr = {}, lambda = lam}
   for i, b in ipairs(opts.betas) do
@@ -208,12 +208,14 @@ denoise.epll = doc(function(gmm, Y, opts)
   end
   if opts.clip then X = X:clamp(0, 1) end
   return X, hist
-end, [[denoise.epll(gmm, Y, {sigma=, [lambda=d/sigma^2, betas={1,4,8,16,32}, iters=1, size=, stride=1, clip=true, clean=, callback=, verbose=]}) -> X, hist
+end, [[denoise.epll(gmm, Y, {sigma=, [lambda=(size/stride)^2/sigma^2, betas={1,4,8,16,32}, iters=1, size=, stride=1, clip=true, clean=, callback=, verbose=]}) -> X, hist
 Denoise the image Y (H, W), observed with Gaussian noise of standard deviation sigma, by EPLL's
 half-quadratic splitting (Zoran & Weiss 2011). For each beta (in units of 1/sigma^2, growing),
 iters times:
   1. every overlapping patch gets its MAP estimate at noise variance 1/beta, the Wiener filter
      of its most likely component (gmm:map_patches);
   2. X = (lambda Y + beta sum_i P_i^T z_i) / (lambda + beta * patches per pixel).
-lambda defaults to the paper's d / sigma^2. clip clamps the result to [0, 1].
+lambda defaults to the paper's d / sigma^2 at stride 1, and (size / stride)^2 / sigma^2 in
+general: 1 / sigma^2 (the Gaussian likelihood's weight) for each patch over a pixel. clip clamps
+the result to [0, 1].
 hist: beta, seconds and (given clean) psnr per iteration; callback(it, X, hist) after each.]])

@@ -85,6 +85,19 @@ describe("patches", function()
     assert.are.same({25 * 35, 256}, P.shape)
     assert.are.equal(0, (D.fold_patches(P, 40, 50, 16) - img):abs():max():item())
   end)
+  it("fold with reduce=\"sum\" is the adjoint of extract: <E x, p> = <x, E^T p>", function()
+    local gen = G.Generator(3)
+    for _, stride in ipairs{1, 3} do
+      local x = G.randn(13, 17, {dtype = "float64", generator = gen})
+      local E = D.extract_patches(x, 5, {stride = stride})
+      local p = G.randn(E.shape[1], 25, {dtype = "float64", generator = gen})
+      local lhs = (E * p):sum():item()
+      local rhs = (x * D.fold_patches(p, 13, 17, 5, {stride = stride, reduce = "sum"})):sum():item()
+      assert.is_true(math.abs(lhs - rhs) < 1e-10 * math.abs(lhs) + 1e-10)
+    end
+    assert.matches("option 'reduce': expected \"mean\" or \"sum\", got \"max\"",
+                   select(2, pcall(D.fold_patches, G.ones(4, 4), 3, 3, 2, {reduce = "max"})))
+  end)
 end)
 
 describe("batches", function()
