@@ -62,59 +62,145 @@ end, "denoise.psnr(X, ref, [peak=1]) -> number\nThe peak signal-to-noise ratio i
 
 -- ---- gradient descent --------------------------------------------------------------
 
--- Accelerated gradient descent (Nesterov; momentum (k - 1)/(k + 2), restarted
--- when the loss rises) from x0 with step lr.  f(x) -> loss, gradient.  Stops
--- when |grad| falls below tol |grad_0|.  Fills and returns hist (loss and
--- grad_norm per step); on_step(step, x, hist) runs before the user's callback.
-local function descend(f, x0, lr, opts, where, hist, on_step)
-  local x, y, k = x0, x0, 1
-  hist.loss, hist.grad_norm, hist.lr = {}, {}, lr
-  local g0
+local function norm(t) return t:pow(2):sum():sqrt():item() end
+local function dot(a, b) return (a * b):sum():item() end
+local function total(fx) return G.is_tensor(fx) and fx:mean():item() or fx end
+
+-- Step rules for gradient descent on f(x) -> loss, grad; lr = 1/L is the step
+-- that the curvature bound L makes safe.  Each is made for one run and maps
+-- (x, loss, grad, hist) to the next x, loss and grad.
+
+-- "bb": Barzilai-Borwein steps <s, s> / <s, y>, kept in [lr, 1e6 lr], under a
+-- non-monotone Armijo search (the loss may not exceed the largest of the last
+-- 10 less the sufficient decrease) that halves the step, never below lr,
+-- where the descent lemma holds: Raydan's (1997) spectral gradient method.
+local function bb_steps(f, lr)
+  local alpha = lr
+  return function(x, fx, gx, hist)
+    local n, gn = #hist.loss, hist.grad_norm[#hist.grad_norm]
+    local ref = math.max(table.unpack(hist.loss, math.max(1, n - 9), n))
+    local x_new, f_new, g_new, ok
+    repeat
+      x_new = x - gx * alpha
+      f_new, g_new = f(x_new)
+      hist.evals = hist.evals + 1
+      ok = alpha <= lr or f_new <= ref - 1e-4 * alpha * gn * gn
+      if not ok then alpha = math.max(alpha / 2, lr) end
+    until ok
+    local s, y = x_new - x, g_new - gx
+    local sy = dot(s, y)
+    if sy > 0 then alpha = math.min(math.max(dot(s, s) / sy, lr), 1e6 * lr) end
+    return x_new, f_new, g_new
+  end
+end
+
+-- The same for rows that are separate problems (patches): f(x, [rows]) gives
+-- each row's loss, and each row keeps its own step and its own last 10
+-- losses.  A row whose step fails the Armijo test takes the safe step lr.
+local function bb_rows(f, lr, N, dtype)
+  local alpha = G.full({N, 1}, lr, {dtype = dtype})
+  local all = G.arange(1, N + 1, {dtype = "float64"})
+  local last = {}
+  return function(x, fx, gx, hist)
+    last[#last + 1] = fx
+    if #last > 10 then table.remove(last, 1) end
+    local x_new = x - gx * alpha
+    local f_new, g_new = f(x_new)
+    hist.evals = hist.evals + 1
+    local a = alpha:squeeze(2)
+    local ref = G.stack(last, 2):max(2)
+    local bad = f_new:gt(ref - gx:pow(2):sum(2) * a * 1e-4):mul(a:gt(lr))
+    local idx = all:masked_select(bad)
+    local m = idx.shape[1]
+    if m > 0 then                               -- redo those rows with the safe step
+      local xs = x:index_select(1, idx) - gx:index_select(1, idx) * lr
+      local fs, gs = f(xs, idx)
+      local rows, mask = idx:reshape(m, 1):expand(m, x.shape[2]), bad:reshape(N, 1)
+      x_new = G.where(mask, G.zeros_like(x):scatter_add_(1, rows, xs), x_new)
+      g_new = G.where(mask, G.zeros_like(x):scatter_add_(1, rows, gs), g_new)
+      f_new = G.where(bad, G.zeros_like(fx):scatter_add_(1, idx, fs), f_new)
+    end
+    local s, y = x_new - x, g_new - gx
+    local sy, ss = (s * y):sum(2, true), s:pow(2):sum(2, true)
+    alpha = G.where(sy:gt(0), (ss / sy:clamp(1e-300, math.huge)):clamp(lr, 1e6 * lr), alpha)
+    return x_new, f_new, g_new
+  end
+end
+
+-- "nesterov": step lr with momentum (k - 1)/(k + 2), restarted when the loss
+-- rises; "plain": step lr.
+local function momentum_steps(f, lr, x0, nesterov)
+  local x_prev, k = x0, 1
+  return function(x, fx, gx, hist)
+    local step_x = x - gx * lr
+    local y = nesterov and step_x + (step_x - x_prev) * ((k - 1) / (k + 2)) or step_x
+    x_prev, k = step_x, k + 1
+    local f_new, g_new = f(y)
+    hist.evals = hist.evals + 1
+    if total(f_new) > total(fx) then k = 1 end
+    return y, f_new, g_new
+  end
+end
+
+-- Runs the step rule from x0 for opts.steps steps or until |grad| < opts.tol
+-- |grad_0|.  Fills hist: loss (the mean when f gives one per row) and
+-- grad_norm at x0 and after each step, steps, evals (of f), rel_grad, lr.
+-- on_step(step, x, hist) runs before the user's callback.
+local function descend(f, step_rule, x0, lr, opts, where, hist, on_step)
+  local x, fx, gx = x0, f(x0)
+  local g0 = math.max(norm(gx), 1e-300)
+  hist.loss, hist.grad_norm, hist.lr, hist.evals = {total(fx)}, {norm(gx)}, lr, 1
   for step = 1, opts.steps do
-    local loss, g = f(y)
-    local gn = g:pow(2):sum():sqrt():item()
-    g0 = g0 or math.max(gn, 1e-300)
-    if hist.loss[step - 1] and loss > hist.loss[step - 1] then k = 1 end   -- restart
-    hist.loss[step], hist.grad_norm[step] = loss, gn
-    if gn <= opts.tol * g0 then x = y break end
-    local x_new = y - g * lr
-    y = opts.accelerate and x_new + (x_new - x) * ((k - 1) / (k + 2)) or x_new
-    x, k = x_new, k + 1
+    if hist.grad_norm[step] <= opts.tol * g0 then break end
+    x, fx, gx = step_rule(x, fx, gx, hist)
+    hist.loss[step + 1], hist.grad_norm[step + 1] = total(fx), norm(gx)
     if on_step then on_step(step, x, hist) end
     if opts.callback then opts.callback(step, x, hist) end
     if opts.verbose and (step % opts.verbose == 0 or step == opts.steps) then
       print(string.format("%s: step %d/%d  loss %.6g  |grad|/|grad_0| %.2e", where, step,
-                          opts.steps, loss, gn / g0))
+                          opts.steps, hist.loss[step + 1], hist.grad_norm[step + 1] / g0))
     end
   end
-  hist.steps = #hist.loss
+  hist.steps = #hist.loss - 1
   hist.rel_grad = hist.grad_norm[#hist.grad_norm] / g0
   return x, hist
 end
 
-local gd_defaults = {lambda = 1, steps = 200, lr = false, tol = 1e-6, accelerate = true,
+local gd_defaults = {lambda = 1, steps = 200, lr = false, tol = 1e-6, method = "bb",
                      callback = false, verbose = false}
+
+local function check_method(opts, where)
+  if opts.method ~= "bb" and opts.method ~= "nesterov" and opts.method ~= "plain" then
+    error(string.format("%s: option 'method': expected \"bb\", \"nesterov\" or \"plain\", got %s",
+                        where, tostring(opts.method)), 3)
+  end
+end
 
 denoise.patches_gd = doc(function(gmm, Y, opts)
   check_image(Y, "denoise.patches_gd", 2)
   check_gmm(gmm, Y.shape[2], "denoise.patches_gd")
   opts = nn._options(opts, gd_defaults, "denoise.patches_gd")
+  check_method(opts, "denoise.patches_gd")
   gmm = gmm:to(Y.dtype)
   local lam, N = opts.lambda, Y.shape[1]
-  local function f(X)                    -- the mean over patches of the loss
+  local function f(X, rows)              -- each patch's loss and gradient
     local logq, score = gmm:score(X)
-    local r = X - Y
-    local loss = (r:pow(2):sum() - logq:sum() * lam):item() / N
-    return loss, (r * 2 - score * lam) / N
+    local r = X - (rows and Y:index_select(1, rows) or Y)
+    return r:pow(2):sum(2) - logq * lam, r * 2 - score * lam
   end
-  local lr = opts.lr or N / (2 + lam * gmm:max_precision())
-  return descend(f, Y, lr, opts, "patches_gd", {})
-end, [[denoise.patches_gd(gmm, Y, [{lambda=1, steps=200, lr=, tol=1e-6, accelerate=true, callback=, verbose=}]) -> X, hist
+  local lr = opts.lr or 1 / (2 + lam * gmm:max_precision())
+  local rule = opts.method == "bb" and bb_rows(f, lr, N, Y.dtype)
+               or momentum_steps(f, lr, Y, opts.method == "nesterov")
+  return descend(f, rule, Y, lr, opts, "patches_gd", {})
+end, [[denoise.patches_gd(gmm, Y, [{lambda=1, steps=200, method="bb"|"nesterov"|"plain", lr=, tol=1e-6, callback=, verbose=}]) -> X, hist
 Denoise each row y of Y (N, d) on its own (PS1 1.2a): minimise ||x - y||^2 - lambda log q(x) by
 gradient descent, the gradient from gmm:score. The step is 1 / L with L = 2 + lambda max_k
-|Sigma_k^-1| (the curvature bound of gmm:max_precision) unless lr is given; accelerate uses
-Nesterov momentum with restarts. Stops after steps or when |grad| < tol |grad_0|.
-hist: loss and grad_norm per step, steps, rel_grad (the final |grad| / |grad_0|), lr.
+|Sigma_k^-1| (the curvature bound of gmm:max_precision) unless lr is given. method "bb" (the
+default: tiny covariance eigenvalues make the loss stiff) gives each patch its own
+Barzilai-Borwein step of at least that size, falling back to it where the loss would not fall
+enough; "nesterov" adds momentum with restarts; "plain" keeps the step. Stops after steps or
+when |grad| < tol |grad_0|. hist: the mean loss and the gradient norm at the start and after
+each step, steps, evals (of the loss), rel_grad (the final |grad| / |grad_0|), lr.
 lambda = 2 sigma^2 makes x the MAP estimate under noise of standard deviation sigma; for K = 1 the
 minimiser is the Wiener filter with noise variance lambda / 2.
 callback(step, X, hist) runs after each step; verbose=n prints every n steps.]])
@@ -148,6 +234,7 @@ denoise.image_gd = doc(function(gmm, Y, opts)
   local o = {size = false, stride = 1, clean = false}
   for k, v in pairs(gd_defaults) do o[k] = v end
   opts = nn._options(opts, o, "denoise.image_gd")
+  check_method(opts, "denoise.image_gd")
   gmm = gmm:to(Y.dtype)
   local size, np, cover = geometry(gmm, Y, opts, "denoise.image_gd")
   local H, W, lam, stride = Y.shape[1], Y.shape[2], opts.lambda, opts.stride
@@ -160,15 +247,19 @@ denoise.image_gd = doc(function(gmm, Y, opts)
     return loss, r * 2 - gp * (lam / np)
   end
   local lr = opts.lr or 1 / (2 + lam * cover:max():item() / np * gmm:max_precision())
-  return descend(f, Y, lr, opts, "image_gd", {seconds = {}, psnr = {}},
+  local rule = opts.method == "bb" and bb_steps(f, lr)
+               or momentum_steps(f, lr, Y, opts.method == "nesterov")
+  return descend(f, rule, Y, lr, opts, "image_gd", {seconds = {}, psnr = {}},
                  function(_, X, hist) progress(opts, X, hist, t0) end)
-end, [[denoise.image_gd(gmm, Y, [{lambda=1, size=, stride=1, steps=200, lr=, tol=1e-6, accelerate=true, clean=, callback=, verbose=}]) -> X, hist
+end, [[denoise.image_gd(gmm, Y, [{lambda=1, size=, stride=1, steps=200, method="bb", lr=, tol=1e-6, clean=, callback=, verbose=}]) -> X, hist
 Denoise the image Y (H, W) by gradient descent on the seed's loss (PS1 1.2b)
   ||X - Y||^2 - lambda (1/|P|) sum_i log q(P_i X)
 over all overlapping size x size patches P_i X (size from the prior's d). The patch gradients
 of gmm:score are summed back onto the pixels (fold_patches reduce="sum"). The step is 1 / L with
-L = 2 + lambda (max patches per pixel / |P|) max_k |Sigma_k^-1| unless lr is given.
-hist: loss, grad_norm, seconds and (given the clean image) psnr per step, steps, rel_grad, lr.
+L = 2 + lambda (max patches per pixel / |P|) max_k |Sigma_k^-1| unless lr is given. method "bb"
+takes Barzilai-Borwein steps of at least that size under a non-monotone line search (Raydan's
+spectral gradient); "nesterov" and "plain" as in patches_gd. hist: as patches_gd's, plus seconds
+and (given the clean image) psnr per step.
 lambda = 2 sigma^2 |P| / d weighs the prior as the EPLL paper does (each patch's noise counted once
 per pixel).]])
 

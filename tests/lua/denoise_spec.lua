@@ -89,9 +89,10 @@ describe("denoise.patches_gd", function()
     local gen = G.Generator(2)
     local g1 = random_gmm(1, 6, gen)
     local Y = G.randn(30, 6, {dtype = "float64", generator = gen}) + 0.5
-    for _, lam in ipairs{1, 0.05} do
-      local Xh, hist = D.patches_gd(g1, Y, {lambda = lam, steps = 2000, tol = 1e-12})
-      assert.is_true(hist.rel_grad < 1e-10, "converged")
+    for _, run in ipairs{{1, "bb"}, {0.05, "bb"}, {0.05, "nesterov"}} do
+      local lam = run[1]
+      local Xh, hist = D.patches_gd(g1, Y, {lambda = lam, steps = 3000, tol = 1e-12, method = run[2]})
+      assert.is_true(hist.rel_grad < 1e-10, run[2] .. " converged")
       assert.is_true(maxdiff(Xh, wiener(g1, Y, lam / 2)) < 1e-8)
       assert.is_true(hist.loss[#hist.loss] < hist.loss[1])
     end
