@@ -94,6 +94,18 @@ describe("exercise scripts (short configurations)", function()
     assert_figure(dir .. "/out/lecture3_em/em.png")
   end)
 
+  it("ps1_2_denoise: the mixture prior beats one Gaussian, patch by patch and on the photo", function()
+    local out, rc, dir = run("ps1_2_denoise")
+    assert.are.equal(0, rc, out)
+    local function mse(pattern) return number_after(out, "\n%s+" .. pattern .. "%s+([%d.]+)") end
+    -- for one Gaussian the MAP estimate (GD at lambda = 2 sigma^2) is EPLL's Wiener step
+    assert.is_true(math.abs(mse("1 GD%s+0%.0192") - mse("1 EPLL step")) <= 0.002, out)
+    assert.is_true(mse("64 EPLL step") < mse("1 EPLL step"), out)
+    local p1, p64 = mse("1 EPLL%s+%d+"), mse("64 EPLL%s+%d+")
+    assert.is_true(p64 > p1 and p64 > 23, out)           -- noisy: 20.2 dB
+    assert_figure(dir .. "/out/ps1_2_denoise/denoise.png")
+  end)
+
   it("reject an unknown option with a pointer to --help", function()
     local out, rc = run("ps1_1a_gaussian", "--epochs=3")
     assert.are.equal(2, rc)
