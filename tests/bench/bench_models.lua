@@ -68,3 +68,53 @@ for _, spec in ipairs{{16, QUICK and 6 or 20}, {64, QUICK and 3 or 8}} do
   emit("gmm_sgd", per_batch * N / 512, "s/epoch",
        string.format(', "K": %d, "dtype": "float32", "last_loss": %.4f', K, last))
 end
+
+-- EPLL on a 256x256 crop of the held-out photo with K = 64 and the seed's
+-- 16x16 patches, float32, as ../shared/peers/w5_epll_gd.py (random valid
+-- mixture: Sigma_k = A A^T / d + 0.01 I): seconds per half-quadratic
+-- splitting iteration, its FLOPs and their share of the sgemm peak measured
+-- here; seconds per gradient step on the seed's loss (the peer's workload);
+-- and a whole denoise with the EPLL paper's 8x8 patches.
+local function best_of(n, f)
+  local t = math.huge
+  for _ = 1, n do
+    local t0 = G.time()
+    f()
+    t = math.min(t, G.time() - t0)
+  end
+  return t
+end
+
+local A, B = G.randn(2048, 2048, {generator = G.Generator(3)}), G.randn(2048, 2048, {generator = G.Generator(4)})
+A:matmul(B)
+local peak = 2 * 2048 ^ 3 / best_of(3, function() A:matmul(B) end) / 1e9
+emit("sgemm_peak", 2 * 2048 ^ 3 / (peak * 1e9), "s", string.format(', "gflops": %.1f', peak))
+
+local function random_gmm(K, d, seed)
+  local g = G.Generator(seed)
+  local Am = G.randn(K, d, d, {generator = g})
+  local covs = Am:matmul(Am:transpose(2, 3)) / d + G.eye(d) * 0.01
+  return M.GMM(G.randn(K, {generator = g}):softmax(1), G.randn(K, d, {generator = g}) * 0.1 + 0.5, covs)
+end
+local Dn = G.denoise
+local clean = G.data.photos{split = "holdout", downscale = 2}[1]:narrow(1, 77, 256):narrow(2, 129, 256):contiguous()
+local sigma = 25 / 255
+local noisy = Dn.add_noise(clean, sigma, {seed = 0})
+local K, d = 64, 256
+local gmm = random_gmm(K, d, 5)
+local np = 241 * 241
+local hqs = best_of(QUICK and 1 or 2, function() Dn.epll(gmm, noisy, {sigma = sigma, betas = {1}}) end)
+local gflop = (2 * K * np * d * d + 4 * np * d * d + K * d ^ 3) / 1e9
+emit("epll_hqs", hqs, "s/iter", string.format(
+  ', "K": %d, "patches": %d, "d": %d, "gflop": %.1f, "gflops": %.1f, "sgemm_peak_fraction": %.2f',
+  K, np, d, gflop, gflop / hqs, gflop / hqs / peak))
+local steps = QUICK and 1 or 3
+local _, hist
+local gd = best_of(1, function()
+  _, hist = Dn.image_gd(gmm, noisy, {steps = steps, method = "plain"})
+end) / hist.evals
+emit("epll_gd", gd, "s/step", string.format(', "K": %d, "dtype": "float32", "gflops": %.1f', K,
+                                             2 * K * np * d * d / gd / 1e9))
+local gmm8 = random_gmm(K, 64, 6)
+local t8 = best_of(QUICK and 1 or 2, function() Dn.epll(gmm8, noisy, {sigma = sigma}) end)
+emit("epll_denoise_8x8", t8, "s", string.format(', "K": %d, "iterations": 5', K))

@@ -26,7 +26,7 @@ peers=../shared/peers
 # Training steps against the PyTorch peers, in this same run: peer / genlab.
 if [[ -d $peers ]] && /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   echo "PyTorch and scikit-learn peers (same machine, same run; BENCH_QUICK=$BENCH_QUICK):"
-  for w in w7_vae_mlp w8_vae_cnn w9_lstm_ar w3_gmm_sgd; do
+  for w in w7_vae_mlp w8_vae_cnn w9_lstm_ar w3_gmm_sgd w5_epll_gd; do
     (cd "$peers" && /usr/bin/python3 "$w.py" 2>/dev/null | grep '^{') >> "$train"
   done
   if /usr/bin/python3 -c 'import sklearn' 2>/dev/null; then
@@ -42,8 +42,8 @@ for r in rows:
     if r["impl"] == "genlab" or r.get("phase", "train") != "train":
         continue
     for g in (g for g in rows if g["impl"] == "genlab" and key(g) == key(r)):
-        name = r["workload"] + (f' K={r["K"]}' if "K" in r else "")
-        print(f'{name:12s} {r["impl"]:8s} {r["seconds"]:8.3f} {r["unit"]:12s} genlab {g["seconds"]:8.3f}'
+        name = r["workload"] + (f' K={r["K"]}' if "K" in r else "") + (f' {r["method"]}' if "method" in r else "")
+        print(f'{name:28s} {r["impl"]:8s} {r["seconds"]:8.3f} {r["unit"]:12s} genlab {g["seconds"]:8.3f}'
               f' ({g.get("dtype", "float32")})   ratio {r["seconds"] / g["seconds"]:5.2f}x')
 PY
 else
