@@ -1,12 +1,17 @@
 /*
 ** epll.c -- the score and the MAP patch step of a mixture prior (see epll.h).
 **
-** Both kernels take the (N, K) log-densities from glab_gmm_log_prob, then
-** make one more pass over blocks of rows.  In it each component k gathers
-** the rows it weighs, c_n (x_n - mu_k), and applies Sigma_k^-1 = P_k^T P_k
-** by two GEMMs, adding the result back to the rows' output.  Responsibilities
-** of image patches are sharply peaked, so this pass costs a few d^2 flops
-** per row against the E step's 2 K d^2.
+** The score makes one pass over blocks of rows.  Each block keeps every
+** component's whitened rows Z_k = (X - mu_k) P_k^T (2 K d^2 flops a row, the
+** E step), takes the log-densities and responsibilities from them, and then
+** adds -r_k P_k^T z_k by one GEMM per component over the rows whose
+** responsibility counts.  Image patches have sharply peaked responsibilities,
+** so that second GEMM costs a few d^2 flops a row; at worst (every component
+** counting for every row) 2 K d^2, the backward pass of autodiff.
+**
+** The MAP step takes the (N, K) log-densities from glab_gmm_log_prob, then in
+** a second pass each component gathers the rows labelled with it and applies
+** Sigma_k^-1 = P_k^T P_k by two GEMMs.
 */
 #include <math.h>
 #include <stdlib.h>
@@ -18,21 +23,19 @@
 #include "gmm.h"
 #include "rows.h"
 
-#define BLOCK 1024            /* rows per block of the second pass */
+#define BLOCK 1024            /* rows per block of the MAP step's second pass */
 
-enum { SCORE, MAP };
+/* ---- the MAP patch step ----------------------------------------------------------- */
 
 typedef struct {
-  int mode;
   glab_dtype dt;
   int64_t N, d, K, next;
   const void *x, *mu, *P;     /* points (N, d), means (K, d), P_k = L_k^-1 (K, d, d) */
   const void *lp;             /* (N, K) log pi_k N(x_n | k), contiguous */
-  const double *lse;          /* SCORE: log q(x_n) */
-  double noise_var;           /* MAP */
+  double noise_var;
   char *work;                 /* per thread: 2 BLOCK x d elements, BLOCK int64 and doubles */
-  void *out;                  /* (N, d): SCORE zeros, MAP a copy of the points */
-  double *labels;             /* MAP: (N) */
+  void *out;                  /* (N, d): a copy of the points, then the estimates */
+  double *labels;             /* (N) */
 } pass_job;
 
 /* W (m x d) := c_i (x_idx[i] - mu) over the gathered rows of X. */
@@ -59,21 +62,16 @@ static void scatter_add(glab_dtype dt, void *out, const void *U, const int64_t *
   }
 }
 
-/* The rows of block [r0, r0 + n) that component k weighs, and their weights:
-** SCORE -r_nk where r_nk >= GLAB_SCORE_MIN_RESP, MAP -noise_var where k is
-** the row's label.  Returns their number. */
+/* The rows of block [r0, r0 + n) labelled k, each with weight -noise_var.
+** Returns their number. */
 static int64_t select_rows(const pass_job *j, int64_t k, int64_t r0, int64_t n, int64_t *idx,
                            double *c) {
   int64_t m = 0;
-  for (int64_t i = r0; i < r0 + n; i++) {
-    if (j->mode == SCORE) {
-      double r = exp(elem(j->dt, j->lp, i * j->K + k) - j->lse[i]);
-      if (r >= GLAB_SCORE_MIN_RESP) { idx[m] = i; c[m++] = -r; }
-    } else if (j->labels[i] == (double)k) {
+  for (int64_t i = r0; i < r0 + n; i++)
+    if (j->labels[i] == (double)k) {
       idx[m] = i;
       c[m++] = -j->noise_var;
     }
-  }
   return m;
 }
 
@@ -90,20 +88,19 @@ static void pass_work(void *arg, int t, int nt) {
     int64_t r0 = __atomic_fetch_add(&j->next, BLOCK, __ATOMIC_RELAXED);
     if (r0 >= j->N) break;
     int64_t n = j->N - r0 < BLOCK ? j->N - r0 : BLOCK;
-    if (j->mode == MAP)
-      for (int64_t i = r0; i < r0 + n; i++) {
-        int64_t best = 0;
-        for (int64_t k = 1; k < K; k++)
-          if (elem(dt, j->lp, i * K + k) > elem(dt, j->lp, i * K + best)) best = k;
-        j->labels[i] = (double)best;
-      }
+    for (int64_t i = r0; i < r0 + n; i++) {
+      int64_t best = 0;
+      for (int64_t k = 1; k < K; k++)
+        if (elem(dt, j->lp, i * K + k) > elem(dt, j->lp, i * K + best)) best = k;
+      j->labels[i] = (double)best;
+    }
     for (int64_t k = 0; k < K; k++) {
       int64_t m = select_rows(j, k, r0, n, idx, c);
       if (m == 0) continue;
       const char *P = (const char *)j->P + k * d * d * es;
       gather_centered(dt, W, j->x, idx, c, m, (const char *)j->mu + k * d * es, d);
       whiten_rows(dt, m, d, W, P, Z);        /* c P (x - mu) */
-      unwhiten_rows(dt, m, d, Z, P, W);      /* c Sigma^-1 (x - mu) */
+      unwhiten_rows(dt, m, d, Z, P, 0.0, W); /* c Sigma^-1 (x - mu) */
       scatter_add(dt, j->out, W, idx, m, d);
     }
   }
@@ -131,39 +128,141 @@ static glab_status second_pass(pass_job *j, const glab_tensor *X, const glab_ten
   return s;
 }
 
+/* ---- the score -------------------------------------------------------------------- */
+
+typedef struct {
+  glab_dtype dt;
+  int64_t N, d, K, rows, next;  /* rows: the block size */
+  const void *x, *lw, *mu, *P;
+  const double *logdet;
+  char *work;                   /* per thread: see score_work */
+  void *logq, *grad;            /* (N), (N, d) or NULL */
+} score_job;
+
+/* Per-thread workspace of score_work: Z (K x rows x d), W (rows x d), the
+** log-densities (rows x K doubles), row indices and squared norms (rows each). */
+static size_t score_space(const score_job *j) {
+  size_t es = esize(j->dt);
+  return (size_t)j->rows * ((j->K + 1) * j->d * es + j->K * sizeof(double) +
+                            sizeof(int64_t) + sizeof(double));
+}
+
+/* dst (d) := c src. */
+static void scale_row(glab_dtype dt, void *dst, const void *src, double c, int64_t d) {
+  if (dt == GLAB_F64) {
+    const double *a = src;
+    double *b = dst;
+    for (int64_t e = 0; e < d; e++) b[e] = c * a[e];
+  } else {
+    const float *a = src;
+    float *b = dst, cf = (float)c;
+    for (int64_t e = 0; e < d; e++) b[e] = cf * a[e];
+  }
+}
+
+/* The gradient of block [r0, r0 + n): for each component, the rows where its
+** responsibility r counts, gathered as -r z_k into W, times P_k.  All rows:
+** one GEMM into the block's gradient; some: into Z_k, which is no longer
+** needed, then added to their rows. */
+static void block_grad(const score_job *j, const char *Z, char *W, const double *r, int64_t *idx,
+                       int64_t r0, int64_t n) {
+  glab_dtype dt = j->dt;
+  int64_t d = j->d, K = j->K;
+  size_t es = esize(dt);
+  char *g = (char *)j->grad + r0 * d * es;
+  memset(g, 0, (size_t)(n * d) * es);
+  for (int64_t k = 0; k < K; k++) {
+    char *Zk = (char *)Z + k * n * d * es;
+    const char *P = (const char *)j->P + k * d * d * es;
+    int64_t m = 0;
+    for (int64_t i = 0; i < n; i++)
+      if (r[i * K + k] >= GLAB_SCORE_MIN_RESP) {
+        scale_row(dt, W + m * d * es, Zk + i * d * es, -r[i * K + k], d);
+        idx[m++] = i;
+      }
+    if (m == n) {
+      unwhiten_rows(dt, n, d, W, P, 1.0, g);
+    } else if (m > 0) {
+      unwhiten_rows(dt, m, d, W, P, 0.0, Zk);
+      scatter_add(dt, g, Zk, idx, m, d);
+    }
+  }
+}
+
+static void score_work(void *arg, int t, int nt) {
+  score_job *j = arg;
+  glab_dtype dt = j->dt;
+  int64_t d = j->d, K = j->K, B = j->rows;
+  size_t es = esize(dt);
+  char *Z = j->work + (size_t)t * score_space(j);
+  char *W = Z + (size_t)K * B * d * es;
+  double *r = (double *)(W + (size_t)B * d * es);
+  int64_t *idx = (int64_t *)(r + B * K);
+  double *sq = (double *)(idx + B);
+  for (;;) {
+    int64_t r0 = __atomic_fetch_add(&j->next, B, __ATOMIC_RELAXED);
+    if (r0 >= j->N) break;
+    int64_t n = j->N - r0 < B ? j->N - r0 : B;
+    const char *xb = (const char *)j->x + r0 * d * es;
+    for (int64_t k = 0; k < K; k++) {               /* the E step, keeping Z_k */
+      char *Zk = Z + k * n * d * es;
+      center_rows(dt, W, xb, (const char *)j->mu + k * d * es, NULL, n, d);
+      whiten_rows(dt, n, d, W, (const char *)j->P + k * d * d * es, Zk);
+      row_sqnorms(dt, sq, Zk, n, d);
+      double ck = elem(dt, j->lw, k) - 0.5 * (d * LOG_2PI + j->logdet[k]);
+      for (int64_t i = 0; i < n; i++) r[i * K + k] = ck - 0.5 * sq[i];
+    }
+    for (int64_t i = 0; i < n; i++) {               /* log q, then responsibilities */
+      double mx = -INFINITY, acc = 0;
+      for (int64_t k = 0; k < K; k++) mx = fmax(mx, r[i * K + k]);
+      for (int64_t k = 0; k < K; k++) acc += exp(r[i * K + k] - mx);
+      double lse = mx + log(acc);
+      set_elem(dt, j->logq, r0 + i, lse);
+      for (int64_t k = 0; k < K; k++) r[i * K + k] = exp(r[i * K + k] - lse);
+    }
+    if (j->grad) block_grad(j, Z, W, r, idx, r0, n);
+  }
+}
+
 glab_status glab_gmm_score(glab_tensor *logq, glab_tensor *grad, const glab_tensor *X,
                            const glab_tensor *log_weights, const glab_tensor *means,
                            const glab_tensor *chol) {
-  glab_tensor lp = GLAB_TENSOR_EMPTY, lq = GLAB_TENSOR_EMPTY, g = GLAB_TENSOR_EMPTY;
-  glab_status s = glab_gmm_log_prob(&lp, X, log_weights, means, chol);
-  if (s != GLAB_OK) return s;
-  glab_dtype dt = X->dtype;
-  int64_t N = X->shape[0], d = X->shape[1], K = means->shape[0];
-  double *lse = malloc(N * sizeof *lse);
-  if (!lse) s = glab_fail(GLAB_ENOMEM, "gmm.score: out of memory");
-  if (s == GLAB_OK) s = glab_tensor_new(&lq, dt, 1, &N);
-  const void *a = glab_tensor_data(&lp);
-  for (int64_t i = 0; s == GLAB_OK && i < N; i++) {
-    double mx = -INFINITY, acc = 0;
-    for (int64_t k = 0; k < K; k++) mx = fmax(mx, elem(dt, a, i * K + k));
-    for (int64_t k = 0; k < K; k++) acc += exp(elem(dt, a, i * K + k) - mx);
-    lse[i] = mx + log(acc);
-    set_elem(dt, glab_tensor_data(&lq), i, lse[i]);
+  int64_t K = means->ndim == 2 ? means->shape[0] : 0;
+  double *logdet = malloc((K > 0 ? K : 1) * sizeof *logdet);
+  glab_tensor P = GLAB_TENSOR_EMPTY, lq = GLAB_TENSOR_EMPTY, g = GLAB_TENSOR_EMPTY;
+  inputs in = {.n = 0};
+  score_job j = {.K = K};
+  glab_status s = logdet ? glab_gmm_prepare(X, log_weights, means, chol, logdet, &P, "gmm.score")
+                         : glab_fail(GLAB_ENOMEM, "gmm.score: out of memory");
+  if (s != GLAB_OK) goto done;
+  j.dt = X->dtype;
+  j.N = X->shape[0];
+  j.d = X->shape[1];
+  j.rows = (1 << 22) / (K * j.d);                   /* Z: 4 Mi elements a thread */
+  j.rows = j.rows < 16 ? 16 : j.rows > 1024 ? 1024 : j.rows;
+  j.logdet = logdet;
+  j.P = glab_tensor_data(&P);
+  int64_t shape[2] = {j.N, j.d};
+  int nt = glab_get_num_threads();
+  if ((s = glab_tensor_new(&lq, j.dt, 1, &j.N)) != GLAB_OK ||
+      (grad && (s = glab_tensor_new(&g, j.dt, 2, shape)) != GLAB_OK) ||
+      (s = take(&in, X, &j.x)) != GLAB_OK || (s = take(&in, log_weights, &j.lw)) != GLAB_OK ||
+      (s = take(&in, means, &j.mu)) != GLAB_OK)
+    goto done;
+  if (!(j.work = malloc((size_t)nt * score_space(&j)))) {
+    s = glab_fail(GLAB_ENOMEM, "gmm.score: cannot allocate the workspace");
+    goto done;
   }
-  if (s == GLAB_OK && grad) {
-    int64_t shape[2] = {N, d};
-    s = glab_tensor_new(&g, dt, 2, shape);
-    if (s == GLAB_OK) {
-      memset(glab_tensor_data(&g), 0, (size_t)(N * d) * esize(dt));
-      pass_job j = {.mode = SCORE, .dt = dt, .N = N, .d = d, .K = K, .lse = lse,
-                    .out = glab_tensor_data(&g)};
-      s = second_pass(&j, X, means, chol, &lp, "gmm.score");
-    }
-    if (s == GLAB_OK) s = glab_tensor_deliver(grad, &g, "gmm.score");
-  }
+  j.logq = glab_tensor_data(&lq);
+  j.grad = grad ? glab_tensor_data(&g) : NULL;
+  glab_parallel(nt, score_work, &j);
+  if (grad) s = glab_tensor_deliver(grad, &g, "gmm.score");
   if (s == GLAB_OK) s = glab_tensor_deliver(logq, &lq, "gmm.score");
-  free(lse);
-  glab_tensor_free(&lp);
+done:
+  release(&in);
+  free(logdet);
+  free(j.work);
+  glab_tensor_free(&P);
   glab_tensor_free(&lq);
   glab_tensor_free(&g);
   return s;
@@ -181,7 +280,7 @@ glab_status glab_gmm_map_patches(glab_tensor *out, glab_tensor *labels, const gl
   int64_t N = Y->shape[0], d = Y->shape[1], K = means->shape[0];
   if ((s = glab_tensor_new(&lab, GLAB_F64, 1, &N)) == GLAB_OK &&
       (s = glab_tensor_clone(&xh, Y)) == GLAB_OK) {
-    pass_job j = {.mode = MAP, .dt = Y->dtype, .N = N, .d = d, .K = K, .noise_var = noise_var,
+    pass_job j = {.dt = Y->dtype, .N = N, .d = d, .K = K, .noise_var = noise_var,
                   .out = glab_tensor_data(&xh), .labels = glab_tensor_data(&lab)};
     s = second_pass(&j, Y, means, chol_noisy, &lp, "gmm.map_patches");
   }

@@ -20,7 +20,6 @@
 #include "rows.h"
 
 #define BLOCK 4096            /* rows of X per block: 4 MiB of float32 at d = 256 */
-#define LOG_2PI 1.8378770664093454836
 
 /* ---- argument checks ------------------------------------------------------------ */
 
@@ -45,8 +44,7 @@ static glab_status check_dtype(const glab_tensor *t, glab_dtype dt, const char *
 
 /* log_weights (K), means (K, d), chol (K, d, d) against X (N, d). */
 static glab_status check_mixture(const glab_tensor *X, const glab_tensor *lw,
-                                 const glab_tensor *mu, const glab_tensor *L) {
-  const char *op = "gmm.log_prob";
+                                 const glab_tensor *mu, const glab_tensor *L, const char *op) {
   char a[128], b[128], c[128], e[128];
   glab_status s = check_matrix(X, op);
   if (s != GLAB_OK) return s;
@@ -69,15 +67,16 @@ static glab_status check_mixture(const glab_tensor *X, const glab_tensor *lw,
 /* ---- log density ------------------------------------------------------------------ */
 
 /* 2 sum log diag L_k for each component; fails on a diagonal entry <= 0. */
-static glab_status log_dets(double *out, glab_dtype dt, const void *L, int64_t K, int64_t d) {
+static glab_status log_dets(double *out, glab_dtype dt, const void *L, int64_t K, int64_t d,
+                            const char *op) {
   for (int64_t k = 0; k < K; k++) {
     double acc = 0;
     for (int64_t i = 0; i < d; i++) {
       double v = elem(dt, L, (k * d + i) * d + i);
       if (!(v > 0))
         return glab_fail(GLAB_ELINALG,
-                         "gmm.log_prob: Cholesky factor of component %lld has diagonal entry "
-                         "%lld = %g (must be > 0)", (long long)k + 1, (long long)i + 1, v);
+                         "%s: Cholesky factor of component %lld has diagonal entry "
+                         "%lld = %g (must be > 0)", op, (long long)k + 1, (long long)i + 1, v);
       acc += log(v);
     }
     out[k] = 2 * acc;
@@ -97,6 +96,20 @@ glab_status glab_gmm_whitening(glab_tensor *P, const glab_tensor *chol) {
   if (s == GLAB_OK) s = glab_linalg_solve_triangular(P, chol, &eyes, 0, 1, 0);
   glab_tensor_free(&eyes);
   glab_tensor_free(&eye);
+  return s;
+}
+
+glab_status glab_gmm_prepare(const glab_tensor *X, const glab_tensor *log_weights,
+                             const glab_tensor *means, const glab_tensor *chol, double *logdet,
+                             glab_tensor *P, const char *op) {
+  glab_status s = check_mixture(X, log_weights, means, chol, op);
+  if (s != GLAB_OK) return s;
+  inputs in = {.n = 0};
+  const void *L;
+  if ((s = take(&in, chol, &L)) == GLAB_OK &&
+      (s = log_dets(logdet, X->dtype, L, chol->shape[0], chol->shape[1], op)) == GLAB_OK)
+    s = glab_gmm_whitening(P, chol);
+  release(&in);
   return s;
 }
 
@@ -145,7 +158,7 @@ static char *workspace(int nt, int m, int64_t d, glab_dtype dt) {
 glab_status glab_gmm_log_prob(glab_tensor *out, const glab_tensor *X,
                               const glab_tensor *log_weights, const glab_tensor *means,
                               const glab_tensor *chol) {
-  glab_status s = check_mixture(X, log_weights, means, chol);
+  glab_status s = check_mixture(X, log_weights, means, chol, "gmm.log_prob");
   if (s != GLAB_OK) return s;
   glab_dtype dt = X->dtype;
   int64_t N = X->shape[0], d = X->shape[1], K = means->shape[0];
@@ -153,7 +166,6 @@ glab_status glab_gmm_log_prob(glab_tensor *out, const glab_tensor *X,
   if ((s = glab_tensor_prepare(out, dt, 2, oshape, "gmm.log_prob")) != GLAB_OK) return s;
   int nt = glab_get_num_threads();
   inputs in = {.n = 0};
-  const void *L;
   lp_job j = {.dt = dt, .N = N, .d = d, .K = K, .ost0 = out->stride[0],
               .ost1 = out->stride[1], .out = glab_tensor_data(out)};
   glab_tensor P = GLAB_TENSOR_EMPTY;
@@ -164,8 +176,8 @@ glab_status glab_gmm_log_prob(glab_tensor *out, const glab_tensor *X,
     goto done;
   }
   if ((s = take(&in, X, &j.x)) != GLAB_OK || (s = take(&in, log_weights, &j.lw)) != GLAB_OK ||
-      (s = take(&in, means, &j.mu)) != GLAB_OK || (s = take(&in, chol, &L)) != GLAB_OK ||
-      (s = log_dets(logdet, dt, L, K, d)) != GLAB_OK || (s = glab_gmm_whitening(&P, chol)) != GLAB_OK)
+      (s = take(&in, means, &j.mu)) != GLAB_OK ||
+      (s = glab_gmm_prepare(X, log_weights, means, chol, logdet, &P, "gmm.log_prob")) != GLAB_OK)
     goto done;
   j.logdet = logdet;
   j.P = glab_tensor_data(&P);

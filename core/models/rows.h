@@ -10,6 +10,8 @@
 
 #include "../tensor/tensor.h"
 
+#define LOG_2PI 1.8378770664093454836
+
 /* Contiguous handles on the inputs, released together. */
 typedef struct {
   glab_tensor t[4];
@@ -88,16 +90,23 @@ static inline void whiten_rows(glab_dtype dt, int64_t n, int64_t d, const void *
                 (int)d, P, (int)d, 0.0f, Y, (int)d);
 }
 
-/* U (n x d) := Z P: row i becomes P^T z_i, which with z_i = P w_i is
-** Sigma^-1 w_i for Sigma = L L^T and P = L^-1. */
+/* U (n x d) := Z P + beta U: row i gains P^T z_i, which with z_i = P w_i is
+** Sigma^-1 w_i for Sigma = L L^T and P = L^-1.  Runs in glab_parallel. */
 static inline void unwhiten_rows(glab_dtype dt, int64_t n, int64_t d, const void *Z,
-                                 const void *P, void *U) {
+                                 const void *P, double beta, void *U) {
   if (dt == GLAB_F64)
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)d, (int)d, 1.0, Z,
-                (int)d, P, (int)d, 0.0, U, (int)d);
+                (int)d, P, (int)d, beta, U, (int)d);
   else
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)d, (int)d, 1.0f, Z,
-                (int)d, P, (int)d, 0.0f, U, (int)d);
+                (int)d, P, (int)d, (float)beta, U, (int)d);
 }
+
+/* Check a mixture (log_weights (K), means (K, d), chol (K, d, d)) against
+** points X (N, d), then fill logdet[k] = log det Sigma_k and P (K, d, d) with
+** P_k = L_k^-1 (glab_gmm_whitening).  Errors are prefixed with op.  In gmm.c. */
+glab_status glab_gmm_prepare(const glab_tensor *X, const glab_tensor *log_weights,
+                             const glab_tensor *means, const glab_tensor *chol, double *logdet,
+                             glab_tensor *P, const char *op);
 
 #endif

@@ -57,6 +57,21 @@ describe("gmm:score", function()
     assert.is_true(relerr(g, G.stack(fd, 2)) < 1e-6)
   end)
 
+  it("leaves out only components whose responsibility is below 1e-20", function()
+    -- far apart means: each row's gradient comes from one or two components
+    local far = M.GMM(gmm.weights, gmm.means * 40, gmm.covs)
+    local Xf = far.means:index_select(1, G.tensor({1, 2, 3, 4, 1, 2, 3, 4, 1}, f64)) + X - 0.5
+    local _, g = far:score(Xf)
+    local h, fd = 1e-5, {}
+    for j = 1, 6 do
+      local e = G.zeros(1, 6, f64)
+      e[1][j] = h
+      fd[j] = (far:log_prob(Xf + e) - far:log_prob(Xf - e)) / (2 * h)
+    end
+    assert.is_true(relerr(g, G.stack(fd, 2)) < 1e-6)
+    assert.is_true(far:responsibilities(Xf):lt(1e-20):sum():item() > 0, "some are left out")
+  end)
+
   it("agrees in float32 to 1e-4 relative", function()
     local lq, g = gmm:score(X)
     local lq32, g32 = gmm:to("float32"):score(X:float())
