@@ -4,11 +4,10 @@
 ** models of natural image patches to whole image restoration").
 **
 ** The mixture is held as in gmm.h: log_weights (K), means (K, d) and lower
-** Cholesky factors chol (K, d, d).  Both kernels start with the E-step pass
-** of glab_gmm_log_prob (one GEMM per component over blocks of points, the
-** dominant cost) and finish with a second pass that applies
-** Sigma_k^-1 = P_k^T P_k, P_k = L_k^-1, only to the points that component k
-** matters for:
+** Cholesky factors chol (K, d, d).  Both kernels are the E step (one GEMM
+** per component over blocks of points, the dominant cost) followed by
+** Sigma_k^-1 = P_k^T P_k, P_k = L_k^-1, applied only to the points that
+** component k matters for:
 **
 **     glab_gmm_score(&logq, &grad, &X, &lw, &mu, &chol);      // gradient descent
 **     glab_gmm_map_patches(&Xh, &lab, &Y, &lw, &mu, &chol_noisy, s2);   // EPLL's HQS
