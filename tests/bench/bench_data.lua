@@ -2,16 +2,12 @@
 -- patches from the photos.  Best of 3 after a warm-up.
 local G = require "genlab"
 local D = G.data
+local B = dofile("tests/bench/common.lua")
 
+-- best of reps after one warm-up call
 local function best(f, reps)
   f()
-  local t = math.huge
-  for _ = 1, reps do
-    local t0 = G.time()
-    f()
-    t = math.min(t, G.time() - t0)
-  end
-  return t
+  return B.best(reps, f)
 end
 
 local imgs = D.photos()

@@ -16,10 +16,8 @@ local function data(dtype)
          + G.randn(D, {generator = g, dtype = dtype})
 end
 
-local function emit(workload, seconds, unit, extra)
-  print(string.format('{"workload": "%s", "impl": "genlab", "seconds": %.6g, "unit": "%s"%s}',
-                      workload, seconds, unit, extra or ""))
-end
+local bench = dofile("tests/bench/common.lua")
+local emit = bench.emit
 
 -- One EM iteration as GMM.fit_em runs it: E step (log-densities, logsumexp,
 -- responsibilities) then M step (weighted means, scatter, Cholesky).
@@ -75,15 +73,7 @@ end
 -- splitting iteration, its FLOPs and their share of the sgemm peak measured
 -- here; seconds per gradient step on the seed's loss (the peer's workload);
 -- and a whole denoise with the EPLL paper's 8x8 patches.
-local function best_of(n, f)
-  local t = math.huge
-  for _ = 1, n do
-    local t0 = G.time()
-    f()
-    t = math.min(t, G.time() - t0)
-  end
-  return t
-end
+local best_of = bench.best
 
 local A, B = G.randn(2048, 2048, {generator = G.Generator(3)}), G.randn(2048, 2048, {generator = G.Generator(4)})
 A:matmul(B)

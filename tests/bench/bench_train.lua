@@ -21,10 +21,7 @@ local function repeat_timed(run, scale)
   return ts[(#ts + 1) // 2], last
 end
 
-local function emit(workload, seconds, unit, extra)
-  print(string.format('{"workload": "%s", "impl": "genlab", "seconds": %.6g, "unit": "%s"%s}',
-                      workload, seconds, unit, extra or ""))
-end
+local emit = dofile("tests/bench/common.lua").emit
 
 local function kl(mean, logvar)
   return ((logvar + 1) - mean * mean - logvar:exp()):sum() * -0.5

@@ -11,6 +11,7 @@ for b in "$BUILD"/bench/*; do
 done
 train=$(mktemp)
 for b in tests/bench/*.lua; do
+  [[ $b == */common.lua ]] && continue            # the helpers the others load
   if [[ $b == */bench_train.lua || $b == */bench_models.lua ]]; then
     ./genlab --headless "$b" | tee -a "$train"
   else
