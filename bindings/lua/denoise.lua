@@ -217,10 +217,11 @@ local function geometry(gmm, X, opts, where)
     error(string.format("%s: %dx%d patches do not fit a (%s) image", where, size, size,
                         table.concat(X.shape, "x")), 3)
   end
-  local P = data.extract_patches(X, size, {stride = opts.stride})
-  local cover = data.fold_patches(G.ones(P.shape[1], gmm.d, {dtype = X.dtype}), X.shape[1],
-                                  X.shape[2], size, {stride = opts.stride, reduce = "sum"})
-  return size, P.shape[1], cover
+  local ones = data.extract_patches(G.ones(X.shape[1], X.shape[2], {dtype = X.dtype}), size,
+                                    {stride = opts.stride})
+  local cover = data.fold_patches(ones, X.shape[1], X.shape[2], size,
+                                  {stride = opts.stride, reduce = "sum"})
+  return size, ones.shape[1], cover
 end
 
 local function progress(opts, X, hist, t0)

@@ -33,17 +33,17 @@ typedef struct {
   const void *x, *mu, *P;     /* points (N, d), means (K, d), P_k = L_k^-1 (K, d, d) */
   const void *lp;             /* (N, K) log pi_k N(x_n | k), contiguous */
   double noise_var;
-  char *work;                 /* per thread: 2 BLOCK x d elements, BLOCK int64 and doubles */
+  char *work;                 /* per thread: 2 BLOCK x d elements and BLOCK int64 */
   void *out;                  /* (N, d): a copy of the points, then the estimates */
   double *labels;             /* (N) */
 } pass_job;
 
-/* W (m x d) := c_i (x_idx[i] - mu) over the gathered rows of X. */
+/* W (m x d) := c (x_idx[i] - mu) over the gathered rows of X. */
 static void gather_centered(glab_dtype dt, void *W, const void *X, const int64_t *idx,
-                            const double *c, int64_t m, const void *mu, int64_t d) {
+                            double c, int64_t m, const void *mu, int64_t d) {
   size_t es = esize(dt);
   for (int64_t i = 0; i < m; i++)
-    center_rows(dt, (char *)W + i * d * es, (const char *)X + idx[i] * d * es, mu, &c[i], 1, d);
+    center_rows(dt, (char *)W + i * d * es, (const char *)X + idx[i] * d * es, mu, &c, 1, d);
 }
 
 /* out[idx[i]] += U_i over the gathered rows. */
@@ -62,16 +62,11 @@ static void scatter_add(glab_dtype dt, void *out, const void *U, const int64_t *
   }
 }
 
-/* The rows of block [r0, r0 + n) labelled k, each with weight -noise_var.
-** Returns their number. */
-static int64_t select_rows(const pass_job *j, int64_t k, int64_t r0, int64_t n, int64_t *idx,
-                           double *c) {
+/* The rows of block [r0, r0 + n) labelled k; returns their number. */
+static int64_t select_rows(const pass_job *j, int64_t k, int64_t r0, int64_t n, int64_t *idx) {
   int64_t m = 0;
   for (int64_t i = r0; i < r0 + n; i++)
-    if (j->labels[i] == (double)k) {
-      idx[m] = i;
-      c[m++] = -j->noise_var;
-    }
+    if (j->labels[i] == (double)k) idx[m++] = i;
   return m;
 }
 
@@ -80,10 +75,9 @@ static void pass_work(void *arg, int t, int nt) {
   glab_dtype dt = j->dt;
   int64_t d = j->d, K = j->K;
   size_t es = esize(dt);
-  char *W = j->work + (size_t)t * BLOCK * (2 * d * es + sizeof(int64_t) + sizeof(double));
+  char *W = j->work + (size_t)t * BLOCK * (2 * d * es + sizeof(int64_t));
   char *Z = W + (size_t)BLOCK * d * es;
   int64_t *idx = (int64_t *)(Z + (size_t)BLOCK * d * es);
-  double *c = (double *)(idx + BLOCK);
   for (;;) {
     int64_t r0 = __atomic_fetch_add(&j->next, BLOCK, __ATOMIC_RELAXED);
     if (r0 >= j->N) break;
@@ -95,12 +89,12 @@ static void pass_work(void *arg, int t, int nt) {
       j->labels[i] = (double)best;
     }
     for (int64_t k = 0; k < K; k++) {
-      int64_t m = select_rows(j, k, r0, n, idx, c);
+      int64_t m = select_rows(j, k, r0, n, idx);
       if (m == 0) continue;
       const char *P = (const char *)j->P + k * d * d * es;
-      gather_centered(dt, W, j->x, idx, c, m, (const char *)j->mu + k * d * es, d);
-      whiten_rows(dt, m, d, W, P, Z);        /* c P (x - mu) */
-      unwhiten_rows(dt, m, d, Z, P, 0.0, W); /* c Sigma^-1 (x - mu) */
+      gather_centered(dt, W, j->x, idx, -j->noise_var, m, (const char *)j->mu + k * d * es, d);
+      whiten_rows(dt, m, d, W, P, Z);        /* -s^2 P (x - mu) */
+      unwhiten_rows(dt, m, d, Z, P, 0.0, W); /* -s^2 Sigma^-1 (x - mu) */
       scatter_add(dt, j->out, W, idx, m, d);
     }
   }
@@ -114,7 +108,7 @@ static glab_status second_pass(pass_job *j, const glab_tensor *X, const glab_ten
   inputs in = {.n = 0};
   glab_tensor P = GLAB_TENSOR_EMPTY;
   size_t es = esize(j->dt);
-  j->work = malloc((size_t)nt * BLOCK * (2 * j->d * es + sizeof(int64_t) + sizeof(double)));
+  j->work = malloc((size_t)nt * BLOCK * (2 * j->d * es + sizeof(int64_t)));
   glab_status s = j->work ? GLAB_OK : glab_fail(GLAB_ENOMEM, "%s: cannot allocate the workspace", op);
   if (s == GLAB_OK && (s = take(&in, X, &j->x)) == GLAB_OK &&
       (s = take(&in, means, &j->mu)) == GLAB_OK && (s = take(&in, lp, &j->lp)) == GLAB_OK &&
