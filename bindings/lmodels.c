@@ -29,8 +29,13 @@ static int f_score(lua_State *L) {
               *ch = lg_check(L, 4);
   int want_grad = lua_isnoneornil(L, 5) || lua_toboolean(L, 5);
   glab_tensor *lq = lg_push(L), *g = want_grad ? lg_push(L) : NULL;
-  lg_try(L, glab_gmm_score(lq, g, X, lw, mu, ch));
-  return want_grad ? 2 : 1;
+  if (!want_grad) {
+    lg_try(L, glab_gmm_score(lq, NULL, NULL, X, lw, mu, ch));
+    return 1;
+  }
+  glab_tensor *lab = lg_push(L);
+  lg_try(L, glab_gmm_score(lq, g, lab, X, lw, mu, ch));
+  return lg_one_based(L, lab, 3);
 }
 
 static int f_map_patches(lua_State *L) {
@@ -40,6 +45,14 @@ static int f_map_patches(lua_State *L) {
   glab_tensor *out = lg_push(L), *lab = lg_push(L);
   lg_try(L, glab_gmm_map_patches(out, lab, Y, lw, mu, ch, s2));
   return lg_one_based(L, lab, 2);
+}
+
+static int f_wiener(lua_State *L) {
+  glab_tensor *Y = lg_check(L, 1), *lab = lg_index_arg(L, 2), *lw = lg_check(L, 3),
+              *mu = lg_check(L, 4), *ch = lg_check(L, 5);
+  double s2 = luaL_checknumber(L, 6);
+  lg_try(L, glab_gmm_wiener(lg_push(L), Y, lab, lw, mu, ch, s2));
+  return 1;
 }
 
 static int f_kmeans_assign(lua_State *L) {
@@ -68,7 +81,8 @@ static int f_kmeans_init(lua_State *L) {
 const lg_Reg lg_models_functions[] = {
   {"_log_prob", f_log_prob, "models._log_prob(X, log_weights, means, chol) -> Tensor\n(N, K) log pi_k + log N(x_n | mu_k, L_k L_k^T) for X (N, d), log_weights (K), means (K, d) and\nlower Cholesky factors chol (K, d, d): one triangular solve per component over blocks of points."},
   {"_mstep", f_mstep, "models._mstep(X, resp | nil, [prior=0]) -> log_weights, means, covs\nThe EM M step from responsibilities resp (N, K): weighted means and covariances\n(S_k + prior I) / N_k, the MAP step under p(Sigma) ~ exp(-prior/2 tr Sigma^-1); resp nil fits one\nGaussian (the MLE, divided by N, when prior is 0)."},
-  {"_score", f_score, "models._score(X, log_weights, means, chol, [grad=true]) -> logq, grad\nlog q(x_n) (N) and its gradient d log q / dx_n = -sum_k r_nk Sigma_k^-1 (x_n - mu_k) (N, d) for\nthe mixture; responsibilities below 1e-20 are left out of the sum. grad=false skips it."},
+  {"_score", f_score, "models._score(X, log_weights, means, chol, [grad=true]) -> logq, grad, labels\nlog q(x_n) (N), its gradient d log q / dx_n = -sum_k r_nk Sigma_k^-1 (x_n - mu_k) (N, d) for\nthe mixture and the most responsible component argmax_k r_nk (N, 1-based); responsibilities\nbelow 1e-20 are left out of the sum. grad=false returns logq alone."},
+  {"_wiener", f_wiener, "models._wiener(Y, labels, log_weights, means, chol_noisy, noise_var) -> X\nThe Wiener filter of component labels[n] (1-based) for each row y of Y:\ny - noise_var (Sigma_k + noise_var I)^-1 (y - mu_k); chol_noisy factors Sigma_k + noise_var I."},
   {"_map_patches", f_map_patches, "models._map_patches(Y, log_weights, means, chol_noisy, noise_var) -> X, labels\nEPLL's MAP patch step: for each noisy row y of Y, the component k maximising\nlog pi_k N(y | mu_k, Sigma_k + noise_var I) (1-based labels) and its Wiener estimate\ny - noise_var (Sigma_k + noise_var I)^-1 (y - mu_k); chol_noisy factors Sigma_k + noise_var I."},
   {"_kmeans_assign", f_kmeans_assign, "models._kmeans_assign(X, centers) -> labels, dist2\nThe nearest of the centres (K, d) to each row of X (N, d): 1-based labels and squared distances."},
   {"_kmeans_update", f_kmeans_update, "models._kmeans_update(centers, X, labels) -> counts\nMove each centre to the mean of its points (in place); a centre without points stays."},

@@ -66,9 +66,9 @@ local function norm(t) return t:pow(2):sum():sqrt():item() end
 local function dot(a, b) return (a * b):sum():item() end
 local function total(fx) return G.is_tensor(fx) and fx:mean():item() or fx end
 
--- Step rules for gradient descent on f(x) -> loss, grad; lr = 1/L is the step
--- that the curvature bound L makes safe.  Each is made for one run and maps
--- (x, loss, grad, hist) to the next x, loss and grad.
+-- Step rules for gradient descent on f(x) -> loss, grad, [aux]; lr = 1/L is
+-- the step that the curvature bound L makes safe.  Each is made for one run
+-- and maps (x, loss, grad, hist, aux) to the next x, loss, grad and aux.
 
 -- "bb": Barzilai-Borwein steps <s, s> / <s, y>, kept in [lr, 1e6 lr], under a
 -- non-monotone Armijo search (the loss may not exceed the largest of the last
@@ -94,6 +94,14 @@ local function bb_steps(f, lr)
   end
 end
 
+-- t with its rows idx (1-based, the true entries of mask) replaced by src.
+local function put_rows(t, mask, idx, src)
+  local m = idx.shape[1]
+  if t.ndim == 1 then return G.where(mask, G.zeros_like(t):scatter_add_(1, idx, src), t) end
+  local rows = idx:reshape(m, 1):expand(m, t.shape[2])
+  return G.where(mask:reshape(t.shape[1], 1), G.zeros_like(t):scatter_add_(1, rows, src), t)
+end
+
 -- The same for rows that are separate problems (patches): f(x, [rows]) gives
 -- each row's loss, and each row keeps its own step and its own last 10
 -- losses.  A row whose step fails the Armijo test takes the safe step lr.
@@ -111,19 +119,48 @@ local function bb_rows(f, lr, N, dtype)
     local ref = G.stack(last, 2):max(2)
     local bad = f_new:gt(ref - gx:pow(2):sum(2) * a * 1e-4):mul(a:gt(lr))
     local idx = all:masked_select(bad)
-    local m = idx.shape[1]
-    if m > 0 then                               -- redo those rows with the safe step
+    if idx.shape[1] > 0 then                    -- redo those rows with the safe step
       local xs = x:index_select(1, idx) - gx:index_select(1, idx) * lr
       local fs, gs = f(xs, idx)
-      local rows, mask = idx:reshape(m, 1):expand(m, x.shape[2]), bad:reshape(N, 1)
-      x_new = G.where(mask, G.zeros_like(x):scatter_add_(1, rows, xs), x_new)
-      g_new = G.where(mask, G.zeros_like(x):scatter_add_(1, rows, gs), g_new)
-      f_new = G.where(bad, G.zeros_like(fx):scatter_add_(1, idx, fs), f_new)
+      x_new, g_new = put_rows(x_new, bad, idx, xs), put_rows(g_new, bad, idx, gs)
+      f_new = put_rows(f_new, bad, idx, fs)
     end
     local s, y = x_new - x, g_new - gx
     local sy, ss = (s * y):sum(2, true), s:pow(2):sum(2, true)
     alpha = G.where(sy:gt(0), (ss / sy:clamp(1e-300, math.huge)):clamp(lr, 1e6 * lr), alpha)
     return x_new, f_new, g_new
+  end
+end
+
+-- "newton": each patch x steps along H_k^-1 g, where H_k = 2 I + lambda
+-- Sigma_k^-1 is the Hessian its loss would have if its most responsible
+-- component k were the whole prior; for K = 1 that is Newton's method, which
+-- ends in one step.  H_k^-1 g = Sigma_k (Sigma_k + s2 I)^-1 g / 2 with
+-- s2 = lambda / 2: the Wiener filter of gmm:wiener without the means.  Each
+-- row halves its step from 1 until its loss falls by 1e-4 t <g, H_k^-1 g>
+-- (Armijo; at most 50 halvings).  f(x, [rows]) gives loss, grad and labels.
+local function newton_rows(f, gmm, lam, N, dtype)
+  local all = G.arange(1, N + 1, {dtype = "float64"})
+  return function(x, fx, gx, hist, labels)
+    local D = gmm:wiener(gx, lam / 2, labels, {center = false}) * 0.5
+    local slope = (gx * D):sum(2) * 1e-4
+    local slack = fx:abs() * 1e-12 - slope      -- rounding of the loss, less the decrease
+    local t = G.ones({N}, {dtype = dtype})
+    local x_new = x - D
+    local f_new, g_new, l_new = f(x_new)
+    hist.evals = hist.evals + 1
+    local bad = f_new:gt(fx + slack)
+    for _ = 1, 50 do
+      local idx = all:masked_select(bad)
+      if idx.shape[1] == 0 then break end
+      t = G.where(bad, t * 0.5, t)
+      local xs = x:index_select(1, idx) - D:index_select(1, idx) * t:index_select(1, idx):unsqueeze(2)
+      local fs, gs, ls = f(xs, idx)
+      x_new, g_new = put_rows(x_new, bad, idx, xs), put_rows(g_new, bad, idx, gs)
+      f_new, l_new = put_rows(f_new, bad, idx, fs), put_rows(l_new, bad, idx, ls)
+      bad = f_new:gt(fx + fx:abs() * 1e-12 - slope * t):mul(bad)
+    end
+    return x_new, f_new, g_new, l_new
   end
 end
 
@@ -147,12 +184,12 @@ end
 -- grad_norm at x0 and after each step, steps, evals (of f), rel_grad, lr.
 -- on_step(step, x, hist) runs before the user's callback.
 local function descend(f, step_rule, x0, lr, opts, where, hist, on_step)
-  local x, fx, gx = x0, f(x0)
+  local x, fx, gx, aux = x0, f(x0)
   local g0 = math.max(norm(gx), 1e-300)
   hist.loss, hist.grad_norm, hist.lr, hist.evals = {total(fx)}, {norm(gx)}, lr, 1
   for step = 1, opts.steps do
     if hist.grad_norm[step] <= opts.tol * g0 then break end
-    x, fx, gx = step_rule(x, fx, gx, hist)
+    x, fx, gx, aux = step_rule(x, fx, gx, hist, aux)
     hist.loss[step + 1], hist.grad_norm[step + 1] = total(fx), norm(gx)
     if on_step then on_step(step, x, hist) end
     if opts.callback then opts.callback(step, x, hist) end
@@ -166,41 +203,50 @@ local function descend(f, step_rule, x0, lr, opts, where, hist, on_step)
   return x, hist
 end
 
-local gd_defaults = {lambda = 1, steps = 200, lr = false, tol = 1e-6, method = "bb",
+local gd_defaults = {lambda = 1, steps = 200, lr = false, tol = 1e-6, method = false,
                      callback = false, verbose = false}
 
-local function check_method(opts, where)
-  if opts.method ~= "bb" and opts.method ~= "nesterov" and opts.method ~= "plain" then
-    error(string.format("%s: option 'method': expected \"bb\", \"nesterov\" or \"plain\", got %s",
-                        where, tostring(opts.method)), 3)
-  end
+-- opts.method, defaulting to methods[1], must be one of methods.
+local function check_method(opts, where, methods)
+  opts.method = opts.method or methods[1]
+  for _, m in ipairs(methods) do if opts.method == m then return end end
+  error(string.format("%s: option 'method': expected \"%s\", got %s", where,
+                      table.concat(methods, "\", \""), tostring(opts.method)), 3)
 end
 
 denoise.patches_gd = doc(function(gmm, Y, opts)
   check_image(Y, "denoise.patches_gd", 2)
   check_gmm(gmm, Y.shape[2], "denoise.patches_gd")
   opts = nn._options(opts, gd_defaults, "denoise.patches_gd")
-  check_method(opts, "denoise.patches_gd")
+  check_method(opts, "denoise.patches_gd", {"newton", "bb", "nesterov", "plain"})
+  if type(opts.lambda) ~= "number" or not (opts.lambda >= 0 and opts.lambda < math.huge) then
+    error("denoise.patches_gd: option 'lambda' must be a finite number >= 0, got "
+          .. tostring(opts.lambda), 2)
+  end
   gmm = gmm:to(Y.dtype)
   local lam, N = opts.lambda, Y.shape[1]
-  local function f(X, rows)              -- each patch's loss and gradient
-    local logq, score = gmm:score(X)
+  local function f(X, rows)              -- each patch's loss, gradient and dominant component
+    local logq, score, labels = gmm:score(X)
     local r = X - (rows and Y:index_select(1, rows) or Y)
-    return r:pow(2):sum(2) - logq * lam, r * 2 - score * lam
+    return r:pow(2):sum(2) - logq * lam, r * 2 - score * lam, labels
   end
   local lr = opts.lr or 1 / (2 + lam * gmm:max_precision())
-  local rule = opts.method == "bb" and bb_rows(f, lr, N, Y.dtype)
+  local rule = opts.method == "newton" and newton_rows(f, gmm, lam, N, Y.dtype)
+               or opts.method == "bb" and bb_rows(f, lr, N, Y.dtype)
                or momentum_steps(f, lr, Y, opts.method == "nesterov")
   return descend(f, rule, Y, lr, opts, "patches_gd", {})
-end, [[denoise.patches_gd(gmm, Y, [{lambda=1, steps=200, method="bb"|"nesterov"|"plain", lr=, tol=1e-6, callback=, verbose=}]) -> X, hist
+end, [[denoise.patches_gd(gmm, Y, [{lambda=1, steps=200, method="newton"|"bb"|"nesterov"|"plain", lr=, tol=1e-6, callback=, verbose=}]) -> X, hist
 Denoise each row y of Y (N, d) on its own (PS1 1.2a): minimise ||x - y||^2 - lambda log q(x) by
-gradient descent, the gradient from gmm:score. The step is 1 / L with L = 2 + lambda max_k
-|Sigma_k^-1| (the curvature bound of gmm:max_precision) unless lr is given. method "bb" (the
-default: tiny covariance eigenvalues make the loss stiff) gives each patch its own
-Barzilai-Borwein step of at least that size, falling back to it where the loss would not fall
-enough; "nesterov" adds momentum with restarts; "plain" keeps the step. Stops after steps or
-when |grad| < tol |grad_0|. hist: the mean loss and the gradient norm at the start and after
-each step, steps, evals (of the loss), rel_grad (the final |grad| / |grad_0|), lr.
+gradient descent, the gradient from gmm:score. Tiny covariance eigenvalues make this loss stiff,
+so the default method "newton" preconditions: each patch steps along (2 I + lambda
+Sigma_k^-1)^-1 grad, the inverse Hessian of its loss under its most responsible component k
+(Newton's method for K = 1, which then ends in one step), halving the step from 1 until the
+loss falls enough (Armijo). The other methods step along -grad: "bb" gives each patch its own
+Barzilai-Borwein step, at least 1 / L with L = 2 + lambda max_k |Sigma_k^-1| (the curvature
+bound of gmm:max_precision) or lr, falling back to that where the loss would not fall enough;
+"nesterov" takes step 1 / L with momentum and restarts; "plain" takes step 1 / L. Stops after
+steps or when |grad| < tol |grad_0|. hist: the mean loss and the gradient norm at the start and
+after each step, steps, evals (of the loss), rel_grad (the final |grad| / |grad_0|), lr.
 lambda = 2 sigma^2 makes x the MAP estimate under noise of standard deviation sigma; for K = 1 the
 minimiser is the Wiener filter with noise variance lambda / 2.
 callback(step, X, hist) runs after each step; verbose=n prints every n steps.]])
@@ -235,7 +281,7 @@ denoise.image_gd = doc(function(gmm, Y, opts)
   local o = {size = false, stride = 1, clean = false}
   for k, v in pairs(gd_defaults) do o[k] = v end
   opts = nn._options(opts, o, "denoise.image_gd")
-  check_method(opts, "denoise.image_gd")
+  check_method(opts, "denoise.image_gd", {"bb", "nesterov", "plain"})
   gmm = gmm:to(Y.dtype)
   local size, np, cover = geometry(gmm, Y, opts, "denoise.image_gd")
   local H, W, lam, stride = Y.shape[1], Y.shape[2], opts.lambda, opts.stride

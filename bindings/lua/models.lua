@@ -168,23 +168,36 @@ end, "gmm:sample(n, [{generator=}]) -> X, components\nTwo-step sampling: a compo
 
 GMM.to = doc(function(self, dtype)
   if self.means.dtype == dtype then return self end
+  -- a float32 factor is only good to float32: float64 factors again
   return new_gmm(self.log_weights:to(dtype), self.means:to(dtype), self.covs:to(dtype),
-                 self.chol:to(dtype))
-end, "gmm:to(dtype) -> GMM\nThe same mixture in \"float32\" or \"float64\" (itself when it already is).")
+                 dtype == "float32" and self.chol:to(dtype) or nil)
+end, "gmm:to(dtype) -> GMM\nThe same mixture in \"float32\" or \"float64\" (itself when it already is). Going to float64\nfactors the covariances again, so that the Cholesky factors have float64's precision.")
 
 GMM.score = doc(function(self, X)
   check_points(X, self.d, "GMM:score")
   return models._score(X, self.log_weights, self.means, self.chol)
-end, "gmm:score(X) -> logq, grad\nlog q(x) (N) and its gradient d log q / dx = -sum_k r_k Sigma_k^-1 (x - mu_k) (N, d) for the rows\nof X: the E-step pass, then Sigma_k^-1 applied only where the responsibility r_k >= 1e-20.")
+end, "gmm:score(X) -> logq, grad, labels\nlog q(x) (N) and its gradient d log q / dx = -sum_k r_k Sigma_k^-1 (x - mu_k) (N, d) for the rows\nof X: the E-step pass, then Sigma_k^-1 applied only where the responsibility r_k >= 1e-20.\nlabels (N, 1-based) are the most responsible components argmax_k r_k, as gmm:predict.")
 
 GMM.noisy = doc(function(self, noise_var)
-  if type(noise_var) ~= "number" or not (noise_var >= 0) then
-    error("GMM:noisy: the noise variance must be a number >= 0, got " .. tostring(noise_var), 2)
+  if type(noise_var) ~= "number" or not (noise_var >= 0 and noise_var < math.huge) then
+    error("GMM:noisy: the noise variance must be a finite number >= 0, got " .. tostring(noise_var), 2)
   end
+  local memo = rawget(self, "_noisy")        -- the last one, for repeated filtering
+  if memo and memo.var == noise_var then return memo.gmm end
   local eye = G.eye(self.d, {dtype = self.means.dtype})
   local covs = self.covs + eye * noise_var
-  return new_gmm(self.log_weights, self.means, covs, factor(covs, "GMM:noisy"))
-end, "gmm:noisy(noise_var) -> GMM\nThe distribution of x + e for x ~ gmm and e ~ N(0, noise_var I): every Sigma_k + noise_var I.")
+  local nz = new_gmm(self.log_weights, self.means, covs, factor(covs, "GMM:noisy"))
+  rawset(self, "_noisy", {var = noise_var, gmm = nz})
+  return nz
+end, "gmm:noisy(noise_var) -> GMM\nThe distribution of x + e for x ~ gmm and e ~ N(0, noise_var I): every Sigma_k + noise_var I.\nThe last one made is kept, so that repeated filtering at one noise level factors once.")
+
+GMM.wiener = doc(function(self, Y, noise_var, labels, opts)
+  check_points(Y, self.d, "GMM:wiener")
+  opts = nn._options(opts, {center = true}, "GMM:wiener")
+  local nz = self:noisy(noise_var)
+  local means = opts.center and nz.means or G.zeros_like(nz.means)
+  return models._wiener(Y, labels, nz.log_weights, means, nz.chol, noise_var)
+end, "gmm:wiener(Y, noise_var, labels, [{center=true}]) -> X\nFor each row y of Y, the Wiener filter of component k = labels[n] (1-based):\nx = mu_k + Sigma_k (Sigma_k + noise_var I)^-1 (y - mu_k), the posterior mean of a clean patch\nunder that component. center=false leaves the means out: Sigma_k (Sigma_k + noise_var I)^-1 y.")
 
 GMM.map_patches = doc(function(self, Y, noise_var)
   check_points(Y, self.d, "GMM:map_patches")

@@ -31,11 +31,10 @@ typedef struct {
   glab_dtype dt;
   int64_t N, d, K, next;
   const void *x, *mu, *P;     /* points (N, d), means (K, d), P_k = L_k^-1 (K, d, d) */
-  const void *lp;             /* (N, K) log pi_k N(x_n | k), contiguous */
+  const double *labels;       /* (N), 0-based */
   double noise_var;
   char *work;                 /* per thread: 2 BLOCK x d elements and BLOCK int64 */
   void *out;                  /* (N, d): a copy of the points, then the estimates */
-  double *labels;             /* (N) */
 } pass_job;
 
 /* W (m x d) := c (x_idx[i] - mu) over the gathered rows of X. */
@@ -73,7 +72,7 @@ static int64_t select_rows(const pass_job *j, int64_t k, int64_t r0, int64_t n, 
 static void pass_work(void *arg, int t, int nt) {
   pass_job *j = arg;
   glab_dtype dt = j->dt;
-  int64_t d = j->d, K = j->K;
+  int64_t d = j->d;
   size_t es = esize(dt);
   char *W = j->work + (size_t)t * BLOCK * (2 * d * es + sizeof(int64_t));
   char *Z = W + (size_t)BLOCK * d * es;
@@ -82,13 +81,7 @@ static void pass_work(void *arg, int t, int nt) {
     int64_t r0 = __atomic_fetch_add(&j->next, BLOCK, __ATOMIC_RELAXED);
     if (r0 >= j->N) break;
     int64_t n = j->N - r0 < BLOCK ? j->N - r0 : BLOCK;
-    for (int64_t i = r0; i < r0 + n; i++) {
-      int64_t best = 0;
-      for (int64_t k = 1; k < K; k++)
-        if (elem(dt, j->lp, i * K + k) > elem(dt, j->lp, i * K + best)) best = k;
-      j->labels[i] = (double)best;
-    }
-    for (int64_t k = 0; k < K; k++) {
+    for (int64_t k = 0; k < j->K; k++) {
       int64_t m = select_rows(j, k, r0, n, idx);
       if (m == 0) continue;
       const char *P = (const char *)j->P + k * d * d * es;
@@ -100,25 +93,28 @@ static void pass_work(void *arg, int t, int nt) {
   }
 }
 
-/* Runs the second pass of job j over the points X with the factors chol,
-** after lp (N, K) has been filled. */
-static glab_status second_pass(pass_job *j, const glab_tensor *X, const glab_tensor *means,
-                               const glab_tensor *chol, const glab_tensor *lp, const char *op) {
+/* out := Y - noise_var (Sigma_k + noise_var I)^-1 (Y - mu_k) row by row,
+** k = labels[n], with P the inverse factors of Sigma_k + noise_var I. */
+static glab_status wiener_pass(glab_tensor *out, const glab_tensor *Y, const double *labels,
+                               const glab_tensor *means, const glab_tensor *P, double noise_var,
+                               const char *op) {
   int nt = glab_get_num_threads();
   inputs in = {.n = 0};
-  glab_tensor P = GLAB_TENSOR_EMPTY;
-  size_t es = esize(j->dt);
-  j->work = malloc((size_t)nt * BLOCK * (2 * j->d * es + sizeof(int64_t)));
-  glab_status s = j->work ? GLAB_OK : glab_fail(GLAB_ENOMEM, "%s: cannot allocate the workspace", op);
-  if (s == GLAB_OK && (s = take(&in, X, &j->x)) == GLAB_OK &&
-      (s = take(&in, means, &j->mu)) == GLAB_OK && (s = take(&in, lp, &j->lp)) == GLAB_OK &&
-      (s = glab_gmm_whitening(&P, chol)) == GLAB_OK) {
-    j->P = glab_tensor_data(&P);
-    glab_parallel(nt, pass_work, j);
+  glab_tensor xh = GLAB_TENSOR_EMPTY;
+  pass_job j = {.dt = Y->dtype, .N = Y->shape[0], .d = Y->shape[1], .K = means->shape[0],
+                .labels = labels, .noise_var = noise_var, .P = glab_tensor_data(P)};
+  size_t es = esize(j.dt);
+  j.work = malloc((size_t)nt * BLOCK * (2 * j.d * es + sizeof(int64_t)));
+  glab_status s = j.work ? GLAB_OK : glab_fail(GLAB_ENOMEM, "%s: cannot allocate the workspace", op);
+  if (s == GLAB_OK && (s = glab_tensor_clone(&xh, Y)) == GLAB_OK &&
+      (s = take(&in, Y, &j.x)) == GLAB_OK && (s = take(&in, means, &j.mu)) == GLAB_OK) {
+    j.out = glab_tensor_data(&xh);
+    glab_parallel(nt, pass_work, &j);
+    s = glab_tensor_deliver(out, &xh, op);
   }
   release(&in);
-  glab_tensor_free(&P);
-  free(j->work);
+  glab_tensor_free(&xh);
+  free(j.work);
   return s;
 }
 
@@ -131,6 +127,7 @@ typedef struct {
   const double *logdet;
   char *work;                   /* per thread: see score_work */
   void *logq, *grad;            /* (N), (N, d) or NULL */
+  double *labels;               /* (N) or NULL */
 } score_job;
 
 /* Per-thread workspace of score_work: Z (K x rows x d), W (rows x d), the
@@ -212,18 +209,25 @@ static void score_work(void *arg, int t, int nt) {
       for (int64_t k = 0; k < K; k++) acc += exp(r[i * K + k] - mx);
       double lse = mx + log(acc);
       set_elem(dt, j->logq, r0 + i, lse);
-      for (int64_t k = 0; k < K; k++) r[i * K + k] = exp(r[i * K + k] - lse);
+      int64_t best = 0;
+      for (int64_t k = 0; k < K; k++) {
+        r[i * K + k] = exp(r[i * K + k] - lse);
+        if (r[i * K + k] > r[i * K + best]) best = k;
+      }
+      if (j->labels) j->labels[r0 + i] = (double)best;
     }
     if (j->grad) block_grad(j, Z, W, r, idx, r0, n);
   }
 }
 
-glab_status glab_gmm_score(glab_tensor *logq, glab_tensor *grad, const glab_tensor *X,
+glab_status glab_gmm_score(glab_tensor *logq, glab_tensor *grad, glab_tensor *labels,
+                           const glab_tensor *X,
                            const glab_tensor *log_weights, const glab_tensor *means,
                            const glab_tensor *chol) {
   int64_t K = means->ndim == 2 ? means->shape[0] : 0;
   double *logdet = malloc((K > 0 ? K : 1) * sizeof *logdet);
-  glab_tensor P = GLAB_TENSOR_EMPTY, lq = GLAB_TENSOR_EMPTY, g = GLAB_TENSOR_EMPTY;
+  glab_tensor P = GLAB_TENSOR_EMPTY, lq = GLAB_TENSOR_EMPTY, g = GLAB_TENSOR_EMPTY,
+              lab = GLAB_TENSOR_EMPTY;
   inputs in = {.n = 0};
   score_job j = {.K = K};
   glab_status s = logdet ? glab_gmm_prepare(X, log_weights, means, chol, logdet, &P, "gmm.score")
@@ -240,6 +244,7 @@ glab_status glab_gmm_score(glab_tensor *logq, glab_tensor *grad, const glab_tens
   int nt = glab_get_num_threads();
   if ((s = glab_tensor_new(&lq, j.dt, 1, &j.N)) != GLAB_OK ||
       (grad && (s = glab_tensor_new(&g, j.dt, 2, shape)) != GLAB_OK) ||
+      (labels && (s = glab_tensor_new(&lab, GLAB_F64, 1, &j.N)) != GLAB_OK) ||
       (s = take(&in, X, &j.x)) != GLAB_OK || (s = take(&in, log_weights, &j.lw)) != GLAB_OK ||
       (s = take(&in, means, &j.mu)) != GLAB_OK)
     goto done;
@@ -249,8 +254,10 @@ glab_status glab_gmm_score(glab_tensor *logq, glab_tensor *grad, const glab_tens
   }
   j.logq = glab_tensor_data(&lq);
   j.grad = grad ? glab_tensor_data(&g) : NULL;
+  j.labels = labels ? glab_tensor_data(&lab) : NULL;
   glab_parallel(nt, score_work, &j);
   if (grad) s = glab_tensor_deliver(grad, &g, "gmm.score");
+  if (labels && s == GLAB_OK) s = glab_tensor_deliver(labels, &lab, "gmm.score");
   if (s == GLAB_OK) s = glab_tensor_deliver(logq, &lq, "gmm.score");
 done:
   release(&in);
@@ -259,29 +266,83 @@ done:
   glab_tensor_free(&P);
   glab_tensor_free(&lq);
   glab_tensor_free(&g);
+  glab_tensor_free(&lab);
   return s;
+}
+
+static glab_status check_noise(double noise_var, const char *op) {
+  if (noise_var >= 0 && noise_var < INFINITY) return GLAB_OK;
+  return glab_fail(GLAB_EARG, "%s: the noise variance must be finite and >= 0, got %g", op,
+                   noise_var);
 }
 
 glab_status glab_gmm_map_patches(glab_tensor *out, glab_tensor *labels, const glab_tensor *Y,
                                  const glab_tensor *log_weights, const glab_tensor *means,
                                  const glab_tensor *chol_noisy, double noise_var) {
-  if (!(noise_var >= 0 && noise_var < INFINITY))
-    return glab_fail(GLAB_EARG, "gmm.map_patches: the noise variance must be finite and >= 0, "
-                     "got %g", noise_var);
-  glab_tensor lp = GLAB_TENSOR_EMPTY, xh = GLAB_TENSOR_EMPTY, lab = GLAB_TENSOR_EMPTY;
-  glab_status s = glab_gmm_log_prob(&lp, Y, log_weights, means, chol_noisy);
+  glab_status s = check_noise(noise_var, "gmm.map_patches");
   if (s != GLAB_OK) return s;
-  int64_t N = Y->shape[0], d = Y->shape[1], K = means->shape[0];
+  glab_tensor lp = GLAB_TENSOR_EMPTY, lab = GLAB_TENSOR_EMPTY, P = GLAB_TENSOR_EMPTY;
+  if ((s = glab_gmm_log_prob(&lp, Y, log_weights, means, chol_noisy)) != GLAB_OK) return s;
+  int64_t N = Y->shape[0], K = means->shape[0];
   if ((s = glab_tensor_new(&lab, GLAB_F64, 1, &N)) == GLAB_OK &&
-      (s = glab_tensor_clone(&xh, Y)) == GLAB_OK) {
-    pass_job j = {.dt = Y->dtype, .N = N, .d = d, .K = K, .noise_var = noise_var,
-                  .out = glab_tensor_data(&xh), .labels = glab_tensor_data(&lab)};
-    s = second_pass(&j, Y, means, chol_noisy, &lp, "gmm.map_patches");
+      (s = glab_gmm_whitening(&P, chol_noisy)) == GLAB_OK) {
+    const void *l = glab_tensor_data(&lp);   /* fresh, so contiguous */
+    double *k_of = glab_tensor_data(&lab);
+    for (int64_t i = 0; i < N; i++) {
+      int64_t best = 0;
+      for (int64_t k = 1; k < K; k++)
+        if (elem(Y->dtype, l, i * K + k) > elem(Y->dtype, l, i * K + best)) best = k;
+      k_of[i] = (double)best;
+    }
+    s = wiener_pass(out, Y, k_of, means, &P, noise_var, "gmm.map_patches");
   }
-  if (s == GLAB_OK) s = glab_tensor_deliver(out, &xh, "gmm.map_patches");
   if (s == GLAB_OK) s = glab_tensor_deliver(labels, &lab, "gmm.map_patches");
   glab_tensor_free(&lp);
-  glab_tensor_free(&xh);
   glab_tensor_free(&lab);
+  glab_tensor_free(&P);
+  return s;
+}
+
+glab_status glab_gmm_wiener(glab_tensor *out, const glab_tensor *Y, const glab_tensor *labels,
+                            const glab_tensor *log_weights, const glab_tensor *means,
+                            const glab_tensor *chol_noisy, double noise_var) {
+  const char *op = "gmm.wiener";
+  glab_status s = check_noise(noise_var, op);
+  if (s != GLAB_OK) return s;
+  int64_t K = means->ndim == 2 ? means->shape[0] : 0;
+  double *logdet = malloc((K > 0 ? K : 1) * sizeof *logdet), *k_of = NULL;
+  glab_tensor P = GLAB_TENSOR_EMPTY;
+  inputs in = {.n = 0};
+  const void *lab;
+  if (!logdet) return glab_fail(GLAB_ENOMEM, "%s: out of memory", op);
+  if ((s = glab_gmm_prepare(Y, log_weights, means, chol_noisy, logdet, &P, op)) != GLAB_OK)
+    goto done;
+  int64_t N = Y->shape[0];
+  if (labels->ndim != 1 || labels->shape[0] != N) {
+    char a[128];
+    s = glab_fail(GLAB_ESHAPE, "%s: labels (%s) do not fit %lld points", op,
+                  glab_shape_str(a, sizeof a, labels->ndim, labels->shape), (long long)N);
+    goto done;
+  }
+  if (!(k_of = malloc((N > 0 ? N : 1) * sizeof *k_of))) {
+    s = glab_fail(GLAB_ENOMEM, "%s: out of memory", op);
+    goto done;
+  }
+  if ((s = take(&in, labels, &lab)) != GLAB_OK) goto done;
+  for (int64_t i = 0; i < N; i++) {
+    double l = elem(labels->dtype, lab, i);
+    if (!(l >= 0 && l < K && l == floor(l))) {
+      s = glab_fail(GLAB_EINDEX, "%s: label %g of point %lld is not a component 0..%lld", op, l,
+                    (long long)i + 1, (long long)K - 1);
+      goto done;
+    }
+    k_of[i] = l;
+  }
+  s = wiener_pass(out, Y, k_of, means, &P, noise_var, op);
+done:
+  release(&in);
+  free(logdet);
+  free(k_of);
+  glab_tensor_free(&P);
   return s;
 }

@@ -71,6 +71,11 @@ describe("gmm:score", function()
     assert.is_true(far:responsibilities(Xf):lt(1e-20):sum():item() > 0, "some are left out")
   end)
 
+  it("labels each row with its most responsible component, as gmm:predict", function()
+    local _, _, lab = gmm:score(X)
+    assert.are.equal(0, maxdiff(lab, gmm:predict(X)))
+  end)
+
   it("agrees in float32 to 1e-4 relative", function()
     local lq, g = gmm:score(X)
     local lq32, g32 = gmm:to("float32"):score(X:float())
@@ -98,18 +103,79 @@ describe("gmm:map_patches", function()
   end)
 end)
 
+describe("gmm:wiener", function()
+  local gen = G.Generator(6)
+  local gmm = random_gmm(3, 5, gen)
+  local Y = G.randn(20, 5, {dtype = "float64", generator = gen}) + 0.5
+  local lab = G.tensor({1, 2, 3, 3, 2, 1, 1, 1, 2, 3, 3, 3, 2, 2, 1, 3, 2, 1, 2, 3}, f64)
+
+  it("applies the given component's Wiener filter to each row (dense solve, 1e-10)", function()
+    local v = 0.3
+    local Xc, X0 = gmm:wiener(Y, v, lab), gmm:wiener(Y, v, lab, {center = false})
+    for k = 1, 3 do
+      local idx = G.arange(1, 21, f64):masked_select(lab:eq(k))
+      local gk = M.GMM(G.ones(1, f64), gmm.means[k]:unsqueeze(1), gmm.covs[k]:unsqueeze(1))
+      local g0 = M.GMM(G.ones(1, f64), G.zeros(1, 5, f64), gmm.covs[k]:unsqueeze(1))
+      assert.is_true(maxdiff(Xc:index_select(1, idx), wiener(gk, Y:index_select(1, idx), v)) < 1e-10)
+      assert.is_true(maxdiff(X0:index_select(1, idx), wiener(g0, Y:index_select(1, idx), v)) < 1e-10)
+    end
+  end)
+
+  it("rejects labels that name no component", function()
+    assert.matches("label 4 of point 1 is not a component 0..2",
+                   H.err(gmm.wiener, gmm, Y:narrow(1, 1, 2), 0.1, G.tensor({5, 1}, f64)), 1, true)
+    assert.matches("label 0.5 of point 2",
+                   H.err(gmm.wiener, gmm, Y:narrow(1, 1, 2), 0.1, G.tensor({1, 1.5}, f64)), 1, true)
+    assert.matches("labels (3) do not fit 2 points",
+                   H.err(gmm.wiener, gmm, Y:narrow(1, 1, 2), 0.1, G.ones(3, f64)), 1, true)
+  end)
+end)
+
 describe("denoise.patches_gd", function()
   it("for one Gaussian converges to the Wiener filter with noise variance lambda/2", function()
     local gen = G.Generator(2)
     local g1 = random_gmm(1, 6, gen)
     local Y = G.randn(30, 6, {dtype = "float64", generator = gen}) + 0.5
-    for _, run in ipairs{{1, "bb"}, {0.05, "bb"}, {0.05, "nesterov"}} do
+    for _, run in ipairs{{1, "bb"}, {0.05, "bb"}, {0.05, "nesterov"}, {1, "newton"}} do
       local lam = run[1]
       local Xh, hist = D.patches_gd(g1, Y, {lambda = lam, steps = 3000, tol = 1e-12, method = run[2]})
       assert.is_true(hist.rel_grad < 1e-10, run[2] .. " converged")
       assert.is_true(maxdiff(Xh, wiener(g1, Y, lam / 2)) < 1e-8)
       assert.is_true(hist.loss[#hist.loss] < hist.loss[1])
     end
+  end)
+
+  it("by Newton steps ends in one step for one Gaussian", function()
+    local gen = G.Generator(3)
+    local g1 = random_gmm(1, 6, gen)
+    local Y = G.randn(30, 6, {dtype = "float64", generator = gen})
+    local Xh, hist = D.patches_gd(g1, Y, {lambda = 0.7, tol = 1e-10})
+    assert.are.equal(1, hist.steps)
+    assert.is_true(maxdiff(Xh, wiener(g1, Y, 0.35)) < 1e-12)
+  end)
+
+  it("by Newton steps reaches a stationary point of a stiff mixture, never raising a loss", function()
+    local gen = G.Generator(4)
+    local g = random_gmm(4, 6, gen)
+    g = M.GMM(g.weights, g.means, g.covs * 1e-3)           -- precisions up to ~1e4
+    local Y = G.randn(50, 6, {dtype = "float64", generator = gen}) * 0.3 + 0.5
+    local seen = {}
+    local Xn, hist = D.patches_gd(g, Y, {lambda = 1, steps = 100, tol = 1e-10,
+                                        callback = function(_, X) seen[#seen + 1] = X end})
+    assert.is_true(hist.rel_grad < 1e-10, "converged in " .. hist.steps .. " steps")
+    local function losses(X)
+      return (X - Y):pow(2):sum(2) - g:log_prob(X)
+    end
+    local prev = losses(Y)
+    for _, X in ipairs(seen) do
+      local cur = losses(X)
+      assert.are.equal(0, cur:gt(prev + prev:abs() * 1e-12):sum():item(), "each row's loss falls")
+      prev = cur
+    end
+    assert.is_true(hist.steps <= 10, hist.steps .. " steps")
+    -- the loss's gradient there by central differences of log q
+    local fd = (Xn - Y) * 2 - fd_grad(g, Xn)
+    assert.is_true(fd:abs():max():item() < 1e-6 * hist.grad_norm[1], "stationary")
   end)
 end)
 
