@@ -9,7 +9,7 @@
 --       with the PSNR curves.
 -- The priors are the mixtures that ps1_1efg_gmm.lua saved (out/models/gmm_K<K>.ckpt,
 -- 16x16); for another patch size, or when none is there, a mixture is fitted by EM
--- and saved for the next run.
+-- and saved for the next run with the same settings (gmm_K<K>_p<size>_n<N>_em<iters>).
 --
 --   ./genlab scripts/ps1_2_denoise.lua                 short: 8x8 patches, a 128x128 crop
 --   ./genlab scripts/ps1_2_denoise.lua --full          16x16 as the seed, the whole photo
@@ -21,7 +21,7 @@ local o = C.options(
   {Ks = "1,64", size = 8, crop = 128, sigma = 25 / 255, lambda = 1, n_train = 20000,
    n_test = 300, em_iter = 15, patch_steps = 200, gd_steps = 30, seed = 0},
   {Ks = "1,64", size = 16, crop = 0, sigma = 25 / 255, lambda = 1, n_train = 100000,
-   n_test = 2000, em_iter = 50, patch_steps = 1000, gd_steps = 100, seed = 0},
+   n_test = 2000, em_iter = 50, patch_steps = 100, gd_steps = 20, seed = 0},
   "PS1 1.2: patch and whole-image denoising with the GMM prior (gradient descent and EPLL)")
 
 local Ks = {}
@@ -29,21 +29,26 @@ for k in tostring(o.Ks):gmatch("%d+") do Ks[#Ks + 1] = tonumber(k) end
 local size, sigma = o.size, o.sigma
 local Xtr, Xte = C.patch_sets(o.n_train, o.n_test, size, o.seed)
 
--- The prior with K components: the saved one, or one fitted by EM now.
-local function prior(K)
-  local name = size == 16 and ("gmm_K" .. K) or string.format("gmm_K%d_p%d", K, size)
-  local path = C.model_path(name)
+-- The prior with K components: ps1_1efg_gmm.lua's (16x16), else the one this
+-- script fitted by EM with the same settings before, else one fitted now.
+local function load_prior(path, K)
   local f = io.open(path, "rb")
-  if f then
-    f:close()
-    local gmm = G.models.GMM.load(path)
-    if gmm.d == size * size then
-      print(string.format("K = %d: %s", K, path))
-      return gmm
-    end
-  end
-  print(string.format("K = %d: no %s; fitting one by EM on %d patches", K, path, o.n_train))
-  local gmm = G.models.GMM.fit_em(Xtr, K, {reg_covar = 1e-4, seed = o.seed, max_iter = o.em_iter})
+  if not f then return nil end
+  f:close()
+  local gmm = G.models.GMM.load(path)
+  if gmm.d ~= size * size or gmm.K ~= K then return nil end
+  print(string.format("K = %d: %s", K, path))
+  return gmm
+end
+local function prior(K)
+  local gmm = size == 16 and load_prior(C.model_path("gmm_K" .. K), K)
+  local path = C.model_path(string.format("gmm_K%d_p%d_n%d_em%d", K, size, o.n_train, o.em_iter))
+  gmm = gmm or load_prior(path, K)
+  if gmm then return gmm end
+  print(string.format("K = %d: fitting by EM on %d patches (%d iterations at most), saved as %s",
+                      K, o.n_train, o.em_iter, path))
+  gmm = G.models.GMM.fit_em(Xtr, K, {reg_covar = 1e-4, seed = o.seed, max_iter = o.em_iter,
+                                     verbose = K > 1})
   gmm:save(path)
   return gmm
 end
