@@ -11,7 +11,6 @@ local G, models = ...
 local linalg, nn = G.linalg, G.nn
 
 local function doc(f, text) G._doc(f, text); return f end
-local LOG2PI = math.log(2 * math.pi)
 
 local function class(name)
   local c = {}
@@ -359,14 +358,9 @@ function GMMDensity:covariances()
   return self.A:matmul(self.A:transpose(2, 3)) + self.eye * self.eps
 end
 
--- log q(x) of each row of x (B, d): batched over the K components.
+-- log q(x) of each row of x (B, d): one fused op over the K components.
 function GMMDensity:forward(x)
-  local L = factor(self:covariances(), "GMMDensity")
-  local diff = (x:unsqueeze(1) - self.means:unsqueeze(2)):transpose(2, 3)      -- (K, d, B)
-  local z = linalg.solve_triangular(L, diff)                                   -- (K, d, B)
-  local logdet = L:diagonal():log():sum(2) * 2                                 -- (K)
-  local logp = (z:square():sum(2) + logdet:unsqueeze(2) + self.d * LOG2PI) * -0.5  -- (K, B)
-  return (logp + self.logits:log_softmax(1):unsqueeze(2)):logsumexp(1)
+  return nn.gmm_log_density(x, self.logits, self.means, self.A, self.eps)
 end
 
 function GMMDensity:nll(X)
@@ -419,7 +413,7 @@ function GMMDensity:fit(X, opts)
   return hist
 end
 
-doc(GMMDensity, "models.GMMDensity(K, d, [{data=, init=\"identity\"|\"covariance\", scale=, eps=1e-4, dtype=, seed=,\n  generator=}]) -> module\nA GMM as an nn module for training by gradient descent, in PS1 1.1d-e's parameterisation:\nmeans (K, d), A (K, d, d) with Sigma_k = A_k A_k^T + eps I, and logits (K) with pi = softmax.\nForward gives log q(x) (B) for x (B, d), batched over the K components (one batched Cholesky,\none batched triangular solve). With data, the means start at K random rows and each A_k at\nscale I (scale: the data's mean per-dimension std) or, with init=\"covariance\", at the Cholesky\nfactor of the data's covariance; a little noise (1% of scale) breaks the symmetry.\nK = 1 is the Gaussian of 1.1d.")
+doc(GMMDensity, "models.GMMDensity(K, d, [{data=, init=\"identity\"|\"covariance\", scale=, eps=1e-4, dtype=, seed=,\n  generator=}]) -> module\nA GMM as an nn module for training by gradient descent, in PS1 1.1d-e's parameterisation:\nmeans (K, d), A (K, d, d) with Sigma_k = A_k A_k^T + eps I, and logits (K) with pi = softmax.\nForward gives log q(x) (B) for x (B, d) by nn.gmm_log_density: one differentiable op over the K\ncomponents, with the closed-form gradient. With data, the means start at K random rows and each A_k at\nscale I (scale: the data's mean per-dimension std) or, with init=\"covariance\", at the Cholesky\nfactor of the data's covariance; a little noise (1% of scale) breaks the symmetry.\nK = 1 is the Gaussian of 1.1d.")
 doc(GMMDensity.covariances, "m:covariances() -> Tensor\nSigma (K, d, d) = A A^T + eps I, differentiable.")
 doc(GMMDensity.nll, "m:nll(X) -> number\nMean negative log-likelihood of the rows of X in nats, without a graph, in blocks.")
 doc(GMMDensity.to_gmm, "m:to_gmm() -> GMM\nA models.GMM with the current parameters (detached), for sampling, predict, saving.")

@@ -49,6 +49,12 @@ glab_status glab_nn_lstm(glab_var *y, glab_var *hT, glab_var *cT, const glab_var
                          const glab_var *h0, const glab_var *c0, const glab_var *w_ih,
                          const glab_var *w_hh, const glab_var *b_ih, const glab_var *b_hh);
 
+/* log q(x_n) (B) of a Gaussian mixture for x (B, d): logits (K) with
+** pi = softmax(logits), means (K, d) and Sigma_k = A_k A_k^T + eps I from
+** A (K, d, d); one recorded op with the closed-form gradient (nn_gmm.c). */
+glab_status glab_nn_gmm_log_density(glab_var *out, const glab_var *x, const glab_var *logits,
+                                    const glab_var *means, const glab_var *A, double eps);
+
 typedef enum glab_reduction { GLAB_REDUCE_MEAN, GLAB_REDUCE_SUM, GLAB_REDUCE_NONE } glab_reduction;
 
 /* (x - y)^2 summed, averaged or elementwise; x and y of one shape. */

@@ -1,6 +1,8 @@
 /*
 ** linalg.c -- LAPACK and BLAS-3 solvers on batches of matrices (see
-** linalg.h).  The only file of the core that includes lapacke.h.
+** linalg.h).  The one other file of the core that calls LAPACK is
+** autograd/nn_gmm.c, whose per-component factorisations run inside its
+** own threads.
 **
 ** Tensors are row-major; LAPACK is column-major.  A row-major symmetric
 ** matrix read column-major is itself, so cholesky and eigh hand LAPACK our
