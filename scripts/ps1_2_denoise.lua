@@ -130,6 +130,9 @@ local function run(K, method)
   curves[#curves + 1] = c
   local cb = function(_, X, hist)
     c.y[#c.y + 1] = hist.psnr[#hist.psnr]
+    io.write(string.format("\r  K = %d, %s: iteration %d, %.2f dB, %.1f s ", K, method, #c.y,
+                           c.y[#c.y], hist.seconds[#hist.seconds]))
+    io.flush()
     draw_live(X, string.format("K = %d, %s: %.2f dB", K, method, c.y[#c.y]))
   end
   local t, X, hist = C.timed(function()
@@ -139,6 +142,7 @@ local function run(K, method)
     return D.image_gd(priors[K], noisy, {lambda = o.lambda, steps = o.gd_steps, clean = clean,
                                          callback = cb})
   end)
+  io.write("\n")
   local psnr = D.psnr(X:clamp(0, 1), clean)
   rows_b[#rows_b + 1] = string.format("%4d %-18s %6d %9.2f %9.2f %9.2f", K, method,
                                       #hist.psnr, psnr, psnr - D.psnr(noisy, clean), t)

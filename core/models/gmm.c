@@ -140,8 +140,13 @@ static void lp_work(void *arg, int t, int nt) {
     const char *xb = (const char *)j->x + r0 * d * es;
     for (int64_t k = 0; k < j->K; k++) {
       center_rows(dt, W, xb, (const char *)j->mu + k * d * es, NULL, n, d);
+      if (getenv("GLAB_TRMM")) {
+        whiten_rows_tri(dt, n, d, W, (const char *)j->P + k * d * d * es);
+        row_sqnorms(dt, maha, W, n, d);
+      } else {
       whiten_rows(dt, n, d, W, (const char *)j->P + k * d * d * es, Y);
       row_sqnorms(dt, maha, Y, n, d);
+      }
       double c = elem(dt, j->lw, k) - 0.5 * (d * LOG_2PI + j->logdet[k]);
       for (int64_t i = 0; i < n; i++)
         set_elem(dt, j->out, (r0 + i) * j->ost0 + k * j->ost1, c - 0.5 * maha[i]);
@@ -247,7 +252,10 @@ static void finish_cov(glab_dtype dt, void *C, int64_t d, double Nk, double prio
 }
 
 /* The scatter matrices: threads take components in turn and accumulate
-** each over all blocks of points into its own Sigma_k. */
+** each over all points into its own Sigma_k.  Points whose responsibility
+** is exactly 0 (an exp that underflowed: mixtures of separated clusters
+** give most of them) add nothing and are skipped; the others are gathered
+** as sqrt(r) (x - mu) into blocks of BLOCK rows, one syrk each. */
 typedef struct {
   glab_dtype dt;
   int64_t N, d, K, next;
@@ -261,17 +269,24 @@ static void sc_work(void *arg, int t, int nt) {
   glab_dtype dt = j->dt;
   int64_t N = j->N, d = j->d, K = j->K;
   size_t es = esize(dt);
-  void *W = j->work + (size_t)t * BLOCK * (d * es + sizeof(double));
-  double *sq = (double *)((char *)W + (size_t)BLOCK * d * es);
+  char *W = j->work + (size_t)t * BLOCK * (d * es + sizeof(double));
   for (;;) {
     int64_t k = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
     if (k >= K) break;
-    for (int64_t r0 = 0; r0 < N; r0 += BLOCK) {
-      int64_t n = N - r0 < BLOCK ? N - r0 : BLOCK;
-      for (int64_t i = 0; i < n; i++) sq[i] = j->r ? sqrt(elem(dt, j->r, (r0 + i) * K + k)) : 1.0;
-      center_rows(dt, W, (const char *)j->x + r0 * d * es, (const char *)j->mu + k * d * es,
-                  sq, n, d);
-      syrk_rows(dt, n, d, 1.0, W, r0 ? 1.0 : 0.0, (char *)j->cov + k * d * d * es);
+    const char *mu = (const char *)j->mu + k * d * es;
+    void *C = (char *)j->cov + k * d * d * es;
+    int64_t m = 0, blocks = 0;
+    for (int64_t i = 0; i <= N; i++) {
+      double r = i == N ? 0 : j->r ? elem(dt, j->r, i * K + k) : 1.0;
+      if (r > 0) {
+        double c = sqrt(r);
+        center_rows(dt, W + m * d * es, (const char *)j->x + i * d * es, mu, &c, 1, d);
+        m++;
+      }
+      if (m == BLOCK || (i == N && (m > 0 || blocks == 0))) {
+        syrk_rows(dt, m, d, 1.0, W, blocks ? 1.0 : 0.0, C);
+        m = 0, blocks++;
+      }
     }
   }
 }

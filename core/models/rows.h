@@ -90,6 +90,17 @@ static inline void whiten_rows(glab_dtype dt, int64_t n, int64_t d, const void *
                 (int)d, P, (int)d, 0.0f, Y, (int)d);
 }
 
+/* W (n x d) := W P^T in place for lower triangular P (the upper triangle is
+** not read): half whiten_rows' flops.  Runs in glab_parallel. */
+static inline void whiten_rows_tri(glab_dtype dt, int64_t n, int64_t d, void *W, const void *P) {
+  if (dt == GLAB_F64)
+    cblas_dtrmm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)n, (int)d,
+                1.0, P, (int)d, W, (int)d);
+  else
+    cblas_strmm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)n, (int)d,
+                1.0f, P, (int)d, W, (int)d);
+}
+
 /* U (n x d) := Z P + beta U: row i gains P^T z_i, which with z_i = P w_i is
 ** Sigma^-1 w_i for Sigma = L L^T and P = L^-1.  Runs in glab_parallel. */
 static inline void unwhiten_rows(glab_dtype dt, int64_t n, int64_t d, const void *Z,

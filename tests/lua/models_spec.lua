@@ -157,6 +157,26 @@ describe("models.GMM", function()
 end)
 
 describe("models EM", function()
+  it("M step equals the weighted MLE by dense products, with most responsibilities exactly 0", function()
+    local g = G.Generator(12)
+    local X = G.randn(300, 5, {dtype = "float64", generator = g})
+    local R = G.rand(300, 4, {dtype = "float64", generator = g}):pow(8)
+    R = G.where(R:gt(0.3), R, G.zeros_like(R))                -- about 90% zeros
+    R:narrow(2, 4, 1):zero_()                                 -- a component with no points
+    R = R / R:sum(2, true):clamp(1e-300, math.huge)
+    local lw, mu, cov = M._mstep(X, R, 0.1)
+    local Nk = R:sum(1) + 10 * 2.220446049250313e-16
+    assert.is_true(maxdiff(lw, (Nk / 300):log()) < 1e-12)
+    local want_mu = R:t():matmul(X) / Nk:unsqueeze(2)
+    assert.is_true(maxdiff(mu, want_mu) < 1e-12)
+    for k = 1, 4 do
+      local D = X - want_mu[k]
+      local S = (D * R:select(2, k):unsqueeze(2)):t():matmul(D) + G.eye(5, f64) * 0.1
+      assert.is_true(maxdiff(cov[k], S / Nk[k]) < 1e-10 * math.max(1, S:abs():max():item() / Nk[k]))
+    end
+    assert.is_true(R:eq(0):sum():item() > 900, "the sparse case is exercised")
+  end)
+
   local gen = G.Generator(11)
   local truth = known_mixture(3, 3, gen)
   local X = truth:sample(3000, {generator = gen})
