@@ -33,7 +33,7 @@ typedef struct {
   const void *x, *mu, *P;     /* points (N, d), means (K, d), P_k = L_k^-1 (K, d, d) */
   const double *labels;       /* (N), 0-based */
   double noise_var;
-  char *work;                 /* per thread: 2 BLOCK x d elements and BLOCK int64 */
+  char *work;                 /* per thread: BLOCK x d elements and BLOCK int64 */
   void *out;                  /* (N, d): a copy of the points, then the estimates */
 } pass_job;
 
@@ -74,9 +74,8 @@ static void pass_work(void *arg, int t, int nt) {
   glab_dtype dt = j->dt;
   int64_t d = j->d;
   size_t es = esize(dt);
-  char *W = j->work + (size_t)t * BLOCK * (2 * d * es + sizeof(int64_t));
-  char *Z = W + (size_t)BLOCK * d * es;
-  int64_t *idx = (int64_t *)(Z + (size_t)BLOCK * d * es);
+  char *W = j->work + (size_t)t * BLOCK * (d * es + sizeof(int64_t));
+  int64_t *idx = (int64_t *)(W + (size_t)BLOCK * d * es);
   for (;;) {
     int64_t r0 = __atomic_fetch_add(&j->next, BLOCK, __ATOMIC_RELAXED);
     if (r0 >= j->N) break;
@@ -86,8 +85,8 @@ static void pass_work(void *arg, int t, int nt) {
       if (m == 0) continue;
       const char *P = (const char *)j->P + k * d * d * es;
       gather_centered(dt, W, j->x, idx, -j->noise_var, m, (const char *)j->mu + k * d * es, d);
-      whiten_rows(dt, m, d, W, P, Z);        /* -s^2 P (x - mu) */
-      unwhiten_rows(dt, m, d, Z, P, 0.0, W); /* -s^2 Sigma^-1 (x - mu) */
+      tri_rows(dt, m, d, W, P, 1);           /* -s^2 P (x - mu) */
+      tri_rows(dt, m, d, W, P, 0);           /* -s^2 Sigma^-1 (x - mu) */
       scatter_add(dt, j->out, W, idx, m, d);
     }
   }
@@ -104,7 +103,7 @@ static glab_status wiener_pass(glab_tensor *out, const glab_tensor *Y, const dou
   pass_job j = {.dt = Y->dtype, .N = Y->shape[0], .d = Y->shape[1], .K = means->shape[0],
                 .labels = labels, .noise_var = noise_var, .P = glab_tensor_data(P)};
   size_t es = esize(j.dt);
-  j.work = malloc((size_t)nt * BLOCK * (2 * j.d * es + sizeof(int64_t)));
+  j.work = malloc((size_t)nt * BLOCK * (j.d * es + sizeof(int64_t)));
   glab_status s = j.work ? GLAB_OK : glab_fail(GLAB_ENOMEM, "%s: cannot allocate the workspace", op);
   if (s == GLAB_OK && (s = glab_tensor_clone(&xh, Y)) == GLAB_OK &&
       (s = take(&in, Y, &j.x)) == GLAB_OK && (s = take(&in, means, &j.mu)) == GLAB_OK) {
@@ -197,8 +196,8 @@ static void score_work(void *arg, int t, int nt) {
     const char *xb = (const char *)j->x + r0 * d * es;
     for (int64_t k = 0; k < K; k++) {               /* the E step, keeping Z_k */
       char *Zk = Z + k * n * d * es;
-      center_rows(dt, W, xb, (const char *)j->mu + k * d * es, NULL, n, d);
-      whiten_rows(dt, n, d, W, (const char *)j->P + k * d * d * es, Zk);
+      center_rows(dt, Zk, xb, (const char *)j->mu + k * d * es, NULL, n, d);
+      tri_rows(dt, n, d, Zk, (const char *)j->P + k * d * d * es, 1);
       row_sqnorms(dt, sq, Zk, n, d);
       double ck = elem(dt, j->lw, k) - 0.5 * (d * LOG_2PI + j->logdet[k]);
       for (int64_t i = 0; i < n; i++) r[i * K + k] = ck - 0.5 * sq[i];

@@ -121,7 +121,7 @@ typedef struct {
   int64_t N, d, K, ost0, ost1, next;
   const void *x, *lw, *mu, *P;   /* P: the inverse factors, (K, d, d) */
   const double *logdet;
-  char *work;                 /* per thread: 2 BLOCK x d elements, then BLOCK doubles */
+  char *work;                 /* per thread: BLOCK x d elements, then BLOCK doubles */
   void *out;
 } lp_job;
 
@@ -130,9 +130,8 @@ static void lp_work(void *arg, int t, int nt) {
   glab_dtype dt = j->dt;
   int64_t d = j->d;
   size_t es = esize(dt);
-  char *W = j->work + (size_t)t * BLOCK * (2 * d * es + sizeof(double));
-  char *Y = W + (size_t)BLOCK * d * es;
-  double *maha = (double *)(Y + (size_t)BLOCK * d * es);
+  char *W = j->work + (size_t)t * BLOCK * (d * es + sizeof(double));
+  double *maha = (double *)(W + (size_t)BLOCK * d * es);
   for (;;) {
     int64_t r0 = __atomic_fetch_add(&j->next, BLOCK, __ATOMIC_RELAXED);
     if (r0 >= j->N) break;
@@ -140,13 +139,8 @@ static void lp_work(void *arg, int t, int nt) {
     const char *xb = (const char *)j->x + r0 * d * es;
     for (int64_t k = 0; k < j->K; k++) {
       center_rows(dt, W, xb, (const char *)j->mu + k * d * es, NULL, n, d);
-      if (getenv("GLAB_TRMM")) {
-        whiten_rows_tri(dt, n, d, W, (const char *)j->P + k * d * d * es);
-        row_sqnorms(dt, maha, W, n, d);
-      } else {
-      whiten_rows(dt, n, d, W, (const char *)j->P + k * d * d * es, Y);
-      row_sqnorms(dt, maha, Y, n, d);
-      }
+      tri_rows(dt, n, d, W, (const char *)j->P + k * d * d * es, 1);
+      row_sqnorms(dt, maha, W, n, d);
       double c = elem(dt, j->lw, k) - 0.5 * (d * LOG_2PI + j->logdet[k]);
       for (int64_t i = 0; i < n; i++)
         set_elem(dt, j->out, (r0 + i) * j->ost0 + k * j->ost1, c - 0.5 * maha[i]);
@@ -175,7 +169,7 @@ glab_status glab_gmm_log_prob(glab_tensor *out, const glab_tensor *X,
               .ost1 = out->stride[1], .out = glab_tensor_data(out)};
   glab_tensor P = GLAB_TENSOR_EMPTY;
   double *logdet = malloc(K * sizeof *logdet);
-  j.work = workspace(nt, 2, d, dt);
+  j.work = workspace(nt, 1, d, dt);
   if (!logdet || !j.work) {
     s = glab_fail(GLAB_ENOMEM, "gmm.log_prob: cannot allocate the workspace");
     goto done;
