@@ -144,12 +144,12 @@ local function newton_rows(f, gmm, lam, N, dtype)
   return function(x, fx, gx, hist, labels)
     local D = gmm:wiener(gx, lam / 2, labels, {center = false}) * 0.5
     local slope = (gx * D):sum(2) * 1e-4
-    local slack = fx:abs() * 1e-12 - slope      -- rounding of the loss, less the decrease
+    local ref = fx + fx:abs() * 1e-12           -- the loss, give or take its rounding
     local t = G.ones({N}, {dtype = dtype})
     local x_new = x - D
     local f_new, g_new, l_new = f(x_new)
     hist.evals = hist.evals + 1
-    local bad = f_new:gt(fx + slack)
+    local bad = f_new:gt(ref - slope)
     for _ = 1, 50 do
       local idx = all:masked_select(bad)
       if idx.shape[1] == 0 then break end
@@ -158,7 +158,7 @@ local function newton_rows(f, gmm, lam, N, dtype)
       local fs, gs, ls = f(xs, idx)
       x_new, g_new = put_rows(x_new, bad, idx, xs), put_rows(g_new, bad, idx, gs)
       f_new, l_new = put_rows(f_new, bad, idx, fs), put_rows(l_new, bad, idx, ls)
-      bad = f_new:gt(fx + fx:abs() * 1e-12 - slope * t):mul(bad)
+      bad = f_new:gt(ref - slope * t):mul(bad)
     end
     return x_new, f_new, g_new, l_new
   end
@@ -230,7 +230,7 @@ denoise.patches_gd = doc(function(gmm, Y, opts)
     local r = X - (rows and Y:index_select(1, rows) or Y)
     return r:pow(2):sum(2) - logq * lam, r * 2 - score * lam, labels
   end
-  local lr = opts.lr or 1 / (2 + lam * gmm:max_precision())
+  local lr = opts.method ~= "newton" and (opts.lr or 1 / (2 + lam * gmm:max_precision())) or nil
   local rule = opts.method == "newton" and newton_rows(f, gmm, lam, N, Y.dtype)
                or opts.method == "bb" and bb_rows(f, lr, N, Y.dtype)
                or momentum_steps(f, lr, Y, opts.method == "nesterov")
@@ -246,7 +246,8 @@ Barzilai-Borwein step, at least 1 / L with L = 2 + lambda max_k |Sigma_k^-1| (th
 bound of gmm:max_precision) or lr, falling back to that where the loss would not fall enough;
 "nesterov" takes step 1 / L with momentum and restarts; "plain" takes step 1 / L. Stops after
 steps or when |grad| < tol |grad_0|. hist: the mean loss and the gradient norm at the start and
-after each step, steps, evals (of the loss), rel_grad (the final |grad| / |grad_0|), lr.
+after each step, steps, evals (of the loss), rel_grad (the final |grad| / |grad_0|), and lr
+for the gradient methods.
 lambda = 2 sigma^2 makes x the MAP estimate under noise of standard deviation sigma; for K = 1 the
 minimiser is the Wiener filter with noise variance lambda / 2.
 callback(step, X, hist) runs after each step; verbose=n prints every n steps.]])
