@@ -30,12 +30,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../models/rows.h"
 #include "../tensor/ops.h"
 #include "../tensor/parallel.h"
 #include "nn.h"
 #include "node.h"
-
-#define LOG_2PI 1.8378770664093454836
 
 /* ---- typed BLAS and LAPACK on row-major (n x n) lower triangles ------------------------- */
 
@@ -78,58 +77,12 @@ static int factor_invert(glab_dtype dt, int n, void *C, void *P, double *logdet)
   return 0;
 }
 
-/* Y (m x n) := Y P^T (trans) or Y P, P lower triangular. */
-static void times_tri(glab_dtype dt, int m, int n, const void *P, int trans, void *Y) {
-  CBLAS_TRANSPOSE t = trans ? CblasTrans : CblasNoTrans;
-  if (dt == GLAB_F64)
-    cblas_dtrmm(CblasRowMajor, CblasRight, CblasLower, t, CblasNonUnit, m, n, 1.0, P, n, Y, n);
-  else
-    cblas_strmm(CblasRowMajor, CblasRight, CblasLower, t, CblasNonUnit, m, n, 1.0f, P, n, Y, n);
-}
-
-/* ---- typed row loops ------------------------------------------------------------------- */
-
-/* Y (m x n) := X - mu, row by row. */
-static void center(glab_dtype dt, void *Y, const void *X, const void *mu, int64_t m, int64_t n) {
-  for (int64_t i = 0; i < m; i++)
-    if (dt == GLAB_F64) {
-      double *y = (double *)Y + i * n;
-      const double *x = (const double *)X + i * n, *u = mu;
-      for (int64_t j = 0; j < n; j++) y[j] = x[j] - u[j];
-    } else {
-      float *y = (float *)Y + i * n;
-      const float *x = (const float *)X + i * n, *u = mu;
-      for (int64_t j = 0; j < n; j++) y[j] = x[j] - u[j];
-    }
-}
-
-static double row_sqnorm(glab_dtype dt, const void *Y, int64_t i, int64_t n) {
-  double acc = 0;
-  if (dt == GLAB_F64) {
-    const double *y = (const double *)Y + i * n;
-    for (int64_t j = 0; j < n; j++) acc += y[j] * y[j];
-  } else {
-    const float *y = (const float *)Y + i * n;
-    float a = 0;
-    for (int64_t j = 0; j < n; j++) a += y[j] * y[j];
-    acc = a;
-  }
-  return acc;
-}
-
 /* T (m x n) := diag(c) Y. */
 static void scale_rows(glab_dtype dt, void *T, const void *Y, const double *c, int64_t m,
                        int64_t n) {
+  size_t es = glab_dtype_size(dt);
   for (int64_t i = 0; i < m; i++)
-    if (dt == GLAB_F64) {
-      double *t = (double *)T + i * n;
-      const double *y = (const double *)Y + i * n;
-      for (int64_t j = 0; j < n; j++) t[j] = c[i] * y[j];
-    } else {
-      float *t = (float *)T + i * n, ci = (float)c[i];
-      const float *y = (const float *)Y + i * n;
-      for (int64_t j = 0; j < n; j++) t[j] = ci * y[j];
-    }
+    scale_row(dt, (char *)T + i * n * es, (const char *)Y + i * n * es, c[i], n);
 }
 
 /* ---- forward ----------------------------------------------------------------------------- */
@@ -142,7 +95,7 @@ typedef struct {
   const void *x, *mu, *A;
   void *P, *Y;                     /* (K, d, d) factors; (K, B, d) whitened, then Sigma^-1 d */
   double *lp, *logdet;             /* (B, K) log N(x_n | k); (K) */
-  char *work;                      /* per thread: d x d elements */
+  char *work;                      /* per thread: d x d elements, B doubles */
 } fwd_job;
 
 static void fwd_work(void *arg, int t, int nt) {
@@ -151,7 +104,8 @@ static void fwd_work(void *arg, int t, int nt) {
   glab_dtype dt = j->dt;
   int64_t B = j->B, d = j->d, K = j->K;
   size_t es = glab_dtype_size(dt);
-  char *S = j->work + (size_t)t * d * d * es;
+  char *S = j->work + (size_t)t * (d * d * es + B * sizeof(double));
+  double *sq = (double *)(S + d * d * es);
   for (;;) {
     int64_t k = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
     if (k >= K) break;
@@ -163,11 +117,12 @@ static void fwd_work(void *arg, int t, int nt) {
                                                    __ATOMIC_RELAXED)) {}
       continue;
     }
-    center(dt, Y, j->x, (const char *)j->mu + k * d * es, B, d);
-    times_tri(dt, (int)B, (int)d, P, 1, Y);                    /* z = P (x - mu) */
+    center_rows(dt, Y, j->x, (const char *)j->mu + k * d * es, NULL, B, d);
+    tri_rows(dt, B, d, Y, P, 1);                               /* z = P (x - mu) */
+    row_sqnorms(dt, sq, Y, B, d);
     double c = -0.5 * (j->logdet[k] + (double)d * LOG_2PI);
-    for (int64_t n = 0; n < B; n++) j->lp[n * K + k] = c - 0.5 * row_sqnorm(dt, Y, n, d);
-    if (j->want_y) times_tri(dt, (int)B, (int)d, P, 0, Y);    /* y = P^T z */
+    for (int64_t n = 0; n < B; n++) j->lp[n * K + k] = c - 0.5 * sq[n];
+    if (j->want_y) tri_rows(dt, B, d, Y, P, 0);                /* y = P^T z */
   }
 }
 
@@ -367,7 +322,7 @@ glab_status glab_nn_gmm_log_density(glab_var *out, const glab_var *x, const glab
                .A = glab_tensor_data(&Ac), .P = glab_tensor_data(&P), .Y = glab_tensor_data(&Y),
                .lp = glab_tensor_data(&lp), .logdet = logdet};
   int nt = glab_get_num_threads();
-  if (!(j.work = malloc((size_t)nt * d * d * glab_dtype_size(dt)))) {
+  if (!(j.work = malloc((size_t)nt * (d * d * glab_dtype_size(dt) + B * sizeof(double))))) {
     s = glab_fail(GLAB_ENOMEM, "gmm_log_density: cannot allocate the workspace");
     goto done;
   }

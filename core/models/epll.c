@@ -137,19 +137,6 @@ static size_t score_space(const score_job *j) {
                             sizeof(int64_t) + sizeof(double));
 }
 
-/* dst (d) := c src. */
-static void scale_row(glab_dtype dt, void *dst, const void *src, double c, int64_t d) {
-  if (dt == GLAB_F64) {
-    const double *a = src;
-    double *b = dst;
-    for (int64_t e = 0; e < d; e++) b[e] = c * a[e];
-  } else {
-    const float *a = src;
-    float *b = dst, cf = (float)c;
-    for (int64_t e = 0; e < d; e++) b[e] = cf * a[e];
-  }
-}
-
 /* The gradient of block [r0, r0 + n): for each component, the rows where its
 ** responsibility r counts, gathered as -r z_k into W, times P_k.  All rows:
 ** one GEMM into the block's gradient; some: into Z_k, which is no longer

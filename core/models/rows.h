@@ -1,8 +1,8 @@
 /*
-** rows.h -- small helpers shared by the model kernels (gmm.c, epll.c) over
-** rows of float32 or float64 points: contiguous handles on inputs, typed
-** element access, centring and whitening of blocks of rows.  Private to
-** core/models.
+** rows.h -- small helpers shared by the model kernels (gmm.c, epll.c, and
+** the mixture density of autograd/nn_gmm.c) over rows of float32 or float64
+** points: contiguous handles on inputs, typed element access, centring,
+** scaling and whitening of blocks of rows.  Private to the core.
 */
 #ifndef GLAB_MODELS_ROWS_H
 #define GLAB_MODELS_ROWS_H
@@ -58,6 +58,19 @@ static inline void center_rows(glab_dtype dt, void *W, const void *X, const void
       float s = scale ? (float)scale[i] : 1.0f;
       for (int64_t j = 0; j < d; j++) w[i * d + j] = s * (x[i * d + j] - m[j]);
     }
+  }
+}
+
+/* dst (d) := c src. */
+static inline void scale_row(glab_dtype dt, void *dst, const void *src, double c, int64_t d) {
+  if (dt == GLAB_F64) {
+    const double *a = src;
+    double *b = dst;
+    for (int64_t e = 0; e < d; e++) b[e] = c * a[e];
+  } else {
+    const float *a = src;
+    float *b = dst, cf = (float)c;
+    for (int64_t e = 0; e < d; e++) b[e] = cf * a[e];
   }
 }
 
