@@ -2,10 +2,13 @@
 ** reduce.c -- reductions and scans along one dim (see ops.h).
 **
 ** The input is made contiguous and seen as (outer, R, inner), R being the
-** reduced dim.  Kernels walk r in the outer loop and the inner dim in the
-** inner loop, keeping `inner` double accumulators: reading a (N x 256)
-** matrix down its columns then costs one sequential pass, not 256 strided
-** ones.  Rows are widened to double on load, so one kernel serves both dtypes.
+** reduced dim.  Kernels walk r in the outer loop and a block of lanes in the
+** inner loop, keeping one double accumulator per lane.  A lane is an inner
+** index: reading a (N x 256) matrix down its columns then costs one
+** sequential pass, not 256 strided ones.  When the reduced dim is the last
+** (inner = 1) a lane is one of LANES consecutive outer rows instead, so that
+** summing the rows of (N x 784) loads 64 values at a time, not one.  Rows of
+** lanes are widened to double on load, so one kernel serves both dtypes.
 */
 #include <math.h>
 #include <stdlib.h>
@@ -13,11 +16,34 @@
 
 #include "ops.h"
 
+#define LANES 64
+
 typedef struct {
   glab_tensor c;          /* contiguous input */
   int64_t outer, r, inner;
   int dim;                /* -1: all dims */
+  int rows;               /* lanes are outer rows (inner = 1 < outer) */
 } layout;
+
+/* Block b of the kernels' work: n lanes, the first at offset base, lanes
+** lane apart and successive r step apart.  Its n results land at b width. */
+typedef struct {
+  int64_t base, step, lane, n;
+} block;
+
+static int64_t block_count(const layout *l) {
+  return l->rows ? (l->outer + LANES - 1) / LANES : l->outer;
+}
+
+static int64_t block_width(const layout *l) { return l->rows ? LANES : l->inner; }
+
+static block block_at(const layout *l, int64_t b) {
+  if (l->rows) {
+    int64_t n = l->outer - b * LANES;
+    return (block){b * LANES * l->r, 1, l->r, n < LANES ? n : LANES};
+  }
+  return (block){b * l->r * l->inner, l->inner, 1, l->inner};
+}
 
 static glab_status layout_init(layout *l, const glab_tensor *a, int dim,
                                const char *op) {
@@ -37,24 +63,32 @@ static glab_status layout_init(layout *l, const glab_tensor *a, int dim,
     for (int i = d + 1; i < a->ndim; i++) l->inner *= a->shape[i];
     l->r = a->shape[d];
   }
+  l->rows = l->inner == 1 && l->outer > 1;
   return glab_tensor_contiguous(&l->c, a);
 }
 
-static void load_row(double *dst, const glab_tensor *c, int64_t off, int64_t n) {
+/* The lanes of block k at step r, into dst. */
+static void load_row(double *dst, const glab_tensor *c, const block *k, int64_t r) {
+  int64_t off = k->base + r * k->step, n = k->n, ls = k->lane;
   if (c->dtype == GLAB_F64) {
-    memcpy(dst, (const double *)glab_tensor_data(c) + off, (size_t)n * sizeof *dst);
+    const double *d = (const double *)glab_tensor_data(c) + off;
+    if (ls == 1) memcpy(dst, d, (size_t)n * sizeof *dst);
+    else for (int64_t i = 0; i < n; i++) dst[i] = d[i * ls];
   } else {
     const float *f = (const float *)glab_tensor_data(c) + off;
-    for (int64_t i = 0; i < n; i++) dst[i] = f[i];
+    for (int64_t i = 0; i < n; i++) dst[i] = f[i * ls];
   }
 }
 
-static void store_row(glab_tensor *t, int64_t off, const double *src, int64_t n) {
+/* n values from src to t at off, lane apart. */
+static void store_row(glab_tensor *t, int64_t off, int64_t lane, const double *src, int64_t n) {
   if (t->dtype == GLAB_F64) {
-    memcpy((double *)glab_tensor_data(t) + off, src, (size_t)n * sizeof *src);
+    double *d = (double *)glab_tensor_data(t) + off;
+    if (lane == 1) memcpy(d, src, (size_t)n * sizeof *src);
+    else for (int64_t i = 0; i < n; i++) d[i * lane] = src[i];
   } else {
     float *f = (float *)glab_tensor_data(t) + off;
-    for (int64_t i = 0; i < n; i++) f[i] = (float)src[i];
+    for (int64_t i = 0; i < n; i++) f[i * lane] = (float)src[i];
   }
 }
 
@@ -70,21 +104,24 @@ static int result_shape(int64_t *sh, const glab_tensor *a, const layout *l,
   return nd;
 }
 
+/* max/min of acc and v, a NaN winning and then staying. */
+static double pick(glab_redop op, double acc, double v) {
+  if (op == GLAB_MIN ? (v < acc || v != v) : (v > acc || v != v))
+    if (acc == acc) return v;
+  return acc;
+}
+
 /* acc[i] = op over r of row r.  tmp holds one row. */
 static void reduce_block(double *acc, double *tmp, glab_redop op,
-                         const layout *l, int64_t o, int unbiased) {
-  int64_t n = l->inner, base = o * l->r * n;
+                         const layout *l, const block *k, int unbiased) {
+  int64_t n = k->n;
   double init = op == GLAB_PROD ? 1 : 0;
   for (int64_t i = 0; i < n; i++) acc[i] = init;
   if (op == GLAB_MAX || op == GLAB_MIN || op == GLAB_LOGSUMEXP) {
     for (int64_t i = 0; i < n; i++) acc[i] = op == GLAB_MIN ? INFINITY : -INFINITY;
     for (int64_t r = 0; r < l->r; r++) {
-      load_row(tmp, &l->c, base + r * n, n);
-      for (int64_t i = 0; i < n; i++) {
-        double v = tmp[i];
-        if (op == GLAB_MIN ? (v < acc[i] || v != v) : (v > acc[i] || v != v))
-          if (acc[i] == acc[i]) acc[i] = v;    /* a NaN, once met, stays */
-      }
+      load_row(tmp, &l->c, k, r);
+      for (int64_t i = 0; i < n; i++) acc[i] = pick(op, acc[i], tmp[i]);
     }
     if (op != GLAB_LOGSUMEXP) return;
   }
@@ -93,7 +130,7 @@ static void reduce_block(double *acc, double *tmp, glab_redop op,
     memcpy(m, acc, (size_t)n * sizeof *m);
     for (int64_t i = 0; i < n; i++) acc[i] = 0;
     for (int64_t r = 0; r < l->r; r++) {
-      load_row(tmp, &l->c, base + r * n, n);
+      load_row(tmp, &l->c, k, r);
       for (int64_t i = 0; i < n; i++)
         if (isfinite(m[i])) acc[i] += exp(tmp[i] - m[i]);
     }
@@ -102,7 +139,7 @@ static void reduce_block(double *acc, double *tmp, glab_redop op,
     return;
   }
   for (int64_t r = 0; r < l->r; r++) {
-    load_row(tmp, &l->c, base + r * n, n);
+    load_row(tmp, &l->c, k, r);
     if (op == GLAB_PROD) for (int64_t i = 0; i < n; i++) acc[i] *= tmp[i];
     else for (int64_t i = 0; i < n; i++) acc[i] += tmp[i];
   }
@@ -113,7 +150,7 @@ static void reduce_block(double *acc, double *tmp, glab_redop op,
   memcpy(mean, acc, (size_t)n * sizeof *mean);
   for (int64_t i = 0; i < n; i++) acc[i] = 0;
   for (int64_t r = 0; r < l->r; r++) {
-    load_row(tmp, &l->c, base + r * n, n);
+    load_row(tmp, &l->c, k, r);
     for (int64_t i = 0; i < n; i++) acc[i] += (tmp[i] - mean[i]) * (tmp[i] - mean[i]);
   }
   double denom = (double)l->r - (unbiased ? 1 : 0);
@@ -123,13 +160,57 @@ static void reduce_block(double *acc, double *tmp, glab_redop op,
   }
 }
 
+/* The fold of v[0..m) into the pass-th pass's accumulator of a single lane;
+** c is the maximum (logsumexp) or the mean (var, std) of the first pass. */
+static double fold(glab_redop op, int pass, double acc, const double *v, int64_t m, double c) {
+  if (pass == 1 && op == GLAB_LOGSUMEXP) {
+    if (isfinite(c)) for (int64_t i = 0; i < m; i++) acc += exp(v[i] - c);
+  } else if (pass == 1) {
+    for (int64_t i = 0; i < m; i++) acc += (v[i] - c) * (v[i] - c);
+  } else if (op == GLAB_MAX || op == GLAB_MIN || op == GLAB_LOGSUMEXP) {
+    for (int64_t i = 0; i < m; i++) acc = pick(op, acc, v[i]);
+  } else if (op == GLAB_PROD) {
+    for (int64_t i = 0; i < m; i++) acc *= v[i];
+  } else {
+    for (int64_t i = 0; i < m; i++) acc += v[i];
+  }
+  return acc;
+}
+
+/* reduce_block for one contiguous lane (a whole vector, or one row of a
+** single-row tensor), loaded LANES values at a time instead of one. */
+static double reduce_line(glab_redop op, const layout *l, const block *k, double *tmp,
+                          int unbiased) {
+  int64_t R = l->r;
+  int two = op == GLAB_LOGSUMEXP || op == GLAB_VAR || op == GLAB_STD;
+  double c = 0, acc = 0;
+  for (int pass = 0; pass <= two; pass++) {
+    acc = pass ? 0 : op == GLAB_PROD ? 1 : op == GLAB_MIN ? INFINITY
+        : op == GLAB_MAX || op == GLAB_LOGSUMEXP ? -INFINITY : 0;
+    for (int64_t j = 0; j * LANES < R; j++) {
+      block ch = {k->base + j * LANES, 0, 1, R - j * LANES < LANES ? R - j * LANES : LANES};
+      load_row(tmp, &l->c, &ch, 0);
+      acc = fold(op, pass, acc, tmp, ch.n, c);
+    }
+    if (op != GLAB_SUM && op != GLAB_PROD && op != GLAB_MAX && op != GLAB_MIN && !pass)
+      c = op == GLAB_LOGSUMEXP ? acc : acc / (double)R;
+  }
+  if (op == GLAB_LOGSUMEXP) return isfinite(c) ? c + log(acc) : c;
+  if (op == GLAB_VAR || op == GLAB_STD) {
+    double denom = (double)R - (unbiased ? 1 : 0), v = denom > 0 ? acc / denom : NAN;
+    return op == GLAB_STD ? sqrt(v) : v;
+  }
+  return op == GLAB_MEAN ? c : acc;
+}
+
 static const char *const redop_names[] = {
   "sum", "mean", "prod", "max", "min", "logsumexp", "var", "std"
 };
 
-/* Workspace: the accumulators plus two rows. */
-static glab_status workspace(double **w, int64_t inner, const char *op) {
-  *w = malloc((size_t)(3 * inner + 1) * sizeof **w);
+/* Workspace: the accumulators plus two rows of a block (at least LANES). */
+static glab_status workspace(double **w, const layout *l, const char *op) {
+  int64_t wd = block_width(l) > LANES ? block_width(l) : LANES;
+  *w = malloc((size_t)(3 * wd + 1) * sizeof **w);
   return *w ? GLAB_OK : glab_fail(GLAB_ENOMEM, "%s: out of memory for workspace", op);
 }
 
@@ -145,11 +226,13 @@ glab_status glab_reduce(glab_tensor *out, glab_redop op, const glab_tensor *a,
   if ((op == GLAB_MAX || op == GLAB_MIN) && l.r == 0)
     s = glab_fail(GLAB_EARG, "%s: reduction over an empty dimension", name);
   if (s == GLAB_OK) s = glab_tensor_new(&res, a->dtype, result_shape(sh, a, &l, keepdim), sh);
-  if (s == GLAB_OK) s = workspace(&w, l.inner, name);
+  if (s == GLAB_OK) s = workspace(&w, &l, name);
   if (s == GLAB_OK) {
-    for (int64_t o = 0; o < l.outer; o++) {
-      reduce_block(w, w + l.inner, op, &l, o, unbiased);
-      store_row(&res, o * l.inner, w, l.inner);
+    for (int64_t b = 0, nb = block_count(&l), wd = block_width(&l); b < nb; b++) {
+      block k = block_at(&l, b);
+      if (k.n == 1 && l.r > 1) w[0] = reduce_line(op, &l, &k, w + 1, unbiased);
+      else reduce_block(w, w + wd, op, &l, &k, unbiased);
+      store_row(&res, b * wd, 1, w, k.n);
     }
     s = glab_tensor_deliver(out, &res, name);
   }
@@ -160,12 +243,12 @@ glab_status glab_reduce(glab_tensor *out, glab_redop op, const glab_tensor *a,
 }
 
 static void argreduce_block(double *best, double *arg, double *tmp, int is_max,
-                            const layout *l, int64_t o) {
-  int64_t n = l->inner, base = o * l->r * n;
-  load_row(best, &l->c, base, n);
+                            const layout *l, const block *k) {
+  int64_t n = k->n;
+  load_row(best, &l->c, k, 0);
   for (int64_t i = 0; i < n; i++) arg[i] = 0;
   for (int64_t r = 1; r < l->r; r++) {
-    load_row(tmp, &l->c, base + r * n, n);
+    load_row(tmp, &l->c, k, r);
     for (int64_t i = 0; i < n; i++) {
       double v = tmp[i], b = best[i];
       if (b != b) continue;                    /* the first NaN wins */
@@ -190,12 +273,13 @@ glab_status glab_argreduce(glab_tensor *vals, glab_tensor *idx, int is_max,
   if (l.r == 0) s = glab_fail(GLAB_EARG, "%s: reduction over an empty dimension", name);
   if (s == GLAB_OK) s = glab_tensor_new(&rv, a->dtype, nd, sh);
   if (s == GLAB_OK) s = glab_tensor_new(&ri, GLAB_F64, nd, sh);
-  if (s == GLAB_OK) s = workspace(&w, l.inner, name);
+  if (s == GLAB_OK) s = workspace(&w, &l, name);
   if (s == GLAB_OK) {
-    for (int64_t o = 0; o < l.outer; o++) {
-      argreduce_block(w, w + l.inner, w + 2 * l.inner, is_max, &l, o);
-      store_row(&rv, o * l.inner, w, l.inner);
-      store_row(&ri, o * l.inner, w + l.inner, l.inner);
+    for (int64_t b = 0, nb = block_count(&l), wd = block_width(&l); b < nb; b++) {
+      block k = block_at(&l, b);
+      argreduce_block(w, w + wd, w + 2 * wd, is_max, &l, &k);
+      store_row(&rv, b * wd, 1, w, k.n);
+      store_row(&ri, b * wd, 1, w + wd, k.n);
     }
     if (vals) s = glab_tensor_deliver(vals, &rv, name);
     if (s == GLAB_OK && idx) s = glab_tensor_deliver(idx, &ri, name);
@@ -209,33 +293,33 @@ glab_status glab_argreduce(glab_tensor *vals, glab_tensor *idx, int is_max,
 
 /* One (R x inner) block of a scan, written in place of the loaded rows. */
 static void scan_block(glab_tensor *res, double *acc, double *tmp,
-                       glab_scanop op, const layout *l, int64_t o) {
-  int64_t n = l->inner, base = o * l->r * n;
+                       glab_scanop op, const layout *l, const block *k) {
+  int64_t n = k->n;
   for (int64_t i = 0; i < n; i++) acc[i] = op == GLAB_CUMSUM ? 0 : -INFINITY;
   if (op == GLAB_CUMSUM) {
     for (int64_t r = 0; r < l->r; r++) {
-      load_row(tmp, &l->c, base + r * n, n);
+      load_row(tmp, &l->c, k, r);
       for (int64_t i = 0; i < n; i++) tmp[i] = acc[i] += tmp[i];
-      store_row(res, base + r * n, tmp, n);
+      store_row(res, k->base + r * k->step, k->lane, tmp, n);
     }
     return;
   }
   double *sum = tmp + n;
   for (int64_t r = 0; r < l->r; r++) {
-    load_row(tmp, &l->c, base + r * n, n);
+    load_row(tmp, &l->c, k, r);
     for (int64_t i = 0; i < n; i++) if (tmp[i] > acc[i]) acc[i] = tmp[i];
   }
   for (int64_t i = 0; i < n; i++) sum[i] = 0;
   for (int64_t r = 0; r < l->r; r++) {
-    load_row(tmp, &l->c, base + r * n, n);
+    load_row(tmp, &l->c, k, r);
     for (int64_t i = 0; i < n; i++) sum[i] += exp(tmp[i] - acc[i]);
   }
   for (int64_t r = 0; r < l->r; r++) {
-    load_row(tmp, &l->c, base + r * n, n);
+    load_row(tmp, &l->c, k, r);
     for (int64_t i = 0; i < n; i++)
       tmp[i] = op == GLAB_SOFTMAX ? exp(tmp[i] - acc[i]) / sum[i]
                                   : tmp[i] - acc[i] - log(sum[i]);
-    store_row(res, base + r * n, tmp, n);
+    store_row(res, k->base + r * k->step, k->lane, tmp, n);
   }
 }
 
@@ -249,10 +333,12 @@ glab_status glab_scan(glab_tensor *out, glab_scanop op, const glab_tensor *a,
   glab_status s = layout_init(&l, a, dim, names[op]);
   if (s != GLAB_OK) return s;
   s = glab_tensor_new(&res, a->dtype, a->ndim, a->shape);
-  if (s == GLAB_OK) s = workspace(&w, l.inner, names[op]);
+  if (s == GLAB_OK) s = workspace(&w, &l, names[op]);
   if (s == GLAB_OK) {
-    for (int64_t o = 0; o < l.outer; o++)
-      scan_block(&res, w, w + l.inner, op, &l, o);
+    for (int64_t b = 0, nb = block_count(&l), wd = block_width(&l); b < nb; b++) {
+      block k = block_at(&l, b);
+      scan_block(&res, w, w + wd, op, &l, &k);
+    }
     s = glab_tensor_deliver(out, &res, names[op]);
   }
   free(w);

@@ -12,8 +12,6 @@
 #include "iter.h"
 #include "tensor.h"
 
-size_t glab_dtype_size(glab_dtype dt) { return dt == GLAB_F64 ? 8 : 4; }
-
 const char *glab_dtype_name(glab_dtype dt) {
   return dt == GLAB_F64 ? "float64" : "float32";
 }
@@ -31,11 +29,6 @@ int glab_tensor_is_contiguous(const glab_tensor *t) {
     expect *= t->shape[i];
   }
   return 1;
-}
-
-void *glab_tensor_data(const glab_tensor *t) {
-  if (!t->storage) return NULL;
-  return (char *)t->storage->data + t->offset * (int64_t)glab_dtype_size(t->dtype);
 }
 
 char *glab_shape_str(char *buf, size_t n, int ndim, const int64_t *shape) {

@@ -68,11 +68,15 @@ size_t glab_cached_bytes(void);
 void glab_cache_clear(void);
 
 /* ---- metadata ---------------------------------------------------------- */
-size_t glab_dtype_size(glab_dtype dt);
+static inline size_t glab_dtype_size(glab_dtype dt) { return dt == GLAB_F64 ? 8 : 4; }
 const char *glab_dtype_name(glab_dtype dt);        /* "float32", "float64" */
 int64_t glab_tensor_numel(const glab_tensor *t);
 int glab_tensor_is_contiguous(const glab_tensor *t);
-void *glab_tensor_data(const glab_tensor *t);      /* element (0,...,0) */
+/* element (0,...,0); NULL while empty.  Inline: kernels call it per row. */
+static inline void *glab_tensor_data(const glab_tensor *t) {
+  if (!t->storage) return NULL;
+  return (char *)t->storage->data + t->offset * (int64_t)glab_dtype_size(t->dtype);
+}
 /* "512x256" (or "scalar") into buf; returns buf. */
 char *glab_shape_str(char *buf, size_t n, int ndim, const int64_t *shape);
 /* Normalise a possibly negative dim against ndim; -1 if out of range. */

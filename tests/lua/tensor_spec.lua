@@ -167,6 +167,57 @@ describe("reductions", function()
     assert.are.same({3, 2}, tv:totable())
     assert.are.same({1, 3}, ti:totable())
   end)
+  it("agree with plain Lua loops down columns, along rows in blocks of 64, and over vectors", function()
+    -- rows = 70 crosses the kernels' 64-row lane blocks, 130 their 64-value chunks
+    local ref = {
+      sum = function(v) local s = 0 for _, a in ipairs(v) do s = s + a end return s end,
+      max = function(v) local m = -math.huge for _, a in ipairs(v) do m = math.max(m, a) end return m end,
+      min = function(v) local m = math.huge for _, a in ipairs(v) do m = math.min(m, a) end return m end,
+      prod = function(v) local p = 1 for _, a in ipairs(v) do p = p * a end return p end,
+    }
+    ref.mean = function(v) return ref.sum(v) / #v end
+    ref.logsumexp = function(v)
+      local m, s = ref.max(v), 0
+      for _, a in ipairs(v) do s = s + math.exp(a - m) end
+      return m + math.log(s)
+    end
+    ref.var = function(v)
+      local mu, q = ref.mean(v), 0
+      for _, a in ipairs(v) do q = q + (a - mu) ^ 2 end
+      return q / (#v - 1)
+    end
+    ref.std = function(v) return math.sqrt(ref.var(v)) end
+    G.manual_seed(3)
+    for _, dt in ipairs{"float64", "float32"} do
+      local tol = dt == "float64" and 1e-12 or 1e-5
+      for _, shape in ipairs{{70, 130}, {1, 130}, {5, 1}} do
+        local x = G.rand(shape[1], shape[2], {dtype = "float64"}) + 0.5
+        local t, rows, cols, all = x:totable(), {}, {}, {}
+        for j = 1, shape[2] do cols[j] = {} end
+        for i = 1, shape[1] do
+          rows[i] = t[i]
+          for j = 1, shape[2] do cols[j][i] = t[i][j]; all[#all + 1] = t[i][j] end
+        end
+        x = x:to(dt)
+        for op, f in pairs(ref) do
+          local what = string.format("%s %s (%dx%d)", op, dt, shape[1], shape[2])
+          near(x[op](x):item(), f(all), tol * math.abs(f(all)) + tol, what .. " over all")
+          local along = x[op](x, 2):totable()
+          for i = 1, shape[1] do
+            local want = f(rows[i])          -- NaN: the variance of one value
+            if want ~= want then assert.is_true(along[i] ~= along[i], what)
+            else near(along[i], want, tol * math.abs(want) + tol, what .. " along rows") end
+          end
+          if shape[1] > 1 then
+            local down = x[op](x, 1):totable()
+            for j = 1, shape[2] do near(down[j], f(cols[j]), tol * math.abs(f(cols[j])) + tol, what .. " down columns") end
+          end
+        end
+        local _, at = x:max(2)
+        for i, a in ipairs(at:totable()) do assert.are.equal(ref.max(rows[i]), rows[i][a]) end
+      end
+    end
+  end)
   it("logsumexp is stable and softmax normalises", function()
     local big = G.tensor({1000, 1000}, {dtype = "float64"})
     near(big:logsumexp():item(), 1000 + math.log(2), 1e-12, "logsumexp")
