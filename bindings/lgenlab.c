@@ -51,8 +51,8 @@ static int m_is_tensor(lua_State *L) {
 }
 
 static const lg_Reg functions[] = {
-  {"set_num_threads", m_set_num_threads, "set_num_threads(n)\nUpper bound on BLAS threads; small products still run on one thread, where they are faster."},
-  {"get_num_threads", m_get_num_threads, "get_num_threads() -> n\nThe BLAS thread bound (default: the number of cores)."},
+  {"set_num_threads", m_set_num_threads, "set_num_threads(n)\nUpper bound on threads: BLAS's, and those that split a convolution's batch or a mixture's\ncomponents. Small products still run on one thread, where they are faster."},
+  {"get_num_threads", m_get_num_threads, "get_num_threads() -> n\nThe thread bound (default: the number of cores)."},
   {"set_default_dtype", m_set_default_dtype, "set_default_dtype(\"float32\" | \"float64\")\nThe dtype of new tensors when none is given (float32 at start)."},
   {"get_default_dtype", m_get_default_dtype, "get_default_dtype() -> string\nThe dtype of new tensors when none is given."},
   {"time", m_time, "time() -> seconds\nA monotonic wall clock for timing (os.clock counts CPU time of all threads)."},

@@ -9,8 +9,10 @@
 ** transposed convolution is the same machinery run the other way round.
 */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "../tensor/parallel.h"
 #include "nn.h"
 #include "node.h"
 
@@ -89,56 +91,86 @@ typedef struct geom {
   int64_t c, h, w, kh, kw, sh, sw, ph, pw, ho, wo;
 } geom;
 
-/* The output columns ox whose input column ox sw - pw + j lies inside the
-** image: [*lo, *hi).  Outside them the columns see padding. */
-static void valid_cols(const geom *g, int64_t j, int64_t *lo, int64_t *hi) {
-  int64_t a = g->pw - j, b = g->w - 1 + g->pw - j;        /* ox sw in [a, b] */
-  *lo = a <= 0 ? 0 : (a + g->sw - 1) / g->sw;
-  *hi = b < 0 ? 0 : b / g->sw + 1;
-  if (*hi > g->wo) *hi = g->wo;
+/* The outputs o (along one axis of n_out) whose input o stride - pad + k,
+** for a kernel offset k, lies inside [0, n_in): [*lo, *hi).  Outside them
+** the outputs see padding. */
+static void valid_range(int64_t n_in, int64_t n_out, int64_t stride, int64_t pad, int64_t k,
+                        int64_t *lo, int64_t *hi) {
+  int64_t a = pad - k, b = n_in - 1 + pad - k;            /* o stride in [a, b] */
+  *lo = a <= 0 ? 0 : (a + stride - 1) / stride;
+  *hi = b < 0 ? 0 : b / stride + 1;
+  if (*hi > n_out) *hi = n_out;
   if (*lo > *hi) *lo = *hi;
 }
 
+/* The valid output rows [oy0, oy1) and columns [lo, hi) for kernel offset
+** (i, j). */
+static void valid_window(const geom *g, int64_t i, int64_t j, int64_t *oy0, int64_t *oy1,
+                         int64_t *lo, int64_t *hi) {
+  valid_range(g->h, g->ho, g->sh, g->ph, i, oy0, oy1);
+  valid_range(g->w, g->wo, g->sw, g->pw, j, lo, hi);
+}
+
 /* cols[(ci kh + i) kw + j][oy wo + ox] = img[ci][oy sh - ph + i][ox sw - pw + j] (0 outside);
-** col2im adds the columns back into img.  Rows are split once into padding
-** and a valid run, which for stride 1 is a straight copy.  Written once per
-** element type. */
+** col2im adds the columns back into img.  Per kernel offset (ci, i, j) the
+** output rows oy in [oy0, oy1) see the image, and in each the columns
+** [lo, hi).  A "same" stride-1 conv (wo = w) maps its columns onto the image
+** by one shift, so the valid rows move as one block and only the columns
+** outside [lo, hi) are fixed up row by row; col2im zeroes those in cols
+** first (they belong to padding, and cols is the caller's scratch), so the
+** block add puts nothing where it wraps.  Other geometries go row by row,
+** stride 2 with a constant stride the compiler vectorises.  Written once
+** per element type. */
 #define IM2COL(T, SFX)                                                                    \
   static void im2col_##SFX(T *restrict cols, const T *restrict img, const geom *g) {      \
-    int64_t L = g->ho * g->wo;                                                            \
+    int64_t L = g->ho * g->wo, same = g->sw == 1 && g->wo == g->w;                        \
     for (int64_t ci = 0; ci < g->c; ci++)                                                 \
       for (int64_t i = 0; i < g->kh; i++)                                                 \
         for (int64_t j = 0; j < g->kw; j++) {                                             \
           T *row = cols + ((ci * g->kh + i) * g->kw + j) * L;                             \
-          int64_t lo, hi, off = j - g->pw;                                                \
-          valid_cols(g, j, &lo, &hi);                                                     \
-          for (int64_t oy = 0; oy < g->ho; oy++) {                                        \
-            int64_t iy = oy * g->sh - g->ph + i;                                          \
+          int64_t sh0 = ci * g->h * g->w + (i - g->ph) * g->w + j - g->pw;                \
+          int64_t lo, hi, oy0, oy1;                                                       \
+          valid_window(g, i, j, &oy0, &oy1, &lo, &hi);                                    \
+          for (int64_t t = 0; t < oy0 * g->wo; t++) row[t] = 0;                           \
+          for (int64_t t = oy1 * g->wo; t < L; t++) row[t] = 0;                           \
+          if (same && oy1 > oy0) {                                                        \
+            int64_t a = oy0 * g->wo + lo, b = (oy1 - 1) * g->wo + hi;                     \
+            memcpy(row + a, img + sh0 + a, (size_t)(b - a) * sizeof(T));                   \
+          }                                                                               \
+          for (int64_t oy = oy0; oy < oy1; oy++) {                                        \
             T *dst = row + oy * g->wo;                                                    \
-            if (iy < 0 || iy >= g->h) { memset(dst, 0, (size_t)g->wo * sizeof(T)); continue; } \
-            const T *src = img + (ci * g->h + iy) * g->w + off;                           \
             for (int64_t ox = 0; ox < lo; ox++) dst[ox] = 0;                              \
-            if (g->sw == 1) memcpy(dst + lo, src + lo, (size_t)(hi - lo) * sizeof(T));    \
-            else for (int64_t ox = lo; ox < hi; ox++) dst[ox] = src[ox * g->sw];          \
             for (int64_t ox = hi; ox < g->wo; ox++) dst[ox] = 0;                          \
+            if (same) continue;                                                           \
+            const T *s = img + sh0 + oy * g->sh * g->w;                                   \
+            if (g->sw == 2) for (int64_t ox = lo; ox < hi; ox++) dst[ox] = s[2 * ox];     \
+            else for (int64_t ox = lo; ox < hi; ox++) dst[ox] = s[ox * g->sw];            \
           }                                                                               \
         }                                                                                 \
   }                                                                                       \
-  static void col2im_##SFX(T *restrict img, const T *restrict cols, const geom *g) {      \
-    int64_t L = g->ho * g->wo;                                                            \
+  static void col2im_##SFX(T *restrict img, T *restrict cols, const geom *g) {            \
+    int64_t L = g->ho * g->wo, same = g->sw == 1 && g->wo == g->w;                        \
     for (int64_t ci = 0; ci < g->c; ci++)                                                 \
       for (int64_t i = 0; i < g->kh; i++)                                                 \
         for (int64_t j = 0; j < g->kw; j++) {                                             \
-          const T *row = cols + ((ci * g->kh + i) * g->kw + j) * L;                       \
-          int64_t lo, hi, off = j - g->pw;                                                \
-          valid_cols(g, j, &lo, &hi);                                                     \
-          for (int64_t oy = 0; oy < g->ho; oy++) {                                        \
-            int64_t iy = oy * g->sh - g->ph + i;                                          \
-            if (iy < 0 || iy >= g->h) continue;                                           \
-            const T *src = row + oy * g->wo;                                              \
-            T *dst = img + (ci * g->h + iy) * g->w + off;                                 \
-            if (g->sw == 1) for (int64_t ox = lo; ox < hi; ox++) dst[ox] += src[ox];      \
-            else for (int64_t ox = lo; ox < hi; ox++) dst[ox * g->sw] += src[ox];         \
+          T *row = cols + ((ci * g->kh + i) * g->kw + j) * L;                             \
+          int64_t sh0 = ci * g->h * g->w + (i - g->ph) * g->w + j - g->pw;                \
+          int64_t lo, hi, oy0, oy1;                                                       \
+          valid_window(g, i, j, &oy0, &oy1, &lo, &hi);                                    \
+          if (same) {                                                                     \
+            for (int64_t oy = oy0; oy < oy1; oy++) {                                      \
+              for (int64_t ox = 0; ox < lo; ox++) row[oy * g->wo + ox] = 0;               \
+              for (int64_t ox = hi; ox < g->wo; ox++) row[oy * g->wo + ox] = 0;           \
+            }                                                                             \
+            for (int64_t t = oy0 * g->wo + lo; oy1 > oy0 && t < (oy1 - 1) * g->wo + hi; t++) \
+              img[sh0 + t] += row[t];                                                     \
+            continue;                                                                     \
+          }                                                                               \
+          for (int64_t oy = oy0; oy < oy1; oy++) {                                        \
+            const T *s = row + oy * g->wo;                                                \
+            T *d = img + sh0 + oy * g->sh * g->w;                                         \
+            if (g->sw == 2) for (int64_t ox = lo; ox < hi; ox++) d[2 * ox] += s[ox];      \
+            else for (int64_t ox = lo; ox < hi; ox++) d[ox * g->sw] += s[ox];             \
           }                                                                               \
         }                                                                                 \
   }
@@ -151,7 +183,7 @@ static void im2col(glab_dtype dt, void *cols, const void *img, const geom *g) {
   else im2col_f32(cols, img, g);
 }
 
-static void col2im(glab_dtype dt, void *img, const void *cols, const geom *g) {
+static void col2im(glab_dtype dt, void *img, void *cols, const geom *g) {
   if (dt == GLAB_F64) col2im_f64(img, cols, g);
   else col2im_f32(img, cols, g);
 }
@@ -253,37 +285,121 @@ static glab_status finish_conv(glab_var *out, const char *name, glab_backward_fn
   return s;
 }
 
+/* ---- the image runner ------------------------------------------------------------------------
+** Both convolutions and their backwards are one small function per image.
+** The runner splits the batch into contiguous runs, one per thread, each
+** with its own two column buffers and, when a weight gradient is summed
+** over the images, its own partial sum, added into gw at the end.  A small
+** batch runs on the calling thread alone. */
+
+typedef struct conv_run conv_run;
+typedef void (*image_fn)(const conv_run *r, int64_t i, void *cols, void *cols2, void *gw);
+
+struct conv_run {
+  glab_dtype dt;
+  geom gm;                 /* the conv (for the transposed one: its adjoint's) */
+  int64_t O, CK, L, img;   /* out channels, C kh kw, Ho Wo, one image's size */
+  int64_t cin, hw;         /* conv_transpose2d: x's channels and pixels */
+  const void *x, *w, *g;   /* input, weight, output gradient */
+  void *y, *gx, *gw;       /* results; gw summed over the images */
+};
+
+/* Element e of a buffer of r's dtype. */
+static void *at(const void *p, glab_dtype dt, int64_t e) {
+  return (char *)p + e * (int64_t)glab_dtype_size(dt);
+}
+
+typedef struct {
+  const conv_run *r;
+  image_fn fn;
+  int64_t N, cols;         /* images; elements of each column buffer */
+  char *scratch;           /* per thread: two column buffers, then gw's partial */
+  size_t per;              /* bytes of one thread's scratch */
+  int64_t gw_n;            /* elements of gw, 0 when none */
+} run_job;
+
+static void run_images(void *arg, int t, int nt) {
+  run_job *j = arg;
+  size_t es = glab_dtype_size(j->r->dt);
+  char *sc = j->scratch + (size_t)t * j->per;
+  void *gw = j->gw_n ? (t ? sc + 2 * (size_t)j->cols * es : j->r->gw) : NULL;
+  for (int64_t i = j->N * t / nt, e = j->N * (t + 1) / nt; i < e; i++)
+    j->fn(j->r, i, sc, sc + (size_t)j->cols * es, gw);
+}
+
+/* Above this many flops a batch is split among the threads. */
+#define CONV_SPLIT 2e6
+
+/* fn on every image 0..N-1; gw_n elements of r->gw are summed over them
+** (r->gw zeroed first).  flops: the whole batch's, to pick the threads. */
+static glab_status over_images(const conv_run *r, image_fn fn, int64_t N, int64_t cols,
+                               int64_t gw_n, double flops) {
+  int nt = glab_get_num_threads();
+  if (nt > N) nt = (int)N;
+  if (flops < CONV_SPLIT || nt < 1) nt = 1;
+  size_t es = glab_dtype_size(r->dt);
+  run_job j = {r, fn, N, cols, NULL, (2 * (size_t)cols + (size_t)gw_n) * es, gw_n};
+  j.scratch = malloc(j.per * (size_t)nt);
+  if (!j.scratch) return glab_fail(GLAB_ENOMEM, "conv: out of memory for column buffers");
+  for (int t = 0; t < nt && gw_n; t++)
+    memset(t ? j.scratch + (size_t)t * j.per + 2 * (size_t)cols * es : r->gw, 0,
+           (size_t)gw_n * es);
+  if (nt == 1) run_images(&j, 0, 1);
+  else glab_parallel(nt, run_images, &j);
+  for (int t = 1; t < nt && gw_n; t++) {
+    const char *part = j.scratch + (size_t)t * j.per + 2 * (size_t)cols * es;
+    if (r->dt == GLAB_F64)
+      for (int64_t e = 0; e < gw_n; e++) ((double *)r->gw)[e] += ((const double *)part)[e];
+    else
+      for (int64_t e = 0; e < gw_n; e++) ((float *)r->gw)[e] += ((const float *)part)[e];
+  }
+  free(j.scratch);
+  return GLAB_OK;
+}
+
+/* ---- conv2d, image by image: y_i = W im2col(x_i); gW += g_i im2col(x_i)^T,
+** gx_i = col2im(W^T g_i). ---------------------------------------------------------------------- */
+
+static void conv_fwd_image(const conv_run *r, int64_t i, void *cols, void *cols2, void *gw) {
+  (void)cols2, (void)gw;
+  im2col(r->dt, cols, at(r->x, r->dt, i * r->img), &r->gm);
+  glab_gemm(r->dt, 0, 0, r->O, r->L, r->CK, 1.0, r->w, r->CK, cols, r->L, 0.0,
+            at(r->y, r->dt, i * r->O * r->L), r->L);
+}
+
+static void conv_bwd_image(const conv_run *r, int64_t i, void *cols, void *gcols, void *gw) {
+  const void *gi = at(r->g, r->dt, i * r->O * r->L);
+  if (gw) {
+    im2col(r->dt, cols, at(r->x, r->dt, i * r->img), &r->gm);
+    glab_gemm(r->dt, 0, 1, r->O, r->CK, r->L, 1.0, gi, r->L, cols, r->L, 1.0, gw, r->CK);
+  }
+  if (r->gx) {
+    glab_gemm(r->dt, 1, 0, r->CK, r->L, r->O, 1.0, r->w, r->CK, gi, r->L, 0.0, gcols, r->L);
+    col2im(r->dt, at(r->gx, r->dt, i * r->img), gcols, &r->gm);
+  }
+}
+
 static glab_status conv2d_backward(glab_node *n, glab_tensor *gin) {
   const glab_tensor *x = &n->saved[0], *w = &n->saved[1], *g = &n->grad[0];
   glab_conv_opts o = node_opts(n);
   glab_dtype dt = x->dtype;
-  int64_t N = x->shape[0], O = w->shape[0];
   geom gm = make_geom(x->shape[1], x->shape[2], x->shape[3], w, &o);
-  int64_t CK = gm.c * gm.kh * gm.kw, L = gm.ho * gm.wo, img = gm.c * gm.h * gm.w;
-  glab_tensor cols = GLAB_TENSOR_EMPTY, gcols = GLAB_TENSOR_EMPTY;
-  int64_t csh[2] = {CK, L};
+  conv_run r = {dt, gm, w->shape[0], gm.c * gm.kh * gm.kw, gm.ho * gm.wo, gm.c * gm.h * gm.w,
+                0, 0, glab_tensor_data(x), glab_tensor_data(w), glab_tensor_data(g),
+                NULL, NULL, NULL};
   glab_status s;
-  TRY(glab_tensor_new(&cols, dt, 2, csh));
-  TRY(glab_tensor_new(&gcols, dt, 2, csh));
-  if (glab_node_needs(n, 0)) TRY(glab_tensor_full(&gin[0], dt, 4, x->shape, 0.0));
-  if (glab_node_needs(n, 1)) TRY(glab_tensor_new(&gin[1], dt, 4, w->shape));
-  for (int64_t i = 0; i < N; i++) {
-    const void *gi = glab_elem(g, i * O * L);
-    if (glab_node_needs(n, 1)) {
-      im2col(dt, glab_tensor_data(&cols), glab_elem(x, i * img), &gm);
-      glab_gemm(dt, 0, 1, O, CK, L, 1.0, gi, L, glab_tensor_data(&cols), L, i ? 1.0 : 0.0,
-                glab_tensor_data(&gin[1]), CK);
-    }
-    if (glab_node_needs(n, 0)) {
-      glab_gemm(dt, 1, 0, CK, L, O, 1.0, glab_tensor_data(w), CK, gi, L, 0.0,
-                glab_tensor_data(&gcols), L);
-      col2im(dt, glab_elem(&gin[0], i * img), glab_tensor_data(&gcols), &gm);
-    }
+  if (glab_node_needs(n, 0)) {
+    TRY(glab_tensor_full(&gin[0], dt, 4, x->shape, 0.0));
+    r.gx = glab_tensor_data(&gin[0]);
   }
+  if (glab_node_needs(n, 1)) {
+    TRY(glab_tensor_new(&gin[1], dt, 4, w->shape));
+    r.gw = glab_tensor_data(&gin[1]);
+  }
+  double flops = 4.0 * (double)(x->shape[0] * r.O * r.CK * r.L);
+  TRY(over_images(&r, conv_bwd_image, x->shape[0], r.CK * r.L, r.gw ? r.O * r.CK : 0, flops));
   if (glab_node_needs(n, 2)) s = bias_grad(&gin[2], g);
 done:
-  glab_tensor_free(&cols);
-  glab_tensor_free(&gcols);
   return s;
 }
 
@@ -291,7 +407,7 @@ glab_status glab_nn_conv2d(glab_var *out, const glab_var *x, const glab_var *w,
                            const glab_var *b, const glab_conv_opts *o) {
   glab_status s = conv_args("conv2d", x, w, b, o, 0);
   if (s != GLAB_OK) return s;
-  glab_tensor xc = GLAB_TENSOR_EMPTY, wc = GLAB_TENSOR_EMPTY, cols = GLAB_TENSOR_EMPTY;
+  glab_tensor xc = GLAB_TENSOR_EMPTY, wc = GLAB_TENSOR_EMPTY;
   glab_dtype dt = x->t.dtype;
   int64_t N = x->t.shape[0], O = w->t.shape[0];
   geom gm = make_geom(x->t.shape[1], x->t.shape[2], x->t.shape[3], &w->t, o);
@@ -299,58 +415,81 @@ glab_status glab_nn_conv2d(glab_var *out, const glab_var *x, const glab_var *w,
     return glab_fail(GLAB_ESHAPE, "conv2d: a %lldx%lld kernel does not fit a %lldx%lld input "
                      "with padding %d", (long long)gm.kh, (long long)gm.kw, (long long)gm.h,
                      (long long)gm.w, o->padding[0]);
-  int64_t CK = gm.c * gm.kh * gm.kw, L = gm.ho * gm.wo, img = gm.c * gm.h * gm.w;
-  int64_t osh[4] = {N, O, gm.ho, gm.wo}, csh[2] = {CK, L};
+  int64_t osh[4] = {N, O, gm.ho, gm.wo};
   TRY(glab_tensor_contiguous(&xc, &x->t));
   TRY(glab_tensor_contiguous(&wc, &w->t));
-  TRY(glab_tensor_new(&cols, dt, 2, csh));
   TRY(glab_tensor_new(&out->t, dt, 4, osh));
-  for (int64_t i = 0; i < N; i++) {
-    im2col(dt, glab_tensor_data(&cols), glab_elem(&xc, i * img), &gm);
-    glab_gemm(dt, 0, 0, O, L, CK, 1.0, glab_tensor_data(&wc), CK, glab_tensor_data(&cols), L,
-              0.0, glab_elem(&out->t, i * O * L), L);
-  }
+  conv_run r = {dt, gm, O, gm.c * gm.kh * gm.kw, gm.ho * gm.wo, gm.c * gm.h * gm.w, 0, 0,
+                glab_tensor_data(&xc), glab_tensor_data(&wc), NULL, glab_tensor_data(&out->t),
+                NULL, NULL};
+  TRY(over_images(&r, conv_fwd_image, N, r.CK * r.L, 0, 2.0 * (double)(N * O * r.CK * r.L)));
   s = finish_conv(out, "conv2d", conv2d_backward, x, w, b, &xc, &wc, o);
 done:
   glab_tensor_free(&xc);
   glab_tensor_free(&wc);
-  glab_tensor_free(&cols);
   return s;
 }
 
-/* ---- conv_transpose2d --------------------------------------------------------------------- */
+/* ---- conv_transpose2d: the adjoint of the conv whose images have the
+** output's size.  y_i = col2im(W^T x_i); gx_i = W im2col(g_i),
+** gW += x_i im2col(g_i)^T. -------------------------------------------------------------------- */
 
 /* The conv whose input gradient this is: images of the output's size. */
 static geom transposed_geom(const glab_tensor *y, const glab_tensor *w, const glab_conv_opts *o) {
   return make_geom(y->shape[1], y->shape[2], y->shape[3], w, o);
 }
 
-/* saved: x, w, y (for the shape); gcols = im2col(g) */
+static void convt_fwd_image(const conv_run *r, int64_t i, void *cols, void *cols2, void *gw) {
+  (void)cols2, (void)gw;
+  glab_gemm(r->dt, 1, 0, r->CK, r->hw, r->cin, 1.0, r->w, r->CK,
+            at(r->x, r->dt, i * r->cin * r->hw), r->hw, 0.0, cols, r->hw);
+  col2im(r->dt, at(r->y, r->dt, i * r->img), cols, &r->gm);
+}
+
+static void convt_bwd_image(const conv_run *r, int64_t i, void *gcols, void *cols2, void *gw) {
+  (void)cols2;
+  im2col(r->dt, gcols, at(r->g, r->dt, i * r->img), &r->gm);
+  if (r->gx)
+    glab_gemm(r->dt, 0, 0, r->cin, r->hw, r->CK, 1.0, r->w, r->CK, gcols, r->hw, 0.0,
+              at(r->gx, r->dt, i * r->cin * r->hw), r->hw);
+  if (gw)
+    glab_gemm(r->dt, 0, 1, r->cin, r->CK, r->hw, 1.0,
+              at(r->x, r->dt, i * r->cin * r->hw), r->hw, gcols, r->hw, 1.0, gw,
+              r->CK);
+}
+
+/* The runner's view of a transposed convolution of x (N, Cin, H, W) by w
+** into y, whose image size fixes the geometry. */
+static conv_run transposed_run(const glab_tensor *x, const glab_tensor *w, const glab_tensor *y,
+                               const glab_conv_opts *o) {
+  geom gm = transposed_geom(y, w, o);
+  conv_run r = {x->dtype, gm, 0, gm.c * gm.kh * gm.kw, 0, gm.c * gm.h * gm.w, x->shape[1],
+                x->shape[2] * x->shape[3], glab_tensor_data(x), glab_tensor_data(w), NULL,
+                NULL, NULL, NULL};
+  return r;
+}
+
+/* saved: x, w (contiguous) */
 static glab_status conv_transpose2d_backward(glab_node *n, glab_tensor *gin) {
   const glab_tensor *x = &n->saved[0], *w = &n->saved[1], *g = &n->grad[0];
   glab_conv_opts o = node_opts(n);
   glab_dtype dt = x->dtype;
-  geom gm = transposed_geom(g, w, &o);
-  int64_t N = x->shape[0], Cin = x->shape[1], HW = x->shape[2] * x->shape[3];
-  int64_t CK = gm.c * gm.kh * gm.kw, img = gm.c * gm.h * gm.w;
-  glab_tensor gcols = GLAB_TENSOR_EMPTY;
-  int64_t csh[2] = {CK, HW};
+  conv_run r = transposed_run(x, w, g, &o);
   glab_status s;
-  TRY(glab_tensor_new(&gcols, dt, 2, csh));
-  if (glab_node_needs(n, 0)) TRY(glab_tensor_new(&gin[0], dt, 4, x->shape));
-  if (glab_node_needs(n, 1)) TRY(glab_tensor_new(&gin[1], dt, 4, w->shape));
-  for (int64_t i = 0; i < N; i++) {
-    im2col(dt, glab_tensor_data(&gcols), glab_elem(g, i * img), &gm);
-    if (glab_node_needs(n, 0))
-      glab_gemm(dt, 0, 0, Cin, HW, CK, 1.0, glab_tensor_data(w), CK, glab_tensor_data(&gcols),
-                HW, 0.0, glab_elem(&gin[0], i * Cin * HW), HW);
-    if (glab_node_needs(n, 1))
-      glab_gemm(dt, 0, 1, Cin, CK, HW, 1.0, glab_elem(x, i * Cin * HW), HW,
-                glab_tensor_data(&gcols), HW, i ? 1.0 : 0.0, glab_tensor_data(&gin[1]), CK);
+  r.g = glab_tensor_data(g);
+  if (glab_node_needs(n, 0)) {
+    TRY(glab_tensor_new(&gin[0], dt, 4, x->shape));
+    r.gx = glab_tensor_data(&gin[0]);
   }
+  if (glab_node_needs(n, 1)) {
+    TRY(glab_tensor_new(&gin[1], dt, 4, w->shape));
+    r.gw = glab_tensor_data(&gin[1]);
+  }
+  double flops = 4.0 * (double)(x->shape[0] * r.cin * r.CK * r.hw);
+  TRY(over_images(&r, convt_bwd_image, x->shape[0], r.CK * r.hw, r.gw ? r.cin * r.CK : 0,
+                  flops));
   if (glab_node_needs(n, 2)) s = bias_grad(&gin[2], g);
 done:
-  glab_tensor_free(&gcols);
   return s;
 }
 
@@ -358,9 +497,9 @@ glab_status glab_nn_conv_transpose2d(glab_var *out, const glab_var *x, const gla
                                      const glab_var *b, const glab_conv_opts *o) {
   glab_status s = conv_args("conv_transpose2d", x, w, b, o, 1);
   if (s != GLAB_OK) return s;
-  glab_tensor xc = GLAB_TENSOR_EMPTY, wc = GLAB_TENSOR_EMPTY, cols = GLAB_TENSOR_EMPTY;
+  glab_tensor xc = GLAB_TENSOR_EMPTY, wc = GLAB_TENSOR_EMPTY;
   glab_dtype dt = x->t.dtype;
-  int64_t N = x->t.shape[0], Cin = x->t.shape[1], H = x->t.shape[2], W = x->t.shape[3];
+  int64_t N = x->t.shape[0], H = x->t.shape[2], W = x->t.shape[3];
   int64_t Cout = w->t.shape[1], kh = w->t.shape[2], kw = w->t.shape[3];
   int64_t Ho = (H - 1) * o->stride[0] - 2 * o->padding[0] + kh + o->output_padding[0];
   int64_t Wo = (W - 1) * o->stride[1] - 2 * o->padding[1] + kw + o->output_padding[1];
@@ -371,27 +510,33 @@ glab_status glab_nn_conv_transpose2d(glab_var *out, const glab_var *x, const gla
   TRY(glab_tensor_contiguous(&xc, &x->t));
   TRY(glab_tensor_contiguous(&wc, &w->t));
   TRY(glab_tensor_full(&out->t, dt, 4, osh, 0.0));
-  geom gm = transposed_geom(&out->t, &wc, o);
-  int64_t CK = Cout * kh * kw, HW = H * W, img = Cout * Ho * Wo;
-  int64_t csh[2] = {CK, HW};
-  TRY(glab_tensor_new(&cols, dt, 2, csh));
-  for (int64_t i = 0; i < N; i++) {
-    glab_gemm(dt, 1, 0, CK, HW, Cin, 1.0, glab_tensor_data(&wc), CK, glab_elem(&xc, i * Cin * HW), HW,
-              0.0, glab_tensor_data(&cols), HW);
-    col2im(dt, glab_elem(&out->t, i * img), glab_tensor_data(&cols), &gm);
-  }
+  conv_run r = transposed_run(&xc, &wc, &out->t, o);
+  r.y = glab_tensor_data(&out->t);
+  TRY(over_images(&r, convt_fwd_image, N, r.CK * r.hw, 0,
+                  2.0 * (double)(N * r.cin * r.CK * r.hw)));
   s = finish_conv(out, "conv_transpose2d", conv_transpose2d_backward, x, w, b, &xc, &wc, o);
 done:
   glab_tensor_free(&xc);
   glab_tensor_free(&wc);
-  glab_tensor_free(&cols);
   return s;
 }
 
 /* ---- max_pool2d ----------------------------------------------------------------------------- */
 
-/* saved: idx (N, C, Ho, Wo), the flat position of each maximum in its plane;
-** iarg: the input's shape */
+/* saved: idx, the flat position of each maximum in its plane as int32 (the
+** memory of a float32 tensor of the output's shape: private to the node,
+** and half the traffic of float64 positions); iarg: the input's shape */
+#define MAXPOOL_BACK(T, SFX)                                                              \
+  static void max_pool_back_##SFX(T *restrict gx, const T *restrict g,                    \
+                                  const int32_t *restrict ix, int64_t planes, int64_t HW, \
+                                  int64_t L) {                                            \
+    for (int64_t p = 0; p < planes; p++, gx += HW, g += L, ix += L)                       \
+      for (int64_t l = 0; l < L; l++) gx[ix[l]] += g[l];                                  \
+  }
+
+MAXPOOL_BACK(float, f32)
+MAXPOOL_BACK(double, f64)
+
 static glab_status max_pool2d_backward(glab_node *n, glab_tensor *gin) {
   const glab_tensor *idx = &n->saved[0], *g = &n->grad[0];
   int64_t shape[4] = {n->iarg[0], n->iarg[1], n->iarg[2], n->iarg[3]};
@@ -399,38 +544,45 @@ static glab_status max_pool2d_backward(glab_node *n, glab_tensor *gin) {
   int64_t L = g->shape[2] * g->shape[3];
   glab_status s = glab_tensor_full(&gin[0], g->dtype, 4, shape, 0.0);
   if (s != GLAB_OK) return s;
-  const double *ix = glab_tensor_data(idx);
-  for (int64_t p = 0; p < planes; p++)
-    for (int64_t l = 0; l < L; l++) {
-      int64_t src = p * L + l, dst = p * HW + (int64_t)ix[src];
-      if (g->dtype == GLAB_F64) ((double *)glab_tensor_data(&gin[0]))[dst] += ((double *)glab_tensor_data(g))[src];
-      else ((float *)glab_tensor_data(&gin[0]))[dst] += ((float *)glab_tensor_data(g))[src];
-    }
+  const int32_t *ix = glab_tensor_data(idx);
+  if (g->dtype == GLAB_F64)
+    max_pool_back_f64(glab_tensor_data(&gin[0]), glab_tensor_data(g), ix, planes, HW, L);
+  else
+    max_pool_back_f32(glab_tensor_data(&gin[0]), glab_tensor_data(g), ix, planes, HW, L);
   return GLAB_OK;
 }
 
 /* Row by row: for each window row, the running max of every output column
 ** is updated from one input row, a loop the compiler vectorises (the
 ** windows' first maximum wins, NaN propagates). */
+#define POOL_STEP(T, S)                                                                   \
+  for (int64_t ox = 0; ox < wo; ox++) {                                                   \
+    T v = xr[ox * (S)], cur = yr[ox];                                                     \
+    int take = (v > cur) | ((v != v) & (cur == cur));                                     \
+    yr[ox] = take ? v : cur;                                                              \
+    ir[ox] = take ? base + (int32_t)ox * (S) : ir[ox];                                    \
+  }
 #define MAXPOOL(T, SFX)                                                                   \
-  static void max_pool_##SFX(T *restrict y, double *restrict ix, const T *restrict x,     \
+  static void max_pool_##SFX(T *restrict y, int32_t *restrict ix, const T *restrict x,    \
                              int64_t planes, int64_t h, int64_t w, int64_t ho, int64_t wo, \
                              const int *k, const int *st) {                               \
     for (int64_t p = 0; p < planes; p++, x += h * w, y += ho * wo, ix += ho * wo)         \
       for (int64_t oy = 0; oy < ho; oy++) {                                               \
         T *yr = y + oy * wo;                                                              \
-        double *ir = ix + oy * wo;                                                        \
+        int32_t *ir = ix + oy * wo;                                                       \
         for (int64_t i = 0; i < k[0]; i++)                                                \
           for (int64_t j = 0; j < k[1]; j++) {                                            \
             const T *xr = x + (oy * st[0] + i) * w + j;                                   \
-            double base = (double)((oy * st[0] + i) * w + j);                             \
-            int first = i == 0 && j == 0;                                                 \
-            for (int64_t ox = 0; ox < wo; ox++) {                                         \
-              T v = xr[ox * st[1]];                                                       \
-              int take = first | (v > yr[ox]) | ((v != v) & (yr[ox] == yr[ox]));          \
-              yr[ox] = take ? v : yr[ox];                                                 \
-              ir[ox] = take ? base + (double)(ox * st[1]) : ir[ox];                       \
+            int32_t base = (int32_t)((oy * st[0] + i) * w + j), s1 = st[1];               \
+            if (i == 0 && j == 0) {                                                       \
+              for (int64_t ox = 0; ox < wo; ox++) {                                       \
+                yr[ox] = xr[ox * s1];                                                     \
+                ir[ox] = base + (int32_t)ox * s1;                                         \
+              }                                                                           \
+              continue;                                                                   \
             }                                                                             \
+            if (s1 == 2) { POOL_STEP(T, 2); }  /* a constant stride vectorises */         \
+            else { POOL_STEP(T, s1); }                                                    \
           }                                                                               \
       }                                                                                   \
   }
@@ -449,6 +601,9 @@ glab_status glab_nn_max_pool2d(glab_var *out, const glab_var *x, const int kerne
     return glab_fail(GLAB_EARG, "max_pool2d: kernel and stride must be >= 1");
   int64_t ho = (t->shape[2] - kernel[0]) / stride[0] + 1;
   int64_t wo = (t->shape[3] - kernel[1]) / stride[1] + 1;
+  if (t->shape[2] * t->shape[3] > INT32_MAX)
+    return glab_fail(GLAB_ESHAPE, "max_pool2d: planes of more than 2^31 pixels (%s)",
+                     glab_shape_str(sx, sizeof sx, t->ndim, t->shape));
   if (t->shape[2] < kernel[0] || t->shape[3] < kernel[1])
     return glab_fail(GLAB_ESHAPE, "max_pool2d: a %dx%d kernel does not fit the input (%s)",
                      kernel[0], kernel[1], glab_shape_str(sx, sizeof sx, t->ndim, t->shape));
@@ -457,7 +612,7 @@ glab_status glab_nn_max_pool2d(glab_var *out, const glab_var *x, const int kerne
   glab_status s;
   TRY(glab_tensor_contiguous(&xc, t));
   TRY(glab_tensor_new(&out->t, t->dtype, 4, osh));
-  TRY(glab_tensor_new(&idx, GLAB_F64, 4, osh));
+  TRY(glab_tensor_new(&idx, GLAB_F32, 4, osh));       /* int32 positions, see above */
   int64_t planes = t->shape[0] * t->shape[1];
   if (t->dtype == GLAB_F64)
     max_pool_f64(glab_tensor_data(&out->t), glab_tensor_data(&idx), glab_tensor_data(&xc),

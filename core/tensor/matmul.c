@@ -30,6 +30,7 @@ int glab_get_num_threads(void) {
 }
 
 void glab_blas_pick_threads(int64_t m, int64_t n, int64_t k) {
+  if (glab_parallel_active()) return;           /* held at one by glab_parallel */
   int want = glab_get_num_threads();
   int64_t thin = m < n ? m : n;
   if (k < thin) thin = k;

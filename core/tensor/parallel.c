@@ -27,9 +27,16 @@ void glab_set_ftz_daz(void) {
 #endif
 }
 
+/* Set on every thread of a glab_parallel while it runs: BLAS stays at one
+** thread per call, whatever the calls inside fn would pick. */
+static _Thread_local int in_parallel;
+
+int glab_parallel_active(void) { return in_parallel; }
+
 static void *run(void *p) {
   job *j = p;
   glab_set_ftz_daz();
+  in_parallel = 1;
   j->fn(j->arg, j->t, j->n);
   return NULL;
 }
@@ -45,11 +52,14 @@ void glab_parallel(int n, void (*fn)(void *arg, int t, int n), void *arg) {
     jobs[t] = (job){fn, arg, t, n};
     started[t] = pthread_create(&th[t], NULL, run, &jobs[t]) == 0;
   }
+  int outer = in_parallel;
+  in_parallel = 1;
   fn(arg, 0, n);
   for (int t = 1; t < n; t++) {
     if (started[t]) pthread_join(th[t], NULL);
     else fn(arg, t, n);
   }
+  in_parallel = outer;
 }
 
 /* Items of one batch handed out in turn; the lowest failure kept. */

@@ -8,8 +8,8 @@
 **     glab_parallel(glab_get_num_threads(), work, &ctx);
 **
 ** Every thread runs with FTZ/DAZ set (float32 subnormals make kernels
-** crawl).  While they run, OpenBLAS is held at one thread per call, so the
-** BLAS calls inside fn must not pick thread counts themselves.
+** crawl).  While they run, OpenBLAS is held at one thread per call:
+** glab_gemm inside fn keeps to it.
 */
 #ifndef GLAB_PARALLEL_H
 #define GLAB_PARALLEL_H
@@ -30,6 +30,10 @@ void glab_parallel(int n, void (*fn)(void *arg, int t, int n), void *arg);
 ** the message would stay on its thread; the caller writes it. */
 int64_t glab_parallel_batches(int64_t nb, double flops, int (*fn)(void *arg, int64_t t),
                               void *arg);
+
+/* Nonzero on a thread running inside glab_parallel: glab_gemm and the
+** linear algebra then leave BLAS's thread count alone (one per call). */
+int glab_parallel_active(void);
 
 /* Set FTZ/DAZ on the calling thread. */
 void glab_set_ftz_daz(void);

@@ -166,6 +166,35 @@ describe("modules", function()
     assert.matches("Conv2d%(1, 8, kernel=3x3", tostring(enc))
   end)
 
+  it("split a batch among threads and give every image the result it gets alone (1e-12)", function()
+    -- 32 images of 14x14: enough work for the convolutions to split the batch
+    local threads = G.get_num_threads()
+    G.set_num_threads(2)
+    G.manual_seed(5)
+    local f64 = "float64"
+    for _, m in ipairs{nn.Conv2d(8, 8, 3, {padding = 1, dtype = f64}),
+                       nn.ConvTranspose2d(8, 8, 2, {stride = 2, dtype = f64})} do
+      local x = G.randn(32, 8, 14, 14, {dtype = "float64"}):requires_grad_()
+      local y = m(x)
+      local R = G.randn_like(y)
+      ;(y * R):sum():backward()
+      local gw, gb, gx = m.weight.grad:clone(), m.bias.grad:clone(), x.grad:clone()
+      local sw, sb = G.zeros_like(gw), G.zeros_like(gb)
+      for i = 1, 32 do
+        m:zero_grad()
+        local xi = x:detach():narrow(1, i, 1):requires_grad_()
+        local yi = m(xi)
+        close(y:detach():narrow(1, i, 1), yi:detach(), 1e-12, tostring(m) .. " image " .. i)
+        ;(yi * R:narrow(1, i, 1)):sum():backward()
+        close(gx:narrow(1, i, 1), xi.grad, 1e-12, tostring(m) .. " input grad " .. i)
+        sw, sb = sw + m.weight.grad, sb + m.bias.grad
+      end
+      close(gw, sw, 1e-12, tostring(m) .. " weight grad")
+      close(gb, sb, 1e-12, tostring(m) .. " bias grad")
+    end
+    G.set_num_threads(threads)
+  end)
+
   it("reject bad shapes and options with messages naming them", function()
     assert.matches("conv2d: input %(2x3x5x5%) has 3 channels, weight %(4x2x3x3%) expects 2",
                    H.err(nn.conv2d, G.zeros(2, 3, 5, 5), G.zeros(4, 2, 3, 3)))
