@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../tensor/parallel.h"
+#include "conv_shift.h"
 #include "nn.h"
 #include "node.h"
 
@@ -288,12 +289,23 @@ static glab_status finish_conv(glab_var *out, const char *name, glab_backward_fn
 /* ---- the image runner ------------------------------------------------------------------------
 ** Both convolutions and their backwards are one small function per image.
 ** The runner splits the batch into contiguous runs, one per thread, each
-** with its own two column buffers and, when a weight gradient is summed
-** over the images, its own partial sum, added into gw at the end.  A small
-** batch runs on the calling thread alone. */
+** with its own scratch (column or padded-plane buffers) and, when a weight
+** gradient is summed over the images, its own partial sum, added into gw at
+** the end.  A small batch runs on the calling thread alone. */
 
 typedef struct conv_run conv_run;
-typedef void (*image_fn)(const conv_run *r, int64_t i, void *cols, void *cols2, void *gw);
+typedef void (*image_fn)(const conv_run *r, int64_t i, void *scratch, void *gw);
+
+/* A stride-1 conv as shifted plane sums (conv_shift.h): planes padded to
+** width Wp, plane strides PL (padded input), LD (output gradient framed by F
+** zeros in front), YL (wide output of Lw positions); the nq kernel offsets'
+** shifts and the weights laid out (c, q, o) for the forward and (o, q, c)
+** for the input gradient. */
+typedef struct {
+  int64_t Wp, PL, org, F, LD, YL, Lw, nq;
+  int64_t *fwd, *bwd;
+  void *wf, *wb;
+} shift_plan;
 
 struct conv_run {
   glab_dtype dt;
@@ -302,6 +314,7 @@ struct conv_run {
   int64_t cin, hw;         /* conv_transpose2d: x's channels and pixels */
   const void *x, *w, *g;   /* input, weight, output gradient */
   void *y, *gx, *gw;       /* results; gw summed over the images */
+  const shift_plan *sp;    /* conv2d with stride 1, else NULL */
 };
 
 /* Element e of a buffer of r's dtype. */
@@ -312,42 +325,44 @@ static void *at(const void *p, glab_dtype dt, int64_t e) {
 typedef struct {
   const conv_run *r;
   image_fn fn;
-  int64_t N, cols;         /* images; elements of each column buffer */
-  char *scratch;           /* per thread: two column buffers, then gw's partial */
-  size_t per;              /* bytes of one thread's scratch */
+  int64_t N, scratch_n;    /* images; scratch elements per thread */
+  char *scratch;           /* per thread: scratch, then gw's partial */
+  size_t per;              /* bytes of one thread's share */
   int64_t gw_n;            /* elements of gw, 0 when none */
 } run_job;
 
+static void *partial(const run_job *j, int t) {
+  return j->scratch + (size_t)t * j->per + (size_t)j->scratch_n * glab_dtype_size(j->r->dt);
+}
+
 static void run_images(void *arg, int t, int nt) {
   run_job *j = arg;
-  size_t es = glab_dtype_size(j->r->dt);
-  char *sc = j->scratch + (size_t)t * j->per;
-  void *gw = j->gw_n ? (t ? sc + 2 * (size_t)j->cols * es : j->r->gw) : NULL;
+  void *gw = j->gw_n ? (t ? partial(j, t) : j->r->gw) : NULL;
   for (int64_t i = j->N * t / nt, e = j->N * (t + 1) / nt; i < e; i++)
-    j->fn(j->r, i, sc, sc + (size_t)j->cols * es, gw);
+    j->fn(j->r, i, j->scratch + (size_t)t * j->per, gw);
 }
 
 /* Above this many flops a batch is split among the threads. */
 #define CONV_SPLIT 2e6
 
-/* fn on every image 0..N-1; gw_n elements of r->gw are summed over them
-** (r->gw zeroed first).  flops: the whole batch's, to pick the threads. */
-static glab_status over_images(const conv_run *r, image_fn fn, int64_t N, int64_t cols,
+/* fn on every image 0..N-1 with scratch_n elements of scratch each; gw_n
+** elements of r->gw are summed over them (r->gw zeroed first).  flops: the
+** whole batch's, to pick the threads. */
+static glab_status over_images(const conv_run *r, image_fn fn, int64_t N, int64_t scratch_n,
                                int64_t gw_n, double flops) {
   int nt = glab_get_num_threads();
   if (nt > N) nt = (int)N;
   if (flops < CONV_SPLIT || nt < 1) nt = 1;
   size_t es = glab_dtype_size(r->dt);
-  run_job j = {r, fn, N, cols, NULL, (2 * (size_t)cols + (size_t)gw_n) * es, gw_n};
+  run_job j = {r, fn, N, scratch_n, NULL, ((size_t)scratch_n + (size_t)gw_n) * es, gw_n};
   j.scratch = malloc(j.per * (size_t)nt);
-  if (!j.scratch) return glab_fail(GLAB_ENOMEM, "conv: out of memory for column buffers");
+  if (!j.scratch) return glab_fail(GLAB_ENOMEM, "conv: out of memory for scratch buffers");
   for (int t = 0; t < nt && gw_n; t++)
-    memset(t ? j.scratch + (size_t)t * j.per + 2 * (size_t)cols * es : r->gw, 0,
-           (size_t)gw_n * es);
+    memset(t ? partial(&j, t) : r->gw, 0, (size_t)gw_n * es);
   if (nt == 1) run_images(&j, 0, 1);
   else glab_parallel(nt, run_images, &j);
   for (int t = 1; t < nt && gw_n; t++) {
-    const char *part = j.scratch + (size_t)t * j.per + 2 * (size_t)cols * es;
+    const void *part = partial(&j, t);
     if (r->dt == GLAB_F64)
       for (int64_t e = 0; e < gw_n; e++) ((double *)r->gw)[e] += ((const double *)part)[e];
     else
@@ -357,37 +372,127 @@ static glab_status over_images(const conv_run *r, image_fn fn, int64_t N, int64_
   return GLAB_OK;
 }
 
-/* ---- conv2d, image by image: y_i = W im2col(x_i); gW += g_i im2col(x_i)^T,
-** gx_i = col2im(W^T g_i). ---------------------------------------------------------------------- */
+/* ---- conv2d, image by image.  Stride 1: shifted plane sums over the padded
+** image (conv_shift.h), the weight gradient one GEMM per kernel offset.
+** Otherwise y_i = W im2col(x_i); gW += g_i im2col(x_i)^T, gx_i = col2im(W^T g_i).
+** ------------------------------------------------------------------------------------------------ */
 
-static void conv_fwd_image(const conv_run *r, int64_t i, void *cols, void *cols2, void *gw) {
-  (void)cols2, (void)gw;
-  im2col(r->dt, cols, at(r->x, r->dt, i * r->img), &r->gm);
-  glab_gemm(r->dt, 0, 0, r->O, r->L, r->CK, 1.0, r->w, r->CK, cols, r->L, 0.0,
-            at(r->y, r->dt, i * r->O * r->L), r->L);
+static void plan_free(shift_plan *p) { free(p->fwd); }
+
+/* The plan of r's conv (stride 1) with weight w (O, C, kh, kw). */
+static glab_status plan_shift(shift_plan *p, const conv_run *r, const void *w) {
+  const geom *g = &r->gm;
+  int64_t C = g->c, O = r->O, Hp = g->h + 2 * g->ph, nq = g->kh * g->kw;
+  size_t es = glab_dtype_size(r->dt);
+  p->Wp = g->w + 2 * g->pw;
+  p->PL = Hp * p->Wp + g->kw + GLAB_SHIFT_STRIP;
+  p->org = g->ph * p->Wp + g->pw;
+  p->F = (g->kh - 1) * p->Wp + g->kw - 1;
+  p->LD = p->F + Hp * p->Wp + GLAB_SHIFT_STRIP;
+  p->Lw = g->ho * p->Wp;
+  p->YL = p->Lw + GLAB_SHIFT_STRIP;
+  p->nq = nq;
+  p->fwd = malloc(2 * (size_t)nq * sizeof *p->fwd + 2 * (size_t)(nq * C * O) * es);
+  if (!p->fwd) return glab_fail(GLAB_ENOMEM, "conv2d: out of memory for the weight tables");
+  p->bwd = p->fwd + nq;
+  p->wf = p->bwd + nq;
+  p->wb = (char *)p->wf + (size_t)(nq * C * O) * es;
+  for (int64_t q = 0; q < nq; q++) {
+    p->fwd[q] = q / g->kw * p->Wp + q % g->kw;
+    p->bwd[q] = p->F - p->fwd[q];
+  }
+  for (int64_t o = 0; o < O; o++)
+    for (int64_t c = 0; c < C; c++)
+      for (int64_t q = 0; q < nq; q++) {
+        int64_t src = (o * C + c) * nq + q, f = (c * nq + q) * O + o, b = (o * nq + q) * C + c;
+        if (r->dt == GLAB_F64) {
+          ((double *)p->wf)[f] = ((double *)p->wb)[b] = ((const double *)w)[src];
+        } else {
+          ((float *)p->wf)[f] = ((float *)p->wb)[b] = ((const float *)w)[src];
+        }
+      }
+  return GLAB_OK;
 }
 
-static void conv_bwd_image(const conv_run *r, int64_t i, void *cols, void *gcols, void *gw) {
+static void conv_fwd_image(const conv_run *r, int64_t i, void *cols, void *gw) {
+  const shift_plan *p = r->sp;
+  const geom *g = &r->gm;
+  void *yi = at(r->y, r->dt, i * r->O * r->L);
+  if (p) {
+    void *xp = cols, *yw = at(cols, r->dt, g->c * p->PL);
+    glab_place_planes(r->dt, xp, p->PL, p->PL, p->org, p->Wp, at(r->x, r->dt, i * r->img), g->c,
+                      g->h, g->w);
+    glab_shift_conv(r->dt, yw, p->YL, xp, p->PL, g->c, p->wf, p->fwd, p->nq, r->O, p->Lw);
+    glab_take_planes(r->dt, yi, yw, p->YL, 0, p->Wp, r->O, g->ho, g->wo);
+    return;
+  }
+  im2col(r->dt, cols, at(r->x, r->dt, i * r->img), g);
+  glab_gemm(r->dt, 0, 0, r->O, r->L, r->CK, 1.0, r->w, r->CK, cols, r->L, 0.0, yi, r->L);
+}
+
+/* Stride 1: gW_q += G X_q^T for each kernel offset q, G the framed output
+** gradient and X_q the padded image shifted by q (gw laid out (q, O, C));
+** the input gradient is the shifted sum with the shifts negated. */
+static void conv_bwd_shift(const conv_run *r, int64_t i, void *scratch, void *gw) {
+  const shift_plan *p = r->sp;
+  const geom *g = &r->gm;
+  int64_t C = g->c, O = r->O;
+  void *xp = scratch, *gp = at(scratch, r->dt, C * p->PL), *gxp = at(gp, r->dt, O * p->LD);
+  glab_place_planes(r->dt, gp, p->LD, p->LD, p->F, p->Wp, at(r->g, r->dt, i * O * r->L), O,
+                    g->ho, g->wo);
+  if (gw) {
+    glab_place_planes(r->dt, xp, p->PL, p->PL, p->org, p->Wp, at(r->x, r->dt, i * r->img), C,
+                      g->h, g->w);
+    for (int64_t q = 0; q < p->nq; q++)
+      glab_gemm(r->dt, 0, 1, O, C, p->Lw, 1.0, at(gp, r->dt, p->F), p->LD,
+                at(xp, r->dt, p->fwd[q]), p->PL, 1.0, at(gw, r->dt, q * O * C), C);
+  }
+  if (r->gx) {
+    glab_shift_conv(r->dt, gxp, p->PL, gp, p->LD, O, p->wb, p->bwd, p->nq, C,
+                    (g->h + 2 * g->ph) * p->Wp);
+    glab_take_planes(r->dt, at(r->gx, r->dt, i * r->img), gxp, p->PL, p->org, p->Wp, C, g->h,
+                     g->w);
+  }
+}
+
+static void conv_bwd_image(const conv_run *r, int64_t i, void *cols, void *gw) {
   const void *gi = at(r->g, r->dt, i * r->O * r->L);
   if (gw) {
     im2col(r->dt, cols, at(r->x, r->dt, i * r->img), &r->gm);
     glab_gemm(r->dt, 0, 1, r->O, r->CK, r->L, 1.0, gi, r->L, cols, r->L, 1.0, gw, r->CK);
   }
   if (r->gx) {
+    void *gcols = at(cols, r->dt, r->CK * r->L);
     glab_gemm(r->dt, 1, 0, r->CK, r->L, r->O, 1.0, r->w, r->CK, gi, r->L, 0.0, gcols, r->L);
     col2im(r->dt, at(r->gx, r->dt, i * r->img), gcols, &r->gm);
   }
+}
+
+/* The runner of conv2d with input x (N, C, H, W), weight w, options o;
+** a stride-1 conv gets a shift plan in *p (else p->fwd is NULL). */
+static glab_status conv_setup(conv_run *r, shift_plan *p, const glab_tensor *x,
+                              const glab_tensor *w, const glab_conv_opts *o) {
+  geom gm = make_geom(x->shape[1], x->shape[2], x->shape[3], w, o);
+  *r = (conv_run){x->dtype, gm, w->shape[0], gm.c * gm.kh * gm.kw, gm.ho * gm.wo,
+                  gm.c * gm.h * gm.w, 0, 0, glab_tensor_data(x), glab_tensor_data(w), NULL,
+                  NULL, NULL, NULL, NULL};
+  memset(p, 0, sizeof *p);
+  if (gm.sh != 1 || gm.sw != 1) return GLAB_OK;
+  glab_status s = plan_shift(p, r, r->w);
+  if (s == GLAB_OK) r->sp = p;
+  return s;
 }
 
 static glab_status conv2d_backward(glab_node *n, glab_tensor *gin) {
   const glab_tensor *x = &n->saved[0], *w = &n->saved[1], *g = &n->grad[0];
   glab_conv_opts o = node_opts(n);
   glab_dtype dt = x->dtype;
-  geom gm = make_geom(x->shape[1], x->shape[2], x->shape[3], w, &o);
-  conv_run r = {dt, gm, w->shape[0], gm.c * gm.kh * gm.kw, gm.ho * gm.wo, gm.c * gm.h * gm.w,
-                0, 0, glab_tensor_data(x), glab_tensor_data(w), glab_tensor_data(g),
-                NULL, NULL, NULL};
-  glab_status s;
+  conv_run r;
+  shift_plan p;
+  void *gwq = NULL;
+  glab_status s = conv_setup(&r, &p, x, w, &o);
+  if (s != GLAB_OK) return s;
+  r.g = glab_tensor_data(g);
   if (glab_node_needs(n, 0)) {
     TRY(glab_tensor_full(&gin[0], dt, 4, x->shape, 0.0));
     r.gx = glab_tensor_data(&gin[0]);
@@ -395,11 +500,27 @@ static glab_status conv2d_backward(glab_node *n, glab_tensor *gin) {
   if (glab_node_needs(n, 1)) {
     TRY(glab_tensor_new(&gin[1], dt, 4, w->shape));
     r.gw = glab_tensor_data(&gin[1]);
+    if (r.sp && !(r.gw = gwq = malloc((size_t)(r.O * r.CK) * glab_dtype_size(dt))))
+      TRY(glab_fail(GLAB_ENOMEM, "conv2d: out of memory for the weight gradient"));
   }
   double flops = 4.0 * (double)(x->shape[0] * r.O * r.CK * r.L);
-  TRY(over_images(&r, conv_bwd_image, x->shape[0], r.CK * r.L, r.gw ? r.O * r.CK : 0, flops));
+  int64_t scratch = r.sp ? r.gm.c * 2 * p.PL + r.O * p.LD : 2 * r.CK * r.L;
+  TRY(over_images(&r, r.sp ? conv_bwd_shift : conv_bwd_image, x->shape[0], scratch,
+                  r.gw ? r.O * r.CK : 0, flops));
+  if (gwq) {                       /* (q, O, C) -> (O, C, kh, kw) */
+    int64_t nq = p.nq, C = r.gm.c;
+    for (int64_t q = 0; q < nq; q++)
+      for (int64_t oc = 0; oc < r.O * C; oc++) {
+        if (dt == GLAB_F64)
+          ((double *)glab_tensor_data(&gin[1]))[oc * nq + q] = ((double *)gwq)[q * r.O * C + oc];
+        else
+          ((float *)glab_tensor_data(&gin[1]))[oc * nq + q] = ((float *)gwq)[q * r.O * C + oc];
+      }
+  }
   if (glab_node_needs(n, 2)) s = bias_grad(&gin[2], g);
 done:
+  free(gwq);
+  plan_free(&p);
   return s;
 }
 
@@ -416,15 +537,18 @@ glab_status glab_nn_conv2d(glab_var *out, const glab_var *x, const glab_var *w,
                      "with padding %d", (long long)gm.kh, (long long)gm.kw, (long long)gm.h,
                      (long long)gm.w, o->padding[0]);
   int64_t osh[4] = {N, O, gm.ho, gm.wo};
+  conv_run r;
+  shift_plan p = {0};
   TRY(glab_tensor_contiguous(&xc, &x->t));
   TRY(glab_tensor_contiguous(&wc, &w->t));
   TRY(glab_tensor_new(&out->t, dt, 4, osh));
-  conv_run r = {dt, gm, O, gm.c * gm.kh * gm.kw, gm.ho * gm.wo, gm.c * gm.h * gm.w, 0, 0,
-                glab_tensor_data(&xc), glab_tensor_data(&wc), NULL, glab_tensor_data(&out->t),
-                NULL, NULL};
-  TRY(over_images(&r, conv_fwd_image, N, r.CK * r.L, 0, 2.0 * (double)(N * O * r.CK * r.L)));
+  TRY(conv_setup(&r, &p, &xc, &wc, o));
+  r.y = glab_tensor_data(&out->t);
+  TRY(over_images(&r, conv_fwd_image, N, r.sp ? gm.c * p.PL + O * p.YL : r.CK * r.L, 0,
+                  2.0 * (double)(N * O * r.CK * r.L)));
   s = finish_conv(out, "conv2d", conv2d_backward, x, w, b, &xc, &wc, o);
 done:
+  plan_free(&p);
   glab_tensor_free(&xc);
   glab_tensor_free(&wc);
   return s;
@@ -439,15 +563,14 @@ static geom transposed_geom(const glab_tensor *y, const glab_tensor *w, const gl
   return make_geom(y->shape[1], y->shape[2], y->shape[3], w, o);
 }
 
-static void convt_fwd_image(const conv_run *r, int64_t i, void *cols, void *cols2, void *gw) {
-  (void)cols2, (void)gw;
+static void convt_fwd_image(const conv_run *r, int64_t i, void *cols, void *gw) {
+  (void)gw;
   glab_gemm(r->dt, 1, 0, r->CK, r->hw, r->cin, 1.0, r->w, r->CK,
             at(r->x, r->dt, i * r->cin * r->hw), r->hw, 0.0, cols, r->hw);
   col2im(r->dt, at(r->y, r->dt, i * r->img), cols, &r->gm);
 }
 
-static void convt_bwd_image(const conv_run *r, int64_t i, void *gcols, void *cols2, void *gw) {
-  (void)cols2;
+static void convt_bwd_image(const conv_run *r, int64_t i, void *gcols, void *gw) {
   im2col(r->dt, gcols, at(r->g, r->dt, i * r->img), &r->gm);
   if (r->gx)
     glab_gemm(r->dt, 0, 0, r->cin, r->hw, r->CK, 1.0, r->w, r->CK, gcols, r->hw, 0.0,
@@ -465,7 +588,7 @@ static conv_run transposed_run(const glab_tensor *x, const glab_tensor *w, const
   geom gm = transposed_geom(y, w, o);
   conv_run r = {x->dtype, gm, 0, gm.c * gm.kh * gm.kw, 0, gm.c * gm.h * gm.w, x->shape[1],
                 x->shape[2] * x->shape[3], glab_tensor_data(x), glab_tensor_data(w), NULL,
-                NULL, NULL, NULL};
+                NULL, NULL, NULL, NULL};
   return r;
 }
 

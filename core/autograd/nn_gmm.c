@@ -95,8 +95,20 @@ typedef struct {
   const void *x, *mu, *A;
   void *P, *Y;                     /* (K, d, d) factors; (K, B, d) whitened, then Sigma^-1 d */
   double *lp, *logdet;             /* (B, K) log N(x_n | k); (K) */
-  char *work;                      /* per thread: d x d elements, B doubles */
+  char *work;                      /* per thread (fwd_share): B doubles, d x d elements */
 } fwd_job;
+
+/* Bytes of one thread's workspace, doubles first, rounded to a cache line so
+** that every thread's doubles are aligned and no two threads share a line. */
+static size_t share(size_t bytes) { return (bytes + 63) & ~(size_t)63; }
+
+static size_t fwd_share(glab_dtype dt, int64_t B, int64_t d) {
+  return share((size_t)B * sizeof(double) + (size_t)(d * d) * glab_dtype_size(dt));
+}
+
+static size_t bwd_share(glab_dtype dt, int64_t B, int64_t d) {
+  return share((size_t)B * sizeof(double) + (size_t)(B * d + d * d) * glab_dtype_size(dt));
+}
 
 static void fwd_work(void *arg, int t, int nt) {
   (void)nt;
@@ -104,8 +116,8 @@ static void fwd_work(void *arg, int t, int nt) {
   glab_dtype dt = j->dt;
   int64_t B = j->B, d = j->d, K = j->K;
   size_t es = glab_dtype_size(dt);
-  char *S = j->work + (size_t)t * (d * d * es + B * sizeof(double));
-  double *sq = (double *)(S + d * d * es);
+  double *sq = (double *)(j->work + (size_t)t * fwd_share(dt, B, d));
+  char *S = (char *)(sq + B);
   for (;;) {
     int64_t k = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
     if (k >= K) break;
@@ -136,7 +148,7 @@ typedef struct {
   const void *A, *P, *Y;
   void *dmu, *dA;                  /* (K, d), (K, d, d) or NULL */
   double *dw;                      /* (K) or NULL */
-  char *work;                      /* per thread: B x d elements, d x d elements, B doubles */
+  char *work;                      /* per thread (bwd_share): B doubles, B x d and d x d elements */
 } bwd_job;
 
 static void bwd_work(void *arg, int t, int nt) {
@@ -145,9 +157,8 @@ static void bwd_work(void *arg, int t, int nt) {
   glab_dtype dt = j->dt;
   int64_t B = j->B, d = j->d, K = j->K;
   size_t es = glab_dtype_size(dt);
-  char *T = j->work + (size_t)t * ((B * d + d * d) * es + B * sizeof(double));
-  char *S = T + B * d * es;
-  double *w = (double *)(S + d * d * es);
+  double *w = (double *)(j->work + (size_t)t * bwd_share(dt, B, d));
+  char *T = (char *)(w + B), *S = T + B * d * es;
   for (;;) {
     int64_t k = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
     if (k >= K) break;
@@ -231,8 +242,7 @@ static glab_status gmm_backward(glab_node *n, glab_tensor *gin) {
     TRY(glab_tensor_new(&gin[3], dt, 3, A->shape));
     j.dA = glab_tensor_data(&gin[3]);
   }
-  size_t es = glab_dtype_size(dt);
-  if (!(j.work = malloc((size_t)nt * ((B * d + d * d) * es + B * sizeof(double))))) {
+  if (!(j.work = malloc((size_t)nt * bwd_share(dt, B, d)))) {
     s = glab_fail(GLAB_ENOMEM, "gmm_log_density: cannot allocate the backward workspace");
     goto done;
   }
@@ -322,7 +332,7 @@ glab_status glab_nn_gmm_log_density(glab_var *out, const glab_var *x, const glab
                .A = glab_tensor_data(&Ac), .P = glab_tensor_data(&P), .Y = glab_tensor_data(&Y),
                .lp = glab_tensor_data(&lp), .logdet = logdet};
   int nt = glab_get_num_threads();
-  if (!(j.work = malloc((size_t)nt * (d * d * glab_dtype_size(dt) + B * sizeof(double))))) {
+  if (!(j.work = malloc((size_t)nt * fwd_share(dt, B, d)))) {
     s = glab_fail(GLAB_ENOMEM, "gmm_log_density: cannot allocate the workspace");
     goto done;
   }

@@ -149,6 +149,12 @@ describe("autograd gradients match finite differences", function()
     check(function(x, w) return nn.linear(x, w) end, {leaf(2, 5, 3), leaf(2, 3)})
     check(function(x, w, b) return nn.conv2d(x, w, b, {stride = {2, 1}, padding = 1}) end,
           {leaf(2, 2, 5, 4), leaf(3, 2, 3, 2), leaf(3)})
+    -- stride 1 (shifted plane sums): 10 outputs are blocks of 4 and a rest of 2,
+    -- padding 2 with a 2x2 kernel makes the output larger than the input
+    check(function(x, w, b) return nn.conv2d(x, w, b, {padding = {0, 1}}) end,
+          {leaf(2, 3, 5, 4), leaf(10, 3, 3, 2), leaf(10)})
+    check(function(x, w, b) return nn.conv2d(x, w, b, {padding = 2}) end,
+          {leaf(1, 2, 3, 3), leaf(3, 2, 2, 2), leaf(3)})
     check(function(x, w, b) return nn.conv_transpose2d(x, w, b, {stride = 2, padding = 1, output_padding = 1}) end,
           {leaf(2, 2, 3, 3), leaf(2, 3, 3, 3), leaf(3)})
     check(function(x) return nn.max_pool2d(x, 2) end, {leaf(2, 2, 4, 5)})

@@ -195,6 +195,22 @@ describe("modules", function()
     G.set_num_threads(threads)
   end)
 
+  it("run a stride-1 conv in float32 as in float64 (1e-5), outputs in blocks of 8 and a rest", function()
+    G.manual_seed(6)
+    local x, w, b = G.randn(3, 3, 9, 7, {dtype = "float64"}), G.randn(11, 3, 3, 2, {dtype = "float64"}), G.randn(11, {dtype = "float64"})
+    local R = G.randn(3, 11, 7, 8, {dtype = "float64"})
+    local res = {}
+    for _, dt in ipairs{"float64", "float32"} do
+      local xs, ws, bs = x:to(dt):detach():requires_grad_(), w:to(dt):detach():requires_grad_(), b:to(dt):detach():requires_grad_()
+      local y = nn.conv2d(xs, ws, bs, {padding = {0, 1}})
+      ;(y * R:to(dt)):sum():backward()
+      res[dt] = {y, xs.grad, ws.grad, bs.grad}
+    end
+    for k, what in ipairs{"output", "input grad", "weight grad", "bias grad"} do
+      close(res.float32[k], res.float64[k], 1e-5, what)
+    end
+  end)
+
   it("reject bad shapes and options with messages naming them", function()
     assert.matches("conv2d: input %(2x3x5x5%) has 3 channels, weight %(4x2x3x3%) expects 2",
                    H.err(nn.conv2d, G.zeros(2, 3, 5, 5), G.zeros(4, 2, 3, 3)))
