@@ -194,9 +194,40 @@ static glab_status derivative(glab_tensor *d, glab_unop op, const glab_tensor *a
   return GLAB_OK;
 }
 
+/* gin = g f'(a) in one pass, for the activations of a network (relu,
+** sigmoid, tanh) when g, a and y = f(a) are contiguous alike: no derivative
+** tensor in between.  Returns 0 when the case is not one of these. */
+#define ACT_GRAD(T)                                                                       \
+  do {                                                                                    \
+    const T *g = glab_tensor_data(gt), *a = glab_tensor_data(at), *y = glab_tensor_data(yt); \
+    T *o = glab_tensor_data(out);                                                         \
+    if (op == GLAB_RELU)                    /* both loaded: a select, no branch */       \
+      for (int64_t i = 0; i < m; i++) { T gi = g[i]; o[i] = a[i] > 0 ? gi : 0; }          \
+    else if (op == GLAB_SIGMOID) for (int64_t i = 0; i < m; i++) o[i] = g[i] * (y[i] * (1 - y[i])); \
+    else for (int64_t i = 0; i < m; i++) o[i] = g[i] * (1 - y[i] * y[i]);                 \
+  } while (0)
+
+static int act_grad(glab_status *s, glab_tensor *out, glab_unop op, const glab_tensor *gt,
+                    const glab_tensor *at, const glab_tensor *yt) {
+  if (op != GLAB_RELU && op != GLAB_SIGMOID && op != GLAB_TANH) return 0;
+  const glab_tensor *ts[3] = {gt, at, yt};
+  for (int k = 0; k < 3; k++)
+    if (!glab_tensor_is_contiguous(ts[k]) || ts[k]->dtype != gt->dtype ||
+        ts[k]->ndim != gt->ndim || memcmp(ts[k]->shape, gt->shape, sizeof gt->shape[0] * gt->ndim))
+      return 0;
+  int64_t m = glab_tensor_numel(gt);
+  if ((*s = glab_tensor_new(out, gt->dtype, gt->ndim, gt->shape)) != GLAB_OK) return 1;
+  if (gt->dtype == GLAB_F64) ACT_GRAD(double);
+  else ACT_GRAD(float);
+  return 1;
+}
+
 static glab_status unary_backward(glab_node *n, glab_tensor *gin) {
   glab_tensor d = GLAB_TENSOR_EMPTY;
-  glab_status s = derivative(&d, (glab_unop)n->iarg[0], &n->saved[0], &n->saved[1]);
+  glab_status s;
+  if (act_grad(&s, &gin[0], (glab_unop)n->iarg[0], &n->grad[0], &n->saved[0], &n->saved[1]))
+    return s;
+  s = derivative(&d, (glab_unop)n->iarg[0], &n->saved[0], &n->saved[1]);
   if (s == GLAB_OK && d.storage) s = glab_binary(&gin[0], GLAB_MUL, &n->grad[0], &d);
   glab_tensor_free(&d);
   return s;

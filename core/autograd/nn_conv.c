@@ -493,8 +493,8 @@ static glab_status conv2d_backward(glab_node *n, glab_tensor *gin) {
   glab_status s = conv_setup(&r, &p, x, w, &o);
   if (s != GLAB_OK) return s;
   r.g = glab_tensor_data(g);
-  if (glab_node_needs(n, 0)) {
-    TRY(glab_tensor_full(&gin[0], dt, 4, x->shape, 0.0));
+  if (glab_node_needs(n, 0)) {           /* col2im adds into zeros; the shifted sum writes */
+    TRY(r.sp ? glab_tensor_new(&gin[0], dt, 4, x->shape) : glab_tensor_full(&gin[0], dt, 4, x->shape, 0.0));
     r.gx = glab_tensor_data(&gin[0]);
   }
   if (glab_node_needs(n, 1)) {

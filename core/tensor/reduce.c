@@ -7,8 +7,10 @@
 ** index: reading a (N x 256) matrix down its columns then costs one
 ** sequential pass, not 256 strided ones.  When the reduced dim is the last
 ** (inner = 1) a lane is one of LANES consecutive outer rows instead, so that
-** summing the rows of (N x 784) loads 64 values at a time, not one.  Rows of
-** lanes are widened to double on load, so one kernel serves both dtypes.
+** the rows of (N x 10) load 64 values at a time, not one; reductions take
+** rows of LANES values or more one at a time, LANES values a load, into
+** LANES partial results (reduce_line).  Values are widened to double on
+** load, so one kernel serves both dtypes.
 */
 #include <math.h>
 #include <stdlib.h>
@@ -45,7 +47,9 @@ static block block_at(const layout *l, int64_t b) {
   return (block){b * l->r * l->inner, l->inner, 1, l->inner};
 }
 
-static glab_status layout_init(layout *l, const glab_tensor *a, int dim,
+/* lines: the caller reduces a lane of its own (reduce_line), which is the
+** faster way through rows of LANES values or more. */
+static glab_status layout_init(layout *l, const glab_tensor *a, int dim, int lines,
                                const char *op) {
   memset(l, 0, sizeof *l);
   if (dim == GLAB_ALLDIMS) {
@@ -63,7 +67,7 @@ static glab_status layout_init(layout *l, const glab_tensor *a, int dim,
     for (int i = d + 1; i < a->ndim; i++) l->inner *= a->shape[i];
     l->r = a->shape[d];
   }
-  l->rows = l->inner == 1 && l->outer > 1;
+  l->rows = l->inner == 1 && l->outer > 1 && !(lines && l->r >= LANES);
   return glab_tensor_contiguous(&l->c, a);
 }
 
@@ -76,7 +80,8 @@ static void load_row(double *dst, const glab_tensor *c, const block *k, int64_t 
     else for (int64_t i = 0; i < n; i++) dst[i] = d[i * ls];
   } else {
     const float *f = (const float *)glab_tensor_data(c) + off;
-    for (int64_t i = 0; i < n; i++) dst[i] = f[i * ls];
+    if (ls == 1) for (int64_t i = 0; i < n; i++) dst[i] = f[i];      /* vectorised */
+    else for (int64_t i = 0; i < n; i++) dst[i] = f[i * ls];
   }
 }
 
@@ -160,38 +165,47 @@ static void reduce_block(double *acc, double *tmp, glab_redop op,
   }
 }
 
-/* The fold of v[0..m) into the pass-th pass's accumulator of a single lane;
-** c is the maximum (logsumexp) or the mean (var, std) of the first pass. */
-static double fold(glab_redop op, int pass, double acc, const double *v, int64_t m, double c) {
+/* The fold of v[0..m) into the pass-th pass's LANES partial accumulators
+** of a single lane, position by position (so the loop vectorises); c is
+** the maximum (logsumexp) or the mean (var, std) of the first pass. */
+static void fold(glab_redop op, int pass, double *part, const double *v, int64_t m, double c) {
   if (pass == 1 && op == GLAB_LOGSUMEXP) {
-    if (isfinite(c)) for (int64_t i = 0; i < m; i++) acc += exp(v[i] - c);
+    if (isfinite(c)) for (int64_t i = 0; i < m; i++) part[i] += exp(v[i] - c);
   } else if (pass == 1) {
-    for (int64_t i = 0; i < m; i++) acc += (v[i] - c) * (v[i] - c);
+    for (int64_t i = 0; i < m; i++) part[i] += (v[i] - c) * (v[i] - c);
   } else if (op == GLAB_MAX || op == GLAB_MIN || op == GLAB_LOGSUMEXP) {
-    for (int64_t i = 0; i < m; i++) acc = pick(op, acc, v[i]);
+    for (int64_t i = 0; i < m; i++) part[i] = pick(op, part[i], v[i]);
   } else if (op == GLAB_PROD) {
-    for (int64_t i = 0; i < m; i++) acc *= v[i];
+    for (int64_t i = 0; i < m; i++) part[i] *= v[i];
   } else {
-    for (int64_t i = 0; i < m; i++) acc += v[i];
+    for (int64_t i = 0; i < m; i++) part[i] += v[i];
   }
-  return acc;
 }
 
-/* reduce_block for one contiguous lane (a whole vector, or one row of a
-** single-row tensor), loaded LANES values at a time instead of one. */
+/* reduce_block for one contiguous lane (a whole vector, or one long row),
+** loaded LANES values at a time into LANES partial results, which are
+** combined at the end.  tmp holds 2 LANES doubles. */
 static double reduce_line(glab_redop op, const layout *l, const block *k, double *tmp,
                           int unbiased) {
   int64_t R = l->r;
   int two = op == GLAB_LOGSUMEXP || op == GLAB_VAR || op == GLAB_STD;
-  double c = 0, acc = 0;
+  double c = 0, acc = 0, *part = tmp + LANES;
   for (int pass = 0; pass <= two; pass++) {
-    acc = pass ? 0 : op == GLAB_PROD ? 1 : op == GLAB_MIN ? INFINITY
-        : op == GLAB_MAX || op == GLAB_LOGSUMEXP ? -INFINITY : 0;
+    double init = pass ? 0 : op == GLAB_PROD ? 1 : op == GLAB_MIN ? INFINITY
+                : op == GLAB_MAX || op == GLAB_LOGSUMEXP ? -INFINITY : 0;
+    for (int i = 0; i < LANES; i++) part[i] = init;
     for (int64_t j = 0; j * LANES < R; j++) {
       block ch = {k->base + j * LANES, 0, 1, R - j * LANES < LANES ? R - j * LANES : LANES};
       load_row(tmp, &l->c, &ch, 0);
-      acc = fold(op, pass, acc, tmp, ch.n, c);
+      fold(op, pass, part, tmp, ch.n, c);
     }
+    acc = init;
+    if (!pass && (op == GLAB_MAX || op == GLAB_MIN || op == GLAB_LOGSUMEXP))
+      for (int i = 0; i < LANES; i++) acc = pick(op, acc, part[i]);
+    else if (!pass && op == GLAB_PROD)
+      for (int i = 0; i < LANES; i++) acc *= part[i];
+    else
+      for (int i = 0; i < LANES; i++) acc += part[i];
     if (op != GLAB_SUM && op != GLAB_PROD && op != GLAB_MAX && op != GLAB_MIN && !pass)
       c = op == GLAB_LOGSUMEXP ? acc : acc / (double)R;
   }
@@ -221,7 +235,7 @@ glab_status glab_reduce(glab_tensor *out, glab_redop op, const glab_tensor *a,
   glab_tensor res = GLAB_TENSOR_EMPTY;
   int64_t sh[GLAB_MAXDIM];
   double *w = NULL;
-  glab_status s = layout_init(&l, a, dim, name);
+  glab_status s = layout_init(&l, a, dim, 1, name);
   if (s != GLAB_OK) return s;
   if ((op == GLAB_MAX || op == GLAB_MIN) && l.r == 0)
     s = glab_fail(GLAB_EARG, "%s: reduction over an empty dimension", name);
@@ -267,7 +281,7 @@ glab_status glab_argreduce(glab_tensor *vals, glab_tensor *idx, int is_max,
   glab_tensor rv = GLAB_TENSOR_EMPTY, ri = GLAB_TENSOR_EMPTY;
   int64_t sh[GLAB_MAXDIM];
   double *w = NULL;
-  glab_status s = layout_init(&l, a, dim, name);
+  glab_status s = layout_init(&l, a, dim, 0, name);
   if (s != GLAB_OK) return s;
   int nd = result_shape(sh, a, &l, keepdim);
   if (l.r == 0) s = glab_fail(GLAB_EARG, "%s: reduction over an empty dimension", name);
@@ -330,7 +344,7 @@ glab_status glab_scan(glab_tensor *out, glab_scanop op, const glab_tensor *a,
   glab_tensor res = GLAB_TENSOR_EMPTY;
   double *w = NULL;
   if (a->ndim == 0) dim = GLAB_ALLDIMS;
-  glab_status s = layout_init(&l, a, dim, names[op]);
+  glab_status s = layout_init(&l, a, dim, 0, names[op]);
   if (s != GLAB_OK) return s;
   s = glab_tensor_new(&res, a->dtype, a->ndim, a->shape);
   if (s == GLAB_OK) s = workspace(&w, &l, names[op]);
