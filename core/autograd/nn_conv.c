@@ -660,21 +660,6 @@ done:
 MAXPOOL_BACK(float, f32)
 MAXPOOL_BACK(double, f64)
 
-static glab_status max_pool2d_backward(glab_node *n, glab_tensor *gin) {
-  const glab_tensor *idx = &n->saved[0], *g = &n->grad[0];
-  int64_t shape[4] = {n->iarg[0], n->iarg[1], n->iarg[2], n->iarg[3]};
-  int64_t planes = shape[0] * shape[1], HW = shape[2] * shape[3];
-  int64_t L = g->shape[2] * g->shape[3];
-  glab_status s = glab_tensor_full(&gin[0], g->dtype, 4, shape, 0.0);
-  if (s != GLAB_OK) return s;
-  const int32_t *ix = glab_tensor_data(idx);
-  if (g->dtype == GLAB_F64)
-    max_pool_back_f64(glab_tensor_data(&gin[0]), glab_tensor_data(g), ix, planes, HW, L);
-  else
-    max_pool_back_f32(glab_tensor_data(&gin[0]), glab_tensor_data(g), ix, planes, HW, L);
-  return GLAB_OK;
-}
-
 /* Row by row: for each window row, the running max of every output column
 ** is updated from one input row, a loop the compiler vectorises (the
 ** windows' first maximum wins, NaN propagates). */
@@ -713,6 +698,62 @@ static glab_status max_pool2d_backward(glab_node *n, glab_tensor *gin) {
 MAXPOOL(float, f32)
 MAXPOOL(double, f64)
 
+/* The planes of a pooling, split among the threads (each plane is one
+** thread's alone, so the split changes no result). */
+typedef struct {
+  glab_dtype dt;
+  int back;                          /* 0: forward, 1: backward */
+  void *y, *gx;
+  const void *x, *g;
+  int32_t *ix;
+  int64_t planes, h, w, ho, wo;
+  const int *k, *st;
+} pool_job;
+
+static void pool_work(void *arg, int t, int nt) {
+  const pool_job *j = arg;
+  int64_t p0 = j->planes * t / nt, np = j->planes * (t + 1) / nt - p0, HW = j->h * j->w;
+  int64_t L = j->ho * j->wo;
+  size_t es = glab_dtype_size(j->dt);
+  if (j->back) {
+    char *gx = (char *)j->gx + (size_t)(p0 * HW) * es;
+    const char *g = (const char *)j->g + (size_t)(p0 * L) * es;
+    memset(gx, 0, (size_t)(np * HW) * es);
+    if (j->dt == GLAB_F64) max_pool_back_f64((double *)gx, (const double *)g, j->ix + p0 * L, np, HW, L);
+    else max_pool_back_f32((float *)gx, (const float *)g, j->ix + p0 * L, np, HW, L);
+    return;
+  }
+  char *y = (char *)j->y + (size_t)(p0 * L) * es;
+  const char *x = (const char *)j->x + (size_t)(p0 * HW) * es;
+  if (j->dt == GLAB_F64)
+    max_pool_f64((double *)y, j->ix + p0 * L, (const double *)x, np, j->h, j->w, j->ho, j->wo, j->k, j->st);
+  else
+    max_pool_f32((float *)y, j->ix + p0 * L, (const float *)x, np, j->h, j->w, j->ho, j->wo, j->k, j->st);
+}
+
+/* Above this many input elements a pooling splits its planes among the threads. */
+#define POOL_SPLIT ((int64_t)1 << 17)
+
+static void pool_run(pool_job *j) {
+  int nt = glab_get_num_threads();
+  if (nt > j->planes) nt = (int)j->planes;
+  if (nt < 2 || j->planes * j->h * j->w < POOL_SPLIT) pool_work(j, 0, 1);
+  else glab_parallel(nt, pool_work, j);
+}
+
+static glab_status max_pool2d_backward(glab_node *n, glab_tensor *gin) {
+  const glab_tensor *idx = &n->saved[0], *g = &n->grad[0];
+  int64_t shape[4] = {n->iarg[0], n->iarg[1], n->iarg[2], n->iarg[3]};
+  glab_status s = glab_tensor_new(&gin[0], g->dtype, 4, shape);
+  if (s != GLAB_OK) return s;
+  pool_job j = {g->dtype, 1, NULL, glab_tensor_data(&gin[0]), NULL, glab_tensor_data(g),
+                glab_tensor_data(idx), shape[0] * shape[1], shape[2], shape[3], g->shape[2],
+                g->shape[3], NULL, NULL};
+  pool_run(&j);
+  return GLAB_OK;
+}
+
+
 glab_status glab_nn_max_pool2d(glab_var *out, const glab_var *x, const int kernel[2],
                                const int stride[2]) {
   char sx[96];
@@ -736,13 +777,10 @@ glab_status glab_nn_max_pool2d(glab_var *out, const glab_var *x, const int kerne
   TRY(glab_tensor_contiguous(&xc, t));
   TRY(glab_tensor_new(&out->t, t->dtype, 4, osh));
   TRY(glab_tensor_new(&idx, GLAB_F32, 4, osh));       /* int32 positions, see above */
-  int64_t planes = t->shape[0] * t->shape[1];
-  if (t->dtype == GLAB_F64)
-    max_pool_f64(glab_tensor_data(&out->t), glab_tensor_data(&idx), glab_tensor_data(&xc),
-                 planes, t->shape[2], t->shape[3], ho, wo, kernel, stride);
-  else
-    max_pool_f32(glab_tensor_data(&out->t), glab_tensor_data(&idx), glab_tensor_data(&xc),
-                 planes, t->shape[2], t->shape[3], ho, wo, kernel, stride);
+  pool_job j = {t->dtype, 0, glab_tensor_data(&out->t), NULL, glab_tensor_data(&xc), NULL,
+                glab_tensor_data(&idx), t->shape[0] * t->shape[1], t->shape[2], t->shape[3],
+                ho, wo, kernel, stride};
+  pool_run(&j);
   glab_node *n;
   s = glab_node_record(&n, out, "max_pool2d", max_pool2d_backward, 1, &x, &idx, NULL, NULL);
   if (n) memcpy(n->iarg, t->shape, 4 * sizeof *t->shape);

@@ -167,19 +167,22 @@ describe("modules", function()
   end)
 
   it("split a batch among threads and give every image the result it gets alone (1e-12)", function()
-    -- 32 images of 14x14: enough work for the convolutions to split the batch
+    -- 32 images of 8x28x28: enough work for convolutions and pooling to split the batch
     local threads = G.get_num_threads()
     G.set_num_threads(2)
     G.manual_seed(5)
     local f64 = "float64"
     for _, m in ipairs{nn.Conv2d(8, 8, 3, {padding = 1, dtype = f64}),
-                       nn.ConvTranspose2d(8, 8, 2, {stride = 2, dtype = f64})} do
-      local x = G.randn(32, 8, 14, 14, {dtype = "float64"}):requires_grad_()
+                       nn.ConvTranspose2d(8, 8, 2, {stride = 2, dtype = f64}), nn.MaxPool2d(2)} do
+      local x = G.randn(32, 8, 28, 28, {dtype = "float64"}):requires_grad_()
       local y = m(x)
       local R = G.randn_like(y)
       ;(y * R):sum():backward()
-      local gw, gb, gx = m.weight.grad:clone(), m.bias.grad:clone(), x.grad:clone()
-      local sw, sb = G.zeros_like(gw), G.zeros_like(gb)
+      local gx, params = x.grad:clone(), m:parameters()
+      local sums = {}
+      for k, p in ipairs(params) do sums[k] = G.zeros_like(p) end
+      local full = {}
+      for k, p in ipairs(params) do full[k] = p.grad:clone() end
       for i = 1, 32 do
         m:zero_grad()
         local xi = x:detach():narrow(1, i, 1):requires_grad_()
@@ -187,10 +190,9 @@ describe("modules", function()
         close(y:detach():narrow(1, i, 1), yi:detach(), 1e-12, tostring(m) .. " image " .. i)
         ;(yi * R:narrow(1, i, 1)):sum():backward()
         close(gx:narrow(1, i, 1), xi.grad, 1e-12, tostring(m) .. " input grad " .. i)
-        sw, sb = sw + m.weight.grad, sb + m.bias.grad
+        for k, p in ipairs(params) do sums[k] = sums[k] + p.grad end
       end
-      close(gw, sw, 1e-12, tostring(m) .. " weight grad")
-      close(gb, sb, 1e-12, tostring(m) .. " bias grad")
+      for k = 1, #params do close(full[k], sums[k], 1e-12, tostring(m) .. " parameter grad " .. k) end
     end
     G.set_num_threads(threads)
   end)
