@@ -115,16 +115,12 @@ static void valid_window(const geom *g, int64_t i, int64_t j, int64_t *oy0, int6
 /* cols[(ci kh + i) kw + j][oy wo + ox] = img[ci][oy sh - ph + i][ox sw - pw + j] (0 outside);
 ** col2im adds the columns back into img.  Per kernel offset (ci, i, j) the
 ** output rows oy in [oy0, oy1) see the image, and in each the columns
-** [lo, hi).  A "same" stride-1 conv (wo = w) maps its columns onto the image
-** by one shift, so the valid rows move as one block and only the columns
-** outside [lo, hi) are fixed up row by row; col2im zeroes those in cols
-** first (they belong to padding, and cols is the caller's scratch), so the
-** block add puts nothing where it wraps.  Other geometries go row by row,
-** stride 2 with a constant stride the compiler vectorises.  Written once
-** per element type. */
+** [lo, hi); the rest sees padding.  Stride 1 (in a row) is a straight copy,
+** stride 2 a constant stride the compiler vectorises.  Written once per
+** element type. */
 #define IM2COL(T, SFX)                                                                    \
   static void im2col_##SFX(T *restrict cols, const T *restrict img, const geom *g) {      \
-    int64_t L = g->ho * g->wo, same = g->sw == 1 && g->wo == g->w;                        \
+    int64_t L = g->ho * g->wo;                                                            \
     for (int64_t ci = 0; ci < g->c; ci++)                                                 \
       for (int64_t i = 0; i < g->kh; i++)                                                 \
         for (int64_t j = 0; j < g->kw; j++) {                                             \
@@ -134,43 +130,31 @@ static void valid_window(const geom *g, int64_t i, int64_t j, int64_t *oy0, int6
           valid_window(g, i, j, &oy0, &oy1, &lo, &hi);                                    \
           for (int64_t t = 0; t < oy0 * g->wo; t++) row[t] = 0;                           \
           for (int64_t t = oy1 * g->wo; t < L; t++) row[t] = 0;                           \
-          if (same && oy1 > oy0) {                                                        \
-            int64_t a = oy0 * g->wo + lo, b = (oy1 - 1) * g->wo + hi;                     \
-            memcpy(row + a, img + sh0 + a, (size_t)(b - a) * sizeof(T));                   \
-          }                                                                               \
           for (int64_t oy = oy0; oy < oy1; oy++) {                                        \
             T *dst = row + oy * g->wo;                                                    \
+            const T *s = img + sh0 + oy * g->sh * g->w;                                   \
             for (int64_t ox = 0; ox < lo; ox++) dst[ox] = 0;                              \
             for (int64_t ox = hi; ox < g->wo; ox++) dst[ox] = 0;                          \
-            if (same) continue;                                                           \
-            const T *s = img + sh0 + oy * g->sh * g->w;                                   \
-            if (g->sw == 2) for (int64_t ox = lo; ox < hi; ox++) dst[ox] = s[2 * ox];     \
+            if (g->sw == 1) memcpy(dst + lo, s + lo, (size_t)(hi - lo) * sizeof(T));      \
+            else if (g->sw == 2) for (int64_t ox = lo; ox < hi; ox++) dst[ox] = s[2 * ox]; \
             else for (int64_t ox = lo; ox < hi; ox++) dst[ox] = s[ox * g->sw];            \
           }                                                                               \
         }                                                                                 \
   }                                                                                       \
-  static void col2im_##SFX(T *restrict img, T *restrict cols, const geom *g) {            \
-    int64_t L = g->ho * g->wo, same = g->sw == 1 && g->wo == g->w;                        \
+  static void col2im_##SFX(T *restrict img, const T *restrict cols, const geom *g) {      \
+    int64_t L = g->ho * g->wo;                                                            \
     for (int64_t ci = 0; ci < g->c; ci++)                                                 \
       for (int64_t i = 0; i < g->kh; i++)                                                 \
         for (int64_t j = 0; j < g->kw; j++) {                                             \
-          T *row = cols + ((ci * g->kh + i) * g->kw + j) * L;                             \
+          const T *row = cols + ((ci * g->kh + i) * g->kw + j) * L;                       \
           int64_t sh0 = ci * g->h * g->w + (i - g->ph) * g->w + j - g->pw;                \
           int64_t lo, hi, oy0, oy1;                                                       \
           valid_window(g, i, j, &oy0, &oy1, &lo, &hi);                                    \
-          if (same) {                                                                     \
-            for (int64_t oy = oy0; oy < oy1; oy++) {                                      \
-              for (int64_t ox = 0; ox < lo; ox++) row[oy * g->wo + ox] = 0;               \
-              for (int64_t ox = hi; ox < g->wo; ox++) row[oy * g->wo + ox] = 0;           \
-            }                                                                             \
-            for (int64_t t = oy0 * g->wo + lo; oy1 > oy0 && t < (oy1 - 1) * g->wo + hi; t++) \
-              img[sh0 + t] += row[t];                                                     \
-            continue;                                                                     \
-          }                                                                               \
           for (int64_t oy = oy0; oy < oy1; oy++) {                                        \
             const T *s = row + oy * g->wo;                                                \
             T *d = img + sh0 + oy * g->sh * g->w;                                         \
-            if (g->sw == 2) for (int64_t ox = lo; ox < hi; ox++) d[2 * ox] += s[ox];      \
+            if (g->sw == 1) for (int64_t ox = lo; ox < hi; ox++) d[ox] += s[ox];          \
+            else if (g->sw == 2) for (int64_t ox = lo; ox < hi; ox++) d[2 * ox] += s[ox]; \
             else for (int64_t ox = lo; ox < hi; ox++) d[ox * g->sw] += s[ox];             \
           }                                                                               \
         }                                                                                 \
@@ -184,7 +168,7 @@ static void im2col(glab_dtype dt, void *cols, const void *img, const geom *g) {
   else im2col_f32(cols, img, g);
 }
 
-static void col2im(glab_dtype dt, void *img, void *cols, const geom *g) {
+static void col2im(glab_dtype dt, void *img, const void *cols, const geom *g) {
   if (dt == GLAB_F64) col2im_f64(img, cols, g);
   else col2im_f32(img, cols, g);
 }
@@ -414,20 +398,21 @@ static glab_status plan_shift(shift_plan *p, const conv_run *r, const void *w) {
   return GLAB_OK;
 }
 
-static void conv_fwd_image(const conv_run *r, int64_t i, void *cols, void *gw) {
+static void conv_fwd_shift(const conv_run *r, int64_t i, void *scratch, void *gw) {
   const shift_plan *p = r->sp;
   const geom *g = &r->gm;
-  void *yi = at(r->y, r->dt, i * r->O * r->L);
-  if (p) {
-    void *xp = cols, *yw = at(cols, r->dt, g->c * p->PL);
-    glab_place_planes(r->dt, xp, p->PL, p->PL, p->org, p->Wp, at(r->x, r->dt, i * r->img), g->c,
-                      g->h, g->w);
-    glab_shift_conv(r->dt, yw, p->YL, xp, p->PL, g->c, p->wf, p->fwd, p->nq, r->O, p->Lw);
-    glab_take_planes(r->dt, yi, yw, p->YL, 0, p->Wp, r->O, g->ho, g->wo);
-    return;
-  }
-  im2col(r->dt, cols, at(r->x, r->dt, i * r->img), g);
-  glab_gemm(r->dt, 0, 0, r->O, r->L, r->CK, 1.0, r->w, r->CK, cols, r->L, 0.0, yi, r->L);
+  void *xp = scratch, *yw = at(scratch, r->dt, g->c * p->PL);
+  glab_place_planes(r->dt, xp, p->PL, p->PL, p->org, p->Wp, at(r->x, r->dt, i * r->img), g->c,
+                    g->h, g->w);
+  glab_shift_conv(r->dt, yw, p->YL, xp, p->PL, g->c, p->wf, p->fwd, p->nq, r->O, p->Lw);
+  glab_take_planes(r->dt, at(r->y, r->dt, i * r->O * r->L), yw, p->YL, 0, p->Wp, r->O, g->ho,
+                   g->wo);
+}
+
+static void conv_fwd_image(const conv_run *r, int64_t i, void *cols, void *gw) {
+  im2col(r->dt, cols, at(r->x, r->dt, i * r->img), &r->gm);
+  glab_gemm(r->dt, 0, 0, r->O, r->L, r->CK, 1.0, r->w, r->CK, cols, r->L, 0.0,
+            at(r->y, r->dt, i * r->O * r->L), r->L);
 }
 
 /* Stride 1: gW_q += G X_q^T for each kernel offset q, G the framed output
@@ -544,7 +529,8 @@ glab_status glab_nn_conv2d(glab_var *out, const glab_var *x, const glab_var *w,
   TRY(glab_tensor_new(&out->t, dt, 4, osh));
   TRY(conv_setup(&r, &p, &xc, &wc, o));
   r.y = glab_tensor_data(&out->t);
-  TRY(over_images(&r, conv_fwd_image, N, r.sp ? gm.c * p.PL + O * p.YL : r.CK * r.L, 0,
+  TRY(over_images(&r, r.sp ? conv_fwd_shift : conv_fwd_image, N,
+                  r.sp ? gm.c * p.PL + O * p.YL : r.CK * r.L, 0,
                   2.0 * (double)(N * O * r.CK * r.L)));
   s = finish_conv(out, "conv2d", conv2d_backward, x, w, b, &xc, &wc, o);
 done:
