@@ -463,23 +463,29 @@ static int d_load(lua_State *L) {
   char **names;
   glab_tensor *ts;
   lg_try(L, glab_ckpt_read(path, &n, &names, &ts));
-  lua_newtable(L);
+  lua_newtable(L);                           /* t: flat name -> tensor */
   int t = lua_gettop(L);
-  for (int i = 0; i < n; i++) {              /* hand every tensor over before any error */
+  lua_createtable(L, n, 0);                  /* the names in file order */
+  for (int i = 0; i < n; i++) {              /* hand everything over before any error */
     glab_tensor *v = lg_push(L);
     *v = ts[i];
     memset(&ts[i], 0, sizeof ts[i]);
     lua_pushstring(L, names[i]);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, t + 1, i + 1);
     lua_insert(L, -2);
     lua_rawset(L, t);
   }
+  glab_ckpt_free(n, names, ts);              /* a clash below raises: nothing C-owned left */
   lua_newtable(L);
   for (int i = 0; i < n; i++) {
-    lua_pushstring(L, names[i]);
+    lua_rawgeti(L, t + 1, i + 1);
+    const char *name = lua_tostring(L, -1);  /* kept alive by the list */
+    lua_pop(L, 1);
+    lua_pushstring(L, name);
     lua_rawget(L, t);
-    store_nested(L, t + 1, names[i]);
+    store_nested(L, t + 2, name);
   }
-  glab_ckpt_free(n, names, ts);
   return 1;
 }
 
