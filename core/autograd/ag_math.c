@@ -203,7 +203,8 @@ static glab_status derivative(glab_tensor *d, glab_unop op, const glab_tensor *a
     T *o = glab_tensor_data(out);                                                         \
     if (op == GLAB_RELU)                    /* both loaded: a select, no branch */       \
       for (int64_t i = 0; i < m; i++) { T gi = g[i]; o[i] = a[i] > 0 ? gi : 0; }          \
-    else if (op == GLAB_SIGMOID) for (int64_t i = 0; i < m; i++) o[i] = g[i] * (y[i] * (1 - y[i])); \
+    else if (op == GLAB_SIGMOID)                                                          \
+      for (int64_t i = 0; i < m; i++) o[i] = g[i] * (y[i] * (1 - y[i]));                  \
     else for (int64_t i = 0; i < m; i++) o[i] = g[i] * (1 - y[i] * y[i]);                 \
   } while (0)
 

@@ -359,7 +359,7 @@ static glab_status over_images(const conv_run *r, image_fn fn, int64_t N, int64_
 /* ---- conv2d, image by image.  Stride 1: shifted plane sums over the padded
 ** image (conv_shift.h), the weight gradient one GEMM per kernel offset.
 ** Otherwise y_i = W im2col(x_i); gW += g_i im2col(x_i)^T, gx_i = col2im(W^T g_i).
-** ------------------------------------------------------------------------------------------------ */
+** ---------------------------------------------------------------------------------------------- */
 
 static void plan_free(shift_plan *p) { free(p->fwd); }
 
@@ -398,12 +398,18 @@ static glab_status plan_shift(shift_plan *p, const conv_run *r, const void *w) {
   return GLAB_OK;
 }
 
+/* Image i of x, zero-padded into the plan's planes at xp. */
+static void pad_image(const conv_run *r, int64_t i, void *xp) {
+  const shift_plan *p = r->sp;
+  glab_place_planes(r->dt, xp, p->PL, p->PL, p->org, p->Wp, at(r->x, r->dt, i * r->img),
+                    r->gm.c, r->gm.h, r->gm.w);
+}
+
 static void conv_fwd_shift(const conv_run *r, int64_t i, void *scratch, void *gw) {
   const shift_plan *p = r->sp;
   const geom *g = &r->gm;
   void *xp = scratch, *yw = at(scratch, r->dt, g->c * p->PL);
-  glab_place_planes(r->dt, xp, p->PL, p->PL, p->org, p->Wp, at(r->x, r->dt, i * r->img), g->c,
-                    g->h, g->w);
+  pad_image(r, i, xp);
   glab_shift_conv(r->dt, yw, p->YL, xp, p->PL, g->c, p->wf, p->fwd, p->nq, r->O, p->Lw);
   glab_take_planes(r->dt, at(r->y, r->dt, i * r->O * r->L), yw, p->YL, 0, p->Wp, r->O, g->ho,
                    g->wo);
@@ -426,8 +432,7 @@ static void conv_bwd_shift(const conv_run *r, int64_t i, void *scratch, void *gw
   glab_place_planes(r->dt, gp, p->LD, p->LD, p->F, p->Wp, at(r->g, r->dt, i * O * r->L), O,
                     g->ho, g->wo);
   if (gw) {
-    glab_place_planes(r->dt, xp, p->PL, p->PL, p->org, p->Wp, at(r->x, r->dt, i * r->img), C,
-                      g->h, g->w);
+    pad_image(r, i, xp);
     for (int64_t q = 0; q < p->nq; q++)
       glab_gemm(r->dt, 0, 1, O, C, p->Lw, 1.0, at(gp, r->dt, p->F), p->LD,
                 at(xp, r->dt, p->fwd[q]), p->PL, 1.0, at(gw, r->dt, q * O * C), C);
@@ -479,7 +484,8 @@ static glab_status conv2d_backward(glab_node *n, glab_tensor *gin) {
   if (s != GLAB_OK) return s;
   r.g = glab_tensor_data(g);
   if (glab_node_needs(n, 0)) {           /* col2im adds into zeros; the shifted sum writes */
-    TRY(r.sp ? glab_tensor_new(&gin[0], dt, 4, x->shape) : glab_tensor_full(&gin[0], dt, 4, x->shape, 0.0));
+    TRY(r.sp ? glab_tensor_new(&gin[0], dt, 4, x->shape)
+             : glab_tensor_full(&gin[0], dt, 4, x->shape, 0.0));
     r.gx = glab_tensor_data(&gin[0]);
   }
   if (glab_node_needs(n, 1)) {
@@ -705,16 +711,20 @@ static void pool_work(void *arg, int t, int nt) {
     char *gx = (char *)j->gx + (size_t)(p0 * HW) * es;
     const char *g = (const char *)j->g + (size_t)(p0 * L) * es;
     memset(gx, 0, (size_t)(np * HW) * es);
-    if (j->dt == GLAB_F64) max_pool_back_f64((double *)gx, (const double *)g, j->ix + p0 * L, np, HW, L);
-    else max_pool_back_f32((float *)gx, (const float *)g, j->ix + p0 * L, np, HW, L);
+    if (j->dt == GLAB_F64)
+      max_pool_back_f64((double *)gx, (const double *)g, j->ix + p0 * L, np, HW, L);
+    else
+      max_pool_back_f32((float *)gx, (const float *)g, j->ix + p0 * L, np, HW, L);
     return;
   }
   char *y = (char *)j->y + (size_t)(p0 * L) * es;
   const char *x = (const char *)j->x + (size_t)(p0 * HW) * es;
   if (j->dt == GLAB_F64)
-    max_pool_f64((double *)y, j->ix + p0 * L, (const double *)x, np, j->h, j->w, j->ho, j->wo, j->k, j->st);
+    max_pool_f64((double *)y, j->ix + p0 * L, (const double *)x, np, j->h, j->w, j->ho, j->wo,
+                 j->k, j->st);
   else
-    max_pool_f32((float *)y, j->ix + p0 * L, (const float *)x, np, j->h, j->w, j->ho, j->wo, j->k, j->st);
+    max_pool_f32((float *)y, j->ix + p0 * L, (const float *)x, np, j->h, j->w, j->ho, j->wo,
+                 j->k, j->st);
 }
 
 /* Above this many input elements a pooling splits its planes among the threads. */
