@@ -74,20 +74,26 @@ static inline void scale_row(glab_dtype dt, void *dst, const void *src, double c
   }
 }
 
-/* out_i = |W_i|^2 over the n rows of W (n x d). */
+/* out_i = |W_i|^2 over the n rows of W (n x d), in double.  Eight partial
+** sums, so that the loop vectorises and no add waits on the one before (a
+** single running sum made this a fifth of the E step at d = 256). */
 static inline void row_sqnorms(glab_dtype dt, double *out, const void *W, int64_t n, int64_t d) {
+  int64_t d8 = d & ~(int64_t)7;
   for (int64_t i = 0; i < n; i++) {
-    double acc = 0;
+    double acc[8] = {0}, tail = 0;
     if (dt == GLAB_F64) {
       const double *w = (const double *)W + i * d;
-      for (int64_t j = 0; j < d; j++) acc += w[j] * w[j];
+      for (int64_t j = 0; j < d8; j += 8)
+        for (int l = 0; l < 8; l++) acc[l] += w[j + l] * w[j + l];
+      for (int64_t j = d8; j < d; j++) tail += w[j] * w[j];
     } else {
       const float *w = (const float *)W + i * d;
-      float a = 0;                            /* vectorised; d terms only */
-      for (int64_t j = 0; j < d; j++) a += w[j] * w[j];
-      acc = a;
+      for (int64_t j = 0; j < d8; j += 8)
+        for (int l = 0; l < 8; l++) acc[l] += (double)w[j + l] * w[j + l];
+      for (int64_t j = d8; j < d; j++) tail += (double)w[j] * w[j];
     }
-    out[i] = acc;
+    out[i] = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) +
+             tail;
   }
 }
 
