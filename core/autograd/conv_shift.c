@@ -13,16 +13,10 @@
 */
 #include <string.h>
 
+#include "../tensor/fastmath.h"
 #include "conv_shift.h"
 
 #define S GLAB_SHIFT_STRIP
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define MULTIVERSION \
-  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define MULTIVERSION
-#endif
 
 /* One block of OB (a constant) outputs from a0 over the strip at u0. */
 #define SHIFT_BLOCK(T, OB)                                                                \
@@ -42,7 +36,7 @@
   } while (0)
 
 #define SHIFT_CONV(T, SFX, OB)                                                            \
-  MULTIVERSION static void shift_conv_##SFX(T *restrict out, int64_t ldo,                 \
+  GLAB_MULTIVERSION static void shift_conv_##SFX(T *restrict out, int64_t ldo,                 \
                                             const T *restrict in, int64_t ldi, int64_t nb,  \
                                             const T *restrict wq,                         \
                                             const int64_t *restrict shift, int64_t nq,    \

@@ -84,21 +84,24 @@ const char *glab_unop_name(glab_unop op) { return unop_names[op]; }
 /* Through <tgmath.h>, exp, log, ... of a float are expf, logf, ...: float32
 ** rows run in float32, as a float32 user expects of their speed. */
 #define TANH(a) _Generic((a), float: glab_tanhf, default: tanh)(a)
+#define EXP(a) _Generic((a), float: glab_expf, default: exp)(a)
+#define SIGMOID(a) _Generic((a), float: glab_sigmoidf, default: sigmoid)(a)
 
-/* sigmoid and softplus are written to avoid overflow of exp for large |a|. */
+/* Written to avoid overflow of exp for large |a|. */
+static double sigmoid(double a) { return a >= 0 ? 1 / (1 + exp(-a)) : exp(a) / (1 + exp(a)); }
+
+/* softplus is written to avoid overflow of exp for large |a|. */
 #define UNARY_CASES(T)                                                       \
   switch (op) {                                                              \
     case GLAB_NEG: UNARY_ROW(T, -a); break;                                  \
     case GLAB_ABS: UNARY_ROW(T, fabs(a)); break;                             \
-    case GLAB_EXP: UNARY_ROW(T, exp(a)); break;                              \
+    case GLAB_EXP: UNARY_ROW(T, EXP(a)); break;                              \
     case GLAB_LOG: UNARY_ROW(T, log(a)); break;                              \
     case GLAB_LOG1P: UNARY_ROW(T, log1p(a)); break;                          \
     case GLAB_EXPM1: UNARY_ROW(T, expm1(a)); break;                          \
     case GLAB_SQRT: UNARY_ROW(T, sqrt(a)); break;                            \
     case GLAB_TANH: UNARY_ROW(T, TANH(a)); break;                            \
-    case GLAB_SIGMOID:                                                       \
-      UNARY_ROW(T, a >= 0 ? 1 / (1 + exp(-a)) : exp(a) / (1 + exp(a)));      \
-      break;                                                                 \
+    case GLAB_SIGMOID: UNARY_ROW(T, SIGMOID(a)); break;                      \
     case GLAB_RELU: UNARY_ROW(T, a > 0 ? a : (a != a ? a : 0)); break;       \
     case GLAB_SOFTPLUS:                                                      \
       UNARY_ROW(T, (a > 0 ? a : 0) + log1p(exp(-fabs(a))));                  \
@@ -122,7 +125,7 @@ static void binary_row(char **p, const int64_t *s, int64_t n, void *ctx) {
   else { BINARY_CASES(float) }
 }
 
-static void unary_row(char **p, const int64_t *s, int64_t n, void *ctx) {
+GLAB_MULTIVERSION static void unary_row(char **p, const int64_t *s, int64_t n, void *ctx) {
   const kernel_ctx *k = ctx;
   glab_unop op = (glab_unop)k->op;
   if (k->dt == GLAB_F64) { UNARY_CASES(double) }

@@ -74,6 +74,52 @@ static void test_unary_stability(void) {
   glab_tensor_free(&x); glab_tensor_free(&s); glab_tensor_free(&p); glab_tensor_free(&c);
 }
 
+/* Float32 exp, sigmoid and tanh (fastmath.h, through glab_unary, whichever
+** vector width the machine picks) against double libm over a sweep of 2^20
+** points and the special values: exp and sigmoid within 2 and 4 ulp of the
+** correctly rounded result, tanh within 4e-7 absolute. */
+static double ulp_err(float got, double want) {
+  float w = (float)want;
+  if (got == w) return 0;
+  if (isinf(w) || isinf(got)) return INFINITY;
+  double ulp = fabs((double)nextafterf(w, INFINITY) - (double)w);
+  if (ulp == 0 || w == 0) ulp = 1.401298464324817e-45;    /* smallest subnormal */
+  return fabs((double)got - want) / ulp;
+}
+
+static void test_float_functions(void) {
+  enum { N = 1 << 20, NS = 8 };
+  static const float special[NS] = {0.0f, -0.0f, 88.72f, 88.73f, -103.0f, -110.0f, 1e-30f, -1e-30f};
+  int64_t n = N + NS;
+  glab_tensor x = GLAB_TENSOR_EMPTY, e = GLAB_TENSOR_EMPTY, s = GLAB_TENSOR_EMPTY,
+              t = GLAB_TENSOR_EMPTY;
+  glab_tensor_new(&x, GLAB_F32, 1, &n);
+  float *xv = glab_tensor_data(&x);
+  for (int i = 0; i < N; i++) xv[i] = -104.0f + 194.0f * (float)i / N;   /* -104 .. 90 */
+  memcpy(xv + N, special, sizeof special);
+  glab_unary(&e, GLAB_EXP, &x);
+  glab_unary(&s, GLAB_SIGMOID, &x);
+  glab_unary(&t, GLAB_TANH, &x);
+  const float *ev = glab_tensor_data(&e), *sv = glab_tensor_data(&s), *tv = glab_tensor_data(&t);
+  double me = 0, ms = 0, mt = 0;
+  for (int64_t i = 0; i < n; i++) {
+    double xi = xv[i];
+    me = fmax(me, ulp_err(ev[i], exp(xi)));
+    ms = fmax(ms, ulp_err(sv[i], 1 / (1 + exp(-xi))));
+    mt = fmax(mt, fabs(tv[i] - tanh(xi)));
+  }
+  OK(me <= 2, "float32 exp within 2 ulp over [-104, 90] (max %.2f)", me);
+  OK(ms <= 4, "float32 sigmoid within 4 ulp over [-104, 90] (max %.2f)", ms);
+  OK(mt <= 4e-7, "float32 tanh within 4e-7 over [-104, 90] (max %.2g)", mt);
+  float inf_nan[3] = {INFINITY, -INFINITY, NAN};
+  memcpy(xv, inf_nan, sizeof inf_nan);
+  glab_unary(&e, GLAB_EXP, &x);
+  glab_unary(&s, GLAB_SIGMOID, &x);
+  OK(isinf(ev[0]) && ev[1] == 0 && isnan(ev[2]), "float32 exp(inf, -inf, NaN) = inf, 0, NaN");
+  OK(sv[0] == 1 && sv[1] == 0 && isnan(sv[2]), "float32 sigmoid(inf, -inf, NaN) = 1, 0, NaN");
+  glab_tensor_free(&x); glab_tensor_free(&e); glab_tensor_free(&s); glab_tensor_free(&t);
+}
+
 static void test_reductions(void) {
   glab_tensor a = GLAB_TENSOR_EMPTY, s = GLAB_TENSOR_EMPTY, v = GLAB_TENSOR_EMPTY;
   int64_t sh[2] = {3, 4};
@@ -256,6 +302,7 @@ int main(void) {
   glab_rng_seed(&rng, 7);
   test_broadcast_arith();
   test_unary_stability();
+  test_float_functions();
   test_reductions();
   test_scans();
   test_matmul();
