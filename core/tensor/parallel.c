@@ -1,9 +1,12 @@
 /*
-** parallel.c -- glab_parallel: a fork-join over pthreads (see parallel.h).
-** Threads are started per call; at the sizes this serves (seconds of BLAS-3
-** work) their start-up, some tens of microseconds, does not register.
+** parallel.c -- glab_parallel: a fork-join over a pool of pthreads (see
+** parallel.h).  The workers are started on first use and then wait on a
+** condition variable between jobs: a convolution layer's job lasts a few
+** tenths of a millisecond, and starting threads per call (some tens of
+** microseconds each) had cost a CNN VAE a tenth of its training step.
 */
 #include <pthread.h>
+#include <stdint.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
@@ -13,12 +16,6 @@
 #include "parallel.h"
 
 #define MAX_THREADS 64
-
-typedef struct {
-  void (*fn)(void *arg, int t, int n);
-  void *arg;
-  int t, n;
-} job;
 
 void glab_set_ftz_daz(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -33,33 +30,82 @@ static _Thread_local int in_parallel;
 
 int glab_parallel_active(void) { return in_parallel; }
 
-static void *run(void *p) {
-  job *j = p;
+/* The pool: job number gen is fn(arg, t, n) for the workers t = 1..nw; the
+** caller runs t = 0 and any share beyond nw.  One job at a time (busy). */
+static struct {
+  pthread_mutex_t mu;
+  pthread_cond_t go, done;
+  void (*fn)(void *arg, int t, int n);
+  void *arg;
+  int n, nw, pending, started;
+  unsigned gen, first_gen[MAX_THREADS];
+} pool = {.mu = PTHREAD_MUTEX_INITIALIZER, .go = PTHREAD_COND_INITIALIZER,
+        .done = PTHREAD_COND_INITIALIZER};
+static pthread_mutex_t busy = PTHREAD_MUTEX_INITIALIZER;
+
+static void *worker(void *p) {
+  int t = (int)(intptr_t)p;
   glab_set_ftz_daz();
   in_parallel = 1;
-  j->fn(j->arg, j->t, j->n);
+  pthread_mutex_lock(&pool.mu);
+  for (unsigned seen = pool.first_gen[t];;) {
+    while (pool.gen == seen) pthread_cond_wait(&pool.go, &pool.mu);
+    seen = pool.gen;
+    if (t > pool.nw) continue;
+    void (*fn)(void *, int, int) = pool.fn;
+    void *arg = pool.arg;
+    int n = pool.n;
+    pthread_mutex_unlock(&pool.mu);
+    fn(arg, t, n);
+    pthread_mutex_lock(&pool.mu);
+    if (--pool.pending == 0) pthread_cond_signal(&pool.done);
+  }
   return NULL;
 }
 
+/* Workers 1..want-1 running (fewer if a thread cannot be started); the
+** number that are.  Holds pool.mu. */
+static int workers(int want) {
+  while (pool.started < want - 1) {
+    int t = pool.started + 1;
+    pthread_t th;
+    pthread_attr_t at;
+    pool.first_gen[t] = pool.gen;
+    if (pthread_attr_init(&at) != 0) break;
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    int ok = pthread_create(&th, &at, worker, (void *)(intptr_t)t) == 0;
+    pthread_attr_destroy(&at);
+    if (!ok) break;
+    pool.started = t;
+  }
+  return pool.started < want - 1 ? pool.started : want - 1;
+}
+
 void glab_parallel(int n, void (*fn)(void *arg, int t, int n), void *arg) {
-  pthread_t th[MAX_THREADS];
-  job jobs[MAX_THREADS];
-  int started[MAX_THREADS] = {0};
   if (n > MAX_THREADS) n = MAX_THREADS;
   if (n < 1) n = 1;
   glab_blas_pick_threads(1, 1, 1);              /* one BLAS thread per call */
-  for (int t = 1; t < n; t++) {
-    jobs[t] = (job){fn, arg, t, n};
-    started[t] = pthread_create(&th[t], NULL, run, &jobs[t]) == 0;
+  int outer = in_parallel, nw = 0;
+  /* nested, or another thread's job running: this one runs on the caller */
+  int pooled = n > 1 && !outer && pthread_mutex_trylock(&busy) == 0;
+  if (pooled) {
+    pthread_mutex_lock(&pool.mu);
+    nw = workers(n);
+    pool.fn = fn, pool.arg = arg, pool.n = n, pool.nw = nw, pool.pending = nw;
+    pool.gen++;
+    pthread_cond_broadcast(&pool.go);
+    pthread_mutex_unlock(&pool.mu);
   }
-  int outer = in_parallel;
   in_parallel = 1;
   fn(arg, 0, n);
-  for (int t = 1; t < n; t++) {
-    if (started[t]) pthread_join(th[t], NULL);
-    else fn(arg, t, n);
-  }
+  for (int t = nw + 1; t < n; t++) fn(arg, t, n);
   in_parallel = outer;
+  if (pooled) {
+    pthread_mutex_lock(&pool.mu);
+    while (pool.pending > 0) pthread_cond_wait(&pool.done, &pool.mu);
+    pthread_mutex_unlock(&pool.mu);
+    pthread_mutex_unlock(&busy);
+  }
 }
 
 /* Items of one batch handed out in turn; the lowest failure kept. */

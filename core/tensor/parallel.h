@@ -15,9 +15,12 @@
 #define GLAB_PARALLEL_H
 #include <stdint.h>
 
-/* fn(arg, t, n) for t = 0..n-1, the caller being t = 0; returns when all
-** have returned.  If a thread cannot be started its share runs on the
-** caller, so fn must not depend on t running concurrently with another. */
+/* fn(arg, t, n) for t = 0..n-1, the caller being t = 0, the others on a
+** pool of worker threads kept between calls; returns when all have
+** returned.  Shares that find no worker run on the caller: those beyond a
+** thread that could not be started, and all of them in a call made from
+** inside fn or while another thread's call runs.  So fn must not depend on
+** t running concurrently with another. */
 void glab_parallel(int n, void (*fn)(void *arg, int t, int n), void *arg);
 
 /* fn(arg, t) for the items t = 0..nb-1 of a batch, each about flops
