@@ -63,10 +63,10 @@ static inline float glab_expf(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   float e = p * r * r + r + 1.0f;
-  union { float f; int32_t i; } tb = {t}, m = {magic}, s1, s2;
-  int32_t ni = tb.i - m.i, n1 = ni / 2;          /* n in [-150, 128]: 2^n = 2^n1 2^(n - n1) */
-  s1.i = (n1 + 127) << 23;
-  s2.i = (ni - n1 + 127) << 23;
+  union { float f; uint32_t u; } tb = {t}, m = {magic}, s1, s2;
+  int32_t ni = (int32_t)(tb.u - m.u), n1 = ni / 2;   /* n in [-150, 128]: 2^n1 2^(n - n1) */
+  s1.u = (uint32_t)(n1 + 127) << 23;             /* unsigned: a NaN's bits shift harmlessly */
+  s2.u = (uint32_t)(ni - n1 + 127) << 23;
   float y = e * s1.f * s2.f;
   return x > hi ? INFINITY : (x < lo ? 0.0f : y);
 }
