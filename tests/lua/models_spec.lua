@@ -122,7 +122,8 @@ describe("models.GMM", function()
     local mu = G.randn(2, d11, {dtype = "float64", generator = g})
     local w = G.tensor({0.4, 0.6}, f64)
     local Y = G.randn(40, d11, {dtype = "float64", generator = g}) * 2
-    local sum = direct_logpdf(Y, mu[1], C[1]):exp() * w[1] + direct_logpdf(Y, mu[2], C[2]):exp() * w[2]
+    local sum = direct_logpdf(Y, mu[1], C[1]):exp() * w[1]
+                + direct_logpdf(Y, mu[2], C[2]):exp() * w[2]
     assert.is_true(maxdiff(M.GMM(w, mu, C):log_prob(Y), sum:log()) < 1e-10)
   end)
 
@@ -190,13 +191,13 @@ describe("models EM", function()
     for k = 1, K do
       local D = X - want_mu[k]
       local S = (D * R:select(2, k):unsqueeze(2)):t():matmul(D) + G.eye(d, f64) * 0.1
-      assert.is_true(maxdiff(cov[k]:double(), S / Nk[k]) < tol * math.max(1, S:abs():max():item() / Nk[k]),
-                     "component " .. k)
+      local scale = math.max(1, S:abs():max():item() / Nk[k])
+      assert.is_true(maxdiff(cov[k]:double(), S / Nk[k]) < tol * scale, "component " .. k)
     end
     assert.is_true(R:eq(0):double():mean():item() > 0.85, "the sparse case is exercised")
   end
 
-  it("M step equals the weighted MLE by dense products, with most responsibilities exactly 0", function()
+  it("M step equals the weighted MLE by dense products, most responsibilities exactly 0", function()
     check_mstep(300, 5, 4, "float64", 1e-10)
   end)
 
