@@ -342,6 +342,14 @@ static void run_images(void *arg, int t, int nt) {
   }
 }
 
+/* Allocate the bias gradient gb (c) and have over_images fill it with the
+** sums of the output gradient's c planes of l pixels. */
+static glab_status want_bias_grad(conv_run *r, glab_tensor *gb, int64_t c, int64_t l) {
+  glab_status s = glab_tensor_new(gb, r->dt, 1, &c);
+  if (s == GLAB_OK) r->gb = glab_tensor_data(gb), r->gb_c = c, r->gb_l = l;
+  return s;
+}
+
 /* Above this many flops a batch is split among the threads. */
 #define CONV_SPLIT 2e6
 
@@ -524,11 +532,7 @@ static glab_status conv2d_backward(glab_node *n, glab_tensor *gin) {
     if (r.sp && !(r.gw = gwq = malloc((size_t)(r.O * r.CK) * glab_dtype_size(dt))))
       TRY(glab_fail(GLAB_ENOMEM, "conv2d: out of memory for the weight gradient"));
   }
-  if (glab_node_needs(n, 2)) {
-    int64_t O = r.O;
-    TRY(glab_tensor_new(&gin[2], dt, 1, &O));
-    r.gb = glab_tensor_data(&gin[2]), r.gb_c = r.O, r.gb_l = r.L;
-  }
+  if (glab_node_needs(n, 2)) TRY(want_bias_grad(&r, &gin[2], r.O, r.L));
   double flops = 4.0 * (double)(x->shape[0] * r.O * r.CK * r.L);
   int64_t scratch = r.sp ? r.gm.c * 2 * p.PL + r.O * p.LD : 2 * r.CK * r.L;
   TRY(over_images(&r, r.sp ? conv_bwd_shift : conv_bwd_image, x->shape[0], scratch,
@@ -634,11 +638,7 @@ static glab_status conv_transpose2d_backward(glab_node *n, glab_tensor *gin) {
     TRY(glab_tensor_new(&gin[1], dt, 4, w->shape));
     r.gw = glab_tensor_data(&gin[1]);
   }
-  if (glab_node_needs(n, 2)) {
-    int64_t C = r.gm.c;
-    TRY(glab_tensor_new(&gin[2], dt, 1, &C));
-    r.gb = glab_tensor_data(&gin[2]), r.gb_c = C, r.gb_l = r.gm.h * r.gm.w;
-  }
+  if (glab_node_needs(n, 2)) TRY(want_bias_grad(&r, &gin[2], r.gm.c, r.gm.h * r.gm.w));
   double flops = 4.0 * (double)(x->shape[0] * r.cin * r.CK * r.hw);
   TRY(over_images(&r, convt_bwd_image, x->shape[0], r.CK * r.hw, r.gw ? r.cin * r.CK : 0,
                   flops));
