@@ -10,8 +10,12 @@ for b in "$BUILD"/bench/*; do
   echo
 done
 train=$(mktemp)
+peers=../shared/peers
+paired=0                  # the training steps then run beside their peers, below
+[[ -d $peers ]] && /usr/bin/python3 -c 'import torch' 2>/dev/null && paired=1
 for b in tests/bench/*.lua; do
   [[ $b == */common.lua ]] && continue            # the helpers the others load
+  [[ $b == */bench_train.lua && $paired == 1 ]] && continue
   if [[ $b == */bench_train.lua || $b == */bench_models.lua ]]; then
     ./genlab --headless "$b" | tee -a "$train"
   else
@@ -23,11 +27,22 @@ if command -v xvfb-run >/dev/null; then      # the live window, on a virtual dis
   xvfb-run -a -s "-screen 0 2400x1300x24" ./genlab --no-wait tests/bench/bench_viz_loop.lua
   echo
 fi
-peers=../shared/peers
 # Training steps against the PyTorch peers, in this same run: peer / genlab.
-if [[ -d $peers ]] && /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+# The machine's speed drifts by up to 1.5x within minutes, so each workload
+# runs ours and then the peer's back to back, BENCH_ROUNDS times, and each
+# side's fastest round is compared (the rounds' own ratios are printed too).
+if [[ $paired == 1 ]]; then
+  rounds=${BENCH_ROUNDS:-3}
+  echo "Training steps, genlab then PyTorch back to back, $rounds rounds:"
+  for ((r = 1; r <= rounds; r++)); do
+    for pair in vae_mlp:w7_vae_mlp vae_cnn:w8_vae_cnn lstm_ar:w9_lstm_ar; do
+      ONLY=${pair%%:*} ./genlab --headless tests/bench/bench_train.lua | tee -a "$train"
+      (cd "$peers" && /usr/bin/python3 "${pair#*:}.py" 2>/dev/null | grep '^{') >> "$train"
+    done
+  done
+  echo
   echo "PyTorch and scikit-learn peers (same machine, same run; BENCH_QUICK=$BENCH_QUICK):"
-  for w in w7_vae_mlp w8_vae_cnn w9_lstm_ar w3_gmm_sgd w5_epll_gd; do
+  for w in w3_gmm_sgd w5_epll_gd; do
     (cd "$peers" && /usr/bin/python3 "$w.py" 2>/dev/null | grep '^{') >> "$train"
   done
   if /usr/bin/python3 -c 'import sklearn' 2>/dev/null; then
@@ -39,13 +54,25 @@ if [[ -d $peers ]] && /usr/bin/python3 -c 'import torch' 2>/dev/null; then
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 key = lambda r: (r["workload"], r.get("K"), r.get("phase", "train"))
+mine, peers = {}, {}                          # each side's timings, in run order
 for r in rows:
-    if r["impl"] == "genlab" or r.get("phase", "train") != "train":
+    if r.get("phase", "train") != "train":
         continue
-    for g in (g for g in rows if g["impl"] == "genlab" and key(g) == key(r)):
-        name = r["workload"] + (f' K={r["K"]}' if "K" in r else "") + (f' {r["method"]}' if "method" in r else "")
-        print(f'{name:28s} {r["impl"]:8s} {r["seconds"]:8.3f} {r["unit"]:12s} genlab {g["seconds"]:8.3f}'
-              f' ({g.get("dtype", "float32")})   ratio {r["seconds"] / g["seconds"]:5.2f}x')
+    if r["impl"] == "genlab":
+        mine.setdefault(key(r) + (r.get("dtype", "float32"),), []).append(r)
+    else:
+        peers.setdefault(key(r) + (r.get("method"),), []).append(r)
+for k, peer in peers.items():
+    for mk, ours in mine.items():
+        if mk[:3] != k[:3]:
+            continue
+        p, g, r = min(x["seconds"] for x in peer), min(x["seconds"] for x in ours), peer[0]
+        name = r["workload"] + (f' K={r["K"]}' if "K" in r else "") + (f' {k[3]}' if k[3] else "")
+        each = ""
+        if len(peer) > 1 and len(peer) == len(ours):
+            each = "   rounds " + " ".join(f'{a["seconds"] / b["seconds"]:.2f}' for a, b in zip(peer, ours))
+        print(f'{name:28s} {r["impl"]:8s} {p:8.3f} {r["unit"]:12s} genlab {g:8.3f}'
+              f' ({mk[3]})   ratio {p / g:5.2f}x{each}')
 PY
 else
   echo "PyTorch peers skipped: install python3-torch (see $peers/README.md) to compare"
