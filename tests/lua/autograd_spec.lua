@@ -189,6 +189,31 @@ describe("the backward engine", function()
     assert.are.equal(4 + 32, x.grad[1])
   end)
 
+  it("gives relu, sigmoid and tanh their closed-form gradients, in place or not, split or not", function()
+    -- 300 x 500 values is past the size at which the threads share the work;
+    -- y used twice sums two gradients that share one buffer (f32 rounding)
+    local threads = G.get_num_threads()
+    G.set_num_threads(2)
+    G.manual_seed(11)
+    for _, n in ipairs{300, 3} do
+      for _, act in ipairs{"relu", "sigmoid", "tanh"} do
+        local x, R = G.randn(n, 500):requires_grad_(), G.randn(n, 500)
+        local y = x[act](x)
+        local yd = y:detach()
+        local d = act == "relu" and x:detach():gt(0) or act == "sigmoid" and yd * (1 - yd) or 1 - yd * yd
+        ;(y * R):sum():backward()
+        local worst = (x.grad - R * d):abs():max():item()
+        assert(worst <= 1e-6, string.format("%s %dx500: off by %g", act, n, worst))
+        x.grad = nil
+        y = x[act](x)
+        ;((y + y) * R):sum():backward()
+        worst = (x.grad - R * d * 2):abs():max():item()
+        assert(worst <= 1e-5, string.format("%s %dx500 through a shared gradient: off by %g", act, n, worst))
+      end
+    end
+    G.set_num_threads(threads)
+  end)
+
   it("frees the graph after backward unless asked to keep it", function()
     local x = G.tensor({1, 2}, {dtype = "float64"}):requires_grad_()
     local y = (x:exp()):sum()
