@@ -231,7 +231,7 @@ static void act_share(void *arg, int t, int n) {
 
 #define ACT_SPLIT ((int64_t)1 << 17)   /* values below which one thread does it */
 
-static int act_grad(glab_status *s, glab_tensor *out, glab_unop op, glab_tensor *gt,
+static int act_grad(glab_status *s, glab_tensor *out, glab_unop op, const glab_tensor *gt,
                     const glab_tensor *at, const glab_tensor *yt) {
   if (op != GLAB_RELU && op != GLAB_SIGMOID && op != GLAB_TANH) return 0;
   const glab_tensor *ts[3] = {gt, at, yt};
@@ -239,7 +239,7 @@ static int act_grad(glab_status *s, glab_tensor *out, glab_unop op, glab_tensor 
     if (!glab_tensor_is_contiguous(ts[k]) || ts[k]->dtype != gt->dtype ||
         ts[k]->ndim != gt->ndim || memcmp(ts[k]->shape, gt->shape, sizeof gt->shape[0] * gt->ndim))
       return 0;
-  if (gt->storage->refs == 1 && gt->offset == 0) glab_tensor_share(out, gt);
+  if (gt->storage->refs == 1) glab_tensor_share(out, gt);      /* only the node holds g */
   else if ((*s = glab_tensor_new(out, gt->dtype, gt->ndim, gt->shape)) != GLAB_OK) return 1;
   *s = GLAB_OK;
   act_job j = {op, gt, at, yt, out};
