@@ -499,6 +499,9 @@ void lg_open_data(lua_State *L) {
   lg_setfuncs(L, toplevel);
   lua_newtable(L);
   lg_setfuncs(L, functions);
-  lg_setdoc(L, -1, "genlab.data: file formats (IDX, NPY, images), the course data sets, patches, minibatches.");
+  lua_pushvalue(L, -2);
+  lg_open_interchange(L, lua_gettop(L) - 1);
+  lua_pop(L, 1);
+  lg_setdoc(L, -1, "genlab.data: file formats (IDX, NPY, NPZ, pickles, images), the course data sets, patches, minibatches.");
   lua_setfield(L, -2, "data");
 }

@@ -98,6 +98,9 @@ void lg_open_ops(lua_State *L);
 void lg_open_create(lua_State *L);
 void lg_open_linalg(lua_State *L);
 void lg_open_data(lua_State *L);
+/* read_pickle, read_npz, write_npz and None into the data table at index
+** data; save_pt and load_pt into the module table at the top. */
+void lg_open_interchange(lua_State *L, int data);
 void lg_open_viz(lua_State *L);
 void lg_open_help(lua_State *L);
 void lg_open_autograd(lua_State *L);

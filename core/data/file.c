@@ -12,39 +12,59 @@
 
 #include "io.h"
 
-glab_status glab_write_atomic(const char *path, const void *data, size_t n) {
-  char tmp[4096];
-  if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+glab_status glab_afile_open(glab_afile *a, const char *path) {
+  memset(a, 0, sizeof *a);
+  if (snprintf(a->path, sizeof a->path, "%s", path) >= (int)sizeof a->path ||
+      snprintf(a->tmp, sizeof a->tmp, "%s.tmp", path) >= (int)sizeof a->tmp)
     return glab_fail(GLAB_EIO, "cannot write %s: path too long", path);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) return glab_fail(GLAB_EIO, "cannot write %s: %s", path, strerror(errno));
-  const char *p = data;
-  size_t left = n;
-  while (left > 0) {
-    ssize_t w = write(fd, p, left);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      int e = errno;
-      close(fd);
-      unlink(tmp);
-      return glab_fail(GLAB_EIO, "cannot write %s: %s", path, strerror(e));
-    }
-    p += w;
-    left -= (size_t)w;
-  }
-  if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
+  if (!(a->f = fopen(a->tmp, "wb")))
+    return glab_fail(GLAB_EIO, "cannot write %s: %s", path, strerror(errno));
+  return GLAB_OK;
+}
+
+glab_status glab_afile_write(glab_afile *a, const void *p, size_t n) {
+  if (n && fwrite(p, 1, n, a->f) != n)
+    return glab_fail(GLAB_EIO, "cannot write %s: %s", a->path, strerror(errno));
+  return GLAB_OK;
+}
+
+void glab_afile_abort(glab_afile *a) {
+  if (!a->f) return;
+  fclose(a->f);
+  unlink(a->tmp);
+  a->f = NULL;
+}
+
+glab_status glab_afile_commit(glab_afile *a) {
+  FILE *f = a->f;
+  a->f = NULL;
+  if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
     int e = errno;
-    unlink(tmp);
-    return glab_fail(GLAB_EIO, "cannot write %s: %s", path, strerror(e));
+    fclose(f);
+    unlink(a->tmp);
+    return glab_fail(GLAB_EIO, "cannot write %s: %s", a->path, strerror(e));
+  }
+  if (fclose(f) != 0 || rename(a->tmp, a->path) != 0) {
+    int e = errno;
+    unlink(a->tmp);
+    return glab_fail(GLAB_EIO, "cannot write %s: %s", a->path, strerror(e));
   }
   /* the rename itself is durable once the directory is synced */
-  snprintf(tmp, sizeof tmp, "%s", path);
-  int dfd = open(dirname(tmp), O_RDONLY | O_DIRECTORY);
+  int dfd = open(dirname(a->tmp), O_RDONLY | O_DIRECTORY);
   if (dfd >= 0) {
     fsync(dfd);
     close(dfd);
   }
   return GLAB_OK;
+}
+
+glab_status glab_write_atomic(const char *path, const void *data, size_t n) {
+  glab_afile a;
+  glab_status s = glab_afile_open(&a, path);
+  if (s == GLAB_OK) s = glab_afile_write(&a, data, n);
+  if (s == GLAB_OK) return glab_afile_commit(&a);
+  glab_afile_abort(&a);
+  return s;
 }
 
 glab_status glab_read_file(unsigned char **buf, long *n, const char *path, long max,

@@ -18,6 +18,8 @@
 #ifndef GLAB_IO_H
 #define GLAB_IO_H
 
+#include <stdio.h>
+
 #include "../tensor/tensor.h"
 
 /* IDX: the first `limit` items (all when limit < 0), values as stored
@@ -28,11 +30,27 @@ glab_status glab_idx_read(glab_tensor *out, const char *path, int64_t limit,
 ** 0..255) -- the format's common case, used by tests and tools. */
 glab_status glab_idx_write_u8(const char *path, const glab_tensor *t);
 
-/* NPY: little-endian f4 and f8 keep their dtype; u1 becomes float32, i4
-** and i8 float64 (exact below 2^53).  Fortran order, object arrays and
-** big-endian data are rejected with a message. */
+/* NPY: little-endian f4 and f8 keep their dtype; b1 and u1 become float32,
+** the other integers (i1 to i8, u2, u4) float64 (exact below 2^53).  A
+** Fortran-order array comes back as a strided view of the same values.
+** Object arrays and big-endian data are rejected with a message. */
 glab_status glab_npy_read(glab_tensor *out, const char *path);
 glab_status glab_npy_write(const char *path, const glab_tensor *t);
+/* The NPY header (magic to newline, 64-aligned) for t's dtype and shape, C
+** order; returns its length, at most GLAB_NPY_HEADER_MAX. */
+#define GLAB_NPY_HEADER_MAX 512
+/* One NPY array from a reader (reader.h): a file, a zip member, memory. */
+struct glab_reader;
+glab_status glab_npy_read_from(glab_tensor *out, struct glab_reader *r);
+size_t glab_npy_header(unsigned char *out, const glab_tensor *t);
+
+/* NPZ: numpy's zip of .npy members, stored or deflated.  *names (without
+** the .npy suffix) and *ts belong to the caller (glab_ckpt_free frees
+** them).  A member that is not a valid NPY is an error naming it. */
+glab_status glab_npz_read(const char *path, int *n, char ***names, glab_tensor **ts);
+/* Written atomically; deflate compresses the members (np.savez_compressed). */
+glab_status glab_npz_write(const char *path, int n, const char *const *names,
+                           const glab_tensor *const *ts, int deflate);
 
 /* An image as float32 in [0, 1]: (H, W) for gray files or when gray is set
 ** (ITU-R BT.601 luma), else (H, W, 3); alpha is dropped.  16-bit PNGs keep
@@ -63,5 +81,16 @@ void glab_ckpt_free(int n, char **names, glab_tensor *ts);
 /* Write `n` bytes to path through path.tmp + fsync + rename (+ directory
 ** fsync). */
 glab_status glab_write_atomic(const char *path, const void *data, size_t n);
+
+/* The same, streamed: open writes path.tmp, commit syncs and renames it over
+** path, abort removes it.  After a failed write, call abort. */
+typedef struct glab_afile {
+  FILE *f;
+  char path[4096], tmp[4096];
+} glab_afile;
+glab_status glab_afile_open(glab_afile *a, const char *path);
+glab_status glab_afile_write(glab_afile *a, const void *p, size_t n);
+glab_status glab_afile_commit(glab_afile *a);
+void glab_afile_abort(glab_afile *a);
 
 #endif

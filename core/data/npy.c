@@ -12,12 +12,14 @@
 #include <string.h>
 
 #include "io.h"
+#include "reader.h"
 
 #define MAX_HEADER (1 << 16)
 
 typedef struct {
-  char kind;          /* 'f', 'u', 'i' */
+  char kind;          /* 'f', 'u', 'i', 'b' */
   int size;           /* bytes per element */
+  int fortran;
   int ndim;
   int64_t shape[GLAB_MAXDIM];
 } npy_header;
@@ -36,35 +38,34 @@ static const char *find_key(const char *h, const char *key) {
   return p;
 }
 
-static glab_status parse_descr(npy_header *h, const char *text, const char *path) {
+static glab_status parse_descr(npy_header *h, const char *text, const char *what) {
   const char *p = find_key(text, "descr");
   char d[16] = "";
   if (!p || sscanf(p, "'%15[^']'", d) != 1)
-    return glab_fail(GLAB_EFORMAT, "npy: %s: header has no 'descr'", path);
+    return glab_fail(GLAB_EFORMAT, "%s: header has no 'descr'", what);
   if (d[0] == 'O' || d[1] == 'O')
-    return glab_fail(GLAB_EFORMAT, "npy: %s: object arrays cannot be loaded (descr '%s')", path, d);
-  if (d[0] == '>' && strcmp(d + 1, "u1") != 0)
-    return glab_fail(GLAB_EFORMAT, "npy: %s: big-endian data ('%s') is not supported; "
-                     "save with arr.astype(arr.dtype.newbyteorder('<'))", path, d);
-  static const char *const ok[] = {"f4", "f8", "u1", "i4", "i8", NULL};
+    return glab_fail(GLAB_EFORMAT, "%s: object arrays cannot be loaded (descr '%s')", what, d);
+  int one_byte = strlen(d) == 3 && d[2] == '1';
+  if (d[0] == '>' && !one_byte)
+    return glab_fail(GLAB_EFORMAT, "%s: big-endian data ('%s') is not supported; "
+                     "save with arr.astype(arr.dtype.newbyteorder('<'))", what, d);
+  static const char *const ok[] = {"f4", "f8", "u1", "b1", "i1", "i2", "u2", "i4", "u4", "i8", NULL};
   for (int i = 0; ok[i]; i++)
-    if ((d[0] == '<' || d[0] == '|' || d[0] == '=') && strcmp(d + 1, ok[i]) == 0) {
+    if ((d[0] == '<' || d[0] == '|' || d[0] == '=' || d[0] == '>') && strcmp(d + 1, ok[i]) == 0) {
       h->kind = ok[i][0];
       h->size = ok[i][1] - '0';
       return GLAB_OK;
     }
-  return glab_fail(GLAB_EFORMAT, "npy: %s: element type '%s' not supported (f4, f8, u1, i4, i8)",
-                   path, d);
+  return glab_fail(GLAB_EFORMAT, "%s: element type '%s' not supported (f4, f8, b1, i1, u1, i2, u2, "
+                   "i4, u4, i8)", what, d);
 }
 
-static glab_status parse_shape(npy_header *h, const char *text, const char *path) {
+static glab_status parse_shape(npy_header *h, const char *text, const char *what) {
   const char *p = find_key(text, "fortran_order");
-  if (!p) return glab_fail(GLAB_EFORMAT, "npy: %s: header has no 'fortran_order'", path);
-  if (strncmp(p, "True", 4) == 0)
-    return glab_fail(GLAB_EFORMAT, "npy: %s: Fortran-order arrays are not supported; "
-                     "save np.ascontiguousarray(arr)", path);
+  if (!p) return glab_fail(GLAB_EFORMAT, "%s: header has no 'fortran_order'", what);
+  h->fortran = strncmp(p, "True", 4) == 0;
   p = find_key(text, "shape");
-  if (!p || *p != '(') return glab_fail(GLAB_EFORMAT, "npy: %s: header has no 'shape' tuple", path);
+  if (!p || *p != '(') return glab_fail(GLAB_EFORMAT, "%s: header has no 'shape' tuple", what);
   p++;
   h->ndim = 0;
   for (;;) {
@@ -73,9 +74,9 @@ static glab_status parse_shape(npy_header *h, const char *text, const char *path
     char *end;
     long long v = strtoll(p, &end, 10);
     if (end == p || v < 0)
-      return glab_fail(GLAB_EFORMAT, "npy: %s: malformed 'shape' in the header", path);
+      return glab_fail(GLAB_EFORMAT, "%s: malformed 'shape' in the header", what);
     if (h->ndim == GLAB_MAXDIM)
-      return glab_fail(GLAB_EFORMAT, "npy: %s: more than %d dimensions", path, GLAB_MAXDIM);
+      return glab_fail(GLAB_EFORMAT, "%s: more than %d dimensions", what, GLAB_MAXDIM);
     h->shape[h->ndim++] = (int64_t)v;
     p = end;
     while (*p == 'L') p++;                 /* Python 2 long suffix */
@@ -83,99 +84,123 @@ static glab_status parse_shape(npy_header *h, const char *text, const char *path
 }
 
 /* Magic, version, and the header text (NUL-terminated, caller frees). */
-static glab_status read_header_text(char **text, long *data_at, FILE *f, long fsize,
-                                    const char *path) {
+static glab_status read_header_text(char **text, glab_reader *r) {
   unsigned char pre[12];
-  if (fread(pre, 1, 10, f) != 10 || memcmp(pre, "\x93NUMPY", 6) != 0)
-    return glab_fail(GLAB_EFORMAT, "npy: %s: not an NPY file (bad magic)", path);
+  if (glab_reader_left(r) < 10 || glab_reader_read(r, pre, 10) != GLAB_OK ||
+      memcmp(pre, "\x93NUMPY", 6) != 0)
+    return glab_fail(GLAB_EFORMAT, "%s: not an NPY file (bad magic)", r->what);
   int major = pre[6];
-  size_t len, at = 10;
+  size_t len;
   if (major == 1) {
     len = (size_t)pre[8] | (size_t)pre[9] << 8;
   } else if (major == 2 || major == 3) {
-    if (fread(pre + 10, 1, 2, f) != 2) return glab_fail(GLAB_EFORMAT, "npy: %s: truncated header", path);
+    if (glab_reader_read(r, pre + 10, 2) != GLAB_OK)
+      return glab_fail(GLAB_EFORMAT, "%s: truncated header", r->what);
     len = (size_t)pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 | (size_t)pre[11] << 24;
-    at = 12;
   } else {
-    return glab_fail(GLAB_EFORMAT, "npy: %s: unknown format version %d", path, major);
+    return glab_fail(GLAB_EFORMAT, "%s: unknown format version %d", r->what, major);
   }
-  if (len > MAX_HEADER || (long)(at + len) > fsize)
-    return glab_fail(GLAB_EFORMAT, "npy: %s: header length %zu exceeds the file", path, len);
+  if (len > MAX_HEADER || len > glab_reader_left(r))
+    return glab_fail(GLAB_EFORMAT, "%s: header length %zu exceeds the file", r->what, len);
   *text = malloc(len + 1);
-  if (!*text) return glab_fail(GLAB_ENOMEM, "npy: out of memory");
-  if (fread(*text, 1, len, f) != len) {
+  if (!*text) return glab_fail(GLAB_ENOMEM, "%s: out of memory", r->what);
+  if (glab_reader_read(r, *text, len) != GLAB_OK) {
     free(*text);
     *text = NULL;
-    return glab_fail(GLAB_EFORMAT, "npy: %s: truncated header", path);
+    return glab_fail(GLAB_EFORMAT, "%s: truncated header", r->what);
   }
   (*text)[len] = '\0';
-  *data_at = (long)(at + len);
   return GLAB_OK;
 }
 
 static double decode(const unsigned char *p, const npy_header *h) {
   uint64_t u = 0;
   for (int i = h->size - 1; i >= 0; i--) u = u << 8 | p[i];   /* little-endian */
-  if (h->kind == 'u') return (double)(uint8_t)u;
-  if (h->kind == 'i') return h->size == 4 ? (double)(int32_t)u : (double)(int64_t)u;
+  switch (h->kind) {
+  case 'b': return u != 0;
+  case 'u': return (double)u;
+  case 'i':
+    if (h->size == 1) return (int8_t)u;
+    if (h->size == 2) return (int16_t)u;
+    return h->size == 4 ? (double)(int32_t)u : (double)(int64_t)u;
+  }
   if (h->size == 4) { uint32_t w = (uint32_t)u; float x; memcpy(&x, &w, 4); return x; }
   double x;
   memcpy(&x, &u, 8);
   return x;
 }
 
-static glab_status read_data(glab_tensor *t, FILE *f, const npy_header *h, const char *path) {
+static glab_status read_data(glab_tensor *t, glab_reader *r, const npy_header *h) {
   int64_t n = glab_tensor_numel(t), chunk = 1 << 16;
+  if (h->kind == 'f' && (size_t)h->size == glab_dtype_size(t->dtype))  /* straight into storage */
+    return glab_reader_read(r, glab_tensor_data(t), (size_t)n * (size_t)h->size);
   unsigned char *buf = malloc((size_t)(chunk * h->size));
-  if (!buf) return glab_fail(GLAB_ENOMEM, "npy: out of memory");
-  for (int64_t done = 0; done < n; done += chunk) {
+  if (!buf) return glab_fail(GLAB_ENOMEM, "%s: out of memory", r->what);
+  glab_status s = GLAB_OK;
+  for (int64_t done = 0; done < n && s == GLAB_OK; done += chunk) {
     int64_t k = n - done < chunk ? n - done : chunk;
-    if (fread(buf, (size_t)h->size, (size_t)k, f) != (size_t)k) {
-      free(buf);
-      return glab_fail(GLAB_EFORMAT, "npy: %s: truncated data", path);
-    }
-    for (int64_t i = 0; i < k; i++) {
+    s = glab_reader_read(r, buf, (size_t)(k * h->size));
+    for (int64_t i = 0; s == GLAB_OK && i < k; i++) {
       double v = decode(buf + i * h->size, h);
       if (t->dtype == GLAB_F64) ((double *)glab_tensor_data(t))[done + i] = v;
       else ((float *)glab_tensor_data(t))[done + i] = (float)v;
     }
   }
   free(buf);
-  return GLAB_OK;
+  return s;
 }
 
-glab_status glab_npy_read(glab_tensor *out, const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return glab_fail(GLAB_EIO, "npy: cannot open %s", path);
+/* A Fortran-order array is read as its transpose, then viewed back. */
+static glab_status fortran_view(glab_tensor *t) {
+  int perm[GLAB_MAXDIM];
+  for (int i = 0; i < t->ndim; i++) perm[i] = t->ndim - 1 - i;
+  glab_tensor v = GLAB_TENSOR_EMPTY;
+  glab_status s = glab_tensor_permute(&v, t, perm);
+  if (s == GLAB_OK) glab_tensor_move(t, &v);
+  return s;
+}
+
+glab_status glab_npy_read_from(glab_tensor *out, glab_reader *r) {
   char *text = NULL, sh[128];
-  long data_at = 0, fsize = 0;
   npy_header h = {0};
   glab_tensor t = GLAB_TENSOR_EMPTY;
-  glab_status s = GLAB_OK;
-  if (fseek(f, 0, SEEK_END) != 0 || (fsize = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
-    s = glab_fail(GLAB_EIO, "npy: cannot read %s", path);
-  if (s == GLAB_OK) s = read_header_text(&text, &data_at, f, fsize, path);
-  if (s == GLAB_OK) s = parse_descr(&h, text, path);
-  if (s == GLAB_OK) s = parse_shape(&h, text, path);
+  glab_status s = read_header_text(&text, r);
+  if (s == GLAB_OK) s = parse_descr(&h, text, r->what);
+  if (s == GLAB_OK) s = parse_shape(&h, text, r->what);
   if (s == GLAB_OK) {
     double need = h.size;
     for (int i = 0; i < h.ndim; i++) need *= (double)h.shape[i];
-    if (need > (double)(fsize - data_at))
-      s = glab_fail(GLAB_EFORMAT, "npy: %s: truncated: shape (%s) needs %.0f bytes of data, the file holds %ld",
-                    path, glab_shape_str(sh, sizeof sh, h.ndim, h.shape), need, fsize - data_at);
+    if (need > (double)glab_reader_left(r))
+      s = glab_fail(GLAB_EFORMAT, "%s: truncated: shape (%s) needs %.0f bytes of data, the file holds %llu",
+                    r->what, glab_shape_str(sh, sizeof sh, h.ndim, h.shape), need,
+                    (unsigned long long)glab_reader_left(r));
   }
-  glab_dtype dt = (h.kind == 'f' && h.size == 4) || h.kind == 'u' ? GLAB_F32 : GLAB_F64;
+  if (s == GLAB_OK && h.fortran)
+    for (int i = 0; i < h.ndim / 2; i++) {
+      int64_t x = h.shape[i];
+      h.shape[i] = h.shape[h.ndim - 1 - i];
+      h.shape[h.ndim - 1 - i] = x;
+    }
+  glab_dtype dt = (h.kind == 'f' && h.size == 4) || (h.size == 1 && h.kind != 'i') ? GLAB_F32 : GLAB_F64;
   if (s == GLAB_OK) s = glab_tensor_new(&t, dt, h.ndim, h.shape);
-  if (s == GLAB_OK) s = read_data(&t, f, &h, path);
-  fclose(f);
+  if (s == GLAB_OK) s = read_data(&t, r, &h);
+  if (s == GLAB_OK && h.fortran) s = fortran_view(&t);
   free(text);
   if (s == GLAB_OK) *out = t;
   else glab_tensor_free(&t);
   return s;
 }
 
-glab_status glab_npy_write(const char *path, const glab_tensor *t) {
-  char dict[512], sh[256] = "";
+glab_status glab_npy_read(glab_tensor *out, const char *path) {
+  glab_reader r;
+  glab_status s = glab_reader_file(&r, path, "read_npy");
+  if (s == GLAB_OK) s = glab_npy_read_from(out, &r);
+  glab_reader_close(&r);
+  return s;
+}
+
+size_t glab_npy_header(unsigned char *out, const glab_tensor *t) {
+  char dict[400], sh[256] = "";
   size_t used = 0;
   for (int i = 0; i < t->ndim; i++)
     used += (size_t)snprintf(sh + used, sizeof sh - used, "%lld,%s", (long long)t->shape[i],
@@ -183,22 +208,29 @@ glab_status glab_npy_write(const char *path, const glab_tensor *t) {
   int dl = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }",
                     t->dtype == GLAB_F64 ? "<f8" : "<f4", sh);
   size_t head = 10 + (size_t)dl + 1, pad = (64 - head % 64) % 64, hlen = (size_t)dl + pad + 1;
-  size_t es = glab_dtype_size(t->dtype), n = (size_t)glab_tensor_numel(t);
-  unsigned char *buf = malloc(10 + hlen + n * es);
-  if (!buf) return glab_fail(GLAB_ENOMEM, "npy: out of memory for %s", path);
-  memcpy(buf, "\x93NUMPY\x01\x00", 8);
-  buf[8] = (unsigned char)(hlen & 0xff);
-  buf[9] = (unsigned char)(hlen >> 8);
-  memcpy(buf + 10, dict, (size_t)dl);
-  memset(buf + 10 + dl, ' ', pad);
-  buf[10 + hlen - 1] = '\n';
+  memcpy(out, "\x93NUMPY\x01\x00", 8);
+  out[8] = (unsigned char)(hlen & 0xff);
+  out[9] = (unsigned char)(hlen >> 8);
+  memcpy(out + 10, dict, (size_t)dl);
+  memset(out + 10 + dl, ' ', pad);
+  out[10 + hlen - 1] = '\n';
+  return 10 + hlen;
+}
+
+glab_status glab_npy_write(const char *path, const glab_tensor *t) {
+  unsigned char head[GLAB_NPY_HEADER_MAX];
+  size_t hn = glab_npy_header(head, t);
   glab_tensor c = GLAB_TENSOR_EMPTY;
+  glab_afile a;
   glab_status s = glab_tensor_contiguous(&c, t);    /* host is little-endian (x86-64) */
+  if (s == GLAB_OK) s = glab_afile_open(&a, path);
   if (s == GLAB_OK) {
-    memcpy(buf + 10 + hlen, glab_tensor_data(&c), n * es);
-    s = glab_write_atomic(path, buf, 10 + hlen + n * es);
+    s = glab_afile_write(&a, head, hn);
+    if (s == GLAB_OK)
+      s = glab_afile_write(&a, glab_tensor_data(&c), (size_t)glab_tensor_numel(&c) * glab_dtype_size(c.dtype));
+    if (s == GLAB_OK) s = glab_afile_commit(&a);
+    else glab_afile_abort(&a);
   }
   glab_tensor_free(&c);
-  free(buf);
   return s;
 }
