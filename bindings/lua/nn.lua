@@ -371,10 +371,11 @@ end, "nn.Unflatten(dim, sizes) -> Module\nSplit dim into the given sizes: Unflat
 
 local Sequential = class("Sequential", Module)
 nn.Sequential = doc(Sequential, "nn.Sequential(m1, m2, ...) -> Module\n" ..
-  "Applies its modules in order; they are named 1, 2, ... (parameters \"1.weight\", ...).")
+  "Applies its modules in order; they are named 0, 1, ... as in PyTorch (parameters \"0.weight\", ...),\n" ..
+  "so a state dict saved with save_pt loads into torch.nn.Sequential of the same layers.")
 
 function Sequential:__init(...)
-  for i, m in ipairs{...} do self:add(tostring(i), m) end
+  for i, m in ipairs{...} do self:add(tostring(i - 1), m) end
 end
 
 function Sequential:forward(x)

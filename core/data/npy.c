@@ -86,16 +86,16 @@ static glab_status parse_shape(npy_header *h, const char *text, const char *what
 /* Magic, version, and the header text (NUL-terminated, caller frees). */
 static glab_status read_header_text(char **text, glab_reader *r) {
   unsigned char pre[12];
-  if (glab_reader_left(r) < 10 || glab_reader_read(r, pre, 10) != GLAB_OK ||
+  glab_status s = GLAB_OK;
+  if (glab_reader_left(r) < 10 || (s = glab_reader_read(r, pre, 10)) != GLAB_OK ||
       memcmp(pre, "\x93NUMPY", 6) != 0)
-    return glab_fail(GLAB_EFORMAT, "%s: not an NPY file (bad magic)", r->what);
+    return s != GLAB_OK ? s : glab_fail(GLAB_EFORMAT, "%s: not an NPY file (bad magic)", r->what);
   int major = pre[6];
   size_t len;
   if (major == 1) {
     len = (size_t)pre[8] | (size_t)pre[9] << 8;
   } else if (major == 2 || major == 3) {
-    if (glab_reader_read(r, pre + 10, 2) != GLAB_OK)
-      return glab_fail(GLAB_EFORMAT, "%s: truncated header", r->what);
+    if ((s = glab_reader_read(r, pre + 10, 2)) != GLAB_OK) return s;
     len = (size_t)pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 | (size_t)pre[11] << 24;
   } else {
     return glab_fail(GLAB_EFORMAT, "%s: unknown format version %d", r->what, major);
@@ -104,10 +104,10 @@ static glab_status read_header_text(char **text, glab_reader *r) {
     return glab_fail(GLAB_EFORMAT, "%s: header length %zu exceeds the file", r->what, len);
   *text = malloc(len + 1);
   if (!*text) return glab_fail(GLAB_ENOMEM, "%s: out of memory", r->what);
-  if (glab_reader_read(r, *text, len) != GLAB_OK) {
+  if ((s = glab_reader_read(r, *text, len)) != GLAB_OK) {
     free(*text);
     *text = NULL;
-    return glab_fail(GLAB_EFORMAT, "%s: truncated header", r->what);
+    return s;
   }
   (*text)[len] = '\0';
   return GLAB_OK;

@@ -13,10 +13,12 @@ describe("malformed files", function()
   for name in p:lines() do files[#files + 1] = name end
   p:close()
 
-  it("are all present", function() assert.is_true(#files >= 26) end)
+  it("are all present", function() assert.is_true(#files >= 52) end)
+  local readers = {idx = D.read_idx, npy = D.read_npy, img = D.read_image, pkl = D.read_pickle,
+                   npz = D.read_npz, pt = G.load_pt}
   for _, name in ipairs(files) do
     it(name .. " is rejected with a message naming it", function()
-      local reader = name:match("^idx") and D.read_idx or name:match("^npy") and D.read_npy or D.read_image
+      local reader = assert(readers[name:match("^(%a+)_")], "no reader for " .. name)
       local msg = err(reader, dir .. name)
       assert.matches(name:gsub("%p", "%%%0"), msg)
     end)

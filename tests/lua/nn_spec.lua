@@ -134,7 +134,7 @@ describe("modules", function()
     assert.are.equal(784 * 500 + 500 + 500 * 40 + 40, enc:num_parameters())
     local names = {}
     for name in enc:named_parameters() do names[#names + 1] = name end
-    assert.are.same({"1.weight", "1.bias", "3.weight", "3.bias"}, names)
+    assert.are.same({"0.weight", "0.bias", "2.weight", "2.bias"}, names)
   end)
 
   it("initialise within PyTorch's bounds, reproducibly", function()
