@@ -219,7 +219,7 @@ int lg_checkshape(lua_State *L, int first, int64_t *shape) {
   int nd = 0;
   if (is_list(L, first)) {
     int n = (int)lua_rawlen(L, first);
-    if (n > GLAB_MAXDIM) luaL_argerror(L, first, "more than 8 dimensions");
+    if (n > GLAB_MAXDIM) luaL_argerror(L, first, "more than 32 dimensions");
     for (int k = 1; k <= n; k++) {
       lua_rawgeti(L, first, k);
       shape[nd++] = checksize(L, first);
@@ -228,7 +228,7 @@ int lg_checkshape(lua_State *L, int first, int64_t *shape) {
     return nd;
   }
   for (int i = first; lua_type(L, i) == LUA_TNUMBER; i++) {
-    if (nd == GLAB_MAXDIM) luaL_argerror(L, i, "more than 8 dimensions");
+    if (nd == GLAB_MAXDIM) luaL_argerror(L, i, "more than 32 dimensions");
     lua_pushvalue(L, i);
     shape[nd++] = checksize(L, i);
     lua_pop(L, 1);

@@ -187,7 +187,7 @@ static int target_shape(lua_State *L, int64_t *shape) {
   int nd;
   if (lua_istable(L, 2)) {
     nd = (int)lua_rawlen(L, 2);
-    if (nd > GLAB_MAXDIM) luaL_argerror(L, 2, "more than 8 dimensions");
+    if (nd > GLAB_MAXDIM) luaL_argerror(L, 2, "more than 32 dimensions");
     for (int k = 0; k < nd; k++) {
       lua_rawgeti(L, 2, k + 1);
       shape[k] = (int64_t)luaL_checkinteger(L, -1);
@@ -195,7 +195,7 @@ static int target_shape(lua_State *L, int64_t *shape) {
     }
   } else {
     nd = lua_gettop(L) - 1;
-    if (nd > GLAB_MAXDIM) luaL_argerror(L, GLAB_MAXDIM + 2, "more than 8 dimensions");
+    if (nd > GLAB_MAXDIM) luaL_argerror(L, GLAB_MAXDIM + 2, "more than 32 dimensions");
     for (int k = 0; k < nd; k++) shape[k] = (int64_t)luaL_checkinteger(L, k + 2);
   }
   return nd;

@@ -6,7 +6,7 @@
 **   "GLABCKPT"                 8 bytes, the magic
 **   u32 version = 1, u32 count, u64 header_bytes (of the entries that follow)
 **   count entries:             u16 name_len, name (UTF-8, no NUL), u8 dtype
-**                              (0 float32, 1 float64), u8 ndim (<= 8),
+**                              (0 float32, 1 float64), u8 ndim (<= 32),
 **                              i64 shape[ndim], u64 offset, u64 nbytes
 **   the data of each tensor    raw little-endian elements, row-major, at its
 **                              offset from the start of the file (64-aligned)
@@ -153,7 +153,7 @@ static glab_status read_entry(reader *r, size_t hend, size_t flen, char **name, 
   if (!get_u(r, &dt, 1) || !get_u(r, &nd, 1) || r->at > hend)
     return bad(r, "a truncated entry");
   if (dt > 1) return bad_entry(r, nm, len, "unknown dtype %u", (unsigned)dt);
-  if (nd > GLAB_MAXDIM) return bad_entry(r, nm, len, "%u dimensions (at most 8)", (unsigned)nd);
+  if (nd > GLAB_MAXDIM) return bad_entry(r, nm, len, "%u dimensions (at most 32)", (unsigned)nd);
   uint64_t numel = 1;
   for (uint64_t d = 0; d < nd; d++) {
     if (!get_u(r, &dim, 8) || r->at > hend) return bad(r, "a truncated shape");

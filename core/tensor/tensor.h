@@ -35,7 +35,7 @@
 
 #include "../glab.h"
 
-#define GLAB_MAXDIM 8
+#define GLAB_MAXDIM 32             /* numpy 1.x's NPY_MAXDIMS; seed 002's CPT 25 has 25 */
 
 typedef enum glab_dtype { GLAB_F32 = 0, GLAB_F64 = 1 } glab_dtype;
 

@@ -23,6 +23,8 @@ for b in tests/bench/*.lua; do
   fi
   echo
 done
+tests/bench/bench_pickle.sh                  # data.read_pickle against pickle.load
+echo
 if command -v xvfb-run >/dev/null; then      # the live window, on a virtual display
   xvfb-run -a -s "-screen 0 2400x1300x24" ./genlab --no-wait tests/bench/bench_viz_loop.lua
   echo
