@@ -28,7 +28,7 @@ local function tmpname(ext)
 end
 
 local function have(cmd) return select(2, H.sh(cmd .. " >/dev/null")) == 0 end
-local PY = have("python3 -c 'import zipfile, pickle'") and "python3"
+local PY = (have("/usr/bin/python3 -c 'import zipfile'") and "/usr/bin/python3") or (have("python3 -c 'import zipfile'") and "python3")
 local TORCH = have("/usr/bin/python3 -c 'import torch'") and "/usr/bin/python3"
 
 describe("read_pickle", function()
@@ -175,6 +175,20 @@ describe("PyTorch checkpoints", function()
       n = n + 1
     end
     assert.are.equal(16, n)
+  end)
+
+  it("load into the genlab module built the same way", function()
+    local M = nn.class("M")
+    function M:__init()
+      self:add("fc", nn.Linear(4, 3))
+      self:add("conv", nn.Conv2d(2, 3, 3, {padding = 1}))
+      self:add("lstm", nn.LSTM(5, 4, {num_layers = 2}))
+      self:add("seq", nn.Sequential(nn.Linear(3, 2), nn.Tanh(), nn.Linear(2, 1)))
+    end
+    local m = M()
+    m:load_state_dict(G.load_pt(DIR .. "modules.pt"))          -- strict: every name matches
+    same(m.seq["2"].weight, ref("pt_modules_seq.2.weight"))
+    same(m.lstm.weight_hh_l1, ref("pt_modules_lstm.weight_hh_l1"))
   end)
 
   it("keep views: offsets, strides and the shared storage", function()
