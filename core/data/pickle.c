@@ -471,12 +471,14 @@ static glab_status array_node(vm *m, int32_t node, const int64_t *shape, int ndi
     return bad(m, "big-endian %s arrays are not read; convert with arr.astype(arr.dtype.newbyteorder('<'))",
                glab_elem_name(e));
   int64_t dims[GLAB_MAXDIM], numel = 1;
-  double exact = glab_elem_size(e);
+  double exact = glab_elem_size(e), span = 1;
   for (int i = 0; i < ndim; i++) {
     dims[i] = fortran ? shape[ndim - 1 - i] : shape[i];
-    numel *= shape[i];
     exact *= (double)shape[i];
+    span *= shape[i] > 0 ? (double)shape[i] : 1;
   }
+  if (span > EXACT) return bad(m, "%san array whose sizes multiply past 2^53", "");
+  for (int i = 0; i < ndim; i++) numel *= shape[i];
   if (exact != (double)V(data)->len) {
     char sh[160], msg[260];
     snprintf(msg, sizeof msg, "an array of shape (%s) %s needs %.0f bytes, its data has %zu",
@@ -576,15 +578,18 @@ static glab_status rebuild_tensor(vm *m, int32_t args) {
   if (!is_kind(m, st, GLAB_PY_STORAGE) || !is_kind(m, off, GLAB_PY_INT) || nd < 0 || ns != nd)
     return bad(m, "%s_rebuild_tensor_v2 with arguments that are not (storage, offset, size, stride)", "");
   const glab_tensor *base = &m->pk->tensors[V(st)->u.t];
-  int64_t last = V(off)->u.i, numel = 1;
+  double last = (double)V(off)->u.i, span = 1;      /* doubles: exact well past any storage */
+  int empty = 0;
   for (int i = 0; i < nd; i++) {
-    numel *= size[i];
-    last += size[i] > 0 ? (size[i] - 1) * stride[i] : 0;
+    empty |= size[i] == 0;
+    span *= size[i] > 0 ? (double)size[i] : 1;
+    last += size[i] > 0 ? (double)(size[i] - 1) * (double)stride[i] : 0;
   }
-  if (numel > 0 && (last >= base->shape[0] || V(off)->u.i < 0)) {
+  if (span > EXACT || V(off)->u.i < 0 || V(off)->u.i > base->shape[0] ||
+      (!empty && last >= (double)base->shape[0])) {
     char sh[160], msg[260];
-    snprintf(msg, sizeof msg, "a tensor of size (%s) at offset %lld reaches element %lld of a storage of %lld",
-             glab_shape_str(sh, sizeof sh, nd, size), (long long)V(off)->u.i, (long long)last,
+    snprintf(msg, sizeof msg, "a tensor of size (%s) at offset %lld reaches element %.0f of a storage of %lld",
+             glab_shape_str(sh, sizeof sh, nd, size), (long long)V(off)->u.i, last,
              (long long)base->shape[0]);
     return bad(m, "%s", msg);
   }
@@ -661,7 +666,9 @@ static glab_status apply(vm *m, int32_t f, int32_t args) {
   case G_REBUILD_PARAM:
     if (!is_kind(m, a0, GLAB_PY_TENSOR)) return bad(m, "%s_rebuild_parameter of a non-tensor", "");
     return push(m, a0);
-  case G_FROM_TYPE_V2:      /* (func, type, args, state): apply func to args */
+  case G_FROM_TYPE_V2:      /* (func, type, args, state): apply func to args, once */
+    if (is_kind(m, a0, GLAB_PY_GLOBAL) && V(a0)->code == G_FROM_TYPE_V2)
+      return bad(m, "%s_rebuild_from_type_v2 of itself", "");
     return apply(m, a0, item(m, args, 2));
   }
   if (!m->o->objects) return bad(m, "%s cannot be called here", V(f)->u.s);

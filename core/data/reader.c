@@ -94,8 +94,6 @@ static glab_status take_raw(glab_reader *r, unsigned char *dst, size_t n) {
 
 /* Exactly n bytes inflated into dst. */
 static glab_status take_deflate(glab_reader *r, unsigned char *dst, size_t n) {
-  r->zs.next_out = dst;
-  r->zs.avail_out = 0;
   size_t done = 0;
   while (done < n) {
     size_t chunk = n - done > (1u << 30) ? (1u << 30) : n - done;

@@ -62,10 +62,15 @@ static glab_status check_shape(int ndim, const int64_t *shape, const char *op) {
   if (ndim < 0 || ndim > GLAB_MAXDIM)
     return glab_fail(GLAB_EARG, "%s: %d dimensions (at most %d)", op, ndim,
                      GLAB_MAXDIM);
-  for (int i = 0; i < ndim; i++)
+  double span = 1;             /* the strides' largest product, zero sizes skipped */
+  for (int i = 0; i < ndim; i++) {
     if (shape[i] < 0)
       return glab_fail(GLAB_EARG, "%s: negative size %lld in dimension %d", op,
                        (long long)shape[i], i + 1);
+    span *= shape[i] > 0 ? (double)shape[i] : 1;
+  }
+  if (span > 0x1p62)
+    return glab_fail(GLAB_EARG, "%s: sizes whose product passes 2^62", op);
   return GLAB_OK;
 }
 
