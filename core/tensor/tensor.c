@@ -69,8 +69,11 @@ static glab_status check_shape(int ndim, const int64_t *shape, const char *op) {
                        (long long)shape[i], i + 1);
     span *= shape[i] > 0 ? (double)shape[i] : 1;
   }
-  if (span > 0x1p62)
-    return glab_fail(GLAB_EARG, "%s: sizes whose product passes 2^62", op);
+  if (span > 0x1p62) {          /* only an empty tensor gets here with such sizes */
+    char sh[128];
+    return glab_fail(GLAB_ENOMEM, "cannot allocate a (%s) tensor: its sizes multiply past 2^62",
+                     glab_shape_str(sh, sizeof sh, ndim, shape));
+  }
   return GLAB_OK;
 }
 
