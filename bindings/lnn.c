@@ -196,5 +196,6 @@ void lg_open_nn(lua_State *L) {
   open_lib(L, module, "optim", optim_functions, "genlab.optim: SGD and Adam over a list of parameters, as PyTorch's.", lua_optim, "@bindings/lua/optim.lua");
   static const lg_Reg none[] = {{NULL, NULL, NULL}};
   open_lib(L, module, "models", lg_models_functions, "genlab.models: the Gaussian, the Gaussian mixture (EM or SGD) and k-means of PS1 1.1\nand lecture 3.", lua_models, "@bindings/lua/models.lua");
+  open_lib(L, module, "autoreg", none, "genlab.autoreg: seed 002 problem 1, 5x5 binary images drawn pixel by pixel: the picture set\nand its exact CPTs, ancestral sampling, the 2-layer LSTM, and the checks (chi-square, entropy).", lua_autoreg, "@bindings/lua/autoreg.lua");
   open_lib(L, module, "denoise", none, "genlab.denoise: Gaussian noise, PSNR, and denoising with a GMM patch prior: per-patch\nand whole-image gradient descent (PS1 1.2) and EPLL's half-quadratic splitting.", lua_denoise, "@bindings/lua/denoise.lua");
 }

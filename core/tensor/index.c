@@ -26,30 +26,56 @@ static glab_status index_at(int64_t *out, const glab_tensor *idx, int64_t i,
   return GLAB_OK;
 }
 
+/* Copy the slices ks[0..n) of a contiguous a along d into res: blocks of
+** the dims after d, one memcpy each (a gather of single values when d is
+** the last dim). */
+static void select_blocks(glab_tensor *res, const glab_tensor *a, int d, const int64_t *ks,
+                          int64_t n) {
+  int64_t outer = 1, inner = 1, len = a->shape[d];
+  for (int i = 0; i < d; i++) outer *= a->shape[i];
+  for (int i = d + 1; i < a->ndim; i++) inner *= a->shape[i];
+  size_t es = glab_dtype_size(a->dtype), block = (size_t)inner * es;
+  const char *src = glab_tensor_data(a);
+  char *dst = glab_tensor_data(res);
+  for (int64_t o = 0; o < outer; o++, src += (size_t)(len * inner) * es) {
+    if (inner == 1 && es == 8)
+      for (int64_t j = 0; j < n; j++) ((double *)dst)[j] = ((const double *)src)[ks[j]];
+    else if (inner == 1)
+      for (int64_t j = 0; j < n; j++) ((float *)dst)[j] = ((const float *)src)[ks[j]];
+    else
+      for (int64_t j = 0; j < n; j++) memcpy(dst + (size_t)j * block, src + (size_t)ks[j] * block, block);
+    dst += (size_t)n * block;
+  }
+}
+
 glab_status glab_index_select(glab_tensor *out, const glab_tensor *a, int dim,
                               const glab_tensor *idx) {
   int d = glab_dim(dim, a->ndim);
   if (d < 0) return bad_dim("index_select", dim, a->ndim);
   if (idx->ndim > 1)
     return glab_fail(GLAB_ESHAPE, "index_select: the index must be 1-d, not %d-d", idx->ndim);
-  int64_t n = glab_tensor_numel(idx), sh[GLAB_MAXDIM], k;
-  for (int64_t j = 0; j < n; j++) {
-    glab_status s = index_at(&k, idx, j, a->shape[d], "index_select");
-    if (s != GLAB_OK) return s;
-  }
+  int64_t n = glab_tensor_numel(idx), sh[GLAB_MAXDIM];
+  int64_t *ks = malloc((size_t)(n ? n : 1) * sizeof *ks);
+  if (!ks) return glab_fail(GLAB_ENOMEM, "index_select: out of memory for %lld indices", (long long)n);
+  glab_status s = GLAB_OK;
+  for (int64_t j = 0; j < n && s == GLAB_OK; j++) s = index_at(&ks[j], idx, j, a->shape[d], "index_select");
   memcpy(sh, a->shape, sizeof sh);
   sh[d] = n;
   glab_tensor res = GLAB_TENSOR_EMPTY;
-  glab_status s = glab_tensor_new(&res, a->dtype, a->ndim, sh);
-  for (int64_t j = 0; s == GLAB_OK && j < n; j++) {
-    glab_tensor src = GLAB_TENSOR_EMPTY, dst = GLAB_TENSOR_EMPTY;
-    index_at(&k, idx, j, a->shape[d], "index_select");
-    glab_tensor_narrow(&src, a, d, k, 1);
-    glab_tensor_narrow(&dst, &res, d, j, 1);
-    s = glab_tensor_copy(&dst, &src);
-    glab_tensor_free(&src);
-    glab_tensor_free(&dst);
+  if (s == GLAB_OK) s = glab_tensor_new(&res, a->dtype, a->ndim, sh);
+  if (s == GLAB_OK && glab_tensor_is_contiguous(a)) {
+    select_blocks(&res, a, d, ks, n);
+  } else {
+    for (int64_t j = 0; s == GLAB_OK && j < n; j++) {
+      glab_tensor src = GLAB_TENSOR_EMPTY, dst = GLAB_TENSOR_EMPTY;
+      glab_tensor_narrow(&src, a, d, ks[j], 1);
+      glab_tensor_narrow(&dst, &res, d, j, 1);
+      s = glab_tensor_copy(&dst, &src);
+      glab_tensor_free(&src);
+      glab_tensor_free(&dst);
+    }
   }
+  free(ks);
   if (s == GLAB_OK) s = glab_tensor_deliver(out, &res, "index_select");
   glab_tensor_free(&res);
   return s;

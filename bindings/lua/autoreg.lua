@@ -1,0 +1,352 @@
+-- autoreg.lua -- genlab.autoreg: seed 002 problem 1, 5x5 binary images drawn
+-- pixel by pixel.  The ground truth p(x) is a fixed set of pictures with
+-- stated probabilities; from it come the exact conditional probability
+-- tables (CPTs) in the layout of the course's image_cpts.pkl, ancestral
+-- sampling from them, and the 2-layer LSTM that learns the same p.  Run once
+-- at start-up with the genlab module and the autoreg table.
+--
+--   local pics = autoreg.pictures()                  -- images (23, 25), p (23), names
+--   local cpts = autoreg.cpts(pics)                  -- CPT i: i dims of size 2, 2^26 - 2 values
+--   local X = autoreg.sample_cpts(cpts, 100)         -- (100, 25) of 0/1
+--   local m = autoreg.LSTM()                         -- nn.LSTM(1, 32, 2 layers) + Linear(32, 1)
+--   autoreg.train(m, pics, {steps = 2000})           -- the exact expected NLL under p
+local G, autoreg = ...
+local nn, optim = G.nn, G.optim
+
+local function doc(f, text) G._doc(f, text); return f end
+
+local SIDE, NPIX = 5, 25
+
+-- ---- the ground truth p(x) ---------------------------------------------------------------
+-- Each picture is 5 rows of 5 pixels ('#' = 1, '.' = 0) with its weight; p(x)
+-- is weight / 100.  Pixels are numbered row by row, x1 top left, x25 bottom
+-- right, as in the seed.
+local PICTURES = {
+  {"zero", 8, ".###.", "#...#", "#...#", "#...#", ".###."},
+  {"one", 7, "..#..", ".##..", "..#..", "..#..", ".###."},
+  {"two", 6, "####.", "....#", ".###.", "#....", "#####"},
+  {"three", 6, "####.", "....#", ".###.", "....#", "####."},
+  {"four", 5, "#..#.", "#..#.", "#####", "...#.", "...#."},
+  {"five", 5, "#####", "#....", "####.", "....#", "####."},
+  {"six", 4, ".###.", "#....", "####.", "#...#", ".###."},
+  {"seven", 4, "#####", "....#", "...#.", "..#..", "..#.."},
+  {"eight", 3, ".###.", "#...#", ".###.", "#...#", ".###."},
+  {"nine", 3, ".###.", "#...#", ".####", "....#", ".###."},
+  {"heart", 6, ".#.#.", "#####", "#####", ".###.", "..#.."},
+  {"smiley", 6, ".....", ".#.#.", ".....", "#...#", ".###."},
+  {"arrow", 4, "..#..", ".###.", "#.#.#", "..#..", "..#.."},
+  {"plus", 5, "..#..", "..#..", "#####", "..#..", "..#.."},
+  {"cross", 4, "#...#", ".#.#.", "..#..", ".#.#.", "#...#"},
+  {"diamond", 4, "..#..", ".#.#.", "#...#", ".#.#.", "..#.."},
+  {"frame", 5, "#####", "#...#", "#...#", "#...#", "#####"},
+  {"A", 3, ".###.", "#...#", "#####", "#...#", "#...#"},
+  {"H", 3, "#...#", "#...#", "#####", "#...#", "#...#"},
+  {"L", 2, "#....", "#....", "#....", "#....", "#####"},
+  {"T", 3, "#####", "..#..", "..#..", "..#..", "..#.."},
+  {"house", 2, "..#..", ".###.", "#####", "#...#", "#####"},
+  {"stairs", 2, "#....", "##...", "###..", "####.", "#####"},
+}
+
+autoreg.pictures = doc(function()
+  local rows, p, names = {}, {}, {}
+  for k, pic in ipairs(PICTURES) do
+    local px = {}
+    for r = 1, SIDE do
+      for c = 1, SIDE do px[#px + 1] = pic[2 + r]:sub(c, c) == "#" and 1 or 0 end
+    end
+    rows[k], p[k], names[k] = px, pic[2] / 100, pic[1]
+  end
+  return {images = G.tensor(rows, {dtype = "float64"}), p = G.tensor(p, {dtype = "float64"}), names = names}
+end, "autoreg.pictures() -> {images = (23, 25), p = (23), names = {...}}\n" ..
+  "The ground truth of seed 002 problem 1: 23 distinct 5x5 binary pictures (the digits 0-9, a heart,\n" ..
+  "a smiley, an arrow, a plus, a cross, a diamond, a frame, A, H, L, T, a house, stairs), pixels row\n" ..
+  "by row, with probabilities from 0.02 to 0.08 (weights / 100, written beside each picture in\n" ..
+  "bindings/lua/autoreg.lua). float64.")
+
+-- ---- conditional probability tables -----------------------------------------------------
+
+-- The prefix code of the first i pixels of a picture: x1 is the most
+-- significant bit, as CPT i's first index is x1 (C order).
+local function prefix_code(px, i)
+  local c = 0
+  for j = 1, i do c = 2 * c + px[j] end
+  return c
+end
+
+local function picture_rows(pics)
+  local rows = pics.images:totable()
+  local p = pics.p:totable()
+  for k, r in ipairs(rows) do
+    for j, v in ipairs(r) do
+      if v ~= 0 and v ~= 1 then error(string.format("autoreg: picture %d pixel %d is %g, not 0 or 1", k, j, v), 3) end
+    end
+  end
+  return rows, p
+end
+
+autoreg.cpts = doc(function(pics, opts)
+  opts = opts or {}
+  pics = pics or autoreg.pictures()
+  local rows, p = picture_rows(pics)
+  local dtype = opts.dtype or "float64"
+  local cpts = {}
+  local mass_prev = {[0] = 1}                            -- prefix code -> probability mass
+  for i = 1, NPIX do
+    local mass = {}
+    for k, px in ipairs(rows) do
+      local c = prefix_code(px, i)
+      mass[c] = (mass[c] or 0) + p[k]
+    end
+    -- p(x_i = b | prefix c) at flat position 2c + b; unseen prefixes keep 1/2
+    local idx, val, seen = {}, {}, {}
+    for k, px in ipairs(rows) do
+      local c = prefix_code(px, i - 1)
+      if not seen[c] and mass_prev[c] > 0 then
+        seen[c] = true
+        for b = 0, 1 do
+          idx[#idx + 1] = 2 * c + b + 1
+          val[#val + 1] = (mass[2 * c + b] or 0) / mass_prev[c] - 0.5
+        end
+      end
+    end
+    local shape = {}
+    for d = 1, i do shape[d] = 2 end
+    local cpt = G.full(shape, 0.5, {dtype = dtype})
+    if #idx > 0 then
+      cpt:view(-1):scatter_add_(1, G.tensor(idx, {dtype = "float64"}), G.tensor(val, {dtype = dtype}))
+    end
+    cpts[i] = cpt
+    mass_prev = mass
+  end
+  return cpts
+end, "autoreg.cpts([pictures], [{dtype=\"float64\"}]) -> {CPT 1, ..., CPT 25}\n" ..
+  "The exact conditional probability tables of a picture set (default autoreg.pictures()), laid out as\n" ..
+  "the course's image_cpts.pkl: CPT i has i dims of size 2, indexed [x1]..[xi] (1-based here, so\n" ..
+  "cpt[i][x1+1]...[xi+1]), holding p(x_i | x_1..x_{i-1}). Prefixes that p never produces hold 1/2\n" ..
+  "for both values (any number would do: sampling never reaches them). 2^26 - 2 values in all,\n" ..
+  "537 MB in float64; dtype=\"float32\" halves it.")
+
+autoreg.check_cpts = doc(function(cpts, what)
+  what = what or "CPTs"
+  if type(cpts) ~= "table" then error(what .. ": expected a list of 25 CPTs, got a " .. type(cpts), 2) end
+  if #cpts ~= NPIX then error(string.format("%s: expected 25 CPTs, found %d", what, #cpts), 2) end
+  for i, t in ipairs(cpts) do
+    local want = {}
+    for d = 1, i do want[d] = 2 end
+    local shape = G.is_tensor(t) and table.concat(t.shape, "x") or type(t)
+    if shape ~= table.concat(want, "x") then
+      error(string.format("%s: CPT %d has shape %s, expected %s (%d dims of size 2, indexed [x1]..[x%d])",
+                          what, i, shape, table.concat(want, "x"), i, i), 2)
+    end
+    local lo, hi = t:min():item(), t:max():item()
+    if not (lo >= 0 and hi <= 1) then
+      error(string.format("%s: CPT %d holds %g to %g: not probabilities", what, i, lo, hi), 2)
+    end
+    local pairs_ = t:view(-1, 2):double():sum(2)
+    local off = (pairs_ - 1):abs():max():item()
+    if off > 1e-5 then
+      error(string.format("%s: CPT %d: p(x%d = 0 | ...) + p(x%d = 1 | ...) is off 1 by %.3g", what, i, i, i, off), 2)
+    end
+  end
+  return cpts
+end, "autoreg.check_cpts(cpts, [what]) -> cpts\nCheck a list of 25 CPTs: CPT i has i dims of size 2, entries in [0, 1], and the two entries of each\n" ..
+  "prefix sum to 1 (within 1e-5). An error names the CPT and the expected shape.")
+
+autoreg.load_cpts = doc(function(path)
+  local cpts
+  if path:match("%.npz$") then
+    local z = G.data.read_npz(path)
+    local names = {}
+    for k in pairs(z) do names[#names + 1] = k end
+    -- np.savez(path, *cpts) names them arr_0..arr_24: order by the number in the name
+    table.sort(names, function(a, b)
+      local na, nb = tonumber(a:match("(%d+)$")), tonumber(b:match("(%d+)$"))
+      if na and nb and na ~= nb then return na < nb end
+      return a < b
+    end)
+    cpts = {}
+    for i, k in ipairs(names) do cpts[i] = z[k] end
+  else
+    cpts = G.data.read_pickle(path)
+  end
+  return autoreg.check_cpts(cpts, path)
+end, "autoreg.load_cpts(path) -> cpts\nThe course's CPTs: image_cpts.pkl (a pickled list of 25 numpy arrays, read by data.read_pickle) or an\n" ..
+  ".npz of the same arrays (np.savez(path, *cpts): arr_0 .. arr_24), checked by autoreg.check_cpts.")
+
+-- Flat position (1-based) of each row's prefix in CPT i: 2 * code + x_i + 1.
+autoreg.sample_cpts = doc(function(cpts, n, opts)
+  opts = opts or {}
+  local g = opts.generator
+  local code = G.zeros(n, {dtype = "float64"})          -- the prefix drawn so far, as a number
+  local cols = {}
+  for i = 1, #cpts do
+    local flat = cpts[i]:view(-1)
+    local q = flat:index_select(1, code * 2 + 2):double()                  -- p(x_i = 1 | prefix)
+    local x = G.rand(n, {dtype = "float64", generator = g}):lt(q):double()
+    cols[i] = x
+    code = code * 2 + x
+  end
+  return G.stack(cols, 2)
+end, "autoreg.sample_cpts(cpts, n, [{generator=}]) -> (n, 25) float64 of 0/1\nAncestral sampling as the seed does it: x1 from CPT 1, then each x_i ~ p(x_i | x_1..x_{i-1}) by comparing\n" ..
+  "a uniform number with CPT i at the prefix drawn so far. All n images advance one pixel per step.")
+
+-- Each picture's code (x1 most significant) as a float64 number, exact to 2^53.
+local function codes(X)
+  local w = {}
+  for j = 1, X.shape[2] do w[j] = 2.0 ^ (X.shape[2] - j) end
+  return X:double():matmul(G.tensor(w, {dtype = "float64"}))
+end
+
+autoreg.frequencies = doc(function(X, pics)
+  local c = codes(X)
+  local ref = codes(pics.images):totable()
+  local counts, known = {}, 0
+  for k, code in ipairs(ref) do
+    counts[k] = c:eq(code):sum():item()
+    known = known + counts[k]
+  end
+  return counts, X.shape[1] - known
+end, "autoreg.frequencies(X, pictures) -> counts, outside\nHow many rows of X (n, 25) equal each picture, and how many match none of them.")
+
+-- log Gamma(x) for x > 0 by Lanczos' approximation (g = 7, 9 terms; about
+-- 1e-15 relative), with the reflection formula below 1/2.
+local LANCZOS = {0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313,
+                 -176.61502916214059, 12.507343278686905, -0.13857109526572012,
+                 9.9843695780195716e-6, 1.5056327351493116e-7}
+local function lgamma(x)
+  if x < 0.5 then return math.log(math.pi / math.abs(math.sin(math.pi * x))) - lgamma(1 - x) end
+  x = x - 1
+  local a, t = LANCZOS[1], x + 7.5
+  for i = 2, 9 do a = a + LANCZOS[i] / (x + i - 1) end
+  return 0.5 * math.log(2 * math.pi) + (x + 0.5) * math.log(t) - t + math.log(a)
+end
+
+-- Q(a, x): the regularised upper incomplete gamma function, by its series
+-- for x < a + 1 and by Lentz's continued fraction beyond.
+local function gamma_q(a, x)
+  if x <= 0 then return 1 end
+  local lg = a * math.log(x) - x - lgamma(a)
+  if x < a + 1 then
+    local sum, term, ap = 1 / a, 1 / a, a
+    for _ = 1, 1000 do
+      ap = ap + 1
+      term = term * x / ap
+      sum = sum + term
+      if math.abs(term) < math.abs(sum) * 1e-15 then break end
+    end
+    return 1 - sum * math.exp(lg)
+  end
+  local tiny = 1e-300
+  local b, c, d = x + 1 - a, 1 / tiny, 1 / (x + 1 - a)
+  local h = d
+  for i = 1, 1000 do
+    local an = -i * (i - a)
+    b = b + 2
+    d = an * d + b
+    if math.abs(d) < tiny then d = tiny end
+    c = b + an / c
+    if math.abs(c) < tiny then c = tiny end
+    d = 1 / d
+    local del = d * c
+    h = h * del
+    if math.abs(del - 1) < 1e-15 then break end
+  end
+  return math.exp(lg) * h
+end
+
+autoreg.chi2_sf = doc(function(x, dof) return gamma_q(dof / 2, x / 2) end,
+  "autoreg.chi2_sf(x, dof) -> number\nP(X > x) for X chi-square with dof degrees of freedom (the regularised upper incomplete gamma\n" ..
+  "function Q(dof/2, x/2)): the p-value of a chi-square statistic x.")
+
+autoreg.chi_square = doc(function(counts, p)
+  local n, stat = 0, 0
+  for _, c in ipairs(counts) do n = n + c end
+  for k, c in ipairs(counts) do
+    local e = n * p[k]
+    stat = stat + (c - e) ^ 2 / e
+  end
+  return stat, #counts - 1, autoreg.chi2_sf(stat, #counts - 1)
+end, "autoreg.chi_square(counts, p) -> statistic, dof, p_value\nPearson's goodness-of-fit test of observed counts against probabilities p (a Lua list each).")
+
+autoreg.entropy = doc(function(pics)
+  local h = 0
+  for _, pk in ipairs(pics.p:totable()) do if pk > 0 then h = h - pk * math.log(pk) end end
+  return h
+end, "autoreg.entropy(pictures) -> nats\nH(p) = -sum p(x) log p(x) of the picture distribution, per image (divide by 25 for per pixel).")
+
+-- ---- the LSTM ---------------------------------------------------------------------------
+
+local LSTM = nn.class("AutoregLSTM")
+autoreg.LSTM = doc(LSTM, "autoreg.LSTM([{hidden=32, layers=2, seed=, dtype=}]) -> Module\n" ..
+  "The seed's model: at step i the input is x_{i-1} (0 at step 1, a start symbol) and the output the\n" ..
+  "logit of p(x_i = 1 | x_<i): lstm = nn.LSTM(1, hidden, {num_layers = layers}), head = nn.Linear(hidden, 1).\n" ..
+  "PyTorch's names and parameter count (12,961 for the defaults). m:logits(X), m:nll(X), m:sample(n).")
+
+function LSTM:__init(opts)
+  opts = opts or {}
+  local g = opts.seed and G.Generator(opts.seed) or opts.generator
+  local o = {num_layers = opts.layers or 2, dtype = opts.dtype, generator = g}
+  self:add("lstm", nn.LSTM(1, opts.hidden or 32, o))
+  self:add("head", nn.Linear(opts.hidden or 32, 1, {dtype = opts.dtype, generator = g}))
+end
+
+-- The inputs of a batch X (B, 25): x shifted right by one, 0 first, as (25, B, 1).
+local function inputs(X)
+  local B = X.shape[1]
+  local shifted = G.cat({G.zeros(B, 1, {dtype = X.dtype}), X:narrow(2, 1, X.shape[2] - 1)}, 2)
+  return shifted:t():reshape(X.shape[2], B, 1)
+end
+
+function LSTM:logits(X)
+  local y = self.lstm(inputs(X))                          -- (25, B, hidden)
+  local T, B = y.shape[1], y.shape[2]
+  return self.head(y:reshape(T * B, -1)):reshape(T, B):t()
+end
+doc(LSTM.logits, "m:logits(X) -> (B, 25)\nThe logits of p(x_i = 1 | x_<i) for every row of X (B, 25) and every pixel, in one pass.")
+
+function LSTM:nll(X)
+  local z = self:logits(X)
+  return nn.binary_cross_entropy_with_logits(z, X:to(z.dtype), "none"):sum(2)
+end
+doc(LSTM.nll, "m:nll(X) -> (B)\n-log q(x) in nats of each row of X under the model.")
+
+function LSTM:sample(n, opts)
+  opts = opts or {}
+  return G.no_grad(function()
+    local dt = self.head.weight.dtype
+    local x, state = G.zeros(1, n, 1, {dtype = dt}), nil
+    local cols = {}
+    for i = 1, NPIX do
+      local y
+      y, state = self.lstm(x, state)
+      local q = self.head(y:reshape(n, -1)):sigmoid():reshape(n)
+      local xi = G.rand(n, {dtype = dt, generator = opts.generator}):lt(q):to(dt)
+      cols[i] = xi
+      x = xi:reshape(1, n, 1)
+    end
+    return G.stack(cols, 2)
+  end)
+end
+doc(LSTM.sample, "m:sample(n, [{generator=}]) -> (n, 25) of 0/1\nAutoregressive sampling, all n images one pixel per step: sigmoid of the logit, then a uniform draw.")
+
+autoreg.train = doc(function(model, pics, opts)
+  opts = opts or {}
+  local steps, lr = opts.steps or 2000, opts.lr or 1e-2
+  local dt = model.head.weight.dtype
+  local X, w = pics.images:to(dt), pics.p:to(dt)
+  local opt = optim.Adam(model:parameters(), {lr = lr})
+  local losses = {}
+  for step = 1, steps do
+    if opts.lr_end then opt:set_lr(lr * (opts.lr_end / lr) ^ ((step - 1) / math.max(1, steps - 1))) end
+    opt:zero_grad()
+    local loss = (model:nll(X) * w):sum()                 -- E_p[-log q(x)], exactly
+    loss:backward()
+    opt:step()
+    losses[step] = loss:item()
+    if opts.on_step then opts.on_step(step, losses[step], losses) end
+  end
+  return losses
+end, "autoreg.train(model, pictures, [{steps=2000, lr=1e-2, lr_end=, on_step=function(step, loss, losses)}]) -> losses\n" ..
+  "Adam on the exact cross-entropy E_p[-log q(x)] = sum_k p_k nll(x_k), nats per image: the pictures\n" ..
+  "weighted by p, one full batch a step. Its floor is H(p) (autoreg.entropy), reached when q = p.\n" ..
+  "(The seed's hint, the bare unique set, would fit a uniform distribution over the pictures instead.)")
