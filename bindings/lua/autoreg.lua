@@ -310,19 +310,28 @@ function LSTM:nll(X)
 end
 doc(LSTM.nll, "m:nll(X) -> (B)\n-log q(x) in nats of each row of X under the model.")
 
+-- One pixel per step for all n images: each layer's nn.lstm runs a single
+-- time step from its own (h, c), without the module's per-call reshaping.
 function LSTM:sample(n, opts)
   opts = opts or {}
   return G.no_grad(function()
-    local dt = self.head.weight.dtype
-    local x, state = G.zeros(1, n, 1, {dtype = dt}), nil
-    local cols = {}
+    local lstm, dt = self.lstm, self.head.weight.dtype
+    local H, L = lstm.hidden_size, lstm.num_layers
+    local h, c = {}, {}
+    for k = 1, L do
+      h[k] = G.zeros(n, H, {dtype = dt})
+      c[k] = h[k]
+    end
+    local x, cols = G.zeros(n, 1, 1, {dtype = dt}), {}
     for i = 1, NPIX do
-      local y
-      y, state = self.lstm(x, state)
-      local q = self.head(y:reshape(n, -1)):sigmoid():reshape(n)
-      local xi = G.rand(n, {dtype = dt, generator = opts.generator}):lt(q):to(dt)
-      cols[i] = xi
-      x = xi:reshape(1, n, 1)
+      local y = x
+      for k = 0, L - 1 do
+        y, h[k + 1], c[k + 1] = nn.lstm(y, h[k + 1], c[k + 1], lstm["weight_ih_l" .. k],
+                                        lstm["weight_hh_l" .. k], lstm["bias_ih_l" .. k], lstm["bias_hh_l" .. k])
+      end
+      local q = self.head(y:reshape(n, H)):sigmoid():reshape(n)
+      cols[i] = G.rand(n, {dtype = dt, generator = opts.generator}):lt(q):to(dt)
+      x = cols[i]:reshape(n, 1, 1)
     end
     return G.stack(cols, 2)
   end)

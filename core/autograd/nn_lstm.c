@@ -28,7 +28,7 @@
 #define SIGMOID_F32(x) (0.5f + 0.5f * glab_tanhf(0.5f * (x)))
 #define SIGMOID_F64(x) (1 / (1 + exp(-(x))))
 #define CELL(T, SFX, SIGM, TANH)                                                                        \
-  static void cell_forward_##SFX(T *restrict g4, int64_t ld4, T *restrict c, T *restrict h,   \
+  GLAB_MULTIVERSION static void cell_forward_##SFX(T *restrict g4, int64_t ld4, T *restrict c, T *restrict h,   \
                                  int64_t ld, const T *restrict cprev,                       \
                                  int64_t ldp, int64_t B, int64_t H) {                       \
     for (int64_t b = 0; b < B; b++) {                                                       \
@@ -44,7 +44,7 @@
     }                                                                                       \
   }                                                                                         \
   /* dh and dc (B, H) carry the gradient from step t+1 in and to step t-1 out. */           \
-  static void cell_backward_##SFX(T *restrict dA, const T *restrict g4, int64_t ld4,        \
+  GLAB_MULTIVERSION static void cell_backward_##SFX(T *restrict dA, const T *restrict g4, int64_t ld4,        \
                                   const T *restrict c, const T *restrict gy, int64_t ld,    \
                                   const T *restrict cprev, int64_t ldp, T *restrict dh,     \
                                   T *restrict dc, int64_t B, int64_t H) {                   \
