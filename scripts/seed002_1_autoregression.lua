@@ -42,19 +42,15 @@ fig:grid(X100, {panel = 1, rows = 10, cols = 10, norm = "none", title = "(a) 100
 fig:show()
 
 local t_samp, X = C.timed(function() return A.sample_cpts(cpts, o.samples, {generator = gen}) end)
-local counts, outside = A.frequencies(X, pics)
+local fit = A.goodness(X, pics)
 print(string.format("    %d more samples in %.3f s; frequency of each picture against p(x):", o.samples, t_samp))
 print(string.format("    %-8s %7s %9s %8s", "picture", "p(x)", "frequency", "count"))
-local tv = outside / o.samples
 for k, name in ipairs(pics.names) do
-  local f = counts[k] / o.samples
-  tv = tv + math.abs(f - p[k])
-  print(string.format("    %-8s %7.3f %9.4f %8d", name, p[k], f, counts[k]))
+  print(string.format("    %-8s %7.3f %9.4f %8d", name, p[k], fit.freq[k], fit.counts[k]))
 end
-local stat, dof, pval = A.chi_square(counts, p)
-print(string.format("    outside the %d pictures: %d samples", #p, outside))
+print(string.format("    outside the %d pictures: %d samples", #p, fit.outside))
 print(string.format("    chi-square %.2f on %d degrees of freedom, p-value %.3f; total variation %.4f",
-                    stat, dof, pval, tv / 2))
+                    fit.chi2, fit.dof, fit.pvalue, fit.tv))
 
 -- (b) the LSTM ------------------------------------------------------------------------
 local model = A.LSTM{seed = o.seed}
@@ -89,25 +85,18 @@ G.save_pt("out/models/autoreg_lstm.pt", model)
 print("    model: out/models/autoreg_lstm.pt (torch.load + load_state_dict of a module with .lstm and .head)")
 
 -- (c) why the loss stays above 0 ----------------------------------------------------------
-local nll = G.no_grad(function() return model:nll(pics.images:to(model.head.weight.dtype)) end):double():totable()
-local kl, qmass = 0, 0
-for k = 1, #p do
-  kl = kl + p[k] * (math.log(p[k]) + nll[k])
-  qmass = qmass + math.exp(-nll[k])
-end
+local sc = A.score(model, pics)
 print(string.format("\n(c) H(p) = %.4f nats per image (%.4f per pixel): the loss is E_p[-log q(x)] = H(p) + KL(p || q),\n" ..
                     "    and KL >= 0, so no model gets below H(p); even q = p scores H(p) > 0, since the data\n" ..
                     "    are %d different pictures, not one. The loss reaches 0 only if p puts all its mass on one image.",
                     H, H / 25, #p))
 print(string.format("    final loss %.4f, %.4f above the floor (lowest on the way %.4f)", losses[#losses],
                     losses[#losses] - H, lowest))
-print(string.format("    KL(p || q_LSTM) = %.4f nats; q puts %.4f of its mass outside p's support", kl, 1 - qmass))
+print(string.format("    KL(p || q_LSTM) = %.4f nats; q puts %.4f of its mass outside p's support", sc.kl, sc.outside))
 print(string.format("    %-8s %7s %8s", "picture", "p(x)", "q(x)"))
-for k, name in ipairs(pics.names) do print(string.format("    %-8s %7.3f %8.4f", name, p[k], math.exp(-nll[k]))) end
+for k, name in ipairs(pics.names) do print(string.format("    %-8s %7.3f %8.4f", name, p[k], sc.q[k])) end
 
-local qs = {}
-for k = 1, #p do qs[k] = math.exp(-nll[k]) end
-fig:scatter(pics.p, G.tensor(qs, {dtype = "float64"}), {panel = 4, title = "(c) q_LSTM(x) against p(x), per picture",
+fig:scatter(pics.p, G.tensor(sc.q, {dtype = "float64"}), {panel = 4, title = "(c) q_LSTM(x) against p(x), per picture",
                                                         xlabel = "p(x)", ylabel = "q(x)", sizes = 6})
 draw_training(losses)
 print("figure: " .. (G.viz.headless() and fig:save() or "window"))

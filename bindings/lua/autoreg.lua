@@ -268,6 +268,21 @@ autoreg.chi_square = doc(function(counts, p)
   return stat, #counts - 1, autoreg.chi2_sf(stat, #counts - 1)
 end, "autoreg.chi_square(counts, p) -> statistic, dof, p_value\nPearson's goodness-of-fit test of observed counts against probabilities p (a Lua list each).")
 
+autoreg.goodness = doc(function(X, pics)
+  local p = pics.p:totable()
+  local counts, outside = autoreg.frequencies(X, pics)
+  local n, freq = X.shape[1], {}
+  local tv = outside / n
+  for k = 1, #p do
+    freq[k] = counts[k] / n
+    tv = tv + math.abs(freq[k] - p[k])
+  end
+  local chi2, dof, pvalue = autoreg.chi_square(counts, p)
+  return {counts = counts, freq = freq, outside = outside, chi2 = chi2, dof = dof, pvalue = pvalue, tv = tv / 2}
+end, "autoreg.goodness(X, pictures) -> {counts, freq, outside, chi2, dof, pvalue, tv}\n" ..
+  "How well samples X (n, 25) follow p: per-picture counts and frequencies, samples outside the set,\n" ..
+  "Pearson's chi-square with its p-value, and the total variation distance to p.")
+
 autoreg.entropy = doc(function(pics)
   local h = 0
   for _, pk in ipairs(pics.p:totable()) do if pk > 0 then h = h - pk * math.log(pk) end end
@@ -337,6 +352,22 @@ function LSTM:sample(n, opts)
   end)
 end
 doc(LSTM.sample, "m:sample(n, [{generator=}]) -> (n, 25) of 0/1\nAutoregressive sampling, all n images one pixel per step: sigmoid of the logit, then a uniform draw.")
+
+autoreg.score = doc(function(model, pics)
+  local dt = model.head.weight.dtype
+  local nll = G.no_grad(function() return model:nll(pics.images:to(dt)) end):double():totable()
+  local p, q = pics.p:totable(), {}
+  local kl, ce, mass = 0, 0, 0
+  for k = 1, #p do
+    q[k] = math.exp(-nll[k])
+    kl = kl + p[k] * (math.log(p[k]) + nll[k])
+    ce = ce + p[k] * nll[k]
+    mass = mass + q[k]
+  end
+  return {q = q, kl = kl, cross_entropy = ce, outside = 1 - mass}
+end, "autoreg.score(model, pictures) -> {q, kl, cross_entropy, outside}\n" ..
+  "The model against p, exactly, by scoring every picture in one batch: q(x) per picture,\n" ..
+  "KL(p || q) and E_p[-log q] in nats, and the probability mass q puts outside p's support.")
 
 autoreg.train = doc(function(model, pics, opts)
   opts = opts or {}

@@ -12,8 +12,9 @@ local function run(name, args)
   dirs[#dirs + 1] = dir
   os.remove(dir)
   os.execute("mkdir -p " .. dir)
-  local out, rc = H.sh(string.format("cd %s && GENLAB_HEADLESS=1 GENLAB_NO_WAIT=1 %s %s/scripts/%s.lua %s",
-                                     dir, H.exe, root, name, args or ""))
+  local path = name:find("/", 1, true) and name or "scripts/" .. name   -- a notebook: its own path
+  local out, rc = H.sh(string.format("cd %s && GENLAB_HEADLESS=1 GENLAB_NO_WAIT=1 %s %s/%s.lua %s",
+                                     dir, H.exe, root, path, args or ""))
   return out, rc, dir
 end
 
@@ -113,6 +114,30 @@ describe("exercise scripts (short configurations)", function()
     assert.are.equal(6, oks, out)
     assert.is_truthy(out:find("all checks pass", 1, true))
     assert_figure(dir .. "/out/ps1_3_checks/checks.png")
+  end)
+
+  it("seed002_1_autoregression: CPT samples pass chi-square, the LSTM stays above H(p)", function()
+    local out, rc, dir = run("seed002_1_autoregression")
+    assert.are.equal(0, rc, out)
+    assert.is_true(number_after(out, "p%-value ([%d.]+)") > 0.001, out)
+    assert.are.equal(0, number_after(out, "outside the 23 pictures: (%d+) samples"))
+    assert.are.equal(12961, number_after(out, "(%d+) parameters"))
+    assert.are.equal(67108862, number_after(out, "against (%d+) CPT entries"))
+    local floor = number_after(out, "H%(p%) = ([%d.]+) nats per image")
+    assert.is_true(math.abs(floor - 3.0671) < 1e-4, out)
+    local first, last = out:match("loss ([%d.]+) %-> ([%d.]+) nats per image")
+    assert.is_true(tonumber(last) < tonumber(first) and tonumber(last) > floor, out)
+    assert.is_true(number_after(out, "KL%(p || q_LSTM%) = ([%d.]+)") > 0)
+    assert_figure(dir .. "/out/seed002_1_autoregression/autoregression.png")
+    assert.is_truthy(io.open(dir .. "/out/models/autoreg_lstm.pt"))
+  end)
+
+  it("notebooks-lua/autoregression_ppca_graphs runs as a plain script", function()
+    local out, rc, dir = run("notebooks-lua/autoregression_ppca_graphs")
+    assert.are.equal(0, rc, out)
+    assert.is_true(number_after(out, "p%-value ([%d.]+)") > 0.001, out)
+    assert.is_truthy(out:find("12961 parameters", 1, true), out)
+    assert_figure(dir .. "/out/autoregression_ppca_graphs/notebook_autoregression.png")
   end)
 
   it("reject an unknown option with a pointer to --help", function()
