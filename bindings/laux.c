@@ -46,15 +46,24 @@ glab_tensor *lg_check(lua_State *L, int i) {
 ** returns to the core's block cache within a step or two and is reused warm,
 ** even when a large dataset is live (a 188 MB MNIST-sized tensor and a
 ** doubling rule let 188 MB of temporaries pile up, every one of them fresh
-** pages: a CNN VAE step took 19 ms instead of 15). */
+** pages: a CNN VAE step took 19 ms instead of 15).
+** When the live set shrinks by other means (Lua's own collector, a <close>,
+** collectgarbage()), the threshold follows it down: otherwise a large data
+** set freed once would leave room for that much garbage ever after. */
 #define GC_MIN_BYTES ((size_t)64 << 20)
-static size_t gc_threshold = GC_MIN_BYTES;
+static size_t gc_threshold = GC_MIN_BYTES, gc_base;
+
+static void set_base(size_t live) {
+  gc_base = live;
+  gc_threshold = live + (live / 4 > GC_MIN_BYTES ? live / 4 : GC_MIN_BYTES);
+}
 
 static void pace_gc(lua_State *L) {
-  if (glab_live_bytes() <= gc_threshold) return;
-  lua_gc(L, LUA_GCCOLLECT);
   size_t live = glab_live_bytes();
-  gc_threshold = live + (live / 4 > GC_MIN_BYTES ? live / 4 : GC_MIN_BYTES);
+  if (live < gc_base) set_base(live);
+  if (live <= gc_threshold) return;
+  lua_gc(L, LUA_GCCOLLECT);
+  set_base(glab_live_bytes());
 }
 
 glab_tensor *lg_push(lua_State *L) {
