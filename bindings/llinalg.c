@@ -55,9 +55,18 @@ static int l_slogdet(lua_State *L) {
   return 2;
 }
 
+/* A^-1 as the solve A X = I, so that it is recorded with solve's rule
+** (gA = -A^-T gX X^T). */
 static int l_inv(lua_State *L) {
   glab_tensor *a = lg_check(L, 1);
-  lg_try(L, glab_linalg_inv(lg_push(L), a));
+  if (a->ndim < 2 || a->shape[a->ndim - 1] != a->shape[a->ndim - 2]) {
+    char sh[128];
+    luaL_error(L, "inv: (%s) is not a square matrix or a batch of them",
+               glab_shape_str(sh, sizeof sh, a->ndim, a->shape));
+  }
+  glab_tensor *eye = lg_push(L);
+  lg_try(L, glab_tensor_eye(eye, a->dtype, a->shape[a->ndim - 1], a->shape[a->ndim - 1]));
+  lg_try(L, glab_ag_solve(lg_pushv(L), LV(a), LV(eye)));
   return 1;
 }
 
@@ -84,7 +93,7 @@ static const lg_Reg functions[] = {
   {"solve_triangular", l_solve_triangular, "linalg.solve_triangular(A, B, [{upper=false, left=true, unitriangular=false}]) -> X\nX with A X = B (or X A = B when left=false) for triangular A; only that triangle is read.\nTransposed views of A are read without a copy. Batched with broadcasting."},
   {"cholesky_solve", l_cholesky_solve, "linalg.cholesky_solve(B, L, [{upper=false}]) -> X\nX with (L L^T) X = B, given the Cholesky factor L: two triangular solves."},
   {"slogdet", l_slogdet, "linalg.slogdet(A) -> sign, logabsdet\nSign and log|det A| through LU; a singular A gives 0 and -inf. Batched."},
-  {"inv", l_inv, "linalg.inv(A) -> Ainv\nThe explicit inverse: slower and less accurate than solve or cholesky_solve,\nwhich should be preferred to multiplying by an inverse."},
+  {"inv", l_inv, "linalg.inv(A) -> Ainv\nThe explicit inverse (LU solve of A X = I, batched): slower and less accurate than solve or\ncholesky_solve, which should be preferred to multiplying by an inverse. Differentiable."},
   {"svd", l_svd, "linalg.svd(A, [{full_matrices=false}]) -> U, S, Vh\nA = U diag(S) Vh with S descending; thin factors unless full_matrices. Batched."},
   {"lstsq", l_lstsq, "linalg.lstsq(A, B) -> X\nThe least-squares solution minimising ||A X - B|| (SVD based, any rank)."},
   {NULL, NULL, NULL}

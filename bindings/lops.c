@@ -9,11 +9,42 @@
 
 /* ---- reductions ------------------------------------------------------------- */
 
-/* x:op([dim], [keepdim]): over dim, or everything when dim is nil. */
+static int desc(const void *a, const void *b) { return *(const int *)b - *(const int *)a; }
+
+/* op over a table of dims at index i, as PyTorch takes them: one recorded
+** reduction per dim, from the last, kept, then squeezed unless keepdim (for
+** sum, mean, logsumexp and max the nested reductions are the joint one). */
+static int reduce_dims(lua_State *L, glab_redop op, glab_tensor *x, int i, int keepdim) {
+  int dims[GLAB_MAXDIM], n = (int)lua_rawlen(L, i);
+  if (n < 1 || n > x->ndim) luaL_argerror(L, i, "expected a list of 1 to ndim dims");
+  for (int k = 0; k < n; k++) {
+    lua_rawgeti(L, i, k + 1);
+    dims[k] = glab_dim(lg_checkdim(L, -1, x->ndim), x->ndim);
+    lua_pop(L, 1);
+    for (int j = 0; j < k; j++)
+      if (dims[j] == dims[k]) luaL_argerror(L, i, "a dim appears twice");
+  }
+  qsort(dims, (size_t)n, sizeof *dims, desc);
+  glab_var *cur = LV(x);
+  for (int k = 0; k < n; k++) {
+    glab_var *next = lg_pushv(L);
+    lg_try(L, glab_ag_reduce(next, op, cur, dims[k], 1, 0));
+    cur = next;
+  }
+  for (int k = 0; k < n && !keepdim; k++) {      /* descending: the later dims go first */
+    glab_var *next = lg_pushv(L);
+    lg_try(L, glab_ag_squeeze(next, cur, dims[k]));
+    cur = next;
+  }
+  return 1;
+}
+
+/* x:op([dim or {dims}], [keepdim]): over dim(s), or everything when nil. */
 static int reduce(lua_State *L, glab_redop op) {
   glab_tensor *x = lg_check(L, 1);
-  int dim = lua_isnoneornil(L, 2) ? GLAB_ALLDIMS : lg_checkdim(L, 2, x->ndim);
   int keepdim = lua_toboolean(L, 3);
+  if (lua_istable(L, 2)) return reduce_dims(L, op, x, 2, keepdim);
+  int dim = lua_isnoneornil(L, 2) ? GLAB_ALLDIMS : lg_checkdim(L, 2, x->ndim);
   lg_try(L, glab_ag_reduce(lg_pushv(L), op, LV(x), dim, keepdim, 0));
   return 1;
 }
@@ -49,6 +80,7 @@ static int extreme(lua_State *L, int is_max) {
     lg_try(L, glab_ag_reduce(lg_pushv(L), is_max ? GLAB_MAX : GLAB_MIN, LV(x), GLAB_ALLDIMS, 0, 0));
     return 1;
   }
+  if (lua_istable(L, 2)) return reduce_dims(L, is_max ? GLAB_MAX : GLAB_MIN, x, 2, lua_toboolean(L, 3));
   int dim = lg_checkdim(L, 2, x->ndim), keepdim = lua_toboolean(L, 3);
   glab_tensor *vals = lg_push(L), *idx = lg_push(L);
   lg_try(L, glab_ag_argreduce(LV(vals), idx, is_max, LV(x), dim, keepdim));
@@ -165,16 +197,44 @@ static int i_scatter_add(lua_State *L) {
   int dim = lg_checkdim(L, 2, x->ndim);
   glab_tensor *idx = lg_index_arg(L, 3);
   glab_tensor *src = lg_totensor(L, 4, x->dtype);
-  glab_tensor *out = lg_push(L);
-  lg_try(L, glab_tensor_clone(out, x));
-  lg_try(L, glab_scatter_add(out, dim, idx, src));
+  lg_try(L, glab_ag_scatter_add(lg_pushv(L), LV(x), dim, idx, LV(src)));
   return 1;
 }
 
+static int takes_part(const glab_tensor *x) { return glab_grad_enabled() && glab_var_requires_grad(LV(x)); }
+
+/* Where x takes part in differentiation, the values that sort or topk
+** picked are gathered again from x at their (0-based) positions idx, as a
+** recorded op: the gradient flows back to the entries they came from. */
+static void gather_values(lua_State *L, glab_tensor *vals, glab_tensor *x, int dim, const glab_tensor *idx) {
+  if (!takes_part(x)) return;
+  glab_tensor *own = lg_push(L);               /* the rule keeps it; idx turns 1-based after */
+  lg_try(L, glab_tensor_clone(own, idx));
+  glab_tensor_free(vals);
+  lg_try(L, glab_ag_gather(LV(vals), LV(x), dim, own));
+  lua_pop(L, 1);
+}
+
+/* Recorded: x flattened, then its entries at the flat positions where the
+** broadcast mask is nonzero (the order masked_select returns). */
 static int i_masked_select(lua_State *L) {
   glab_tensor *x = lg_check(L, 1);
   glab_tensor *m = lg_totensor(L, 2, x->dtype);
-  lg_try(L, glab_masked_select(lg_push(L), x, m));
+  if (!takes_part(x)) {
+    lg_try(L, glab_masked_select(lg_push(L), x, m));
+    return 1;
+  }
+  glab_tensor *mx = lg_push(L), *pos = lg_push(L);
+  lg_try(L, glab_tensor_expand(mx, m, x->ndim, x->shape));
+  int64_t n = glab_tensor_numel(x), k = 0, total[1] = {0};
+  for (int64_t i = 0; i < n; i++) total[0] += glab_tensor_flat_get(mx, i) != 0;
+  lg_try(L, glab_tensor_new(pos, GLAB_F64, 1, total));
+  for (int64_t i = 0; i < n; i++)
+    if (glab_tensor_flat_get(mx, i) != 0) ((double *)glab_tensor_data(pos))[k++] = (double)i;
+  int64_t flat[1] = {n};
+  glab_var *xf = lg_pushv(L);
+  lg_try(L, glab_ag_reshape(xf, LV(x), 1, flat, 0));
+  lg_try(L, glab_ag_index_select(lg_pushv(L), xf, 0, pos));
   return 1;
 }
 
@@ -183,6 +243,7 @@ static int i_sort(lua_State *L) {
   int dim = lg_optdim(L, 2, x->ndim, x->ndim - 1), descending = lua_toboolean(L, 3);
   glab_tensor *vals = lg_push(L), *idx = lg_push(L);
   lg_try(L, glab_sort(vals, idx, x, dim, descending));
+  gather_values(L, vals, x, dim, idx);
   return lg_one_based(L, idx, 2);
 }
 
@@ -201,6 +262,7 @@ static int i_topk(lua_State *L) {
   int largest = lua_isnoneornil(L, 4) ? 1 : lua_toboolean(L, 4);
   glab_tensor *vals = lg_push(L), *idx = lg_push(L);
   lg_try(L, glab_topk(vals, idx, x, (int64_t)k, dim, largest));
+  gather_values(L, vals, x, dim, idx);
   return lg_one_based(L, idx, 2);
 }
 
@@ -236,13 +298,13 @@ static int i_cat(lua_State *L) { return join(L, 0); }
 static int i_stack(lua_State *L) { return join(L, 1); }
 
 static const lg_Reg methods[] = {
-  {"sum", r_sum, "sum(x, [dim], [keepdim]) -> Tensor\nSum over dim, or of all elements (a scalar tensor). Accumulates in double."},
-  {"mean", r_mean, "mean(x, [dim], [keepdim]) -> Tensor\nMean over dim or of all elements."},
+  {"sum", r_sum, "sum(x, [dim or {dims}], [keepdim]) -> Tensor\nSum over dim (or a list of dims), or of all elements (a scalar tensor). Accumulates in double.\nDifferentiable."},
+  {"mean", r_mean, "mean(x, [dim or {dims}], [keepdim]) -> Tensor\nMean over dim (or a list of dims) or of all elements. Differentiable."},
   {"prod", r_prod, "prod(x, [dim], [keepdim]) -> Tensor\nProduct over dim or of all elements."},
   {"var", r_var, "var(x, [dim], [unbiased=true], [keepdim]) -> Tensor\nVariance (divides by N-1 when unbiased, else N); two-pass, no cancellation."},
   {"std", r_std, "std(x, [dim], [unbiased=true], [keepdim]) -> Tensor\nStandard deviation, as var."},
-  {"logsumexp", r_logsumexp, "logsumexp(x, [dim], [keepdim]) -> Tensor\nlog(sum(exp(x))) computed stably (shifted by the max)."},
-  {"max", r_max, "max(x) -> Tensor | max(x, dim, [keepdim]) -> values, indices | max(a, b)\nLargest element; along dim also the 1-based positions; with a tensor b, maximum(a, b)."},
+  {"logsumexp", r_logsumexp, "logsumexp(x, [dim or {dims}], [keepdim]) -> Tensor\nlog(sum(exp(x))) over dim (or a list of dims), computed stably (shifted by the max).\nDifferentiable."},
+  {"max", r_max, "max(x) -> Tensor | max(x, dim, [keepdim]) -> values, indices | max(x, {dims}, [keepdim]) -> values | max(a, b)\nLargest element; along dim also the 1-based positions (constants); over a list of dims the\nvalues only; with a tensor b, maximum(a, b). The values are differentiable."},
   {"min", r_min, "min(x) -> Tensor | min(x, dim, [keepdim]) -> values, indices | min(a, b)\nSmallest element; along dim also the 1-based positions."},
   {"argmax", r_argmax, "argmax(x, [dim], [keepdim]) -> Tensor\n1-based position of the first maximum (in the flattened x when dim is nil)."},
   {"argmin", r_argmin, "argmin(x, [dim], [keepdim]) -> Tensor\n1-based position of the first minimum."},
@@ -257,12 +319,12 @@ static const lg_Reg methods[] = {
   {"outer", p_outer, "outer(a, b) -> Tensor\nOuter product a b^T of two vectors."},
   {"index_select", i_index_select, "index_select(x, dim, idx) -> Tensor\nThe entries at the 1-based positions idx (tensor or table) along dim."},
   {"gather", i_gather, "gather(x, dim, idx) -> Tensor\nout[i][j] = x[i][idx[i][j]] for dim 2 (likewise for any dim); idx is 1-based."},
-  {"scatter_add", i_scatter_add, "scatter_add(x, dim, idx, src) -> Tensor\nA copy of x with src added at the 1-based positions idx along dim."},
+  {"scatter_add", i_scatter_add, "scatter_add(x, dim, idx, src) -> Tensor\nA copy of x with src added at the 1-based positions idx along dim. Differentiable in x and src\n(idx is a constant)."},
   {"scatter_add_", i_scatter_add_, "x:scatter_add_(dim, idx, src) -> x\nIn-place scatter_add."},
-  {"masked_select", i_masked_select, "masked_select(x, mask) -> Tensor\n1-d tensor of the elements where mask ~= 0 (mask broadcasts to x)."},
-  {"sort", i_sort, "sort(x, [dim=-1], [descending=false]) -> values, indices\nStable sort along dim; NaN last; indices are 1-based."},
+  {"masked_select", i_masked_select, "masked_select(x, mask) -> Tensor\n1-d tensor of the elements where mask ~= 0 (mask broadcasts to x), in row-major order.\nDifferentiable in x (the mask is a constant)."},
+  {"sort", i_sort, "sort(x, [dim=-1], [descending=false]) -> values, indices\nStable sort along dim; NaN last; indices are 1-based. The values are differentiable (the gradient\ngoes back to the entries they came from); the indices are constants."},
   {"argsort", i_argsort, "argsort(x, [dim=-1], [descending=false]) -> Tensor\nThe 1-based indices that sort x along dim."},
-  {"topk", i_topk, "topk(x, k, [dim=-1], [largest=true]) -> values, indices\nThe k largest (or smallest) entries along dim, in order."},
+  {"topk", i_topk, "topk(x, k, [dim=-1], [largest=true]) -> values, indices\nThe k largest (or smallest) entries along dim, in order. Values differentiable, indices constants."},
   {NULL, NULL, NULL}
 };
 

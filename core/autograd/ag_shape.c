@@ -195,6 +195,26 @@ glab_status glab_ag_gather(glab_var *out, const glab_var *a, int dim,
   return s != GLAB_OK ? s : record_scatter(out, "gather", a, dim, idx);
 }
 
+/* out = a + (src scattered at idx along dim; src has idx's shape).
+** saved: idx; iarg[GLAB_MAXDIM+1]: dim.  ga = g, gsrc = g gathered at idx. */
+static glab_status scatter_add_backward(glab_node *n, glab_tensor *gin) {
+  if (glab_node_needs(n, 0)) glab_tensor_share(&gin[0], &n->grad[0]);
+  if (!glab_node_needs(n, 1)) return GLAB_OK;
+  return glab_gather(&gin[1], &n->grad[0], (int)n->iarg[GLAB_MAXDIM + 1], &n->saved[0]);
+}
+
+glab_status glab_ag_scatter_add(glab_var *out, const glab_var *a, int dim, const glab_tensor *idx,
+                                const glab_var *src) {
+  glab_status s = glab_tensor_clone(&out->t, &a->t);
+  if (s == GLAB_OK) s = glab_scatter_add(&out->t, dim, idx, &src->t);
+  if (s != GLAB_OK) return s;
+  const glab_var *ins[2] = {a, src};
+  glab_node *n;
+  s = glab_node_record(&n, out, "scatter_add", scatter_add_backward, 2, ins, idx, NULL, NULL);
+  if (n) n->iarg[GLAB_MAXDIM + 1] = glab_dim(dim, a->t.ndim);
+  return s;
+}
+
 /* index_select is a gather with idx broadcast along the other dims. */
 glab_status glab_ag_index_select(glab_var *out, const glab_var *a, int dim,
                                  const glab_tensor *idx) {

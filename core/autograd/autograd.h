@@ -115,6 +115,10 @@ glab_status glab_ag_index_select(glab_var *out, const glab_var *a, int dim,
                                  const glab_tensor *idx);
 glab_status glab_ag_gather(glab_var *out, const glab_var *a, int dim,
                            const glab_tensor *idx);
+/* A copy of a with src added at idx along dim (glab_scatter_add); the
+** gradient reaches a and src. */
+glab_status glab_ag_scatter_add(glab_var *out, const glab_var *a, int dim, const glab_tensor *idx,
+                                const glab_var *src);
 glab_status glab_ag_cat(glab_var *out, const glab_var *const *vs, int n, int dim);
 glab_status glab_ag_stack(glab_var *out, const glab_var *const *vs, int n, int dim);
 
