@@ -131,6 +131,12 @@ glab_status glab_ag_cholesky_solve(glab_var *out, const glab_var *b, const glab_
 /* sign is a plain tensor; logabs is differentiable (d log|det A| = A^-T). */
 glab_status glab_ag_slogdet(glab_tensor *sign, glab_var *logabs, const glab_var *a);
 glab_status glab_ag_solve(glab_var *out, const glab_var *a, const glab_var *b);
+/* ag_decomp.c: eigh (V NULL: eigvalsh), thin or square svd, and lstsq of full
+** column rank.  A gradient that reaches eigenvectors or singular vectors
+** where two values tie is an error, as the vectors are not unique there. */
+glab_status glab_ag_eigh(glab_var *w, glab_var *V, const glab_var *a);
+glab_status glab_ag_svd(glab_var *U, glab_var *S, glab_var *Vh, const glab_var *a, int full);
+glab_status glab_ag_lstsq(glab_var *X, const glab_var *a, const glab_var *b);
 
 /* ---- gradients reduced to a shape ---------------------------------------------------- */
 /* Sum g over the dims that broadcasting added or stretched, giving shape
