@@ -18,9 +18,85 @@ void lg_setdoc(lua_State *L, int i, const char *doc) {
   lua_pop(L, 1);
 }
 
+/* ---- the autograd guard ------------------------------------------------------
+** Every function registered here runs behind one check, so that no op can
+** silently cut a result out of the graph: when grad mode is on and a tensor
+** argument (or a tensor in a list argument) requires grad, at least one of
+** the tensors it returns must require grad too, or the call is an error.
+** Functions whose results are constants by definition (indices, masks,
+** samples, *_like creators, detach, the gradient accessors) are listed in
+** constants[] and registered bare.  The wrapped function runs in the
+** closure's own call frame (called through its pointer, not lua_call), so
+** argument errors still name it. */
+
+typedef struct lg_Fn {
+  lua_CFunction f;
+  const char *name;
+} lg_Fn;
+
+static const char *const constants[] = {
+  "argmax", "argmin", "argsort", "eq", "ne", "lt", "le", "gt", "ge", "zeros_like", "ones_like",
+  "full_like", "rand_like", "randn_like", "detach", "bernoulli", "multinomial", "categorical",
+  "grad", "requires_grad", NULL
+};
+
+static int is_constant(const char *name) {
+  for (int i = 0; constants[i]; i++)
+    if (strcmp(constants[i], name) == 0) return 1;
+  return 0;
+}
+
+static int wants_grad(lua_State *L, int i) {
+  glab_tensor *t = lg_test(L, i);
+  return t && t->storage && glab_var_requires_grad(LV(t));
+}
+
+static int grad_inputs(lua_State *L) {
+  if (!glab_grad_enabled()) return 0;
+  int n = lua_gettop(L);
+  for (int i = 1; i <= n; i++) {
+    if (wants_grad(L, i)) return 1;
+    if (lua_type(L, i) == LUA_TTABLE && !lua_getmetatable(L, i)) {   /* a plain list: cat, stack */
+      lua_Integer len = (lua_Integer)lua_rawlen(L, i);
+      for (lua_Integer k = 1; k <= len && k <= 256; k++) {
+        lua_rawgeti(L, i, k);
+        int w = wants_grad(L, -1);
+        lua_pop(L, 1);
+        if (w) return 1;
+      }
+    } else if (lua_type(L, i) == LUA_TTABLE) {
+      lua_pop(L, 1);                                 /* the metatable */
+    }
+  }
+  return 0;
+}
+
+static int guarded(lua_State *L) {
+  const lg_Fn *fn = lua_touserdata(L, lua_upvalueindex(1));
+  int need = grad_inputs(L);
+  int nret = fn->f(L);
+  if (!need || !glab_grad_enabled()) return nret;
+  int tensors = 0;
+  for (int k = lua_gettop(L) - nret + 1; k <= lua_gettop(L); k++) {
+    if (wants_grad(L, k)) return nret;
+    tensors += lg_test(L, k) != NULL;
+  }
+  if (tensors)
+    luaL_error(L, "%s: no gradient is defined for this operation; wrap it in no_grad or detach "
+               "its input", fn->name);
+  return nret;
+}
+
 void lg_setfuncs(lua_State *L, const lg_Reg *r) {
   for (; r->name; r++) {
-    lua_pushcfunction(L, r->func);
+    if (is_constant(r->name) || r->name[0] == '_') {   /* constants, metamethods, C kernels */
+      lua_pushcfunction(L, r->func);
+    } else {
+      lg_Fn *fn = lua_newuserdatauv(L, sizeof *fn, 0);
+      fn->f = r->func;
+      fn->name = r->name;
+      lua_pushcclosure(L, guarded, 1);
+    }
     if (r->doc) lg_setdoc(L, -1, r->doc);
     lua_setfield(L, -2, r->name);
   }
