@@ -86,13 +86,13 @@ static int l_lstsq(lua_State *L) {
 }
 
 static const lg_Reg functions[] = {
-  {"cholesky", l_cholesky, "linalg.cholesky(A, [{upper=false}]) -> L\nLower factor with A = L L^T (or U with A = U^T U), batched over leading dims.\nA matrix that is not positive definite is an error naming the failing minor."},
+  {"cholesky", l_cholesky, "linalg.cholesky(A, [{upper=false}]) -> L\nLower factor with A = L L^T (or U with A = U^T U), batched over leading dims.\nA matrix that is not positive definite is an error naming the failing minor.\nDifferentiable."},
   {"eigh", l_eigh, "linalg.eigh(A) -> w, V\nEigenvalues in ascending order (as numpy) and eigenvectors as the columns of V,\nA = V diag(w) V^T, for symmetric A (only its lower triangle is read). Batched.\nDifferentiable, with the symmetric gradient; a gradient that reaches V where two eigenvalues\nare equal is an error (V is not unique there)."},
   {"eigvalsh", l_eigvalsh, "linalg.eigvalsh(A) -> w\nEigenvalues of symmetric A, ascending. Differentiable (gA = V diag(gw) V^T), ties included."},
-  {"solve", l_solve, "linalg.solve(A, B) -> X\nX with A X = B by LU with partial pivoting; B may be a vector. Batched with broadcasting.\nA singular matrix is an error."},
-  {"solve_triangular", l_solve_triangular, "linalg.solve_triangular(A, B, [{upper=false, left=true, unitriangular=false}]) -> X\nX with A X = B (or X A = B when left=false) for triangular A; only that triangle is read.\nTransposed views of A are read without a copy. Batched with broadcasting."},
-  {"cholesky_solve", l_cholesky_solve, "linalg.cholesky_solve(B, L, [{upper=false}]) -> X\nX with (L L^T) X = B, given the Cholesky factor L: two triangular solves."},
-  {"slogdet", l_slogdet, "linalg.slogdet(A) -> sign, logabsdet\nSign and log|det A| through LU; a singular A gives 0 and -inf. Batched."},
+  {"solve", l_solve, "linalg.solve(A, B) -> X\nX with A X = B by LU with partial pivoting; B may be a vector. Batched with broadcasting.\nA singular matrix is an error.\nDifferentiable."},
+  {"solve_triangular", l_solve_triangular, "linalg.solve_triangular(A, B, [{upper=false, left=true, unitriangular=false}]) -> X\nX with A X = B (or X A = B when left=false) for triangular A; only that triangle is read.\nTransposed views of A are read without a copy. Batched with broadcasting.\nDifferentiable."},
+  {"cholesky_solve", l_cholesky_solve, "linalg.cholesky_solve(B, L, [{upper=false}]) -> X\nX with (L L^T) X = B, given the Cholesky factor L: two triangular solves.\nDifferentiable."},
+  {"slogdet", l_slogdet, "linalg.slogdet(A) -> sign, logabsdet\nSign and log|det A| through LU; a singular A gives 0 and -inf. Batched.\nDifferentiable."},
   {"inv", l_inv, "linalg.inv(A) -> Ainv\nThe explicit inverse (LU solve of A X = I, batched): slower and less accurate than solve or\ncholesky_solve, which should be preferred to multiplying by an inverse. Differentiable."},
   {"svd", l_svd, "linalg.svd(A, [{full_matrices=false}]) -> U, S, Vh\nA = U diag(S) Vh with S descending; thin factors unless full_matrices. Batched.\nDifferentiable (thin or square factors); a gradient that reaches U or Vh where singular values\ntie or vanish is an error, S alone is always fine."},
   {"lstsq", l_lstsq, "linalg.lstsq(A, B) -> X\nThe least-squares solution minimising ||A X - B|| (SVD based, any rank). Differentiable in A\nand B where A has full column rank."},

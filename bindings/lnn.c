@@ -154,14 +154,14 @@ static int m_doc(lua_State *L) {
 
 static const lg_Reg nn_functions[] = {
   {"linear", f_linear, "nn.linear(x, w, [b]) -> Tensor\nx W^T + b for x (..., in), W (out, in), b (out): one GEMM, differentiable."},
-  {"conv2d", f_conv2d, "nn.conv2d(x, w, [b], [{stride=1, padding=0}]) -> Tensor\n2-d convolution (cross-correlation, as PyTorch) of x (N, C, H, W) with w (O, C, kh, kw);\nstride and padding are integers or {h, w}. im2col + GEMM per image."},
-  {"conv_transpose2d", f_conv_transpose2d, "nn.conv_transpose2d(x, w, [b], [{stride=1, padding=0, output_padding=0}]) -> Tensor\nTransposed convolution of x (N, Cin, H, W) with w (Cin, Cout, kh, kw): the output is\n(N, Cout, (H-1) stride - 2 padding + kh + output_padding, ...)."},
-  {"max_pool2d", f_max_pool2d, "nn.max_pool2d(x, kernel, [stride=kernel]) -> Tensor\nMaximum over windows of x (N, C, H, W); kernel and stride are integers or {h, w}."},
-  {"lstm", f_lstm, "nn.lstm(x, h0, c0, w_ih, w_hh, [b_ih], [b_hh]) -> y, hT, cT\nOne LSTM layer over a sequence, batch first: x (B, T, I), states (B, H), weights (4H, I) and\n(4H, H), gates in PyTorch's order i, f, g, o. y (B, T, H) holds every hidden state."},
-  {"mse_loss", f_mse_loss, "nn.mse_loss(x, y, [reduction=\"mean\"]) -> Tensor\n(x - y)^2 averaged (\"mean\"), summed (\"sum\") or elementwise (\"none\")."},
+  {"conv2d", f_conv2d, "nn.conv2d(x, w, [b], [{stride=1, padding=0}]) -> Tensor\n2-d convolution (cross-correlation, as PyTorch) of x (N, C, H, W) with w (O, C, kh, kw);\nstride and padding are integers or {h, w}. im2col + GEMM per image.\nDifferentiable."},
+  {"conv_transpose2d", f_conv_transpose2d, "nn.conv_transpose2d(x, w, [b], [{stride=1, padding=0, output_padding=0}]) -> Tensor\nTransposed convolution of x (N, Cin, H, W) with w (Cin, Cout, kh, kw): the output is\n(N, Cout, (H-1) stride - 2 padding + kh + output_padding, ...).\nDifferentiable."},
+  {"max_pool2d", f_max_pool2d, "nn.max_pool2d(x, kernel, [stride=kernel]) -> Tensor\nMaximum over windows of x (N, C, H, W); kernel and stride are integers or {h, w}.\nDifferentiable."},
+  {"lstm", f_lstm, "nn.lstm(x, h0, c0, w_ih, w_hh, [b_ih], [b_hh]) -> y, hT, cT\nOne LSTM layer over a sequence, batch first: x (B, T, I), states (B, H), weights (4H, I) and\n(4H, H), gates in PyTorch's order i, f, g, o. y (B, T, H) holds every hidden state.\nDifferentiable."},
+  {"mse_loss", f_mse_loss, "nn.mse_loss(x, y, [reduction=\"mean\"]) -> Tensor\n(x - y)^2 averaged (\"mean\"), summed (\"sum\") or elementwise (\"none\").\nDifferentiable."},
   {"gmm_log_density", f_gmm_log_density, "nn.gmm_log_density(x, logits, means, A, [eps=1e-4]) -> Tensor\nlog q(x_n) (B) for the rows of x (B, d) under the Gaussian mixture with weights softmax(logits)\n(K), means (K, d) and covariances A_k A_k^T + eps I (A: (K, d, d)), as one differentiable op\nwith a closed-form gradient: each component's factor, whitening and gradient run on one thread,\nthe components side by side. The same function as composing cholesky, solve_triangular and\nlogsumexp, in a fraction of the time and memory."},
-  {"binary_cross_entropy_with_logits", f_bce_with_logits, "nn.binary_cross_entropy_with_logits(z, y, [reduction=\"mean\"]) -> Tensor\nBinary cross-entropy of targets y in [0, 1] given logits z, as max(z,0) - z y + log(1 + e^-|z|):\nstable for any z."},
-  {"cross_entropy", f_cross_entropy, "nn.cross_entropy(z, target, [reduction=\"mean\"]) -> Tensor\nlogsumexp(z_i) - z_i[target_i] for logits z (N, C) and 1-based class indices target (N)."},
+  {"binary_cross_entropy_with_logits", f_bce_with_logits, "nn.binary_cross_entropy_with_logits(z, y, [reduction=\"mean\"]) -> Tensor\nBinary cross-entropy of targets y in [0, 1] given logits z, as max(z,0) - z y + log(1 + e^-|z|):\nstable for any z.\nDifferentiable."},
+  {"cross_entropy", f_cross_entropy, "nn.cross_entropy(z, target, [reduction=\"mean\"]) -> Tensor\nlogsumexp(z_i) - z_i[target_i] for logits z (N, C) and 1-based class indices target (N).\nDifferentiable."},
   {NULL, NULL, NULL}
 };
 

@@ -178,6 +178,16 @@ describe("autograd: every op", function()
     end
   end)
 
+  it("says in each op's doc whether it is differentiable", function()
+    local function doc(name)
+      local mod, fn = name:match("^(%a+)%.(.+)$")
+      return G.doc(mod and G[mod][fn] or G[name] or mt.__methods[name]) or ""
+    end
+    for name in pairs(diff) do assert.matches("ifferentiable", doc(name), 1, true) end
+    for name in pairs(constant) do assert.matches("constant", doc(name), 1, true) end
+    for name in pairs(inplace) do assert.matches("efused on a tensor that requires grad", doc(name), 1, true) end
+  end)
+
   for name, case in pairs(diff) do
     it(name .. " passes gradcheck", function()
       local f, inputs = case[1], case[2]
