@@ -1,7 +1,8 @@
 /*
 ** fuzz_loaders.c -- libFuzzer targets for the file loaders, one per
 ** FUZZ_<NAME> macro given at compile time (see run.sh):
-**   idx, npy, image, npz, pt   the input is written to a file and handed to
+**   idx, npy, image, npz, pt, ckpt (genlab.save's checkpoints)
+**                              the input is written to a file and handed to
 **                              the loader by path;
 **   pickle                     the input is read from memory, once without
 **                              and once with opts.objects.
@@ -43,7 +44,7 @@ static int write_input(const uint8_t *data, size_t size) {
 }
 #endif
 
-#if defined(FUZZ_PICKLE) || defined(FUZZ_NPZ) || defined(FUZZ_PT)
+#if defined(FUZZ_PICKLE) || defined(FUZZ_NPZ) || defined(FUZZ_PT) || defined(FUZZ_CKPT)
 /* Read every element of t.  A tensor with very many elements (stride-0
 ** views can claim billions over a few bytes) is read at its first and last
 ** 2^20 elements and at every corner instead, which still reaches its
@@ -126,12 +127,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     glab_reader_close(&r);
   }
-#elif defined(FUZZ_NPZ)
+#elif defined(FUZZ_NPZ) || defined(FUZZ_CKPT)
   if (!write_input(data, size)) return 0;
   int n = 0;
   char **names = NULL;
   glab_tensor *ts = NULL;
+#if defined(FUZZ_NPZ)
   glab_status s = glab_npz_read(path, &n, &names, &ts);
+#else
+  glab_status s = glab_ckpt_read(path, &n, &names, &ts);
+#endif
   if (s != GLAB_OK && glab_errmsg()[0] == '\0') abort();
   if (s == GLAB_OK) {
     check(n >= 0 && (n == 0 || (names && ts)));

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # `make fuzz`: build the libFuzzer targets for the IDX, NPY, image, pickle,
-# NPZ and PyTorch (.pt) loaders with ASan + UBSan and run each for
+# NPZ, PyTorch (.pt) and genlab checkpoint loaders with ASan + UBSan and run each for
 # FUZZ_SECONDS (default 60), starting from the malformed corpus and a few
-# valid files.  FUZZ_TARGETS picks some of them (default: all six, e.g.
+# valid files.  FUZZ_TARGETS picks some of them (default: all seven, e.g.
 # FUZZ_TARGETS="pickle npz pt" make fuzz).  Crashes land in
 # build-fuzz/<target>/crash-*.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${FUZZ_SECONDS:-60}
-targets=${FUZZ_TARGETS:-idx npy image pickle npz pt}
+targets=${FUZZ_TARGETS:-idx npy image pickle npz pt ckpt}
 out=build-fuzz
 mkdir -p "$out"
 src="core/error.c $(ls core/tensor/*.c core/data/*.c) tests/fuzz/stb_impl.c tests/fuzz/fuzz_loaders.c"
@@ -19,10 +19,10 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 status=0
 for t in $targets; do
   case $t in                      # the prefix of its files in tests/data/malformed
-    idx|npy|npz|pt) pre=$t ;;
+    idx|npy|npz|pt|ckpt) pre=$t ;;
     image) pre=img ;;
     pickle) pre=pkl ;;
-    *) echo "fuzz: unknown target $t (idx npy image pickle npz pt)"; exit 2 ;;
+    *) echo "fuzz: unknown target $t (idx npy image pickle npz pt ckpt)"; exit 2 ;;
   esac
   T=$(echo "$t" | tr a-z A-Z)
   echo "fuzz: building $t"
@@ -36,6 +36,7 @@ for t in $targets; do
     pickle) cp tests/fixtures/interchange/*.pkl "$out/$t/corpus/" ;;
     npz) cp tests/fixtures/interchange/*.npz "$out/$t/corpus/" ;;
     pt) cp tests/fixtures/interchange/*.pt "$out/$t/corpus/" ;;
+    ckpt) ./genlab -e "local G = require 'genlab'; G.save('$out/$t/corpus/valid.ckpt', {a = G.randn(3, 4), b = {c = G.zeros(2, {dtype = 'float64'})}})" ;;
   esac
   echo "fuzz: running $t for ${secs}s"
   if ! (cd "$out/$t" && ../fuzz_$t -max_total_time="$secs" -rss_limit_mb=4096 -print_final_stats=1 corpus \
