@@ -34,6 +34,8 @@ static const char usage[] =
   "  -h          show this help\n"
   "  --          stop handling options\n"
   "  -           run stdin and stop handling options\n"
+  "--headless and --no-wait may also follow the script's name (before any \"--\");\n"
+  "they are taken out of the script's arg.\n"
   "With no script, genlab starts its REPL (or runs stdin when it is not a terminal).\n";
 
 /* ---- running code (after lua.c) -------------------------------------------- */
@@ -84,6 +86,26 @@ static int report(lua_State *L, int status) {
 static int dochunk(lua_State *L, int status) {
   if (status == LUA_OK) status = docall(L, 0, 0);
   return report(L, status);
+}
+
+/* genlab's own flags may also follow the script's name, where users write
+** them (genlab x.lua --no-wait): they are taken out of argv before arg is
+** built, so the script never sees them.  After a "--" nothing is taken (and
+** the "--" goes too), for a script that wants those words itself.  Returns
+** the new argc. */
+static int take_own_flags(char **argv, int argc, int script) {
+  int w = script + 1, r;
+  for (r = script + 1; r < argc; r++) {
+    if (strcmp(argv[r], "--") == 0) {
+      for (r++; r < argc; r++) argv[w++] = argv[r];
+      break;
+    }
+    if (strcmp(argv[r], "--headless") == 0) setenv("GENLAB_HEADLESS", "1", 1);
+    else if (strcmp(argv[r], "--no-wait") == 0) setenv("GENLAB_NO_WAIT", "1", 1);
+    else argv[w++] = argv[r];
+  }
+  argv[w] = NULL;
+  return w;
 }
 
 /* arg as lua.c builds it: the script at 0, interpreter options below. */
@@ -408,6 +430,7 @@ static int pmain(lua_State *L) {
     }
   }
   script = i < argc ? i : 0;
+  if (script) argc = take_own_flags(argv, argc, script);
   createargtable(L, argv, argc, script);
   for (int k = 1; k < (script ? script : argc); k++) {
     if (strcmp(argv[k], "-e") == 0) {
