@@ -9,9 +9,48 @@ local G = require "genlab"
 local C = {}
 
 -- Options from arg: the short defaults, or the full ones with --full; any
--- --key=value overrides either (numbers and true/false are converted).
+-- --key=value overrides either.  A value is read by the form of its default:
+-- a number (an integer when the default is one), true/false, a list of
+-- numbers ("1,4,16") or any string; forms[key], when given, lists the words
+-- the option takes ({"sgd", "em"}), with numbers = true when a list of
+-- numbers is allowed besides them.  A wrong value stops the script before
+-- any work, with one line naming the option, the value and the form wanted.
 -- --help prints the options and exits.
-function C.options(short, full, about)
+local function is_list(v) return type(v) == "string" and v:find(",") and v:match("^[%d%s,.eE+-]+$") end
+
+local function list_of_numbers(v)
+  for item in (v .. ","):gmatch("([^,]*),") do
+    if not tonumber(item) then return false end
+  end
+  return true
+end
+
+-- v (a string) converted by the form of default, or nil and what was expected.
+local function convert(v, default, form)
+  if form then
+    for _, word in ipairs(form) do if v == word then return v end end
+    if form.numbers and list_of_numbers(v) then return v end
+    return nil, "one of " .. table.concat(form, ", ") .. (form.numbers and ", or a list of numbers such as 1,2,3" or "")
+  end
+  if type(default) == "number" then
+    local n = tonumber(v)
+    if math.type(default) == "integer" then
+      n = n and math.tointeger(n)
+      return n, not n and "an integer" or nil
+    end
+    return n, not n and "a number" or nil
+  elseif type(default) == "boolean" then
+    if v == "true" or v == "false" then return v == "true" end
+    return nil, "true or false"
+  elseif is_list(default) then
+    if list_of_numbers(v) then return v end
+    return nil, "a list of numbers such as " .. default
+  end
+  return v
+end
+
+function C.options(short, full, about, forms)
+  forms = forms or {}
   local o, want_full, given = {}, false, {}
   for _, a in ipairs(arg or {}) do
     if a == "--full" then
@@ -22,7 +61,8 @@ function C.options(short, full, about)
       for k in pairs(short) do keys[#keys + 1] = k end
       table.sort(keys)
       for _, k in ipairs(keys) do
-        print(string.format("  --%s=%s / %s", k, tostring(short[k]), tostring(full[k])))
+        local words = forms[k] and ("  (" .. table.concat(forms[k], "|") .. (forms[k].numbers and "|n,n,..." or "") .. ")") or ""
+        print(string.format("  --%s=%s / %s%s", k, tostring(short[k]), tostring(full[k]), words))
       end
       os.exit(0)
     else
@@ -31,9 +71,12 @@ function C.options(short, full, about)
         io.stderr:write(string.format("%s: unknown argument '%s' (try --help)\n", arg[0], a))
         os.exit(2)
       end
-      if v == "true" then v = true elseif v == "false" then v = false
-      else v = math.tointeger(tonumber(v)) or tonumber(v) or v end
-      given[k] = v
+      local value, wanted = convert(v, short[k], forms[k])
+      if value == nil then
+        io.stderr:write(string.format("%s: --%s=%s: expected %s\n", arg[0], k, v, wanted))
+        os.exit(2)
+      end
+      given[k] = value
     end
   end
   for k, v in pairs(want_full and full or short) do o[k] = v end

@@ -14,7 +14,8 @@ local o = C.options(
    lr_end = 1e-4, method = "sgd", seed = 0},
   {Ks = "1,4,16,32,64", n_train = 100000, n_test = 20000, epochs = 20, batch = 512, lr = 1e-3,
    lr_end = 1e-5, method = "sgd", seed = 0},
-  "PS1 1.1e-g: GMMs of image patches for several K, by SGD (or --method=em)")
+  "PS1 1.1e-g: GMMs of image patches for several K, by SGD (or --method=em)",
+  {method = {"sgd", "em"}})
 
 local Ks = {}
 for k in tostring(o.Ks):gmatch("%d+") do Ks[#Ks + 1] = tonumber(k) end

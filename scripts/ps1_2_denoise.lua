@@ -18,9 +18,9 @@ local G = require "genlab"
 local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
 local D = G.denoise
 local o = C.options(
-  {Ks = "1,64", size = 8, crop = 128, sigma = 25 / 255, lambda = 1, n_train = 20000,
+  {Ks = "1,64", size = 8, crop = 128, sigma = 25 / 255, lambda = 1.0, n_train = 20000,
    n_test = 300, em_iter = 15, patch_steps = 200, gd_steps = 30, seed = 0},
-  {Ks = "1,64", size = 16, crop = 0, sigma = 25 / 255, lambda = 1, n_train = 100000,
+  {Ks = "1,64", size = 16, crop = 0, sigma = 25 / 255, lambda = 1.0, n_train = 100000,
    n_test = 2000, em_iter = 50, patch_steps = 100, gd_steps = 20, seed = 0},
   "PS1 1.2: patch and whole-image denoising with the GMM prior (gradient descent and EPLL)")
 

@@ -16,7 +16,8 @@ local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
 local A = G.autoreg
 local o = C.options({samples = 20000, steps = 400, lr = 1e-2, lr_end = 1e-3, seed = 2025, cpts = "", dtype = "float64"},
                     {samples = 100000, steps = 4000, lr = 1e-2, lr_end = 1e-4, seed = 2025, cpts = "", dtype = "float64"},
-                    "Seed 002 problem 1: sampling 5x5 images from CPTs, then from a 2-layer LSTM")
+                    "Seed 002 problem 1: sampling 5x5 images from CPTs, then from a 2-layer LSTM",
+                    {dtype = {"float64", "float32"}})
 
 local pics = A.pictures()
 local p = pics.p:totable()

@@ -140,6 +140,21 @@ describe("exercise scripts (short configurations)", function()
     assert_figure(dir .. "/out/autoregression_ppca_graphs/notebook_autoregression.png")
   end)
 
+  it("reject a value of the wrong form before any work, naming the option and the form", function()
+    local cases = {
+      {"ps1_2_denoise", "--size=abc", "--size=abc: expected an integer"},
+      {"ps1_1efg_gmm", "--Ks=1,x", "--Ks=1,x: expected a list of numbers such as 1,4,16"},
+      {"ps1_1efg_gmm", "--method=newton", "--method=newton: expected one of sgd, em"},
+      {"ps1_1d_gaussian_sgd", "--lr=fast", "--lr=fast: expected a number"},
+    }
+    for _, c in ipairs(cases) do
+      local out, rc = run(c[1], c[2])
+      assert.are.equal(2, rc, out)
+      assert.is_truthy(out:find(c[3], 1, true), out)
+      assert.is_nil(out:find("\n.", 1), "one line only: " .. out)
+    end
+  end)
+
   it("reject an unknown option with a pointer to --help", function()
     local out, rc = run("ps1_1a_gaussian", "--epochs=3")
     assert.are.equal(2, rc)
