@@ -100,7 +100,7 @@ fuzz: all
 	@tests/fuzz/run.sh
 
 docs: $(EXE)
-	./$(EXE) bindings/gendoc.lua > docs/API.md
+	./$(EXE) bindings/gendoc.lua > bindings/API.md
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LUA_CMOD)

@@ -1,4 +1,4 @@
--- Write docs/API.md from the docstrings the bindings register (the same text
+-- Write bindings/API.md from the docstrings the bindings register (the same text
 -- help() prints): `make docs`.
 local G = require "genlab"
 local mt = getmetatable(G.zeros(1))

@@ -1,6 +1,6 @@
 /*
 ** lhelp.c -- help(f) and genlab.doc(f): the docstrings that every binding
-** registers with lg_setfuncs.  docs/API.md is generated from the same
+** registers with lg_setfuncs.  bindings/API.md is generated from the same
 ** strings (bindings/gendoc.lua), so the two cannot drift apart.
 */
 #include <stdio.h>

@@ -58,4 +58,4 @@ end
 
 step("help")
 G.help(linalg.eigh)
-print("\nNext: ./genlab for the REPL (help() lists everything), docs/API.md for the reference.")
+print("\nNext: ./genlab for the REPL (help() lists everything), bindings/API.md for the reference.")

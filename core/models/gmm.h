@@ -31,7 +31,7 @@ glab_status glab_gmm_log_prob(glab_tensor *out, const glab_tensor *X,
 
 /* P (K, d, d) := L_k^-1 for each lower factor in chol (K, d, d): whitening,
 ** z = P_k (x - mu_k) ~ N(0, I) under component k.  The one inverse the
-** kernels form (documented in docs/DESIGN-notes.md): applying it is a GEMM,
+** kernels form (documented in core/DESIGN-notes.md): applying it is a GEMM,
 ** twice as fast as a triangular solve per block of points. */
 glab_status glab_gmm_whitening(glab_tensor *P, const glab_tensor *chol);
 
