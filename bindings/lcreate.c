@@ -267,7 +267,7 @@ static const lg_Reg functions[] = {
   {"multinomial", c_multinomial, "multinomial(weights, [n=1], [replacement=false], [{generator=}]) -> Tensor\n1-based category indices drawn in proportion to weights (k) or per row of (b, k).\nA constant: no gradient flows through it (as in PyTorch)."},
   {"categorical", c_categorical, "categorical(probs, [n=1], [{generator=}]) -> Tensor\nn independent 1-based draws from each row of probs (multinomial with replacement).\nA constant: no gradient flows through it (as in PyTorch)."},
   {"permutation", c_permutation, "permutation(n, [{dtype=, generator=}]) -> Tensor\nA random ordering of 1..n (float64 unless dtype says otherwise)."},
-  {"randperm", c_permutation, NULL},
+  {"randperm", c_permutation, "randperm(n, [{dtype=, generator=}]) -> Tensor\nA random permutation of 1..n (the name PyTorch uses for permutation)."},
   {"manual_seed", c_manual_seed, "manual_seed(n)\nReseed the default generator. genlab starts seeded with 0, so runs repeat."},
   {"Generator", g_new, "Generator([seed=0]) -> Generator\nAn independent random stream (xoshiro256++); pass it as {generator = g}.\ng:seed(n) reseeds it. The same seed gives the same numbers on every run and thread count."},
   {NULL, NULL, NULL}

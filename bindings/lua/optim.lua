@@ -134,6 +134,7 @@ end
 
 doc(Optimizer.zero_grad, "opt:zero_grad()\nDrop the gradients of the optimizer's parameters (p.grad = nil).")
 doc(Optimizer.set_lr, "opt:set_lr(lr)\nChange the learning rate from the next step on.")
+doc(Optimizer.get_lr, "opt:get_lr() -> lr\nThe learning rate the next step uses.")
 doc(Optimizer.state_dict, "opt:state_dict() -> {name = Tensor}\nStep count, learning rate and moment buffers, for genlab.save.")
 doc(Optimizer.load_state_dict, "opt:load_state_dict(sd) -> opt\nRestore what state_dict gave, checking each buffer's shape.")
 doc(SGD.step, "opt:step()\nUpdate every parameter that has a gradient.")

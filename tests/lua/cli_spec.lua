@@ -34,6 +34,11 @@ describe("genlab program", function()
     assert.are.equal("a,--no-wait\tnil\tnil\n", out)
   end)
 
+  it("documents every public function of every documented table (gendoc --check)", function()
+    local out, rc = sh(exe .. " bindings/gendoc.lua --check")
+    assert.are.equal(0, rc, out)
+  end)
+
   it("keeps the design card's top level", function()
     local out, rc = sh("git ls-files | cut -d/ -f1 | sort -u | grep -v '^[.]' | tr '\\n' ' '")
     if rc ~= 0 or out == "" then return pending("skipped: not a git checkout") end
