@@ -114,13 +114,19 @@ static void draw_axes(glab_canvas *c, const axes *a, const char *xlabel, const c
     glab_canvas_text(c, x, a->b + 6 + TICK_SIZE, TICK_SIZE, axis_col, buf, GLAB_ALIGN_CENTER);
   }
   if (a->logy) {
+    /* powers of ten; 1, 2 and 5 times them when the range spans under two decades */
     double lstep = fmax(1, floor((a->y1 - a->y0) / 6));
-    for (double e = ceil(a->y0); e <= a->y1 + 1e-9; e += lstep) {
-      double y = a->b - (e - a->y0) / (a->y1 - a->y0) * (a->b - a->t);
-      glab_canvas_line(c, a->l, y, a->r, y, 1, grid_col);
-      snprintf(buf, sizeof buf, "%g", pow(10, e));
-      glab_canvas_text(c, a->l - 6, y + TICK_SIZE / 2 - 1, TICK_SIZE, axis_col, buf, GLAB_ALIGN_RIGHT);
-    }
+    static const double mant[3] = {1, 2, 5};
+    int fine = a->y1 - a->y0 < 2;
+    for (double e = floor(a->y0); e <= a->y1 + 1e-9; e += lstep)
+      for (int m = 0; m < (fine ? 3 : 1); m++) {
+        double v = e + log10(mant[m]);
+        if (v < a->y0 - 1e-9 || v > a->y1 + 1e-9) continue;
+        double y = a->b - (v - a->y0) / (a->y1 - a->y0) * (a->b - a->t);
+        glab_canvas_line(c, a->l, y, a->r, y, 1, grid_col);
+        snprintf(buf, sizeof buf, "%g", mant[m] * pow(10, e));
+        glab_canvas_text(c, a->l - 6, y + TICK_SIZE / 2 - 1, TICK_SIZE, axis_col, buf, GLAB_ALIGN_RIGHT);
+      }
   } else {
     step = nice_step(a->y1 - a->y0, 5);
     for (double v = ceil(a->y0 / step) * step; v <= a->y1 + step * 1e-9; v += step) {
@@ -188,6 +194,32 @@ static void data_range(const glab_panel *p, axes *a) {
   pad_range(&a->y0, &a->y1);
 }
 
+/* How much of the data the box (x0, y0)-(x1, y1) would hide: the points of
+** every series inside it (and the midpoints of their segments), and the
+** reference line crossing it. */
+static int hidden(const glab_panel *p, const axes *a, double x0, double y0, double x1, double y1) {
+  int n = 0;
+  for (int k = 0; k < p->nseries; k++) {
+    const glab_series *s = &p->series[k];
+    double px = NAN, py = NAN;
+    for (int i = 0; i < s->n; i++) {
+      double x = to_px(a, series_x(s, i)), y = (a->logy && !(s->y[i] > 0)) ? NAN : to_py(a, s->y[i]);
+      n += x >= x0 && x <= x1 && y >= y0 && y <= y1;
+      double mx = (x + px) / 2, my = (y + py) / 2;
+      n += isfinite(mx) && mx >= x0 && mx <= x1 && my >= y0 && my <= y1;
+      px = x;
+      py = y;
+    }
+  }
+  if (p->lines.has_hline && (!a->logy || p->lines.hline > 0)) {
+    double y = to_py(a, p->lines.hline);
+    if (y >= y0 && y <= y1) n += 20;
+  }
+  return n;
+}
+
+/* The legend in the inner corner where it hides the least data (top right
+** on a tie). */
 static void draw_legend(glab_canvas *c, const glab_panel *p, const axes *a) {
   int rows = 0;
   double w = 0;
@@ -201,9 +233,22 @@ static void draw_legend(glab_canvas *c, const glab_panel *p, const axes *a) {
     w = fmax(w, glab_text_width(LABEL_SIZE - 1, p->lines.hline_label));
   }
   if (!rows) return;
-  double bx1 = a->r - 8, bx0 = bx1 - w - 36, by0 = a->t + 8, lh = LABEL_SIZE + 5;
-  glab_canvas_fill_rect(c, (int)bx0, (int)by0, (int)bx1, (int)(by0 + rows * lh + 8), (glab_rgba){255, 255, 255, 255});
-  glab_canvas_rect(c, (int)bx0, (int)by0, (int)bx1, (int)(by0 + rows * lh + 8), grid_col);
+  double lh = LABEL_SIZE + 5, bw = w + 36, bh = rows * lh + 8;
+  double xs[2] = {a->r - 8 - bw, a->l + 8}, ys[2] = {a->t + 8, a->b - 8 - bh};
+  double bx0 = xs[0], by0 = ys[0];
+  int best = -1;
+  for (int corner = 0; corner < 4; corner++) {      /* top right, top left, bottom right, bottom left */
+    double x = xs[corner % 2], y = ys[corner / 2];
+    int h = hidden(p, a, x - 4, y - 4, x + bw + 4, y + bh + 4);
+    if (best < 0 || h < best) {
+      best = h;
+      bx0 = x;
+      by0 = y;
+    }
+  }
+  double bx1 = bx0 + bw;
+  glab_canvas_fill_rect(c, (int)bx0, (int)by0, (int)bx1, (int)(by0 + bh), (glab_rgba){255, 255, 255, 255});
+  glab_canvas_rect(c, (int)bx0, (int)by0, (int)bx1, (int)(by0 + bh), grid_col);
   double y = by0 + 4 + lh / 2;
   for (int k = 0; k <= p->nseries; k++) {
     const char *label = k < p->nseries ? p->series[k].label : (p->lines.has_hline ? p->lines.hline_label : "");

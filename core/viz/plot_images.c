@@ -137,6 +137,61 @@ static void draw_scaled(glab_canvas *c, int tx, int ty, int tw, int th, double s
   free(row);
 }
 
+/* Tile k drawn at a fractional scale sc with a smooth filter: bilinear
+** between the source pixels' colours when enlarging, the average of the
+** source pixels each output pixel covers (a box filter) when shrinking. */
+static void draw_smooth(glab_canvas *c, int tx, int ty, int tw, int th, double sc,
+                        const glab_panel *p, int k, double lo, double hi) {
+  int w = p->w, h = p->h;
+  glab_rgba *src = malloc((size_t)w * h * sizeof *src), *row = malloc((size_t)tw * sizeof *row);
+  if (!src || !row) {
+    free(src);
+    free(row);
+    return;
+  }
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++) src[(size_t)y * w + x] = tile_pixel(p, k, y, x, lo, hi);
+  for (int y = 0; y < th; y++) {
+    for (int x = 0; x < tw; x++) {
+      double acc[3] = {0, 0, 0}, wsum = 0;
+      if (sc >= 1) {
+        double fy = fmin(fmax((y + 0.5) / sc - 0.5, 0), h - 1), fx = fmin(fmax((x + 0.5) / sc - 0.5, 0), w - 1);
+        int y0 = (int)fy, x0 = (int)fx, y1 = y0 + 1 < h ? y0 + 1 : y0, x1 = x0 + 1 < w ? x0 + 1 : x0;
+        double ay = fy - y0, ax = fx - x0;
+        const glab_rgba q[4] = {src[(size_t)y0 * w + x0], src[(size_t)y0 * w + x1], src[(size_t)y1 * w + x0],
+                                src[(size_t)y1 * w + x1]};
+        const double wq[4] = {(1 - ay) * (1 - ax), (1 - ay) * ax, ay * (1 - ax), ay * ax};
+        for (int i = 0; i < 4; i++) {
+          acc[0] += wq[i] * q[i].r;
+          acc[1] += wq[i] * q[i].g;
+          acc[2] += wq[i] * q[i].b;
+        }
+        wsum = 1;
+      } else {
+        int sy0 = (int)(y / sc), sy1 = (int)ceil((y + 1) / sc), sx0 = (int)(x / sc), sx1 = (int)ceil((x + 1) / sc);
+        for (int sy = sy0; sy < sy1 && sy < h; sy++)
+          for (int sx = sx0; sx < sx1 && sx < w; sx++) {
+            glab_rgba q = src[(size_t)sy * w + sx];
+            acc[0] += q.r;
+            acc[1] += q.g;
+            acc[2] += q.b;
+            wsum += 1;
+          }
+      }
+      if (wsum <= 0) wsum = 1;
+      row[x] = GLAB_RGB((uint8_t)lround(acc[0] / wsum), (uint8_t)lround(acc[1] / wsum),
+                        (uint8_t)lround(acc[2] / wsum));
+    }
+    glab_canvas_put_row(c, tx, ty + y, row, tw);
+  }
+  free(src);
+  free(row);
+}
+
+/* Tiles fill their panel: small tiles (patches, 5x5 pictures) and any tile
+** that can grow at least twofold are scaled by whole pixels, crisp; larger
+** images take the fractional scale that fills the panel, smoothly filtered
+** (draw_smooth), up or down. */
 void glab_render_grid(glab_canvas *c, const glab_panel *p, double l, double t, double r, double b) {
   const glab_grid_opts *o = &p->grid;
   int cols = o->cols > 0 ? o->cols : (o->rows > 0 ? (p->n + o->rows - 1) / o->rows : (int)ceil(sqrt((double)p->n)));
@@ -149,7 +204,8 @@ void glab_render_grid(glab_canvas *c, const glab_panel *p, double l, double t, d
   double sx = (r - l - pad * (cols + 1)) / (cols * (double)p->w);
   double sy = (b - t - (pad + cap) * (rows + 1)) / (rows * (double)p->h);
   double sc = fmin(sx, sy);
-  if (sc >= 1) sc = floor(sc);              /* whole pixels: crisp nearest-neighbour tiles */
+  int whole = sc >= 2 || (sc >= 1 && p->w <= 32 && p->h <= 32);
+  if (whole) sc = floor(sc);
   if (sc <= 0) return;
   int tw = (int)floor(p->w * sc), th = (int)floor(p->h * sc);
   int gw = cols * tw + (cols + 1) * pad, gh = rows * (th + cap) + (rows + 1) * pad;
@@ -161,7 +217,8 @@ void glab_render_grid(glab_canvas *c, const glab_panel *p, double l, double t, d
     double lo = glo, hi = ghi;
     if (o->norm == GLAB_NORM_TILE) value_range(p, k, &lo, &hi);
     int tx = x0 + pad + (k % cols) * (tw + pad), ty = y0 + pad + (k / cols) * (th + cap + pad);
-    draw_scaled(c, tx, ty, tw, th, sc, p, k, lo, hi);
+    if (whole) draw_scaled(c, tx, ty, tw, th, sc, p, k, lo, hi);
+    else draw_smooth(c, tx, ty, tw, th, sc, p, k, lo, hi);
     if (p->captions && p->captions[k]) {
       glab_canvas_fill_rect(c, tx, ty + th, tx + tw, ty + th + cap, GLAB_WHITE);
       glab_canvas_text(c, tx + tw / 2.0, ty + th + cap - 3, 10, GLAB_BLACK, p->captions[k], GLAB_ALIGN_CENTER);

@@ -21,6 +21,50 @@ describe("figures", function()
     fig:close()
   end)
 
+  -- the extent of the pixels that differ from the white background, along a row or a column
+  local function extent(line)
+    local v, first, last = line:totable(), nil, nil
+    for i, px in ipairs(v) do
+      if px[1] < 0.99 or px[2] < 0.99 or px[3] < 0.99 then first = first or i; last = i end
+    end
+    return first and (last - first + 1) or 0
+  end
+
+  it("fill an image panel: whole pixels from 2x, a smooth fractional scale below, a box filter down", function()
+    local function ramp(n) return G.linspace(0, 1, n):reshape(1, n):expand(n, n):contiguous():reshape(1, n, n) end
+    local fig = viz.figure{width = 400, height = 300}
+    fig:grid(ramp(128), {norm = "none"})                -- room for 2.2x: 2x, crisp
+    assert.are.equal(256 + 4, extent(fig:render()[150]))
+    fig:grid(ramp(200), {norm = "none"})                -- room for 1.45x: it fills the panel
+    local px = fig:render()
+    local wide = extent(px[150])
+    assert.is_true(wide >= 270 and wide <= 300, "tile " .. wide .. " px wide in a 300 px tall panel")
+    local row = px[150]:select(2, 1)                     -- smooth: small steps between neighbours
+    local step = (row:narrow(1, 100, 150) - row:narrow(1, 101, 150)):abs():max():item()
+    assert.is_true(step < 0.02, "largest step between neighbours " .. step)
+    fig:grid(G.rand(1, 900, 900), {norm = "none"})      -- larger than the panel: averaged down
+    px = fig:render()
+    assert.is_true(extent(px[150]) <= 300)
+    local mid = px[150]:narrow(1, 100, 200):select(2, 1)
+    assert.is_true(mid:std():item() < 0.2, "a box filter averages the noise: std " .. mid:std():item())
+    fig:close()
+  end)
+
+  it("put the legend where it hides none of the data", function()
+    -- a curve through the top right corner, where the legend used to go
+    local y = {0, 0, 0, 0, 0, 0, 0, 0.5, 1, 1}
+    local function blue(label)
+      local fig = viz.figure{width = 500, height = 400}
+      fig:line({{y = y, label = label}})
+      local px = fig:render()
+      fig:close()
+      local b = px:select(3, 3) - px:select(3, 1)          -- tab10 blue: b - r = 0.58
+      return b:gt(0.4):sum():item()
+    end
+    local bare, labelled = blue(""), blue("a curve with a fairly long label")
+    assert.is_true(labelled >= bare, ("%d blue pixels with the legend, %d without"):format(labelled, bare))
+  end)
+
   it("write non-blank PNGs without a display", function()
     local dir = os.tmpname()
     os.remove(dir)
