@@ -37,6 +37,19 @@ int glab_window_available(void) {
   return video_state > 0;
 }
 
+void glab_window_fit(int *w, int *h, int avail_w, int avail_h) {
+  if (avail_w < 1 || avail_h < 1 || (*w <= avail_w && *h <= avail_h)) return;
+  double f = (double)avail_w / *w < (double)avail_h / *h ? (double)avail_w / *w : (double)avail_h / *h;
+  *w = (int)(*w * f);
+  *h = (int)(*h * f);
+  if (*w < 1) *w = 1;
+  if (*h < 1) *h = 1;
+}
+
+/* Room left for the frame and title bar that the window manager adds. */
+#define FRAME_W 16
+#define FRAME_H 48
+
 glab_status glab_window_open(glab_window **out, const char *title, int width, int height) {
   if (!glab_window_available()) return glab_fail(GLAB_EIO, "window: no display available");
   int slot = -1;
@@ -45,8 +58,19 @@ glab_status glab_window_open(glab_window **out, const char *title, int width, in
   if (slot < 0) return glab_fail(GLAB_EARG, "window: at most %d windows", MAX_WINDOWS);
   glab_window *w = calloc(1, sizeof *w);
   if (!w) return glab_fail(GLAB_ENOMEM, "window: out of memory");
-  w->win = SDL_CreateWindow(title, SDL_WINDOWPOS_UNDEFINED, SDL_WINDOWPOS_UNDEFINED, width, height,
-                            SDL_WINDOW_RESIZABLE);
+  SDL_Rect usable;
+  int x = SDL_WINDOWPOS_UNDEFINED, y = SDL_WINDOWPOS_UNDEFINED;
+  if (SDL_GetDisplayUsableBounds(0, &usable) == 0) {
+    int fw = width, fh = height;
+    glab_window_fit(&fw, &fh, usable.w - FRAME_W, usable.h - FRAME_H);
+    if (fw != width || fh != height) {          /* a shrunk window is centred, title on screen */
+      x = usable.x + (usable.w - fw) / 2;
+      y = usable.y + (usable.h - fh - FRAME_H) / 2 + FRAME_H - FRAME_W;
+      width = fw;
+      height = fh;
+    }
+  }
+  w->win = SDL_CreateWindow(title, x, y, width, height, SDL_WINDOW_RESIZABLE);
   if (w->win) w->ren = SDL_CreateRenderer(w->win, -1, 0);
   if (!w->win || !w->ren) {
     glab_status s = glab_fail(GLAB_EIO, "window: %s", SDL_GetError());

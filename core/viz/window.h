@@ -20,7 +20,13 @@
 typedef struct glab_window glab_window;
 
 int glab_window_available(void);
+/* The window opens at the canvas's size, shrunk (aspect kept) to fit the
+** display's usable area less room for the window frame; the figure is
+** scaled down to it, while its PNG keeps the full size. */
 glab_status glab_window_open(glab_window **w, const char *title, int width, int height);
+/* The fitting rule alone: (*w, *h) scaled down by one factor so that they fit
+** avail_w x avail_h (never up); exposed for tests. */
+void glab_window_fit(int *w, int *h, int avail_w, int avail_h);
 /* Whether a frame is due: at most ~30 frames a second, fewer for figures
 ** that cost more to draw; a caller renders only when due, else just pumps. */
 int glab_window_due(const glab_window *w);

@@ -5,11 +5,13 @@
 */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "../../core/data/io.h"
 #include "../../core/viz/plot.h"
+#include "../../core/viz/window.h"
 #include "tap.h"
 
 static int same(glab_rgba a, glab_rgba b) { return a.r == b.r && a.g == b.g && a.b == b.b; }
@@ -130,7 +132,22 @@ static void test_layout(void) {
   OK(d03 > d01, "the ends of a path lie further apart than neighbours (%.2f > %.2f)", d03, d01);
 }
 
+/* A figure taller than the display (the denoising figure, 1400x1050, on a
+** 1600x1000 screen) opens shrunk to fit, aspect kept; one that fits is kept. */
+static void test_window_fit(void) {
+  int w = 1400, h = 1050;
+  glab_window_fit(&w, &h, 1600 - 16, 1000 - 48);
+  OK(h <= 952 && w <= 1584 && abs(w * 1050 - h * 1400) <= 1400, "1400x1050 fits 1584x952 as %dx%d", w, h);
+  w = 800, h = 600;
+  glab_window_fit(&w, &h, 1584, 952);
+  OK(w == 800 && h == 600, "a figure that fits keeps its size");
+  w = 3000, h = 500;
+  glab_window_fit(&w, &h, 1584, 952);
+  OK(w == 1584 && h == 264, "a wide one is limited by the width: %dx%d", w, h);
+}
+
 int main(void) {
+  test_window_fit();
   test_grid_tiles();
   test_colour_maps();
   test_line_plot();

@@ -130,4 +130,17 @@ describe("window", function()
     assert.are.equal("200", updates)
     assert.is_true(tonumber(magenta) >= 0.9 * 256 * 256, out)   -- the 16x16 tile at 16x
   end)
+
+  it("opens a figure larger than the screen shrunk to fit, its PNG at full size", function()
+    local out, rc = sh("timeout 120 xvfb-run -a -s '-screen 0 800x600x24' " .. exe ..
+                       " --no-wait tests/viz/window_fit_check.lua")
+    assert.are.equal(0, rc, out)
+    local n, x0, y0, x1, y1, sw, shh, pw, ph =
+      out:match("magenta (%d+), box (%-?%d+) (%-?%d+) (%-?%d+) (%-?%d+), screen (%d+)x(%d+), png (%d+)x(%d+)")
+    assert.is_truthy(n, out)
+    -- the bottom-right panel is on the screen whole: its tile stops short of the edges
+    assert.is_true(tonumber(x1) < tonumber(sw) - 8 and tonumber(y1) < tonumber(shh) - 8, out)
+    assert.is_true(tonumber(n) > 0.9 * (x1 - x0 + 1) * (y1 - y0 + 1), out)
+    assert.are.same({"1000", "900"}, {pw, ph})
+  end)
 end)
