@@ -2,7 +2,7 @@
 #
 #   make            build ./genlab (REPL + script runner) and build/lua/genlab.so
 #   make test       install missing packages, build, run every test
-#   make demo       install, build, run the guided tour
+#   make demo       install, build, run the flagship exercise (PS1) live
 #   make SAN=1 test the same under AddressSanitizer + UBSan (build-san/)
 
 CC      ?= cc
@@ -89,7 +89,7 @@ test: deps data
 demo: deps
 	@vendor/fetch-data.sh photos
 	@$(MAKE) --no-print-directory all
-	./$(EXE) scripts/tour.lua
+	./$(EXE) scripts/demo.lua
 
 bench: deps data
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)

@@ -472,7 +472,7 @@ static int v_outdir(lua_State *L) {
 }
 
 static const lg_Reg methods[] = {
-  {"grid", v_grid, "fig:grid(images, [{panel=1, rows=, cols=, pad=2, norm=\"global\"|\"tile\"|\"none\", signed=false, title=, captions=}]) -> fig\nA collage: images (N, H, W), (N, 1, H, W), (N, H, W, 3), flattened square tiles (N, D), or a list.\nTiles are scaled up by whole pixels (nearest neighbour). norm scales by the min/max of all tiles,\nof each tile, or not at all (values in [0, 1]). signed: blue-white-red with 0 white (eigenvectors)."},
+  {"grid", v_grid, "fig:grid(images, [{panel=1, rows=, cols=, pad=2, norm=\"global\"|\"tile\"|\"none\", signed=false, title=, captions=}]) -> fig\nA collage: images (N, H, W), (N, 1, H, W), (N, H, W, 3), flattened square tiles (N, D), or a list.\nTiles fill the panel: by whole pixels (crisp) for small tiles and from 2x, else smoothly (bilinear\nup, box-averaged down). norm scales by the min/max of all tiles,\nof each tile, or not at all (values in [0, 1]). signed: blue-white-red with 0 white (eigenvectors)."},
   {"heatmap", v_heatmap, "fig:heatmap(M, [{panel=1, signed=false, title=}]) -> fig\nA matrix as colours (viridis, or blue-white-red centred at 0 when signed) with a colour bar."},
   {"line", v_line, "fig:line(y | {y=, x=, label=} | {{y=, x=, label=}, ...}, [{panel=1, title=, xlabel=, ylabel=, logy=false, hline=, hline_label=}]) -> fig\nLine plot of one or several series (x defaults to 1..n), with a legend, readable ticks, a log y axis\nand a dashed horizontal reference line (e.g. the closed-form NLL)."},
   {"scatter", v_scatter, "fig:scatter(x, y, [{panel=1, colors=, sizes=, title=, xlabel=, ylabel=}]) -> fig\nPoints; colors as (n, 3) RGB in [0, 1] or n category numbers (1, 2, ...); sizes in pixels."},

@@ -8,13 +8,13 @@ local X = {}
 
 -- XWD: a big-endian header of 25 uint32, the window name, the colour map,
 -- then ZPixmap rows of bytes_per_line.
-function X.grab()
-  local path = os.tmpname()
-  assert(os.execute("xwd -root -silent -out " .. path), "xwd failed")
+function X.grab(file)                   -- file: an .xwd already taken, else the screen now
+  local path = file or os.tmpname()
+  if not file then assert(os.execute("xwd -root -silent -out " .. path), "xwd failed") end
   local f = assert(io.open(path, "rb"))
   local data = f:read("a")
   f:close()
-  os.remove(path)
+  if not file then os.remove(path) end
   local h = {string.unpack(">" .. string.rep("I4", 25), data)}
   local header_size, w, hgt = h[1], h[5], h[6]
   local byte_order, bpp, bpl = h[8], h[12], h[13]
