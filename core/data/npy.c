@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "io.h"
+#include "pickle.h"
 #include "reader.h"
 
 #define MAX_HEADER (1 << 16)
@@ -19,6 +20,7 @@
 typedef struct {
   char kind;          /* 'f', 'u', 'i', 'b' */
   int size;           /* bytes per element */
+  glab_elem elem;     /* the same, for glab_elem_value */
   int fortran;
   int ndim;
   int64_t shape[GLAB_MAXDIM];
@@ -50,10 +52,13 @@ static glab_status parse_descr(npy_header *h, const char *text, const char *what
     return glab_fail(GLAB_EFORMAT, "%s: big-endian data ('%s') is not supported; "
                      "save with arr.astype(arr.dtype.newbyteorder('<'))", what, d);
   static const char *const ok[] = {"f4", "f8", "u1", "b1", "i1", "i2", "u2", "i4", "u4", "i8", NULL};
+  static const glab_elem elem[] = {GLAB_E_F32, GLAB_E_F64, GLAB_E_U8, GLAB_E_BOOL, GLAB_E_I8, GLAB_E_I16,
+                                   GLAB_E_U16, GLAB_E_I32, GLAB_E_U32, GLAB_E_I64};
   for (int i = 0; ok[i]; i++)
     if ((d[0] == '<' || d[0] == '|' || d[0] == '=' || d[0] == '>') && strcmp(d + 1, ok[i]) == 0) {
       h->kind = ok[i][0];
       h->size = ok[i][1] - '0';
+      h->elem = elem[i];
       return GLAB_OK;
     }
   return glab_fail(GLAB_EFORMAT, "%s: element type '%s' not supported (f4, f8, b1, i1, u1, i2, u2, "
@@ -113,23 +118,6 @@ static glab_status read_header_text(char **text, glab_reader *r) {
   return GLAB_OK;
 }
 
-static double decode(const unsigned char *p, const npy_header *h) {
-  uint64_t u = 0;
-  for (int i = h->size - 1; i >= 0; i--) u = u << 8 | p[i];   /* little-endian */
-  switch (h->kind) {
-  case 'b': return u != 0;
-  case 'u': return (double)u;
-  case 'i':
-    if (h->size == 1) return (int8_t)u;
-    if (h->size == 2) return (int16_t)u;
-    return h->size == 4 ? (double)(int32_t)u : (double)(int64_t)u;
-  }
-  if (h->size == 4) { uint32_t w = (uint32_t)u; float x; memcpy(&x, &w, 4); return x; }
-  double x;
-  memcpy(&x, &u, 8);
-  return x;
-}
-
 static glab_status read_data(glab_tensor *t, glab_reader *r, const npy_header *h) {
   int64_t n = glab_tensor_numel(t), chunk = 1 << 16;
   if (h->kind == 'f' && (size_t)h->size == glab_dtype_size(t->dtype))  /* straight into storage */
@@ -141,7 +129,8 @@ static glab_status read_data(glab_tensor *t, glab_reader *r, const npy_header *h
     int64_t k = n - done < chunk ? n - done : chunk;
     s = glab_reader_read(r, buf, (size_t)(k * h->size));
     for (int64_t i = 0; s == GLAB_OK && i < k; i++) {
-      double v = decode(buf + i * h->size, h);
+      int inexact = 0;                     /* i8 beyond 2^53 rounds, as documented */
+      double v = glab_elem_value(buf + i * h->size, h->elem, &inexact);
       if (t->dtype == GLAB_F64) ((double *)glab_tensor_data(t))[done + i] = v;
       else ((float *)glab_tensor_data(t))[done + i] = (float)v;
     }

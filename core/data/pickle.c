@@ -72,7 +72,7 @@ static float half_to_float(uint16_t h) {
   return h & 0x8000 ? -v : v;
 }
 
-static double element(const unsigned char *p, glab_elem e, int *inexact) {
+double glab_elem_value(const unsigned char *p, glab_elem e, int *inexact) {
   uint64_t u = 0;
   for (int i = elems[e].size - 1; i >= 0; i--) u = u << 8 | p[i];
   double v;
@@ -103,10 +103,10 @@ glab_status glab_elems_convert(glab_tensor *out, const void *src, int64_t count,
   int es = elems[e].size;
   if (f32) {
     float *d = glab_tensor_data(&t);
-    for (int64_t i = 0; i < count; i++) d[i] = (float)element(p + i * es, e, &inexact);
+    for (int64_t i = 0; i < count; i++) d[i] = (float)glab_elem_value(p + i * es, e, &inexact);
   } else {
     double *d = glab_tensor_data(&t);
-    for (int64_t i = 0; i < count; i++) d[i] = element(p + i * es, e, &inexact);
+    for (int64_t i = 0; i < count; i++) d[i] = glab_elem_value(p + i * es, e, &inexact);
   }
   if (inexact) {
     glab_tensor_free(&t);
@@ -531,7 +531,7 @@ static glab_status scalar_node(vm *m, int32_t args) {
     return bad(m, "%sa numpy scalar that is not a little-endian number", "");
   glab_elem e = (glab_elem)V(dt)->code;
   int inexact = 0;
-  double v = element(glab_py_bytes(m->pk, V(b)), e, &inexact);
+  double v = glab_elem_value(glab_py_bytes(m->pk, V(b)), e, &inexact);
   if (e == GLAB_E_BOOL) return push_scalar(m, GLAB_PY_BOOL, v != 0, 0);
   if (e <= GLAB_E_BF16) return push_scalar(m, GLAB_PY_FLOAT, 0, v);
   if (inexact) return bad(m, "%sa numpy integer beyond 2^53", "");

@@ -103,6 +103,9 @@ int32_t glab_py_tensor(glab_pickle *pk, glab_py_kind kind, glab_tensor *t);
 /* Bytes per element, and a name ("int64") for messages. */
 int glab_elem_size(glab_elem e);
 const char *glab_elem_name(glab_elem e);
+/* The little-endian element of type e at p as a double; *inexact is set when
+** an integer lies beyond 2^53 (NPY and pickles share this decoding). */
+double glab_elem_value(const unsigned char *p, glab_elem e, int *inexact);
 /* count little-endian elements of type e at src as a 1-D tensor: float32 for
 ** f32/f16/bf16, float64 for the rest; integers beyond 2^53 are an error
 ** (what names the source). */
