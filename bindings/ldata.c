@@ -415,17 +415,9 @@ static int d_save(lua_State *L) {
   lua_pushcfunction(L, by_name);
   lua_call(L, 2, 0);
   lua_pop(L, 1);
-  int n = (int)lua_rawlen(L, 3);
-  const char **names = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *names, 0);
-  const glab_tensor **ts = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *ts, 0);
-  for (int i = 0; i < n; i++) {
-    lua_rawgeti(L, 3, i + 1);
-    lua_rawgeti(L, -1, 1);
-    names[i] = lua_tostring(L, -1);                         /* kept alive by the list */
-    lua_rawgeti(L, -2, 2);
-    ts[i] = lg_check(L, -1);
-    lua_pop(L, 3);
-  }
+  const char **names;
+  const glab_tensor **ts;
+  int n = lg_named_arrays(L, &names, &ts);
   lg_try(L, glab_ckpt_write(path, n, names, (const glab_tensor *const *)ts));
   return 0;
 }

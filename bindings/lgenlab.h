@@ -101,6 +101,10 @@ void lg_open_data(lua_State *L);
 /* read_pickle, read_npz, write_npz and None into the data table at index
 ** data; save_pt and load_pt into the module table at the top. */
 void lg_open_interchange(lua_State *L, int data);
+/* The {name, tensor} pairs of the list at the top as C arrays (userdata
+** pushed on the stack; the list keeps the strings alive); returns their
+** count.  save, save_pt and write_npz hand them to the core. */
+int lg_named_arrays(lua_State *L, const char ***names, const glab_tensor ***ts);
 void lg_open_viz(lua_State *L);
 void lg_open_help(lua_State *L);
 void lg_open_autograd(lua_State *L);

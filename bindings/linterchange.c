@@ -221,9 +221,7 @@ static void named_list(lua_State *L, int t, const char *op) {
   lua_pop(L, 1);
 }
 
-/* The names and tensors of the list at the top, as C arrays (in userdata,
-** kept on the stack; the strings are kept alive by the list). */
-static int c_arrays(lua_State *L, const char ***names, const glab_tensor ***ts) {
+int lg_named_arrays(lua_State *L, const char ***names, const glab_tensor ***ts) {
   int list = lua_gettop(L), n = (int)lua_rawlen(L, list);
   *names = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof **names, 0);
   *ts = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof **ts, 0);
@@ -245,7 +243,7 @@ static int l_save_pt(lua_State *L) {
   named_list(L, 2, "save_pt");
   const char **names;
   const glab_tensor **ts;
-  int n = c_arrays(L, &names, &ts);
+  int n = lg_named_arrays(L, &names, &ts);
   lg_try(L, glab_pt_save(path, n, names, (const glab_tensor *const *)ts));
   return 0;
 }
@@ -259,7 +257,7 @@ static int d_write_npz(lua_State *L) {
   named_list(L, 2, "write_npz");
   const char **names;
   const glab_tensor **ts;
-  int n = c_arrays(L, &names, &ts);
+  int n = lg_named_arrays(L, &names, &ts);
   lg_try(L, glab_npz_write(path, n, names, (const glab_tensor *const *)ts, deflate));
   return 0;
 }
