@@ -6,6 +6,15 @@
 ** and stbi_info_from_memory gives the dimensions before any pixel buffer is
 ** allocated: an image header that claims more pixels than memory allows is
 ** refused with a message instead of attempted.
+**
+** Only PNG, JPEG and BMP are handed to stb, recognised by their first
+** bytes: its other decoders (GIF, PNM, PIC, PSD, HDR, TGA, which has no
+** magic) are the least hardened (in the stb that Debian ships a crafted PIC
+** dereferences NULL and a PNM header overflows an int), and nobody brings
+** course data in those formats.
+** A JPEG's Huffman tables are checked first too: that stb writes past its
+** 257-entry code-length table when a DHT segment declares more than 256
+** codes (later stb refuses them).
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,12 +51,65 @@ static void fill_image(glab_tensor *t, const void *px, int wide, int64_t npix, i
   }
 }
 
+static int is_jpeg(const unsigned char *f, long n) {
+  return n >= 3 && f[0] == 0xff && f[1] == 0xd8 && f[2] == 0xff;
+}
+
+/* Whether the file opens as one of the formats we decode (see the top). */
+static int known_format(const unsigned char *f, long n) {
+  if (is_jpeg(f, n)) return 1;
+  if (n >= 8 && memcmp(f, "\x89PNG\r\n\x1a\n", 8) == 0) return 1;
+  return n >= 2 && f[0] == 'B' && f[1] == 'M';
+}
+
+/* Whether each table of the DHT segment at p, of length len, declares at
+** most 256 codes.  Read as stb reads it: table by table until the declared
+** length is used up, each table whole even where it runs past the segment,
+** and bytes past the end of the file as 0. */
+static int dht_ok(const unsigned char *p, long len, const unsigned char *end) {
+  for (long left = len - 2; left > 0 && end - p > 1; ) {
+    int codes = 0;
+    for (int i = 1; i <= 16 && i < end - p; i++) codes += p[i];
+    if (codes > 256) return 0;
+    p += 17 + codes;
+    left -= 17 + codes;
+  }
+  return 1;
+}
+
+/* Walk a JPEG's marker segments, the entropy-coded data after each SOS
+** skipped, and check its DHT segments.  Other damage is left for stb. */
+static int jpeg_tables_ok(const unsigned char *f, long n) {
+  const unsigned char *p = f + 2, *end = f + n;
+  while (end - p >= 4) {
+    if (p[0] != 0xff || p[1] == 0xff) { p++; continue; }   /* stb skips to a marker too */
+    int m = p[1];
+    if (m == 0x01 || (m >= 0xd0 && m <= 0xd7)) { p += 2; continue; }   /* no length */
+    if (m == 0xd9) return 1;                                         /* EOI */
+    long len = (long)p[2] << 8 | p[3];
+    if (m == 0xc4 && !dht_ok(p + 4, len, end)) return 0;
+    if (len < 2 || len > end - p - 2) return 1;
+    p += 2 + len;
+    if (m == 0xda)                    /* to the next marker that is not a stuffed 0 or RST */
+      while (end - p >= 2 && !(p[0] == 0xff && p[1] != 0 && (p[1] < 0xd0 || p[1] > 0xd7))) p++;
+  }
+  return 1;
+}
+
 glab_status glab_image_read(glab_tensor *out, const char *path, int gray) {
   unsigned char *file = NULL;
   long n = 0;
   glab_status s = glab_read_file(&file, &n, path, MAX_FILE, "image");
   if (s != GLAB_OK) return s;
   int w, h, c;
+  if (!known_format(file, n)) {
+    free(file);
+    return glab_fail(GLAB_EFORMAT, "image: %s: not a PNG, JPEG or BMP file", path);
+  }
+  if (is_jpeg(file, n) && !jpeg_tables_ok(file, n)) {
+    free(file);
+    return glab_fail(GLAB_EFORMAT, "image: %s: corrupt JPEG (a Huffman table with more than 256 codes)", path);
+  }
   if (!stbi_info_from_memory(file, (int)n, &w, &h, &c)) {
     s = glab_fail(GLAB_EFORMAT, "image: %s: not a readable image (%s)", path, why());
     free(file);

@@ -77,13 +77,18 @@ static glab_status check_shape(int ndim, const int64_t *shape, const char *op) {
   return GLAB_OK;
 }
 
+static size_t alloc_limit;
+
 size_t glab_max_alloc_bytes(void) {
-  static size_t limit;
-  if (!limit) {
+  if (!alloc_limit) {
     long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
-    limit = (pages > 0 && size > 0) ? (size_t)pages * (size_t)size : (size_t)1 << 40;
+    alloc_limit = (pages > 0 && size > 0) ? (size_t)pages * (size_t)size : (size_t)1 << 40;
   }
-  return limit;
+  return alloc_limit;
+}
+
+void glab_set_max_alloc_bytes(size_t limit) {
+  alloc_limit = limit;
 }
 
 static glab_status too_large(double bytes, int ndim, const int64_t *shape, glab_dtype dt) {

@@ -60,6 +60,9 @@ typedef struct glab_tensor {
 ** Linux overcommits, so a bigger malloc "succeeds" and the process dies
 ** when the pages are touched; refusing up front gives a message instead. */
 size_t glab_max_alloc_bytes(void);
+/* Lower (or, with 0, restore) that limit: a harness that feeds loaders
+** hostile headers keeps each input's claim to a budget it can afford. */
+void glab_set_max_alloc_bytes(size_t limit);
 /* Bytes held by live tensor storage: what a garbage-collected host (Lua)
 ** needs to pace its collector, since it sees only the small handles. */
 size_t glab_live_bytes(void);

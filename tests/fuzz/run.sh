@@ -14,8 +14,9 @@ mkdir -p "$out"
 src="core/error.c $(ls core/tensor/*.c core/data/*.c) tests/fuzz/stb_impl.c tests/fuzz/fuzz_loaders.c"
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -I/usr/include/x86_64-linux-gnu/openblas-pthread"
 libs="-llapacke -lopenblas -lz -lm -lpthread"
-# UBSan only prints by default; make its reports crashes that libFuzzer keeps.
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+# UBSan only prints by default; make its reports crashes that libFuzzer keeps,
+# less the vetted ones in ubsan.supp.
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1:suppressions=$PWD/tests/fuzz/ubsan.supp}
 status=0
 for t in $targets; do
   case $t in                      # the prefix of its files in tests/data/malformed
