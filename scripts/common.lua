@@ -117,4 +117,45 @@ function C.timed(f)
   return G.time() - t0, table.unpack(r, 1, r.n)
 end
 
+-- Seed 002 problem 2's faces: genlab's 100 LFW faces, or the course's
+-- eigenfaces.npy ((N, 576) or (N, 24, 24)) when path is given; (N, 576) float64.
+function C.faces(path)
+  if not path or path == "" then return G.data.faces{dtype = "float64"} end
+  local F = G.data.read_npy(path)
+  if F.ndim == 3 then F = F:reshape(F.shape[1], F.shape[2] * F.shape[3]) end
+  if F.ndim ~= 2 then error(path .. ": expected faces as (N, 576) or (N, 24, 24), got " .. F.ndim .. " dims", 2) end
+  return F:to("float64"):contiguous()
+end
+
+-- Points on circles of the given radii about 0 (for N(0, I)'s 1 and 2 sigma
+-- contours beside a 2-d scatter): x, y, grey colours and sizes, appended to
+-- the points px, py (tables) whose colours are col (an RGB table) and size sz.
+function C.scatter_with_circles(px, py, col, sz, radii)
+  local x, y, c, s = {}, {}, {}, {}
+  for k = 1, #px do x[k], y[k], c[k], s[k] = px[k], py[k], col, sz end
+  for _, r in ipairs(radii) do
+    for k = 0, 359 do
+      local t = 2 * math.pi * k / 360
+      x[#x + 1], y[#y + 1], c[#c + 1], s[#s + 1] = r * math.cos(t), r * math.sin(t), {0.55, 0.55, 0.55}, 1
+    end
+  end
+  return G.tensor(x, {dtype = "float64"}), G.tensor(y, {dtype = "float64"}), G.tensor(c, {dtype = "float64"}),
+         G.tensor(s, {dtype = "float64"})
+end
+
+-- Latent perturbations of p-PCA (seed 002 2e): for z (1, d), rows = the
+-- dimensions dims, columns = count offsets linearly spaced in [-span, span]
+-- added to that dimension; the decoded images (#dims * count, m), row by row.
+function C.ppca_perturb(p, z, dims, count, span)
+  local rows = {}
+  for _, i in ipairs(dims) do
+    for k = 0, count - 1 do
+      local zt = z:clone()
+      zt[1][i] = z[1][i] + (-span + 2 * span * k / (count - 1))
+      rows[#rows + 1] = zt
+    end
+  end
+  return p:decode(G.cat(rows, 1))
+end
+
 return C
