@@ -158,4 +158,43 @@ function C.ppca_perturb(p, z, dims, count, span)
   return p:decode(G.cat(rows, 1))
 end
 
+-- Seed 002 problem 3's graphs: genlab's (graphs.generate, with its ground
+-- truth as the second result) or the course's file at path (no truth).
+function C.classroom_graphs(path)
+  if path and path ~= "" then return G.graphs.load(path), nil end
+  return G.graphs.generate(), G.graphs.TRUTH
+end
+
+-- Panel k of fig: the fitted sigma(a s + b) against s = x_i^T x_j beside the
+-- share of friends among the data's pairs in 12 bins of s (a model check).
+function C.graph_similarity_panel(fig, k, a, b, D)
+  local n = D.X.shape[2]
+  local S = D.X:bmm(D.X:transpose(2, 3)):totable()
+  local E = D.E:totable()
+  local lo, hi, nb = -3, 3, 12
+  local cnt, hit = {}, {}
+  for j = 1, nb do cnt[j], hit[j] = 0, 0 end
+  for g = 1, #S do
+    for i = 2, n do
+      for j = 1, i - 1 do
+        local bin = math.max(1, math.min(nb, math.floor((S[g][i][j] - lo) / (hi - lo) * nb) + 1))
+        cnt[bin], hit[bin] = cnt[bin] + 1, hit[bin] + E[g][i][j]
+      end
+    end
+  end
+  local xs, fr, cx, cy = {}, {}, {}, {}
+  for j = 1, nb do
+    if cnt[j] >= 5 then
+      xs[#xs + 1], fr[#fr + 1] = lo + (j - 0.5) * (hi - lo) / nb, hit[j] / cnt[j]
+    end
+  end
+  for t = 0, 60 do
+    local sv = lo + (hi - lo) * t / 60
+    cx[#cx + 1], cy[#cy + 1] = sv, 1 / (1 + math.exp(-(a * sv + b)))
+  end
+  fig:line({{x = G.tensor(cx), y = G.tensor(cy), label = "fitted sigma(a s + b)"},
+            {x = G.tensor(xs), y = G.tensor(fr), label = "friends among the data's pairs"}},
+           {panel = k, title = "p(friends) against s = x_i^T x_j", xlabel = "s", ylabel = "probability"})
+end
+
 return C

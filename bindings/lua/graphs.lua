@@ -72,7 +72,7 @@ graphs.standard_errors = doc(function(a, b, X, E)
 end, "graphs.standard_errors(a, b, X, E) -> se_a, se_b\nThe square roots of the diagonal of the inverse Fisher information (closed form for 2 x 2),\nthe asymptotic standard errors of the MLE.")
 
 graphs.fit = doc(function(X, E, opts)
-  opts = nn._options(opts, {iters = 200, lr = 4.0, a = false, b = false, generator = false,
+  opts = nn._options(opts, {iters = 300, lr = 10.0, a = false, b = false, generator = false,
                             on_step = false}, "graphs.fit")
   check(X, E, "graphs.fit")
   local n = X.shape[2]
@@ -89,7 +89,7 @@ graphs.fit = doc(function(X, E, opts)
     a, b = a + opts.lr * ga / npairs, b + opts.lr * gb / npairs
   end
   return {a = a, b = b, a0 = hist.a[1], b0 = hist.b[1], history = hist, loglik = hist.loglik[#hist.loglik]}
-end, "graphs.fit(X, E, [{iters=200, lr=4, a=, b=, generator=, on_step=}]) -> result\nGradient ascent on L(a, b) with graphs.gradient from a random start (N(0, 1) each, or a, b),\nstepping by lr times the gradient divided by the number of pairs. result.a, .b, .a0, .b0, .loglik,\nand .history = {a = {...}, b = {...}, loglik = {...}} from iteration 0. on_step(it, a, b, L).")
+end, "graphs.fit(X, E, [{iters=300, lr=10, a=, b=, generator=, on_step=}]) -> result\nGradient ascent on L(a, b) with graphs.gradient from a random start (N(0, 1) each, or a, b),\nstepping by lr times the gradient divided by the number of pairs. result.a, .b, .a0, .b0, .loglik,\nand .history = {a = {...}, b = {...}, loglik = {...}} from iteration 0. on_step(it, a, b, L).")
 
 graphs.sample = doc(function(a, b, opts)
   opts = nn._options(opts, {count = 5, n = 15, m = 3, generator = false}, "graphs.sample")
