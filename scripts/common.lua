@@ -66,7 +66,8 @@ function C.options(short, full, about, forms)
       end
       os.exit(0)
     else
-      local k, v = a:match("^%-%-([%w_]+)=(.*)$")
+      local k, v = a:match("^%-%-([%w_-]+)=(.*)$")
+      k = k and k:gsub("-", "_")                     -- --save-graphs is --save_graphs
       if not k or short[k] == nil then
         io.stderr:write(string.format("%s: unknown argument '%s' (try --help)\n", arg[0], a))
         os.exit(2)
@@ -195,6 +196,79 @@ function C.graph_similarity_panel(fig, k, a, b, D)
   fig:line({{x = G.tensor(cx), y = G.tensor(cy), label = "fitted sigma(a s + b)"},
             {x = G.tensor(xs), y = G.tensor(fr), label = "friends among the data's pairs"}},
            {panel = k, title = "p(friends) against s = x_i^T x_j", xlabel = "s", ylabel = "probability"})
+end
+
+-- Seed 002 2(d): which d suits new faces?  Fit on the first 80% of a random
+-- permutation of X's rows and score the rest for each d in ds: a table of
+-- {d =, loglik = nats per held-out face}, the best d, and the split sizes.
+function C.ppca_heldout(X, ds, gen)
+  local N = X.shape[1]
+  local perm = G.randperm(N, {generator = gen})
+  local ntr = math.floor(0.8 * N)
+  local Xtr = X:index_select(1, perm:narrow(1, 1, ntr))
+  local Xte = X:index_select(1, perm:narrow(1, ntr + 1, N - ntr))
+  local rows, best, best_ll = {}, nil, -math.huge
+  for _, d in ipairs(ds) do
+    if d < ntr - 1 then
+      local ll = -G.models.PPCA.fit(Xtr, d):nll(Xte)
+      rows[#rows + 1] = {d = d, loglik = ll}
+      if ll > best_ll then best, best_ll = d, ll end
+    end
+  end
+  return rows, best, ntr, N - ntr
+end
+
+-- Seed 002 4(1): the linear-Gaussian MLE by gradient ascent through autodiff
+-- on the mean log-likelihood l = -1/2 (log 2 pi + s + mean (y - X w)^2 / e^s),
+-- s = log sigma^2, from w = 0, s = 0: w steps by e^s / lambda_max(X^T X / n)
+-- times dl/dw (1 / lambda_max on the squared error), s by dl/ds (its
+-- curvature at the optimum is 1/2), until both gradients are below 1e-14.
+-- Returns w, sigma^2, the iterations and the log-likelihood (summed).
+function C.linear_gaussian_ascent(X, y, iters)
+  local n, p = X.shape[1], X.shape[2]
+  local lam_max = G.linalg.eigvalsh(X:t():matmul(X) / n)[p]
+  local w = G.zeros(p, {dtype = "float64"}):requires_grad_()
+  local s = G.zeros(1, {dtype = "float64"}):requires_grad_()
+  local it, ll = 0, nil
+  repeat
+    it = it + 1
+    local r = y - X:matmul(w:unsqueeze(2)):squeeze(2)
+    local l = ((r * r):mean() / s:exp() + s + math.log(2 * math.pi)):sum() * -0.5
+    w.grad, s.grad = nil, nil
+    l:backward()
+    local gw, gs = w.grad, s.grad
+    ll = l:item() * n
+    G.no_grad(function()
+      w:sub_(gw * (-math.exp(s:item()) / lam_max))
+      s:sub_(gs:clamp(-2, 2) * -1)
+    end)
+  until it >= iters or (gw:abs():max():item() < 1e-14 and math.abs(gs:item()) < 1e-14)
+  return w:detach(), math.exp(s:item()), it, ll
+end
+
+-- Seed 002 4's pictures: panel k of fig, the points (t, y) (1-d x) with the
+-- fitted mean w1 + w2 t and, when band, the +-2 sigma predictive band.
+function C.linear_gaussian_panel(fig, k, t, y, lg, band, title)
+  local wv, sd = lg.w:totable(), math.sqrt(lg.sigma2)
+  local xs, ys, cs, ss = {}, {}, {}, {}
+  local function add(x, yv, c, sz) xs[#xs + 1], ys[#ys + 1], cs[#cs + 1], ss[#ss + 1] = x, yv, c, sz end
+  local tt, yy = t:totable(), y:totable()
+  local lo, hi = math.huge, -math.huge
+  for _, v in ipairs(tt) do lo, hi = math.min(lo, v), math.max(hi, v) end
+  if band then
+    for i = 0, 240 do
+      local tv = lo + (hi - lo) * i / 240
+      local mu = wv[1] + wv[2] * tv
+      for j = -20, 20 do add(tv, mu + 2 * sd * j / 20, {0.80, 0.87, 0.97}, 2) end
+      add(tv, mu + 2 * sd, {0.45, 0.55, 0.80}, 1)
+      add(tv, mu - 2 * sd, {0.45, 0.55, 0.80}, 1)
+    end
+  end
+  for i = 1, #tt do add(tt[i], yy[i], {0.15, 0.15, 0.15}, 4) end
+  for i = 0, 400 do local tv = lo + (hi - lo) * i / 400 add(tv, wv[1] + wv[2] * tv, {0.85, 0.35, 0.1}, 2) end
+  local F64 = {dtype = "float64"}
+  fig:scatter(G.tensor(xs, F64), G.tensor(ys, F64), {panel = k, colors = G.tensor(cs, F64), sizes = G.tensor(ss, F64),
+                                                     title = title, xlabel = "x", ylabel = "y"})
 end
 
 return C

@@ -87,18 +87,9 @@ figc:show()
 print("figure: " .. (G.viz.headless() and figc:save() or "window"))
 
 -- (d) ----------------------------------------------------------------------------------
-local perm = G.randperm(N, {generator = gen})
-local ntr = math.floor(0.8 * N)
-local Xtr, Xte = X:index_select(1, perm:narrow(1, 1, ntr)), X:index_select(1, perm:narrow(1, ntr + 1, N - ntr))
-print(string.format("\n(d) which d? fit on %d faces, log-likelihood of the %d held out (nats per face):", ntr, N - ntr))
-local best, best_ll = nil, -math.huge
-for _, d in ipairs(list(o.cv_ds)) do
-  if d < ntr - 1 then
-    local ll = -PPCA.fit(Xtr, d):nll(Xte)
-    print(string.format("    d = %3d  %10.2f", d, ll))
-    if ll > best_ll then best, best_ll = d, ll end
-  end
-end
+local rows, best, ntr, nte = C.ppca_heldout(X, list(o.cv_ds), gen)
+print(string.format("\n(d) which d? fit on %d faces, log-likelihood of the %d held out (nats per face):", ntr, nte))
+for _, r in ipairs(rows) do print(string.format("    d = %3d  %10.2f", r.d, r.loglik)) end
 print(string.format("    d = %d fits unseen faces best: beyond it the extra directions model the training faces'\n" ..
                     "    particulars, not faces in general. 100 new faces from d = %d:", best, best))
 local pd = fits[best] or PPCA.fit(X, best)

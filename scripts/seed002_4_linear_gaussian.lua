@@ -38,27 +38,7 @@ print(string.format("    sigma^2 = %.8f (sigma* ^2 = %.4f); log-likelihood %.6f"
                     mle:log_prob(X, y):sum():item()))
 
 -- (1) gradient ascent through autodiff ----------------------------------------------------
--- On the mean log-likelihood l = -1/2 (log 2 pi + s + mean (y - Xw)^2 / e^s), s = log sigma^2:
--- w steps by e^s / lambda_max(X^T X / n) times dl/dw (so that the step is 1 / lambda_max on the
--- squared error), s by dl/ds, whose curvature at the optimum is 1/2.
-local lam_max = G.linalg.eigvalsh(X:t():matmul(X) / n)[p]
-local w = G.zeros(p, F64):requires_grad_()
-local s = G.zeros(1, F64):requires_grad_()
-local iters, ll = 0, nil
-for it = 1, o.iters do
-  local r = y - X:matmul(w:unsqueeze(2)):squeeze(2)
-  local l = ((r * r):mean() / s:exp() + s + math.log(2 * math.pi)):sum() * -0.5
-  w.grad, s.grad = nil, nil
-  l:backward()
-  local gw, gs = w.grad, s.grad
-  ll, iters = l:item() * n, it
-  G.no_grad(function()
-    w:sub_(gw * (-math.exp(s:item()) / lam_max))
-    s:sub_(gs:clamp(-2, 2) * -1)
-  end)
-  if gw:abs():max():item() < 1e-14 and math.abs(gs:item()) < 1e-14 then break end
-end
-local w_ga, s2_ga = w:detach(), math.exp(s:item())
+local w_ga, s2_ga, iters, ll = C.linear_gaussian_ascent(X, y, o.iters)
 print(string.format("\n(1) gradient ascent through autodiff: %d iterations, log-likelihood %.6f", iters, ll))
 print(string.format("    max |w - w_closed| = %.2e, |sigma^2 - sigma^2_closed| = %.2e",
                     (w_ga - mle.w):abs():max():item(), math.abs(s2_ga - mle.sigma2)))
@@ -85,29 +65,10 @@ local t = G.rand(n1, {dtype = "float64", generator = gen}) * 6 - 3
 local y1 = t * 0.8 + 0.5 + G.randn(n1, {dtype = "float64", generator = gen}) * 0.6
 local m1 = LG.fit(G.stack({G.ones(n1, F64), t}, 2), y1)
 local wv = m1.w:totable()
-local sd = math.sqrt(m1.sigma2)
-print(string.format("\n1-d example: y = %.3f + %.3f t, sigma = %.3f (truth 0.5 + 0.8 t, 0.6)", wv[1], wv[2], sd))
+print(string.format("\n1-d example: y = %.3f + %.3f t, sigma = %.3f (truth 0.5 + 0.8 t, 0.6)", wv[1], wv[2], math.sqrt(m1.sigma2)))
 local fig_lg = G.viz.figure{title = "Seed 002 problem 4: the linear-Gaussian model", rows = 1, cols = 2,
                             width = 1100, height = 520, name = "linear_gaussian"}
-local function panel(k, band, title)
-  local xs, ys, cs, ss = {}, {}, {}, {}
-  local function add(x, yv, c, sz) xs[#xs + 1], ys[#ys + 1], cs[#cs + 1], ss[#ss + 1] = x, yv, c, sz end
-  if band then
-    for i = 0, 240 do
-      local tv = -3 + 6 * i / 240
-      local mu = wv[1] + wv[2] * tv
-      for j = -20, 20 do add(tv, mu + 2 * sd * j / 20, {0.80, 0.87, 0.97}, 2) end
-      add(tv, mu + 2 * sd, {0.45, 0.55, 0.80}, 1)
-      add(tv, mu - 2 * sd, {0.45, 0.55, 0.80}, 1)
-    end
-  end
-  local tt, yy = t:totable(), y1:totable()
-  for i = 1, n1 do add(tt[i], yy[i], {0.15, 0.15, 0.15}, 4) end
-  for i = 0, 400 do local tv = -3 + 6 * i / 400 add(tv, wv[1] + wv[2] * tv, {0.85, 0.35, 0.1}, 2) end
-  fig_lg:scatter(G.tensor(xs, F64), G.tensor(ys, F64), {panel = k, colors = G.tensor(cs, F64), sizes = G.tensor(ss, F64),
-                                                        title = title, xlabel = "x", ylabel = "y"})
-end
-panel(1, true, "p(y | x) = N(x^T w, sigma^2): mean and +-2 sigma band")
-panel(2, false, "the point prediction x^T w alone")
+C.linear_gaussian_panel(fig_lg, 1, t, y1, m1, true, "p(y | x) = N(x^T w, sigma^2): mean and +-2 sigma band")
+C.linear_gaussian_panel(fig_lg, 2, t, y1, m1, false, "the point prediction x^T w alone")
 fig_lg:show()
 print("figure: " .. (G.viz.headless() and fig_lg:save() or "window"))
