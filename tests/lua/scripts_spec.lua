@@ -178,6 +178,12 @@ describe("exercise scripts (short configurations)", function()
     assert.is_true(number_after(out, "p%-value ([%d.]+)") > 0.001, out)
     assert.is_truthy(out:find("12961 parameters", 1, true), out)
     assert_figure(dir .. "/out/autoregression_ppca_graphs/notebook_autoregression.png")
+    assert.is_truthy(out:find("their sum: diag(1.0000, 1.0000)", 1, true), out)
+    assert.is_true(number_after(out, "a = ([%d.]+) %+%-") > 3.8, out)
+    assert.is_true(number_after(out, "autodiff ascent %(%d+ iterations%): |w diff| ([%d.e+-]+)") < 1e-8, out)
+    for _, f in ipairs{"notebook_ppca", "notebook_ppca_reconstructions", "notebook_graphs", "notebook_linear_gaussian"} do
+      assert_figure(dir .. "/out/autoregression_ppca_graphs/" .. f .. ".png")
+    end
   end)
 
   it("reject a value of the wrong form before any work, naming the option and the form", function()
