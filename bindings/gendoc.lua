@@ -57,7 +57,7 @@ section("Optimizer methods", omethods, "opt:")
 -- the module's functions, then each class's methods
 local M, funcs, methods_of = G.models, {}, {}
 for name, v in pairs(M) do funcs[name] = v end
-for _, cls in ipairs{"Gaussian", "GMM", "GMMDensity"} do
+for _, cls in ipairs{"Gaussian", "GMM", "GMMDensity", "PPCA", "LinearGaussian"} do
   methods_of[cls] = {}
   for name, v in pairs(M[cls]) do
     local d = name:sub(1, 2) ~= "__" and G.doc(v)
@@ -69,8 +69,11 @@ section("genlab.models", funcs, "models.")
 section("Gaussian methods", methods_of.Gaussian, "g:")
 section("GMM methods", methods_of.GMM, "gmm:")
 section("GMMDensity methods (besides nn.Module's)", methods_of.GMMDensity, "m:")
+section("PPCA methods", methods_of.PPCA, "p:")
+section("LinearGaussian methods", methods_of.LinearGaussian, "lg:")
 section("genlab.denoise", G.denoise, "denoise.")
 section("genlab.autoreg", G.autoreg, "autoreg.")
+section("genlab.graphs", G.graphs, "graphs.")
 local lstm_methods = {}
 for _, k in ipairs{"logits", "nll", "sample"} do lstm_methods[k] = G.autoreg.LSTM[k] end
 section("autoreg.LSTM methods (besides nn.Module's)", lstm_methods, "m:")
