@@ -1,12 +1,13 @@
 /*
 ** lmodels.c -- the C kernels under genlab.models (core/models/gmm.h): mixture
-** log-densities, the EM M step and k-means steps.  The classes around them
+** log-densities, the EM M step, k-means steps and p-PCA (core/models/ppca.h).  The classes around them
 ** (Gaussian, GMM, KMeans, GMM training by SGD) are Lua, in
 ** bindings/lua/models.lua, opened with genlab.nn by lnn.c.
 ** None of these kernels records gradients.
 */
 #include "../core/models/epll.h"
 #include "../core/models/gmm.h"
+#include "../core/models/ppca.h"
 #include "lgenlab.h"
 
 static int f_log_prob(lua_State *L) {
@@ -78,6 +79,31 @@ static int f_kmeans_init(lua_State *L) {
   return 1;
 }
 
+static int f_ppca_fit(lua_State *L) {
+  glab_tensor *X = lg_check(L, 1);
+  lua_Integer d = luaL_checkinteger(L, 2);
+  glab_tensor *W = lg_push(L), *mu = lg_push(L), *lam = lg_push(L);
+  double s2 = 0;
+  int64_t rank = 0;
+  lg_try(L, glab_ppca_fit(W, mu, lam, &s2, &rank, X, (int64_t)d));
+  lua_pushnumber(L, s2);
+  lua_pushinteger(L, (lua_Integer)rank);
+  return 5;
+}
+
+static int f_ppca_log_prob(lua_State *L) {
+  glab_tensor *X = lg_check(L, 1), *W = lg_check(L, 2), *mu = lg_check(L, 3), *LM = lg_check(L, 4);
+  double s2 = luaL_checknumber(L, 5);
+  lg_try(L, glab_ppca_log_prob(lg_push(L), X, W, mu, LM, s2));
+  return 1;
+}
+
+static int f_ppca_posterior(lua_State *L) {
+  glab_tensor *X = lg_check(L, 1), *W = lg_check(L, 2), *mu = lg_check(L, 3), *LM = lg_check(L, 4);
+  lg_try(L, glab_ppca_posterior(lg_push(L), X, W, mu, LM));
+  return 1;
+}
+
 const lg_Reg lg_models_functions[] = {
   {"_log_prob", f_log_prob, "models._log_prob(X, log_weights, means, chol) -> Tensor\n(N, K) log pi_k + log N(x_n | mu_k, L_k L_k^T) for X (N, d), log_weights (K), means (K, d) and\nlower Cholesky factors chol (K, d, d): one triangular solve per component over blocks of points."},
   {"_mstep", f_mstep, "models._mstep(X, resp | nil, [prior=0]) -> log_weights, means, covs\nThe EM M step from responsibilities resp (N, K): weighted means and covariances\n(S_k + prior I) / N_k, the MAP step under p(Sigma) ~ exp(-prior/2 tr Sigma^-1); resp nil fits one\nGaussian (the MLE, divided by N, when prior is 0)."},
@@ -87,5 +113,8 @@ const lg_Reg lg_models_functions[] = {
   {"_kmeans_assign", f_kmeans_assign, "models._kmeans_assign(X, centers) -> labels, dist2\nThe nearest of the centres (K, d) to each row of X (N, d): 1-based labels and squared distances."},
   {"_kmeans_update", f_kmeans_update, "models._kmeans_update(centers, X, labels) -> counts\nMove each centre to the mean of its points (in place); a centre without points stays."},
   {"_kmeans_init", f_kmeans_init, "models._kmeans_init(X, K, [{generator=}]) -> centers\nk-means++ seeding: K rows of X, each drawn in proportion to its squared distance from the\ncentres chosen before it."},
+  {"_ppca_fit", f_ppca_fit, "models._ppca_fit(X, d) -> W, mean, eigenvalues, sigma2, rank\np-PCA's closed-form MLE for the rows of X (N, m): W (m, d), mean (m), the eigenvalues of S\n(divided by N) descending, sigma2 (the mean of the m - d smallest) and the numerical rank of S.\nd <= 0, d >= m or d >= rank is an error."},
+  {"_ppca_log_prob", f_ppca_log_prob, "models._ppca_log_prob(X, W, mean, LM, sigma2) -> Tensor\n(N) log N(x_n | mean, W W^T + sigma2 I) by Woodbury and the determinant lemma, LM the lower\nCholesky factor of M = W^T W + sigma2 I: one GEMM and one triangular solve per block of points."},
+  {"_ppca_posterior", f_ppca_posterior, "models._ppca_posterior(X, W, mean, LM) -> Tensor\n(N, d) E[z | x_n] = M^-1 W^T (x_n - mean): one GEMM and two triangular solves per block."},
   {NULL, NULL, NULL}
 };

@@ -1,8 +1,9 @@
 -- ppca.lua -- two linear-Gaussian models of seed 002 in genlab.models:
 -- probabilistic PCA (problem 2, Tipping & Bishop) and the linear-Gaussian
--- regression y = x^T w + e (problem 4).  The work is in C: the eigh of the
--- covariance, GEMMs and the Cholesky solves of the d x d matrix M; nothing
--- here forms an inverse or an m x m matrix beyond S.  Run once at start-up
+-- regression y = x^T w + e (problem 4).  The work is in C: models._ppca_fit,
+-- _ppca_log_prob and _ppca_posterior (core/models/ppca.c) over the Cholesky
+-- factor of the d x d matrix M; nothing forms an inverse or an m x m matrix
+-- beyond S.  Run once at start-up
 -- with the genlab module and the models table.
 --
 --   local p = models.PPCA.fit(X, 16)                 -- closed-form MLE
@@ -55,44 +56,17 @@ models.PPCA = setmetatable(PPCA, {__call = function(_, W, mean, sigma2)
 end})
 doc(PPCA, "models.PPCA(W, mean, sigma2) -> PPCA\nProbabilistic PCA: z ~ N(0, I_d), x | z ~ N(W z + mean, sigma2 I_m) for W (m, d), mean (m).\nFields W, mean, sigma2, d, m, M = W^T W + sigma2 I (d, d) and its Cholesky factor LM; every\nmethod solves with LM, never an inverse. models.PPCA.fit(X, d) is the closed-form MLE.")
 
--- The spectrum of S = Xc^T Xc / N, descending, and its eigenvectors.
-local function spectrum(Xc)
-  local N = Xc.shape[1]
-  local w, V = linalg.eigh(Xc:t():matmul(Xc) / N)
-  local idx = G.arange(w.shape[1], 0, -1)
-  return w:index_select(1, idx), V:index_select(2, idx)
-end
-
--- The numerical rank of S from its descending eigenvalues lam (a table).
-local function rank_of(lam, N, m)
-  local eps = 1e-12
-  local tol = lam[1] * math.max(N, m) * eps
-  local r = 0
-  for _, l in ipairs(lam) do if l > tol then r = r + 1 end end
-  return r
-end
-
 PPCA.fit = doc(function(X, d)
   check_points(X, nil, "PPCA.fit")
-  local N, m = X.shape[1], X.shape[2]
+  local m = X.shape[2]
   if math.type(d) ~= "integer" or d <= 0 or d >= m then
     error(string.format("PPCA.fit: the latent dimension d must be an integer with 0 < d < m = %d, got %s",
                         m, tostring(d)), 2)
   end
-  local mean = X:mean(1)
-  local lam_t, U = spectrum(X - mean)
-  local lam = lam_t:totable()
-  local r = rank_of(lam, N, m)
-  if d >= r then
-    error(string.format("PPCA.fit: d = %d is at or above the rank %d of the covariance (%d points in %d " ..
-                        "dimensions): sigma^2 would be 0; take d < %d", d, r, N, m, r), 2)
-  end
-  local rest = 0
-  for j = d + 1, m do rest = rest + math.max(lam[j], 0) end
-  local sigma2 = rest / (m - d)
-  local scale = (lam_t:narrow(1, 1, d) - sigma2):sqrt()
-  local p = new_ppca(U:narrow(2, 1, d) * scale, mean, sigma2)
-  p.eigenvalues, p.rank = lam_t, r
+  local ok, W, mean, lam, sigma2, rank = pcall(models._ppca_fit, X, d)
+  if not ok then error("PPCA.fit: " .. tostring(W):gsub("^.-ppca%.fit: ", ""), 2) end
+  local p = new_ppca(W, mean, sigma2)
+  p.eigenvalues, p.rank = lam, rank
   return p
 end, "models.PPCA.fit(X, d) -> PPCA\nThe closed-form MLE for the rows of X (N, m): mean the sample mean, S the covariance divided by N,\nsigma2 the mean of its m - d smallest eigenvalues and W = U_d (Lambda_d - sigma2 I)^(1/2).\nAlso sets p.eigenvalues (m, descending) and p.rank. d <= 0, d >= m, or d at or above the rank of S\n(N points give rank <= N - 1), where sigma2 would be 0, is an error.")
 
@@ -131,10 +105,8 @@ end, "models.PPCA.fit_em(X, d, [{iters=500, tol=1e-10, generator=, W=, sigma2=}]
 
 PPCA.posterior = doc(function(self, X)
   check_points(X, self.m, "PPCA:posterior")
-  local B = self.W:t():matmul((X - self.mean):t())                        -- (d, N)
-  local Z = linalg.cholesky_solve(B, self.LM):t()
   local cov = linalg.cholesky_solve(G.eye(self.d, {dtype = self.W.dtype}) * self.sigma2, self.LM)
-  return Z:contiguous(), cov
+  return models._ppca_posterior(X, self.W, self.mean, self.LM), cov
 end, "p:posterior(X) -> mean, cov\np(z | x) = N(M^-1 W^T (x - mean), sigma2 M^-1) for the rows of X (N, m): mean (N, d), and the\ncovariance (d, d) that all points share, by Cholesky solves with M = W^T W + sigma2 I.")
 
 PPCA.decode = doc(function(self, Z)
@@ -159,13 +131,7 @@ end, "p:sample(n, [{noise=false, generator=}]) -> X, Z\nz ~ N(0, I) and x = E[x 
 
 PPCA.log_prob = doc(function(self, X)
   check_points(X, self.m, "PPCA:log_prob")
-  local R = X - self.mean                                                 -- (N, m)
-  local V = linalg.solve_triangular(self.LM, self.W:t():matmul(R:t()))   -- L_M^-1 W^T r: (d, N)
-  -- r^T C^-1 r = (|r|^2 - |L_M^-1 W^T r|^2) / sigma2 (Woodbury)
-  local maha = ((R * R):sum(2) - (V * V):sum(1)) / self.sigma2
-  -- log det C = (m - d) log sigma2 + log det M (the matrix determinant lemma)
-  local logdet = (self.m - self.d) * math.log(self.sigma2) + 2 * self.LM:diagonal():log():sum():item()
-  return (maha + logdet + self.m * math.log(2 * math.pi)) * -0.5
+  return models._ppca_log_prob(X, self.W, self.mean, self.LM, self.sigma2)
 end, "p:log_prob(X) -> Tensor\nlog N(x | mean, C) with C = W W^T + sigma2 I for each row of X (N, m), through M alone:\nC^-1 = (I - W M^-1 W^T) / sigma2 (Woodbury) and det C = sigma2^(m-d) det M (the determinant\nlemma), so O(m d^2) per point and no m x m matrix.")
 
 PPCA.nll = doc(function(self, X)
