@@ -148,6 +148,11 @@ describe("exercise scripts (short configurations)", function()
     for _, f in ipairs{"ppca_latent", "ppca_reconstructions", "ppca_samples", "ppca_perturb"} do
       assert_figure(dir .. "/out/seed002_2_ppca/" .. f .. ".png")
     end
+    -- the course's eigenfaces.npy as (N, 24, 24) gives the same fit
+    local path = dir .. "/eigenfaces.npy"
+    G.data.write_npy(path, G.data.faces{dtype = "float64"}:reshape(100, 24, 24))
+    local again = run("seed002_2_ppca", "--faces=" .. path)
+    assert.are.equal(s16, number_after(again, "\n%s+16%s+([%d.]+)"), again)
   end)
 
   it("seed002_3_graphs: the gradient checks, L rises, (a, b) near the truth with SEs, five graphs", function()
