@@ -66,6 +66,8 @@ local y1 = t * 0.8 + 0.5 + G.randn(n1, {dtype = "float64", generator = gen}) * 0
 local m1 = LG.fit(G.stack({G.ones(n1, F64), t}, 2), y1)
 local wv = m1.w:totable()
 print(string.format("\n1-d example: y = %.3f + %.3f t, sigma = %.3f (truth 0.5 + 0.8 t, 0.6)", wv[1], wv[2], math.sqrt(m1.sigma2)))
+local inside = ((y1 - m1:predict(G.stack({G.ones(n1, F64), t}, 2))):abs():le(2 * math.sqrt(m1.sigma2))):sum():item()
+print(string.format("    %d of %d points inside the +-2 sigma band (a Gaussian puts 95.4%% there)", inside, n1))
 local fig_lg = G.viz.figure{title = "Seed 002 problem 4: the linear-Gaussian model", rows = 1, cols = 2,
                             width = 1100, height = 520, name = "linear_gaussian"}
 C.linear_gaussian_panel(fig_lg, 1, t, y1, m1, true, "p(y | x) = N(x^T w, sigma^2): mean and +-2 sigma band")
