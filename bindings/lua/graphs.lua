@@ -139,14 +139,18 @@ graphs.load = doc(function(path)
     return {X = z.X:to("float64"), E = z.E:to("float64")}
   end
   local v = G.data.read_pickle(path)
-  if G.is_tensor(v.X) and v.X.ndim == 3 then return {X = v.X:to("float64"), E = v.E:to("float64")} end
+  local X3, E3 = v.X or v[1], v.E or v[2]                  -- {X =, E =} or (X, E) of all graphs
+  if G.is_tensor(X3) and X3.ndim == 3 and G.is_tensor(E3) then
+    check(X3, E3, "graphs.load(" .. path .. ")")
+    return {X = X3:to("float64"):contiguous(), E = E3:to("float64"):contiguous()}
+  end
   local xs, es = {}, {}
   for k, g in ipairs(v.graphs or v) do xs[k], es[k] = one_graph(g, k) end
   if #xs == 0 then error("graphs.load: no graphs in " .. path, 2) end
   local D = {X = G.stack(xs), E = G.stack(es)}
   check(D.X, D.E, "graphs.load(" .. path .. ")")
   return D
-end, "graphs.load(path) -> {X =, E =}\nThe course's classroom_graphs.pkl (a list of (X, E) pairs or of tables with X and E; X may be\n(m, n)) or an .npz with X (count, n, m) and E (count, n, n), as float64.")
+end, "graphs.load(path) -> {X =, E =}\nThe course's classroom_graphs.pkl (a list of (X, E) pairs or of tables with X and E, X may be\n(m, n); or one pair or dict of X (count, n, m) and E (count, n, n)) or an .npz with X and E, as\nfloat64.")
 
 graphs.save = doc(function(path, D)
   check(D.X, D.E, "graphs.save")

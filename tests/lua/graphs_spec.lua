@@ -124,7 +124,7 @@ describe("graphs: data", function()
 
   it("reads the course's pickle as pairs or dicts (X as (m, n)), and .npz; save round-trips", function()
     local ref = G.data.read_npz("tests/fixtures/graphs/classroom.npz")
-    for _, f in ipairs{"classroom_pairs.pkl", "classroom_dicts.pkl", "classroom.npz"} do
+    for _, f in ipairs{"classroom_pairs.pkl", "classroom_dicts.pkl", "classroom_arrays.pkl", "classroom.npz"} do
       local g = graphs.load("tests/fixtures/graphs/" .. f)
       assert.are.same({3, 15, 3}, g.X.shape, f)
       assert.are.equal(0, (g.X - ref.X):abs():max():item(), f)
