@@ -39,7 +39,24 @@ print(string.format("    gradient check: largest relative difference %.1e",
                     math.max(math.abs(ga - fa) / math.abs(fa), math.abs(gb - fb) / math.abs(fb))))
 
 -- (b) ----------------------------------------------------------------------------------
-local fit = graphs.fit(D.X, D.E, {iters = o.iters, lr = o.lr, generator = G.Generator(o.seed)})
+local figa = G.viz.figure{title = "Seed 002 3(b): gradient ascent on L(a, b)", rows = 1, cols = 2,
+                          width = 1100, height = 460, name = "graphs_ascent"}
+local trace = {a = {}, b = {}, L = {}}
+local function draw_ascent()
+  figa:line({y = G.tensor(trace.L), label = "L(a, b)"},
+            {panel = 1, title = "log-likelihood per iteration", xlabel = "iteration", ylabel = "L"})
+  local series = {{y = G.tensor(trace.a), label = "a"}, {y = G.tensor(trace.b), label = "b"}}
+  figa:line(series, {panel = 2, title = "a and b per iteration" .. (truth and " (truth 4, -1)" or ""),
+                     xlabel = "iteration", ylabel = "value"})
+  figa:show()
+end
+local fit = graphs.fit(D.X, D.E, {iters = o.iters, lr = o.lr, generator = G.Generator(o.seed),
+                                  on_step = function(it, a, b, L)
+                                    trace.a[it + 1], trace.b[it + 1], trace.L[it + 1] = a, b, L
+                                    if it % 10 == 0 then draw_ascent() end
+                                  end})
+draw_ascent()
+print("figure: " .. (G.viz.headless() and figa:save() or "window"))
 local hist = fit.history
 print(string.format("\n(b) gradient ascent from the random start a = %.4f, b = %.4f, lr %g on the mean over pairs;",
                     fit.a0, fit.b0, o.lr))
