@@ -1,12 +1,14 @@
 -- common.lua -- what the course exercise scripts share: command-line
 -- options (a short configuration by default, the seed's with --full), the
--- patch data sets of PS1 1.1, unit conversions and where models are kept.
+-- patch data sets of PS1 1.1, unit conversions, where models are kept, and
+-- running an exercise from a notebook.
 --
 --   local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
 --   local o = C.options({epochs = 2}, {epochs = 20}, "what the script does")
 local G = require "genlab"
 
 local C = {}
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"   -- scripts/
 
 -- Options from arg: the short defaults, or the full ones with --full; any
 -- --key=value overrides either.  A value is read by the form of its default:
@@ -115,6 +117,25 @@ function C.timed(f)
   local t0 = G.time()
   local r = table.pack(f())
   return G.time() - t0, table.unpack(r, 1, r.n)
+end
+
+-- Run the exercise scripts/<name>.lua from a notebook (or another script)
+-- as the command line would with args, e.g. {"--full"}: its printing and its
+-- figures land where the caller's do, and its result comes back.  One script
+-- serves both, so a notebook never copies an exercise.
+function C.exercise(name, args)
+  local path = here .. name .. ".lua"
+  local caller = arg
+  arg = {[0] = path, table.unpack(args or {})}
+  local ok, r = xpcall(dofile, debug.traceback, path)   -- the script's own lines in the message
+  arg = caller
+  if not ok then error(r, 0) end
+  return r
+end
+
+-- The arguments that pass a notebook's configuration on to its exercises.
+function C.passed(o)
+  return o.full and {"--full"} or {}
 end
 
 return C

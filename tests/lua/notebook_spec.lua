@@ -175,4 +175,40 @@ describe("genlab notebook", function()
     local page = G.data.read_image(dir .. "/page-1.png", {gray = true})
     assert.is_true(page:std():item() > 0.05, "the first page is blank")
   end)
+
+  -- The course's notebooks, short configuration: every cell ran, every figure came out.
+  local function report(name)
+    local out, rc, dir = render("notebooks-lua/" .. name .. ".lua")
+    assert.are.equal(0, rc, out)
+    local html = read(dir .. "/index.html")
+    assert.is_nil(html:find('<pre class="error">', 1, true))
+    local _, figures = html:gsub('<img alt="figure" src="data:image/png;base64,', "")
+    return html, figures
+  end
+
+  it("renders problem set 1's notebook: each exercise's figure, the checks and the answers' numbers", function()
+    local html, figures = report("simple_generative_models")
+    assert.are.equal(8, figures)                       -- 1.1a, b, c, d, efg, h, 1.2, 1.3
+    for _, h in ipairs({"1.1 Gaussian mixture models for image patches", "1.2 Denoising", "1.3 Probability foundations"}) do
+      assert.is_truthy(html:find(h, 1, true), h)
+    end
+    assert.is_truthy(html:find("all checks pass", 1, true))
+    local K, below = html:match("%(f%) the lowest test NLL is K = (%d+)'s, [-%d.]+ nats per patch, ([-%d.]+) below")
+    assert.is_true(tonumber(K) > 1 and tonumber(below) > 0, "the mixture beats the Gaussian")
+    for gain in html:gmatch("EPLL with K = %d+: [%d.]+ dB, ([-%d.]+) dB above the noisy image") do
+      assert.is_true(tonumber(gain) > 1)
+    end
+  end)
+
+  it("renders lecture 3's notebook: the bound is tight at the posterior and below it elsewhere", function()
+    local html, figures = report("em_gaussian_mixtures")
+    assert.are.equal(1, figures)
+    local gap = tonumber(html:match("bound with the posterior responsibilities [-%d.]+ %(gap ([-%d.e+]+)%)"))
+    assert.is_true(math.abs(gap) < 1e-9)
+    local gaps = {}
+    for g in html:gmatch("of the way to random weights%s+[-%d.]+ %(gap ([-%d.]+), below%)") do gaps[#gaps + 1] = tonumber(g) end
+    assert.are.equal(4, #gaps)
+    for k = 2, 4 do assert.is_true(gaps[k] > gaps[k - 1]) end
+    assert.is_true(tonumber(html:match("smallest change between EM iterations: ([-%d.e+]+)")) > -1e-9)
+  end)
 end)
