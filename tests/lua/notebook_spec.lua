@@ -187,6 +187,10 @@ describe("genlab notebook", function()
   end
 
   it("renders problem set 1's notebook: each exercise's figure, the checks and the answers' numbers", function()
+    if os.getenv("GENLAB_LUA_PRELOAD") then   -- the sanitized suite: scripts_spec runs these exercises already
+      pending("the PS1 notebook runs in the plain suite (its exercises run sanitized in scripts_spec)")
+      return
+    end
     local html, figures = report("simple_generative_models")
     assert.are.equal(8, figures)                       -- 1.1a, b, c, d, efg, h, 1.2, 1.3
     for _, h in ipairs({"1.1 Gaussian mixture models for image patches", "1.2 Denoising", "1.3 Probability foundations"}) do
