@@ -119,6 +119,26 @@ function C.timed(f)
   return G.time() - t0, table.unpack(r, 1, r.n)
 end
 
+-- A table of numeric checks.  check(name, value, reference, tol) prints one
+-- row, value beside reference, |diff| beside tol, ok or FAIL; check:done()
+-- prints the verdict and raises (exit status 1) if any failed.
+function C.checks()
+  print(string.format("%-58s %14s %14s %9s %9s", "check", "value", "reference", "|diff|", "tol"))
+  local failed, n = 0, 0
+  local check = {}
+  function check.done()
+    print(failed == 0 and string.format("all %d checks pass", n) or string.format("%d of %d checks FAIL", failed, n))
+    if failed > 0 then error(string.format("%d checks failed", failed), 0) end
+  end
+  return setmetatable(check, {__call = function(_, name, value, ref, tol)
+    local err = math.abs(value - ref)
+    local ok = err <= tol
+    n, failed = n + 1, failed + (ok and 0 or 1)
+    print(string.format("%-58s %14.8g %14.8g %9.1e %9.1e  %s", name, value, ref, err, tol, ok and "ok" or "FAIL"))
+    return ok
+  end})
+end
+
 -- Run the exercise scripts/<name>.lua from a notebook (or another script)
 -- as the command line would with args, e.g. {"--full"}: its printing and its
 -- figures land where the caller's do, and its result comes back.  One script
