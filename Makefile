@@ -4,6 +4,8 @@
 #   make test       install missing packages, build, run every test
 #   make demo       install, build, run the flagship exercise (PS1) live
 #   make SAN=1 test the same under AddressSanitizer + UBSan (build-san/)
+#   make notebooks  render every notebook in notebooks-lua/ (short configuration)
+#                   to out/notebooks/<name>/index.html and <name>.pdf
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -20,7 +22,7 @@ BLAS_INC := /usr/include/x86_64-linux-gnu/openblas-pthread
 CFLAGS  += $(OPT) -g -std=c11 -D_GNU_SOURCE -fPIC -fno-math-errno -fno-trapping-math -fvect-cost-model=dynamic -Wall -Wextra -Wshadow \
            -Wno-unused-parameter -I$(BLAS_INC) -I/usr/include/lua5.4 -MMD -MP \
            -DGENLAB_DATA_DIR=\"$(CURDIR)/data\" -I/usr/include/SDL2 -I$(BUILD)/gen
-LDLIBS  := -llapacke -lopenblas -lstb -lSDL2 -lz -lm -lpthread
+LDLIBS  := -llapacke -lopenblas -lstb -lSDL2 -lcmark -lz -lm -lpthread
 LUALIBS := -llua5.4 -lreadline
 
 CORE_SRC := $(wildcard core/*.c core/*/*.c)
@@ -38,11 +40,11 @@ ifeq ($(SAN),1)
 EXE := $(BUILD)/genlab
 endif
 
-.PHONY: all deps data test demo bench install clean docs help check-c fuzz
+.PHONY: all deps data test demo bench install clean docs help check-c fuzz notebooks
 all: $(EXE) $(BUILD)/lua/genlab.so
 
 help:
-	@sed -n '1,9p' Makefile
+	@sed -n '1,8p' Makefile
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -85,6 +87,11 @@ check-c: $(TEST_BIN)
 test: deps data
 	@$(MAKE) --no-print-directory all check-c
 	@BUILD=$(BUILD) EXE=$(EXE) SAN=$(SAN) tests/run.sh
+
+notebooks: deps data
+	@$(MAKE) --no-print-directory all
+	@status=0; for nb in notebooks-lua/*.lua; do \
+	  ./$(EXE) notebook "$$nb" --pdf --headless || status=1; done; exit $$status
 
 demo: deps
 	@vendor/fetch-data.sh photos

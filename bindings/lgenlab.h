@@ -110,6 +110,7 @@ void lg_open_help(lua_State *L);
 void lg_open_autograd(lua_State *L);
 void lg_open_nn(lua_State *L);        /* also genlab.optim and genlab.models */
 extern const lg_Reg lg_models_functions[];   /* lmodels.c */
+extern const lg_Reg lg_notebook_functions[]; /* lnotebook.c */
 /* Add methods to the Tensor type and to the module table at the top. */
 void lg_add_methods(lua_State *L, const lg_Reg *r);
 /* Add fields x.name (and setters for x.name = v) to the Tensor type. */

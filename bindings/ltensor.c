@@ -480,6 +480,7 @@ UNOP(tanh, GLAB_TANH) UNOP(sigmoid, GLAB_SIGMOID) UNOP(relu, GLAB_RELU)
 UNOP(softplus, GLAB_SOFTPLUS) UNOP(square, GLAB_SQUARE) UNOP(sin, GLAB_SIN)
 UNOP(cos, GLAB_COS) UNOP(floor, GLAB_FLOOR) UNOP(ceil, GLAB_CEIL)
 UNOP(round, GLAB_ROUND) UNOP(sign, GLAB_SIGN) UNOP(reciprocal, GLAB_RECIPROCAL)
+UNOP(erf, GLAB_ERF) UNOP(erfc, GLAB_ERFC)
 
 static int t_clamp(lua_State *L) {
   glab_tensor *a = lg_check(L, 1);
@@ -588,6 +589,8 @@ static const lg_Reg methods[] = {
   {"round", t_round, "round(x) -> Tensor\nRound half away from zero elementwise.\nDifferentiable."},
   {"sign", t_sign, "sign(x) -> Tensor\n-1, 0 or 1 elementwise.\nDifferentiable."},
   {"reciprocal", t_reciprocal, "reciprocal(x) -> Tensor\n1 / x elementwise.\nDifferentiable."},
+  {"erf", t_erf, "erf(x) -> Tensor\nThe error function 2/sqrt(pi) int_0^x exp(-t^2) dt (the C library's erf); the\nstandard normal CDF is 0.5 * erfc(-x / sqrt(2)).\nDifferentiable."},
+  {"erfc", t_erfc, "erfc(x) -> Tensor\n1 - erf(x), accurate in the tail where 1 - erf(x) would round to 0 (the C library's erfc).\nDifferentiable."},
   {"clamp", t_clamp, "clamp(x, [min], [max]) -> Tensor\nLimit every element to [min, max] (nil: unbounded).\nDifferentiable."},
   {"clamp_", t_clamp_, "x:clamp_([min], [max]) -> x\nIn-place clamp.\nIn place: refused on a tensor that requires grad while grad mode is on."},
   {NULL, NULL, NULL}

@@ -26,6 +26,7 @@ static lua_State *globalL;
 
 static const char usage[] =
   "usage: genlab [options] [script [args]]\n"
+  "       genlab notebook FILE.lua [--pdf] [--out=DIR] [args]   (a report: genlab notebook -h)\n"
   "  -e stat     execute string 'stat'\n"
   "  -i          enter the REPL after running the script\n"
   "  --headless  no windows: figures are written as PNG files\n"
@@ -131,6 +132,22 @@ static int handle_script(lua_State *L, char **argv) {
     status = docall(L, n, LUA_MULTRET);
   }
   return report(L, status);
+}
+
+/* `genlab notebook FILE [args]`: genlab.notebook.main runs and renders it.
+** Windows show the run live but never hold the report back at the end. */
+static int handle_notebook(lua_State *L, int argc, char **argv) {
+  argc = take_own_flags(argv, argc, 1);
+  setenv("GENLAB_NO_WAIT", "1", 1);
+  createargtable(L, argv, argc, 1);
+  lua_getglobal(L, "genlab");
+  lua_getfield(L, -1, "notebook");
+  lua_getfield(L, -1, "main");
+  lua_getglobal(L, "arg");
+  int status = docall(L, 1, 1);
+  int ok = status == LUA_OK && lua_toboolean(L, -1);
+  report(L, status);
+  return ok;
 }
 
 /* ---- the REPL ------------------------------------------------------------------- */
@@ -411,6 +428,10 @@ static int pmain(lua_State *L) {
   luaL_openlibs(L);
   luaL_requiref(L, "genlab", luaopen_genlab, 1);
   lua_pop(L, 1);
+  if (argc >= 2 && strcmp(argv[1], "notebook") == 0) {
+    lua_pushboolean(L, handle_notebook(L, argc, argv));
+    return 1;
+  }
   int i;
   for (i = 1; i < argc && argv[i][0] == '-'; i++) {
     const char *o = argv[i];

@@ -1,12 +1,16 @@
 -- common.lua -- what the course exercise scripts share: command-line
 -- options (a short configuration by default, the seed's with --full), the
--- patch data sets of PS1 1.1, unit conversions and where models are kept.
+-- patch data sets of PS1 1.1, unit conversions, where models are kept, and
+-- running an exercise from a notebook; and the pieces of seed 002's problems 2
+-- to 4 that its scripts and notebook share (faces, circles, perturbations,
+-- graphs, the held-out choice of d, the linear-Gaussian ascent and panel).
 --
 --   local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
 --   local o = C.options({epochs = 2}, {epochs = 20}, "what the script does")
 local G = require "genlab"
 
 local C = {}
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"   -- scripts/
 
 -- Options from arg: the short defaults, or the full ones with --full; any
 -- --key=value overrides either.  A value is read by the form of its default:
@@ -269,6 +273,45 @@ function C.linear_gaussian_panel(fig, k, t, y, lg, band, title)
   local F64 = {dtype = "float64"}
   fig:scatter(G.tensor(xs, F64), G.tensor(ys, F64), {panel = k, colors = G.tensor(cs, F64), sizes = G.tensor(ss, F64),
                                                      title = title, xlabel = "x", ylabel = "y"})
+end
+
+-- A table of numeric checks.  check(name, value, reference, tol) prints one
+-- row, value beside reference, |diff| beside tol, ok or FAIL; check:done()
+-- prints the verdict and raises (exit status 1) if any failed.
+function C.checks()
+  print(string.format("%-58s %14s %14s %9s %9s", "check", "value", "reference", "|diff|", "tol"))
+  local failed, n = 0, 0
+  local check = {}
+  function check.done()
+    print(failed == 0 and string.format("all %d checks pass", n) or string.format("%d of %d checks FAIL", failed, n))
+    if failed > 0 then error(string.format("%d checks failed", failed), 0) end
+  end
+  return setmetatable(check, {__call = function(_, name, value, ref, tol)
+    local err = math.abs(value - ref)
+    local ok = err <= tol
+    n, failed = n + 1, failed + (ok and 0 or 1)
+    print(string.format("%-58s %14.8g %14.8g %9.1e %9.1e  %s", name, value, ref, err, tol, ok and "ok" or "FAIL"))
+    return ok
+  end})
+end
+
+-- Run the exercise scripts/<name>.lua from a notebook (or another script)
+-- as the command line would with args, e.g. {"--full"}: its printing and its
+-- figures land where the caller's do, and its result comes back.  One script
+-- serves both, so a notebook never copies an exercise.
+function C.exercise(name, args)
+  local path = here .. name .. ".lua"
+  local caller = arg
+  arg = {[0] = path, table.unpack(args or {})}
+  local ok, r = xpcall(dofile, debug.traceback, path)   -- the script's own lines in the message
+  arg = caller
+  if not ok then error(r, 0) end
+  return r
+end
+
+-- The arguments that pass a notebook's configuration on to its exercises.
+function C.passed(o)
+  return o.full and {"--full"} or {}
 end
 
 return C

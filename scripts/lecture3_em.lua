@@ -94,3 +94,4 @@ fig:scatter(S[{{}, 1}], S[{{}, 2}], {panel = 4, colors = palette:index_select(1,
             title = "samples from the fitted mixture (component, then Gaussian)"})
 fig:show()
 print("figure: " .. (G.viz.headless() and fig:save() or "window"))
+return {X = X, truth = truth, gmm = gmm, info = info, kmeans = kinfo}   -- for the notebook

@@ -52,3 +52,4 @@ print(string.format("gap on test: %.2f nats (%.2f%%)", sgd_te - ref_te,
                     100 * (sgd_te - ref_te) / math.abs(ref_te)))
 draw(hist)
 print("figure: " .. (G.viz.headless() and fig:save() or "window"))
+return {closed = ref_te, sgd = sgd_te}                 -- test NLLs, for the notebook

@@ -148,9 +148,11 @@ local function run(K, method)
                                       #hist.psnr, psnr, psnr - D.psnr(noisy, clean), t)
   return X, psnr
 end
+local epll_psnr = {}
 for _, K in ipairs(Ks) do
   run(K, "GD lambda=" .. o.lambda)
   local X, psnr = run(K, "EPLL")
+  epll_psnr[#epll_psnr + 1] = {K = K, psnr = psnr}
   finals[#finals + 1], final_caps[#final_caps + 1] = X, string.format("EPLL K=%d: %.2f dB", K, psnr)
 end
 finals[#finals + 1], final_caps[#final_caps + 1] = clean, "clean"
@@ -164,3 +166,4 @@ for _, r in ipairs(rows_b) do print(r) end
 print("A mixture gives each patch the covariance of its kind (flat, edge, texture), so it removes")
 print("noise along the directions that kind never varies in, where one Gaussian must keep them.")
 print("figure: " .. (G.viz.headless() and fig:save() or "window"))
+return {epll = epll_psnr, noisy = D.psnr(noisy, clean)}   -- PSNRs in dB, for the notebook

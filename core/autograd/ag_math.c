@@ -189,6 +189,11 @@ static glab_status derivative(glab_tensor *d, glab_unop op, const glab_tensor *a
     case GLAB_RECIPROCAL:                                                  /* -y^2 */
       if ((s = glab_binary(d, GLAB_MUL, y, y)) != GLAB_OK) return s;
       return glab_unary(d, GLAB_NEG, d);
+    case GLAB_ERF: case GLAB_ERFC:                          /* +-2/sqrt(pi) exp(-a^2) */
+      if ((s = glab_binary(d, GLAB_MUL, a, a)) != GLAB_OK) return s;
+      if ((s = glab_unary(d, GLAB_NEG, d)) != GLAB_OK) return s;
+      if ((s = glab_unary(d, GLAB_EXP, d)) != GLAB_OK) return s;
+      return glab_binary_scalar(d, GLAB_MUL, d, (op == GLAB_ERF ? 2 : -2) / sqrt(M_PI), 0);
     case GLAB_FLOOR: case GLAB_CEIL: case GLAB_ROUND:
       return GLAB_OK;
   }

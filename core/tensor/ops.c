@@ -20,7 +20,7 @@ static const char *const binop_names[] = {
 static const char *const unop_names[] = {
   "neg", "abs", "exp", "log", "log1p", "expm1", "sqrt", "tanh", "sigmoid",
   "relu", "softplus", "square", "sin", "cos", "floor", "ceil", "round", "sign",
-  "reciprocal"
+  "reciprocal", "erf", "erfc"
 };
 
 const char *glab_binop_name(glab_binop op) { return binop_names[op]; }
@@ -114,6 +114,8 @@ static double sigmoid(double a) { return a >= 0 ? 1 / (1 + exp(-a)) : exp(a) / (
     case GLAB_ROUND: UNARY_ROW(T, round(a)); break;                          \
     case GLAB_SIGN: UNARY_ROW(T, (T)((a > 0) - (a < 0))); break;             \
     case GLAB_RECIPROCAL: UNARY_ROW(T, 1 / a); break;                        \
+    case GLAB_ERF: UNARY_ROW(T, erf(a)); break;                              \
+    case GLAB_ERFC: UNARY_ROW(T, erfc(a)); break;                            \
   }
 
 typedef struct { int op; glab_dtype dt; double lo, hi; } kernel_ctx;

@@ -320,3 +320,31 @@ describe("memory", function()
     assert.are.equal(cached - 4 * 2^20, G.memory().cached)
   end)
 end)
+
+describe("erf and erfc", function()
+  -- mpmath.erf / mpmath.erfc at 30 digits (/usr/bin/python3 -c "import mpmath; ...")
+  local ref = {{0.5, 0.520499877813046537682746653892, 0.479500122186953462317253346108},
+               {1, 0.842700792949714869341220635083, 0.157299207050285130658779364917},
+               {3, 0.99997790950300141455862722387, 2.20904969985854413727761295823e-5},
+               {5, 0.99999999999846254020557196515, 1.53745979442803485018834348538e-12},
+               {10, 1.0, 2.08848758376254475700078629496e-45},
+               {-2, -0.995322265018952734162069256367, 1.99532226501895273416206925637},
+               {26, 1.0, 5.66319240885614284647572789693e-296}}
+  it("match a 30-digit reference to 1e-15 relative, erfc in the far tail too", function()
+    local x = G.tensor((function() local t = {} for i, r in ipairs(ref) do t[i] = r[1] end return t end)(),
+                       {dtype = "float64"})
+    local e, c = x:erf():totable(), G.erfc(x):totable()
+    for i, r in ipairs(ref) do
+      assert.is_true(math.abs(e[i] - r[2]) <= 1e-15 * math.abs(r[2]), "erf " .. r[1])
+      assert.is_true(math.abs(c[i] - r[3]) <= 1e-14 * r[3], "erfc " .. r[1])
+    end
+  end)
+  it("gives the normal CDF 0.5 erfc(-x / sqrt 2) and a float32 erf", function()
+    local x = G.tensor({-1.959963984540054, 0, 1})
+    local phi = ((x * (-1 / math.sqrt(2))):erfc() * 0.5):totable()
+    assert.are.near(0.025, phi[1], 1e-7)
+    assert.are.near(0.5, phi[2], 1e-7)
+    assert.are.near(0.841344746068543, phi[3], 1e-7)
+    assert.are.equal("float32", x:erf().dtype)
+  end)
+end)

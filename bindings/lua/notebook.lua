@@ -1,0 +1,526 @@
+-- notebook.lua -- genlab.notebook: literate Lua notebooks.  A notebook is a
+-- plain Lua file that also runs as a script; `-- %%` starts a code cell (a
+-- title may follow) and `-- %% [markdown]` a prose cell of `-- `-prefixed
+-- CommonMark with $...$ and $$...$$ math (the percent format of VS Code,
+-- Spyder and Jupytext).  Run once at start-up with the genlab module and the
+-- notebook table (its C half, lnotebook.c, gives _markdown and _base64).
+--
+--   local nb = notebook.parse("notebooks-lua/ps1.lua")   -- cells with their lines
+--   local run = notebook.run(nb, {"--full"})              -- outputs, figures, values, times
+--   notebook.render(nb, run, "out/notebooks/ps1")          -- index.html (and .pdf)
+--
+-- The whole file runs as one chunk, as the script would, so locals carry from
+-- cell to cell and a traceback names the notebook's own lines: each cell's
+-- marker line becomes a call that tells the recorder a new cell began, and
+-- a final one-line expression is wrapped so its value is kept.  Neither
+-- adds a line.
+local G, notebook = ...
+
+local function doc(f, text) G._doc(f, text); return f end
+
+-- ---- parsing ---------------------------------------------------------------------------
+
+-- The kind and title of a marker line, or nil.
+local function marker(line)
+  local rest = line:match("^%-%-%s*%%%%(.*)$")
+  if not rest then return nil end
+  local title = rest:match("^%s*%[markdown%]%s*(.-)%s*$")
+  if title then return "markdown", title end
+  return "code", rest:match("^%s*(.-)%s*$")
+end
+
+local function read_lines(path)
+  local f, err = io.open(path, "r")
+  if not f then error("notebook: cannot open " .. err, 3) end
+  local lines = {}
+  for l in f:lines() do lines[#lines + 1] = l end
+  f:close()
+  return lines
+end
+
+-- The prose of a markdown cell, its `-- ` prefixes taken off.
+local function prose(path, c)
+  local out = {}
+  for i, l in ipairs(c.lines) do
+    local text = l:match("^%-%-%s?(.*)$")
+    if not text and l:match("%S") then
+      error(("notebook: %s:%d: a markdown cell holds a line that is not a comment"):format(path, c.first + i - 1), 0)
+    end
+    out[i] = text or ""
+  end
+  return table.concat(out, "\n")
+end
+
+notebook.parse = doc(function(path)
+  local lines = read_lines(path)
+  local cells, cur = {}, nil
+  local function open(kind, title, at)
+    cur = {kind = kind, title = title ~= "" and title or nil, marker = at, first = at + 1, lines = {}}
+    cells[#cells + 1] = cur
+  end
+  for i, l in ipairs(lines) do
+    local kind, title = marker(l)
+    if kind then open(kind, title, i)
+    else
+      if not cur then open("code", "", 0) end
+      cur.lines[#cur.lines + 1] = l
+    end
+  end
+  local kept = {}
+  for _, c in ipairs(cells) do
+    if c.kind == "markdown" then c.text = prose(path, c) end
+    if c.kind == "markdown" or table.concat(c.lines):match("%S") then kept[#kept + 1] = c end
+  end
+  local title
+  for _, c in ipairs(kept) do
+    title = title or (c.text and c.text:match("^%s*#%s+([^\n]+)"))
+  end
+  return {path = path, name = path:match("([^/]+)%.lua$") or path, title = title, lines = lines, cells = kept}
+end, "notebook.parse(path) -> nb\nThe cells of a notebook: nb.cells[k] = {kind = \"code\"|\"markdown\", title, first (its\n" ..
+     "first line), lines, text (the prose of a markdown cell)}; nb.title is the first '# ' heading.")
+
+-- ---- the chunk that runs -----------------------------------------------------------------
+
+local function compiles(src) return load(src, "=check", "t") ~= nil end
+
+-- The line (in the file) of a code cell's final expression, or nil: its last
+-- line that is not blank or a comment, when it is an expression on its own
+-- (or a call) and the cell without it still compiles.
+local function final_expression(c)
+  local j = #c.lines
+  while j > 0 and (not c.lines[j]:match("%S") or c.lines[j]:match("^%s*%-%-")) do j = j - 1 end
+  if j == 0 then return nil end
+  local last = c.lines[j]
+  if not compiles("return " .. last) then return nil end
+  local is_call = last:match("[%)\"'%]}]%s*$") and compiles(last)
+  if compiles(last) and not is_call then return nil end
+  if not compiles(table.concat(c.lines, "\n", 1, j - 1)) then return nil end
+  return c.first + j - 1
+end
+
+-- The notebook's source with the recorder's calls in it, line for line.
+-- Cell calls go in first, so a value's closing parenthesis, put at the head
+-- of the line after it, comes before the next cell's call.
+local function instrument(nb)
+  local src = {}
+  for i, l in ipairs(nb.lines) do src[i] = l end
+  for k, c in ipairs(nb.cells) do
+    if c.kind == "code" then
+      if c.marker == 0 and src[1]:match("^#") then src[1] = "" end   -- a #! line
+      local at = math.max(c.marker, 1)
+      src[at] = ("__notebook_cell(%d) "):format(k) .. src[at]
+    end
+  end
+  local tail = ""
+  for k, c in ipairs(nb.cells) do
+    local e = c.kind == "code" and final_expression(c)
+    if e then
+      src[e] = ("__notebook_value(%d, "):format(k) .. src[e]
+      if e < #src then src[e + 1] = ") " .. src[e + 1] else tail = "\n)" end
+    end
+  end
+  return table.concat(src, "\n") .. tail
+end
+
+-- ---- recording a run ---------------------------------------------------------------------
+
+-- Terminal text as it last stood: a line rewritten with \r keeps its last state.
+local function settle(text)
+  local out = {}
+  for line in (text .. "\n"):gmatch("(.-)\n") do out[#out + 1] = line:match("([^\r]*)\r*$") end
+  if out[#out] == "" then out[#out] = nil end
+  return table.concat(out, "\n")
+end
+
+local function figure_meta()
+  return debug.getregistry()["genlab.Figure"]
+end
+
+-- The notebook's traceback, without the recorder's own frames.
+local function traceback(e)
+  local tb = debug.traceback(tostring(e), 2)
+  local keep = {}
+  for line in tb:gmatch("[^\n]+") do
+    if line:find("in main chunk", 1, true) then keep[#keep + 1] = line; break end
+    if not line:find("bindings/lua/notebook.lua", 1, true) then keep[#keep + 1] = line end
+  end
+  return table.concat(keep, "\n")
+end
+
+-- Replace print, io.write, io.stdout and the figures' show and save while f
+-- runs, so that what a cell writes and shows is recorded (and still reaches
+-- the terminal and the windows); everything is put back afterwards.
+local function recording(rec, f)
+  local saved = {print = print, write = io.write, stdout = io.stdout}
+  local real = io.stdout
+  local meth = figure_meta().__index
+  local show, save = meth.show, meth.save
+  local function out(s)
+    if not rec.quiet then real:write(s) end
+    if rec.cell then rec.cell.out[#rec.cell.out + 1] = s end
+  end
+  print = function(...)
+    local n, parts = select("#", ...), {}
+    for i = 1, n do parts[i] = tostring((select(i, ...))) end
+    out(table.concat(parts, "\t") .. "\n")
+  end
+  io.write = function(...)
+    for i = 1, select("#", ...) do out(tostring((select(i, ...)))) end
+    return io.stdout
+  end
+  io.stdout = setmetatable({write = function(_, ...) io.write(...); return io.stdout end},
+                           {__index = function(_, k) local v = real[k]
+                             return type(v) == "function" and function(_, ...) return v(real, ...) end or v end})
+  local function noted(fig) rec:note(fig); return fig end
+  meth.show = function(fig, ...) local r = show(fig, ...); noted(fig); return r end
+  meth.save = function(fig, ...) local r = save(fig, ...); noted(fig); return r end
+  local ok, err = xpcall(f, traceback)
+  print, io.write, io.stdout = saved.print, saved.write, saved.stdout
+  meth.show, meth.save = show, save
+  return ok, err
+end
+
+local Recorder = {}
+Recorder.__index = Recorder
+
+function Recorder:note(fig)
+  local c = self.cell
+  if c and not c.seen[fig] then c.seen[fig] = true; c.figures[#c.figures + 1] = fig end
+end
+
+-- Close the current cell: its time, its text, and a PNG of each figure it
+-- drew, in the state the cell left it.
+function Recorder:close(save)
+  local c = self.cell
+  if not c then return end
+  c.time = G.time() - self.t0
+  c.out = settle(table.concat(c.out))
+  for i, fig in ipairs(c.figures) do
+    local path = ("%s/cell%02d-%d.png"):format(self.dir, c.index, i)
+    save(fig, path)
+    c.figures[i] = path
+  end
+  c.seen, self.cell = nil, nil
+end
+
+function Recorder:open(k)
+  local c = {index = k, out = {}, figures = {}, seen = {}}
+  self.cells[k], self.cell, self.t0 = c, c, G.time()
+  return c
+end
+
+notebook.run = doc(function(nb, args, opts)
+  opts = opts or {}
+  local dir = opts.dir or ("out/notebooks/" .. nb.name)
+  os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "'")
+  local rec = setmetatable({cells = {}, dir = dir, quiet = opts.quiet, stdout = io.stdout}, Recorder)
+  local save = figure_meta().__index.save
+  local chunk, err = load(instrument(nb), "@" .. nb.path, "t")
+  local ok = chunk ~= nil
+  _G.__notebook_cell = function(k)
+    rec:close(save)
+    rec:open(k)
+    if not opts.quiet then io.stderr:write(("notebook: cell %d/%d%s\n"):format(k, #nb.cells,
+                                           nb.cells[k].title and (": " .. nb.cells[k].title) or "")) end
+  end
+  _G.__notebook_value = function(k, ...)
+    local n = select("#", ...)
+    if n == 0 or (n == 1 and (...) == nil) then return end
+    local v = ...
+    if n == 1 and (getmetatable(v) == figure_meta() or io.type(v) or v == io.stdout) then
+      return                           -- fig:show() and io.write() hand back their object
+    end
+    local parts = {}
+    for i = 1, n do parts[i] = tostring((select(i, ...))) end
+    rec.cells[k].value = table.concat(parts, "\t")
+    if not opts.quiet then rec.stdout:write(rec.cells[k].value, "\n") end
+  end
+  local t0 = G.time()
+  if ok then
+    arg = {[0] = nb.path, table.unpack(args or {})}
+    ok, err = recording(rec, function() return chunk(table.unpack(args or {})) end)
+  end
+  local failed = rec.cell and rec.cell.index
+  rec:close(save)
+  _G.__notebook_cell, _G.__notebook_value = nil, nil
+  if ok then failed = nil
+  else                                 -- the cell that raised, or the one a syntax error is in
+    failed = failed or #rec.cells
+    local line = tonumber(tostring(err):match(":(%d+):"))
+    if not chunk and line then
+      for k, c in ipairs(nb.cells) do if c.first - 1 <= line then failed = k end end
+    end
+    failed = math.max(failed, 1)
+    rec.cells[failed] = rec.cells[failed] or {index = failed, out = "", figures = {}}
+    rec.cells[failed].error = tostring(err)
+  end
+  return {cells = rec.cells, ok = ok, failed = failed, time = G.time() - t0, dir = dir, args = args or {}}
+end, "notebook.run(nb, [args], [{dir=\"out/notebooks/<name>\", quiet=false}]) -> run\n" ..
+     "Run every cell of a parsed notebook in order in this Lua state, arg = args (e.g. {\"--full\"}).\n" ..
+     "run.cells[k] = {out (what it printed, \\r-rewritten lines at their last state), value (a\n" ..
+     "final one-line expression, printed), figures (PNG paths of the figures it showed or saved,\n" ..
+     "as it left them), time (s), error (with the traceback)}; run.ok; run.failed (a cell index).\n" ..
+     "What cells print reaches the terminal too, unless quiet.")
+
+-- ---- HTML ---------------------------------------------------------------------------------
+
+local KATEX = "/usr/share/javascript/katex"
+
+local function esc(s)
+  return (s:gsub("[&<>\"]", {["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&quot;"}))
+end
+
+local function slurp(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+-- Markdown with math: code spans and \$ are set aside, then $$...$$ and
+-- $...$ (no space just inside the dollars, as pandoc reads them) become
+-- placeholders that cmark passes through, then math spans for KaTeX.
+local function markdown(text)
+  local held, math = {}, {}
+  local function hold(s) held[#held + 1] = s; return "GLABHELD" .. #held .. "X" end
+  local function keep(tex, display) math[#math + 1] = {tex, display}; return "GLABMATH" .. #math .. "X" end
+  text = text:gsub("(`+)(.-)%1", function(ticks, body) return hold(ticks .. body .. ticks) end)
+  text = text:gsub("\\%$", function() return hold("\\$") end)
+  text = text:gsub("%$%$(.-)%$%$", function(t) return keep(t, true) end)
+  text = text:gsub("%$([^%s%$][^%$\n]-)%$", function(t)
+    if t:match("%s$") then return nil end
+    return keep(t, false)
+  end)
+  text = text:gsub("GLABHELD(%d+)X", function(i) return held[tonumber(i)] end)
+  local html = notebook._markdown(text)
+  return (html:gsub("GLABMATH(%d+)X", function(i)
+    local m = math[tonumber(i)]
+    return ('<span class="math%s">%s</span>'):format(m[2] and " display" or "", esc(m[1]))
+  end))
+end
+
+-- Lua source with its keywords, strings, comments and numbers in spans.
+local KEYWORDS = {}
+for w in ("and break do else elseif end false for function goto if in local nil not or repeat return " ..
+          "then true until while"):gmatch("%S+") do KEYWORDS[w] = true end
+
+local function long_bracket(src, i)          -- the end of a [[ ]] / [==[ ]==] starting at i
+  local eq = src:match("^%[(=*)%[", i)
+  if not eq then return nil end
+  local _, stop = src:find("]" .. eq .. "]", i, true)
+  return stop or #src
+end
+
+local function highlight(src)
+  local out, i, n = {}, 1, #src
+  local function span(class, j) out[#out + 1] = ('<span class="%s">%s</span>'):format(class, esc(src:sub(i, j))); i = j + 1 end
+  while i <= n do
+    local c = src:sub(i, i)
+    if src:match("^%-%-", i) then
+      span("com", long_bracket(src, i + 2) or (src:find("\n", i, true) or n + 1) - 1)
+    elseif c == '"' or c == "'" then
+      local j = i + 1
+      while j <= n and src:sub(j, j) ~= c and src:sub(j, j) ~= "\n" do j = j + (src:sub(j, j) == "\\" and 2 or 1) end
+      span("str", math.min(j, n))
+    elseif c == "[" and long_bracket(src, i) then
+      span("str", long_bracket(src, i))
+    elseif src:match("^%d", i) or src:match("^%.%d", i) then
+      span("num", select(2, src:find("^[%w%.]+", i)))
+    elseif src:match("^[%a_]", i) then
+      local _, j = src:find("^[%w_]+", i)
+      if KEYWORDS[src:sub(i, j)] then span("kw", j) else out[#out + 1] = src:sub(i, j); i = j + 1 end
+    else
+      out[#out + 1] = esc(c); i = i + 1
+    end
+  end
+  return table.concat(out)
+end
+
+-- KaTeX's style sheet with its woff2 fonts inline, and its script.
+local function katex_assets()
+  local css, js = slurp(KATEX .. "/katex.min.css"), slurp(KATEX .. "/katex.min.js")
+  if not css or not js then return nil end
+  css = css:gsub(",url%(fonts/[%w_%-]+%.woff%) format%(['\"]woff['\"]%)", "")
+           :gsub(",url%(fonts/[%w_%-]+%.ttf%) format%(['\"]truetype['\"]%)", "")
+           :gsub("url%(fonts/([%w_%-]+%.woff2)%)", function(f)
+             local font = slurp(KATEX .. "/fonts/" .. f)
+             return font and ("url(data:font/woff2;base64," .. notebook._base64(font) .. ")") or nil
+           end)
+  return css, js
+end
+
+local STYLE = [[
+body { font: 16px/1.5 "DejaVu Serif", Georgia, serif; max-width: 52em; margin: 2em auto; padding: 0 1em; color: #222; }
+header { border-bottom: 1px solid #bbb; margin-bottom: 1.5em; }
+header h1 { margin: 0; } header p { margin: .2em 0 .6em; color: #666; font-size: 90%; }
+pre { font: 13px/1.4 "DejaVu Sans Mono", monospace; padding: .5em .7em; overflow-x: auto; white-space: pre-wrap; margin: .3em 0; }
+.cell { margin: 1em 0; } .cell > .title { font: 12px sans-serif; color: #777; }
+pre.code { background: #f5f5f7; border-left: 3px solid #99a; }
+pre.out { background: #fff; border-left: 3px solid #ddd; }
+pre.value { border-left: 3px solid #6a6; }
+pre.error { background: #fff0f0; border-left: 3px solid #c33; color: #900; }
+.kw { color: #708; font-weight: bold; } .str { color: #a11; } .com { color: #777; font-style: italic; } .num { color: #164; }
+figure { margin: .5em 0; text-align: center; } figure img { max-width: 100%; }
+.time { font: 11px sans-serif; color: #999; text-align: right; }
+.math.display { display: block; text-align: center; margin: .6em 0; }
+pre.out, pre.value, pre.error, figure { break-inside: avoid; }
+h1, h2, h3 { break-after: avoid; }
+@page { margin: 16mm 14mm; }
+]]
+
+local TYPESET = [[
+document.querySelectorAll(".math:not(.typeset)").forEach(function (e) {
+  try { katex.render(e.textContent, e, {displayMode: e.classList.contains("display"), throwOnError: false}); }
+  catch (x) {}
+  e.classList.add("typeset");
+});
+]]
+
+local function code_cell(c, r)
+  local h = {'<div class="cell">'}
+  if c.title then h[#h + 1] = '<div class="title">' .. esc(c.title) .. '</div>' end
+  local lines = {table.unpack(c.lines)}
+  while #lines > 0 and not lines[#lines]:match("%S") do lines[#lines] = nil end
+  h[#h + 1] = '<pre class="code">' .. highlight(table.concat(lines, "\n")) .. '</pre>'
+  if r then
+    if r.out and r.out ~= "" then h[#h + 1] = '<pre class="out">' .. esc(r.out) .. '</pre>' end
+    if r.value then h[#h + 1] = '<pre class="value">' .. esc(r.value) .. '</pre>' end
+    for _, png in ipairs(r.figures or {}) do
+      local bytes = slurp(png)
+      if bytes then h[#h + 1] = '<figure><img alt="figure" src="data:image/png;base64,' .. notebook._base64(bytes) .. '"></figure>' end
+    end
+    if r.error then h[#h + 1] = '<pre class="error">' .. esc(r.error) .. '</pre>' end
+    if r.time then h[#h + 1] = ('<div class="time">%.2f s</div>'):format(r.time) end
+  end
+  h[#h + 1] = '</div>'
+  return table.concat(h, "\n")
+end
+
+notebook.html = doc(function(nb, run)
+  local css, js = katex_assets()
+  local title = nb.title or nb.name
+  local h = {'<!DOCTYPE html>', '<html lang="en"><head><meta charset="utf-8">',
+             '<title>' .. esc(title) .. '</title>', '<style>' .. STYLE .. (css or "") .. '</style>', '</head><body>',
+             '<header><h1>' .. esc(title) .. '</h1><p>' ..
+             esc(("%s, run %s%s in %.1f s%s"):format(nb.path, os.date("%Y-%m-%d %H:%M"),
+                 #run.args > 0 and (" with " .. table.concat(run.args, " ")) or "", run.time,
+                 run.ok and "" or (", stopped at cell " .. run.failed))) .. '</p></header>'}
+  local last, titled = run.failed or #nb.cells, false
+  for k = 1, last do
+    local c = nb.cells[k]
+    if c.kind == "markdown" then
+      local text = c.text
+      if nb.title and not titled then        -- the header already shows it
+        text, titled = text:gsub("^%s*#%s+[^\n]*\n?", "", 1), true
+      end
+      h[#h + 1] = '<div class="prose">' .. markdown(text) .. '</div>'
+    else
+      h[#h + 1] = code_cell(c, run.cells[k])
+    end
+  end
+  if js then h[#h + 1] = '<script>' .. js .. '</script><script>' .. TYPESET .. '</script>' end
+  h[#h + 1] = '</body></html>'
+  return table.concat(h, "\n")
+end, "notebook.html(nb, run) -> string\nThe report as one self-contained HTML page: prose by cmark, math by KaTeX (its script and\n" ..
+     "fonts inline), code highlighted, each cell's output, value, figures (inline PNGs), error and\n" ..
+     "time, up to and including a failing cell; a header with the title and the date of the run.")
+
+-- ---- Chromium: typesetting and PDF ---------------------------------------------------------
+
+local function sh_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
+local function chromium()
+  for _, name in ipairs({"chromium", "chromium-browser", "google-chrome"}) do
+    if os.execute("command -v " .. name .. " >/dev/null 2>&1") then return name end
+  end
+end
+
+local function absolute(path)
+  if path:sub(1, 1) == "/" then return path end
+  local p = io.popen("pwd")
+  local cwd = p:read("l")
+  p:close()
+  return cwd .. "/" .. path
+end
+
+-- Chromium, headless, as a root user in a container can run it, given time
+-- (virtual, so it does not wait in earnest) for KaTeX to typeset.
+local function headless(browser, args, html)
+  local profile = os.tmpname()
+  os.remove(profile)
+  local cmd = ("%s --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run " ..
+               "--user-data-dir=%s --virtual-time-budget=30000 %s %s 2>/dev/null")
+              :format(browser, sh_quote(profile), args, sh_quote("file://" .. absolute(html)))
+  return cmd, function() os.execute("rm -rf " .. sh_quote(profile)) end
+end
+
+-- The page as Chromium leaves it after its scripts ran: the math typeset, so
+-- the saved HTML shows it even where scripts are off.  nil without Chromium.
+local function typeset(browser, html)
+  local cmd, done = headless(browser, "--dump-dom", html)
+  local p = io.popen(cmd)
+  local dom = p:read("a")
+  p:close()
+  done()
+  if dom and dom:find("</html>", 1, true) then return "<!DOCTYPE html>\n" .. dom end
+end
+
+local function write(path, text)
+  local f, err = io.open(path, "wb")
+  if not f then error("notebook: cannot write " .. err, 0) end
+  f:write(text)
+  f:close()
+end
+
+notebook.render = doc(function(nb, run, opts)
+  opts = opts or {}
+  local dir = opts.dir or run.dir
+  local html_path = dir .. "/index.html"
+  write(html_path, notebook.html(nb, run))
+  local browser = chromium()
+  if browser then
+    local dom = typeset(browser, html_path)
+    if dom then write(html_path, dom) end
+  end
+  local pdf_path
+  if opts.pdf then
+    if not browser then error("notebook: --pdf needs Chromium (Debian's chromium package)", 0) end
+    pdf_path = dir .. "/" .. nb.name .. ".pdf"
+    os.remove(pdf_path)
+    local cmd, done = headless(browser, "--no-pdf-header-footer --print-to-pdf=" .. sh_quote(absolute(pdf_path)), html_path)
+    os.execute(cmd .. " >/dev/null")
+    done()
+    local f = io.open(pdf_path, "rb")
+    if not f then error("notebook: Chromium wrote no PDF (" .. pdf_path .. ")", 0) end
+    f:close()
+  end
+  return html_path, pdf_path
+end, "notebook.render(nb, run, [{dir=run.dir, pdf=false}]) -> html_path, pdf_path\nWrite index.html (typeset by " ..
+     "headless Chromium when there is one, so the math shows without scripts)\nand with pdf <name>.pdf, printed by Chromium.")
+
+local USAGE = [[
+usage: genlab notebook FILE.lua [--pdf] [--out=DIR] [--headless] [notebook args, e.g. --full]
+Run every cell of the notebook in order and write DIR/index.html (default out/notebooks/<name>),
+one self-contained page (figures, styles and math inline); --pdf also writes DIR/<name>.pdf by
+headless Chromium. Other arguments reach the notebook's arg as they would a script's.
+Exit status 1 when a cell fails: the report then ends with that cell and its traceback.]]
+
+notebook.main = doc(function(args)
+  local file, pass, opts = nil, {}, {}
+  for _, a in ipairs(args) do
+    if a == "--pdf" then opts.pdf = true
+    elseif a:match("^%-%-out=") then opts.dir = a:match("^%-%-out=(.*)$")
+    elseif a == "-h" or a == "--help" then print(USAGE); return true
+    elseif not file and not a:match("^%-") then file = a
+    else pass[#pass + 1] = a end
+  end
+  if not file then io.stderr:write(USAGE, "\n"); return false end
+  local nb = notebook.parse(file)
+  local run = notebook.run(nb, pass, {dir = opts.dir})
+  local html, pdf = notebook.render(nb, run, opts)
+  io.stderr:write(("notebook: %s%s (%d cells, %.1f s)%s\n"):format(html, pdf and (", " .. pdf) or "",
+                  #nb.cells, run.time, run.ok and "" or (": cell " .. run.failed .. " failed")))
+  if not run.ok then io.stderr:write(run.cells[run.failed].error, "\n") end
+  return run.ok
+end, "notebook.main(args) -> ok\n`genlab notebook FILE.lua [--pdf] [--out=DIR] [args]`: parse, run and render; false when a\ncell failed (the report ends there).")
