@@ -70,12 +70,14 @@ local figc = G.viz.figure{title = "Seed 002 2(c): 25 faces and their p-PCA recon
 figc:grid(X25:reshape(25, side, side), {panel = 1, rows = 5, cols = 5, norm = "none", title = "25 faces"})
 print("\n(c) reconstructions E[x | E[z | x]] of 25 random faces (pixels in [0, 1])")
 print(string.format("    %4s %14s %14s", "d", "MSE (the 25)", "MSE (all)"))
+local mses = {}
 for k, d in ipairs(ds) do
   local p = fits[d] or PPCA.fit(X, d)
   local R = p:reconstruct(X25)
   local mse25 = ((R - X25) ^ 2):mean():item()
   local mse = ((p:reconstruct(X) - X) ^ 2):mean():item()
   print(string.format("    %4d %14.6f %14.6f", d, mse25, mse))
+  mses[d] = mse25
   figc:grid(R:clamp(0, 1):reshape(25, side, side), {panel = k + 1, rows = 5, cols = 5, norm = "none",
                                                      title = string.format("d = %d, MSE %.5f", d, mse25)})
 end
@@ -111,6 +113,7 @@ local dims = {1, 2, 3, 4, 5}
 local fige = G.viz.figure{title = string.format("Seed 002 2(e): face %d, 5 latent dimensions x 10 offsets (d = 16)", face),
                           rows = 2, cols = 1, width = 820, height = 940, name = "ppca_perturb"}
 print(string.format("\n(e) d = 16, face %d; each row moves one of z1..z5, each column one offset", face))
+local changes = {}
 for k, span in ipairs{0.05, o.span} do
   local imgs = C.ppca_perturb(p16, z, dims, 10, span)
   local base = p16:decode(z)
@@ -118,6 +121,7 @@ for k, span in ipairs{0.05, o.span} do
   fige:grid(imgs:clamp(0, 1):reshape(50, side, side), {panel = k, rows = 5, cols = 10, norm = "none",
                                                        title = string.format("offsets in [-%g, %g]", span, span)})
   print(string.format("    +-%-5g largest pixel change %.4f (pixels in [0, 1])", span, change))
+  changes[k] = change
 end
 local norms = {}
 for i = 1, 5 do norms[i] = string.format("%.2f", p16.W:select(2, i):pow(2):sum():sqrt():item()) end
@@ -130,3 +134,5 @@ print("    At +-0.05 nothing is visible: E[z | x] spans about +-1 per dimension,
       "    becomes a caricature of it.")
 fige:show()
 print("figure: " .. (G.viz.headless() and fige:save() or "window"))
+return {X = X, fits = fits, latent = Z, latent_cov = zcov, posterior_cov = post, inside_2sigma = inside,
+        mse = mses, heldout = rows, best_d = best, samples = S100, face = face, change = changes}   -- for the notebook

@@ -101,3 +101,5 @@ end
 C.graph_similarity_panel(fig, 6, fit.a, fit.b, D)
 fig:show()
 print("figure: " .. (G.viz.headless() and fig:save() or "window"))
+return {data = D, truth = truth, fit = fit, se_a = se_a, se_b = se_b, rising = all_rising, settled = settled,
+        gradient = {ga, gb}, differences = {fa, fb}, samples = S}   -- for the notebook

@@ -74,3 +74,5 @@ C.linear_gaussian_panel(fig_lg, 1, t, y1, m1, true, "p(y | x) = N(x^T w, sigma^2
 C.linear_gaussian_panel(fig_lg, 2, t, y1, m1, false, "the point prediction x^T w alone")
 fig_lg:show()
 print("figure: " .. (G.viz.headless() and fig_lg:save() or "window"))
+return {mle = mle, w_ascent = w_ga, sigma2_ascent = s2_ga, iters = iters, worst = worst, w_true = w_true,
+        model_1d = m1, inside = inside}   -- for the notebook
