@@ -18,7 +18,68 @@ local o = C.options({seed = 2025, faces = "", ds = "16,32,64", cv_ds = "2,4,8,16
                     "Seed 002 problem 2: eigenfaces and probabilistic PCA")
 local function list(s) local t = {} for v in s:gmatch("[^,]+") do t[#t + 1] = math.tointeger(tonumber(v)) end return t end
 
-local X = C.faces(o.faces)
+-- Seed 002 problem 2's faces: genlab's 100 LFW faces, or the course's
+-- eigenfaces.npy ((N, 576) or (N, 24, 24)) when path is given; (N, 576) float64.
+local function load_faces(path)
+  if not path or path == "" then return G.data.faces{dtype = "float64"} end
+  local F = G.data.read_npy(path)
+  if F.ndim == 3 then F = F:reshape(F.shape[1], F.shape[2] * F.shape[3]) end
+  if F.ndim ~= 2 then error(path .. ": expected faces as (N, 576) or (N, 24, 24), got " .. F.ndim .. " dims", 2) end
+  return F:to("float64"):contiguous()
+end
+
+-- Points on circles of the given radii about 0 (for N(0, I)'s 1 and 2 sigma
+-- contours beside a 2-d scatter): x, y, grey colours and sizes, appended to
+-- the points px, py (tables) whose colours are col (an RGB table) and size sz.
+local function scatter_with_circles(px, py, col, sz, radii)
+  local x, y, c, s = {}, {}, {}, {}
+  for k = 1, #px do x[k], y[k], c[k], s[k] = px[k], py[k], col, sz end
+  for _, r in ipairs(radii) do
+    for k = 0, 359 do
+      local t = 2 * math.pi * k / 360
+      x[#x + 1], y[#y + 1], c[#c + 1], s[#s + 1] = r * math.cos(t), r * math.sin(t), {0.55, 0.55, 0.55}, 1
+    end
+  end
+  return G.tensor(x, {dtype = "float64"}), G.tensor(y, {dtype = "float64"}), G.tensor(c, {dtype = "float64"}),
+         G.tensor(s, {dtype = "float64"})
+end
+
+-- Latent perturbations of p-PCA (seed 002 2e): for z (1, d), rows = the
+-- dimensions dims, columns = count offsets linearly spaced in [-span, span]
+-- added to that dimension; the decoded images (#dims * count, m), row by row.
+local function perturb(p, z, dims, count, span)
+  local rows = {}
+  for _, i in ipairs(dims) do
+    for k = 0, count - 1 do
+      local zt = z:clone()
+      zt[1][i] = z[1][i] + (-span + 2 * span * k / (count - 1))
+      rows[#rows + 1] = zt
+    end
+  end
+  return p:decode(G.cat(rows, 1))
+end
+
+-- Seed 002 2(d): which d suits new faces?  Fit on the first 80% of a random
+-- permutation of X's rows and score the rest for each d in ds: a table of
+-- {d =, loglik = nats per held-out face}, the best d, and the split sizes.
+local function heldout(X, ds, gen)
+  local N = X.shape[1]
+  local perm = G.randperm(N, {generator = gen})
+  local ntr = math.floor(0.8 * N)
+  local Xtr = X:index_select(1, perm:narrow(1, 1, ntr))
+  local Xte = X:index_select(1, perm:narrow(1, ntr + 1, N - ntr))
+  local rows, best, best_ll = {}, nil, -math.huge
+  for _, d in ipairs(ds) do
+    if d < ntr - 1 then
+      local ll = -G.models.PPCA.fit(Xtr, d):nll(Xte)
+      rows[#rows + 1] = {d = d, loglik = ll}
+      if ll > best_ll then best, best_ll = d, ll end
+    end
+  end
+  return rows, best, ntr, N - ntr
+end
+
+local X = load_faces(o.faces)
 local N, m = X.shape[1], X.shape[2]
 local side = math.floor(math.sqrt(m) + 0.5)
 local gen = G.Generator(o.seed)
@@ -42,7 +103,7 @@ local fig = G.viz.figure{title = "Seed 002 problem 2: p-PCA eigenfaces", rows = 
 local p2 = fits[2]
 local Z, cov = p2:posterior(X)
 local zx, zy = Z:select(2, 1):totable(), Z:select(2, 2):totable()
-local sx, sy, sc, ss = C.scatter_with_circles(zx, zy, {0.12, 0.35, 0.75}, 5, {1, 2})
+local sx, sy, sc, ss = scatter_with_circles(zx, zy, {0.12, 0.35, 0.75}, 5, {1, 2})
 fig:scatter(sx, sy, {panel = 1, colors = sc, sizes = ss, xlabel = "z1", ylabel = "z2",
                      title = "(b) E[z | x], d = 2, with N(0, I)'s 1 and 2 sigma circles"})
 local Zc = Z - Z:mean(1)
@@ -89,7 +150,7 @@ figc:show()
 print("figure: " .. (G.viz.headless() and figc:save() or "window"))
 
 -- (d) ----------------------------------------------------------------------------------
-local rows, best, ntr, nte = C.ppca_heldout(X, list(o.cv_ds), gen)
+local rows, best, ntr, nte = heldout(X, list(o.cv_ds), gen)
 print(string.format("\n(d) which d? fit on %d faces, log-likelihood of the %d held out (nats per face):", ntr, nte))
 for _, r in ipairs(rows) do print(string.format("    d = %3d  %10.2f", r.d, r.loglik)) end
 print(string.format("    d = %d fits unseen faces best: beyond it the extra directions model the training faces'\n" ..
@@ -115,7 +176,7 @@ local fige = G.viz.figure{title = string.format("Seed 002 2(e): face %d, 5 laten
 print(string.format("\n(e) d = 16, face %d; each row moves one of z1..z5, each column one offset", face))
 local changes = {}
 for k, span in ipairs{0.05, o.span} do
-  local imgs = C.ppca_perturb(p16, z, dims, 10, span)
+  local imgs = perturb(p16, z, dims, 10, span)
   local base = p16:decode(z)
   local change = (imgs - base):abs():max():item()
   fige:grid(imgs:clamp(0, 1):reshape(50, side, side), {panel = k, rows = 5, cols = 10, norm = "none",
