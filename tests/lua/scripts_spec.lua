@@ -140,6 +140,37 @@ describe("exercise scripts (short configurations)", function()
     assert_figure(dir .. "/out/autoregression_ppca_graphs/notebook_autoregression.png")
   end)
 
+  -- The seed 004 derivations: each script prints its checks against independent references
+  -- (enumeration, closed forms, autodiff, the exact posterior) and fails if one does not hold.
+  local function derivation(name, n_checks, figure)
+    local out, rc, dir = run(name)
+    assert.are.equal(0, rc, out)
+    assert.are.equal(n_checks, select(2, out:gsub("  ok\n", "")), out)
+    assert.matches("all " .. n_checks .. " checks pass", out)
+    assert_figure(dir .. "/out/" .. name .. "/" .. figure .. ".png")
+    return out
+  end
+
+  it("seed004_1_mean_field: the ELBO bound, its KL gap, a synchronous 2-cycle, sequential ascent", function()
+    local out = derivation("seed004_1_mean_field", 9, "mean_field")
+    local a1, a2, b1, b2 = out:match("the 2%-cycle %(([%d.]+), ([%d.]+)%) <%-> %(([%d.]+), ([%d.]+)%)")
+    assert.is_true(math.abs(tonumber(a1) - tonumber(b1)) > 0.9 and a1 == a2 and b1 == b2, out)
+  end)
+
+  it("seed004_2_estimators: variances d, Omega(d^3) and with a baseline d^2 against closed forms", function()
+    derivation("seed004_2_estimators", 10, "estimators")
+  end)
+
+  it("seed004_3_blr: MFVI reaches the exact posterior mean with variances 1 / Lambda_jj", function()
+    local out = derivation("seed004_3_blr", 9, "blr")
+    local kl = tonumber(out:match("KL%(q || exact posterior%) = ([%d.]+) nats"))
+    assert.is_true(kl > 0, out)                          -- correlated inputs: q cannot be exact
+  end)
+
+  it("seed004_ec1_noisy_inputs: the convolved density against a histogram, the density at 0", function()
+    derivation("seed004_ec1_noisy_inputs", 6, "noisy_inputs")
+  end)
+
   it("reject a value of the wrong form before any work, naming the option and the form", function()
     local cases = {
       {"ps1_2_denoise", "--size=abc", "--size=abc: expected an integer"},
