@@ -46,19 +46,17 @@ local function layer_opts(opts, where, hidden)
   return opts, {dtype = opts.dtype or nil, generator = g}
 end
 
--- X as the model takes it: (B, 784) rows or (B, 1, 28, 28) images, in the
--- parameters' dtype; any of (B, 784), (B, 28, 28), (B, 1, 28, 28) is accepted.
+-- X as the model takes it (B rows of self.shape, e.g. (B, 784) or (B, 1, 28,
+-- 28)), in the parameters' dtype; any shape with that many values a row is
+-- accepted ((B, 28, 28) for either model).
 function VAE:input(X)
   if not G.is_tensor(X) then error(self.__name .. ": expected a tensor of images, got a " .. type(X), 3) end
-  local s = X.shape
-  local ok = (#s == 2 and s[2] == D) or (#s == 3 and s[2] == SIDE and s[3] == SIDE) or
-             (#s == 4 and s[2] == 1 and s[3] == SIDE and s[4] == SIDE)
-  if not ok then
-    error(string.format("%s: images must be (B, 784), (B, 28, 28) or (B, 1, 28, 28), got %s",
-                        self.__name, #s == 0 and "a scalar" or shape_str(X)), 3)
+  local want, per = {X.shape[1] or 0}, 1
+  for _, n in ipairs(self.shape) do want[#want + 1], per = n, per * n end
+  if X.ndim < 2 or X:numel() ~= want[1] * per then
+    error(string.format("%s: expected (B, %s) images (%d values a row), got %s", self.__name,
+                        table.concat(self.shape, ", "), per, X.ndim == 0 and "a scalar" or shape_str(X)), 3)
   end
-  local want = {s[1]}
-  for _, n in ipairs(self.shape) do want[#want + 1] = n end
   local dt = self:dtype()
   X = X.dtype == dt and X or X:to(dt)
   return X:reshape(table.unpack(want))
@@ -131,8 +129,8 @@ function VAE:sample(n, opts)
   return G.no_grad(function() return self:decode(z) end)
 end
 
-doc(VAE.input, "m:input(X) -> Tensor\nX (B, 784), (B, 28, 28) or (B, 1, 28, 28) reshaped to the model's input and cast to its dtype;\n" ..
-  "any other shape is an error that names it.")
+doc(VAE.input, "m:input(X) -> Tensor\nX reshaped to the model's input, (B, 784) for the MLP or (B, 1, 28, 28) for the CNN (either takes\n" ..
+  "any of those and (B, 28, 28)), and cast to its dtype; a row of another size is an error naming the shape.")
 doc(VAE.dtype, "m:dtype() -> \"float32\" | \"float64\"\nThe dtype of the parameters.")
 doc(VAE.encode, "m:encode(X) -> mean, logvar\nThe parameters of q(z | x) for each image of X: two (B, nz) tensors, differentiable.")
 doc(VAE.forward, "m(X, [eps], [{generator=}]) -> xr, mean, logvar, z\nOne pass: encode, z = mean + exp(logvar / 2) eps (eps ~ N(0, I) drawn with the generator when not\n" ..
