@@ -223,3 +223,59 @@ end, "vae.train_epoch(model, opt, X, [{batch=128, generator=, on_batch=function(
   "One epoch of the optimiser over shuffled minibatches of X, each step on m:loss (eps drawn with the\n" ..
   "same generator, so a seed fixes every number); returns the mean training -ELBO per image. A loss that\n" ..
   "turns inf or nan stops with the batch number.")
+
+vae.fit = doc(function(model, Xtr, Xte, opts)
+  opts = nn._options(opts, {epochs = 1, batch = 128, lr = 1e-3, seed = 2025, on_epoch = false}, "vae.fit")
+  local g, geval = G.Generator(opts.seed), G.Generator(opts.seed + 1)
+  local opt = G.optim.Adam(model:parameters(), {lr = opts.lr})
+  local h = {train = {}, rec = {}, kl = {}, neg_elbo = {}, secs = {}}
+  for e = 1, opts.epochs do
+    local t0 = G.time()
+    h.train[e] = vae.train_epoch(model, opt, Xtr, {batch = opts.batch, generator = g})
+    h.secs[e] = G.time() - t0
+    geval:seed(opts.seed + 1)                    -- the same eps every epoch: the curve shows the model only
+    local s = model:elbo(Xte, {generator = geval})
+    h.rec[e], h.kl[e], h.neg_elbo[e] = s.rec, s.kl, s.neg_elbo
+    if opts.on_epoch then opts.on_epoch(e, h) end
+  end
+  return h
+end, "vae.fit(model, Xtrain, Xtest, [{epochs=1, batch=128, lr=1e-3, seed=2025, on_epoch=function(e, history)}]) -> history\n" ..
+  "Adam over epochs of vae.train_epoch (shuffling and eps from a generator seeded with seed), then\n" ..
+  "m:elbo on the test set after each epoch (its eps from seed + 1, the same every epoch). history holds\n" ..
+  "per-epoch lists train (-ELBO), rec (test reconstruction loss), kl, neg_elbo (test) and secs (training time).")
+
+vae.means = doc(function(model, X, opts)
+  local parts = {}
+  in_blocks(X, opts and opts.batch or 1000, function(x) parts[#parts + 1] = (model:encode(x)) end)
+  return G.cat(parts, 1)
+end, "vae.means(model, X, [{batch=1000}]) -> (n, nz)\nThe means of q(z | x) for every image of X, in blocks without a graph (the latent map of N_z = 2).")
+
+vae.manifold = doc(function(model, n, opts)
+  opts = opts or {}
+  if model.nz ~= 2 then error("vae.manifold: the model has nz = " .. model.nz .. ", not 2", 2) end
+  local lim, rows = opts.limit or 2.5, {}
+  for i = 1, n do
+    for j = 1, n do
+      -- top row: the largest z2, as on a plot's axes
+      rows[#rows + 1] = {-lim + 2 * lim * (j - 1) / (n - 1), lim - 2 * lim * (i - 1) / (n - 1)}
+    end
+  end
+  local z = G.tensor(rows, {dtype = model:dtype()})
+  return G.no_grad(function() return model:decode(z) end)
+end, "vae.manifold(model, n, [{limit=2.5}]) -> (n*n, ...) images\nThe decoder over an n x n grid of z in [-limit, limit]^2 (z1 left to right, z2 top to bottom,\n" ..
+  "largest first), row by row: the classic picture of a 2-D latent space. nz must be 2.")
+
+vae.effect_of_nz = doc(function(results)
+  local first, last, falls = results[1], results[#results], true
+  for k = 2, #results do falls = falls and results[k].rec <= results[k - 1].rec end
+  local s = string.format("from N_z = %d to %d the test reconstruction loss goes %.2f -> %.2f and the KL %.2f -> %.2f",
+                          first.nz, last.nz, first.rec, last.rec, first.kl, last.kl)
+  if falls then
+    return s .. ":\n  each wider code keeps more of an image (sharper reconstructions) and pays for it in KL;" ..
+           "\n  samples from N(0, I) get less typical as N_z grows, since q need not fill every direction of the prior."
+  end
+  return s .. ":\n  not falling with every step of N_z: these models are not converged yet (the ranking needs more epochs, --full);" ..
+         "\n  a converged VAE reconstructs better with a wider code, paying in KL."
+end, "vae.effect_of_nz(results) -> text\nThe effect of N_z read from results {{nz=, rec=, kl=}, ...} (in increasing N_z): the change of the test\n" ..
+  "reconstruction loss and KL, and whether the reconstruction improves at every step (a converged VAE's\n" ..
+  "behaviour) or not (a model stopped early).")

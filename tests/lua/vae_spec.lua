@@ -175,7 +175,7 @@ describe("vae: models", function()
     assert.are.same({4, 784}, vae.MLP{nz = 2}:reconstruct(G.rand(4, 1, 28, 28)).shape)
   end)
 
-  it("pass gradcheck through m:loss in every parameter, with fixed eps (float64)", function()
+  it("pass gradcheck through m:loss in a layer of each kind, with fixed eps (float64)", function()
     G.manual_seed(2)
     for _, m in ipairs{vae.MLP{nz = 2, hidden = 3, dtype = "float64"}, vae.CNN{nz = 2, dtype = "float64"}} do
       local x, eps = G.rand(2, 784, F64), G.randn(2, 2, F64)
