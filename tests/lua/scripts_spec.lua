@@ -173,6 +173,21 @@ describe("exercise scripts (short configurations)", function()
     end
   end)
 
+  it("notebooks-lua/variational_rbm_vae runs as a plain script", function()
+    local out, rc, dir = run("notebooks-lua/variational_rbm_vae", "--nz=2,5 --train=2000 --test=500")
+    assert.are.equal(0, rc, out)
+    local n = 0
+    for nz, r, e, kl in out:gmatch("\n%s+(%d+)%s+([%d.]+)%s+([%d.]+)%s+([%d.]+)%s+[%d.]+") do
+      n = n + 1
+      assert.is_true(math.abs(tonumber(r) + tonumber(kl) - tonumber(e)) < 0.0021, out)
+    end
+    assert.are.equal(4, n, out)                                 -- 2 models x 2 latent sizes
+    assert.is_truthy(out:find("effect of N_z: from N_z = 2 to 5", 1, true), out)
+    assert_figure(dir .. "/out/variational_rbm_vae/notebook_vae1_samples.png")
+    assert_figure(dir .. "/out/variational_rbm_vae/notebook_vae1_latent.png")
+    assert.is_truthy(io.open(dir .. "/out/models/model_vae2_seed2025.pt"))
+  end)
+
   it("reject a value of the wrong form before any work, naming the option and the form", function()
     local cases = {
       {"ps1_2_denoise", "--size=abc", "--size=abc: expected an integer"},
