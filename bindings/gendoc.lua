@@ -77,6 +77,11 @@ section("genlab.graphs", G.graphs, "graphs.")
 local lstm_methods = {}
 for _, k in ipairs{"logits", "nll", "sample"} do lstm_methods[k] = G.autoreg.LSTM[k] end
 section("autoreg.LSTM methods (besides nn.Module's)", lstm_methods, "m:")
+section("genlab.vae", G.vae, "vae.")
+local vae_methods = {}
+for _, k in ipairs{"input", "dtype", "encode", "forward", "loss", "elbo", "reconstruct", "sample"} do vae_methods[k] = G.vae.VAE[k] end
+for _, k in ipairs{"encode_raw", "decode"} do vae_methods[k .. " (MLP)"], vae_methods[k .. " (CNN)"] = G.vae.MLP[k], G.vae.CNN[k] end
+section("vae.MLP and vae.CNN methods (besides nn.Module's)", vae_methods, "m:")
 -- a figure's methods and a generator's, from their metatables
 local function methods_of_value(v)
   local t, mt2 = {}, getmetatable(v)

@@ -209,6 +209,7 @@ void lg_open_nn(lua_State *L) {
   extend_lib(L, module, "models", lua_ppca, "@bindings/lua/ppca.lua");
   open_lib(L, module, "graphs", none, "genlab.graphs: seed 002 problem 3, classroom friendship graphs: the generator with its ground\ntruth, L(a, b) with its hand-derived gradient and Fisher information over all graphs at once,\ngradient ascent, sampling, and the course's file.", lua_graphs, "@bindings/lua/graphs.lua");
   open_lib(L, module, "autoreg", none, "genlab.autoreg: seed 002 problem 1, 5x5 binary images drawn pixel by pixel: the picture set\nand its exact CPTs, ancestral sampling, the 2-layer LSTM, and the checks (chi-square, entropy).", lua_autoreg, "@bindings/lua/autoreg.lua");
+  open_lib(L, module, "vae", none, "genlab.vae: seed 004 problem 4's variational auto-encoders on MNIST, VAE1 (MLP) and VAE2\n(the CNN of Tables 1-2), with the seed's -ELBO (MSE + closed-form KL), sampling and test metrics.", lua_vae, "@bindings/lua/vae.lua");
   open_lib(L, module, "denoise", none, "genlab.denoise: Gaussian noise, PSNR, and denoising with a GMM patch prior: per-patch\nand whole-image gradient descent (PS1 1.2) and EPLL's half-quadratic splitting.", lua_denoise, "@bindings/lua/denoise.lua");
   open_lib(L, module, "notebook", lg_notebook_functions, "genlab.notebook: literate Lua notebooks (percent cells) run in one state and rendered to a\nself-contained HTML report (cmark, KaTeX) and, by headless Chromium, a PDF.", lua_notebook, "@bindings/lua/notebook.lua");
 }

@@ -209,6 +209,20 @@ function Recorder:open(k)
   return c
 end
 
+-- Record err at the cell it belongs to, and return that cell's index: the
+-- cell that raised, or for a syntax error the cell holding the line named.
+local function failure(nb, rec, err, raised)
+  local failed = raised or #rec.cells
+  local line = tonumber(tostring(err):match(":(%d+):"))
+  if not raised and line then
+    for k, c in ipairs(nb.cells) do if c.first - 1 <= line then failed = k end end
+  end
+  failed = math.max(failed, 1)
+  rec.cells[failed] = rec.cells[failed] or {index = failed, out = "", figures = {}}
+  rec.cells[failed].error = tostring(err)
+  return failed
+end
+
 notebook.run = doc(function(nb, args, opts)
   opts = opts or {}
   local dir = opts.dir or ("out/notebooks/" .. nb.name)
@@ -240,20 +254,10 @@ notebook.run = doc(function(nb, args, opts)
     arg = {[0] = nb.path, table.unpack(args or {})}
     ok, err = recording(rec, function() return chunk(table.unpack(args or {})) end)
   end
-  local failed = rec.cell and rec.cell.index
+  local current = rec.cell and rec.cell.index
   rec:close(save)
   _G.__notebook_cell, _G.__notebook_value = nil, nil
-  if ok then failed = nil
-  else                                 -- the cell that raised, or the one a syntax error is in
-    failed = failed or #rec.cells
-    local line = tonumber(tostring(err):match(":(%d+):"))
-    if not chunk and line then
-      for k, c in ipairs(nb.cells) do if c.first - 1 <= line then failed = k end end
-    end
-    failed = math.max(failed, 1)
-    rec.cells[failed] = rec.cells[failed] or {index = failed, out = "", figures = {}}
-    rec.cells[failed].error = tostring(err)
-  end
+  local failed = not ok and failure(nb, rec, err, chunk and current) or nil
   return {cells = rec.cells, ok = ok, failed = failed, time = G.time() - t0, dir = dir, args = args or {}}
 end, "notebook.run(nb, [args], [{dir=\"out/notebooks/<name>\", quiet=false}]) -> run\n" ..
      "Run every cell of a parsed notebook in order in this Lua state, arg = args (e.g. {\"--full\"}).\n" ..

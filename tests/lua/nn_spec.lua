@@ -130,7 +130,7 @@ describe("modules", function()
     -- 4H(I + H + 2) per layer: 4*32*(1+32+2) + 4*32*(32+32+2), plus 33
     assert.are.equal(4480 + 8448, lstm:num_parameters())
     assert.are.equal(33, out:num_parameters())
-    local enc = nn.Sequential(nn.Linear(784, 500), nn.Tanh(), nn.Linear(500, 40))
+    local enc = G.vae.MLP{nz = 20}.enc                  -- Linear(784, 500), Tanh, Linear(500, 40)
     assert.are.equal(784 * 500 + 500 + 500 * 40 + 40, enc:num_parameters())
     local names = {}
     for name in enc:named_parameters() do names[#names + 1] = name end
@@ -152,18 +152,10 @@ describe("modules", function()
   end)
 
   it("compose seed 004's CNN VAE shapes: 28 -> 14 -> 7 -> 3 and back to 1x28x28", function()
-    local enc = nn.Sequential(nn.Conv2d(1, 8, 3, {padding = 1}), nn.ReLU(), nn.MaxPool2d(2),
-                              nn.Conv2d(8, 8, 3, {padding = 1}), nn.ReLU(), nn.MaxPool2d(2),
-                              nn.Conv2d(8, 8, 3, {padding = 1}), nn.ReLU(), nn.MaxPool2d(2),
-                              nn.Flatten(), nn.Linear(72, 40))
-    local dec = nn.Sequential(nn.Linear(20, 72), nn.Unflatten(2, {8, 3, 3}),
-                              nn.ConvTranspose2d(8, 8, 2, {stride = 2, output_padding = 1}), nn.ReLU(),
-                              nn.ConvTranspose2d(8, 8, 2, {stride = 2}), nn.ReLU(),
-                              nn.ConvTranspose2d(8, 8, 2, {stride = 2}), nn.ReLU(),
-                              nn.Conv2d(8, 1, 3, {padding = 1}), nn.Sigmoid())
-    assert.are.same({5, 40}, enc(G.rand(5, 1, 28, 28)).shape)
-    assert.are.same({5, 1, 28, 28}, dec(G.randn(5, 20)).shape)
-    assert.matches("Conv2d%(1, 8, kernel=3x3", tostring(enc))
+    local m = G.vae.CNN{nz = 20}                          -- the layer list lives in genlab.vae
+    assert.are.same({5, 40}, m.enc(G.rand(5, 1, 28, 28)).shape)
+    assert.are.same({5, 1, 28, 28}, m:decode(G.randn(5, 20)).shape)
+    assert.matches("Conv2d%(1, 8, kernel=3x3", tostring(m.enc))
   end)
 
   it("split a batch among threads and give every image the result it gets alone (1e-12)", function()

@@ -89,6 +89,13 @@ describe("notebook.run", function()
     assert.is_nil(r.cells[1].value)
     assert.are.equal("x", r.cells[1].out)
   end)
+  it("lays a syntax error at the cell that holds its line, before running anything", function()
+    local r = run_source("-- %%\nprint(1)\n-- %%\nlocal x = = 2\n")
+    assert.is_false(r.ok)
+    assert.are.equal(2, r.failed)
+    assert.matches(":4: unexpected symbol", r.cells[2].error)
+    assert.is_nil(r.cells[1])                          -- nothing ran
+  end)
   it("puts print, io.write and the figure methods back afterwards", function()
     local p, w, show = print, io.write, debug.getregistry()["genlab.Figure"].__index.show
     run_source("-- %%\nerror('boom')\n")

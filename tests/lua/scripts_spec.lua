@@ -196,6 +196,87 @@ describe("exercise scripts (short configurations)", function()
     end
   end)
 
+  -- The seed 004 derivations: each script prints its checks against independent references
+  -- (enumeration, closed forms, autodiff, the exact posterior) and fails if one does not hold.
+  local function derivation(name, n_checks, figure)
+    local out, rc, dir = run(name)
+    assert.are.equal(0, rc, out)
+    assert.are.equal(n_checks, select(2, out:gsub("  ok\n", "")), out)
+    assert.matches("all " .. n_checks .. " checks pass", out)
+    assert_figure(dir .. "/out/" .. name .. "/" .. figure .. ".png")
+    return out
+  end
+
+  it("seed004_1_mean_field: the ELBO bound, its KL gap, a synchronous 2-cycle, sequential ascent", function()
+    local out = derivation("seed004_1_mean_field", 9, "mean_field")
+    local a1, a2, b1, b2 = out:match("the 2%-cycle %(([%d.]+), ([%d.]+)%) <%-> %(([%d.]+), ([%d.]+)%)")
+    assert.is_true(math.abs(tonumber(a1) - tonumber(b1)) > 0.9 and a1 == a2 and b1 == b2, out)
+  end)
+
+  it("seed004_2_estimators: variances d, Omega(d^3) and with a baseline d^2 against closed forms", function()
+    derivation("seed004_2_estimators", 10, "estimators")
+  end)
+
+  it("seed004_3_blr: MFVI reaches the exact posterior mean with variances 1 / Lambda_jj", function()
+    local out = derivation("seed004_3_blr", 9, "blr")
+    local kl = tonumber(out:match("KL%(q || exact posterior%) = ([%d.]+) nats"))
+    assert.is_true(kl > 0, out)                          -- correlated inputs: q cannot be exact
+  end)
+
+  it("seed004_ec1_noisy_inputs: the convolved density against a histogram, the density at 0", function()
+    derivation("seed004_ec1_noisy_inputs", 6, "noisy_inputs")
+  end)
+
+  it("seed004_4_vae: both VAEs train, the table adds up, the checkpoints are the reported N_z's", function()
+    local out, rc, dir = run("seed004_4_vae", "--nz=2,10 --train=3000 --test=1000")
+    assert.are.equal(0, rc, out)
+    for _, kind in ipairs{"MLP", "CNN"} do
+      local tbl = out:match("%(" .. kind .. "%): test set.-\n(.-)  effect")
+      assert.is_truthy(tbl, out)
+      local n = 0
+      for nz, r, e, kl in tbl:gmatch("\n%s+(%d+)%s+([%d.]+)%s+([%d.]+)%s+([%d.]+)") do
+        n = n + 1
+        assert.is_true(math.abs(tonumber(r) + tonumber(kl) - tonumber(e)) < 0.0021, tbl)  -- -ELBO = rec + KL
+        assert.is_true(tonumber(kl) > 0 and tonumber(r) < 200 and tonumber(r) > 10, tbl)
+      end
+      assert.are.equal(2, n, tbl)
+    end
+    -- the training loss falls from epoch 1 to 2 for every model
+    local e1 = {}
+    for nz, ep, l in out:gmatch("N_z =%s+(%d+)%s+epoch%s+(%d+): train %-ELBO%s+([%d.]+)") do
+      if ep == "1" then e1[#e1 + 1] = tonumber(l) else assert.is_true(tonumber(l) < table.remove(e1, 1), out) end
+    end
+    assert.is_truthy(out:find("%s788788\n") and out:find("%s2621\n"), "parameter counts: " .. out)  -- N_z = 2
+    assert_figure(dir .. "/out/seed004_4_vae/vae_mlp.png")
+    assert_figure(dir .. "/out/seed004_4_vae/vae_cnn.png")
+    for _, file in ipairs{"model_vae", "model_vae2"} do
+      local nz = out:match("out/models/" .. file .. "_seed2025%.pt = N_z (%d+)")
+      local graded = G.load_pt(dir .. "/out/models/" .. file .. "_seed2025.pt")
+      local same = G.load_pt(dir .. "/out/models/" .. file .. "_nz" .. nz .. "_seed2025.pt")
+      local first = file == "model_vae" and "dec.0.weight" or "fc.weight"       -- (., N_z)
+      assert.are.equal(0, (graded[first] - same[first]):abs():max():item())
+      assert.are.equal(tonumber(nz), graded[first].shape[2])
+      assert.is_truthy(G.load(dir .. "/out/models/" .. file .. "_nz" .. nz .. "_seed2025.ckpt")["enc.0.bias"])
+    end
+  end)
+
+  it("notebooks-lua/variational_rbm_vae runs as a plain script", function()
+    local out, rc, dir = run("notebooks-lua/variational_rbm_vae", "--nz=2,5 --train=2000 --test=500")
+    assert.are.equal(0, rc, out)
+    assert.matches("all 9 checks pass", out)                   -- problem 1 (2, 3 and EC-1 have specs above)
+    local n = 0
+    local vae = assert(out:match("\nVAE1 .*$"), out)                -- problem 4's tables
+    for nz, r, e, kl in vae:gmatch("\n%s+(%d+)%s+([%d.]+)%s+([%d.]+)%s+([%d.]+)%s+[%d.]+") do
+      n = n + 1
+      assert.is_true(math.abs(tonumber(r) + tonumber(kl) - tonumber(e)) < 0.0021, out)
+    end
+    assert.are.equal(4, n, out)                                 -- 2 models x 2 latent sizes
+    assert.is_truthy(out:find("effect of N_z: from N_z = 2 to 5", 1, true), out)
+    assert_figure(dir .. "/out/variational_rbm_vae/notebook_vae1_samples.png")
+    assert_figure(dir .. "/out/variational_rbm_vae/notebook_vae1_latent.png")
+    assert.is_truthy(io.open(dir .. "/out/models/model_vae2_seed2025.pt"))
+  end)
+
   it("reject a value of the wrong form before any work, naming the option and the form", function()
     local cases = {
       {"ps1_2_denoise", "--size=abc", "--size=abc: expected an integer"},
