@@ -1,6 +1,7 @@
 /*
 ** lmodels.c -- the C kernels under genlab.models (core/models/gmm.h): mixture
-** log-densities, the EM M step, k-means steps and p-PCA (core/models/ppca.h).  The classes around them
+** log-densities, the EM M step, k-means steps, p-PCA (core/models/ppca.h) and the
+** binary RBM (core/models/rbm.h).  The classes around them
 ** (Gaussian, GMM, KMeans, GMM training by SGD) are Lua, in
 ** bindings/lua/models.lua, opened with genlab.nn by lnn.c.
 ** None of these kernels records gradients.
@@ -8,6 +9,7 @@
 #include "../core/models/epll.h"
 #include "../core/models/gmm.h"
 #include "../core/models/ppca.h"
+#include "../core/models/rbm.h"
 #include "lgenlab.h"
 
 static int f_log_prob(lua_State *L) {
@@ -104,6 +106,84 @@ static int f_ppca_posterior(lua_State *L) {
   return 1;
 }
 
+static int f_rbm_free_energy(lua_State *L) {
+  glab_tensor *V = lg_check(L, 1), *W = lg_check(L, 2), *b = lg_check(L, 3), *c = lg_check(L, 4);
+  lg_try(L, glab_rbm_free_energy(lg_push(L), V, W, b, c));
+  return 1;
+}
+
+static int f_rbm_gibbs(lua_State *L) {
+  glab_tensor *V = lg_check(L, 1), *W = lg_check(L, 3), *b = lg_check(L, 4), *c = lg_check(L, 5);
+  lua_Integer k = luaL_checkinteger(L, 2);
+  lg_checkopts(L, 6, OPTS("generator"));
+  glab_rng *g = lg_optrng(L, 6);
+  glab_tensor *Vk = lg_push(L), *PV = lg_push(L);
+  lg_try(L, glab_rbm_gibbs(Vk, PV, V, (int64_t)k, W, b, c, g));
+  return 2;
+}
+
+static int f_rbm_cd_grad(lua_State *L) {
+  glab_tensor *V0 = lg_check(L, 1), *Vk = lg_check(L, 2), *W = lg_check(L, 3),
+              *b = lg_check(L, 4), *c = lg_check(L, 5);
+  glab_tensor *gW = lg_push(L), *gb = lg_push(L), *gc = lg_push(L);
+  lg_try(L, glab_rbm_cd_grad(gW, gb, gc, V0, Vk, W, b, c));
+  return 3;
+}
+
+/* The tensor in field key of the table at i, or NULL when absent. */
+static glab_tensor *opt_tensor(lua_State *L, int i, const char *key) {
+  lua_getfield(L, i, key);
+  glab_tensor *t = lua_isnil(L, -1) ? NULL : lg_check(L, lua_gettop(L));
+  lua_pop(L, 1);   /* the options table keeps it alive */
+  return t;
+}
+
+static int f_rbm_cd_step(lua_State *L) {
+  glab_tensor *V0 = lg_check(L, 1), *W = lg_check(L, 2), *b = lg_check(L, 3), *c = lg_check(L, 4);
+  luaL_checktype(L, 5, LUA_TTABLE);
+  lg_checkopts(L, 5, OPTS("k", "lr", "momentum", "weight_decay", "vW", "vb", "vc", "chain",
+                          "samples", "generator"));
+  glab_rbm_train o = {(int64_t)lg_optnum(L, 5, "k", 1), lg_optnum(L, 5, "lr", 0.01),
+                      lg_optnum(L, 5, "momentum", 0), lg_optnum(L, 5, "weight_decay", 0)};
+  glab_tensor *vel[3] = {opt_tensor(L, 5, "vW"), opt_tensor(L, 5, "vb"), opt_tensor(L, 5, "vc")};
+  glab_tensor *chain = opt_tensor(L, 5, "chain");
+  int samples = lg_optbool(L, 5, "samples", 0);
+  glab_rng *g = lg_optrng(L, 5);
+  if ((vel[0] || vel[1] || vel[2]) && !(vel[0] && vel[1] && vel[2]))
+    return luaL_error(L, "models._rbm_cd_step: give all of vW, vb and vc, or none");
+  lg_check_inplace(L, W, "rbm:cd_step");
+  lg_check_inplace(L, b, "rbm:cd_step");
+  lg_check_inplace(L, c, "rbm:cd_step");
+  double recon = 0;
+  glab_tensor *Vk = samples ? lg_push(L) : NULL;
+  lg_try(L, glab_rbm_cd_step(W, b, c, vel[0] ? vel : NULL, chain, Vk, &recon, V0, &o, g));
+  lua_pushnumber(L, recon);
+  if (Vk) lua_insert(L, -2);
+  return samples ? 2 : 1;
+}
+
+static int f_rbm_log_partition(lua_State *L) {
+  glab_tensor *W = lg_check(L, 1), *b = lg_check(L, 2), *c = lg_check(L, 3);
+  double z = 0;
+  lg_try(L, glab_rbm_log_partition(&z, W, b, c));
+  lua_pushnumber(L, z);
+  return 1;
+}
+
+static int f_rbm_ais(lua_State *L) {
+  glab_tensor *W = lg_check(L, 1), *b = lg_check(L, 2), *c = lg_check(L, 3), *bA = lg_check(L, 4);
+  lua_Integer runs = luaL_checkinteger(L, 5), betas = luaL_checkinteger(L, 6);
+  lg_checkopts(L, 7, OPTS("generator"));
+  glab_rng *g = lg_optrng(L, 7);
+  double z = 0, se = 0;
+  glab_tensor *lw = lg_push(L);
+  lg_try(L, glab_rbm_ais(&z, &se, lw, W, b, c, bA, (int64_t)runs, (int64_t)betas, g));
+  lua_pushnumber(L, z);
+  lua_pushnumber(L, se);
+  lua_rotate(L, -3, 2);
+  return 3;
+}
+
 const lg_Reg lg_models_functions[] = {
   {"_log_prob", f_log_prob, "models._log_prob(X, log_weights, means, chol) -> Tensor\n(N, K) log pi_k + log N(x_n | mu_k, L_k L_k^T) for X (N, d), log_weights (K), means (K, d) and\nlower Cholesky factors chol (K, d, d): one triangular solve per component over blocks of points."},
   {"_mstep", f_mstep, "models._mstep(X, resp | nil, [prior=0]) -> log_weights, means, covs\nThe EM M step from responsibilities resp (N, K): weighted means and covariances\n(S_k + prior I) / N_k, the MAP step under p(Sigma) ~ exp(-prior/2 tr Sigma^-1); resp nil fits one\nGaussian (the MLE, divided by N, when prior is 0)."},
@@ -116,5 +196,11 @@ const lg_Reg lg_models_functions[] = {
   {"_ppca_fit", f_ppca_fit, "models._ppca_fit(X, d) -> W, mean, eigenvalues, sigma2, rank\np-PCA's closed-form MLE for the rows of X (N, m): W (m, d), mean (m), the eigenvalues of S\n(divided by N) descending, sigma2 (the mean of the m - d smallest) and the numerical rank of S.\nd <= 0, d >= m or d >= rank is an error."},
   {"_ppca_log_prob", f_ppca_log_prob, "models._ppca_log_prob(X, W, mean, LM, sigma2) -> Tensor\n(N) log N(x_n | mean, W W^T + sigma2 I) by Woodbury and the determinant lemma, LM the lower\nCholesky factor of M = W^T W + sigma2 I: one GEMM and one triangular solve per block of points."},
   {"_ppca_posterior", f_ppca_posterior, "models._ppca_posterior(X, W, mean, LM) -> Tensor\n(N, d) E[z | x_n] = M^-1 W^T (x_n - mean): one GEMM and two triangular solves per block."},
+  {"_rbm_free_energy", f_rbm_free_energy, "models._rbm_free_energy(V, W, b, c) -> Tensor\n(N) F(v) = -b^T v - sum_j softplus(c_j + v^T W_:j) for the rows of V (N, nv), W (nv, nh):\none GEMM per block of rows, softplus as max(x, 0) + log1p(e^-|x|)."},
+  {"_rbm_gibbs", f_rbm_gibbs, "models._rbm_gibbs(V0, k, W, b, c, [{generator=}]) -> Vk, PV\nk block-Gibbs steps (h ~ p(h|v), v ~ p(v|h)) from each row of V0: the last binary states\nand their means p(v = 1 | h)."},
+  {"_rbm_cd_grad", f_rbm_cd_grad, "models._rbm_cd_grad(V0, Vk, W, b, c) -> gW, gb, gc\nThe CD direction (V0^T P0 - Vk^T Pk) / B, mean(V0 - Vk), mean(P0 - Pk), P = sigmoid(V W + c):\nminus the gradient of mean F(V0) - mean F(Vk) at fixed Vk."},
+  {"_rbm_cd_step", f_rbm_cd_step, "models._rbm_cd_step(V0, W, b, c, {k=1, lr=0.01, momentum=0, weight_decay=0, vW=, vb=, vc=, chain=, samples=false, generator=}) -> recon, [Vk]\nOne CD-k (or, with chain, persistent CD) update of W, b, c in place, with velocities vW, vb, vc\nwhen momentum > 0; returns the one-step reconstruction error and, with samples=true, first\nthe negative samples."},
+  {"_rbm_log_partition", f_rbm_log_partition, "models._rbm_log_partition(W, b, c) -> number\nlog Z summed exactly over the 2^m states of the smaller layer (m <= 24), in log space."},
+  {"_rbm_ais", f_rbm_ais, "models._rbm_ais(W, b, c, base_biases, runs, betas, [{generator=}]) -> logZ, se, logw\nAnnealed importance sampling of log Z from the base-rate model with visible biases\nbase_biases (Salakhutdinov & Murray 2008): the estimate, its standard error and the runs'\nlog weights."},
   {NULL, NULL, NULL}
 };

@@ -205,8 +205,9 @@ void lg_open_nn(lua_State *L) {
   open_lib(L, module, "nn", nn_functions, "genlab.nn: layers (Linear, Conv2d, LSTM, ...), containers and losses; the\nfunctional forms (nn.linear, nn.conv2d, ...) underneath them.", lua_nn, "@bindings/lua/nn.lua");
   open_lib(L, module, "optim", optim_functions, "genlab.optim: SGD and Adam over a list of parameters, as PyTorch's.", lua_optim, "@bindings/lua/optim.lua");
   static const lg_Reg none[] = {{NULL, NULL, NULL}};
-  open_lib(L, module, "models", lg_models_functions, "genlab.models: the Gaussian, the Gaussian mixture (EM or SGD) and k-means of PS1 1.1\nand lecture 3; p-PCA and the linear-Gaussian model of seed 002.", lua_models, "@bindings/lua/models.lua");
+  open_lib(L, module, "models", lg_models_functions, "genlab.models: the Gaussian, the Gaussian mixture (EM or SGD) and k-means of PS1 1.1\nand lecture 3; p-PCA and the linear-Gaussian model of seed 002; the binary RBM of seed 004.", lua_models, "@bindings/lua/models.lua");
   extend_lib(L, module, "models", lua_ppca, "@bindings/lua/ppca.lua");
+  extend_lib(L, module, "models", lua_rbm, "@bindings/lua/rbm.lua");
   open_lib(L, module, "graphs", none, "genlab.graphs: seed 002 problem 3, classroom friendship graphs: the generator with its ground\ntruth, L(a, b) with its hand-derived gradient and Fisher information over all graphs at once,\ngradient ascent, sampling, and the course's file.", lua_graphs, "@bindings/lua/graphs.lua");
   open_lib(L, module, "autoreg", none, "genlab.autoreg: seed 002 problem 1, 5x5 binary images drawn pixel by pixel: the picture set\nand its exact CPTs, ancestral sampling, the 2-layer LSTM, and the checks (chi-square, entropy).", lua_autoreg, "@bindings/lua/autoreg.lua");
   open_lib(L, module, "vae", none, "genlab.vae: seed 004 problem 4's variational auto-encoders on MNIST, VAE1 (MLP) and VAE2\n(the CNN of Tables 1-2), with the seed's -ELBO (MSE + closed-form KL), sampling and test metrics.", lua_vae, "@bindings/lua/vae.lua");

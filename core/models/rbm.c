@@ -1,0 +1,766 @@
+/*
+** rbm.c -- the binary RBM: free energy, block Gibbs sampling, CD-k and
+** persistent CD, exact log Z for a small layer, and AIS (see rbm.h).
+**
+** A chain's rows never meet until the gradient, so a CD step runs its
+** chains in fixed blocks of ROWS rows side by side on the cores: per block
+** and Gibbs step one (rows x nv) x (nv x nh) product, a sigmoid over the
+** result with its bias, and the draws.  The update is then one product of
+** the stacked batch [V0; Vk]^T (nv x 2B) with [P0; -Pk] (2B x nh) on all
+** cores.  Blocks are fixed in size, not in number, so the products and the
+** generators a row sees do not depend on the thread count.
+*/
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../tensor/fastmath.h"
+#include "../tensor/ops.h"
+#include "../tensor/parallel.h"
+#include "rbm.h"
+#include "rows.h"
+
+#define ROWS 32           /* rows of chains per block */
+#define ENUM_BLOCK 4096   /* states per block of the exact sum */
+#define MAX_ENUM 24
+
+/* The model as kernels see it: contiguous parameters of one dtype. */
+typedef struct {
+  glab_dtype dt;
+  int64_t nv, nh;
+  const void *W, *b, *c;
+} model;
+
+/* ---- argument checks ------------------------------------------------------------ */
+
+static glab_status check_params(const glab_tensor *W, const glab_tensor *b, const glab_tensor *c,
+                                const char *op) {
+  char sw[64], sb[64], sc[64];
+  if (W->ndim != 2 || b->ndim != 1 || c->ndim != 1 || b->shape[0] != W->shape[0] ||
+      c->shape[0] != W->shape[1] || W->shape[0] < 1 || W->shape[1] < 1)
+    return glab_fail(GLAB_ESHAPE, "%s: W (%s), b (%s), c (%s): expected (nv, nh), (nv), (nh)", op,
+                     glab_shape_str(sw, sizeof sw, W->ndim, W->shape),
+                     glab_shape_str(sb, sizeof sb, b->ndim, b->shape),
+                     glab_shape_str(sc, sizeof sc, c->ndim, c->shape));
+  if (b->dtype != W->dtype || c->dtype != W->dtype)
+    return glab_fail(GLAB_EDTYPE, "%s: W, b and c must share one dtype (W is %s)", op,
+                     glab_dtype_name(W->dtype));
+  if (!glab_tensor_is_contiguous(W) || !glab_tensor_is_contiguous(b) ||
+      !glab_tensor_is_contiguous(c))
+    return glab_fail(GLAB_EARG, "%s: W, b and c must be contiguous", op);
+  return GLAB_OK;
+}
+
+/* V (N, nv) of the model's dtype. */
+static glab_status check_points(const glab_tensor *V, const model *m, const char *what,
+                                const char *op) {
+  char sv[64];
+  if (V->ndim != 2 || V->shape[1] != m->nv)
+    return glab_fail(GLAB_ESHAPE, "%s: %s (%s): expected (N, %lld), one row per visible state", op,
+                     what, glab_shape_str(sv, sizeof sv, V->ndim, V->shape), (long long)m->nv);
+  if (V->dtype != m->dt)
+    return glab_fail(GLAB_EDTYPE, "%s: %s is %s, the model %s", op, what,
+                     glab_dtype_name(V->dtype), glab_dtype_name(m->dt));
+  return GLAB_OK;
+}
+
+static glab_status open_model(model *m, const glab_tensor *W, const glab_tensor *b,
+                              const glab_tensor *c, const char *op) {
+  glab_status s = check_params(W, b, c, op);
+  if (s != GLAB_OK) return s;
+  *m = (model){W->dtype, W->shape[0], W->shape[1], glab_tensor_data(W), glab_tensor_data(b),
+               glab_tensor_data(c)};
+  return GLAB_OK;
+}
+
+/* ---- typed row kernels ---------------------------------------------------------- */
+
+static double softplus(double x) { return (x > 0 ? x : 0) + log1p(exp(-fabs(x))); }
+static double sigmoid(double x) { return x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x)); }
+
+/* P[r][j] := sigmoid(beta (P[r][j] + bias[j]) + off[j]) for rows x n; off may be NULL. */
+GLAB_MULTIVERSION
+static void sigmoid_f32(float *P, const float *bias, float beta, const float *off, int64_t rows,
+                        int64_t n) {
+  for (int64_t r = 0; r < rows; r++, P += n)
+    if (off)
+      for (int64_t j = 0; j < n; j++) P[j] = glab_sigmoidf(beta * (P[j] + bias[j]) + off[j]);
+    else
+      for (int64_t j = 0; j < n; j++) P[j] = glab_sigmoidf(beta * (P[j] + bias[j]));
+}
+
+static void sigmoid_f64(double *P, const double *bias, double beta, const double *off,
+                        int64_t rows, int64_t n) {
+  for (int64_t r = 0; r < rows; r++, P += n)
+    for (int64_t j = 0; j < n; j++) P[j] = sigmoid(beta * (P[j] + bias[j]) + (off ? off[j] : 0));
+}
+
+static void sigmoid_rows(glab_dtype dt, void *P, const void *bias, double beta, const void *off,
+                         int64_t rows, int64_t n) {
+  if (dt == GLAB_F64) sigmoid_f64(P, bias, beta, off, rows, n);
+  else sigmoid_f32(P, bias, (float)beta, off, rows, n);
+}
+
+/* Uniforms in [0, 1): 24 bits each, two to a word (float32), or 53 (float64). */
+static void uniforms_f32(float *u, int64_t n, glab_rng *g) {
+  int64_t i = 0;
+  for (; i + 1 < n; i += 2) {
+    uint64_t x = glab_rng_next(g);
+    u[i] = (float)(x >> 40) * 0x1.0p-24f;
+    u[i + 1] = (float)((x >> 8) & 0xFFFFFF) * 0x1.0p-24f;
+  }
+  if (i < n) u[i] = (float)(glab_rng_next(g) >> 40) * 0x1.0p-24f;
+}
+
+GLAB_MULTIVERSION
+static void compare_f32(float *S, const float *u, const float *P, int64_t n) {
+  for (int64_t j = 0; j < n; j++) S[j] = u[j] < P[j] ? 1.0f : 0.0f;
+}
+
+/* S[r] := (u < P[r]), row r drawing from rng[r]; u is n floats (or doubles) of scratch. */
+static void draw_rows(glab_dtype dt, void *S, const void *P, int64_t rows, int64_t n,
+                      glab_rng *rng, void *u) {
+  for (int64_t r = 0; r < rows; r++)
+    if (dt == GLAB_F64) {
+      double *s = (double *)S + r * n;
+      const double *p = (const double *)P + r * n;
+      for (int64_t j = 0; j < n; j++) s[j] = glab_rng_uniform(&rng[r]) < p[j] ? 1.0 : 0.0;
+    } else {
+      uniforms_f32(u, n, &rng[r]);
+      compare_f32((float *)S + r * n, u, (const float *)P + r * n, n);
+    }
+}
+
+/* P (rows x nh) := sigmoid(V W + c). */
+static void hidden_probs(const model *m, void *P, const void *V, int64_t rows) {
+  glab_gemm(m->dt, 0, 0, rows, m->nh, m->nv, 1.0, V, m->nv, m->W, m->nh, 0.0, P, m->nh);
+  sigmoid_rows(m->dt, P, m->c, 1.0, NULL, rows, m->nh);
+}
+
+/* P (rows x nv) := sigmoid(H W^T + b). */
+static void visible_probs(const model *m, void *P, const void *H, int64_t rows) {
+  glab_gemm(m->dt, 0, 1, rows, m->nv, m->nh, 1.0, H, m->nh, m->W, m->nh, 0.0, P, m->nv);
+  sigmoid_rows(m->dt, P, m->b, 1.0, NULL, rows, m->nv);
+}
+
+static void seed_rows(glab_rng *rng, int64_t rows, glab_rng *g) {
+  uint64_t base = glab_rng_next(g);
+  for (int64_t r = 0; r < rows; r++) glab_rng_seed(&rng[r], base + (uint64_t)r);
+}
+
+/* ---- running blocks of rows on the cores --------------------------------------- */
+
+typedef void (*block_fn)(void *ctx, int64_t r0, int64_t rows, int t);
+
+typedef struct {
+  block_fn fn;
+  void *ctx;
+  int64_t n, block;
+} blocks;
+
+static void run_share(void *arg, int t, int nt) {
+  blocks *bl = arg;
+  glab_set_ftz_daz();
+  for (int64_t r0 = (int64_t)t * bl->block; r0 < bl->n; r0 += (int64_t)nt * bl->block)
+    bl->fn(bl->ctx, r0, bl->n - r0 < bl->block ? bl->n - r0 : bl->block, t);
+}
+
+/* fn over the blocks of `block` rows of 0..n-1, on up to `threads` threads
+** (the number to size per-thread scratch for). */
+static void run_blocks(int64_t n, int64_t block, int threads, block_fn fn, void *ctx) {
+  blocks bl = {fn, ctx, n, block};
+  int64_t nb = (n + block - 1) / block;
+  glab_parallel(nb < threads ? (int)nb : threads, run_share, &bl);
+}
+
+static int pool_size(void) {
+  int t = glab_get_num_threads();
+  return t < 1 ? 1 : t;
+}
+
+/* Scratch: one malloc, freed by the caller. */
+static glab_status alloc_bytes(void **p, size_t n, const char *op) {
+  *p = calloc(1, n ? n : 1);
+  if (!*p) return glab_fail(GLAB_ENOMEM, "%s: cannot allocate %zu bytes of scratch", op, n);
+  return GLAB_OK;
+}
+
+/* ---- free energy ----------------------------------------------------------------- */
+
+typedef struct {
+  const model *m;
+  const void *V;
+  void *out, *A;        /* out (N); A: threads x ROWS x nh */
+} fe_ctx;
+
+static void fe_block(void *arg, int64_t r0, int64_t rows, int t) {
+  fe_ctx *x = arg;
+  const model *m = x->m;
+  size_t es = esize(m->dt);
+  void *A = (char *)x->A + (size_t)t * ROWS * m->nh * es;
+  const char *V = (const char *)x->V + (size_t)r0 * m->nv * es;
+  glab_gemm(m->dt, 0, 0, rows, m->nh, m->nv, 1.0, V, m->nv, m->W, m->nh, 0.0, A, m->nh);
+  for (int64_t r = 0; r < rows; r++) {
+    double f = 0;
+    for (int64_t i = 0; i < m->nv; i++) f -= elem(m->dt, V, r * m->nv + i) * elem(m->dt, m->b, i);
+    for (int64_t j = 0; j < m->nh; j++)
+      f -= softplus(elem(m->dt, A, r * m->nh + j) + elem(m->dt, m->c, j));
+    set_elem(m->dt, x->out, r0 + r, f);
+  }
+}
+
+glab_status glab_rbm_free_energy(glab_tensor *out, const glab_tensor *V, const glab_tensor *W,
+                                 const glab_tensor *b, const glab_tensor *c) {
+  const char *op = "rbm.free_energy";
+  model m;
+  glab_status s = open_model(&m, W, b, c, op);
+  if (s == GLAB_OK) s = check_points(V, &m, "points", op);
+  if (s != GLAB_OK) return s;
+  inputs in = {0};
+  const void *v = NULL;
+  glab_tensor res = GLAB_TENSOR_EMPTY;
+  int threads = pool_size();
+  fe_ctx x = {&m, NULL, NULL, NULL};
+  if ((s = take(&in, V, &v)) != GLAB_OK ||
+      (s = glab_tensor_new(&res, m.dt, 1, &V->shape[0])) != GLAB_OK ||
+      (s = alloc_bytes(&x.A, (size_t)threads * ROWS * m.nh * esize(m.dt), op)) != GLAB_OK)
+    goto done;
+  x.V = v;
+  x.out = glab_tensor_data(&res);
+  run_blocks(V->shape[0], ROWS, threads, fe_block, &x);
+  s = glab_tensor_deliver(out, &res, op);
+done:
+  free(x.A);
+  glab_tensor_free(&res);
+  release(&in);
+  return s;
+}
+
+/* ---- Gibbs chains ------------------------------------------------------------------ */
+
+/* Buffers of a batch of chains, B rows each; S and Q stack the statistics
+** the update needs: S = [V0; Vk] (2B x nv), Q = [P0; Pk] (2B x nh). */
+typedef struct {
+  const model *m;
+  int64_t B, k;
+  const void *V0, *chain_in;   /* chain_in: PCD's start, or NULL */
+  void *S, *Q, *H, *PV;        /* H (B x nh), PV (B x nv) */
+  void *u;                     /* threads x max(nv, nh) uniforms */
+  glab_rng *rng;               /* B */
+  double *recon;               /* per block */
+} chains;
+
+#define AT(p, r, n, es) ((char *)(p) + (size_t)(r) * (size_t)(n) * (es))
+
+/* k steps from the visible states Vs: Vk gets the last samples, PV its means,
+** Pk (or NULL) sigmoid(Vk W + c); H is scratch (rows x nh). */
+static void gibbs_from_visible(const model *m, void *Vk, void *PV, void *Pk, void *H,
+                               const void *Vs, int64_t rows, int64_t k, glab_rng *rng, void *u) {
+  const void *v = Vs;
+  for (int64_t s = 0; s < k; s++) {
+    hidden_probs(m, H, v, rows);
+    draw_rows(m->dt, H, H, rows, m->nh, rng, u);
+    visible_probs(m, PV, H, rows);
+    draw_rows(m->dt, Vk, PV, rows, m->nv, rng, u);
+    v = Vk;
+  }
+  if (Pk) hidden_probs(m, Pk, Vk, rows);
+}
+
+/* One CD block: the positive phase, the one-step reconstruction error, and
+** the negative chain from the data (CD) or from the persistent states. */
+static void cd_block(void *arg, int64_t r0, int64_t rows, int t) {
+  chains *x = arg;
+  const model *m = x->m;
+  size_t es = esize(m->dt);
+  int64_t nv = m->nv, nh = m->nh;
+  void *u = AT(x->u, t, nv > nh ? nv : nh, es), *H = AT(x->H, r0, nh, es),
+       *PV = AT(x->PV, r0, nv, es);
+  void *V0 = AT(x->S, r0, nv, es), *Vk = AT(x->S, x->B + r0, nv, es);
+  void *P0 = AT(x->Q, r0, nh, es), *Pk = AT(x->Q, x->B + r0, nh, es);
+  glab_rng *rng = x->rng + r0;
+  memcpy(V0, AT(x->V0, r0, nv, es), (size_t)rows * nv * es);
+  hidden_probs(m, P0, V0, rows);
+  draw_rows(m->dt, H, P0, rows, nh, rng, u);
+  visible_probs(m, PV, H, rows);
+  double rec = 0;
+  for (int64_t i = 0; i < rows * nv; i++) {
+    double d = elem(m->dt, V0, i) - elem(m->dt, PV, i);
+    rec += d * d;
+  }
+  x->recon[r0 / ROWS] = rec;
+  if (x->chain_in) {
+    gibbs_from_visible(m, Vk, PV, Pk, H, AT(x->chain_in, r0, nv, es), rows, x->k, rng, u);
+    return;
+  }
+  draw_rows(m->dt, Vk, PV, rows, nv, rng, u);   /* the first step's v from h0 */
+  if (x->k > 1) gibbs_from_visible(m, Vk, PV, NULL, H, Vk, rows, x->k - 1, rng, u);
+  hidden_probs(m, Pk, Vk, rows);
+}
+
+/* ---- the update ------------------------------------------------------------------- */
+
+/* tW := alpha S^T Q' + betaW tW, tb := alpha (sum V0 - sum Vk) + beta tb,
+** tc := alpha (sum P0 - sum Pk) + beta tc, with Q' = [P0; -Pk] (negated in place). */
+static void accumulate(const model *m, void *tW, void *tb, void *tc, double alpha, double betaW,
+                       double beta, void *S, void *Q, int64_t B) {
+  int64_t nv = m->nv, nh = m->nh;
+  size_t es = esize(m->dt);
+  char *Pk = AT(Q, B, nh, es);
+  for (int64_t i = 0; i < B * nh; i++) set_elem(m->dt, Pk, i, -elem(m->dt, Pk, i));
+  glab_gemm(m->dt, 1, 0, nv, nh, 2 * B, alpha, S, nv, Q, nh, betaW, tW, nh);
+  for (int64_t i = 0; i < nv; i++) {
+    double d = 0;
+    for (int64_t r = 0; r < B; r++)
+      d += elem(m->dt, S, r * nv + i) - elem(m->dt, S, (B + r) * nv + i);
+    set_elem(m->dt, tb, i, alpha * d + beta * elem(m->dt, tb, i));
+  }
+  for (int64_t j = 0; j < nh; j++) {
+    double d = 0;
+    for (int64_t r = 0; r < 2 * B; r++) d += elem(m->dt, Q, r * nh + j);
+    set_elem(m->dt, tc, j, alpha * d + beta * elem(m->dt, tc, j));
+  }
+}
+
+/* x := x + a y over n elements. */
+static void axpy(glab_dtype dt, void *x, double a, const void *y, int64_t n) {
+  for (int64_t i = 0; i < n; i++) set_elem(dt, x, i, elem(dt, x, i) + a * elem(dt, y, i));
+}
+
+static void free_chains(chains *x) {
+  free(x->S);
+  free(x->Q);
+  free(x->H);
+  free(x->PV);
+  free(x->u);
+  free(x->rng);
+  free(x->recon);
+}
+
+static glab_status alloc_chains(chains *x, const model *m, int64_t B, int threads, const char *op) {
+  size_t es = esize(m->dt), nv = (size_t)m->nv, nh = (size_t)m->nh, b = (size_t)B;
+  glab_status s;
+  if ((s = alloc_bytes(&x->S, 2 * b * nv * es, op)) != GLAB_OK ||
+      (s = alloc_bytes(&x->Q, 2 * b * nh * es, op)) != GLAB_OK ||
+      (s = alloc_bytes(&x->H, b * nh * es, op)) != GLAB_OK ||
+      (s = alloc_bytes(&x->PV, b * nv * es, op)) != GLAB_OK ||
+      (s = alloc_bytes(&x->u, (size_t)threads * (nv > nh ? nv : nh) * es, op)) != GLAB_OK ||
+      (s = alloc_bytes((void **)&x->rng, b * sizeof(glab_rng), op)) != GLAB_OK ||
+      (s = alloc_bytes((void **)&x->recon, ((b + ROWS - 1) / ROWS) * sizeof(double), op)) !=
+          GLAB_OK)
+    return s;
+  return GLAB_OK;
+}
+
+/* Vk (B, nv) := the negative samples, the second half of S. */
+static glab_status deliver_rows(glab_tensor *out, const model *m, const void *src, int64_t B,
+                                const char *op) {
+  glab_tensor res = GLAB_TENSOR_EMPTY;
+  int64_t shape[2] = {B, m->nv};
+  glab_status s = glab_tensor_new(&res, m->dt, 2, shape);
+  if (s != GLAB_OK) return s;
+  memcpy(glab_tensor_data(&res), src, (size_t)B * m->nv * esize(m->dt));
+  s = glab_tensor_deliver(out, &res, op);
+  glab_tensor_free(&res);
+  return s;
+}
+
+static glab_status check_train(const glab_tensor *W, const glab_tensor *b, const glab_tensor *c,
+                               glab_tensor *const *vel, const glab_tensor *chain,
+                               const glab_tensor *V0, const glab_rbm_train *o, const char *op) {
+  char s1[64];
+  if (o->k < 1) return glab_fail(GLAB_EARG, "%s: k must be >= 1, got %lld", op, (long long)o->k);
+  if (!isfinite(o->lr) || !isfinite(o->momentum) || !isfinite(o->weight_decay) ||
+      o->momentum < 0 || o->momentum >= 1 || o->weight_decay < 0)
+    return glab_fail(GLAB_EARG, "%s: need a finite lr, 0 <= momentum < 1 and weight_decay >= 0 "
+                     "(got %g, %g, %g)", op, o->lr, o->momentum, o->weight_decay);
+  if (V0->shape[0] < 1) return glab_fail(GLAB_ESHAPE, "%s: the batch is empty", op);
+  if (o->momentum > 0 && !vel)
+    return glab_fail(GLAB_EARG, "%s: momentum %g needs the velocity buffers", op, o->momentum);
+  if (vel)
+    for (int i = 0; i < 3; i++) {
+      const glab_tensor *p = i == 0 ? W : i == 1 ? b : c;
+      const glab_tensor *v = vel[i];
+      if (v->ndim != p->ndim || v->dtype != p->dtype || v->shape[0] != p->shape[0] ||
+          (v->ndim == 2 && v->shape[1] != p->shape[1]) || !glab_tensor_is_contiguous(v))
+        return glab_fail(GLAB_ESHAPE, "%s: velocity %d (%s) does not match its parameter", op,
+                         i + 1, glab_shape_str(s1, sizeof s1, v->ndim, v->shape));
+    }
+  if (chain && (chain->ndim != 2 || chain->shape[0] != V0->shape[0] ||
+                chain->shape[1] != V0->shape[1] || chain->dtype != V0->dtype ||
+                !glab_tensor_is_contiguous(chain)))
+    return glab_fail(GLAB_ESHAPE, "%s: the persistent chains (%s) must be a contiguous batch of "
+                     "the batch's shape and dtype", op,
+                     glab_shape_str(s1, sizeof s1, chain->ndim, chain->shape));
+  return GLAB_OK;
+}
+
+glab_status glab_rbm_cd_step(glab_tensor *W, glab_tensor *b, glab_tensor *c, glab_tensor *const *vel,
+                             glab_tensor *chain, glab_tensor *Vk, double *recon,
+                             const glab_tensor *V0, const glab_rbm_train *o, glab_rng *g) {
+  const char *op = "rbm.cd_step";
+  model m;
+  glab_status s = open_model(&m, W, b, c, op);
+  if (s == GLAB_OK) s = check_points(V0, &m, "batch", op);
+  if (s == GLAB_OK) s = check_train(W, b, c, vel, chain, V0, o, op);
+  if (s != GLAB_OK) return s;
+  int64_t B = V0->shape[0];
+  int threads = pool_size();
+  inputs in = {0};
+  chains x = {&m, B, o->k, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+  if ((s = take(&in, V0, &x.V0)) != GLAB_OK || (s = alloc_chains(&x, &m, B, threads, op)) != GLAB_OK)
+    goto done;
+  if (chain) x.chain_in = glab_tensor_data(chain);
+  seed_rows(x.rng, B, g);
+  run_blocks(B, ROWS, threads, cd_block, &x);
+  double rec = 0;
+  for (int64_t i = 0; i < (B + ROWS - 1) / ROWS; i++) rec += x.recon[i];
+  if (recon) *recon = rec / (double)B;
+  const void *neg = AT(x.S, B, m.nv, esize(m.dt));
+  if (chain) memcpy(glab_tensor_data(chain), neg, (size_t)B * m.nv * esize(m.dt));
+  if (Vk && (s = deliver_rows(Vk, &m, neg, B, op)) != GLAB_OK) goto done;
+  void *w = glab_tensor_data(W), *bb = glab_tensor_data(b), *cc = glab_tensor_data(c);
+  double alpha = o->lr / (double)B;
+  if (!vel) {
+    accumulate(&m, w, bb, cc, alpha, 1.0 - o->lr * o->weight_decay, 1.0, x.S, x.Q, B);
+  } else {
+    void *vw = glab_tensor_data(vel[0]), *vb = glab_tensor_data(vel[1]),
+         *vc = glab_tensor_data(vel[2]);
+    accumulate(&m, vw, vb, vc, alpha, o->momentum, o->momentum, x.S, x.Q, B);
+    if (o->weight_decay > 0) axpy(m.dt, vw, -o->lr * o->weight_decay, w, m.nv * m.nh);
+    axpy(m.dt, w, 1.0, vw, m.nv * m.nh);
+    axpy(m.dt, bb, 1.0, vb, m.nv);
+    axpy(m.dt, cc, 1.0, vc, m.nh);
+  }
+done:
+  free_chains(&x);
+  release(&in);
+  return s;
+}
+
+glab_status glab_rbm_cd_grad(glab_tensor *gW, glab_tensor *gb, glab_tensor *gc,
+                             const glab_tensor *V0, const glab_tensor *Vk, const glab_tensor *W,
+                             const glab_tensor *b, const glab_tensor *c) {
+  const char *op = "rbm.cd_grad";
+  model m;
+  glab_status s = open_model(&m, W, b, c, op);
+  if (s == GLAB_OK) s = check_points(V0, &m, "positive batch", op);
+  if (s == GLAB_OK) s = check_points(Vk, &m, "negative batch", op);
+  if (s == GLAB_OK && Vk->shape[0] != V0->shape[0])
+    s = glab_fail(GLAB_ESHAPE, "%s: %lld positive and %lld negative rows", op,
+                  (long long)V0->shape[0], (long long)Vk->shape[0]);
+  if (s == GLAB_OK && V0->shape[0] < 1) s = glab_fail(GLAB_ESHAPE, "%s: the batch is empty", op);
+  if (s != GLAB_OK) return s;
+  int64_t B = V0->shape[0];
+  size_t es = esize(m.dt);
+  inputs in = {0};
+  const void *v0 = NULL, *vk = NULL;
+  glab_tensor t[3] = {GLAB_TENSOR_EMPTY, GLAB_TENSOR_EMPTY, GLAB_TENSOR_EMPTY};
+  void *S = NULL, *Q = NULL;
+  int64_t shW[2] = {m.nv, m.nh};
+  if ((s = take(&in, V0, &v0)) != GLAB_OK || (s = take(&in, Vk, &vk)) != GLAB_OK ||
+      (s = alloc_bytes(&S, 2 * (size_t)B * m.nv * es, op)) != GLAB_OK ||
+      (s = alloc_bytes(&Q, 2 * (size_t)B * m.nh * es, op)) != GLAB_OK ||
+      (s = glab_tensor_new(&t[0], m.dt, 2, shW)) != GLAB_OK ||
+      (s = glab_tensor_new(&t[1], m.dt, 1, &m.nv)) != GLAB_OK ||
+      (s = glab_tensor_new(&t[2], m.dt, 1, &m.nh)) != GLAB_OK)
+    goto done;
+  memcpy(S, v0, (size_t)B * m.nv * es);
+  memcpy(AT(S, B, m.nv, es), vk, (size_t)B * m.nv * es);
+  hidden_probs(&m, Q, S, 2 * B);
+  accumulate(&m, glab_tensor_data(&t[0]), glab_tensor_data(&t[1]), glab_tensor_data(&t[2]),
+             1.0 / (double)B, 0.0, 0.0, S, Q, B);
+  if ((s = glab_tensor_deliver(gW, &t[0], op)) == GLAB_OK &&
+      (s = glab_tensor_deliver(gb, &t[1], op)) == GLAB_OK)
+    s = glab_tensor_deliver(gc, &t[2], op);
+done:
+  for (int i = 0; i < 3; i++) glab_tensor_free(&t[i]);
+  free(S);
+  free(Q);
+  release(&in);
+  return s;
+}
+
+/* ---- sampling ---------------------------------------------------------------------- */
+
+typedef struct {
+  const model *m;
+  int64_t k;
+  const void *V0;
+  void *Vk, *PV, *H, *u;
+  glab_rng *rng;
+} gibbs_ctx;
+
+static void gibbs_block(void *arg, int64_t r0, int64_t rows, int t) {
+  gibbs_ctx *x = arg;
+  const model *m = x->m;
+  size_t es = esize(m->dt);
+  gibbs_from_visible(m, AT(x->Vk, r0, m->nv, es), AT(x->PV, r0, m->nv, es), NULL,
+                     AT(x->H, r0, m->nh, es), AT(x->V0, r0, m->nv, es), rows, x->k, x->rng + r0,
+                     AT(x->u, t, m->nv > m->nh ? m->nv : m->nh, es));
+}
+
+glab_status glab_rbm_gibbs(glab_tensor *Vk, glab_tensor *PV, const glab_tensor *V0, int64_t k,
+                           const glab_tensor *W, const glab_tensor *b, const glab_tensor *c,
+                           glab_rng *g) {
+  const char *op = "rbm.gibbs";
+  model m;
+  glab_status s = open_model(&m, W, b, c, op);
+  if (s == GLAB_OK) s = check_points(V0, &m, "start", op);
+  if (s == GLAB_OK && k < 1) s = glab_fail(GLAB_EARG, "%s: k must be >= 1, got %lld", op, (long long)k);
+  if (s != GLAB_OK) return s;
+  int64_t N = V0->shape[0];
+  int threads = pool_size();
+  size_t es = esize(m.dt);
+  inputs in = {0};
+  glab_tensor tv = GLAB_TENSOR_EMPTY, tp = GLAB_TENSOR_EMPTY;
+  gibbs_ctx x = {&m, k, NULL, NULL, NULL, NULL, NULL, NULL};
+  int64_t shape[2] = {N, m.nv};
+  if ((s = take(&in, V0, &x.V0)) != GLAB_OK || (s = glab_tensor_new(&tv, m.dt, 2, shape)) != GLAB_OK ||
+      (s = glab_tensor_new(&tp, m.dt, 2, shape)) != GLAB_OK ||
+      (s = alloc_bytes(&x.H, (size_t)(N ? N : 1) * m.nh * es, op)) != GLAB_OK ||
+      (s = alloc_bytes(&x.u, (size_t)threads * (m.nv > m.nh ? m.nv : m.nh) * es, op)) != GLAB_OK ||
+      (s = alloc_bytes((void **)&x.rng, (size_t)(N ? N : 1) * sizeof(glab_rng), op)) != GLAB_OK)
+    goto done;
+  x.Vk = glab_tensor_data(&tv);
+  x.PV = glab_tensor_data(&tp);
+  seed_rows(x.rng, N, g);
+  if (N > 0) run_blocks(N, ROWS, threads, gibbs_block, &x);
+  if ((s = glab_tensor_deliver(Vk, &tv, op)) == GLAB_OK && PV) s = glab_tensor_deliver(PV, &tp, op);
+done:
+  glab_tensor_free(&tv);
+  glab_tensor_free(&tp);
+  free(x.H);
+  free(x.u);
+  free(x.rng);
+  release(&in);
+  return s;
+}
+
+/* ---- the exact partition function --------------------------------------------------- */
+
+/* log of a sum kept as (max, sum of e^(x - max)). */
+typedef struct {
+  double max, sum;
+} lse;
+
+static void lse_add(lse *a, double x) {
+  if (x <= a->max) {
+    a->sum += exp(x - a->max);
+  } else {
+    a->sum = a->sum * exp(a->max - x) + 1;
+    a->max = x;
+  }
+}
+
+static void lse_merge(lse *a, const lse *b) {
+  if (b->sum == 0) return;
+  if (a->sum == 0 || b->max > a->max) {
+    double s = a->sum == 0 ? 0 : a->sum * exp(a->max - b->max);
+    a->max = b->max;
+    a->sum = b->sum + s;
+  } else {
+    a->sum += b->sum * exp(b->max - a->max);
+  }
+}
+
+/* Enumerating the layer of e units (hidden when hidden != 0): for the
+** states s, log sum_s exp(bias_e^T s + sum_o softplus(bias_o + (M s)_o)). */
+typedef struct {
+  const model *m;
+  int hidden;
+  int64_t e, o;
+  void *S, *A;     /* per thread: ENUM_BLOCK x e states, ENUM_BLOCK x o products */
+  lse *acc;        /* per thread */
+} enum_ctx;
+
+static void enum_block(void *arg, int64_t s0, int64_t rows, int t) {
+  enum_ctx *x = arg;
+  const model *m = x->m;
+  glab_dtype dt = m->dt;
+  size_t es = esize(dt);
+  void *S = AT(x->S, t, ENUM_BLOCK * x->e, es), *A = AT(x->A, t, ENUM_BLOCK * x->o, es);
+  const void *be = x->hidden ? m->c : m->b, *bo = x->hidden ? m->b : m->c;
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t i = 0; i < x->e; i++) set_elem(dt, S, r * x->e + i, (double)(((s0 + r) >> i) & 1));
+  if (x->hidden)
+    glab_gemm(dt, 0, 1, rows, m->nv, m->nh, 1.0, S, m->nh, m->W, m->nh, 0.0, A, m->nv);
+  else
+    glab_gemm(dt, 0, 0, rows, m->nh, m->nv, 1.0, S, m->nv, m->W, m->nh, 0.0, A, m->nh);
+  for (int64_t r = 0; r < rows; r++) {
+    double f = 0;
+    for (int64_t i = 0; i < x->e; i++)
+      if (((s0 + r) >> i) & 1) f += elem(dt, be, i);
+    for (int64_t j = 0; j < x->o; j++) f += softplus(elem(dt, A, r * x->o + j) + elem(dt, bo, j));
+    lse_add(&x->acc[t], f);
+  }
+}
+
+glab_status glab_rbm_log_partition(double *logZ, const glab_tensor *W, const glab_tensor *b,
+                                   const glab_tensor *c) {
+  const char *op = "rbm.log_partition";
+  model m;
+  glab_status s = open_model(&m, W, b, c, op);
+  if (s != GLAB_OK) return s;
+  int hidden = m.nh <= m.nv;
+  int64_t e = hidden ? m.nh : m.nv, o = hidden ? m.nv : m.nh;
+  if (e > MAX_ENUM)
+    return glab_fail(GLAB_EARG, "%s: %lld visible and %lld hidden units: the exact sum covers "
+                     "2^%lld states, and is done only for a layer of at most %d units (use AIS)",
+                     op, (long long)m.nv, (long long)m.nh, (long long)e, MAX_ENUM);
+  int threads = pool_size();
+  size_t es = esize(m.dt);
+  enum_ctx x = {&m, hidden, e, o, NULL, NULL, NULL};
+  if ((s = alloc_bytes(&x.S, (size_t)threads * ENUM_BLOCK * e * es, op)) == GLAB_OK &&
+      (s = alloc_bytes(&x.A, (size_t)threads * ENUM_BLOCK * o * es, op)) == GLAB_OK &&
+      (s = alloc_bytes((void **)&x.acc, (size_t)threads * sizeof(lse), op)) == GLAB_OK) {
+    for (int t = 0; t < threads; t++) x.acc[t] = (lse){-INFINITY, 0};
+    run_blocks((int64_t)1 << e, ENUM_BLOCK, threads, enum_block, &x);
+    lse tot = {-INFINITY, 0};
+    for (int t = 0; t < threads; t++) lse_merge(&tot, &x.acc[t]);
+    *logZ = tot.max + log(tot.sum);
+  }
+  free(x.S);
+  free(x.A);
+  free(x.acc);
+  return s;
+}
+
+/* ---- annealed importance sampling ---------------------------------------------------- */
+
+typedef struct {
+  const model *m;
+  const void *bA;
+  const double *betas;       /* nbetas + 1, betas[0] = 0 */
+  int64_t nbetas;
+  void *V, *PV, *H;          /* runs x nv, runs x nv, runs x nh */
+  void *u, *off;             /* per thread: uniforms, (1 - beta) bA (nv) */
+  double *logw;              /* runs */
+  glab_rng *rng;
+} ais_ctx;
+
+/* The weight update for the rows of v with A = v W: log p*_b1(v) - log p*_b0(v)
+** = (b1 - b0) (b - bA)^T v + sum_j [softplus(b1 x_j) - softplus(b0 x_j)], x = A + c. */
+static void ais_weights(const ais_ctx *x, double *logw, const void *V, const void *A, int64_t rows,
+                        double b0, double b1) {
+  const model *m = x->m;
+  for (int64_t r = 0; r < rows; r++) {
+    double d = 0;
+    for (int64_t i = 0; i < m->nv; i++)
+      if (elem(m->dt, V, r * m->nv + i) != 0) d += elem(m->dt, m->b, i) - elem(m->dt, x->bA, i);
+    d *= b1 - b0;
+    for (int64_t j = 0; j < m->nh; j++) {
+      double a = elem(m->dt, A, r * m->nh + j) + elem(m->dt, m->c, j);
+      d += softplus(b1 * a) - softplus(b0 * a);
+    }
+    logw[r] += d;
+  }
+}
+
+static void ais_block(void *arg, int64_t r0, int64_t rows, int t) {
+  ais_ctx *x = arg;
+  const model *m = x->m;
+  glab_dtype dt = m->dt;
+  size_t es = esize(dt);
+  int64_t nv = m->nv, nh = m->nh;
+  void *V = AT(x->V, r0, nv, es), *PV = AT(x->PV, r0, nv, es), *H = AT(x->H, r0, nh, es);
+  void *u = AT(x->u, t, nv > nh ? nv : nh, es);
+  glab_rng *rng = x->rng + r0;
+  double *logw = x->logw + r0;
+  void *off = AT(x->off, t, nv, es);
+  for (int64_t r = 0; r < rows; r++)         /* v ~ p_A: sigmoid(bA) per pixel */
+    for (int64_t i = 0; i < nv; i++) set_elem(dt, PV, r * nv + i, sigmoid(elem(dt, x->bA, i)));
+  draw_rows(dt, V, PV, rows, nv, rng, u);
+  for (int64_t k = 1; k <= x->nbetas; k++) {
+    double b0 = x->betas[k - 1], b1 = x->betas[k];
+    glab_gemm(dt, 0, 0, rows, nh, nv, 1.0, V, nv, m->W, nh, 0.0, H, nh);
+    ais_weights(x, logw, V, H, rows, b0, b1);
+    if (k == x->nbetas) break;
+    /* the transition that leaves p_b1 invariant: h ~ p_b1(h | v), v ~ p_b1(v | h) */
+    sigmoid_rows(dt, H, m->c, b1, NULL, rows, nh);
+    draw_rows(dt, H, H, rows, nh, rng, u);
+    glab_gemm(dt, 0, 1, rows, nv, nh, 1.0, H, nh, m->W, nh, 0.0, PV, nv);
+    for (int64_t i = 0; i < nv; i++) set_elem(dt, off, i, (1 - b1) * elem(dt, x->bA, i));
+    sigmoid_rows(dt, PV, m->b, b1, off, rows, nv);
+    draw_rows(dt, V, PV, rows, nv, rng, u);
+  }
+}
+
+/* betas[0..n]: 0, then Salakhutdinov & Murray's three even stretches. */
+static void ais_schedule(double *betas, int64_t n) {
+  int64_t n1 = (int64_t)((double)n * 500 / 14500 + 0.5), n2 = (int64_t)((double)n * 4500 / 14500 + 0.5);
+  if (n1 < 1) n1 = 1;
+  if (n2 <= n1) n2 = n1 + 1;
+  if (n2 >= n) n2 = n - 1;
+  betas[0] = 0;
+  for (int64_t k = 1; k <= n; k++)
+    betas[k] = k <= n1 ? 0.5 * (double)k / (double)n1
+             : k <= n2 ? 0.5 + 0.4 * (double)(k - n1) / (double)(n2 - n1)
+                       : 0.9 + 0.1 * (double)(k - n2) / (double)(n - n2);
+  betas[n] = 1;
+}
+
+glab_status glab_rbm_ais(double *logZ, double *se, glab_tensor *logw, const glab_tensor *W,
+                         const glab_tensor *b, const glab_tensor *c, const glab_tensor *bA,
+                         int64_t runs, int64_t nbetas, glab_rng *g) {
+  const char *op = "rbm.ais";
+  model m;
+  char sa[64];
+  glab_status s = open_model(&m, W, b, c, op);
+  if (s != GLAB_OK) return s;
+  if (bA->ndim != 1 || bA->shape[0] != m.nv || bA->dtype != m.dt)
+    return glab_fail(GLAB_ESHAPE, "%s: base-rate biases (%s %s): expected (%lld) %s", op,
+                     glab_shape_str(sa, sizeof sa, bA->ndim, bA->shape), glab_dtype_name(bA->dtype),
+                     (long long)m.nv, glab_dtype_name(m.dt));
+  if (runs < 2 || nbetas < 3)
+    return glab_fail(GLAB_EARG, "%s: need runs >= 2 and betas >= 3, got %lld and %lld", op,
+                     (long long)runs, (long long)nbetas);
+  int threads = pool_size();
+  size_t es = esize(m.dt), nv = (size_t)m.nv, nh = (size_t)m.nh, R = (size_t)runs;
+  inputs in = {0};
+  glab_tensor tw = GLAB_TENSOR_EMPTY;
+  ais_ctx x = {&m, NULL, NULL, nbetas, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+  if ((s = take(&in, bA, &x.bA)) != GLAB_OK ||
+      (s = alloc_bytes((void **)&x.betas, (size_t)(nbetas + 1) * sizeof(double), op)) != GLAB_OK ||
+      (s = alloc_bytes(&x.V, R * nv * es, op)) != GLAB_OK ||
+      (s = alloc_bytes(&x.PV, R * nv * es, op)) != GLAB_OK ||
+      (s = alloc_bytes(&x.H, R * nh * es, op)) != GLAB_OK ||
+      (s = alloc_bytes(&x.u, (size_t)threads * (nv > nh ? nv : nh) * es, op)) != GLAB_OK ||
+      (s = alloc_bytes(&x.off, (size_t)threads * nv * es, op)) != GLAB_OK ||
+      (s = alloc_bytes((void **)&x.logw, R * sizeof(double), op)) != GLAB_OK ||
+      (s = alloc_bytes((void **)&x.rng, R * sizeof(glab_rng), op)) != GLAB_OK ||
+      (logw && (s = glab_tensor_new(&tw, GLAB_F64, 1, &runs)) != GLAB_OK))
+    goto done;
+  ais_schedule((double *)x.betas, nbetas);
+  seed_rows(x.rng, runs, g);
+  run_blocks(runs, ROWS, threads, ais_block, &x);
+  double logZA = (double)m.nh * log(2.0), mx = -INFINITY;
+  for (int64_t i = 0; i < m.nv; i++) logZA += softplus(elem(m.dt, x.bA, i));
+  for (int64_t r = 0; r < runs; r++) mx = x.logw[r] > mx ? x.logw[r] : mx;
+  double mean = 0, var = 0;
+  for (int64_t r = 0; r < runs; r++) mean += exp(x.logw[r] - mx);
+  mean /= (double)runs;
+  for (int64_t r = 0; r < runs; r++) {
+    double d = exp(x.logw[r] - mx) - mean;
+    var += d * d;
+  }
+  var /= (double)(runs - 1);
+  *logZ = logZA + mx + log(mean);
+  *se = sqrt(var / (double)runs) / mean;
+  if (logw) {
+    memcpy(glab_tensor_data(&tw), x.logw, R * sizeof(double));
+    s = glab_tensor_deliver(logw, &tw, op);
+  }
+done:
+  glab_tensor_free(&tw);
+  free((void *)x.betas);
+  free(x.V);
+  free(x.PV);
+  free(x.H);
+  free(x.u);
+  free(x.off);
+  free(x.logw);
+  free(x.rng);
+  release(&in);
+  return s;
+}
