@@ -7,8 +7,11 @@
 ** and Gibbs step one (rows x nv) x (nv x nh) product, a sigmoid over the
 ** result with its bias, and the draws.  The update is then one product of
 ** the stacked batch [V0; Vk]^T (nv x 2B) with [P0; -Pk] (2B x nh) on all
-** cores.  Blocks are fixed in size, not in number, so the products and the
-** generators a row sees do not depend on the thread count.
+** cores, each thread taking its own rows of W.  No OpenBLAS thread is ever
+** woken (each product runs on one thread inside glab_parallel), so none
+** spins against the chains.  Blocks are fixed in size, not in number, so
+** the products and the generators a row sees do not depend on the thread
+** count.  Scratch comes from the tensor block cache, warm between batches.
 */
 #include <math.h>
 #include <stdlib.h>
@@ -21,8 +24,12 @@
 #include "rows.h"
 
 #define ROWS 32           /* rows of chains per block */
+#define WROWS 64          /* rows of W per block of the update */
 #define ENUM_BLOCK 4096   /* states per block of the exact sum */
 #define MAX_ENUM 24
+
+/* Row r of a buffer of rows of n elements of es bytes. */
+#define AT(p, r, n, es) ((char *)(p) + (size_t)(r) * (size_t)(n) * (es))
 
 /* The model as kernels see it: contiguous parameters of one dtype. */
 typedef struct {
@@ -178,12 +185,25 @@ static int pool_size(void) {
   return t < 1 ? 1 : t;
 }
 
-/* Scratch: one malloc, freed by the caller. */
-static glab_status alloc_bytes(void **p, size_t n, const char *op) {
-  *p = calloc(1, n ? n : 1);
-  if (!*p) return glab_fail(GLAB_ENOMEM, "%s: cannot allocate %zu bytes of scratch", op, n);
+/* n scratch buffers of the given byte sizes, 64-byte aligned, carved from one
+** tensor t that the caller frees: the tensor block cache keeps it warm from
+** one call (one batch) to the next, without page faults. */
+static glab_status scratch(glab_tensor *t, void **const *ptrs, const size_t *sizes, int n) {
+  size_t total = 64;
+  for (int i = 0; i < n; i++) total += (sizes[i] + 63) & ~(size_t)63;
+  int64_t numel = (int64_t)((total + 7) / 8);
+  glab_status s = glab_tensor_new(t, GLAB_F64, 1, &numel);
+  if (s != GLAB_OK) return s;
+  char *p = glab_tensor_data(t);
+  p += (64 - (uintptr_t)p % 64) % 64;
+  for (int i = 0; i < n; i++) {
+    *ptrs[i] = p;
+    p += (sizes[i] + 63) & ~(size_t)63;
+  }
   return GLAB_OK;
 }
+
+#define NBUF(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 /* ---- free energy ----------------------------------------------------------------- */
 
@@ -197,8 +217,8 @@ static void fe_block(void *arg, int64_t r0, int64_t rows, int t) {
   fe_ctx *x = arg;
   const model *m = x->m;
   size_t es = esize(m->dt);
-  void *A = (char *)x->A + (size_t)t * ROWS * m->nh * es;
-  const char *V = (const char *)x->V + (size_t)r0 * m->nv * es;
+  void *A = AT(x->A, t, ROWS * m->nh, es);
+  const void *V = AT(x->V, r0, m->nv, es);
   glab_gemm(m->dt, 0, 0, rows, m->nh, m->nv, 1.0, V, m->nv, m->W, m->nh, 0.0, A, m->nh);
   for (int64_t r = 0; r < rows; r++) {
     double f = 0;
@@ -217,20 +237,19 @@ glab_status glab_rbm_free_energy(glab_tensor *out, const glab_tensor *V, const g
   if (s == GLAB_OK) s = check_points(V, &m, "points", op);
   if (s != GLAB_OK) return s;
   inputs in = {0};
-  const void *v = NULL;
-  glab_tensor res = GLAB_TENSOR_EMPTY;
+  glab_tensor res = GLAB_TENSOR_EMPTY, ws = GLAB_TENSOR_EMPTY;
   int threads = pool_size();
   fe_ctx x = {&m, NULL, NULL, NULL};
-  if ((s = take(&in, V, &v)) != GLAB_OK ||
-      (s = glab_tensor_new(&res, m.dt, 1, &V->shape[0])) != GLAB_OK ||
-      (s = alloc_bytes(&x.A, (size_t)threads * ROWS * m.nh * esize(m.dt), op)) != GLAB_OK)
-    goto done;
-  x.V = v;
-  x.out = glab_tensor_data(&res);
-  run_blocks(V->shape[0], ROWS, threads, fe_block, &x);
-  s = glab_tensor_deliver(out, &res, op);
-done:
-  free(x.A);
+  size_t sizes[] = {(size_t)threads * ROWS * m.nh * esize(m.dt)};
+  void **bufs[] = {&x.A};
+  if ((s = take(&in, V, &x.V)) == GLAB_OK &&
+      (s = glab_tensor_new(&res, m.dt, 1, &V->shape[0])) == GLAB_OK &&
+      (s = scratch(&ws, bufs, sizes, NBUF(sizes))) == GLAB_OK) {
+    x.out = glab_tensor_data(&res);
+    run_blocks(V->shape[0], ROWS, threads, fe_block, &x);
+    s = glab_tensor_deliver(out, &res, op);
+  }
+  glab_tensor_free(&ws);
   glab_tensor_free(&res);
   release(&in);
   return s;
@@ -238,24 +257,34 @@ done:
 
 /* ---- Gibbs chains ------------------------------------------------------------------ */
 
-/* Buffers of a batch of chains, B rows each; S and Q stack the statistics
-** the update needs: S = [V0; Vk] (2B x nv), Q = [P0; Pk] (2B x nh). */
-typedef struct {
-  const model *m;
-  int64_t B, k;
-  const void *V0, *chain_in;   /* chain_in: PCD's start, or NULL */
-  void *S, *Q, *H, *PV;        /* H (B x nh), PV (B x nv) */
-  void *u;                     /* threads x max(nv, nh) uniforms */
-  glab_rng *rng;               /* B */
-  double *recon;               /* per block */
-} chains;
+static void negate(glab_dtype dt, void *p, int64_t n) {
+  if (dt == GLAB_F64)
+    for (int64_t i = 0; i < n; i++) ((double *)p)[i] = -((double *)p)[i];
+  else
+    for (int64_t i = 0; i < n; i++) ((float *)p)[i] = -((float *)p)[i];
+}
 
-#define AT(p, r, n, es) ((char *)(p) + (size_t)(r) * (size_t)(n) * (es))
+/* sum_i (a_i - b_i)^2 */
+static double sqdist(glab_dtype dt, const void *a, const void *b, int64_t n) {
+  double acc = 0;
+  if (dt == GLAB_F64) {
+    for (int64_t i = 0; i < n; i++) {
+      double d = ((const double *)a)[i] - ((const double *)b)[i];
+      acc += d * d;
+    }
+  } else {
+    for (int64_t i = 0; i < n; i++) {
+      double d = (double)((const float *)a)[i] - ((const float *)b)[i];
+      acc += d * d;
+    }
+  }
+  return acc;
+}
 
-/* k steps from the visible states Vs: Vk gets the last samples, PV its means,
-** Pk (or NULL) sigmoid(Vk W + c); H is scratch (rows x nh). */
-static void gibbs_from_visible(const model *m, void *Vk, void *PV, void *Pk, void *H,
-                               const void *Vs, int64_t rows, int64_t k, glab_rng *rng, void *u) {
+/* k steps from the visible states Vs: Vk gets the last samples, PV its means;
+** H is scratch (rows x nh).  Vk may be Vs. */
+static void gibbs_from_visible(const model *m, void *Vk, void *PV, void *H, const void *Vs,
+                               int64_t rows, int64_t k, glab_rng *rng, void *u) {
   const void *v = Vs;
   for (int64_t s = 0; s < k; s++) {
     hidden_probs(m, H, v, rows);
@@ -264,8 +293,19 @@ static void gibbs_from_visible(const model *m, void *Vk, void *PV, void *Pk, voi
     draw_rows(m->dt, Vk, PV, rows, m->nv, rng, u);
     v = Vk;
   }
-  if (Pk) hidden_probs(m, Pk, Vk, rows);
 }
+
+/* A batch of B chains and the statistics of the update: S = [V0; Vk]
+** (2B x nv) and Q = [P0; -Pk] (2B x nh), P = sigmoid(V W + c). */
+typedef struct {
+  const model *m;
+  int64_t B, k;
+  const void *V0, *chain_in;   /* chain_in: PCD's start, or NULL */
+  void *S, *Q, *H, *PV;        /* H (B x nh), PV (B x nv) */
+  void *u;                     /* threads x max(nv, nh) uniforms */
+  glab_rng *rng;               /* B */
+  double *recon;               /* per block of ROWS */
+} chains;
 
 /* One CD block: the positive phase, the one-step reconstruction error, and
 ** the negative chain from the data (CD) or from the persistent states. */
@@ -283,76 +323,70 @@ static void cd_block(void *arg, int64_t r0, int64_t rows, int t) {
   hidden_probs(m, P0, V0, rows);
   draw_rows(m->dt, H, P0, rows, nh, rng, u);
   visible_probs(m, PV, H, rows);
-  double rec = 0;
-  for (int64_t i = 0; i < rows * nv; i++) {
-    double d = elem(m->dt, V0, i) - elem(m->dt, PV, i);
-    rec += d * d;
-  }
-  x->recon[r0 / ROWS] = rec;
+  x->recon[r0 / ROWS] = sqdist(m->dt, V0, PV, rows * nv);
   if (x->chain_in) {
-    gibbs_from_visible(m, Vk, PV, Pk, H, AT(x->chain_in, r0, nv, es), rows, x->k, rng, u);
-    return;
+    gibbs_from_visible(m, Vk, PV, H, AT(x->chain_in, r0, nv, es), rows, x->k, rng, u);
+  } else {
+    draw_rows(m->dt, Vk, PV, rows, nv, rng, u);   /* the first step's v, from h0 */
+    gibbs_from_visible(m, Vk, PV, H, Vk, rows, x->k - 1, rng, u);
   }
-  draw_rows(m->dt, Vk, PV, rows, nv, rng, u);   /* the first step's v from h0 */
-  if (x->k > 1) gibbs_from_visible(m, Vk, PV, NULL, H, Vk, rows, x->k - 1, rng, u);
   hidden_probs(m, Pk, Vk, rows);
+  negate(m->dt, Pk, rows * nh);
 }
 
 /* ---- the update ------------------------------------------------------------------- */
 
-/* tW := alpha S^T Q' + betaW tW, tb := alpha (sum V0 - sum Vk) + beta tb,
-** tc := alpha (sum P0 - sum Pk) + beta tc, with Q' = [P0; -Pk] (negated in place). */
-static void accumulate(const model *m, void *tW, void *tb, void *tc, double alpha, double betaW,
-                       double beta, void *S, void *Q, int64_t B) {
-  int64_t nv = m->nv, nh = m->nh;
-  size_t es = esize(m->dt);
-  char *Pk = AT(Q, B, nh, es);
-  for (int64_t i = 0; i < B * nh; i++) set_elem(m->dt, Pk, i, -elem(m->dt, Pk, i));
-  glab_gemm(m->dt, 1, 0, nv, nh, 2 * B, alpha, S, nv, Q, nh, betaW, tW, nh);
-  for (int64_t i = 0; i < nv; i++) {
+/* tW := alpha S^T Q + betaW tW, tb := alpha (sum V0 - sum Vk) + beta tb over
+** blocks of rows of W, and with vel (tW, tb being the velocities)
+** vW -= lr wd W, W += vW, b += vb.  tc (the hidden biases) is the caller's. */
+typedef struct {
+  const model *m;
+  int64_t B;
+  const void *S, *Q;
+  void *tW, *tb, *W, *b;       /* W, b: NULL without velocities */
+  double alpha, betaW, beta, lr_wd;
+} update;
+
+static void update_block(void *arg, int64_t i0, int64_t rows, int t) {
+  update *x = arg;
+  const model *m = x->m;
+  glab_dtype dt = m->dt;
+  size_t es = esize(dt);
+  int64_t nv = m->nv, nh = m->nh, B = x->B;
+  (void)t;
+  void *tW = AT(x->tW, i0, nh, es);
+  glab_gemm(dt, 1, 0, rows, nh, 2 * B, x->alpha, (const char *)x->S + (size_t)i0 * es, nv, x->Q,
+            nh, x->betaW, tW, nh);
+  for (int64_t i = i0; i < i0 + rows; i++) {
     double d = 0;
     for (int64_t r = 0; r < B; r++)
-      d += elem(m->dt, S, r * nv + i) - elem(m->dt, S, (B + r) * nv + i);
-    set_elem(m->dt, tb, i, alpha * d + beta * elem(m->dt, tb, i));
+      d += elem(dt, x->S, r * nv + i) - elem(dt, x->S, (B + r) * nv + i);
+    set_elem(dt, x->tb, i, x->alpha * d + x->beta * elem(dt, x->tb, i));
   }
-  for (int64_t j = 0; j < nh; j++) {
+  if (!x->W) return;
+  void *W = AT(x->W, i0, nh, es);
+  for (int64_t i = 0; i < rows * nh; i++) {
+    double v = elem(dt, tW, i) - x->lr_wd * elem(dt, W, i);
+    set_elem(dt, tW, i, v);
+    set_elem(dt, W, i, elem(dt, W, i) + v);
+  }
+  for (int64_t i = i0; i < i0 + rows; i++) set_elem(dt, x->b, i, elem(dt, x->b, i) + elem(dt, x->tb, i));
+}
+
+/* The update of up from S and Q, then tc := alpha sum Q + beta tc (and c += tc). */
+static void apply_update(update *up, void *tc, void *c, int threads) {
+  const model *m = up->m;
+  run_blocks(m->nv, WROWS, threads, update_block, up);
+  for (int64_t j = 0; j < m->nh; j++) {
     double d = 0;
-    for (int64_t r = 0; r < 2 * B; r++) d += elem(m->dt, Q, r * nh + j);
-    set_elem(m->dt, tc, j, alpha * d + beta * elem(m->dt, tc, j));
+    for (int64_t r = 0; r < 2 * up->B; r++) d += elem(m->dt, up->Q, r * m->nh + j);
+    double v = up->alpha * d + up->beta * elem(m->dt, tc, j);
+    set_elem(m->dt, tc, j, v);
+    if (c) set_elem(m->dt, c, j, elem(m->dt, c, j) + v);
   }
 }
 
-/* x := x + a y over n elements. */
-static void axpy(glab_dtype dt, void *x, double a, const void *y, int64_t n) {
-  for (int64_t i = 0; i < n; i++) set_elem(dt, x, i, elem(dt, x, i) + a * elem(dt, y, i));
-}
-
-static void free_chains(chains *x) {
-  free(x->S);
-  free(x->Q);
-  free(x->H);
-  free(x->PV);
-  free(x->u);
-  free(x->rng);
-  free(x->recon);
-}
-
-static glab_status alloc_chains(chains *x, const model *m, int64_t B, int threads, const char *op) {
-  size_t es = esize(m->dt), nv = (size_t)m->nv, nh = (size_t)m->nh, b = (size_t)B;
-  glab_status s;
-  if ((s = alloc_bytes(&x->S, 2 * b * nv * es, op)) != GLAB_OK ||
-      (s = alloc_bytes(&x->Q, 2 * b * nh * es, op)) != GLAB_OK ||
-      (s = alloc_bytes(&x->H, b * nh * es, op)) != GLAB_OK ||
-      (s = alloc_bytes(&x->PV, b * nv * es, op)) != GLAB_OK ||
-      (s = alloc_bytes(&x->u, (size_t)threads * (nv > nh ? nv : nh) * es, op)) != GLAB_OK ||
-      (s = alloc_bytes((void **)&x->rng, b * sizeof(glab_rng), op)) != GLAB_OK ||
-      (s = alloc_bytes((void **)&x->recon, ((b + ROWS - 1) / ROWS) * sizeof(double), op)) !=
-          GLAB_OK)
-    return s;
-  return GLAB_OK;
-}
-
-/* Vk (B, nv) := the negative samples, the second half of S. */
+/* A copy of the B rows at src into out (B, nv). */
 static glab_status deliver_rows(glab_tensor *out, const model *m, const void *src, int64_t B,
                                 const char *op) {
   glab_tensor res = GLAB_TENSOR_EMPTY;
@@ -379,8 +413,7 @@ static glab_status check_train(const glab_tensor *W, const glab_tensor *b, const
     return glab_fail(GLAB_EARG, "%s: momentum %g needs the velocity buffers", op, o->momentum);
   if (vel)
     for (int i = 0; i < 3; i++) {
-      const glab_tensor *p = i == 0 ? W : i == 1 ? b : c;
-      const glab_tensor *v = vel[i];
+      const glab_tensor *p = i == 0 ? W : i == 1 ? b : c, *v = vel[i];
       if (v->ndim != p->ndim || v->dtype != p->dtype || v->shape[0] != p->shape[0] ||
           (v->ndim == 2 && v->shape[1] != p->shape[1]) || !glab_tensor_is_contiguous(v))
         return glab_fail(GLAB_ESHAPE, "%s: velocity %d (%s) does not match its parameter", op,
@@ -395,9 +428,21 @@ static glab_status check_train(const glab_tensor *W, const glab_tensor *b, const
   return GLAB_OK;
 }
 
-glab_status glab_rbm_cd_step(glab_tensor *W, glab_tensor *b, glab_tensor *c, glab_tensor *const *vel,
-                             glab_tensor *chain, glab_tensor *Vk, double *recon,
-                             const glab_tensor *V0, const glab_rbm_train *o, glab_rng *g) {
+/* Scratch for B chains: S, Q, H, PV, u, rng, recon. */
+static glab_status chain_scratch(glab_tensor *ws, chains *x, int threads) {
+  const model *m = x->m;
+  size_t es = esize(m->dt), nv = (size_t)m->nv, nh = (size_t)m->nh, B = (size_t)x->B;
+  size_t sizes[] = {2 * B * nv * es, 2 * B * nh * es, B * nh * es, B * nv * es,
+                    (size_t)threads * (nv > nh ? nv : nh) * es, B * sizeof(glab_rng),
+                    ((B + ROWS - 1) / ROWS) * sizeof(double)};
+  void **bufs[] = {&x->S, &x->Q, &x->H, &x->PV, &x->u, (void **)&x->rng, (void **)&x->recon};
+  return scratch(ws, bufs, sizes, NBUF(sizes));
+}
+
+glab_status glab_rbm_cd_step(glab_tensor *W, glab_tensor *b, glab_tensor *c,
+                             glab_tensor *const *vel, glab_tensor *chain, glab_tensor *Vk,
+                             double *recon, const glab_tensor *V0, const glab_rbm_train *o,
+                             glab_rng *g) {
   const char *op = "rbm.cd_step";
   model m;
   glab_status s = open_model(&m, W, b, c, op);
@@ -405,35 +450,35 @@ glab_status glab_rbm_cd_step(glab_tensor *W, glab_tensor *b, glab_tensor *c, gla
   if (s == GLAB_OK) s = check_train(W, b, c, vel, chain, V0, o, op);
   if (s != GLAB_OK) return s;
   int64_t B = V0->shape[0];
+  size_t es = esize(m.dt);
   int threads = pool_size();
   inputs in = {0};
-  chains x = {&m, B, o->k, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
-  if ((s = take(&in, V0, &x.V0)) != GLAB_OK || (s = alloc_chains(&x, &m, B, threads, op)) != GLAB_OK)
+  glab_tensor ws = GLAB_TENSOR_EMPTY;
+  chains x = {&m, B, o->k, NULL, chain ? glab_tensor_data(chain) : NULL,
+              NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+  if ((s = take(&in, V0, &x.V0)) != GLAB_OK || (s = chain_scratch(&ws, &x, threads)) != GLAB_OK)
     goto done;
-  if (chain) x.chain_in = glab_tensor_data(chain);
   seed_rows(x.rng, B, g);
   run_blocks(B, ROWS, threads, cd_block, &x);
   double rec = 0;
   for (int64_t i = 0; i < (B + ROWS - 1) / ROWS; i++) rec += x.recon[i];
   if (recon) *recon = rec / (double)B;
-  const void *neg = AT(x.S, B, m.nv, esize(m.dt));
-  if (chain) memcpy(glab_tensor_data(chain), neg, (size_t)B * m.nv * esize(m.dt));
+  const void *neg = AT(x.S, B, m.nv, es);
   if (Vk && (s = deliver_rows(Vk, &m, neg, B, op)) != GLAB_OK) goto done;
-  void *w = glab_tensor_data(W), *bb = glab_tensor_data(b), *cc = glab_tensor_data(c);
-  double alpha = o->lr / (double)B;
+  if (chain) memcpy(glab_tensor_data(chain), neg, (size_t)B * m.nv * es);
+  update up = {&m, B, x.S, x.Q, glab_tensor_data(W), glab_tensor_data(b), NULL, NULL,
+               o->lr / (double)B, 1.0 - o->lr * o->weight_decay, 1.0, 0.0};
   if (!vel) {
-    accumulate(&m, w, bb, cc, alpha, 1.0 - o->lr * o->weight_decay, 1.0, x.S, x.Q, B);
+    apply_update(&up, glab_tensor_data(c), NULL, threads);
   } else {
-    void *vw = glab_tensor_data(vel[0]), *vb = glab_tensor_data(vel[1]),
-         *vc = glab_tensor_data(vel[2]);
-    accumulate(&m, vw, vb, vc, alpha, o->momentum, o->momentum, x.S, x.Q, B);
-    if (o->weight_decay > 0) axpy(m.dt, vw, -o->lr * o->weight_decay, w, m.nv * m.nh);
-    axpy(m.dt, w, 1.0, vw, m.nv * m.nh);
-    axpy(m.dt, bb, 1.0, vb, m.nv);
-    axpy(m.dt, cc, 1.0, vc, m.nh);
+    up.W = up.tW, up.b = up.tb;
+    up.tW = glab_tensor_data(vel[0]), up.tb = glab_tensor_data(vel[1]);
+    up.betaW = up.beta = o->momentum;
+    up.lr_wd = o->lr * o->weight_decay;
+    apply_update(&up, glab_tensor_data(vel[2]), glab_tensor_data(c), threads);
   }
 done:
-  free_chains(&x);
+  glab_tensor_free(&ws);
   release(&in);
   return s;
 }
@@ -451,16 +496,17 @@ glab_status glab_rbm_cd_grad(glab_tensor *gW, glab_tensor *gb, glab_tensor *gc,
                   (long long)V0->shape[0], (long long)Vk->shape[0]);
   if (s == GLAB_OK && V0->shape[0] < 1) s = glab_fail(GLAB_ESHAPE, "%s: the batch is empty", op);
   if (s != GLAB_OK) return s;
-  int64_t B = V0->shape[0];
+  int64_t B = V0->shape[0], shW[2] = {m.nv, m.nh};
   size_t es = esize(m.dt);
   inputs in = {0};
   const void *v0 = NULL, *vk = NULL;
   glab_tensor t[3] = {GLAB_TENSOR_EMPTY, GLAB_TENSOR_EMPTY, GLAB_TENSOR_EMPTY};
+  glab_tensor ws = GLAB_TENSOR_EMPTY;
   void *S = NULL, *Q = NULL;
-  int64_t shW[2] = {m.nv, m.nh};
+  size_t sizes[] = {2 * (size_t)B * m.nv * es, 2 * (size_t)B * m.nh * es};
+  void **bufs[] = {&S, &Q};
   if ((s = take(&in, V0, &v0)) != GLAB_OK || (s = take(&in, Vk, &vk)) != GLAB_OK ||
-      (s = alloc_bytes(&S, 2 * (size_t)B * m.nv * es, op)) != GLAB_OK ||
-      (s = alloc_bytes(&Q, 2 * (size_t)B * m.nh * es, op)) != GLAB_OK ||
+      (s = scratch(&ws, bufs, sizes, NBUF(sizes))) != GLAB_OK ||
       (s = glab_tensor_new(&t[0], m.dt, 2, shW)) != GLAB_OK ||
       (s = glab_tensor_new(&t[1], m.dt, 1, &m.nv)) != GLAB_OK ||
       (s = glab_tensor_new(&t[2], m.dt, 1, &m.nh)) != GLAB_OK)
@@ -468,15 +514,16 @@ glab_status glab_rbm_cd_grad(glab_tensor *gW, glab_tensor *gb, glab_tensor *gc,
   memcpy(S, v0, (size_t)B * m.nv * es);
   memcpy(AT(S, B, m.nv, es), vk, (size_t)B * m.nv * es);
   hidden_probs(&m, Q, S, 2 * B);
-  accumulate(&m, glab_tensor_data(&t[0]), glab_tensor_data(&t[1]), glab_tensor_data(&t[2]),
-             1.0 / (double)B, 0.0, 0.0, S, Q, B);
+  negate(m.dt, AT(Q, B, m.nh, es), B * m.nh);
+  update up = {&m, B, S, Q, glab_tensor_data(&t[0]), glab_tensor_data(&t[1]), NULL, NULL,
+               1.0 / (double)B, 0.0, 0.0, 0.0};
+  apply_update(&up, glab_tensor_data(&t[2]), NULL, pool_size());
   if ((s = glab_tensor_deliver(gW, &t[0], op)) == GLAB_OK &&
       (s = glab_tensor_deliver(gb, &t[1], op)) == GLAB_OK)
     s = glab_tensor_deliver(gc, &t[2], op);
 done:
   for (int i = 0; i < 3; i++) glab_tensor_free(&t[i]);
-  free(S);
-  free(Q);
+  glab_tensor_free(&ws);
   release(&in);
   return s;
 }
@@ -495,7 +542,7 @@ static void gibbs_block(void *arg, int64_t r0, int64_t rows, int t) {
   gibbs_ctx *x = arg;
   const model *m = x->m;
   size_t es = esize(m->dt);
-  gibbs_from_visible(m, AT(x->Vk, r0, m->nv, es), AT(x->PV, r0, m->nv, es), NULL,
+  gibbs_from_visible(m, AT(x->Vk, r0, m->nv, es), AT(x->PV, r0, m->nv, es),
                      AT(x->H, r0, m->nh, es), AT(x->V0, r0, m->nv, es), rows, x->k, x->rng + r0,
                      AT(x->u, t, m->nv > m->nh ? m->nv : m->nh, es));
 }
@@ -509,30 +556,28 @@ glab_status glab_rbm_gibbs(glab_tensor *Vk, glab_tensor *PV, const glab_tensor *
   if (s == GLAB_OK) s = check_points(V0, &m, "start", op);
   if (s == GLAB_OK && k < 1) s = glab_fail(GLAB_EARG, "%s: k must be >= 1, got %lld", op, (long long)k);
   if (s != GLAB_OK) return s;
-  int64_t N = V0->shape[0];
+  int64_t N = V0->shape[0], shape[2] = {N, m.nv};
   int threads = pool_size();
   size_t es = esize(m.dt);
   inputs in = {0};
-  glab_tensor tv = GLAB_TENSOR_EMPTY, tp = GLAB_TENSOR_EMPTY;
+  glab_tensor tv = GLAB_TENSOR_EMPTY, tp = GLAB_TENSOR_EMPTY, ws = GLAB_TENSOR_EMPTY;
   gibbs_ctx x = {&m, k, NULL, NULL, NULL, NULL, NULL, NULL};
-  int64_t shape[2] = {N, m.nv};
+  size_t sizes[] = {(size_t)N * m.nh * es, (size_t)threads * (m.nv > m.nh ? m.nv : m.nh) * es,
+                    (size_t)N * sizeof(glab_rng)};
+  void **bufs[] = {&x.H, &x.u, (void **)&x.rng};
   if ((s = take(&in, V0, &x.V0)) != GLAB_OK || (s = glab_tensor_new(&tv, m.dt, 2, shape)) != GLAB_OK ||
       (s = glab_tensor_new(&tp, m.dt, 2, shape)) != GLAB_OK ||
-      (s = alloc_bytes(&x.H, (size_t)(N ? N : 1) * m.nh * es, op)) != GLAB_OK ||
-      (s = alloc_bytes(&x.u, (size_t)threads * (m.nv > m.nh ? m.nv : m.nh) * es, op)) != GLAB_OK ||
-      (s = alloc_bytes((void **)&x.rng, (size_t)(N ? N : 1) * sizeof(glab_rng), op)) != GLAB_OK)
+      (s = scratch(&ws, bufs, sizes, NBUF(sizes))) != GLAB_OK)
     goto done;
   x.Vk = glab_tensor_data(&tv);
   x.PV = glab_tensor_data(&tp);
   seed_rows(x.rng, N, g);
-  if (N > 0) run_blocks(N, ROWS, threads, gibbs_block, &x);
+  run_blocks(N, ROWS, threads, gibbs_block, &x);
   if ((s = glab_tensor_deliver(Vk, &tv, op)) == GLAB_OK && PV) s = glab_tensor_deliver(PV, &tp, op);
 done:
   glab_tensor_free(&tv);
   glab_tensor_free(&tp);
-  free(x.H);
-  free(x.u);
-  free(x.rng);
+  glab_tensor_free(&ws);
   release(&in);
   return s;
 }
@@ -610,19 +655,19 @@ glab_status glab_rbm_log_partition(double *logZ, const glab_tensor *W, const gla
                      op, (long long)m.nv, (long long)m.nh, (long long)e, MAX_ENUM);
   int threads = pool_size();
   size_t es = esize(m.dt);
+  glab_tensor ws = GLAB_TENSOR_EMPTY;
   enum_ctx x = {&m, hidden, e, o, NULL, NULL, NULL};
-  if ((s = alloc_bytes(&x.S, (size_t)threads * ENUM_BLOCK * e * es, op)) == GLAB_OK &&
-      (s = alloc_bytes(&x.A, (size_t)threads * ENUM_BLOCK * o * es, op)) == GLAB_OK &&
-      (s = alloc_bytes((void **)&x.acc, (size_t)threads * sizeof(lse), op)) == GLAB_OK) {
+  size_t sizes[] = {(size_t)threads * ENUM_BLOCK * e * es, (size_t)threads * ENUM_BLOCK * o * es,
+                    (size_t)threads * sizeof(lse)};
+  void **bufs[] = {&x.S, &x.A, (void **)&x.acc};
+  if ((s = scratch(&ws, bufs, sizes, NBUF(sizes))) == GLAB_OK) {
     for (int t = 0; t < threads; t++) x.acc[t] = (lse){-INFINITY, 0};
     run_blocks((int64_t)1 << e, ENUM_BLOCK, threads, enum_block, &x);
     lse tot = {-INFINITY, 0};
     for (int t = 0; t < threads; t++) lse_merge(&tot, &x.acc[t]);
     *logZ = tot.max + log(tot.sum);
   }
-  free(x.S);
-  free(x.A);
-  free(x.acc);
+  glab_tensor_free(&ws);
   return s;
 }
 
@@ -718,20 +763,20 @@ glab_status glab_rbm_ais(double *logZ, double *se, glab_tensor *logw, const glab
   int threads = pool_size();
   size_t es = esize(m.dt), nv = (size_t)m.nv, nh = (size_t)m.nh, R = (size_t)runs;
   inputs in = {0};
-  glab_tensor tw = GLAB_TENSOR_EMPTY;
+  glab_tensor tw = GLAB_TENSOR_EMPTY, ws = GLAB_TENSOR_EMPTY;
   ais_ctx x = {&m, NULL, NULL, nbetas, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
-  if ((s = take(&in, bA, &x.bA)) != GLAB_OK ||
-      (s = alloc_bytes((void **)&x.betas, (size_t)(nbetas + 1) * sizeof(double), op)) != GLAB_OK ||
-      (s = alloc_bytes(&x.V, R * nv * es, op)) != GLAB_OK ||
-      (s = alloc_bytes(&x.PV, R * nv * es, op)) != GLAB_OK ||
-      (s = alloc_bytes(&x.H, R * nh * es, op)) != GLAB_OK ||
-      (s = alloc_bytes(&x.u, (size_t)threads * (nv > nh ? nv : nh) * es, op)) != GLAB_OK ||
-      (s = alloc_bytes(&x.off, (size_t)threads * nv * es, op)) != GLAB_OK ||
-      (s = alloc_bytes((void **)&x.logw, R * sizeof(double), op)) != GLAB_OK ||
-      (s = alloc_bytes((void **)&x.rng, R * sizeof(glab_rng), op)) != GLAB_OK ||
+  double *betas = NULL;
+  size_t sizes[] = {(size_t)(nbetas + 1) * sizeof(double), R * nv * es, R * nv * es, R * nh * es,
+                    (size_t)threads * (nv > nh ? nv : nh) * es, (size_t)threads * nv * es,
+                    R * sizeof(double), R * sizeof(glab_rng)};
+  void **bufs[] = {(void **)&betas, &x.V, &x.PV, &x.H, &x.u, &x.off, (void **)&x.logw,
+                   (void **)&x.rng};
+  if ((s = take(&in, bA, &x.bA)) != GLAB_OK || (s = scratch(&ws, bufs, sizes, NBUF(sizes))) != GLAB_OK ||
       (logw && (s = glab_tensor_new(&tw, GLAB_F64, 1, &runs)) != GLAB_OK))
     goto done;
-  ais_schedule((double *)x.betas, nbetas);
+  ais_schedule(betas, nbetas);
+  x.betas = betas;
+  memset(x.logw, 0, R * sizeof(double));
   seed_rows(x.rng, runs, g);
   run_blocks(runs, ROWS, threads, ais_block, &x);
   double logZA = (double)m.nh * log(2.0), mx = -INFINITY;
@@ -753,14 +798,7 @@ glab_status glab_rbm_ais(double *logZ, double *se, glab_tensor *logw, const glab
   }
 done:
   glab_tensor_free(&tw);
-  free((void *)x.betas);
-  free(x.V);
-  free(x.PV);
-  free(x.H);
-  free(x.u);
-  free(x.off);
-  free(x.logw);
-  free(x.rng);
+  glab_tensor_free(&ws);
   release(&in);
   return s;
 }

@@ -1,5 +1,6 @@
--- Training-step throughput of seed 004's VAEs and seed 000's LSTM, the same
--- workloads as ../shared/peers/w7_vae_mlp.py, w8_vae_cnn.py, w9_lstm_ar.py
+-- Training-step throughput of seed 004's RBM and VAEs and seed 000's LSTM,
+-- the same workloads as ../shared/peers/w6_rbm_cdk.py, w7_vae_mlp.py,
+-- w8_vae_cnn.py, w9_lstm_ar.py
 -- (synthetic data of the course shapes, one warm-up, median of the timed
 -- repetitions).  Prints one JSON line per workload; run.sh sets them beside
 -- the PyTorch peers' lines.  BENCH_QUICK=1 shortens every run.
@@ -72,6 +73,29 @@ local function vae_cnn()
 end
 
 -- seed 000: 2-layer LSTM (h = 32) over 25 binary pixels, teacher forcing
+-- CD-k epochs of the seed 004 RBM (784 x 128, batch 64, SGD lr 0.01, float32)
+-- on the peer's data: binary with density 0.13; BATCHES batches timed and
+-- scaled to 60000 / 64 per epoch, after 20 of warm-up.
+local function rbm_cdk()
+  local NV, NH, B, N = 784, 128, 64, 60000
+  local data = G.rand(N, NV, {generator = G.Generator(0)}):lt(0.13):to("float32")
+  for _, kb in ipairs{{1, 300}, {5, 150}, {25, 40}} do
+    local k, nb = kb[1], QUICK and math.max(10, kb[2] // 5) or kb[2]
+    local rbm = G.models.RBM(NV, NH, {seed = k})
+    local function train(batches, start)
+      local t0, rec = G.time(), 0
+      for i = 0, batches - 1 do
+        local s = ((start + i) * B) % (N - B + 1)
+        rec = rbm:cd_step(data:narrow(1, s + 1, B), k, {lr = 0.01})
+      end
+      return G.time() - t0, rec
+    end
+    train(20, 0)
+    local t, rec = repeat_timed(function(r) return train(nb, 20 + (r - 1) * nb) end, N / B / nb)
+    emit("rbm_cdk", t, "s/epoch", string.format(', "k": %d, "batches_timed": %d, "last_recon": %.3f', k, nb, rec))
+  end
+end
+
 local function lstm_ar()
   local T, Hd, B, STEPS = 25, 32, 32, 1000
   local base = G.rand(60000, 1, 7, 7)
@@ -106,7 +130,7 @@ local function lstm_ar()
 end
 
 local only = os.getenv("ONLY")
-for _, w in ipairs{{"vae_mlp", vae_mlp}, {"vae_cnn", vae_cnn}, {"lstm_ar", lstm_ar}} do
+for _, w in ipairs{{"rbm_cdk", rbm_cdk}, {"vae_mlp", vae_mlp}, {"vae_cnn", vae_cnn}, {"lstm_ar", lstm_ar}} do
   local name, f = w[1], w[2]
   if not only or only:find(name, 1, true) then f() end
 end

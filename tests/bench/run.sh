@@ -37,7 +37,7 @@ if [[ $paired == 1 ]]; then
   rounds=${BENCH_ROUNDS:-3}
   echo "Training steps, genlab then PyTorch back to back, $rounds rounds:"
   for ((r = 1; r <= rounds; r++)); do
-    for pair in vae_mlp:w7_vae_mlp vae_cnn:w8_vae_cnn lstm_ar:w9_lstm_ar; do
+    for pair in rbm_cdk:w6_rbm_cdk vae_mlp:w7_vae_mlp vae_cnn:w8_vae_cnn lstm_ar:w9_lstm_ar; do
       ONLY=${pair%%:*} ./genlab --headless tests/bench/bench_train.lua | tee -a "$train"
       (cd "$peers" && /usr/bin/python3 "${pair#*:}.py" 2>/dev/null | grep '^{') >> "$train"
     done
@@ -55,7 +55,7 @@ if [[ $paired == 1 ]]; then
   /usr/bin/python3 - "$train" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
-key = lambda r: (r["workload"], r.get("K"), r.get("phase", "train"))
+key = lambda r: (r["workload"], r.get("K"), r.get("k"), r.get("phase", "train"))
 mine, peers = {}, {}                          # each side's timings, in run order
 for r in rows:
     if r.get("phase", "train") != "train":
@@ -63,18 +63,19 @@ for r in rows:
     if r["impl"] == "genlab":
         mine.setdefault(key(r) + (r.get("dtype", "float32"),), []).append(r)
     else:
-        peers.setdefault(key(r) + (r.get("method"),), []).append(r)
+        peers.setdefault(key(r) + (r.get("method") or r.get("sampler"),), []).append(r)
 for k, peer in peers.items():
     for mk, ours in mine.items():
-        if mk[:3] != k[:3]:
+        if mk[:4] != k[:4]:
             continue
         p, g, r = min(x["seconds"] for x in peer), min(x["seconds"] for x in ours), peer[0]
-        name = r["workload"] + (f' K={r["K"]}' if "K" in r else "") + (f' {k[3]}' if k[3] else "")
+        name = (r["workload"] + (f' K={r["K"]}' if "K" in r else "") + (f' k={r["k"]}' if "k" in r else "")
+                + (f' {k[4]}' if k[4] else ""))
         each = ""
         if len(peer) > 1 and len(peer) == len(ours):
             each = "   rounds " + " ".join(f'{a["seconds"] / b["seconds"]:.2f}' for a, b in zip(peer, ours))
         print(f'{name:28s} {r["impl"]:8s} {p:8.3f} {r["unit"]:12s} genlab {g:8.3f}'
-              f' ({mk[3]})   ratio {p / g:5.2f}x{each}')
+              f' ({mk[4]})   ratio {p / g:5.2f}x{each}')
 PY
 else
   echo "PyTorch peers skipped: install python3-torch (see $peers/README.md) to compare"

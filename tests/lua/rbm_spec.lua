@@ -241,9 +241,10 @@ describe("models.RBM: AIS and checkpoints on MNIST", function()
     assert.are.equal(100, logw.shape[1])
     assert.is_true(math.abs(logZ - exact) < 0.5, string.format("AIS %.4f vs exact %.4f", logZ, exact))
     assert.is_true(math.abs(logZ - exact) < 3 * se + 1e-3, string.format("AIS %.4f +- %.4f vs exact %.4f", logZ, se, exact))
-    -- the training images are likelier than a uniform random image, by far
-    local ll = r:log_likelihood(X)
-    assert.is_true(ll < 0 and ll > -784 * math.log(2) / 2, "log-likelihood " .. ll)
+    -- the training images are likelier under the RBM than under uniform pixels (-784 log 2)
+    local ll, rows = r:log_likelihood(X)
+    assert.is_true(ll < 0 and ll > -784 * math.log(2) + 100, "log-likelihood " .. ll)
+    assert.is_true(math.abs(rows[1] + r:free_energy(X:narrow(1, 1, 1))[1] + logZ) < 1e-9)
   end)
 
   it("save_pt reads back in genlab, in PyTorch (strict) and in a stdlib reader: free energies to 1e-5", function()
