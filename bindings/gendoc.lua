@@ -57,7 +57,7 @@ section("Optimizer methods", omethods, "opt:")
 -- the module's functions, then each class's methods
 local M, funcs, methods_of = G.models, {}, {}
 for name, v in pairs(M) do funcs[name] = v end
-for _, cls in ipairs{"Gaussian", "GMM", "GMMDensity", "PPCA", "LinearGaussian"} do
+for _, cls in ipairs{"Gaussian", "GMM", "GMMDensity", "PPCA", "LinearGaussian", "RBM"} do
   methods_of[cls] = {}
   for name, v in pairs(M[cls]) do
     local d = name:sub(1, 2) ~= "__" and G.doc(v)
@@ -71,6 +71,7 @@ section("GMM methods", methods_of.GMM, "gmm:")
 section("GMMDensity methods (besides nn.Module's)", methods_of.GMMDensity, "m:")
 section("PPCA methods", methods_of.PPCA, "p:")
 section("LinearGaussian methods", methods_of.LinearGaussian, "lg:")
+section("RBM methods", methods_of.RBM, "rbm:")
 section("genlab.denoise", G.denoise, "denoise.")
 section("genlab.autoreg", G.autoreg, "autoreg.")
 section("genlab.graphs", G.graphs, "graphs.")

@@ -36,7 +36,7 @@ local Xte = G.data.mnist{flat = true, binarize = true, split = "test", limit = o
 print(string.format("binary MNIST (threshold 0.5): %d training and %d test images; 784 x %d RBM, batch %d, SGD lr %g%s, %d epochs, seed %d",
                     Xtr.shape[1], Xte.shape[1], o.hidden, o.batch, o.lr,
                     o.momentum > 0 and string.format(", momentum %g", o.momentum) or "", o.epochs, o.seed))
-print(string.format("%s; samples: %d Gibbs steps from random images; AIS: %d runs, %d temperatures",
+print(string.format("%s; samples: %d Gibbs steps from 64 test images and from 64 random images; AIS: %d runs, %d temperatures",
                     o.persistent and "persistent CD (PCD-k)" or "CD-k, chains started at the data", o.steps,
                     o.ais_runs, o.ais_betas))
 
