@@ -283,8 +283,10 @@ local function slurp(path)
 end
 
 -- Markdown with math: code spans and \$ are set aside, then $$...$$ and
--- $...$ (no space just inside the dollars, as pandoc reads them) become
--- placeholders that cmark passes through, then math spans for KaTeX.
+-- $...$ (no space just inside the dollars, as pandoc reads them; inline math
+-- may run over a line break but not over a blank line) become placeholders
+-- that cmark passes through, so that a line of a formula that starts with
+-- "- " or "+ " never reads as a list; then math spans for KaTeX.
 local function markdown(text)
   local held, math = {}, {}
   local function hold(s) held[#held + 1] = s; return "GLABHELD" .. #held .. "X" end
@@ -292,8 +294,8 @@ local function markdown(text)
   text = text:gsub("(`+)(.-)%1", function(ticks, body) return hold(ticks .. body .. ticks) end)
   text = text:gsub("\\%$", function() return hold("\\$") end)
   text = text:gsub("%$%$(.-)%$%$", function(t) return keep(t, true) end)
-  text = text:gsub("%$([^%s%$][^%$\n]-)%$", function(t)
-    if t:match("%s$") then return nil end
+  text = text:gsub("%$([^%s%$][^%$]-)%$", function(t)
+    if t:match("%s$") or t:find("\n%s*\n") then return nil end
     return keep(t, false)
   end)
   text = text:gsub("GLABHELD(%d+)X", function(i) return held[tonumber(i)] end)

@@ -357,12 +357,12 @@ static void update_block(void *arg, int64_t i0, int64_t rows, int t) {
   void *tW = AT(x->tW, i0, nh, es);
   glab_gemm(dt, 1, 0, rows, nh, 2 * B, x->alpha, (const char *)x->S + (size_t)i0 * es, nv, x->Q,
             nh, x->betaW, tW, nh);
-  for (int64_t i = i0; i < i0 + rows; i++) {
-    double d = 0;
-    for (int64_t r = 0; r < B; r++)
-      d += elem(dt, x->S, r * nv + i) - elem(dt, x->S, (B + r) * nv + i);
-    set_elem(dt, x->tb, i, x->alpha * d + x->beta * elem(dt, x->tb, i));
-  }
+  double d[WROWS] = {0};           /* sum V0 - sum Vk, row by row of S (contiguous) */
+  for (int64_t r = 0; r < B; r++)
+    for (int64_t i = 0; i < rows; i++)
+      d[i] += elem(dt, x->S, r * nv + i0 + i) - elem(dt, x->S, (B + r) * nv + i0 + i);
+  for (int64_t i = 0; i < rows; i++)
+    set_elem(dt, x->tb, i0 + i, x->alpha * d[i] + x->beta * elem(dt, x->tb, i0 + i));
   if (!x->W) return;
   void *W = AT(x->W, i0, nh, es);
   for (int64_t i = 0; i < rows * nh; i++) {

@@ -133,9 +133,11 @@ describe("genlab notebook", function()
     os.remove(png)
     assert.are.same({300, 400}, img.shape)
     assert.is_true(img:std():item() > 0.05)
-    -- no $ of the prose is left to the reader: one inline formula, one display, a literal $5
+    -- no $ of the prose is left to the reader: two inline formulas (one over a line break, whose
+    -- second line starts with "- "), one display, a literal $5
     local _, spans = html:gsub('<span class="math[ "]', "")
-    assert.are.equal(2, spans)
+    assert.are.equal(3, spans)
+    assert.is_nil(html:find("<li>", 1, true))
     assert.is_truthy(html:find("$5", 1, true))
     assert.is_nil(html:find("$\\sigma", 1, true))
     assert.is_truthy(html:find("<code>a_b * c_d</code>", 1, true))
@@ -144,7 +146,7 @@ describe("genlab notebook", function()
     if chromium then                                             -- typeset by KaTeX in the saved page
       local _, typeset = html:gsub('class="katex"', "")
       local _, display = html:gsub('class="katex%-display"', "")
-      assert.are.equal(2, typeset)
+      assert.are.equal(3, typeset)
       assert.are.equal(1, display)
     end
   end)

@@ -5,7 +5,9 @@
 --
 -- $$\log p(x) = -\tfrac12 \|x\|^2 - \tfrac{d}{2}\log 2\pi$$
 --
--- Code stays as it is: `a_b * c_d`, and a dollar stays a dollar: \$5.
+-- Code stays as it is: `a_b * c_d`, and a dollar stays a dollar: \$5. A formula may run over a
+-- line break, $\partial_W \log p = \mathbf{v}\mathbf{p}^\top
+-- - \mathbb{E}_p[\mathbf{v}\mathbf{p}^\top]$, and its second line is no list item.
 
 -- %% printing
 local G = require "genlab"
