@@ -64,6 +64,12 @@ local function filters(rbm, k, panel)
 end
 
 local curves_te, curves_rec, results = {}, {}, {}
+local function draw_curves()
+  fig:line(curves_te, {panel = cols, title = "mean free energy of the test images", xlabel = "epoch", ylabel = "F(v)"})
+  fig:line(curves_rec, {panel = 2 * cols, title = "one-step reconstruction error", xlabel = "epoch",
+                        ylabel = "sum of squares per image"})
+end
+
 local function train(i, k)
   local rbm = G.models.RBM(784, o.hidden, {seed = o.seed})
   local live = not G.viz.headless()
@@ -81,6 +87,9 @@ local function train(i, k)
                           k, e, hist.train_fe[e], hist.test_fe[e], hist.recon[e], hist.secs[e]))
       samples(rbm, k, i, "epoch " .. e)
       filters(rbm, k, 2 * cols + i)
+      curves_te[i] = {y = G.tensor(hist.test_fe), label = "CD-" .. k}
+      curves_rec[i] = {y = G.tensor(hist.recon), label = "CD-" .. k}
+      draw_curves()
       fig:show()
     end})
   local secs = 0
@@ -90,8 +99,6 @@ local function train(i, k)
   local ll = rbm:log_likelihood(Xte)
   print(string.format("  CD-%-2d AIS: log Z = %.3f +- %.3f, test log-likelihood %.3f nats (%.1f s)", k, logZ, se, ll,
                       G.time() - t0))
-  curves_te[i] = {y = G.tensor(h.test_fe), label = "CD-" .. k}
-  curves_rec[i] = {y = G.tensor(h.recon), label = "CD-" .. k}
   os.execute("mkdir -p out/models")
   local path = string.format("out/models/model_rbm_k%d_seed%d.pt", k, o.seed)
   G.save_pt(path, rbm:state_dict())
@@ -120,9 +127,7 @@ for i, k in ipairs(ks) do
   print(string.format("\nCD-%d", k))
   results[i] = train(i, k)
 end
-fig:line(curves_te, {panel = cols, title = "mean free energy of the test images", xlabel = "epoch", ylabel = "F(v)"})
-fig:line(curves_rec, {panel = 2 * cols, title = "one-step reconstruction error", xlabel = "epoch",
-                      ylabel = "sum of squares per image"})
+draw_curves()
 local kx, lly = {}, {}
 for i, r in ipairs(results) do kx[i], lly[i] = r.k, r.ll end
 fig:line({x = G.tensor(kx), y = G.tensor(lly), label = "AIS estimate"},
