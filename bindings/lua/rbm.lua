@@ -41,6 +41,14 @@ local function check_points(self, V, where, what)
   end
 end
 
+-- f(...) for a kernel of models._rbm_*: its error is raised at the caller
+-- of the method that called this, without the position inside this file.
+local function kernel(f, ...)
+  local r = table.pack(pcall(f, ...))
+  if not r[1] then error((tostring(r[2]):gsub("^[^\n]-:%d+: ", "")), 3) end
+  return table.unpack(r, 2, r.n)
+end
+
 -- The RBM's own generator, or the one in opts.
 local function gen(self, opts) return (opts and opts.generator) or self.generator end
 
@@ -67,7 +75,7 @@ end
 
 RBM.free_energy = doc(function(self, V)
   check_points(self, V, "RBM:free_energy")
-  return models._rbm_free_energy(V, self.W, self.b, self.c)
+  return kernel(models._rbm_free_energy, V, self.W, self.b, self.c)
 end, "rbm:free_energy(V) -> Tensor\n(N) F(v) = -b^T v - sum_j softplus(c_j + v^T W_:j) for the rows of V (N, nv), so that\n" ..
   "p(v) = e^-F(v) / Z. Stable for any finite input (softplus as max(x, 0) + log1p(e^-|x|)).")
 
@@ -80,7 +88,7 @@ RBM.gibbs = doc(function(self, V, k, opts)
   check_points(self, V, "RBM:gibbs", "start states")
   positive_int(k, "k", "RBM:gibbs")
   opts = nn._options(opts, {generator = false}, "RBM:gibbs")
-  return models._rbm_gibbs(V, k, self.W, self.b, self.c, {generator = gen(self, opts)})
+  return kernel(models._rbm_gibbs, V, k, self.W, self.b, self.c, {generator = gen(self, opts)})
 end, "rbm:gibbs(V, k, [{generator=}]) -> Vk, PV\nk alternating block-Gibbs steps from each row of V (h ~ p(h | v), then v ~ p(v | h)):\n" ..
   "the binary states after the last step and their means p(v = 1 | h). Bernoulli draws compare\n" ..
   "uniforms with the probabilities; each row has its own stream, so the result does not depend on\nthe thread count.")
@@ -102,7 +110,7 @@ RBM.sample = doc(function(self, n, opts)
   else
     error("RBM:sample: init must be \"random\" or an (n, nv) tensor of start states", 2)
   end
-  local Vk, PV = models._rbm_gibbs(V0, opts.steps, self.W, self.b, self.c, {generator = g})
+  local Vk, PV = kernel(models._rbm_gibbs, V0, opts.steps, self.W, self.b, self.c, {generator = g})
   return PV, Vk
 end, "rbm:sample(n, [{steps=1000, init=\"random\"|V, generator=}]) -> images, states\nRuns n chains for steps Gibbs steps from uniform random binary states (or from the rows of V)\n" ..
   "and returns the visible means p(v = 1 | h) of the last step (n, nv), the images to look at, and\nthe binary states.")
@@ -110,7 +118,7 @@ end, "rbm:sample(n, [{steps=1000, init=\"random\"|V, generator=}]) -> images, st
 RBM.grad = doc(function(self, V0, Vk)
   check_points(self, V0, "RBM:grad", "positive states")
   check_points(self, Vk, "RBM:grad", "negative states")
-  return models._rbm_cd_grad(V0, Vk, self.W, self.b, self.c)
+  return kernel(models._rbm_cd_grad, V0, Vk, self.W, self.b, self.c)
 end, "rbm:grad(V0, Vk) -> gW, gb, gc\nThe CD direction for the data V0 and the negative samples Vk (both (B, nv)):\n" ..
   "gW = (V0^T P0 - Vk^T Pk) / B, gb = mean(V0 - Vk), gc = mean(P0 - Pk), P = sigmoid(V W + c),\n" ..
   "written by hand as in the seed's starter. It is minus the gradient of mean F(V0) - mean F(Vk) at\n" ..
@@ -139,7 +147,7 @@ RBM.cd_step = doc(function(self, V, k, opts)
   opts = nn._options(opts, {lr = 0.01, momentum = 0, weight_decay = 0, persistent = false, generator = false,
                             samples = false}, "RBM:cd_step")
   opts.k = k
-  return models._rbm_cd_step(V, self.W, self.b, self.c, step_state(self, V, opts))
+  return kernel(models._rbm_cd_step, V, self.W, self.b, self.c, step_state(self, V, opts))
 end, "rbm:cd_step(V, k, [{lr=0.01, momentum=0, weight_decay=0, persistent=false, generator=, samples=false}]) -> recon, [Vk]\n" ..
   "One CD-k update from the batch V (B, nv), in place: the negative chain runs k Gibbs steps from\n" ..
   "the data (or, persistent=true, from the chains the last call left: PCD), then\n" ..
@@ -187,7 +195,7 @@ end, "rbm:fit(X, [{k=1, epochs=1, batch=64, lr=0.01, momentum=0, weight_decay=0,
   "on_batch(i, nbatches, mean recon so far) after each batch.")
 
 RBM.log_partition_exact = doc(function(self)
-  return models._rbm_log_partition(self.W, self.b, self.c)
+  return kernel(models._rbm_log_partition, self.W, self.b, self.c)
 end, "rbm:log_partition_exact() -> number\nlog Z, summed exactly over the states of the smaller layer (at most 24 units: 2^24 terms of\n" ..
   "O(nv nh) each) in blocks, in log space and double precision.")
 
@@ -210,7 +218,7 @@ RBM.ais = doc(function(self, opts)
     base = RBM.base_rates(opts.data)
   end
   base = base or G.zeros(self.nv, {dtype = self.dtype})
-  local logZ, se, logw = models._rbm_ais(self.W, self.b, self.c, base:to(self.dtype):contiguous(), opts.runs,
+  local logZ, se, logw = kernel(models._rbm_ais, self.W, self.b, self.c, base:to(self.dtype):contiguous(), opts.runs,
                                          opts.betas, {generator = gen(self, opts)})
   self.logZ, self.logZ_se = logZ, se
   return logZ, se, logw

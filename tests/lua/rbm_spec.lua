@@ -225,6 +225,9 @@ describe("models.RBM: CD-k", function()
     assert.matches("need a finite lr, 0 <= momentum < 1", H.err(q.cd_step, q, G.zeros(4, 784), 1, {momentum = 1}))
     assert.matches("unknown option 'steps'", H.err(q.cd_step, q, G.zeros(4, 784), 1, {steps = 2}))
     assert.matches("log Z is unknown: run rbm:ais%(%)", H.err(q.log_likelihood, q, G.zeros(4, 784)))
+    -- the core's errors name the caller's line, not the binding's
+    assert.matches("^tests/lua/rbm_spec.lua:%d+: rbm.cd_step: the batch is empty",
+                   H.err(function() q:cd_step(G.zeros(0, 784), 1) end))
     assert.matches("RBM:load_state_dict: W: checkpoint has %(784x8%), model has %(784x16%)",
                    H.err(q.load_state_dict, q, {W = G.zeros(784, 8), b = G.zeros(784), c = G.zeros(16)}))
   end)
