@@ -41,12 +41,23 @@ local function check_points(self, V, where, what)
   end
 end
 
--- f(...) for a kernel of models._rbm_*: its error is raised at the caller
--- of the method that called this, without the position inside this file.
+-- f(...) for a kernel of models._rbm_*: its error is raised at the first
+-- line outside this file (the user's call, whatever tail calls and methods
+-- lie between), without the position inside this file.
+local here = debug.getinfo(1, "S").source
 local function kernel(f, ...)
   local r = table.pack(pcall(f, ...))
-  if not r[1] then error((tostring(r[2]):gsub("^[^\n]-:%d+: ", "")), 3) end
-  return table.unpack(r, 2, r.n)
+  if r[1] then return table.unpack(r, 2, r.n) end
+  local msg, at = tostring(r[2]):gsub("^[^\n]-:%d+: ", ""), ""
+  for level = 2, 64 do
+    local info = debug.getinfo(level, "Sl")
+    if not info then break end
+    if info.source ~= here and info.currentline > 0 then
+      at = info.short_src .. ":" .. info.currentline .. ": "
+      break
+    end
+  end
+  error(at .. msg, 0)
 end
 
 -- The RBM's own generator, or the one in opts.
