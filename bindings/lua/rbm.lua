@@ -161,7 +161,8 @@ RBM.cd_step = doc(function(self, V, k, opts)
   return kernel(models._rbm_cd_step, V, self.W, self.b, self.c, step_state(self, V, opts))
 end, "rbm:cd_step(V, k, [{lr=0.01, momentum=0, weight_decay=0, persistent=false, generator=, samples=false}]) -> recon, [Vk]\n" ..
   "One CD-k update from the batch V (B, nv), in place: the negative chain runs k Gibbs steps from\n" ..
-  "the data (or, persistent=true, from the chains the last call left: PCD), then\n" ..
+  "the data (or, persistent=true, from the chains the last call left, the first call starting them\n" ..
+  "at its batch: PCD), then\n" ..
   "theta += lr g (plus momentum vel and -lr weight_decay W; g = rbm:grad(V, Vk)). Returns the\n" ..
   "one-step reconstruction error, the batch mean of sum_i (v_i - p(v_i = 1 | h0))^2 with h0 ~ p(h | v),\n" ..
   "and, with samples=true, first the negative samples Vk.")
