@@ -13,7 +13,6 @@
 -- %% setup
 local G = require "genlab"
 local C = dofile((arg[0]:match("^(.*/)") or "./") .. "../scripts/common.lua")
-local V = G.vae
 local o = C.options({nz = "2,5,10,20", epochs = 2, train = 3000, test = 1000, seed = 2025},
                     {nz = "2,5,10,20", epochs = 30, train = 60000, test = 10000, seed = 2025},
                     "Seed 004's notebook: problems 1-3 and EC-1 checked, problem 4's RBM and VAEs")
@@ -170,67 +169,26 @@ local rbm = C.exercise("seed004_4_rbm", rbm_args)
 -- The graded metric is the test-set reconstruction loss, the first term above with $\mathbf{z}$ drawn
 -- from $q$, per image.
 
--- %% MNIST for problem 4
-local Xtr = G.data.mnist{flat = true, limit = o.train}
-local Xte, yte = G.data.mnist{flat = true, split = "test", limit = o.test}
-local nzs = {}
-for v in o.nz:gmatch("[^,]+") do nzs[#nzs + 1] = math.tointeger(tonumber(v)) end
-print(string.format("%d training and %d test images, %d epochs per model, seed %d", Xtr.shape[1], Xte.shape[1], o.epochs, o.seed))
-
--- Train one kind of model for every N_z: its table of test metrics, the models and their samples.
-local function sweep(make, name)
-  local results = {}
-  print(string.format("%-5s %4s %14s %9s %7s %8s", name, "N_z", "reconstruction", "-ELBO", "KL", "s/epoch"))
-  for k, nz in ipairs(nzs) do
-    local m = make{nz = nz, seed = o.seed}
-    local h = V.fit(m, Xtr, Xte, {epochs = o.epochs, seed = o.seed})
-    local secs = 0
-    for _, s in ipairs(h.secs) do secs = secs + s end
-    results[k] = {nz = nz, rec = h.rec[#h.rec], kl = h.kl[#h.kl], model = m, train = h.train}
-    print(string.format("%-5s %4d %14.3f %9.3f %7.3f %8.2f", "", nz, h.rec[#h.rec], h.neg_elbo[#h.neg_elbo], h.kl[#h.kl], secs / #h.secs))
-  end
-  return results
-end
-
--- 8x8 samples of each model, one panel per N_z, from the same z.
-local function samples_figure(results, title, name)
-  local fig = G.viz.figure{title = title, rows = 1, cols = #results, width = 380 * #results, height = 430, name = name}
-  for k, r in ipairs(results) do
-    fig:grid(r.model:sample(64, {generator = G.Generator(o.seed)}), {panel = k, rows = 8, cols = 8, norm = "none",
-             title = string.format("N_z = %d", r.nz)})
-  end
-  fig:show()
-  if G.viz.headless() then print("figure: " .. fig:save()) end
+-- %% the VAEs' configuration
+local vae_args = {"--nz=" .. o.nz, "--epochs=" .. o.epochs, "--train=" .. o.train, "--test=" .. o.test,
+                  "--seed=" .. o.seed, table.unpack(args)}
+local function vaes(kind)
+  local a = {"--model=" .. kind, table.unpack(vae_args)}
+  return C.exercise("seed004_4_vae", a)[kind]
 end
 
 -- %% [markdown]
 -- ### VAE1: the MLP
 --
--- For each $N_z$ the table gives the test reconstruction loss, the test $-\mathrm{ELBO}$ and KL (per
--- image, nats up to the constant) and the training time per epoch.
+-- For each $N_z$: the training $-\mathrm{ELBO}$ and the test reconstruction loss per epoch, then a
+-- table of the test reconstruction loss, $-\mathrm{ELBO}$ and KL (per image, nats up to the constant)
+-- with the training time per epoch. The figure shows 64 samples per $N_z$ (the same $\mathbf{z}$ each
+-- epoch), the loss curves, test images beside their reconstructions and, for $N_z = 2$, the means of
+-- $q(\mathbf{z} \mid \mathbf{x})$ of the test images coloured by digit and the decoder over a grid of
+-- $\mathbf{z}$ (rows: $z_2$ from $2.5$ down to $-2.5$; columns: $z_1$ from $-2.5$ to $2.5$).
 
 -- %% VAE1 for every N_z
-local mlp = sweep(V.MLP, "VAE1")
-print("effect of N_z: " .. V.effect_of_nz(mlp))
-samples_figure(mlp, "VAE1 (MLP): 64 samples per N_z", "notebook_vae1_samples")
-
--- %% [markdown]
--- For $N_z = 2$ the code can be drawn: the means of $q(\mathbf{z} \mid \mathbf{x})$ of the test images,
--- coloured by digit, and the decoder over a grid of $\mathbf{z}$ (rows: $z_2$ from $2.5$ down to $-2.5$;
--- columns: $z_1$ from $-2.5$ to $2.5$).
-
--- %% the 2-D latent space of VAE1
-local two
-for _, r in ipairs(mlp) do if r.nz == 2 then two = r.model end end
-if two then
-  local fig = G.viz.figure{title = "VAE1, N_z = 2", rows = 1, cols = 2, width = 1100, height = 560, name = "notebook_vae1_latent"}
-  local mu = V.means(two, Xte)
-  fig:scatter(mu:select(2, 1), mu:select(2, 2), {panel = 1, colors = yte + 1, sizes = 2, xlabel = "z1", ylabel = "z2",
-                                                 title = "test means of q(z|x), colour = digit"})
-  fig:grid(V.manifold(two, 15), {panel = 2, rows = 15, cols = 15, norm = "none", title = "decoded z over [-2.5, 2.5]^2"})
-  fig:show()
-  if G.viz.headless() then print("figure: " .. fig:save()) end
-end
+local mlp = vaes("mlp")
 
 -- %% [markdown]
 -- ### VAE2: the CNN of Tables 1 and 2
@@ -240,9 +198,7 @@ end
 -- started, and the seed's 30 epochs (`--full`) are needed to compare the two.
 
 -- %% VAE2 for every N_z
-local cnn = sweep(V.CNN, "VAE2")
-print("effect of N_z: " .. V.effect_of_nz(cnn))
-samples_figure(cnn, "VAE2 (CNN): 64 samples per N_z", "notebook_vae2_samples")
+local cnn = vaes("cnn")
 
 -- %% [markdown]
 -- ### The effect of $N_z$, and the checkpoints
@@ -259,13 +215,8 @@ samples_figure(cnn, "VAE2 (CNN): 64 samples per N_z", "notebook_vae2_samples")
 -- the $k$ with the lowest test free energy.
 
 -- %% checkpoints
-os.execute("mkdir -p out/models")
-for _, set in ipairs{{mlp, "model_vae"}, {cnn, "model_vae2"}} do
-  local best = set[1][1]
-  for _, r in ipairs(set[1]) do if r.rec < best.rec then best = r end end
-  local path = string.format("out/models/%s_seed%d.pt", set[2], o.seed)
-  G.save_pt(path, best.model)
-  print(string.format("%s: N_z = %d, test reconstruction loss %.3f", path, best.nz, best.rec))
+for _, set in ipairs{{mlp, "VAE1"}, {cnn, "VAE2"}} do
+  print(string.format("%s: N_z = %d, test reconstruction loss %.3f", set[1].graded, set[1].best.nz, set[1].best.rec))
 end
 for _, r in ipairs(rbm.results) do
   if r.k == rbm.chosen then

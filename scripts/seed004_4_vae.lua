@@ -101,8 +101,12 @@ local function report(kind, results, file)
   G.save_pt(graded, best.model)
   print(string.format("  checkpoint to hand in: %s = N_z %d (the lowest test reconstruction loss); one per N_z beside it",
                       graded, best.nz))
+  return {results = results, best = best, graded = graded}
 end
 
+-- per model kind, for a notebook: {results = {{nz, rec, neg_elbo, kl, secs, params, model, path}, ...}, best, graded}
+local out = {options = o}
 for _, kind in ipairs(o.model == "both" and {"mlp", "cnn"} or {o.model}) do
-  report(kind, run_model(kind))
+  out[kind] = report(kind, run_model(kind))
 end
+return out

@@ -305,9 +305,11 @@ describe("exercise scripts (short configurations)", function()
     end
     assert.are.equal(4, n, out)                                 -- 2 models x 2 latent sizes
     assert.is_truthy(out:find("effect of N_z: from N_z = 2 to 5", 1, true), out)
-    assert_figure(dir .. "/out/variational_rbm_vae/notebook_vae1_samples.png")
-    assert_figure(dir .. "/out/variational_rbm_vae/notebook_vae1_latent.png")
+    assert_figure(dir .. "/out/seed004_4_vae/vae_mlp.png")              -- the exercise's own figures
+    assert_figure(dir .. "/out/seed004_4_vae/vae_cnn.png")
+    assert_figure(dir .. "/out/seed004_4_rbm/rbm.png")
     assert.is_truthy(io.open(dir .. "/out/models/model_vae2_seed2025.pt"))
+    assert.is_truthy(io.open(dir .. "/out/models/model_rbm_seed2025.pt"))
   end)
 
   it("reject a value of the wrong form before any work, naming the option and the form", function()
