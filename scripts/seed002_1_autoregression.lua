@@ -102,3 +102,4 @@ fig:scatter(pics.p, G.tensor(sc.q, {dtype = "float64"}), {panel = 4, title = "(c
 draw_training(losses)
 print("figure: " .. (G.viz.headless() and fig:save() or "window"))
 fig:show()
+return {fit = fit, losses = losses, entropy = H, score = sc, params = params, entries = entries, figure = fig}
