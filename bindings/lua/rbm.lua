@@ -209,7 +209,8 @@ end, "rbm:fit(X, [{k=1, epochs=1, batch=64, lr=0.01, momentum=0, weight_decay=0,
 RBM.log_partition_exact = doc(function(self)
   return kernel(models._rbm_log_partition, self.W, self.b, self.c)
 end, "rbm:log_partition_exact() -> number\nlog Z, summed exactly over the states of the smaller layer (at most 24 units: 2^24 terms of\n" ..
-  "O(nv nh) each) in blocks, in log space and double precision.")
+  "O(nv nh) each) in blocks, in log space and double precision. The time doubles with each unit:\n" ..
+  "0.3 s for 784 x 16 on two cores, 5 s for 784 x 20, about 90 s for 784 x 24.")
 
 RBM.base_rates = doc(function(X)
   if not G.is_tensor(X) or X.ndim ~= 2 then
