@@ -20,21 +20,6 @@ void glab_rng_seed(glab_rng *g, uint64_t seed) {
   g->spare = 0;
 }
 
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-uint64_t glab_rng_next(glab_rng *g) {
-  uint64_t *s = g->s;
-  uint64_t result = rotl(s[0] + s[3], 23) + s[0];
-  uint64_t t = s[1] << 17;
-  s[2] ^= s[0];
-  s[3] ^= s[1];
-  s[1] ^= s[2];
-  s[0] ^= s[3];
-  s[2] ^= t;
-  s[3] = rotl(s[3], 45);
-  return result;
-}
-
 double glab_rng_uniform(glab_rng *g) {
   return (double)(glab_rng_next(g) >> 11) * 0x1.0p-53;
 }

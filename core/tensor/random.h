@@ -25,7 +25,20 @@ typedef struct glab_rng {
 } glab_rng;
 
 void glab_rng_seed(glab_rng *g, uint64_t seed);
-uint64_t glab_rng_next(glab_rng *g);
+/* The next 64 bits of xoshiro256++; inline, as the samplers call it per
+** element. */
+static inline uint64_t glab_rng_next(glab_rng *g) {
+  uint64_t *s = g->s;
+  uint64_t x = s[0] + s[3], result = ((x << 23) | (x >> 41)) + s[0];
+  uint64_t t = s[1] << 17;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = (s[3] << 45) | (s[3] >> 19);
+  return result;
+}
 double glab_rng_uniform(glab_rng *g);          /* [0, 1), 53 bits */
 double glab_rng_normal(glab_rng *g);           /* N(0, 1) */
 /* Uniform integer in [0, n), without modulo bias; n > 0. */
