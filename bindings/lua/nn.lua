@@ -63,12 +63,16 @@ nn._options = doc(function(opts, defaults, where)
   return out
 end, "nn._options(opts, defaults, where) -> table\nopts checked against the keys of defaults (an unknown key is an error naming the known ones),\nwith the defaults filled in; used by genlab.optim.")
 
-local function positive_int(v, what, where)
+nn._positive_int = doc(function(v, what, where, level)
   if math.type(v) ~= "integer" or v < 1 then
-    error(string.format("%s: %s must be a positive integer, got %s", where, what, tostring(v)), 4)
+    error(string.format("%s: %s must be a positive integer, got %s", where, what, tostring(v)), level + 1)
   end
   return v
-end
+end, "nn._positive_int(v, what, where, level) -> v\nv when it is an integer >= 1, else the error \"where: what must be a positive integer, got v\",\n" ..
+  "raised at error()'s level counted from the caller (1: the caller, 2: its caller); used by the\nlayers and models.RBM.")
+
+-- a layer's size, checked at the line that built the layer
+local function positive_int(v, what, where) return nn._positive_int(v, what, where, 3) end
 
 -- U(-bound, bound) samples of the given shape: PyTorch's default init for
 -- weights (kaiming_uniform with a = sqrt(5)) and biases is bound = 1/sqrt(fan_in).

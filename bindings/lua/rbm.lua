@@ -22,12 +22,8 @@ local RBM = {}
 RBM.__index = RBM
 RBM.__name = "RBM"
 
-local function positive_int(v, what, where)
-  if math.type(v) ~= "integer" or v < 1 then
-    error(string.format("%s: %s must be a positive integer, got %s", where, what, tostring(v)), 3)
-  end
-  return v
-end
+-- an argument checked at the line that called the method
+local function positive_int(v, what, where) return nn._positive_int(v, what, where, 2) end
 
 -- V must be (N, nv) of the model's dtype.
 local function check_points(self, V, where, what)

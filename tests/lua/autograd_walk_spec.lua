@@ -152,7 +152,7 @@ for name in ([[Generator _doc arange doc enable_grad eye full get_default_dtype 
   is_grad_enabled linspace load load_pt manual_seed memory no_grad normal ones permutation rand randint
   randn randperm set_default_dtype set_grad_enabled set_num_threads tensor time uniform zeros item
   totable numel size stride dim is_contiguous is_tensor backward requires_grad_ zero_grad save save_pt
-  nn._options nn.class nn.gradcheck]]):gmatch("%S+") do other[name] = true end
+  nn._options nn._positive_int nn.class nn.gradcheck]]):gmatch("%S+") do other[name] = true end
 
 local function weighted(t)
   if not G.is_tensor(t) then return t end
