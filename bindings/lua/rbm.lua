@@ -161,7 +161,7 @@ end, "rbm:cd_step(V, k, [{lr=0.01, momentum=0, weight_decay=0, persistent=false,
   "at its batch: PCD), then\n" ..
   "theta += lr g (plus momentum vel and -lr weight_decay W; g = rbm:grad(V, Vk)). Returns the\n" ..
   "one-step reconstruction error, the batch mean of sum_i (v_i - p(v_i = 1 | h0))^2 with h0 ~ p(h | v),\n" ..
-  "and, with samples=true, first the negative samples Vk.")
+  "and, with samples=true, after it the negative samples Vk.")
 
 RBM.fit = doc(function(self, X, opts)
   check_points(self, X, "RBM:fit", "training images")

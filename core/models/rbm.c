@@ -207,6 +207,17 @@ static glab_status scratch(glab_tensor *t, void **const *ptrs, const size_t *siz
 
 /* ---- free energy ----------------------------------------------------------------- */
 
+/* s^T bs + sum_j softplus(a_j + ba_j) for one row: -F(v) for a visible row
+** s = v with bs = b, a = v W and ba = c; with the layers' roles exchanged, the
+** same sum over a hidden state, which the exact log Z adds up. */
+static double neg_free_energy(glab_dtype dt, const void *s, const void *bs, int64_t ns,
+                              const void *a, const void *ba, int64_t na) {
+  double f = 0;
+  for (int64_t i = 0; i < ns; i++) f += elem(dt, s, i) * elem(dt, bs, i);
+  for (int64_t j = 0; j < na; j++) f += softplus(elem(dt, a, j) + elem(dt, ba, j));
+  return f;
+}
+
 typedef struct {
   const model *m;
   const void *V;
@@ -220,13 +231,9 @@ static void fe_block(void *arg, int64_t r0, int64_t rows, int t) {
   void *A = AT(x->A, t, ROWS * m->nh, es);
   const void *V = AT(x->V, r0, m->nv, es);
   glab_gemm(m->dt, 0, 0, rows, m->nh, m->nv, 1.0, V, m->nv, m->W, m->nh, 0.0, A, m->nh);
-  for (int64_t r = 0; r < rows; r++) {
-    double f = 0;
-    for (int64_t i = 0; i < m->nv; i++) f -= elem(m->dt, V, r * m->nv + i) * elem(m->dt, m->b, i);
-    for (int64_t j = 0; j < m->nh; j++)
-      f -= softplus(elem(m->dt, A, r * m->nh + j) + elem(m->dt, m->c, j));
-    set_elem(m->dt, x->out, r0 + r, f);
-  }
+  for (int64_t r = 0; r < rows; r++)
+    set_elem(m->dt, x->out, r0 + r,
+             -neg_free_energy(m->dt, AT(V, r, m->nv, es), m->b, m->nv, AT(A, r, m->nh, es), m->c, m->nh));
 }
 
 glab_status glab_rbm_free_energy(glab_tensor *out, const glab_tensor *V, const glab_tensor *W,
@@ -632,13 +639,8 @@ static void enum_block(void *arg, int64_t s0, int64_t rows, int t) {
     glab_gemm(dt, 0, 1, rows, m->nv, m->nh, 1.0, S, m->nh, m->W, m->nh, 0.0, A, m->nv);
   else
     glab_gemm(dt, 0, 0, rows, m->nh, m->nv, 1.0, S, m->nv, m->W, m->nh, 0.0, A, m->nh);
-  for (int64_t r = 0; r < rows; r++) {
-    double f = 0;
-    for (int64_t i = 0; i < x->e; i++)
-      if (((s0 + r) >> i) & 1) f += elem(dt, be, i);
-    for (int64_t j = 0; j < x->o; j++) f += softplus(elem(dt, A, r * x->o + j) + elem(dt, bo, j));
-    lse_add(&x->acc[t], f);
-  }
+  for (int64_t r = 0; r < rows; r++)
+    lse_add(&x->acc[t], neg_free_energy(dt, AT(S, r, x->e, es), be, x->e, AT(A, r, x->o, es), bo, x->o));
 }
 
 glab_status glab_rbm_log_partition(double *logZ, const glab_tensor *W, const glab_tensor *b,
