@@ -110,17 +110,17 @@ end
 local function effect_of_k(rs)
   if #rs < 2 then return nil end
   local lo, hi = rs[1], rs[#rs]
-  local function cmp(a, b, what, unit)
-    return string.format("%s %s from %.2f to %.2f%s", what, b > a and "rises" or "falls", a, b, unit or "")
+  local function change(a, b, unit)
+    return string.format("%s from %.2f to %.2f%s", b > a and "rises" or "falls", a, b, unit or "")
   end
-  return string.format("from k = %d to k = %d the test log-likelihood %s (log Z %.1f -> %.1f), %s, %s; each epoch "
+  return string.format("from k = %d to k = %d the test log-likelihood %s (log Z %.1f -> %.1f), the test free "
+                       .. "energy %s, the reconstruction error %s; each epoch "
                        .. "costs %.1fx the time. A longer negative chain moves further from the data towards the "
                        .. "model's own samples, so the update is less biased and the modes that the data do not "
                        .. "support get pushed down (compare the chains in the figure); the free energy alone ignores "
                        .. "log Z, so it cannot rank the models.",
-                       lo.k, hi.k, cmp(lo.ll, hi.ll, "", " nats"):sub(2), lo.logZ, hi.logZ,
-                       cmp(lo.test_fe, hi.test_fe, "the test free energy"),
-                       cmp(lo.recon, hi.recon, "the reconstruction error"), hi.secs / lo.secs)
+                       lo.k, hi.k, change(lo.ll, hi.ll, " nats"), lo.logZ, hi.logZ, change(lo.test_fe, hi.test_fe),
+                       change(lo.recon, hi.recon), hi.secs / lo.secs)
 end
 
 for i, k in ipairs(ks) do
