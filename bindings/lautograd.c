@@ -138,6 +138,7 @@ static const lg_Reg functions[] = {
 };
 
 void lg_open_autograd(lua_State *L) {
+  glab_autograd_set_where(lg_where);
   lg_add_properties(L, properties, setters);
   lg_add_methods(L, methods);
   lg_setfuncs(L, functions);

@@ -142,7 +142,38 @@ static void pace_gc(lua_State *L) {
   set_base(glab_live_bytes());
 }
 
+/* The thread of the binding that pushed last: every op pushes its result
+** before computing it, so this is the thread whose call records a node.  A
+** coroutine is anchored in the registry while it is the one, so that the
+** pointer never outlives it. */
+static lua_State *where_L;
+
+static void track_thread(lua_State *L) {
+  if (L == where_L) return;
+  where_L = L;
+  if (lua_pushthread(L)) lua_pop(L, 1);                 /* the main thread */
+  else lua_rawsetp(L, LUA_REGISTRYINDEX, &where_L);
+}
+
+/* The library's own Lua files: a node recorded inside them is named by the
+** user's line that called into them. */
+static int library_frame(const lua_Debug *ar) {
+  return strncmp(ar->source, "@bindings/lua/", 14) == 0;
+}
+
+void lg_where(char *buf, size_t n) {
+  lua_Debug ar;
+  buf[0] = '\0';
+  for (int level = 1; where_L && lua_getstack(where_L, level, &ar); level++) {
+    if (!lua_getinfo(where_L, "Sl", &ar) || ar.currentline <= 0) continue;
+    if (!buf[0] || !library_frame(&ar))
+      snprintf(buf, n, "%s:%d", ar.short_src, ar.currentline);
+    if (!library_frame(&ar)) return;
+  }
+}
+
 glab_tensor *lg_push(lua_State *L) {
+  track_thread(L);
   pace_gc(L);
   glab_var *v = (glab_var *)lua_newuserdatauv(L, sizeof *v, 1);
   memset(v, 0, sizeof *v);
@@ -152,8 +183,11 @@ glab_tensor *lg_push(lua_State *L) {
 
 void lg_check_inplace(lua_State *L, const glab_tensor *t, const char *op) {
   if (glab_grad_enabled() && glab_var_requires_grad(LV(t)))
-    luaL_error(L, "%s: in-place change of a tensor that requires grad (its gradient would "
-               "be wrong); do it inside genlab.no_grad(function() ... end), or on x:detach()", op);
+    luaL_error(L, "%s: in-place change of a tensor that requires grad; a parameter update "
+               "(an optimizer step) goes inside genlab.no_grad(function() ... end), where "
+               "nothing is recorded (a graph that saved the old values then refuses "
+               "backward)", op);
+  lg_try(L, glab_tensor_check_writable(t, op));
 }
 
 void lg_try(lua_State *L, glab_status s) {

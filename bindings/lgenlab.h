@@ -48,6 +48,9 @@ glab_tensor *lg_push(lua_State *L);
 /* Raise "op: in-place change of a tensor that requires grad" when t takes
 ** part in differentiation and grad mode is on. */
 void lg_check_inplace(lua_State *L, const glab_tensor *t, const char *op);
+/* "file:line" of the Lua call that records an autograd node (the first
+** line outside the library's own Lua files): autograd's where hook. */
+void lg_where(char *buf, size_t n);
 /* Raise a Lua error with the core's message when s is not GLAB_OK. */
 void lg_try(lua_State *L, glab_status s);
 /* Argument i as a tensor: a tensor as is; a number or nested table converted

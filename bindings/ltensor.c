@@ -280,10 +280,11 @@ static int t_narrow(lua_State *L) {
 
 /* i (1-based, or negative from the end) as a 0-based index into size n. */
 static int64_t index_arg(lua_State *L, lua_Integer i, int64_t n) {
-  if (i < 0) i += (lua_Integer)n + 1;
-  if (i < 1 || i > (lua_Integer)n)
-    luaL_error(L, "index %d out of range for a dimension of size %d", (int)i, (int)n);
-  return (int64_t)i - 1;
+  lua_Integer j = i < 0 ? i + (lua_Integer)n + 1 : i;
+  if (j < 1 || j > (lua_Integer)n)
+    luaL_error(L, "index %I out of range for a dimension of size %I (valid: 1..%I, "
+               "or -%I..-1 from the end)", i, (lua_Integer)n, (lua_Integer)n, (lua_Integer)n);
+  return (int64_t)j - 1;
 }
 
 static int t_select(lua_State *L) {
@@ -331,28 +332,62 @@ static int t_unsqueeze(lua_State *L) {
 
 /* ---- x[i], x[{i, {a, b}, {}}] and assignment ------------------------------------ */
 
+#define INDEX_FORMS "an integer i (that element; the dimension goes), {} (all), {i} " \
+  "(element i, kept as a dimension of size 1), {first, last} or {first, last, step} " \
+  "(inclusive, step >= 1; negative positions count from the end), or a tensor of " \
+  "positions (index_select)"
+
+/* Integer k of the range table at the stack top, as a position in 1..n
+** (negative counts from the end: -1 is n); n + 1 is allowed as an end. */
+static int64_t range_pos(lua_State *L, int k, int64_t n) {
+  lua_rawgeti(L, -1, k);
+  if (!lua_isinteger(L, -1))
+    luaL_error(L, "index range: entry %d is %s, not an integer; an index entry is "
+               INDEX_FORMS, k, lua_isnumber(L, -1) ? "a fraction" : luaL_typename(L, -1));
+  lua_Integer i = lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  return (int64_t)(i < 0 ? i + (lua_Integer)n + 1 : i);
+}
+
+/* The range table at the stack top applied along dim d of v into *next. */
+static glab_status apply_range(lua_State *L, glab_var *next, const glab_var *v, int d) {
+  int64_t n = v->t.shape[d], len = (int64_t)lua_rawlen(L, -1), a = 1, b = n, step = 1;
+  if (len > 3)
+    luaL_error(L, "index range with %d numbers; an index entry is " INDEX_FORMS, (int)len);
+  if (len >= 1) a = b = range_pos(L, 1, n);
+  if (len >= 2) b = range_pos(L, 2, n);
+  if (len == 3) step = range_pos(L, 3, INT64_MAX);
+  if (step < 1) luaL_error(L, "index range {%d, %d, %d}: the step must be 1 or more",
+                           (int)a, (int)b, (int)step);
+  if (a < 1 || b > n || b < a - 1)
+    luaL_error(L, "range {%d, %d} out of bounds for a dimension of size %d", (int)a,
+               (int)b, (int)n);
+  int64_t count = b < a ? 0 : (b - a) / step + 1;
+  return glab_ag_slice(next, v, d, a - 1, count, step);
+}
+
 /* Apply one index entry (at stack top) to *v along dim *d; replaces *v. */
 static void apply_entry(lua_State *L, glab_var *v, int *d) {
   glab_var next = {0};
   glab_status s;
   if (*d >= v->t.ndim) luaL_error(L, "too many indices for a %d-d tensor", v->t.ndim);
+  glab_tensor *list = lg_test(L, -1);
   if (lua_isinteger(L, -1)) {
     int64_t i = index_arg(L, lua_tointeger(L, -1), v->t.shape[*d]);
     s = glab_ag_select(&next, v, *d, i);
   } else if (lua_istable(L, -1)) {
-    int64_t n = v->t.shape[*d], a = 1, b = n;
-    if (lua_rawlen(L, -1) >= 1) { lua_rawgeti(L, -1, 1); a = luaL_checkinteger(L, -1); lua_pop(L, 1); }
-    if (lua_rawlen(L, -1) >= 2) { lua_rawgeti(L, -1, 2); b = luaL_checkinteger(L, -1); lua_pop(L, 1); }
-    if (a < 0) a += n + 1;
-    if (b < 0) b += n + 1;
-    if (a < 1 || b > n || b < a - 1)
-      luaL_error(L, "range {%d, %d} out of bounds for a dimension of size %d", (int)a,
-                 (int)b, (int)n);
-    s = glab_ag_narrow(&next, v, *d, a - 1, b - a + 1);
+    s = apply_range(L, &next, v, *d);
+    (*d)++;
+  } else if (list) {
+    if (list->ndim != 1)
+      luaL_error(L, "an index list must be a 1-d tensor of positions, got %d-d", list->ndim);
+    glab_tensor *pos = lg_index_arg(L, lua_gettop(L));     /* 0-based, pushed */
+    s = glab_ag_index_select(&next, v, *d, pos);
+    lua_pop(L, 1);
     (*d)++;
   } else {
-    luaL_error(L, "index entries must be integers or {first, last} ranges, got %s",
-               luaL_typename(L, -1));
+    luaL_error(L, "index entry of type %s; an index entry is " INDEX_FORMS,
+               lua_isnumber(L, -1) ? "fraction" : luaL_typename(L, -1));
     return;
   }
   glab_var_free(v);
@@ -394,9 +429,9 @@ static int t_index(lua_State *L) {
     return 0;
   }
   if (!t->storage) return luaL_error(L, "tensor has been closed");
-  if (!lua_isinteger(L, 2) && !lua_istable(L, 2))
-    return luaL_error(L, "tensor index must be an integer, a table or a method name, got %s",
-                      luaL_typename(L, 2));
+  if (!lua_isinteger(L, 2) && !lua_istable(L, 2) && !lg_test(L, 2))
+    return luaL_error(L, "tensor index must be an integer, a table, a tensor of positions "
+                      "or a method name, got %s", luaL_typename(L, 2));
   glab_tensor *v = index_view(L, t);
   if (v->ndim == 0) lua_pushnumber(L, glab_tensor_flat_get(v, 0));
   return 1;
@@ -415,6 +450,13 @@ static int t_newindex(lua_State *L) {
   }
   if (!lua_isinteger(L, 2) && !lua_istable(L, 2))
     return luaL_error(L, "cannot set field '%s' of a tensor", luaL_typename(L, 2));
+  for (int k = 1; lua_istable(L, 2) && k <= (int)lua_rawlen(L, 2); k++) {
+    lua_rawgeti(L, 2, k);
+    if (lg_test(L, -1))     /* index_select copies: the write would go nowhere */
+      return luaL_error(L, "x[...] = value: entry %d is a list of positions, which selects "
+                        "a copy; assign through integers and ranges, or use scatter_add_", k);
+    lua_pop(L, 1);
+  }
   lg_check_inplace(L, t, "x[...] = value");
   glab_tensor *v = index_view(L, t);
   if (lua_type(L, 3) == LUA_TNUMBER) lg_try(L, glab_tensor_fill(v, lua_tonumber(L, 3)));
@@ -447,7 +489,9 @@ static int binop(lua_State *L, glab_binop op) {
 /* In place: a op= b; returns a. */
 static int binop_(lua_State *L, glab_binop op) {
   glab_tensor *a = lg_check(L, 1);
-  lg_check_inplace(L, a, glab_binop_name(op));
+  char name[32];
+  snprintf(name, sizeof name, "%s_", glab_binop_name(op));
+  lg_check_inplace(L, a, name);
   if (lua_type(L, 2) == LUA_TNUMBER)
     lg_try(L, glab_binary_scalar(a, op, a, lua_tonumber(L, 2), 0));
   else

@@ -406,8 +406,11 @@ glab_status glab_ag_reduce(glab_var *out, glab_redop op, const glab_var *a, int 
   glab_status s = glab_reduce(&out->t, op, &a->t, dim, keepdim, unbiased);
   if (s != GLAB_OK) return s;
   glab_node *n;
-  s = glab_node_record(&n, out, redop_names[op], reduce_backward, 1, &a, &a->t, &out->t, NULL);
+  int values = op != GLAB_SUM && op != GLAB_MEAN;     /* sum and mean need shapes only */
+  s = glab_node_record(&n, out, redop_names[op], reduce_backward, 1, &a,
+                       values ? &a->t : NULL, values ? &out->t : NULL, NULL);
   if (n) {
+    if (!values) glab_node_save_meta(n, 0, &a->t);
     n->iarg[0] = op;
     n->iarg[1] = dim == GLAB_ALLDIMS ? dim : glab_dim(dim, a->t.ndim);
     n->iarg[2] = keepdim;

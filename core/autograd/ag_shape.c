@@ -61,7 +61,7 @@ static glab_status scatter_view_backward(glab_node *n, glab_tensor *gin) {
   glab_status s = zeros_of_input(gin, n);
   if (s != GLAB_OK) return s;
   switch (p[0]) {
-    case 0: s = glab_tensor_narrow(&v, gin, (int)p[1], p[2], p[3]); break;
+    case 0: s = glab_tensor_slice(&v, gin, (int)p[1], p[2], p[3], p[4]); break;
     case 1: s = glab_tensor_select(&v, gin, (int)p[1], p[2]); break;
     default: s = glab_tensor_diagonal(&v, gin); break;
   }
@@ -70,22 +70,29 @@ static glab_status scatter_view_backward(glab_node *n, glab_tensor *gin) {
   return s;
 }
 
+/* kind 0: slice (dim x, start y, length z, step w); 1: select (dim x,
+** index y); 2: diagonal. */
 static glab_status record_scatter_view(glab_var *out, const char *name, const glab_var *a,
-                                       int kind, int64_t x, int64_t y, int64_t z) {
+                                       int kind, int64_t x, int64_t y, int64_t z, int64_t w) {
   glab_node *n;
   glab_status s = record_shape(&n, out, name, scatter_view_backward, a);
   if (n) {
     int64_t *p = n->iarg + GLAB_MAXDIM + 1;
-    p[0] = kind; p[1] = x; p[2] = y; p[3] = z;
+    p[0] = kind; p[1] = x; p[2] = y; p[3] = z; p[4] = w;
   }
   return s;
 }
 
 glab_status glab_ag_narrow(glab_var *out, const glab_var *a, int dim, int64_t start,
                            int64_t len) {
-  glab_status s = glab_tensor_narrow(&out->t, &a->t, dim, start, len);
-  return s != GLAB_OK ? s : record_scatter_view(out, "narrow", a, 0,
-                                                glab_dim(dim, a->t.ndim), start, len);
+  return glab_ag_slice(out, a, dim, start, len, 1);
+}
+
+glab_status glab_ag_slice(glab_var *out, const glab_var *a, int dim, int64_t start,
+                          int64_t len, int64_t step) {
+  glab_status s = glab_tensor_slice(&out->t, &a->t, dim, start, len, step);
+  return s != GLAB_OK ? s : record_scatter_view(out, step == 1 ? "narrow" : "slice", a, 0,
+                                                glab_dim(dim, a->t.ndim), start, len, step);
 }
 
 glab_status glab_ag_select(glab_var *out, const glab_var *a, int dim, int64_t index) {
@@ -93,12 +100,12 @@ glab_status glab_ag_select(glab_var *out, const glab_var *a, int dim, int64_t in
   if (s != GLAB_OK) return s;
   dim = glab_dim(dim, a->t.ndim);
   if (index < 0) index += a->t.shape[dim];
-  return record_scatter_view(out, "select", a, 1, dim, index, 0);
+  return record_scatter_view(out, "select", a, 1, dim, index, 0, 0);
 }
 
 glab_status glab_ag_diagonal(glab_var *out, const glab_var *a) {
   glab_status s = glab_tensor_diagonal(&out->t, &a->t);
-  return s != GLAB_OK ? s : record_scatter_view(out, "diagonal", a, 2, 0, 0, 0);
+  return s != GLAB_OK ? s : record_scatter_view(out, "diagonal", a, 2, 0, 0, 0, 0);
 }
 
 /* iarg[GLAB_MAXDIM+1..]: the inverse permutation */

@@ -64,6 +64,12 @@ void glab_var_share(glab_var *out, const glab_var *v);
 /* out shares v's tensor and records nothing: a constant. */
 void glab_var_detach(glab_var *out, const glab_var *v);
 
+/* A host language that knows where the current operation was called from
+** (Lua: the user's file and line) registers fn; each recorded node keeps
+** that place for its messages.  fn writes a string of at most n bytes. */
+typedef void (*glab_where_fn)(char *buf, size_t n);
+void glab_autograd_set_where(glab_where_fn fn);
+
 int glab_grad_enabled(void);
 /* Returns the previous setting, for a scope to restore. */
 int glab_grad_set_enabled(int on);
@@ -97,6 +103,8 @@ glab_status glab_ag_outer(glab_var *out, const glab_var *a, const glab_var *b);
 /* ---- views, copies, indexing (ag_shape.c) ----------------------------------------- */
 glab_status glab_ag_narrow(glab_var *out, const glab_var *a, int dim, int64_t start,
                            int64_t len);
+glab_status glab_ag_slice(glab_var *out, const glab_var *a, int dim, int64_t start,
+                          int64_t len, int64_t step);
 glab_status glab_ag_select(glab_var *out, const glab_var *a, int dim, int64_t index);
 glab_status glab_ag_transpose(glab_var *out, const glab_var *a, int d0, int d1);
 glab_status glab_ag_permute(glab_var *out, const glab_var *a, const int *perm);

@@ -8,6 +8,9 @@
 #include "node.h"
 
 static int grad_mode = 1;
+static glab_where_fn where_fn;
+
+void glab_autograd_set_where(glab_where_fn fn) { where_fn = fn; }
 
 int glab_grad_enabled(void) { return grad_mode; }
 
@@ -32,6 +35,7 @@ glab_status glab_node_new(glab_node **out, const char *name, glab_backward_fn bw
   n->backward = bw;
   n->refs = 1;
   n->nin = nin;
+  if (where_fn) where_fn(n->where, sizeof n->where);
   for (int i = 0; i < nin; i++) {
     if (!in[i] || !in[i]->node) continue;
     n->in[i] = in[i]->node;
@@ -45,6 +49,27 @@ glab_status glab_node_new(glab_node **out, const char *name, glab_backward_fn bw
 void glab_node_save(glab_node *n, int slot, const glab_tensor *t) {
   glab_tensor_free(&n->saved[slot]);
   glab_tensor_share(&n->saved[slot], t);
+  n->saved_version[slot] = t->storage ? t->storage->version : 0;
+}
+
+void glab_node_save_meta(glab_node *n, int slot, const glab_tensor *t) {
+  glab_tensor_free(&n->saved[slot]);
+  n->saved[slot] = *t;
+  n->saved[slot].storage = NULL;
+}
+
+/* A rule must not read a saved tensor that was written since it was saved:
+** its gradient would silently be that of other numbers. */
+static glab_status check_saved(const glab_node *n) {
+  for (int i = 0; i < GLAB_NODE_MAXSAVED; i++) {
+    const glab_storage *st = n->saved[i].storage;
+    if (st && st->version != n->saved_version[i])
+      return glab_fail(GLAB_EARG, "backward: a tensor saved by %s%s%s was modified in place "
+                       "(version %llu, now %llu); compute it anew, or clone() it before "
+                       "changing it", n->name, n->where[0] ? " at " : "", n->where,
+                       (unsigned long long)n->saved_version[i], (unsigned long long)st->version);
+  }
+  return GLAB_OK;
 }
 
 void glab_node_output(glab_node *n, glab_var *out, int k) {
@@ -293,7 +318,8 @@ static glab_status step(glab_node *n, stack *ready, int retain) {
   if (any && n->released)
     return glab_fail(GLAB_EARG, "backward: a second pass through %s, whose saved tensors "
                      "the first pass freed (pass retain_graph = true to the first)", n->name);
-  if (any && (s = fill_missing(n)) == GLAB_OK) s = n->backward(n, gin);
+  if (any && (s = check_saved(n)) == GLAB_OK && (s = fill_missing(n)) == GLAB_OK)
+    s = n->backward(n, gin);
   for (int k = 0; k < GLAB_NODE_MAXOUT; k++) glab_tensor_free(&n->grad[k]);
   if (!retain && any) release_saved(n);
   for (int i = 0; i < n->nin; i++) {

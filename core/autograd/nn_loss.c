@@ -206,6 +206,8 @@ static glab_status check_state(const char *op, const glab_tensor *p, const glab_
                        glab_shape_str(b, sizeof b, all[i]->ndim, all[i]->shape),
                        glab_dtype_name(all[i]->dtype));
   }
+  for (int i = 0; i < 4; i++)          /* the step writes all but the gradient */
+    if (all[i] && i != 1) glab_tensor_bump(all[i]);
   return GLAB_OK;
 }
 

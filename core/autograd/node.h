@@ -34,6 +34,8 @@ struct glab_node {
   glab_node *in[GLAB_NODE_MAXIN];     /* producer of input i, or NULL */
   int in_out[GLAB_NODE_MAXIN];        /* ... and which of its outputs */
   glab_tensor saved[GLAB_NODE_MAXSAVED];
+  uint64_t saved_version[GLAB_NODE_MAXSAVED];  /* storage versions when saved */
+  char where[72];                     /* "file:line" of the recording call, or "" */
   double arg[4];
   int64_t iarg[2 * GLAB_MAXDIM + 4]; /* shape at 1.., op parameters after */
   glab_tensor grad[GLAB_NODE_MAXOUT]; /* incoming gradients; a leaf's .grad */
@@ -49,8 +51,12 @@ struct glab_node {
 ** *out = NULL when nothing needs recording.  GLAB_ENOMEM on failure. */
 glab_status glab_node_new(glab_node **out, const char *name, glab_backward_fn bw,
                           int nin, const glab_var *const *in);
-/* Keep a shared handle on t in saved[slot]. */
+/* Keep a shared handle on t in saved[slot], with its storage's version:
+** backward refuses to run the rule if t was written in place since. */
 void glab_node_save(glab_node *n, int slot, const glab_tensor *t);
+/* Keep only t's shape, strides and dtype in saved[slot] (no storage): for a
+** rule that needs no values, so that later writes to t do not concern it. */
+void glab_node_save_meta(glab_node *n, int slot, const glab_tensor *t);
 /* Make out (holding its result) output k of n, taking one reference on n
 ** (the caller's reference from glab_node_new moves to output 0; further
 ** outputs add one each). */

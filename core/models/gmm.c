@@ -434,6 +434,7 @@ glab_status glab_kmeans_update(glab_tensor *centers, glab_tensor *counts, const 
     for (int64_t j = 0; j < d; j++) sum[k * d + j] += elem(dt, x, i * d + j);
   }
   void *c = glab_tensor_data(centers);
+  glab_tensor_bump(centers);
   for (int64_t k = 0; k < K; k++)
     if (cnt[k] > 0)
       for (int64_t j = 0; j < d; j++) set_elem(dt, c, k * d + j, sum[k * d + j] / cnt[k]);

@@ -456,6 +456,10 @@ glab_status glab_rbm_cd_step(glab_tensor *W, glab_tensor *b, glab_tensor *c,
   if (s == GLAB_OK) s = check_points(V0, &m, "batch", op);
   if (s == GLAB_OK) s = check_train(W, b, c, vel, chain, V0, o, op);
   if (s != GLAB_OK) return s;
+  glab_tensor_bump(W);
+  glab_tensor_bump(b);
+  glab_tensor_bump(c);
+  if (chain) glab_tensor_bump(chain);
   int64_t B = V0->shape[0];
   size_t es = esize(m.dt);
   int threads = pool_size();

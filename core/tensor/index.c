@@ -145,15 +145,23 @@ glab_status glab_scatter_add(glab_tensor *dst, int dim, const glab_tensor *idx,
                      glab_shape_str(si, sizeof si, idx->ndim, idx->shape),
                      glab_shape_str(ss, sizeof ss, src->ndim, src->shape));
   glab_status s = check_gather(dst, d, idx, "scatter_add");
+  if (s == GLAB_OK) s = glab_tensor_check_writable(dst, "scatter_add");
   if (s != GLAB_OK) return s;
-  int64_t n = glab_tensor_numel(idx), pos[GLAB_MAXDIM];
-  for (int64_t i = 0; i < n; i++) {
-    unravel(pos, i, idx->ndim, idx->shape);
-    double v = glab_tensor_get(idx, pos), x = glab_tensor_get(src, pos);
-    pos[d] = (int64_t)v;
-    glab_tensor_set(dst, pos, glab_tensor_get(dst, pos) + x);
+  glab_tensor ti = GLAB_TENSOR_EMPTY, ts = GLAB_TENSOR_EMPTY;
+  const glab_tensor *ix, *sx;
+  if ((s = glab_tensor_unalias(&ix, &ti, dst, idx)) == GLAB_OK &&
+      (s = glab_tensor_unalias(&sx, &ts, dst, src)) == GLAB_OK) {
+    int64_t n = glab_tensor_numel(ix), pos[GLAB_MAXDIM];
+    for (int64_t i = 0; i < n; i++) {
+      unravel(pos, i, ix->ndim, ix->shape);
+      double v = glab_tensor_get(ix, pos), x = glab_tensor_get(sx, pos);
+      pos[d] = (int64_t)v;
+      glab_tensor_set(dst, pos, glab_tensor_get(dst, pos) + x);
+    }
   }
-  return GLAB_OK;
+  glab_tensor_free(&ti);
+  glab_tensor_free(&ts);
+  return s;
 }
 
 glab_status glab_masked_select(glab_tensor *out, const glab_tensor *a,

@@ -179,13 +179,17 @@ static int result_shape(int64_t *res, const int64_t *sh, int bnd, const glab_ten
 }
 
 /* C as a (batch..., m, n) view of out when out can take the result in place
-** (existing, contiguous, right shape and dtype); else a new tensor. */
+** (existing, contiguous, right shape and dtype, and sharing no memory with
+** the operands, which BLAS would read after writing); else a new tensor. */
 static glab_status matmul_target(glab_tensor *c, glab_tensor *out, glab_dtype dt,
-                                 int bnd, const int64_t *sh, int nd, const int64_t *res) {
+                                 int bnd, const int64_t *sh, int nd, const int64_t *res,
+                                 const glab_tensor *a, const glab_tensor *b) {
   if (!out->storage) return glab_tensor_new(c, dt, bnd + 2, sh);
   glab_status s = glab_tensor_prepare(out, dt, nd, res, "matmul");
   if (s != GLAB_OK) return s;
-  if (glab_tensor_is_contiguous(out)) return glab_tensor_view(c, out, bnd + 2, sh);
+  if (glab_tensor_is_contiguous(out) && !glab_tensor_overlaps(out, a) &&
+      !glab_tensor_overlaps(out, b))
+    return glab_tensor_view(c, out, bnd + 2, sh);
   return glab_tensor_new(c, dt, bnd + 2, sh);
 }
 
@@ -204,7 +208,7 @@ glab_status glab_matmul(glab_tensor *out, const glab_tensor *a,
     sh[bnd] = a2.shape[a2.ndim - 2];
     sh[bnd + 1] = b2.shape[b2.ndim - 1];
     nd = result_shape(res, sh, bnd, a, b);
-    s = matmul_target(&c, out, dt, bnd, sh, nd, res);
+    s = matmul_target(&c, out, dt, bnd, sh, nd, res, a, b);
   }
   if (s == GLAB_OK) {
     run_batches(&c, &ea, &ga, &eb, &gb, bnd);

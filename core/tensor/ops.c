@@ -206,10 +206,27 @@ static glab_status operands_init(operands *o, const glab_tensor *const *ins,
   return GLAB_OK;
 }
 
+/* Inputs that overlap an existing out (an in-place op, or a view of one
+** tensor written from another view of it) are read from copies, unless they
+** share out's layout exactly: the result is as if every input were copied
+** first.  The copies replace the expanded views in o->owned. */
+static glab_status unalias_inputs(operands *o, const glab_tensor *out) {
+  for (int k = 1; k < o->n; k++) {
+    glab_tensor tmp = GLAB_TENSOR_EMPTY;
+    const glab_tensor *use;
+    glab_status s = glab_tensor_unalias(&use, &tmp, out, o->ops[k]);
+    if (s != GLAB_OK) return s;
+    if (use == &tmp) glab_tensor_move(&o->owned[k], &tmp);
+  }
+  return GLAB_OK;
+}
+
 /* Allocate or check out, then run fn over every element. */
 static glab_status run(glab_tensor *out, operands *o, glab_iter_fn fn,
                        kernel_ctx *ctx, const char *op) {
+  int fresh = out->storage == NULL;
   glab_status s = glab_tensor_prepare(out, o->dt, o->ndim, o->shape, op);
+  if (s == GLAB_OK && !fresh) s = unalias_inputs(o, out);
   if (s == GLAB_OK) {
     glab_iter it;
     o->ops[0] = out;
@@ -234,7 +251,7 @@ glab_status glab_binary_scalar(glab_tensor *out, glab_binop op,
                                const glab_tensor *a, double v, int scalar_first) {
   /* The scalar lives on the stack as a 0-d tensor of a's dtype. */
   union { float f; double d; } cell;
-  glab_storage st = {&cell, sizeof cell, 1};
+  glab_storage st = {&cell, sizeof cell, 1, 0};
   glab_tensor sc = GLAB_TENSOR_EMPTY;
   sc.storage = &st;
   sc.dtype = a->dtype;

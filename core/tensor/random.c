@@ -53,6 +53,9 @@ typedef double (*draw_fn)(glab_rng *g, const void *ctx, glab_dtype dt);
 
 static glab_status fill(glab_rng *g, glab_tensor *t, draw_fn draw, const void *ctx) {
   int64_t n = glab_tensor_numel(t);
+  glab_status s = glab_tensor_check_writable(t, "random fill");
+  if (s != GLAB_OK) return s;
+  glab_tensor_bump(t);
   if (glab_tensor_is_contiguous(t)) {
     if (t->dtype == GLAB_F64) {
       double *d = glab_tensor_data(t);

@@ -226,6 +226,61 @@ static int same_shape(int na, const int64_t *a, int nb, const int64_t *b) {
   return 1;
 }
 
+/* ---- writes and aliasing ---------------------------------------------------- */
+
+/* The lowest and highest element t reaches, as storage offsets. */
+static void extent(const glab_tensor *t, int64_t *lo, int64_t *hi) {
+  *lo = *hi = t->offset;
+  for (int i = 0; i < t->ndim; i++) {
+    int64_t span = (t->shape[i] - 1) * t->stride[i];
+    if (span < 0) *lo += span;
+    else *hi += span;
+  }
+}
+
+int glab_tensor_overlaps(const glab_tensor *a, const glab_tensor *b) {
+  if (!a->storage || a->storage != b->storage) return 0;
+  if (glab_tensor_numel(a) == 0 || glab_tensor_numel(b) == 0) return 0;
+  int64_t alo, ahi, blo, bhi;
+  extent(a, &alo, &ahi);
+  extent(b, &blo, &bhi);
+  /* a float64 view and a float32 view of one storage cannot both exist */
+  return alo <= bhi && blo <= ahi;
+}
+
+int glab_tensor_same_layout(const glab_tensor *a, const glab_tensor *b) {
+  if (a->storage != b->storage || a->offset != b->offset || a->dtype != b->dtype ||
+      !same_shape(a->ndim, a->shape, b->ndim, b->shape))
+    return 0;
+  for (int i = 0; i < a->ndim; i++)
+    if (a->shape[i] != 1 && a->stride[i] != b->stride[i]) return 0;
+  return 1;
+}
+
+glab_status glab_tensor_check_writable(const glab_tensor *t, const char *op) {
+  for (int i = 0; i < t->ndim; i++)
+    if (t->stride[i] == 0 && t->shape[i] > 1) {
+      char sh[128];
+      return glab_fail(GLAB_EARG, "%s: the (%s) tensor written in place is expanded (dimension "
+                       "%d of size %lld repeats one element), so its elements share memory; "
+                       "clone() it first", op, glab_shape_str(sh, sizeof sh, t->ndim, t->shape),
+                       i + 1, (long long)t->shape[i]);
+    }
+  return GLAB_OK;
+}
+
+glab_status glab_tensor_unalias(const glab_tensor **use, glab_tensor *tmp,
+                                const glab_tensor *dst, const glab_tensor *src) {
+  *use = src;
+  if (!glab_tensor_overlaps(dst, src) || glab_tensor_same_layout(dst, src)) return GLAB_OK;
+  glab_status s = glab_tensor_clone(tmp, src);
+  if (s == GLAB_OK) *use = tmp;
+  return s;
+}
+
+/* ---- life cycle, continued ------------------------------------------------------ */
+
+
 glab_status glab_tensor_prepare(glab_tensor *out, glab_dtype dt, int ndim,
                                 const int64_t *shape, const char *op) {
   if (!out->storage) return glab_tensor_new(out, dt, ndim, shape);
@@ -236,7 +291,9 @@ glab_status glab_tensor_prepare(glab_tensor *out, glab_dtype dt, int ndim,
                      glab_dtype_name(out->dtype),
                      glab_shape_str(b, sizeof b, ndim, shape), glab_dtype_name(dt));
   }
-  return GLAB_OK;
+  glab_status s = glab_tensor_check_writable(out, op);
+  if (s == GLAB_OK) glab_tensor_bump(out);
+  return s;
 }
 
 void glab_tensor_move(glab_tensor *t, glab_tensor *src) {
@@ -261,6 +318,9 @@ glab_status glab_tensor_deliver(glab_tensor *out, glab_tensor *res,
 
 glab_status glab_tensor_fill(glab_tensor *t, double value) {
   int64_t n = glab_tensor_numel(t);
+  glab_status s = glab_tensor_check_writable(t, "fill");
+  if (s != GLAB_OK) return s;
+  glab_tensor_bump(t);
   if (glab_tensor_is_contiguous(t)) {
     if (t->dtype == GLAB_F64) {
       double *d = glab_tensor_data(t);
@@ -272,7 +332,7 @@ glab_status glab_tensor_fill(glab_tensor *t, double value) {
     return GLAB_OK;
   }
   glab_tensor one = GLAB_TENSOR_EMPTY;
-  glab_status s = glab_tensor_full(&one, t->dtype, 0, NULL, value);
+  s = glab_tensor_full(&one, t->dtype, 0, NULL, value);
   if (s == GLAB_OK) s = glab_tensor_copy(t, &one);
   glab_tensor_free(&one);
   return s;
@@ -340,16 +400,25 @@ static glab_status bad_dim(const char *op, int dim, int ndim) {
 
 glab_status glab_tensor_narrow(glab_tensor *out, const glab_tensor *src,
                                int dim, int64_t start, int64_t len) {
+  return glab_tensor_slice(out, src, dim, start, len, 1);
+}
+
+glab_status glab_tensor_slice(glab_tensor *out, const glab_tensor *src, int dim,
+                              int64_t start, int64_t len, int64_t step) {
+  const char *op = step == 1 ? "narrow" : "slice";
   int d = glab_dim(dim, src->ndim);
-  if (d < 0) return bad_dim("narrow", dim, src->ndim);
-  if (start < 0 || len < 0 || start + len > src->shape[d])
+  if (d < 0) return bad_dim(op, dim, src->ndim);
+  if (step < 1) return glab_fail(GLAB_EARG, "slice: step %lld (it must be 1 or more)", (long long)step);
+  int64_t last = start + (len > 0 ? (len - 1) * step : -1);
+  if (start < 0 || len < 0 || last >= src->shape[d] || (len > 0 && last < start))
     return glab_fail(GLAB_EINDEX,
-                     "narrow: elements %lld..%lld out of range for dimension %d of size %lld",
-                     (long long)start + 1, (long long)(start + len), d + 1,
+                     "%s: elements %lld..%lld out of range for dimension %d of size %lld",
+                     op, (long long)start + 1, (long long)last + 1, d + 1,
                      (long long)src->shape[d]);
   glab_tensor_share(out, src);
   out->offset += start * src->stride[d];
   out->shape[d] = len;
+  if (len > 1) out->stride[d] *= step;
   return GLAB_OK;
 }
 
@@ -628,13 +697,20 @@ glab_status glab_tensor_copy(glab_tensor *dst, const glab_tensor *src) {
                      glab_shape_str(a, sizeof a, src->ndim, src->shape),
                      glab_shape_str(b, sizeof b, dst->ndim, dst->shape));
   }
-  const glab_tensor *ops[2] = {dst, &e};
-  glab_dtype dt[2] = {dst->dtype, src->dtype};
-  glab_iter it;
-  glab_iter_init(&it, 2, ops, dst->ndim, dst->shape);
-  glab_iter_run(&it, copy_row, dt);
+  glab_tensor tmp = GLAB_TENSOR_EMPTY;
+  const glab_tensor *from;
+  if ((s = glab_tensor_check_writable(dst, "copy")) == GLAB_OK &&
+      (s = glab_tensor_unalias(&from, &tmp, dst, &e)) == GLAB_OK) {
+    const glab_tensor *ops[2] = {dst, from};
+    glab_dtype dt[2] = {dst->dtype, src->dtype};
+    glab_iter it;
+    glab_tensor_bump(dst);
+    glab_iter_init(&it, 2, ops, dst->ndim, dst->shape);
+    glab_iter_run(&it, copy_row, dt);
+  }
+  glab_tensor_free(&tmp);
   glab_tensor_free(&e);
-  return GLAB_OK;
+  return s;
 }
 
 glab_status glab_tensor_astype(glab_tensor *out, const glab_tensor *src,
@@ -678,6 +754,7 @@ double glab_tensor_get(const glab_tensor *t, const int64_t *idx) {
 
 void glab_tensor_set(glab_tensor *t, const int64_t *idx, double v) {
   int64_t off = elem_offset(t, idx);
+  glab_tensor_bump(t);
   if (t->dtype == GLAB_F64) ((double *)t->storage->data)[off] = v;
   else ((float *)t->storage->data)[off] = (float)v;
 }

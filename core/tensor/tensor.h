@@ -43,6 +43,7 @@ typedef struct glab_storage {
   void *data;
   size_t nbytes;
   long refs;
+  uint64_t version;             /* bumped by every in-place write (views share it) */
 } glab_storage;
 
 typedef struct glab_tensor {
@@ -85,6 +86,31 @@ char *glab_shape_str(char *buf, size_t n, int ndim, const int64_t *shape);
 /* Normalise a possibly negative dim against ndim; -1 if out of range. */
 int glab_dim(int dim, int ndim);
 
+/* ---- writes and aliasing -------------------------------------------------
+** A write into an existing tensor (an `out` that already holds storage, copy,
+** fill, set, the in-place kernels) bumps its storage's version, so that
+** autograd can tell that a tensor it saved for backward has changed since. */
+static inline void glab_tensor_bump(const glab_tensor *t) {
+  if (t->storage) t->storage->version++;
+}
+/* Whether a and b may touch a common element: the same storage and
+** intersecting element ranges.  Conservative: interleaved views count. */
+int glab_tensor_overlaps(const glab_tensor *a, const glab_tensor *b);
+/* Whether a and b reach the same elements in the same order: the same
+** storage, offset, shape and strides (an elementwise op may then read and
+** write through them at once). */
+int glab_tensor_same_layout(const glab_tensor *a, const glab_tensor *b);
+/* Check that t may be written element by element: GLAB_EARG, naming op,
+** when a stride-0 dim of size > 1 makes several elements one memory cell
+** (an expanded tensor). */
+glab_status glab_tensor_check_writable(const glab_tensor *t, const char *op);
+/* *use is src, or (when src overlaps dst without sharing its layout) a
+** clone of it in *tmp: what an op writing dst reads instead of src, so that
+** the result is as if every input were copied first (numpy's rule).  The
+** caller frees *tmp. */
+glab_status glab_tensor_unalias(const glab_tensor **use, glab_tensor *tmp,
+                                const glab_tensor *dst, const glab_tensor *src);
+
 /* ---- life cycle --------------------------------------------------------- */
 /* Contiguous tensor with uninitialised elements.  Fails with GLAB_ENOMEM and
 ** "cannot allocate 12.0 GiB for a (50000x60000) float32 tensor (...)". */
@@ -122,6 +148,10 @@ glab_status glab_tensor_linspace(glab_tensor *out, glab_dtype dt, double a,
 /* ---- views ---------------------------------------------------------------- */
 glab_status glab_tensor_narrow(glab_tensor *out, const glab_tensor *src,
                                int dim, int64_t start, int64_t len);
+/* len elements of dim from start, step apart (step >= 1): a view whose
+** stride along dim is step times src's.  narrow is the step-1 case. */
+glab_status glab_tensor_slice(glab_tensor *out, const glab_tensor *src, int dim,
+                              int64_t start, int64_t len, int64_t step);
 /* Removes dim: a (3x4) select(dim=0, i) is the (4) row i. */
 glab_status glab_tensor_select(glab_tensor *out, const glab_tensor *src,
                                int dim, int64_t index);
