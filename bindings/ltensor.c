@@ -337,15 +337,20 @@ static int t_unsqueeze(lua_State *L) {
   "(inclusive, step >= 1; negative positions count from the end), or a tensor of " \
   "positions (index_select)"
 
-/* Integer k of the range table at the stack top, as a position in 1..n
-** (negative counts from the end: -1 is n); n + 1 is allowed as an end. */
-static int64_t range_pos(lua_State *L, int k, int64_t n) {
+/* Integer k of the range table at the stack top. */
+static lua_Integer range_int(lua_State *L, int k) {
   lua_rawgeti(L, -1, k);
   if (!lua_isinteger(L, -1))
     luaL_error(L, "index range: entry %d is %s, not an integer; an index entry is "
                INDEX_FORMS, k, lua_isnumber(L, -1) ? "a fraction" : luaL_typename(L, -1));
   lua_Integer i = lua_tointeger(L, -1);
   lua_pop(L, 1);
+  return i;
+}
+
+/* ... as a position in 1..n (negative counts from the end: -1 is n). */
+static int64_t range_pos(lua_State *L, int k, int64_t n) {
+  lua_Integer i = range_int(L, k);
   return (int64_t)(i < 0 ? i + (lua_Integer)n + 1 : i);
 }
 
@@ -356,7 +361,7 @@ static glab_status apply_range(lua_State *L, glab_var *next, const glab_var *v, 
     luaL_error(L, "index range with %d numbers; an index entry is " INDEX_FORMS, (int)len);
   if (len >= 1) a = b = range_pos(L, 1, n);
   if (len >= 2) b = range_pos(L, 2, n);
-  if (len == 3) step = range_pos(L, 3, INT64_MAX);
+  if (len == 3) step = (int64_t)range_int(L, 3);
   if (step < 1) luaL_error(L, "index range {%d, %d, %d}: the step must be 1 or more",
                            (int)a, (int)b, (int)step);
   if (a < 1 || b > n || b < a - 1)
@@ -591,7 +596,9 @@ static const lg_Reg methods[] = {
   {"transpose", t_transpose, "x:transpose(d1, d2) -> Tensor\nView with dimensions d1 and d2 swapped.\nDifferentiable."},
   {"t", t_t, "x:t() -> Tensor\nTranspose of a matrix (a view); vectors are returned as they are. Also x.T.\nDifferentiable."},
   {"permute", t_permute, "x:permute(d1, d2, ...) -> Tensor\nView with the dimensions reordered.\nDifferentiable."},
-  {"narrow", t_narrow, "x:narrow(dim, start, length) -> Tensor\nView of elements start..start+length-1 (1-based) along dim.\nDifferentiable."},
+  {"narrow", t_narrow, "x:narrow(dim, start, length) -> Tensor\nView of elements start..start+length-1 (1-based) along dim.\n"
+   "x[{...}] takes one entry per dim: i (select), {} (all), {i}, {first, last},\n"
+   "{first, last, step} (inclusive views) or a tensor of positions (index_select).\nDifferentiable."},
   {"select", t_select, "x:select(dim, i) -> Tensor\nView of index i along dim, which is removed; x[i] is x:select(1, i).\nDifferentiable."},
   {"expand", t_expand, "x:expand(n, ...) | x:expand(other) -> Tensor\nBroadcast view: size-1 dimensions repeat without copying (-1 keeps a size).\nDifferentiable."},
   {"diagonal", t_diagonal, "x:diagonal() -> Tensor\nView of the diagonal of the last two dims: (..., n, m) gives (..., min(n, m)).\nDifferentiable."},

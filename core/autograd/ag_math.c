@@ -96,7 +96,16 @@ glab_status glab_ag_binary(glab_var *out, glab_binop op, const glab_var *a,
   glab_node *n;
   s = glab_node_record(&n, out, glab_binop_name(op), binary_backward, 2, in, &a->t, &b->t,
                        &out->t);
-  if (n) n->iarg[0] = op;
+  if (n) {
+    n->iarg[0] = op;
+    /* values the rule does not read are kept as shapes only */
+    int keep_a = op != GLAB_ADD && op != GLAB_SUB && op != GLAB_DIV;
+    int keep_b = op != GLAB_ADD && op != GLAB_SUB;
+    int keep_y = op == GLAB_DIV || op == GLAB_POW;
+    if (!keep_a) glab_node_save_meta(n, 0, &n->saved[0]);
+    if (!keep_b) glab_node_save_meta(n, 1, &n->saved[1]);
+    if (!keep_y) glab_node_save_meta(n, 2, &n->saved[2]);
+  }
   return s;
 }
 
@@ -152,6 +161,12 @@ glab_status glab_ag_binary_scalar(glab_var *out, glab_binop op, const glab_var *
     n->iarg[0] = op;
     n->iarg[1] = scalar_first;
     n->arg[0] = c;
+    /* values the rule does not read are kept as shapes only */
+    int keep_a = (op == GLAB_DIV && scalar_first) || (op == GLAB_POW && !scalar_first) ||
+                 op == GLAB_MAXIMUM || op == GLAB_MINIMUM;
+    int keep_y = (op == GLAB_DIV || op == GLAB_POW) && scalar_first;
+    if (!keep_a) glab_node_save_meta(n, 0, &n->saved[0]);
+    if (!keep_y) glab_node_save_meta(n, 1, &n->saved[1]);
   }
   return s;
 }

@@ -53,9 +53,10 @@ void glab_node_save(glab_node *n, int slot, const glab_tensor *t) {
 }
 
 void glab_node_save_meta(glab_node *n, int slot, const glab_tensor *t) {
+  glab_tensor meta = *t;       /* t may be saved[slot] itself */
+  meta.storage = NULL;
   glab_tensor_free(&n->saved[slot]);
-  n->saved[slot] = *t;
-  n->saved[slot].storage = NULL;
+  n->saved[slot] = meta;
 }
 
 /* A rule must not read a saved tensor that was written since it was saved:

@@ -197,6 +197,7 @@ glab_status glab_tensor_new(glab_tensor *out, glab_dtype dt, int ndim,
   st->data = data;
   st->nbytes = cap;
   st->refs = 1;
+  st->version = 0;
   memset(out, 0, sizeof *out);
   out->storage = st;
   out->ndim = ndim;

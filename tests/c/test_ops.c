@@ -264,6 +264,30 @@ static void test_matmul_into_out(void) {
   glab_tensor_free(&big); glab_tensor_free(&tv); glab_tensor_free(&wrong);
 }
 
+/* An out that is an operand (or overlaps one) gets the product of the values
+** before the call, as numpy's matmul(a, a, out=a) does. */
+static void test_matmul_aliased_out(void) {
+  glab_tensor a = randn(GLAB_F64, 2, 5, 5, 0), ref = GLAB_TENSOR_EMPTY;
+  glab_tensor a0 = GLAB_TENSOR_EMPTY, at = GLAB_TENSOR_EMPTY;
+  glab_tensor_clone(&a0, &a);
+  glab_matmul(&ref, &a0, &a0);
+  OK(glab_matmul(&a, &a, &a) == GLAB_OK, "matmul(a, a) into a");
+  NEAR(max_abs_diff(&a, &ref), 0, 1e-12, "is a0 @ a0, not a product of half-written rows");
+  glab_tensor_free(&ref);
+  glab_tensor_transpose(&at, &a0, 0, 1);
+  glab_tensor a1 = GLAB_TENSOR_EMPTY;
+  glab_tensor_clone(&a1, &a0);
+  glab_matmul(&ref, &a1, &a1);                  /* reference from untouched copies */
+  glab_tensor_free(&ref);
+  glab_tensor t0 = GLAB_TENSOR_EMPTY;
+  glab_tensor_clone(&t0, &at);
+  glab_matmul(&ref, &a1, &t0);
+  OK(glab_matmul(&a0, &a0, &at) == GLAB_OK, "matmul(a, a^T view) into a");
+  NEAR(max_abs_diff(&a0, &ref), 0, 1e-12, "is a @ a^T of the old values");
+  glab_tensor_free(&a); glab_tensor_free(&a0); glab_tensor_free(&at); glab_tensor_free(&ref);
+  glab_tensor_free(&a1); glab_tensor_free(&t0);
+}
+
 static void test_indexing(void) {
   glab_tensor a = GLAB_TENSOR_EMPTY, m = GLAB_TENSOR_EMPTY, idx = GLAB_TENSOR_EMPTY;
   int64_t sh[2] = {4, 3}, two = 2;
@@ -307,6 +331,7 @@ int main(void) {
   test_scans();
   test_matmul();
   test_matmul_into_out();
+  test_matmul_aliased_out();
   test_indexing();
   return tap_done();
 }
