@@ -11,6 +11,7 @@
 ** which takes row-major operands and a transpose flag directly.
 */
 #include <cblas.h>
+#include <float.h>
 #include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
@@ -43,6 +44,66 @@ static int64_t batch_count(const glab_tensor *a, int trailing) {
 
 static glab_status nan_input(const char *op) {
   return glab_fail(GLAB_ELINALG, "%s: the matrix contains NaN or infinity", op);
+}
+
+/* LAPACKE's own check finds NaN only; an infinite entry goes through and
+** comes back as an inf factor or NaN eigenvalues.  c is contiguous. */
+static glab_status check_finite(const glab_tensor *c, const char *op) {
+  int64_t n = glab_tensor_numel(c);
+  int ok = 1;
+  if (c->dtype == GLAB_F64) {
+    const double *p = glab_tensor_data(c);
+    for (int64_t i = 0; i < n; i++) ok &= isfinite(p[i]) != 0;
+  } else {
+    const float *p = glab_tensor_data(c);
+    for (int64_t i = 0; i < n; i++) ok &= isfinite(p[i]) != 0;
+  }
+  return ok ? GLAB_OK : nan_input(op);
+}
+
+/* A workspace size that LAPACK returned in a float: float32 holds integers
+** exactly only below 2^24, and a size rounded down to the nearest float is
+** "parameter N had an illegal value" on the real call (eigh at n >= 2,900).
+** Rounded up past any such loss, as LAPACK 3.10's sroundup_lwork does. */
+static lapack_int work_size(float q) {
+  return (lapack_int)ceil((double)q * (1.0 + 2.0 * FLT_EPSILON)) + 1;
+}
+
+/* ssyevd with its workspace sized by work_size (LAPACKE_ssyevd truncates). */
+static lapack_int ssyevd(char jobz, lapack_int n, float *a, float *w) {
+  float q;
+  lapack_int iq, info = LAPACKE_ssyevd_work(LAPACK_COL_MAJOR, jobz, 'U', n, a, n, w, &q, -1,
+                                            &iq, -1);
+  if (info != 0) return info;
+  lapack_int lwork = work_size(q);
+  float *work = malloc((size_t)lwork * sizeof *work);
+  lapack_int *iwork = malloc((size_t)iq * sizeof *iwork);
+  info = work && iwork ? LAPACKE_ssyevd_work(LAPACK_COL_MAJOR, jobz, 'U', n, a, n, w, work,
+                                             lwork, iwork, iq)
+                       : LAPACK_WORK_MEMORY_ERROR;
+  free(work);
+  free(iwork);
+  return info;
+}
+
+/* sgesdd likewise (its workspace passes 2^24 near min(m, n) = 1,400). */
+static lapack_int sgesdd(char jobz, lapack_int m, lapack_int n, float *a, float *s, float *u,
+                         lapack_int ldu, float *vt) {
+  lapack_int k = m < n ? m : n, info;
+  lapack_int *iwork = malloc((size_t)(8 * (k > 0 ? k : 1)) * sizeof *iwork);
+  float q;
+  if (!iwork) return LAPACK_WORK_MEMORY_ERROR;
+  info = LAPACKE_sgesdd_work(LAPACK_ROW_MAJOR, jobz, m, n, a, n, s, u, ldu, vt, n, &q, -1, iwork);
+  if (info == 0) {
+    lapack_int lwork = work_size(q);
+    float *work = malloc((size_t)lwork * sizeof *work);
+    info = work ? LAPACKE_sgesdd_work(LAPACK_ROW_MAJOR, jobz, m, n, a, n, s, u, ldu, vt, n,
+                                      work, lwork, iwork)
+                : LAPACK_WORK_MEMORY_ERROR;
+    free(work);
+  }
+  free(iwork);
+  return info;
 }
 
 /* ---- cholesky, eigh ------------------------------------------------------------ */
@@ -81,7 +142,8 @@ glab_status glab_linalg_cholesky(glab_tensor *out, const glab_tensor *a, int upp
   if (s != GLAB_OK) return s;
   glab_tensor c = GLAB_TENSOR_EMPTY;
   s = glab_tensor_clone(&c, a);
-  if (s != GLAB_OK) return s;
+  if (s == GLAB_OK) s = check_finite(&c, "cholesky");
+  if (s != GLAB_OK) { glab_tensor_free(&c); return s; }
   int64_t n = a->shape[a->ndim - 1], nb = batch_count(a, 2);
   chol_batch j = {&c, n, upper ? 'L' : 'U', upper, malloc((nb ? nb : 1) * sizeof(lapack_int))};
   if (!j.info) s = glab_fail(GLAB_ENOMEM, "cholesky: cannot allocate %lld status words", (long long)nb);
@@ -123,6 +185,7 @@ glab_status glab_linalg_eigh(glab_tensor *w, glab_tensor *v, const glab_tensor *
   glab_tensor c = GLAB_TENSOR_EMPTY, ev = GLAB_TENSOR_EMPTY;
   int64_t n = a->shape[a->ndim - 1], nb = batch_count(a, 2);
   s = glab_tensor_clone(&c, a);
+  if (s == GLAB_OK) s = check_finite(&c, "eigh");
   if (s == GLAB_OK) s = glab_tensor_new(&ev, a->dtype, a->ndim - 1, a->shape);
   char jobz = v ? 'V' : 'N';
   for (int64_t t = 0; t < nb && s == GLAB_OK && n > 0; t++) {
@@ -130,12 +193,15 @@ glab_status glab_linalg_eigh(glab_tensor *w, glab_tensor *v, const glab_tensor *
     lapack_int info = c.dtype == GLAB_F64
         ? LAPACKE_dsyevd(LAPACK_COL_MAJOR, jobz, 'U', (lapack_int)n, (double *)glab_tensor_data(&c) + off,
                          (lapack_int)n, (double *)glab_tensor_data(&ev) + t * n)
-        : LAPACKE_ssyevd(LAPACK_COL_MAJOR, jobz, 'U', (lapack_int)n, (float *)glab_tensor_data(&c) + off,
-                         (lapack_int)n, (float *)glab_tensor_data(&ev) + t * n);
+        : ssyevd(jobz, (lapack_int)n, (float *)glab_tensor_data(&c) + off,
+                 (float *)glab_tensor_data(&ev) + t * n);
     char wb[64];
     if (info > 0)
       s = glab_fail(GLAB_ELINALG, "eigh: the eigenvalue iteration did not converge%s",
                     where_in(wb, sizeof wb, nb, t));
+    else if (info == LAPACK_WORK_MEMORY_ERROR)
+      s = glab_fail(GLAB_ENOMEM, "eigh: cannot allocate LAPACK's workspace for n = %lld",
+                    (long long)n);
     else if (info < 0)
       s = nan_input("eigh");
     else if (v)
@@ -212,6 +278,7 @@ glab_status glab_linalg_solve(glab_tensor *out, const glab_tensor *a,
   s = pair_batches(&ae, &be, &bnd, &vec, a, b, 1, "solve");
   if (s == GLAB_OK) s = glab_tensor_astype(&lu, &ae, dt);
   if (s == GLAB_OK) s = glab_tensor_astype(&x, &be, dt);
+  if (s == GLAB_OK) s = check_finite(&lu, "solve");
   if (s == GLAB_OK && !(piv = malloc((size_t)(n + 1) * sizeof *piv)))
     s = glab_fail(GLAB_ENOMEM, "solve: out of memory");
   int64_t nb = s == GLAB_OK ? batch_count(&lu, 2) : 0;
@@ -383,6 +450,7 @@ glab_status glab_linalg_slogdet(glab_tensor *sign, glab_tensor *logabs,
   int64_t n = a->shape[a->ndim - 1], nb = batch_count(a, 2);
   lapack_int *piv = malloc((size_t)(n + 1) * sizeof *piv);
   s = piv ? glab_tensor_clone(&c, a) : glab_fail(GLAB_ENOMEM, "slogdet: out of memory");
+  if (s == GLAB_OK) s = check_finite(&c, "slogdet");
   if (s == GLAB_OK) s = glab_tensor_new(&sg, a->dtype, a->ndim - 2, a->shape);
   if (s == GLAB_OK) s = glab_tensor_new(&la, a->dtype, a->ndim - 2, a->shape);
   for (int64_t t = 0; t < nb && s == GLAB_OK; t++) {
@@ -420,6 +488,7 @@ glab_status glab_linalg_inv(glab_tensor *out, const glab_tensor *a) {
   int64_t n = a->shape[a->ndim - 1], nb = batch_count(a, 2);
   lapack_int *piv = malloc((size_t)(n + 1) * sizeof *piv);
   s = piv ? glab_tensor_clone(&c, a) : glab_fail(GLAB_ENOMEM, "inv: out of memory");
+  if (s == GLAB_OK) s = check_finite(&c, "inv");
   for (int64_t t = 0; t < nb && s == GLAB_OK && n > 0; t++) {
     lapack_int info = getrf(&c, t, n, piv);
     char wb[64];
@@ -461,6 +530,7 @@ glab_status glab_linalg_svd(glab_tensor *u, glab_tensor *sv, glab_tensor *vh,
               tv = GLAB_TENSOR_EMPTY;
   memcpy(sh, a->shape, sizeof sh);
   s = glab_tensor_clone(&c, a);
+  if (s == GLAB_OK) s = check_finite(&c, "svd");
   sh[nd - 1] = ucols;
   if (s == GLAB_OK) s = glab_tensor_new(&tu, a->dtype, nd, sh);
   sh[nd - 2] = vrows;
@@ -476,15 +546,16 @@ glab_status glab_linalg_svd(glab_tensor *u, glab_tensor *sv, glab_tensor *vh,
                          (double *)glab_tensor_data(&ts) + t * k,
                          (double *)glab_tensor_data(&tu) + t * m * ucols, (lapack_int)ucols,
                          (double *)glab_tensor_data(&tv) + t * vrows * n, (lapack_int)n)
-        : LAPACKE_sgesdd(LAPACK_ROW_MAJOR, jobz, (lapack_int)m, (lapack_int)n,
-                         (float *)glab_tensor_data(&c) + t * m * n, (lapack_int)n,
-                         (float *)glab_tensor_data(&ts) + t * k,
-                         (float *)glab_tensor_data(&tu) + t * m * ucols, (lapack_int)ucols,
-                         (float *)glab_tensor_data(&tv) + t * vrows * n, (lapack_int)n);
+        : sgesdd(jobz, (lapack_int)m, (lapack_int)n, (float *)glab_tensor_data(&c) + t * m * n,
+                 (float *)glab_tensor_data(&ts) + t * k,
+                 (float *)glab_tensor_data(&tu) + t * m * ucols, (lapack_int)ucols,
+                 (float *)glab_tensor_data(&tv) + t * vrows * n);
     char wb[64];
     if (info > 0)
       s = glab_fail(GLAB_ELINALG, "svd: the iteration did not converge%s",
                     where_in(wb, sizeof wb, nb, t));
+    else if (info == LAPACK_WORK_MEMORY_ERROR)
+      s = glab_fail(GLAB_ENOMEM, "svd: cannot allocate LAPACK's workspace");
     else if (info < 0)
       s = nan_input("svd");
   }
@@ -519,6 +590,7 @@ glab_status glab_linalg_lstsq(glab_tensor *out, const glab_tensor *a,
   memcpy(sh, bc.shape, sizeof sh);
   sh[a->ndim - 2] = rows;
   s = glab_tensor_astype(&c, a, dt);
+  if (s == GLAB_OK) s = check_finite(&c, "lstsq");
   if (s == GLAB_OK) s = glab_tensor_full(&bb, dt, a->ndim, sh, 0.0);
   if (s == GLAB_OK) s = glab_tensor_new(&sv, dt, 1, &kmin);
   if (s == GLAB_OK) {

@@ -188,11 +188,75 @@ static void test_slogdet_inv_svd_lstsq(void) {
   for (size_t i = 0; i < sizeof all / sizeof *all; i++) glab_tensor_free(all[i]);
 }
 
+/* float32 eigh at n = 3,000, where the workspace size (1 + 6n + 2n^2 =
+** 18,018,001) is no longer a float: it must run, and A v = v diag(w) hold to
+** float32 accuracy on the columns checked (relative to |A| ~ sqrt(n)). */
+static void test_eigh_large_float32(void) {
+  int64_t n = 3000, sh[2] = {n, n};
+  glab_tensor b = randn(GLAB_F32, 2, sh), bt = GLAB_TENSOR_EMPTY, a = GLAB_TENSOR_EMPTY;
+  glab_tensor w = GLAB_TENSOR_EMPTY, v = GLAB_TENSOR_EMPTY;
+  glab_tensor_transpose(&bt, &b, 0, 1);
+  glab_binary(&a, GLAB_ADD, &b, &bt);                   /* symmetric */
+  glab_status st = glab_linalg_eigh(&w, &v, &a);
+  OK(st == GLAB_OK, "float32 eigh of a 3000x3000 matrix runs (%s)", st ? glab_errmsg() : "ok");
+  if (st == GLAB_OK) {
+    double worst = 0, trace = 0, wsum = 0;
+    for (int64_t i = 0; i < n; i++) {
+      int64_t ii[2] = {i, i};
+      trace += glab_tensor_get(&a, ii);
+      wsum += glab_tensor_get(&w, &i);
+    }
+    for (int64_t k = 0; k < n; k += 599) {               /* columns 1, 600, ... */
+      int64_t kk = k;
+      double lam = glab_tensor_get(&w, &kk);
+      for (int64_t i = 0; i < n; i++) {
+        double acc = 0;
+        for (int64_t j = 0; j < n; j++) {
+          int64_t ij[2] = {i, j}, jk[2] = {j, k};
+          acc += glab_tensor_get(&a, ij) * glab_tensor_get(&v, jk);
+        }
+        int64_t ik[2] = {i, k};
+        worst = fmax(worst, fabs(acc - lam * glab_tensor_get(&v, ik)));
+      }
+    }
+    NEAR(worst / sqrt((double)n), 0, 1e-3, "A v = v w on sampled columns");
+    NEAR((wsum - trace) / n, 0, 1e-3, "eigenvalues sum to the trace");
+  }
+  glab_tensor_free(&b); glab_tensor_free(&bt); glab_tensor_free(&a);
+  glab_tensor_free(&w); glab_tensor_free(&v);
+}
+
+/* An infinite entry is refused by every factorisation, as NaN is:
+** LAPACKE's own check sees NaN only. */
+static void test_nonfinite_refused(void) {
+  int64_t sh[2] = {3, 3};
+  for (int k = 0; k < 2; k++) {
+    glab_tensor a = spd(GLAB_F64, 2, sh), r1 = GLAB_TENSOR_EMPTY, r2 = GLAB_TENSOR_EMPTY;
+    glab_tensor r3 = GLAB_TENSOR_EMPTY;
+    int64_t at[2] = {1, 1};
+    glab_tensor_set(&a, at, k ? NAN : INFINITY);
+    const char *what = k ? "NaN" : "inf";
+    OK(glab_linalg_cholesky(&r1, &a, 0) == GLAB_ELINALG && strstr(glab_errmsg(), "NaN or infinity"),
+       "cholesky refuses %s: %s", what, glab_errmsg());
+    OK(glab_linalg_eigh(&r1, &r2, &a) == GLAB_ELINALG && strstr(glab_errmsg(), "NaN or infinity"),
+       "eigh refuses %s", what);
+    OK(glab_linalg_inv(&r1, &a) == GLAB_ELINALG, "inv refuses %s", what);
+    OK(glab_linalg_slogdet(&r1, &r2, &a) == GLAB_ELINALG, "slogdet refuses %s", what);
+    OK(glab_linalg_svd(&r1, &r2, &r3, &a, 0) == GLAB_ELINALG, "svd refuses %s", what);
+    OK(glab_linalg_solve(&r1, &a, &a) == GLAB_ELINALG, "solve refuses %s", what);
+    OK(glab_linalg_lstsq(&r1, &a, &a) == GLAB_ELINALG, "lstsq refuses %s", what);
+    OK(!r1.storage && !r2.storage && !r3.storage, "and writes no output");
+    glab_tensor_free(&a);
+  }
+}
+
 int main(void) {
   glab_rng_seed(&rng, 11);
   test_eigh_known_spectrum();
   test_cholesky_batched();
   test_solvers();
   test_slogdet_inv_svd_lstsq();
+  test_nonfinite_refused();
+  test_eigh_large_float32();
   return tap_done();
 }
