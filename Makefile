@@ -4,12 +4,17 @@
 #   make test       install missing packages, build, run every test
 #   make demo       install, build, run the flagship exercise (PS1) live
 #   make SAN=1 test the same under AddressSanitizer + UBSan (build-san/)
+#   make install    genlab, genlab.so and genlab.1 under PREFIX (also: luarocks make
+#                   vendor/genlab-scm-1.rockspec); make uninstall removes them
 #   make notebooks  render every notebook in notebooks-lua/ (short configuration)
 #                   to out/notebooks/<name>/index.html and <name>.pdf
 
 CC      ?= cc
 PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man/man1
 LUA_CMOD ?= $(PREFIX)/lib/lua/5.4
+LUA_INCDIR ?= /usr/include/lua5.4
 
 BUILD   := build
 OPT     := -O2
@@ -20,7 +25,7 @@ endif
 
 BLAS_INC := /usr/include/x86_64-linux-gnu/openblas-pthread
 CFLAGS  += $(OPT) -g -std=c11 -D_GNU_SOURCE -fPIC -fno-math-errno -fno-trapping-math -fvect-cost-model=dynamic -Wall -Wextra -Wshadow \
-           -Wno-unused-parameter -I$(BLAS_INC) -I/usr/include/lua5.4 -MMD -MP \
+           -Wno-unused-parameter -I$(BLAS_INC) -I$(LUA_INCDIR) -MMD -MP \
            -DGENLAB_DATA_DIR=\"$(CURDIR)/data\" -I/usr/include/SDL2 -I$(BUILD)/gen
 LDLIBS  := -llapacke -lopenblas -lstb -lSDL2 -lcmark -lz -lm -lpthread
 LUALIBS := -llua5.4 -lreadline
@@ -40,11 +45,11 @@ ifeq ($(SAN),1)
 EXE := $(BUILD)/genlab
 endif
 
-.PHONY: all deps data test demo bench install clean docs help check-c fuzz notebooks
+.PHONY: all deps data test demo bench install uninstall clean docs help check-c fuzz notebooks FORCE
 all: $(EXE) $(BUILD)/lua/genlab.so
 
 help:
-	@sed -n '1,8p' Makefile
+	@sed -n '1,10p' Makefile
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -56,6 +61,18 @@ $(BUILD)/gen/embedded_lua.h: $(LUA_LIB) bindings/embed.sh
 	bindings/embed.sh $(LUA_LIB) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/bindings/lnn.o: $(BUILD)/gen/embedded_lua.h
+
+# The version and the commit built from ("unknown" outside a git checkout, as
+# in a release tarball), rewritten only when they change.
+VERSION := 0.1
+COMMIT  := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell \
+             git diff --quiet HEAD 2>/dev/null || echo +changes)
+$(BUILD)/gen/version.h: FORCE
+	@mkdir -p $(dir $@)
+	@printf '#define GENLAB_VERSION "%s"\n#define GENLAB_COMMIT "%s"\n' '$(VERSION)' '$(COMMIT)' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+$(BUILD)/bindings/main.o $(BUILD)/bindings/lgenlab.o: $(BUILD)/gen/version.h
+FORCE:
 
 $(BUILD)/libgenlab.a: $(CORE_OBJ)
 	$(AR) rcs $@ $^
@@ -109,10 +126,15 @@ fuzz: all
 docs: $(EXE)
 	./$(EXE) bindings/gendoc.lua > bindings/API.md
 
+# The same three files as `luarocks make vendor/genlab-scm-1.rockspec` installs.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LUA_CMOD)
-	install -m 755 $(EXE) $(DESTDIR)$(PREFIX)/bin/genlab
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LUA_CMOD) $(DESTDIR)$(MANDIR)
+	install -m 755 $(EXE) $(DESTDIR)$(BINDIR)/genlab
 	install -m 644 $(BUILD)/lua/genlab.so $(DESTDIR)$(LUA_CMOD)/genlab.so
+	install -m 644 bindings/genlab.1 $(DESTDIR)$(MANDIR)/genlab.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/genlab $(DESTDIR)$(LUA_CMOD)/genlab.so $(DESTDIR)$(MANDIR)/genlab.1
 
 clean:
 	rm -rf build build-san build-fuzz genlab out

@@ -5,6 +5,7 @@
 
 #include "../core/tensor/parallel.h"
 #include "lgenlab.h"
+#include "version.h"          /* GENLAB_VERSION, GENLAB_COMMIT: made by the Makefile */
 
 static int m_set_num_threads(lua_State *L) {
   lua_Integer n = luaL_checkinteger(L, 1);
@@ -74,8 +75,10 @@ int luaopen_genlab(lua_State *L) {
   lg_open_nn(L);
   lg_open_help(L);
   lg_setfuncs(L, functions);
-  lua_pushliteral(L, "0.1");
+  lua_pushliteral(L, GENLAB_VERSION);
   lua_setfield(L, -2, "version");
+  lua_pushliteral(L, GENLAB_COMMIT);
+  lua_setfield(L, -2, "commit");
   lg_setdoc(L, -1, "genlab: tensors, linear algebra and generative models for Lua.");
   lua_pushvalue(L, -1);
   lua_setfield(L, LUA_REGISTRYINDEX, "genlab.module");

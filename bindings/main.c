@@ -20,24 +20,36 @@
 
 #include "../core/viz/window.h"
 #include "lgenlab.h"
+#include "version.h"          /* GENLAB_VERSION, GENLAB_COMMIT: made by the Makefile */
 
 static const char *progname = "genlab";
 static lua_State *globalL;
 
 static const char usage[] =
   "usage: genlab [options] [script [args]]\n"
-  "       genlab notebook FILE.lua [--pdf] [--out=DIR] [args]   (a report: genlab notebook -h)\n"
+  "       genlab notebook FILE.lua [--pdf] [--ipynb] [--out=DIR] [args]   (genlab notebook -h)\n"
   "  -e stat     execute string 'stat'\n"
   "  -i          enter the REPL after running the script\n"
   "  --headless  no windows: figures are written as PNG files\n"
   "  --no-wait   do not keep figure windows open when the script ends\n"
-  "  -v          show version information\n"
-  "  -h          show this help\n"
+  "  -v          show version information (and go on)\n"
+  "  --version   show version information and exit\n"
+  "  -h, --help  show this help and exit\n"
   "  --          stop handling options\n"
   "  -           run stdin and stop handling options\n"
   "--headless and --no-wait may also follow the script's name (before any \"--\");\n"
   "they are taken out of the script's arg.\n"
-  "With no script, genlab starts its REPL (or runs stdin when it is not a terminal).\n";
+  "With no script, genlab starts its REPL (or runs stdin when it is not a terminal).\n"
+  "Exit status: 0 ok, 1 a Lua error (or a failed notebook cell), 2 a usage error.\n"
+  "The manual: man genlab.\n";
+
+/* Exit statuses, as the usage text and genlab(1) document them. */
+enum { EXIT_LUA_ERROR = 1, EXIT_USAGE = 2 };
+
+static void print_version(void) {
+  printf("genlab %s (commit %s), %s, OpenBLAS %d threads\n", GENLAB_VERSION, GENLAB_COMMIT,
+         LUA_RELEASE, glab_get_num_threads());
+}
 
 /* ---- running code (after lua.c) -------------------------------------------- */
 
@@ -135,7 +147,8 @@ static int handle_script(lua_State *L, char **argv) {
 }
 
 /* `genlab notebook FILE [args]`: genlab.notebook.main runs and renders it.
-** Windows show the run live but never hold the report back at the end. */
+** Windows show the run live but never hold the report back at the end.
+** Returns the exit status. */
 static int handle_notebook(lua_State *L, int argc, char **argv) {
   argc = take_own_flags(argv, argc, 1);
   setenv("GENLAB_NO_WAIT", "1", 1);
@@ -144,10 +157,12 @@ static int handle_notebook(lua_State *L, int argc, char **argv) {
   lua_getfield(L, -1, "notebook");
   lua_getfield(L, -1, "main");
   lua_getglobal(L, "arg");
-  int status = docall(L, 1, 1);
-  int ok = status == LUA_OK && lua_toboolean(L, -1);
+  int status = docall(L, 1, 2);
+  int code = status != LUA_OK ? EXIT_LUA_ERROR
+           : lua_toboolean(L, -2) ? EXIT_SUCCESS
+           : lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : EXIT_LUA_ERROR;
   report(L, status);
-  return ok;
+  return code;
 }
 
 /* ---- the REPL ------------------------------------------------------------------- */
@@ -396,7 +411,7 @@ static void repl(lua_State *L) {
   using_history();
   if (hist) read_history(hist);
   export_globals(L);
-  printf("genlab %s (%s, OpenBLAS %d threads)\n", "0.1", LUA_RELEASE, glab_get_num_threads());
+  print_version();
   printf("help() lists the functions; help(f) shows one. Ctrl-D quits.\n");
   for (;;) {
     char *source = NULL;
@@ -429,7 +444,7 @@ static int pmain(lua_State *L) {
   luaL_requiref(L, "genlab", luaopen_genlab, 1);
   lua_pop(L, 1);
   if (argc >= 2 && strcmp(argv[1], "notebook") == 0) {
-    lua_pushboolean(L, handle_notebook(L, argc, argv));
+    lua_pushinteger(L, handle_notebook(L, argc, argv));
     return 1;
   }
   int i;
@@ -438,16 +453,25 @@ static int pmain(lua_State *L) {
     if (strcmp(o, "--") == 0) { i++; break; }
     if (strcmp(o, "-") == 0) break;
     if (strcmp(o, "-i") == 0) interactive = 1;
-    else if (strcmp(o, "-v") == 0) printf("genlab 0.1 (%s)\n", LUA_RELEASE);
+    else if (strcmp(o, "-v") == 0) print_version();
+    else if (strcmp(o, "--version") == 0) { print_version(); lua_pushinteger(L, EXIT_SUCCESS); return 1; }
     else if (strcmp(o, "--headless") == 0) setenv("GENLAB_HEADLESS", "1", 1);
     else if (strcmp(o, "--no-wait") == 0) setenv("GENLAB_NO_WAIT", "1", 1);
-    else if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0) { printf("%s", usage); lua_pushboolean(L, 1); return 1; }
-    else if (strcmp(o, "-e") == 0) {
-      if (++i >= argc) { fprintf(stderr, "%s: '-e' needs an argument\n%s", progname, usage); return 0; }
+    else if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0) {
+      printf("%s", usage);
+      lua_pushinteger(L, EXIT_SUCCESS);
+      return 1;
+    } else if (strcmp(o, "-e") == 0) {
+      if (++i >= argc) {
+        fprintf(stderr, "%s: '-e' needs an argument\n%s", progname, usage);
+        lua_pushinteger(L, EXIT_USAGE);
+        return 1;
+      }
       has_e = 1;
     } else {
       fprintf(stderr, "%s: unrecognized option '%s'\n%s", progname, o, usage);
-      return 0;
+      lua_pushinteger(L, EXIT_USAGE);
+      return 1;
     }
   }
   script = i < argc ? i : 0;
@@ -463,7 +487,7 @@ static int pmain(lua_State *L) {
   if (script && handle_script(L, argv + script) != LUA_OK) return 0;
   if (interactive || (!script && !has_e && isatty(0))) repl(L);
   else if (!script && !has_e && dochunk(L, luaL_loadfile(L, NULL)) != LUA_OK) return 0;
-  lua_pushboolean(L, 1);
+  lua_pushinteger(L, EXIT_SUCCESS);
   return 1;
 }
 
@@ -477,8 +501,8 @@ int main(int argc, char **argv) {
   lua_pushinteger(L, argc);
   lua_pushlightuserdata(L, argv);
   int status = lua_pcall(L, 2, 1, 0);
-  int ok = lua_toboolean(L, -1);
+  int code = status == LUA_OK && lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : EXIT_LUA_ERROR;
   if (status != LUA_OK) report(L, status);
   lua_close(L);
-  return (status == LUA_OK && ok) ? EXIT_SUCCESS : EXIT_FAILURE;
+  return code;
 }

@@ -506,27 +506,61 @@ end, "notebook.render(nb, run, [{dir=run.dir, pdf=false}]) -> html_path, pdf_pat
      "headless Chromium when there is one, so the math shows without scripts)\nand with pdf <name>.pdf, printed by Chromium.")
 
 local USAGE = [[
-usage: genlab notebook FILE.lua [--pdf] [--out=DIR] [--headless] [notebook args, e.g. --full]
+usage: genlab notebook FILE.lua [--pdf] [--ipynb] [--out=DIR] [--headless] [notebook args, e.g. --full]
+       genlab notebook --from-ipynb FILE.ipynb [--out=FILE.lua]
 Run every cell of the notebook in order and write DIR/index.html (default out/notebooks/<name>),
 one self-contained page (figures, styles and math inline); --pdf also writes DIR/<name>.pdf by
-headless Chromium. Other arguments reach the notebook's arg as they would a script's.
-Exit status 1 when a cell fails: the report then ends with that cell and its traceback.]]
+headless Chromium, --ipynb DIR/<name>.ipynb for Jupyter (nbformat 4.5, with this run's outputs
+and figures). Other arguments reach the notebook's arg as they would a script's.
+--from-ipynb turns a Jupyter notebook whose code cells are Lua into a percent-format notebook
+(default: FILE.lua beside it; an existing file is never overwritten).
+Exit status: 0 ok, 1 a cell failed (the report then ends with that cell and its traceback),
+2 a usage error.]]
+
+-- `--from-ipynb FILE.ipynb [--out=FILE.lua]`.
+local function convert(src, dst)
+  dst = dst or (src:gsub("%.ipynb$", "") .. ".lua")
+  local f = io.open(dst, "rb")
+  if f then
+    f:close()
+    io.stderr:write(("notebook: %s exists; not overwritten (give another with --out=FILE.lua)\n"):format(dst))
+    return false
+  end
+  local ok, text = pcall(notebook.from_ipynb, src)
+  if not ok then io.stderr:write(tostring(text), "\n"); return false end
+  f = assert(io.open(dst, "wb"))
+  f:write(text)
+  f:close()
+  io.stderr:write(("notebook: %s -> %s\n"):format(src, dst))
+  return true
+end
 
 notebook.main = doc(function(args)
-  local file, pass, opts = nil, {}, {}
-  for _, a in ipairs(args) do
+  local file, pass, opts, from = nil, {}, {}, nil
+  for i, a in ipairs(args) do
     if a == "--pdf" then opts.pdf = true
+    elseif a == "--ipynb" then opts.ipynb = true
+    elseif a == "--from-ipynb" then from = args[i + 1] or ""
     elseif a:match("^%-%-out=") then opts.dir = a:match("^%-%-out=(.*)$")
     elseif a == "-h" or a == "--help" then print(USAGE); return true
+    elseif a == from then -- the --from-ipynb argument
     elseif not file and not a:match("^%-") then file = a
     else pass[#pass + 1] = a end
   end
-  if not file then io.stderr:write(USAGE, "\n"); return false end
+  if from then
+    if from == "" or file then io.stderr:write(USAGE, "\n"); return false, 2 end
+    return convert(from, opts.dir)
+  end
+  if not file then io.stderr:write(USAGE, "\n"); return false, 2 end
   local nb = notebook.parse(file)
   local run = notebook.run(nb, pass, {dir = opts.dir})
   local html, pdf = notebook.render(nb, run, opts)
-  io.stderr:write(("notebook: %s%s (%d cells, %.1f s)%s\n"):format(html, pdf and (", " .. pdf) or "",
-                  #nb.cells, run.time, run.ok and "" or (": cell " .. run.failed .. " failed")))
+  local ipynb = opts.ipynb and notebook.write_ipynb(nb, run, run.dir .. "/" .. nb.name .. ".ipynb")
+  io.stderr:write(("notebook: %s%s%s (%d cells, %.1f s)%s\n"):format(html, pdf and (", " .. pdf) or "",
+                  ipynb and (", " .. ipynb) or "", #nb.cells, run.time,
+                  run.ok and "" or (": cell " .. run.failed .. " failed")))
   if not run.ok then io.stderr:write(run.cells[run.failed].error, "\n") end
   return run.ok
-end, "notebook.main(args) -> ok\n`genlab notebook FILE.lua [--pdf] [--out=DIR] [args]`: parse, run and render; false when a\ncell failed (the report ends there).")
+end, "notebook.main(args) -> ok, [status]\n`genlab notebook FILE.lua [--pdf] [--ipynb] [--out=DIR] [args]` or `genlab notebook\n" ..
+     "--from-ipynb FILE.ipynb [--out=FILE.lua]`: false when a cell failed (the report ends there),\n" ..
+     "with status 2 for a usage error.")
