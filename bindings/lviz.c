@@ -471,6 +471,61 @@ static int v_outdir(lua_State *L) {
   return 1;
 }
 
+/* {spread =, degenerate =, same = {a, b} (1-based) or nil} of h, pushed. */
+static void push_health(lua_State *L, const glab_grid_health *h) {
+  lua_createtable(L, 0, 3);
+  lua_pushnumber(L, h->spread);
+  lua_setfield(L, -2, "spread");
+  lua_pushboolean(L, glab_grid_degenerate(h));
+  lua_setfield(L, -2, "degenerate");
+  if (h->same_a >= 0) {
+    lua_createtable(L, 2, 0);
+    lua_pushinteger(L, h->same_a + 1);
+    lua_rawseti(L, -2, 1);
+    lua_pushinteger(L, h->same_b + 1);
+    lua_rawseti(L, -2, 2);
+    lua_setfield(L, -2, "same");
+  }
+}
+
+static int v_health(lua_State *L) {
+  lg_Figure *f = check_figure(L, 1);
+  lua_newtable(L);
+  for (int k = 0, n = 0; k < f->fig.rows * f->fig.cols; k++) {
+    const glab_panel *p = &f->fig.panels[k];
+    if (p->kind != GLAB_PANEL_GRID) continue;
+    glab_grid_health h;
+    glab_grid_check(p, &h);
+    push_health(L, &h);
+    lua_pushinteger(L, k + 1);
+    lua_setfield(L, -2, "panel");
+    lua_pushstring(L, p->title);
+    lua_setfield(L, -2, "title");
+    lua_rawseti(L, -2, ++n);
+  }
+  return 1;
+}
+
+/* A grid panel of images alone, to check as a figure would show them. */
+static int v_degenerate(lua_State *L) {
+  glab_tensor *imgs = lg_check(L, 1);
+  lg_checkopts(L, 2, OPTS("norm", "signed"));
+  static const char *const norms[] = {"global", "tile", "none", NULL};
+  glab_grid_opts o = {.pad = -1};
+  o.norm = (glab_norm)lg_optchoice(L, 2, "norm", norms, 2);
+  o.signed_map = lg_optbool(L, 2, "signed", 0);
+  glab_panel p;
+  memset(&p, 0, sizeof p);
+  glab_status s = glab_panel_grid(&p, imgs, &o);
+  glab_grid_health h;
+  if (s == GLAB_OK) glab_grid_check(&p, &h);
+  glab_panel_clear(&p);
+  lg_try(L, s);
+  lua_pushboolean(L, glab_grid_degenerate(&h));
+  push_health(L, &h);
+  return 2;
+}
+
 static const lg_Reg methods[] = {
   {"grid", v_grid, "fig:grid(images, [{panel=1, rows=, cols=, pad=2, norm=\"global\"|\"tile\"|\"none\", signed=false, title=, captions=}]) -> fig\nA collage: images (N, H, W), (N, 1, H, W), (N, H, W, 3), flattened square tiles (N, D), or a list.\nTiles fill the panel: by whole pixels (crisp) for small tiles and from 2x, else smoothly (bilinear\nup, box-averaged down). norm scales by the min/max of all tiles,\nof each tile, or not at all (values in [0, 1]). signed: blue-white-red with 0 white (eigenvectors)."},
   {"heatmap", v_heatmap, "fig:heatmap(M, [{panel=1, signed=false, title=}]) -> fig\nA matrix as colours (viridis, or blue-white-red centred at 0 when signed) with a colour bar."},
@@ -479,6 +534,9 @@ static const lg_Reg methods[] = {
   {"graph", v_graph, "fig:graph(nodes, edges, [{panel=1, seed=0, labels=, title=, pos=}]) -> fig\nnodes: (n, 3) RGB features in [0, 1] colouring each node, or a count n; edges: (m, 2) or {{a, b}, ...},\n1-based. Laid out by Fruchterman-Reingold with the seed (or at pos (n, 2)); labels number the nodes."},
   {"show", v_show, "fig:show() -> fig\nDraw the figure: in its window (opened on first use, redrawn at most ~30 times a second, never\nblocking), or without a display as out/<script>/<name>.png. Call it inside a training loop.\nKeys: s saves a PNG, space pauses at the next show(), q closes the window."},
   {"save", v_save, "fig:save([path]) -> path\nWrite the figure as a PNG (default out/<script>/<name>.png)."},
+  {"health", v_health, "fig:health() -> {{panel=, title=, spread=, degenerate=, same=}, ...}\nFor each image-grid panel: spread, the mean over pixel positions of the standard deviation across\n"
+   "its images of the intensities as shown (0 to 1), and same, the first two identical images; a grid\n"
+   "is degenerate (flat grey tiles, chains all in one mode) when spread < 0.05 or two are identical."},
   {"render", v_render, "fig:render() -> Tensor\nThe figure's pixels as an (H, W, 4) float32 RGBA tensor in [0, 1]."},
   {"close", v_close, "fig:close()\nClose the window and free the figure."},
   {NULL, NULL, NULL}
@@ -487,6 +545,9 @@ static const lg_Reg methods[] = {
 static const lg_Reg functions[] = {
   {"figure", v_figure, "viz.figure([{title=, rows=1, cols=1, width=, height=, name=}]) -> Figure\nA figure of rows x cols panels; fill panels with fig:grid/heatmap/line/scatter/graph({panel = k}).\nname (default: from the title) names its PNG file."},
   {"headless", v_headless, "viz.headless() -> boolean\nTrue when figures go to PNG files: --headless, GENLAB_HEADLESS, or no usable display."},
+  {"degenerate", v_degenerate, "viz.degenerate(images, [{norm=\"none\"|\"global\"|\"tile\", signed=false}]) -> boolean, health\n"
+   "Whether images (any shape fig:grid takes) would make a degenerate grid, by fig:health's rule\n"
+   "(spread < 0.05, or two identical images); health = {spread=, degenerate=, same={a, b}}."},
   {"outdir", v_outdir, "viz.outdir() -> path\nWhere PNGs of this script go: out/<script name>."},
   {NULL, NULL, NULL}
 };

@@ -109,6 +109,10 @@ local function code_outputs(r, count)
                                  ["text/plain"] = array{"<genlab figure>"}}}
     end
   end
+  if r.flags and #r.flags > 0 then
+    outs[#outs + 1] = {output_type = "stream", name = "stderr",
+                       text = lines_of("warning: " .. table.concat(r.flags, "\nwarning: ") .. "\n")}
+  end
   if r.error then
     local first = r.error:match("^[^\n]*")
     outs[#outs + 1] = {output_type = "error", ename = "LuaError", evalue = first,

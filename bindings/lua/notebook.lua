@@ -188,17 +188,37 @@ function Recorder:note(fig)
   if c and not c.seen[fig] then c.seen[fig] = true; c.figures[#c.figures + 1] = fig end
 end
 
--- Close the current cell: its time, its text, and a PNG of each figure it
--- drew, in the state the cell left it.
+-- The warnings for the degenerate image grids of fig (viz.degenerate's rule:
+-- flat tiles, or identical images), one line each.
+local function grid_flags(fig, k)
+  local flags = {}
+  for _, h in ipairs(fig:health()) do
+    if h.degenerate then
+      flags[#flags + 1] = ("figure %d, panel %d%s: degenerate image grid (%s)"):format(k, h.panel,
+        h.title ~= "" and (" \"" .. h.title .. "\"") or "",
+        h.same and ("images %d and %d are identical"):format(h.same[1], h.same[2])
+               or ("spread %.3f < 0.05: the tiles barely differ"):format(h.spread))
+    end
+  end
+  return flags
+end
+
+-- Close the current cell: its time, its text, a PNG of each figure it drew,
+-- in the state the cell left it, and a flag for each degenerate grid.
 function Recorder:close(save)
   local c = self.cell
   if not c then return end
   c.time = G.time() - self.t0
   c.out = settle(table.concat(c.out))
+  c.flags = {}
   for i, fig in ipairs(c.figures) do
     local path = ("%s/cell%02d-%d.png"):format(self.dir, c.index, i)
     save(fig, path)
     c.figures[i] = path
+    for _, f in ipairs(grid_flags(fig, i)) do
+      c.flags[#c.flags + 1] = f
+      io.stderr:write(("notebook: warning: cell %d, %s\n"):format(c.index, f))
+    end
   end
   c.seen, self.cell = nil, nil
 end
@@ -263,7 +283,9 @@ end, "notebook.run(nb, [args], [{dir=\"out/notebooks/<name>\", quiet=false}]) ->
      "Run every cell of a parsed notebook in order in this Lua state, arg = args (e.g. {\"--full\"}).\n" ..
      "run.cells[k] = {out (what it printed, \\r-rewritten lines at their last state), value (a\n" ..
      "final one-line expression, printed), figures (PNG paths of the figures it showed or saved,\n" ..
-     "as it left them), time (s), error (with the traceback)}; run.ok; run.failed (a cell index).\n" ..
+     "as it left them), flags (a line per degenerate image grid in them, by viz.degenerate's rule;\n" ..
+     "also warned on stderr and shown in the report), time (s), error (with the traceback)};\n" ..
+     "run.ok; run.failed (a cell index).\n" ..
      "What cells print reaches the terminal too, unless quiet.")
 
 -- ---- HTML ---------------------------------------------------------------------------------
@@ -366,6 +388,7 @@ pre.code { background: #f5f5f7; border-left: 3px solid #99a; }
 pre.out { background: #fff; border-left: 3px solid #ddd; }
 pre.value { border-left: 3px solid #6a6; }
 pre.error { background: #fff0f0; border-left: 3px solid #c33; color: #900; }
+.flag { font: 13px sans-serif; background: #fff6d8; border-left: 3px solid #d90; padding: .3em .7em; color: #630; }
 .kw { color: #708; font-weight: bold; } .str { color: #a11; } .com { color: #777; font-style: italic; } .num { color: #164; }
 figure { margin: .5em 0; text-align: center; } figure img { max-width: 100%; }
 .time { font: 11px sans-serif; color: #999; text-align: right; }
@@ -396,6 +419,7 @@ local function code_cell(c, r)
       local bytes = slurp(png)
       if bytes then h[#h + 1] = '<figure><img alt="figure" src="data:image/png;base64,' .. notebook._base64(bytes) .. '"></figure>' end
     end
+    for _, f in ipairs(r.flags or {}) do h[#h + 1] = '<div class="flag">warning: ' .. esc(f) .. '</div>' end
     if r.error then h[#h + 1] = '<pre class="error">' .. esc(r.error) .. '</pre>' end
     if r.time then h[#h + 1] = ('<div class="time">%.2f s</div>'):format(r.time) end
   end

@@ -116,6 +116,20 @@ void glab_render_grid(glab_canvas *c, const glab_panel *p, double l, double t, d
 void glab_render_heatmap(glab_canvas *c, const glab_panel *p, double l, double t, double r, double b);
 void glab_render_graph(glab_canvas *c, const glab_panel *p, double l, double t, double r, double b);
 
+/* How far an image grid is from showing nothing: spread is the mean over
+** pixel positions of the standard deviation across its images of the
+** intensities as shown (so in [0, 1] units whatever the data's scale);
+** same_a < same_b are the first two identical images (0-based), or -1.  A
+** grid is degenerate (flat grey tiles, chains all in one mode) when spread
+** < GLAB_GRID_MIN_SPREAD or two images are identical; one image, or a panel
+** that is not a grid, is healthy by definition (spread 1). */
+#define GLAB_GRID_MIN_SPREAD 0.05
+typedef struct glab_grid_health { double spread; int same_a, same_b; } glab_grid_health;
+void glab_grid_check(const glab_panel *p, glab_grid_health *out);
+static inline int glab_grid_degenerate(const glab_grid_health *h) {
+  return h->spread < GLAB_GRID_MIN_SPREAD || h->same_a >= 0;
+}
+
 /* Colour maps: gray for [0, 1]; signed for [-1, 1] with 0 exactly white;
 ** viridis for [0, 1]. */
 glab_rgba glab_cmap_gray(double v);

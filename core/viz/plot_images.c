@@ -98,19 +98,54 @@ static void value_range(const glab_panel *p, int k, double *lo, double *hi) {
   if (!isfinite(*lo)) *lo = *hi = 0;
 }
 
-static glab_rgba tile_pixel(const glab_panel *p, int k, int y, int x, double lo, double hi) {
-  size_t at = (((size_t)k * p->h + y) * p->w + x) * p->ch;
+/* Value v of a tile whose range is lo..hi as the grid shows it: in [0, 1]
+** for the gray and RGB maps, in [-1, 1] for the signed one. */
+static double shown(const glab_panel *p, double v, double lo, double hi) {
   const glab_grid_opts *o = &p->grid;
   if (o->signed_map) {
     double m = fmax(fabs(lo), fabs(hi));
-    return glab_cmap_signed(o->norm == GLAB_NORM_NONE ? p->pixels[at] : (m > 0 ? p->pixels[at] / m : 0));
+    return o->norm == GLAB_NORM_NONE ? v : (m > 0 ? v / m : 0);
   }
-  double scale = (o->norm == GLAB_NORM_NONE || hi <= lo) ? 1 : 1 / (hi - lo);
-  double off = (o->norm == GLAB_NORM_NONE || hi <= lo) ? 0 : lo;
-  if (p->ch == 1) return glab_cmap_gray((p->pixels[at] - off) * scale);
-  return GLAB_RGB((uint8_t)lround(clamp01((p->pixels[at] - off) * scale) * 255),
-                  (uint8_t)lround(clamp01((p->pixels[at + 1] - off) * scale) * 255),
-                  (uint8_t)lround(clamp01((p->pixels[at + 2] - off) * scale) * 255));
+  if (o->norm == GLAB_NORM_NONE || hi <= lo) return clamp01(v);
+  return clamp01((v - lo) / (hi - lo));
+}
+
+static glab_rgba tile_pixel(const glab_panel *p, int k, int y, int x, double lo, double hi) {
+  size_t at = (((size_t)k * p->h + y) * p->w + x) * p->ch;
+  if (p->grid.signed_map) return glab_cmap_signed(shown(p, p->pixels[at], lo, hi));
+  if (p->ch == 1) return glab_cmap_gray(shown(p, p->pixels[at], lo, hi));
+  return GLAB_RGB((uint8_t)lround(shown(p, p->pixels[at], lo, hi) * 255),
+                  (uint8_t)lround(shown(p, p->pixels[at + 1], lo, hi) * 255),
+                  (uint8_t)lround(shown(p, p->pixels[at + 2], lo, hi) * 255));
+}
+
+void glab_grid_check(const glab_panel *p, glab_grid_health *out) {
+  out->spread = 0;
+  out->same_a = out->same_b = -1;
+  if (p->kind != GLAB_PANEL_GRID || p->n < 2) { out->spread = 1; return; }
+  size_t per = (size_t)p->h * p->w * p->ch;
+  double *range = malloc(2 * (size_t)p->n * sizeof *range), total = 0;
+  if (!range) { out->spread = 1; return; }      /* unchecked rather than flagged */
+  for (int k = 0; k < p->n; k++)
+    value_range(p, p->grid.norm == GLAB_NORM_TILE ? k : -1, &range[2 * k], &range[2 * k + 1]);
+  for (size_t i = 0; i < per; i++) {          /* per position: Welford over the tiles */
+    double mean = 0, m2 = 0;
+    for (int k = 0; k < p->n; k++) {
+      double v = shown(p, p->pixels[per * k + i], range[2 * k], range[2 * k + 1]), d = v - mean;
+      mean += d / (k + 1);
+      m2 += d * (v - mean);
+    }
+    total += sqrt(m2 / p->n);
+  }
+  free(range);
+  out->spread = total / (double)per;
+  for (int a = 0; a < p->n && out->same_a < 0; a++)
+    for (int b = a + 1; b < p->n; b++)
+      if (!memcmp(p->pixels + per * a, p->pixels + per * b, per * sizeof *p->pixels)) {
+        out->same_a = a;
+        out->same_b = b;
+        break;
+      }
 }
 
 /* Tile k scaled to tw x th at (tx, ty): each source pixel's colour is

@@ -96,6 +96,27 @@ describe("notebook.run", function()
     assert.matches(":4: unexpected symbol", r.cells[2].error)
     assert.is_nil(r.cells[1])                          -- nothing ran
   end)
+  it("flags a degenerate image grid (flat tiles, identical images) and passes a healthy one", function()
+    local r = run_source(table.concat({
+      "-- %%",
+      "local G = require 'genlab'",
+      "local fig = G.viz.figure{rows = 1, cols = 3, name = 'flags'}",
+      "fig:grid(G.full({16, 8, 8}, 0.45) + G.rand(16, 8, 8) * 0.01, {panel = 1, norm = 'none', title = 'grey'})",
+      "fig:grid(G.rand(16, 8, 8), {panel = 2, norm = 'none', title = 'noise'})",
+      "local same = G.rand(4, 8, 8); same[3] = same[1]",
+      "fig:grid(same, {panel = 3, title = 'twins'})",
+      "fig:show()", ""}, "\n"))
+    assert.is_true(r.ok)
+    local flags = r.cells[1].flags
+    assert.are.equal(2, #flags, table.concat(flags, "\n"))
+    assert.matches("figure 1, panel 1 \"grey\": degenerate image grid %(spread 0%.00%d < 0%.05", flags[1])
+    assert.matches("figure 1, panel 3 \"twins\": degenerate image grid %(images 1 and 3 are identical%)", flags[2])
+    local nb = {path = "x.lua", name = "x", cells = {{kind = "code", lines = {"x"}}}}
+    local html = NB.html(nb, {cells = {r.cells[1]}, args = {}, time = 0, ok = true})
+    assert.matches('<div class="flag">warning: figure 1, panel 1', html, 1, true)
+    local ipynb = NB.ipynb(nb, {cells = {r.cells[1]}, args = {}, time = 0, ok = true})
+    assert.matches('"name": "stderr"', ipynb, 1, true)
+  end)
   it("puts print, io.write and the figure methods back afterwards", function()
     local p, w, show = print, io.write, debug.getregistry()["genlab.Figure"].__index.show
     run_source("-- %%\nerror('boom')\n")
