@@ -462,8 +462,8 @@ static int t_newindex(lua_State *L) {
                         "a copy; assign through integers and ranges, or use scatter_add_", k);
     lua_pop(L, 1);
   }
-  lg_check_inplace(L, t, "x[...] = value");
   glab_tensor *v = index_view(L, t);
+  lg_check_inplace(L, v, "x[...] = value");     /* the view: a row of an expanded x is writable */
   if (lua_type(L, 3) == LUA_TNUMBER) lg_try(L, glab_tensor_fill(v, lua_tonumber(L, 3)));
   else lg_try(L, glab_tensor_copy(v, lg_totensor(L, 3, t->dtype)));
   return 0;
@@ -491,16 +491,30 @@ static int binop(lua_State *L, glab_binop op) {
   return 1;
 }
 
-/* In place: a op= b; returns a. */
+/* In place: a op= b; returns a.  A float64 b with a float32 a computes in
+** float64 and stores the result rounded to float32, as numpy and PyTorch do. */
 static int binop_(lua_State *L, glab_binop op) {
   glab_tensor *a = lg_check(L, 1);
   char name[32];
   snprintf(name, sizeof name, "%s_", glab_binop_name(op));
   lg_check_inplace(L, a, name);
-  if (lua_type(L, 2) == LUA_TNUMBER)
+  if (lua_type(L, 2) == LUA_TNUMBER) {
     lg_try(L, glab_binary_scalar(a, op, a, lua_tonumber(L, 2), 0));
-  else
-    lg_try(L, glab_binary(a, op, a, lg_totensor(L, 2, a->dtype)));
+  } else {
+    glab_tensor *b = lg_totensor(L, 2, a->dtype);
+    if (b->dtype == a->dtype) {
+      lg_try(L, glab_binary(a, op, a, b));
+    } else {
+      glab_tensor *wide = lg_push(L);
+      lg_try(L, glab_binary(wide, op, a, b));
+      char sa[128], sw[128];
+      if (wide->ndim != a->ndim || memcmp(wide->shape, a->shape, sizeof a->shape[0] * a->ndim))
+        luaL_error(L, "%s: the result (%s) does not fit the (%s) tensor written in place", name,
+                   glab_shape_str(sw, sizeof sw, wide->ndim, wide->shape),
+                   glab_shape_str(sa, sizeof sa, a->ndim, a->shape));
+      lg_try(L, glab_tensor_copy(a, wide));
+    }
+  }
   lua_settop(L, 1);
   return 1;
 }

@@ -194,7 +194,7 @@ static glab_status derivative(glab_tensor *d, glab_unop op, const glab_tensor *a
     case GLAB_SIGMOID:                                                     /* y (1 - y) */
       if ((s = glab_binary_scalar(d, GLAB_SUB, y, 1.0, 1)) != GLAB_OK) return s;
       return glab_binary(d, GLAB_MUL, d, y);
-    case GLAB_RELU: return glab_binary_scalar(d, GLAB_GT, a, 0.0, 0);
+    case GLAB_RELU: return glab_binary_scalar(d, GLAB_GT, y, 0.0, 0);       /* y > 0 iff a > 0 */
     case GLAB_SOFTPLUS: return glab_unary(d, GLAB_SIGMOID, a);
     case GLAB_SQUARE: return glab_binary_scalar(d, GLAB_MUL, a, 2.0, 0);
     case GLAB_SIN: return glab_unary(d, GLAB_COS, a);
@@ -222,18 +222,17 @@ static glab_status derivative(glab_tensor *d, glab_unop op, const glab_tensor *a
 ** split among the threads: a CNN's first ReLU sees 800 k values a step. */
 typedef struct {
   glab_unop op;
-  const glab_tensor *g, *a, *y;
+  const glab_tensor *g, *y;
   glab_tensor *out;
 } act_job;
 
 #define ACT_GRAD(T)                                                                       \
   do {                                                                                    \
     const T *g = (const T *)glab_tensor_data(j->g) + i0;                                  \
-    const T *a = (const T *)glab_tensor_data(j->a) + i0;                                  \
     const T *y = (const T *)glab_tensor_data(j->y) + i0;                                  \
     T *o = (T *)glab_tensor_data(j->out) + i0;                                            \
     if (j->op == GLAB_RELU)                 /* both loaded: a select, no branch */       \
-      for (int64_t i = 0; i < m; i++) { T gi = g[i]; o[i] = a[i] > 0 ? gi : 0; }          \
+      for (int64_t i = 0; i < m; i++) { T gi = g[i]; o[i] = y[i] > 0 ? gi : 0; }          \
     else if (j->op == GLAB_SIGMOID)                                                       \
       for (int64_t i = 0; i < m; i++) o[i] = g[i] * (y[i] * (1 - y[i]));                  \
     else for (int64_t i = 0; i < m; i++) o[i] = g[i] * (1 - y[i] * y[i]);                 \
@@ -252,17 +251,17 @@ static void act_share(void *arg, int t, int n) {
 #define ACT_SPLIT ((int64_t)1 << 17)   /* values below which one thread does it */
 
 static int act_grad(glab_status *s, glab_tensor *out, glab_unop op, const glab_tensor *gt,
-                    const glab_tensor *at, const glab_tensor *yt) {
+                    const glab_tensor *yt) {
   if (op != GLAB_RELU && op != GLAB_SIGMOID && op != GLAB_TANH) return 0;
-  const glab_tensor *ts[3] = {gt, at, yt};
-  for (int k = 0; k < 3; k++)
+  const glab_tensor *ts[2] = {gt, yt};
+  for (int k = 0; k < 2; k++)
     if (!glab_tensor_is_contiguous(ts[k]) || ts[k]->dtype != gt->dtype ||
         ts[k]->ndim != gt->ndim || memcmp(ts[k]->shape, gt->shape, sizeof gt->shape[0] * gt->ndim))
       return 0;
   if (gt->storage->refs == 1) glab_tensor_share(out, gt);      /* only the node holds g */
   else if ((*s = glab_tensor_new(out, gt->dtype, gt->ndim, gt->shape)) != GLAB_OK) return 1;
   *s = GLAB_OK;
-  act_job j = {op, gt, at, yt, out};
+  act_job j = {op, gt, yt, out};
   int64_t m = glab_tensor_numel(gt);
   int nt = glab_get_num_threads();
   if (m >= ACT_SPLIT && nt > 1) glab_parallel(nt, act_share, &j);
@@ -273,7 +272,7 @@ static int act_grad(glab_status *s, glab_tensor *out, glab_unop op, const glab_t
 static glab_status unary_backward(glab_node *n, glab_tensor *gin) {
   glab_tensor d = GLAB_TENSOR_EMPTY;
   glab_status s;
-  if (act_grad(&s, &gin[0], (glab_unop)n->iarg[0], &n->grad[0], &n->saved[0], &n->saved[1]))
+  if (act_grad(&s, &gin[0], (glab_unop)n->iarg[0], &n->grad[0], &n->saved[1]))
     return s;
   s = derivative(&d, (glab_unop)n->iarg[0], &n->saved[0], &n->saved[1]);
   if (s == GLAB_OK && d.storage) s = glab_binary(&gin[0], GLAB_MUL, &n->grad[0], &d);
@@ -287,7 +286,18 @@ glab_status glab_ag_unary(glab_var *out, glab_unop op, const glab_var *a) {
   glab_node *n;
   s = glab_node_record(&n, out, glab_unop_name(op), unary_backward, 1, &a, &a->t, &out->t,
                        NULL);
-  if (n) n->iarg[0] = op;
+  if (n) {
+    n->iarg[0] = op;
+    /* derivative() reads the input for these, the result for the others
+    ** (neg, sign and the roundings read neither) */
+    int reads_a = op == GLAB_ABS || op == GLAB_LOG || op == GLAB_LOG1P || op == GLAB_SOFTPLUS ||
+                  op == GLAB_SQUARE || op == GLAB_SIN || op == GLAB_COS || op == GLAB_ERF ||
+                  op == GLAB_ERFC;
+    int reads_y = op == GLAB_EXP || op == GLAB_EXPM1 || op == GLAB_SQRT || op == GLAB_TANH ||
+                  op == GLAB_SIGMOID || op == GLAB_RELU || op == GLAB_RECIPROCAL;
+    if (!reads_a) glab_node_save_meta(n, 0, &n->saved[0]);
+    if (!reads_y) glab_node_save_meta(n, 1, &n->saved[1]);
+  }
   return s;
 }
 
@@ -352,6 +362,36 @@ static glab_status unreduce(glab_tensor *out, const glab_tensor *t, const glab_t
   return s;
 }
 
+/* For each entry of a, the product of the other entries of its line along
+** dim (of all entries for GLAB_ALLDIMS): prod's derivative, exact where an
+** entry is 0, where y / a would be 0/0.  Prefix times suffix products, in
+** double, in a's dtype at the end. */
+static glab_status prod_others(glab_tensor *out, const glab_tensor *a, int dim) {
+  glab_tensor c = GLAB_TENSOR_EMPTY, r = GLAB_TENSOR_EMPTY;
+  glab_status s = glab_tensor_astype(&c, a, GLAB_F64);
+  if (s == GLAB_OK) s = glab_tensor_new(&r, GLAB_F64, a->ndim, a->shape);
+  if (s == GLAB_OK) {
+    int64_t n = dim == GLAB_ALLDIMS ? glab_tensor_numel(a) : a->shape[dim], inner = 1, outer = 1;
+    for (int i = 0; dim != GLAB_ALLDIMS && i < a->ndim; i++)
+      if (i < dim) outer *= a->shape[i];
+      else if (i > dim) inner *= a->shape[i];
+    const double *x = glab_tensor_data(&c);
+    double *o = glab_tensor_data(&r);
+    for (int64_t p = 0; p < outer; p++)
+      for (int64_t q = 0; q < inner; q++) {
+        int64_t base = p * n * inner + q;
+        double acc = 1;
+        for (int64_t i = 0; i < n; i++) { o[base + i * inner] = acc; acc *= x[base + i * inner]; }
+        acc = 1;
+        for (int64_t i = n - 1; i >= 0; i--) { o[base + i * inner] *= acc; acc *= x[base + i * inner]; }
+      }
+    s = glab_tensor_astype(out, &r, a->dtype);
+  }
+  glab_tensor_free(&c);
+  glab_tensor_free(&r);
+  return s;
+}
+
 static int64_t count(const glab_tensor *a, int dim) {
   return dim == GLAB_ALLDIMS ? glab_tensor_numel(a) : a->shape[dim];
 }
@@ -368,9 +408,8 @@ static glab_status reduce_backward(glab_node *n, glab_tensor *gin) {
   switch (op) {
     case GLAB_SUM: glab_tensor_share(&gin[0], &g); break;
     case GLAB_MEAN: s = glab_binary_scalar(&gin[0], GLAB_DIV, &g, cnt, 0); break;
-    case GLAB_PROD:                                              /* y / a */
-      TRY(unreduce(&ye, y, a, dim, keepdim));
-      TRY(glab_binary(&t, GLAB_DIV, &ye, a));
+    case GLAB_PROD:                                /* the product of the others */
+      TRY(prod_others(&t, a, dim));
       s = glab_binary(&gin[0], GLAB_MUL, &g, &t);
       break;
     case GLAB_MAX: case GLAB_MIN: {                               /* split among ties */
@@ -468,7 +507,7 @@ glab_status glab_ag_argreduce(glab_var *vals, glab_tensor *idx, int is_max,
   }
   if (s != GLAB_OK) { glab_node_unref(n); goto done; }
   n->iarg[0] = dim;
-  glab_node_save(n, 0, &a->t);
+  glab_node_save_meta(n, 0, &a->t);        /* the rule needs a's shape, and the indices */
   glab_node_save(n, 1, &kidx);
   glab_node_output(n, vals, 0);
 done:
@@ -581,7 +620,11 @@ glab_status glab_ag_matmul(glab_var *out, const glab_var *a, const glab_var *b) 
   glab_status s = glab_matmul(&out->t, &a->t, &b->t);
   if (s != GLAB_OK) return s;
   const glab_var *in[2] = {a, b};
-  return glab_node_record(NULL, out, "matmul", matmul_backward, 2, in, &a->t, &b->t, NULL);
+  glab_node *n;
+  s = glab_node_record(&n, out, "matmul", matmul_backward, 2, in, &a->t, &b->t, NULL);
+  if (n && !glab_node_needs(n, 1)) glab_node_save_meta(n, 0, &a->t);   /* a's values give b's */
+  if (n && !glab_node_needs(n, 0)) glab_node_save_meta(n, 1, &b->t);   /* gradient, and back */
+  return s;
 }
 
 /* saved: a, b; g is a scalar */
