@@ -83,6 +83,9 @@ local vae_methods = {}
 for _, k in ipairs{"input", "dtype", "encode", "forward", "loss", "elbo", "reconstruct", "sample"} do vae_methods[k] = G.vae.VAE[k] end
 for _, k in ipairs{"encode_raw", "decode"} do vae_methods[k .. " (MLP)"], vae_methods[k .. " (CNN)"] = G.vae.MLP[k], G.vae.CNN[k] end
 section("vae.MLP and vae.CNN methods (besides nn.Module's)", vae_methods, "m:")
+section("genlab.notebook", G.notebook, "notebook.")
+section("genlab.handin", G.handin, "handin.")
+section("genlab.json", G.json, "json.")
 -- a figure's methods and a generator's, from their metatables
 local function methods_of_value(v)
   local t, mt2 = {}, getmetatable(v)

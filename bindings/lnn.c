@@ -212,6 +212,8 @@ void lg_open_nn(lua_State *L) {
   open_lib(L, module, "autoreg", none, "genlab.autoreg: seed 002 problem 1, 5x5 binary images drawn pixel by pixel: the picture set\nand its exact CPTs, ancestral sampling, the 2-layer LSTM, and the checks (chi-square, entropy).", lua_autoreg, "@bindings/lua/autoreg.lua");
   open_lib(L, module, "vae", none, "genlab.vae: seed 004 problem 4's variational auto-encoders on MNIST, VAE1 (MLP) and VAE2\n(the CNN of Tables 1-2), with the seed's -ELBO (MSE + closed-form KL), sampling and test metrics.", lua_vae, "@bindings/lua/vae.lua");
   open_lib(L, module, "denoise", none, "genlab.denoise: Gaussian noise, PSNR, and denoising with a GMM patch prior: per-patch\nand whole-image gradient descent (PS1 1.2) and EPLL's half-quadratic splitting.", lua_denoise, "@bindings/lua/denoise.lua");
+  open_lib(L, module, "json", none, "genlab.json: JSON written with sorted keys (the .ipynb and manifest files) and read by\nlua-cjson.", lua_json, "@bindings/lua/json.lua");
+  open_lib(L, module, "handin", none, "genlab.handin: the folder of files a run hands in (out/<script>/ or the notebook's),\nwith manifest.json: configuration, seed, commit, date, sha256 and the metric each was chosen by.", lua_handin, "@bindings/lua/handin.lua");
   open_lib(L, module, "notebook", lg_notebook_functions, "genlab.notebook: literate Lua notebooks (percent cells) run in one state and rendered to a\nself-contained HTML report (cmark, KaTeX) and, by headless Chromium, a PDF.", lua_notebook, "@bindings/lua/notebook.lua");
   extend_lib(L, module, "notebook", lua_ipynb, "@bindings/lua/ipynb.lua");
 }

@@ -220,6 +220,6 @@ for _, set in ipairs{{mlp, "VAE1"}, {cnn, "VAE2"}} do
 end
 for _, r in ipairs(rbm.results) do
   if r.k == rbm.chosen then
-    print(string.format("out/models/model_rbm_seed%d.pt: CD-%d, test free energy %.3f", o.seed, r.k, r.test_fe))
+    print(string.format("%s: CD-%d, test free energy %.3f", rbm.graded, r.k, r.test_fe))
   end
 end

@@ -10,7 +10,8 @@
 -- table per k: the test free energy (the graded number), log Z by AIS and
 -- the test log-likelihood with its standard error, seconds per epoch; the
 -- 128 hidden units' weights as 28x28 filters; and the effect of k, read off
--- the numbers. Checkpoints go to out/models/ (see the end of the run).
+-- the numbers. Checkpoints go to the hand-in folder, out/seed004_4_rbm/ (a notebook's own
+-- when one runs it), listed in its manifest.json.
 --
 --   ./genlab scripts/seed004_4_rbm.lua              short: 6,000 training images, 2 epochs
 --   ./genlab scripts/seed004_4_rbm.lua --full       all 60,000 and the 10,000 test images, 20 epochs
@@ -23,6 +24,7 @@ local o = C.options({k = "1,5,25", hidden = 128, epochs = 2, train = 6000, test 
                      momentum = 0.5, persistent = false, seed = 2025, steps = 1000, ais_runs = 100, ais_betas = 10000},
                     "Seed 004 problem 4: a binary RBM on binary MNIST by CD-k for several k",
                     {k = {numbers = true}})
+local handin_dir = G.handin.folder("seed004_4_rbm")   -- the checkpoints to hand in, and manifest.json
 
 local ks = {}
 for v in tostring(o.k):gmatch("[^,]+") do
@@ -99,9 +101,10 @@ local function train(i, k)
   local ll = rbm:log_likelihood(Xte)
   print(string.format("  CD-%-2d AIS: log Z = %.3f +- %.3f, test log-likelihood %.3f nats (%.1f s)", k, logZ, se, ll,
                       G.time() - t0))
-  os.execute("mkdir -p out/models")
-  local path = string.format("out/models/model_rbm_k%d_seed%d.pt", k, o.seed)
-  G.save_pt(path, rbm:state_dict())
+  local path = G.handin.save(handin_dir, string.format("model_rbm_k%d_seed%d.pt", k, o.seed),
+                             function(p) G.save_pt(p, rbm:state_dict()) end,
+                             {config = G.handin.config(o), seed = o.seed, metric = "test free energy",
+                              value = h.test_fe[#h.test_fe], note = string.format("CD-%d", k)})
   return {k = k, rbm = rbm, test_fe = h.test_fe[#h.test_fe], train_fe = h.train_fe[#h.train_fe],
           recon = h.recon[#h.recon], logZ = logZ, se = se, ll = ll, secs = secs / #h.secs, path = path}
 end
@@ -147,8 +150,11 @@ for _, r in ipairs(results) do
 end
 local effect = effect_of_k(results)
 if effect then print("  effect of k: " .. effect) end
-local graded = string.format("out/models/model_rbm_seed%d.pt", o.seed)
-G.save_pt(graded, best.rbm:state_dict())
-print(string.format("  checkpoint to hand in: %s = CD-%d (the lowest mean test free energy, the graded number); one per k beside it",
-                    graded, best.k))
-return {results = results, chosen = best.k, effect = effect, figure = fig, options = o}
+local rule = "the lowest mean test free energy, the graded number"
+local graded = G.handin.save(handin_dir, string.format("model_rbm_seed%d.pt", o.seed),
+                             function(p) G.save_pt(p, best.rbm:state_dict()) end,
+                             {config = G.handin.config(o), seed = o.seed, rule = rule, metric = "test free energy",
+                              value = best.test_fe, note = string.format("CD-%d", best.k)})
+print(string.format("  checkpoint to hand in: %s = CD-%d (%s: %.3f); one per k beside it; list in %s/manifest.json",
+                    graded, best.k, rule, best.test_fe, handin_dir))
+return {results = results, chosen = best.k, graded = graded, effect = effect, figure = fig, options = o}

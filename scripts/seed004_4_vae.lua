@@ -8,7 +8,8 @@
 -- For each model and N_z: per-epoch train -ELBO and test reconstruction loss
 -- (the graded metric), 8x8 samples drawn live, test images beside their
 -- reconstructions, and for N_z = 2 the latent means of the test set and the
--- decoded manifold. Checkpoints go to out/models/ (see the end of the run).
+-- decoded manifold. Checkpoints go to the hand-in folder, out/seed004_4_vae/ (a notebook's own
+-- when one runs it), listed in its manifest.json.
 --
 --   ./genlab scripts/seed004_4_vae.lua               short: 5,000 training images, 2 epochs
 --   ./genlab scripts/seed004_4_vae.lua --full        all 60,000, 30 epochs, the 10,000 test images
@@ -20,6 +21,7 @@ local o = C.options({model = "both", nz = "2,5,10,20", epochs = 2, train = 5000,
                     {model = "both", nz = "2,5,10,20", epochs = 30, train = 60000, test = 10000, batch = 128, lr = 1e-3, seed = 2025},
                     "Seed 004 problem 4: VAE1 (MLP) and VAE2 (CNN) on MNIST for several latent sizes N_z",
                     {model = {"mlp", "cnn", "both"}})
+local handin_dir = G.handin.folder("seed004_4_vae")   -- the checkpoints to hand in, and manifest.json
 
 G.manual_seed(o.seed)
 local Xtr = G.data.mnist{flat = true, limit = o.train}
@@ -75,11 +77,12 @@ local function run_model(kind)
       fig:grid(V.manifold(m, 15), {panel = 10, rows = 15, cols = 15, norm = "none",
                                    title = "N_z = 2: decoded z over [-2.5, 2.5]^2"})
     end
-    os.execute("mkdir -p out/models")
-    local stem = string.format("out/models/%s_nz%d_seed%d", file, nz, o.seed)
-    G.save_pt(stem .. ".pt", m)
-    G.save(stem .. ".ckpt", m:state_dict())
-    results[k].model, results[k].path = m, stem .. ".pt"
+    local stem, info = string.format("%s_nz%d_seed%d", file, nz, o.seed),
+                       {config = G.handin.config(o), seed = o.seed, metric = "test reconstruction",
+                        value = results[k].rec, note = string.format("N_z = %d", nz)}
+    local path = G.handin.save(handin_dir, stem .. ".pt", function(p) G.save_pt(p, m) end, info)
+    G.handin.save(handin_dir, stem .. ".ckpt", function(p) G.save(p, m:state_dict()) end, info)
+    results[k].model, results[k].path = m, path
   end
   fig:line(curves, {panel = 5, title = "training -ELBO per epoch", xlabel = "epoch", ylabel = "nats (MSE + KL) / image"})
   fig:line(recs, {panel = 6, title = "test reconstruction loss per epoch", xlabel = "epoch", ylabel = "MSE summed over pixels"})
@@ -97,10 +100,14 @@ local function report(kind, results, file)
     if r.rec < best.rec then best = r end
   end
   if #results > 1 then print("  effect of N_z: " .. V.effect_of_nz(results)) end
-  local graded = string.format("out/models/%s_seed%d.pt", file, o.seed)
-  G.save_pt(graded, best.model)
-  print(string.format("  checkpoint to hand in: %s = N_z %d (the lowest test reconstruction loss); one per N_z beside it",
-                      graded, best.nz))
+  local rule = "the lowest test reconstruction loss"
+  local graded = G.handin.save(handin_dir, string.format("%s_seed%d.pt", file, o.seed),
+                               function(p) G.save_pt(p, best.model) end,
+                               {config = G.handin.config(o), seed = o.seed, rule = rule,
+                                metric = "test reconstruction", value = best.rec,
+                                note = string.format("N_z = %d", best.nz)})
+  print(string.format("  checkpoint to hand in: %s = N_z %d (%s: %.3f); one per N_z beside it; list in %s/manifest.json",
+                      graded, best.nz, rule, best.rec, handin_dir))
   return {results = results, best = best, graded = graded}
 end
 

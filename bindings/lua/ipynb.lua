@@ -6,76 +6,12 @@
 --   notebook.write_ipynb(nb, run, "out/notebooks/ps1/ps1.ipynb")
 --   notebook.from_ipynb("hw1.ipynb", "notebooks-lua/hw1.lua")
 --
--- The writer is our own (keys sorted, so one run gives one file byte for
--- byte, and empty arrays stay arrays); the reader is Debian's lua-cjson.
+-- JSON by genlab.json (keys sorted: one run gives one file byte for byte).
 local G, notebook = ...
 
 local function doc(f, text) G._doc(f, text); return f end
 
--- ---- JSON out ------------------------------------------------------------------------
-
-local ARRAY = {}                            -- metatable marking a table as a JSON array
-local function array(t) return setmetatable(t or {}, ARRAY) end
-
--- s with each invalid UTF-8 byte replaced by U+FFFD: JSON text is UTF-8,
--- and a cell may print anything.
-local function clean_utf8(s)
-  if utf8.len(s) then return s end
-  local out, i = {}, 1
-  while i <= #s do
-    local ok, bad = utf8.len(s, i)
-    if ok then out[#out + 1] = s:sub(i); break end
-    out[#out + 1] = s:sub(i, bad - 1) .. "\u{FFFD}"
-    i = bad + 1
-  end
-  return table.concat(out)
-end
-
-local ESCAPES = {['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
-                 ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t"}
-
-local function quote(s)
-  return '"' .. clean_utf8(s):gsub('[%c"\\]', function(c)
-    return ESCAPES[c] or ("\\u%04x"):format(c:byte())
-  end) .. '"'
-end
-
--- v as JSON, indented by one space a level as Jupyter writes it.
-local function encode(v, indent, out)
-  local t = type(v)
-  if t == "string" then out[#out + 1] = quote(v)
-  elseif t == "boolean" then out[#out + 1] = tostring(v)
-  elseif t == "number" then
-    if math.type(v) == "integer" then out[#out + 1] = tostring(v)
-    elseif v ~= v or v == math.huge or v == -math.huge then out[#out + 1] = "null"
-    else out[#out + 1] = ("%.17g"):format(v) end
-  elseif v == nil then out[#out + 1] = "null"
-  elseif t == "table" then
-    local pad, inner = "\n" .. indent, "\n" .. indent .. " "
-    if getmetatable(v) == ARRAY then
-      if #v == 0 then out[#out + 1] = "[]"; return end
-      out[#out + 1] = "["
-      for i, x in ipairs(v) do
-        out[#out + 1] = (i > 1 and "," or "") .. inner
-        encode(x, indent .. " ", out)
-      end
-      out[#out + 1] = pad .. "]"
-    else
-      local keys = {}
-      for k in pairs(v) do keys[#keys + 1] = k end
-      table.sort(keys)
-      if #keys == 0 then out[#out + 1] = "{}"; return end
-      out[#out + 1] = "{"
-      for i, k in ipairs(keys) do
-        out[#out + 1] = (i > 1 and "," or "") .. inner .. quote(k) .. ": "
-        encode(v[k], indent .. " ", out)
-      end
-      out[#out + 1] = pad .. "}"
-    end
-  else
-    error("ipynb: cannot write a " .. t .. " as JSON", 0)
-  end
-end
+local array, json = G.json.array, G.json
 
 -- Jupyter's multi-line strings: a list of lines, each but the last with its "\n".
 local function lines_of(text)
@@ -153,9 +89,7 @@ notebook.ipynb = doc(function(nb, run)
               seconds = run and tonumber(("%.2f"):format(run.time)) or nil,
               completed = run and run.ok or nil},
   }
-  local out = {}
-  encode({cells = cells, metadata = meta, nbformat = 4, nbformat_minor = 5}, "", out)
-  return table.concat(out) .. "\n"
+  return json.encode({cells = cells, metadata = meta, nbformat = 4, nbformat_minor = 5})
 end, "notebook.ipynb(nb, [run]) -> string\nThe notebook as Jupyter's .ipynb (nbformat 4.5): a markdown cell per prose cell ($...$ math as\n" ..
      "Jupyter renders it), a code cell per code cell (kernel \"genlab\", language Lua) with the run's\n" ..
      "outputs: printed text (stream), the final value (execute_result), each figure (image/png) and an\n" ..
@@ -176,10 +110,8 @@ local function decode(path)
   if not f then error("notebook: cannot open " .. err, 0) end
   local text = f:read("a")
   f:close()
-  local ok, cjson = pcall(require, "cjson")
-  if not ok then error("notebook: reading .ipynb needs Debian's lua-cjson (apt-get install lua-cjson)", 0) end
-  local good, nb = pcall(cjson.decode, text)
-  if not good then error(("notebook: %s is not JSON: %s"):format(path, tostring(nb)), 0) end
+  local good, nb = pcall(json.decode, text, path)
+  if not good then error("notebook: " .. tostring(nb):gsub("^json: ", ""), 0) end
   if type(nb) ~= "table" or type(nb.cells) ~= "table" then
     error(("notebook: %s is not a Jupyter notebook (no cells list)"):format(path), 0)
   end

@@ -243,6 +243,15 @@ local function failure(nb, rec, err, raised)
   return failed
 end
 
+-- The configuration that args name, as a script's options would.
+local function configuration(args)
+  local o = {}
+  for _, a in ipairs(args or {}) do
+    if a == "--full" then o.full = true elseif a == "--smoke" then o.smoke = true end
+  end
+  return G.handin.config(o)
+end
+
 notebook.run = doc(function(nb, args, opts)
   opts = opts or {}
   local dir = opts.dir or ("out/notebooks/" .. nb.name)
@@ -270,15 +279,19 @@ notebook.run = doc(function(nb, args, opts)
     if not opts.quiet then rec.stdout:write(rec.cells[k].value, "\n") end
   end
   local t0 = G.time()
+  local outer = G.handin.current
   if ok then
     arg = {[0] = nb.path, table.unpack(args or {})}
+    G.handin.current = dir                   -- the exercises hand in here too
     ok, err = recording(rec, function() return chunk(table.unpack(args or {})) end)
+    G.handin.current = outer
   end
   local current = rec.cell and rec.cell.index
   rec:close(save)
   _G.__notebook_cell, _G.__notebook_value = nil, nil
   local failed = not ok and failure(nb, rec, err, chunk and current) or nil
-  return {cells = rec.cells, ok = ok, failed = failed, time = G.time() - t0, dir = dir, args = args or {}}
+  return {cells = rec.cells, ok = ok, failed = failed, time = G.time() - t0, dir = dir, args = args or {},
+          config = configuration(args)}
 end, "notebook.run(nb, [args], [{dir=\"out/notebooks/<name>\", quiet=false}]) -> run\n" ..
      "Run every cell of a parsed notebook in order in this Lua state, arg = args (e.g. {\"--full\"}).\n" ..
      "run.cells[k] = {out (what it printed, \\r-rewritten lines at their last state), value (a\n" ..
@@ -506,28 +519,34 @@ end
 notebook.render = doc(function(nb, run, opts)
   opts = opts or {}
   local dir = opts.dir or run.dir
-  local html_path = dir .. "/index.html"
-  write(html_path, notebook.html(nb, run))
+  local info = {config = run.config or "default", note = "the report of " .. nb.path}
   local browser = chromium()
-  if browser then
-    local dom = typeset(browser, html_path)
-    if dom then write(html_path, dom) end
-  end
+  local html_path = G.handin.save(dir, "index.html", function(path)
+    write(path, notebook.html(nb, run))
+    local dom = browser and typeset(browser, path)
+    if dom then write(path, dom) end
+  end, info)
   local pdf_path
   if opts.pdf then
     if not browser then error("notebook: --pdf needs Chromium (Debian's chromium package)", 0) end
-    pdf_path = dir .. "/" .. nb.name .. ".pdf"
-    os.remove(pdf_path)
-    local cmd, done = headless(browser, "--no-pdf-header-footer --print-to-pdf=" .. sh_quote(absolute(pdf_path)), html_path)
-    os.execute(cmd .. " >/dev/null")
-    done()
-    local f = io.open(pdf_path, "rb")
-    if not f then error("notebook: Chromium wrote no PDF (" .. pdf_path .. ")", 0) end
-    f:close()
+    pdf_path = G.handin.save(dir, nb.name .. ".pdf", function(path)
+      os.remove(path)
+      local cmd, done = headless(browser, "--no-pdf-header-footer --print-to-pdf=" .. sh_quote(absolute(path)), html_path)
+      os.execute(cmd .. " >/dev/null")
+      done()
+      local f = io.open(path, "rb")
+      if not f then error("notebook: Chromium wrote no PDF (" .. path .. ")", 0) end
+      f:close()
+    end, info)
   end
-  return html_path, pdf_path
-end, "notebook.render(nb, run, [{dir=run.dir, pdf=false}]) -> html_path, pdf_path\nWrite index.html (typeset by " ..
-     "headless Chromium when there is one, so the math shows without scripts)\nand with pdf <name>.pdf, printed by Chromium.")
+  local ipynb_path = opts.ipynb and G.handin.save(dir, nb.name .. ".ipynb", function(path)
+    notebook.write_ipynb(nb, run, path)
+  end, info)
+  return html_path, pdf_path, ipynb_path
+end, "notebook.render(nb, run, [{dir=run.dir, pdf=false, ipynb=false}]) -> html_path, pdf_path, ipynb_path\n" ..
+     "Write index.html (typeset by headless Chromium when there is one, so the math shows without\n" ..
+     "scripts), with pdf <name>.pdf printed by Chromium, with ipynb <name>.ipynb; each recorded in the\n" ..
+     "folder's manifest.json by genlab.handin (a --full run's files are kept from smaller runs).")
 
 local USAGE = [[
 usage: genlab notebook FILE.lua [--pdf] [--ipynb] [--out=DIR] [--headless] [notebook args, e.g. --full]
@@ -578,8 +597,7 @@ notebook.main = doc(function(args)
   if not file then io.stderr:write(USAGE, "\n"); return false, 2 end
   local nb = notebook.parse(file)
   local run = notebook.run(nb, pass, {dir = opts.dir})
-  local html, pdf = notebook.render(nb, run, opts)
-  local ipynb = opts.ipynb and notebook.write_ipynb(nb, run, run.dir .. "/" .. nb.name .. ".ipynb")
+  local html, pdf, ipynb = notebook.render(nb, run, opts)
   io.stderr:write(("notebook: %s%s%s (%d cells, %.1f s)%s\n"):format(html, pdf and (", " .. pdf) or "",
                   ipynb and (", " .. ipynb) or "", #nb.cells, run.time,
                   run.ok and "" or (": cell " .. run.failed .. " failed")))

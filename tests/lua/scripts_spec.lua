@@ -249,14 +249,23 @@ describe("exercise scripts (short configurations)", function()
     assert.is_truthy(out:find("%s788788\n") and out:find("%s2621\n"), "parameter counts: " .. out)  -- N_z = 2
     assert_figure(dir .. "/out/seed004_4_vae/vae_mlp.png")
     assert_figure(dir .. "/out/seed004_4_vae/vae_cnn.png")
+    local hand = dir .. "/out/seed004_4_vae/"
+    local manifest = G.handin.manifest(hand)
     for _, file in ipairs{"model_vae", "model_vae2"} do
-      local nz = out:match("out/models/" .. file .. "_seed2025%.pt = N_z (%d+)")
-      local graded = G.load_pt(dir .. "/out/models/" .. file .. "_seed2025.pt")
-      local same = G.load_pt(dir .. "/out/models/" .. file .. "_nz" .. nz .. "_seed2025.pt")
+      local nz = out:match("out/seed004_4_vae/" .. file .. "_seed2025%.pt = N_z (%d+)")
+      local graded = G.load_pt(hand .. file .. "_seed2025.pt")
+      local same = G.load_pt(hand .. file .. "_nz" .. nz .. "_seed2025.pt")
       local first = file == "model_vae" and "dec.0.weight" or "fc.weight"       -- (., N_z)
       assert.are.equal(0, (graded[first] - same[first]):abs():max():item())
       assert.are.equal(tonumber(nz), graded[first].shape[2])
-      assert.is_truthy(G.load(dir .. "/out/models/" .. file .. "_nz" .. nz .. "_seed2025.ckpt")["enc.0.bias"])
+      assert.is_truthy(G.load(hand .. file .. "_nz" .. nz .. "_seed2025.ckpt")["enc.0.bias"])
+      -- the manifest names the rule and its value, as the table printed it
+      local entry = manifest.files[file .. "_seed2025.pt"]
+      assert.are.equal("the lowest test reconstruction loss", entry.rule)
+      assert.are.equal("default", entry.config)
+      assert.are.equal(2025, entry.seed)
+      assert.matches(("%.3f"):format(entry.value):gsub("%.", "%%."), out)
+      assert.are.equal(64, #entry.sha256)
     end
   end)
 
@@ -278,9 +287,12 @@ describe("exercise scripts (short configurations)", function()
     end
     assert.is_truthy(e1["25"], out)
     -- the checkpoint to hand in is the named k's, and gives the table's test free energy
-    local k = assert(tonumber(out:match("model_rbm_seed2025%.pt = CD%-(%d+)")), out)
-    local graded = G.load_pt(dir .. "/out/models/model_rbm_seed2025.pt")
-    local same = G.load_pt(dir .. "/out/models/model_rbm_k" .. k .. "_seed2025.pt")
+    local k = assert(tonumber(out:match("out/seed004_4_rbm/model_rbm_seed2025%.pt = CD%-(%d+)")), out)
+    local graded = G.load_pt(dir .. "/out/seed004_4_rbm/model_rbm_seed2025.pt")
+    local same = G.load_pt(dir .. "/out/seed004_4_rbm/model_rbm_k" .. k .. "_seed2025.pt")
+    local entry = G.handin.manifest(dir .. "/out/seed004_4_rbm").files["model_rbm_seed2025.pt"]
+    assert.are.equal("CD-" .. k, entry.note)
+    assert.matches("lowest mean test free energy", entry.rule)
     assert.are.equal(0, (graded.W - same.W):abs():max():item())
     local rbm = G.models.RBM(784, 128):load_state_dict(graded)
     local Xte = G.data.mnist{flat = true, binarize = true, split = "test", limit = 1000}
@@ -308,8 +320,8 @@ describe("exercise scripts (short configurations)", function()
     assert_figure(dir .. "/out/seed004_4_vae/vae_mlp.png")              -- the exercise's own figures
     assert_figure(dir .. "/out/seed004_4_vae/vae_cnn.png")
     assert_figure(dir .. "/out/seed004_4_rbm/rbm.png")
-    assert.is_truthy(io.open(dir .. "/out/models/model_vae2_seed2025.pt"))
-    assert.is_truthy(io.open(dir .. "/out/models/model_rbm_seed2025.pt"))
+    assert.is_truthy(io.open(dir .. "/out/seed004_4_vae/model_vae2_seed2025.pt"))
+    assert.is_truthy(io.open(dir .. "/out/seed004_4_rbm/model_rbm_seed2025.pt"))
   end)
 
   it("reject a value of the wrong form before any work, naming the option and the form", function()

@@ -1,0 +1,96 @@
+-- handin.lua -- genlab.handin: the folder of files a student hands in from
+-- one run, and its manifest.  A script's run writes into out/<script>/, a
+-- notebook's into out/notebooks/<name>/ (and the scripts it runs into that
+-- same folder); manifest.json there lists each file with the configuration,
+-- seed, commit and date of the run that wrote it, its sha256, and the metric
+-- by which it was chosen.
+--
+-- A run never overwrites a file that a larger configuration wrote (full >
+-- default > smoke): a default run beside an hour-long --full run writes
+-- <stem>.default.<ext> instead and says so.
+--
+--   local dir = handin.folder("seed004_4_vae")
+--   local path = handin.save(dir, "model_vae_seed2025.pt", function(p) G.save_pt(p, m) end,
+--                            {config = "default", seed = 2025, rule = "lowest test reconstruction",
+--                             metric = "reconstruction", value = 38.1})
+local G, handin = ...
+
+local function doc(f, text) G._doc(f, text); return f end
+
+local RANK = {smoke = 1, default = 2, full = 3}
+
+local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
+handin.folder = doc(function(name)
+  local dir = handin.current or ("out/" .. name)
+  assert(os.execute("mkdir -p " .. q(dir)), "handin: cannot create " .. dir)
+  return dir
+end, "handin.folder(name) -> dir\nThe folder this run writes its hand-in files to: the rendering notebook's (handin.current,\n" ..
+     "set while `genlab notebook` runs) or out/<name>; created if missing.")
+
+handin.config = doc(function(o)
+  return o.smoke and "smoke" or o.full and "full" or "default"
+end, "handin.config(options) -> \"smoke\" | \"default\" | \"full\"\nThe configuration a script's options (scripts/common.lua's) name.")
+
+local function manifest_path(dir) return dir .. "/manifest.json" end
+
+handin.manifest = doc(function(dir)
+  local f = io.open(manifest_path(dir), "rb")
+  if not f then return {files = {}} end
+  local text = f:read("a")
+  f:close()
+  local m = G.json.decode(text, manifest_path(dir))
+  if type(m) ~= "table" or type(m.files) ~= "table" then
+    error(("handin: %s is not a genlab manifest (no files table)"):format(manifest_path(dir)), 0)
+  end
+  return m
+end, "handin.manifest(dir) -> {files = {[name] = {config, seed, commit, date, sha256, rule, metric, value}}}\n" ..
+     "dir's manifest.json as written by handin.save (empty when there is none).")
+
+local function sha256(path)
+  local p = io.popen("sha256sum " .. q(path) .. " 2>/dev/null")
+  local line = p and p:read("l")
+  if p then p:close() end
+  return line and line:match("^(%x+)") or nil
+end
+
+local function write_manifest(dir, m)
+  local path = manifest_path(dir)
+  local tmp = path .. ".part"
+  local f = assert(io.open(tmp, "wb"))
+  f:write(G.json.encode(m))
+  f:close()
+  assert(os.rename(tmp, path))
+end
+
+-- The name this run may write: name itself, or <stem>.<config>.<ext> when a
+-- larger configuration's run wrote name.
+local function writable_name(m, name, config)
+  local prev = m.files[name]
+  if not prev or (RANK[prev.config] or 0) <= RANK[config] then return name, nil end
+  local stem, ext = name:match("^(.*)(%.[^./]+)$")
+  return (stem or name) .. "." .. config .. (ext or ""), prev
+end
+
+handin.save = doc(function(dir, name, writer, info)
+  local config = info.config or "default"
+  if not RANK[config] then error("handin.save: config must be smoke, default or full, got " .. tostring(config), 2) end
+  local m = handin.manifest(dir)
+  local use, kept = writable_name(m, name, config)
+  local path = dir .. "/" .. use
+  writer(path)
+  if kept then
+    io.stderr:write(("handin: kept %s/%s from the --%s run of %s; this %s run's file is %s\n")
+                    :format(dir, name, kept.config, kept.date or "?", config, path))
+  end
+  local entry = {config = config, seed = info.seed, commit = G.commit, date = os.date("!%Y-%m-%dT%H:%M:%SZ"),
+                 sha256 = sha256(path), rule = info.rule, metric = info.metric, value = info.value,
+                 note = info.note}
+  m.files[use] = entry
+  write_manifest(dir, m)
+  return path
+end, "handin.save(dir, name, writer, {config=\"default\", seed=, rule=, metric=, value=, note=}) -> path\n" ..
+     "writer(path) writes the file dir/name, and manifest.json records it: configuration, seed, commit,\n" ..
+     "UTC date, sha256, and the rule, metric and value it was chosen by.  A file that a larger\n" ..
+     "configuration wrote (full > default > smoke) is kept: this run writes <stem>.<config>.<ext>\n" ..
+     "beside it and says so on stderr.")

@@ -1,0 +1,93 @@
+-- genlab.handin: the hand-in folder and its manifest.json; a smaller run
+-- never overwrites a larger one's files; sha256 checked by Python's hashlib.
+local G = require "genlab"
+local H = dofile("tests/lua/helpers.lua")
+local HI = G.handin
+
+local function tmpdir()
+  local d = os.tmpname()
+  os.remove(d)
+  assert(os.execute("mkdir -p " .. d))
+  return d
+end
+
+local function slurp(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local function writer(text) return function(p) local f = assert(io.open(p, "wb")); f:write(text); f:close() end end
+
+describe("handin", function()
+  it("records each file with its configuration, seed, commit, date, sha256 and the rule that chose it", function()
+    local dir = tmpdir()
+    local path = HI.save(dir, "model.pt", writer("weights v1"), {config = "default", seed = 7, rule = "lowest loss",
+                                                                  metric = "loss", value = 1.25})
+    assert.are.equal(dir .. "/model.pt", path)
+    assert.are.equal("weights v1", slurp(path))
+    local e = HI.manifest(dir).files["model.pt"]
+    assert.are.same({"default", 7, "lowest loss", "loss", 1.25, G.commit},
+                    {e.config, e.seed, e.rule, e.metric, e.value, e.commit})
+    assert.matches("^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%dZ$", e.date)
+    local py, rc = H.sh("/usr/bin/python3 -c \"import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],'rb').read()).hexdigest())\" " .. path)
+    assert.are.equal(0, rc, py)
+    assert.are.equal(py:gsub("%s+$", ""), e.sha256)
+    os.execute("rm -rf " .. dir)
+  end)
+
+  it("keeps a --full run's file from a default run, which writes <stem>.default.<ext> and says so", function()
+    local dir = tmpdir()
+    HI.save(dir, "model_vae_seed2025.pt", writer("an hour of training"), {config = "full", value = 30.1})
+    local log = os.tmpname()
+    local err = io.stderr
+    io.stderr = assert(io.open(log, "w"))
+    local path = HI.save(dir, "model_vae_seed2025.pt", writer("two minutes"), {config = "default", value = 38.1})
+    io.stderr:close()
+    io.stderr = err
+    assert.are.equal(dir .. "/model_vae_seed2025.default.pt", path)
+    assert.are.equal("an hour of training", slurp(dir .. "/model_vae_seed2025.pt"))
+    assert.are.equal("two minutes", slurp(path))
+    assert.matches("kept .*model_vae_seed2025%.pt from the %-%-full run of .*; this default run's file is .*%.default%.pt",
+                   slurp(log))
+    local files = HI.manifest(dir).files
+    assert.are.equal("full", files["model_vae_seed2025.pt"].config)
+    assert.are.equal("default", files["model_vae_seed2025.default.pt"].config)
+    -- a smoke run yields to both; a later --full run replaces its own file
+    assert.are.equal(dir .. "/model_vae_seed2025.smoke.pt",
+                     HI.save(dir, "model_vae_seed2025.pt", writer("s"), {config = "smoke"}))
+    assert.are.equal(dir .. "/model_vae_seed2025.pt",
+                     HI.save(dir, "model_vae_seed2025.pt", writer("again"), {config = "full"}))
+    assert.are.equal("again", slurp(dir .. "/model_vae_seed2025.pt"))
+    os.execute("rm -rf " .. dir)
+  end)
+
+  it("uses the rendering notebook's folder for the scripts it runs, and out/<name> otherwise", function()
+    assert.are.equal("out/some_script", HI.folder("some_script"))
+    os.execute("rmdir out/some_script")
+    local dir = tmpdir()
+    HI.current = dir
+    assert.are.equal(dir, HI.folder("some_script"))
+    HI.current = nil
+    os.execute("rm -rf " .. dir)
+  end)
+
+  it("names a damaged manifest and a wrong configuration", function()
+    local dir = tmpdir()
+    writer("{not json")(dir .. "/manifest.json")
+    assert.matches("manifest%.json is not JSON", H.err(HI.manifest, dir))
+    writer('{"other": 1}')(dir .. "/manifest.json")
+    assert.matches("manifest%.json is not a genlab manifest", H.err(HI.manifest, dir))
+    os.remove(dir .. "/manifest.json")
+    assert.matches("config must be smoke, default or full", H.err(HI.save, dir, "x", writer(""), {config = "long"}))
+    os.execute("rm -rf " .. dir)
+  end)
+
+  it("maps a script's options to its configuration", function()
+    assert.are.equal("full", HI.config{full = true})
+    assert.are.equal("smoke", HI.config{smoke = true})
+    assert.are.equal("default", HI.config{})
+  end)
+end)
