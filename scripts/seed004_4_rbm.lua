@@ -50,14 +50,18 @@ local starts = Xte:narrow(1, 1, math.min(64, Xte.shape[1]))
 local noise = G.rand(starts.shape[1], 784, {generator = G.Generator(o.seed)}):lt(Xtr:mean(1)):to("float32")
 
 -- The same 64 chains every time (one generator seed), so the live panels
--- show the model changing, not the draw.
+-- show the model changing, not the draw.  Returns how far each set of
+-- chains is from degenerate (viz.degenerate: flat, or in one mode).
 local function samples(rbm, k, i, when)
+  local health = {}
   for row, init in ipairs{starts, noise} do
     local imgs = rbm:sample(starts.shape[1], {steps = o.steps, init = init, generator = G.Generator(o.seed)})
     fig:grid(imgs, {panel = (row - 1) * cols + i, rows = 8, cols = 8, norm = "none",
                     title = string.format("CD-%d, %s: %d Gibbs steps from %s", k, when, o.steps,
                                           row == 1 and "test images" or "random pixels")})
+    health[row] = select(2, G.viz.degenerate(imgs))
   end
+  return {data = health[1], random = health[2]}
 end
 
 local function filters(rbm, k, panel)
@@ -74,6 +78,7 @@ end
 
 local function train(i, k)
   local rbm = G.models.RBM(784, o.hidden, {seed = o.seed})
+  local chains
   local live = not G.viz.headless()
   local h = rbm:fit(Xtr, {k = k, epochs = o.epochs, batch = o.batch, lr = o.lr, momentum = o.momentum,
                           persistent = o.persistent, test = Xte,
@@ -87,7 +92,7 @@ local function train(i, k)
     on_epoch = function(e, hist)
       print(string.format("\r  CD-%-2d epoch %2d: free energy train %9.3f  test %9.3f   reconstruction %7.3f   %.2f s",
                           k, e, hist.train_fe[e], hist.test_fe[e], hist.recon[e], hist.secs[e]))
-      samples(rbm, k, i, "epoch " .. e)
+      chains = samples(rbm, k, i, "epoch " .. e)
       filters(rbm, k, 2 * cols + i)
       curves_te[i] = {y = G.tensor(hist.test_fe), label = "CD-" .. k}
       curves_rec[i] = {y = G.tensor(hist.recon), label = "CD-" .. k}
@@ -105,8 +110,15 @@ local function train(i, k)
                              function(p) G.save_pt(p, rbm:state_dict()) end,
                              {config = G.handin.config(o), seed = o.seed, metric = "test free energy",
                               value = h.test_fe[#h.test_fe], note = string.format("CD-%d", k)})
+  for _, which in ipairs{"data", "random"} do
+    local c = chains[which]
+    print(string.format("  CD-%-2d chains from %s: spread %.3f%s", k, which == "data" and "test images" or "random pixels",
+                        c.spread, c.degenerate and (c.same and string.format(" -- degenerate: chains %d and %d are identical",
+                        c.same[1], c.same[2]) or " -- degenerate: the samples barely differ") or ""))
+  end
   return {k = k, rbm = rbm, test_fe = h.test_fe[#h.test_fe], train_fe = h.train_fe[#h.train_fe],
-          recon = h.recon[#h.recon], logZ = logZ, se = se, ll = ll, secs = secs / #h.secs, path = path}
+          recon = h.recon[#h.recon], logZ = logZ, se = se, ll = ll, secs = secs / #h.secs, path = path,
+          chains = chains}
 end
 
 -- "the effect of k", from the numbers
@@ -150,6 +162,14 @@ for _, r in ipairs(results) do
 end
 local effect = effect_of_k(results)
 if effect then print("  effect of k: " .. effect) end
+local rows = G.json.array()
+for i, r in ipairs(results) do
+  rows[i] = {k = r.k, test_fe = r.test_fe, train_fe = r.train_fe, logZ = r.logZ, se = r.se, ll = r.ll,
+             recon = r.recon, secs = r.secs, chains_degenerate = r.chains.data.degenerate or r.chains.random.degenerate,
+             spread_data = r.chains.data.spread, spread_random = r.chains.random.spread}
+end
+local saved = G.handin.save_results(handin_dir, "results.json", rows,
+                                    {config = G.handin.config(o), seed = o.seed, options = o})
 local rule = "the lowest mean test free energy, the graded number"
 local graded = G.handin.save(handin_dir, string.format("model_rbm_seed%d.pt", o.seed),
                              function(p) G.save_pt(p, best.rbm:state_dict()) end,
@@ -157,4 +177,5 @@ local graded = G.handin.save(handin_dir, string.format("model_rbm_seed%d.pt", o.
                               value = best.test_fe, note = string.format("CD-%d", best.k)})
 print(string.format("  checkpoint to hand in: %s = CD-%d (%s: %.3f); one per k beside it; list in %s/manifest.json",
                     graded, best.k, rule, best.test_fe, handin_dir))
-return {results = results, chosen = best.k, graded = graded, effect = effect, figure = fig, options = o}
+return {results = results, chosen = best.k, graded = graded, effect = effect, figure = fig, options = o,
+        results_file = saved, folder = handin_dir}

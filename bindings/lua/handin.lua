@@ -72,6 +72,37 @@ local function writable_name(m, name, config)
   return (stem or name) .. "." .. config .. (ext or ""), prev
 end
 
+handin.save_results = doc(function(dir, name, results, info)
+  return handin.save(dir, name, function(path)
+    local f = assert(io.open(path, "wb"))
+    f:write(G.json.encode({results = results, config = info.config, seed = info.seed, commit = G.commit,
+                           date = os.date("!%Y-%m-%dT%H:%M:%SZ"), options = info.options}))
+    f:close()
+  end, info)
+end, "handin.save_results(dir, name, results, {config=, seed=, options=}) -> path\nA run's numbers as JSON (name, e.g. \"results.json\"), with its configuration, seed, commit, date and\n" ..
+     "options, through handin.save: what prose may cite from a longer run (handin.results).")
+
+handin.results = doc(function(dirs, name, config)
+  for _, dir in ipairs(dirs) do
+    local ok, m = pcall(handin.manifest, dir)
+    for file, e in pairs(ok and m.files or {}) do
+      local stem, ext = name:match("^(.*)(%.[^.]+)$")
+      if e.config == config and (file == name or file == stem .. "." .. config .. ext) then
+        local f = io.open(dir .. "/" .. file, "rb")
+        if f then
+          local r = G.json.decode(f:read("a"), dir .. "/" .. file)
+          f:close()
+          r.path = dir .. "/" .. file
+          return r
+        end
+      end
+    end
+  end
+  return nil
+end, "handin.results(dirs, name, config) -> {results, config, seed, commit, date, options, path} | nil\n" ..
+     "The numbers a run of the given configuration saved as name (handin.save_results) in the first of\n" ..
+     "dirs whose manifest lists one: how a notebook cites a --full run without typing its numbers.")
+
 handin.save = doc(function(dir, name, writer, info)
   local config = info.config or "default"
   if not RANK[config] then error("handin.save: config must be smoke, default or full, got " .. tostring(config), 2) end

@@ -71,7 +71,7 @@ notebook.ipynb = doc(function(nb, run)
     local c = nb.cells[k]
     local cell = {id = ("cell-%d"):format(k), metadata = c.title and {title = c.title} or {}}
     if c.kind == "markdown" then
-      cell.cell_type, cell.source = "markdown", lines_of(c.text)
+      cell.cell_type, cell.source = "markdown", lines_of((notebook.prose(nb, run, k)))
     else
       local r = run and run.cells[k]
       if r then count = count + 1 end

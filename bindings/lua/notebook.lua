@@ -51,6 +51,24 @@ local function prose(path, c)
   return table.concat(out, "\n")
 end
 
+-- The templates of a markdown cell's text: {expr =, fmt =, claim =, src =}.
+local function templates(text)
+  local out = {}
+  for body in text:gmatch("{{(.-)}}") do
+    local t = {src = body}
+    local check, rest = body:match("^%s*!(.-)|(.*)$")
+    if check then
+      t.expr, t.claim = check, rest:match("^%s*(.-)%s*$")
+    else
+      local e, fmt = body:match("^(.*)|%s*(%%[%-+ #0]*%d*%.?%d*[dfgeEsxq])%s*$")
+      t.expr, t.fmt = e or body, fmt
+    end
+    t.expr = t.expr:match("^%s*(.-)%s*$")
+    out[#out + 1] = t
+  end
+  return out
+end
+
 notebook.parse = doc(function(path)
   local lines = read_lines(path)
   local cells, cur = {}, nil
@@ -68,7 +86,7 @@ notebook.parse = doc(function(path)
   end
   local kept = {}
   for _, c in ipairs(cells) do
-    if c.kind == "markdown" then c.text = prose(path, c) end
+    if c.kind == "markdown" then c.text = prose(path, c); c.templates = templates(c.text) end
     if c.kind == "markdown" or table.concat(c.lines):match("%S") then kept[#kept + 1] = c end
   end
   local title
@@ -98,6 +116,55 @@ local function final_expression(c)
   return c.first + j - 1
 end
 
+-- ---- prose that quotes its run ----------------------------------------------------------
+-- A markdown cell may hold {{ expr }} (a Lua expression over what the cells
+-- above computed, shown with tostring, or %.4g for a number), {{ expr | %.2f }}
+-- (a format), and {{! cond | claim }} (the claim, with a visible note when
+-- this run does not show it).  Each is evaluated when the run reaches the
+-- cell, so prose never types a number the run computes.
+
+-- The Lua that evaluates cell k's templates where the chunk reaches it: one
+-- guarded function per template, so that one that fails leaves the others.
+local function prose_call(k, ts)
+  local fs = {}
+  for i, t in ipairs(ts) do
+    local ok = compiles("return (" .. t.expr .. ")")
+    t.bad = not ok and "not a Lua expression" or nil
+    fs[i] = ok and ("function() return (" .. t.expr .. ") end") or "false"
+  end
+  return ("__notebook_prose(%d, {%s}) "):format(k, table.concat(fs, ", "))
+end
+
+local function shown(v, fmt)
+  if fmt then
+    local ok, s = pcall(string.format, fmt, v)
+    return ok and s or ("(cannot format %s with %s)"):format(tostring(v), fmt)
+  end
+  if math.type(v) == "float" then return ("%.4g"):format(v) end
+  return tostring(v)
+end
+
+notebook.prose = doc(function(nb, run, k)
+  local c, r = nb.cells[k], run and run.cells[k]
+  local i, notes = 0, {}
+  local text = c.text:gsub("{{(.-)}}", function()
+    i = i + 1
+    local t, v = c.templates[i], r and r.prose and r.prose[i]
+    if t.bad then return ("**(template `%s`: %s)**"):format(t.src, t.bad) end
+    if not v then return ("**(template `%s`: not evaluated, the run stopped before)**"):format(t.src) end
+    if v.error then return ("**(template `%s` failed: %s)**"):format(t.src, v.error) end
+    if t.claim then
+      if v.value then return t.claim end
+      notes[#notes + 1] = t.claim
+      return t.claim .. " **(this run does not show this)**"
+    end
+    return shown(v.value, t.fmt)
+  end)
+  return text, notes
+end, "notebook.prose(nb, run, k) -> text, unshown\nMarkdown cell k with its templates filled from the run: {{ expr }} (tostring, %.4g for a\n" ..
+     "number), {{ expr | %.2f }}, and {{! cond | claim }}, the claim with a visible note when cond is\n" ..
+     "false in this run (unshown lists those claims).  A template sees the locals of the cells above.")
+
 -- The notebook's source with the recorder's calls in it, line for line.
 -- Cell calls go in first, so a value's closing parenthesis, put at the head
 -- of the line after it, comes before the next cell's call.
@@ -109,6 +176,8 @@ local function instrument(nb)
       if c.marker == 0 and src[1]:match("^#") then src[1] = "" end   -- a #! line
       local at = math.max(c.marker, 1)
       src[at] = ("__notebook_cell(%d) "):format(k) .. src[at]
+    elseif #c.templates > 0 then
+      src[c.marker] = prose_call(k, c.templates) .. src[c.marker]
     end
   end
   local tail = ""
@@ -266,6 +335,20 @@ notebook.run = doc(function(nb, args, opts)
     if not opts.quiet then io.stderr:write(("notebook: cell %d/%d%s\n"):format(k, #nb.cells,
                                            nb.cells[k].title and (": " .. nb.cells[k].title) or "")) end
   end
+  _G.__notebook_prose = function(k, fs)
+    local values = {}
+    for i, f in ipairs(fs) do
+      local ok, v = true, nil
+      if f then ok, v = pcall(f) end
+      values[i] = ok and {value = v} or {error = tostring(v):gsub("^[^\n]-:%d+: ", "")}
+    end
+    rec.cells[k] = {index = k, prose = values}
+    for i, t in ipairs(nb.cells[k].templates) do
+      local v = values[i]
+      local why = t.bad or v.error or (t.claim and not v.value and "this run does not show it")
+      if why then io.stderr:write(("notebook: warning: cell %d, {{%s}}: %s\n"):format(k, t.src, why)) end
+    end
+  end
   _G.__notebook_value = function(k, ...)
     local n = select("#", ...)
     if n == 0 or (n == 1 and (...) == nil) then return end
@@ -288,7 +371,7 @@ notebook.run = doc(function(nb, args, opts)
   end
   local current = rec.cell and rec.cell.index
   rec:close(save)
-  _G.__notebook_cell, _G.__notebook_value = nil, nil
+  _G.__notebook_cell, _G.__notebook_value, _G.__notebook_prose = nil, nil, nil
   local failed = not ok and failure(nb, rec, err, chunk and current) or nil
   return {cells = rec.cells, ok = ok, failed = failed, time = G.time() - t0, dir = dir, args = args or {},
           config = configuration(args)}
@@ -453,7 +536,7 @@ notebook.html = doc(function(nb, run)
   for k = 1, last do
     local c = nb.cells[k]
     if c.kind == "markdown" then
-      local text = c.text
+      local text = notebook.prose(nb, run, k)
       if nb.title and not titled then        -- the header already shows it
         text, titled = text:gsub("^%s*#%s+[^\n]*\n?", "", 1), true
       end

@@ -117,6 +117,22 @@ describe("notebook.run", function()
     local ipynb = NB.ipynb(nb, {cells = {r.cells[1]}, args = {}, time = 0, ok = true})
     assert.matches('"name": "stderr"', ipynb, 1, true)
   end)
+  it("fills prose templates from the run: values, formats, and claims the run does not show", function()
+    local r, nb = run_source(table.concat({
+      "-- %%", "local x = 41", "local t = {best = 25, ll = -89.34567}",
+      "-- %% [markdown]",
+      "-- x + 1 is {{ x + 1 }}, ll {{ t.ll | %.1f }} or {{ t.ll }}; {{! t.best == 25 | k = 25 wins }},",
+      "-- {{! t.best == 1 | CD-1 wins }}. {{ nosuch.field }} {{ 1 + }}",
+      "-- %%", "x = 0", "-- %% [markdown]", "-- later x is {{ x }}", ""}, "\n"))
+    assert.is_true(r.ok)
+    local text, unshown = NB.prose(nb, r, 2)
+    assert.matches("x + 1 is 42, ll -89.3 or -89.35; k = 25 wins,", text, 1, true)
+    assert.matches("CD-1 wins **(this run does not show this)**.", text, 1, true)
+    assert.matches("**(template ` nosuch.field ` failed: attempt to index a nil value (global 'nosuch'))**", text, 1, true)
+    assert.matches("**(template ` 1 + `: not a Lua expression)**", text, 1, true)
+    assert.are.same({"CD-1 wins"}, unshown)
+    assert.are.equal("later x is 0", (NB.prose(nb, r, 4)))       -- evaluated where the run reaches it
+  end)
   it("puts print, io.write and the figure methods back afterwards", function()
     local p, w, show = print, io.write, debug.getregistry()["genlab.Figure"].__index.show
     run_source("-- %%\nerror('boom')\n")
