@@ -344,6 +344,7 @@ static void cd_block(void *arg, int64_t r0, int64_t rows, int t) {
 /* ---- the update ------------------------------------------------------------------- */
 
 /* tW := alpha S^T Q + betaW tW, tb := alpha (sum V0 - sum Vk) + beta tb over
+** (a beta of 0 overwrites, as in BLAS: the targets may hold uninitialised memory)
 ** blocks of rows of W, and with vel (tW, tb being the velocities)
 ** vW -= lr wd W, W += vW, b += vb.  tc (the hidden biases) is the caller's. */
 typedef struct {
@@ -368,8 +369,8 @@ static void update_block(void *arg, int64_t i0, int64_t rows, int t) {
   for (int64_t r = 0; r < B; r++)
     for (int64_t i = 0; i < rows; i++)
       d[i] += elem(dt, x->S, r * nv + i0 + i) - elem(dt, x->S, (B + r) * nv + i0 + i);
-  for (int64_t i = 0; i < rows; i++)
-    set_elem(dt, x->tb, i0 + i, x->alpha * d[i] + x->beta * elem(dt, x->tb, i0 + i));
+  for (int64_t i = 0; i < rows; i++)      /* beta 0 overwrites: tb may be fresh memory, NaN */
+    set_elem(dt, x->tb, i0 + i, x->alpha * d[i] + (x->beta ? x->beta * elem(dt, x->tb, i0 + i) : 0));
   if (!x->W) return;
   void *W = AT(x->W, i0, nh, es);
   for (int64_t i = 0; i < rows * nh; i++) {
@@ -387,7 +388,7 @@ static void apply_update(update *up, void *tc, void *c, int threads) {
   for (int64_t j = 0; j < m->nh; j++) {
     double d = 0;
     for (int64_t r = 0; r < 2 * up->B; r++) d += elem(m->dt, up->Q, r * m->nh + j);
-    double v = up->alpha * d + up->beta * elem(m->dt, tc, j);
+    double v = up->alpha * d + (up->beta ? up->beta * elem(m->dt, tc, j) : 0);   /* as BLAS's beta */
     set_elem(m->dt, tc, j, v);
     if (c) set_elem(m->dt, c, j, elem(m->dt, c, j) + v);
   }

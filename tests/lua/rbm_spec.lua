@@ -111,6 +111,18 @@ describe("models.RBM: CD-k", function()
   -- the CD objective: mean F(V0) - mean F(Vk) at fixed Vk
   local function objective(q) return q:free_energy(V0):mean():item() - q:free_energy(Vk):mean():item() end
 
+  it("grad writes its results whatever the memory it is given held (a block cache full of NaN)", function()
+    local nv = 9000                          -- b of 72 KB: its storage comes from the block cache
+    local big = G.models.RBM(nv, 2, {seed = 1, dtype = "float64"})
+    local V = G.rand(4, nv, {dtype = "float64", generator = G.Generator(3)}):gt(0.5):double()
+    local Vk = G.zeros(4, nv, {dtype = "float64"})
+    for _ = 1, 8 do local t <close> = G.full({nv}, 0 / 0, {dtype = "float64"}) end
+    local _, gb, gc = big:grad(V, Vk)
+    assert.are.equal(0, gb:ne(gb):sum():item())                -- no NaN
+    assert.are.equal(0, (gb - V:mean(1)):abs():max():item())   -- sum V0 - sum Vk over B, Vk = 0
+    assert.are.equal(0, gc:ne(gc):sum():item())
+  end)
+
   it("grad is minus the central difference of mean F(V0) - mean F(Vk), to 1e-8", function()
     local gW, gb, gc = r:grad(V0, Vk)
     local h = 1e-5
