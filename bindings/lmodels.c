@@ -1,11 +1,14 @@
 /*
 ** lmodels.c -- the C kernels under genlab.models (core/models/gmm.h): mixture
 ** log-densities, the EM M step, k-means steps, p-PCA (core/models/ppca.h) and the
-** binary RBM (core/models/rbm.h).  The classes around them
+** binary RBM (core/models/rbm.h), and the exact sums over the images of an
+** autoregressive CPT model (core/models/autoreg.h).  The classes around them
 ** (Gaussian, GMM, KMeans, GMM training by SGD) are Lua, in
-** bindings/lua/models.lua, opened with genlab.nn by lnn.c.
+** bindings/lua/models.lua, opened with genlab.nn by lnn.c; genlab.autoreg
+** (bindings/lua/autoreg.lua) calls the CPT kernels.
 ** None of these kernels records gradients.
 */
+#include "../core/models/autoreg.h"
 #include "../core/models/epll.h"
 #include "../core/models/gmm.h"
 #include "../core/models/ppca.h"
@@ -184,6 +187,46 @@ static int f_rbm_ais(lua_State *L) {
   return 3;
 }
 
+/* The list of CPTs at index i into cpt (the list keeps the tensors alive);
+** returns how many. */
+static int cpt_list(lua_State *L, int i, const glab_tensor **cpt, const char *op) {
+  luaL_checktype(L, i, LUA_TTABLE);
+  lua_Integer n = luaL_len(L, i);
+  if (n < 1 || n > GLAB_AUTOREG_MAX_PIXELS)
+    return luaL_error(L, "%s: %d CPTs: expected 1 to %d", op, (int)n, GLAB_AUTOREG_MAX_PIXELS);
+  for (int k = 1; k <= n; k++) {
+    lua_rawgeti(L, i, k);
+    glab_tensor *t = lg_test(L, -1);
+    if (!t || !t->storage) return luaL_error(L, "%s: CPT %d is not a tensor", op, k);
+    cpt[k - 1] = t;
+    lua_pop(L, 1);
+  }
+  return (int)n;
+}
+
+static int f_autoreg_entropy(lua_State *L) {
+  const glab_tensor *cpt[GLAB_AUTOREG_MAX_PIXELS];
+  int n = cpt_list(L, 1, cpt, "models._autoreg_entropy");
+  glab_autoreg_sums st;
+  lg_try(L, glab_autoreg_entropy(&st, cpt, n));
+  lua_pushnumber(L, st.entropy);
+  lua_pushnumber(L, st.mass);
+  lua_pushinteger(L, (lua_Integer)st.support);
+  return 3;
+}
+
+static int f_autoreg_states(lua_State *L) {
+  const glab_tensor *cpt[GLAB_AUTOREG_MAX_PIXELS];
+  int n = cpt_list(L, 1, cpt, "models._autoreg_states");
+  double min_p = luaL_optnumber(L, 2, 0);
+  lua_Integer max = luaL_optinteger(L, 3, 4096);
+  glab_tensor *X = lg_push(L), *P = lg_push(L);
+  int complete = 0;
+  lg_try(L, glab_autoreg_states(X, P, &complete, cpt, n, min_p, (int64_t)max));
+  lua_pushboolean(L, complete);
+  return 3;
+}
+
 const lg_Reg lg_models_functions[] = {
   {"_log_prob", f_log_prob, "models._log_prob(X, log_weights, means, chol) -> Tensor\n(N, K) log pi_k + log N(x_n | mu_k, L_k L_k^T) for X (N, d), log_weights (K), means (K, d) and\nlower Cholesky factors chol (K, d, d): one triangular solve per component over blocks of points."},
   {"_mstep", f_mstep, "models._mstep(X, resp | nil, [prior=0]) -> log_weights, means, covs\nThe EM M step from responsibilities resp (N, K): weighted means and covariances\n(S_k + prior I) / N_k, the MAP step under p(Sigma) ~ exp(-prior/2 tr Sigma^-1); resp nil fits one\nGaussian (the MLE, divided by N, when prior is 0)."},
@@ -202,5 +245,7 @@ const lg_Reg lg_models_functions[] = {
   {"_rbm_cd_step", f_rbm_cd_step, "models._rbm_cd_step(V0, W, b, c, {k=1, lr=0.01, momentum=0, weight_decay=0, vW=, vb=, vc=, chain=, samples=false, generator=}) -> recon, [Vk]\nOne CD-k (or, with chain, persistent CD) update of W, b, c in place, with velocities vW, vb, vc\nwhen momentum > 0; returns the one-step reconstruction error and, with samples=true, after it\nthe negative samples."},
   {"_rbm_log_partition", f_rbm_log_partition, "models._rbm_log_partition(W, b, c) -> number\nlog Z summed exactly over the 2^m states of the smaller layer (m <= 24), in log space."},
   {"_rbm_ais", f_rbm_ais, "models._rbm_ais(W, b, c, base_biases, runs, betas, [{generator=}]) -> logZ, se, logw\nAnnealed importance sampling of log Z from the base-rate model with visible biases\nbase_biases (Salakhutdinov & Murray 2008): the estimate, its standard error and the runs'\nlog weights."},
+  {"_autoreg_entropy", f_autoreg_entropy, "models._autoreg_entropy(cpts) -> H, mass, support\nH(p) = -sum_x p(x) log p(x) in nats over every image x of the CPT model (CPT i holds\np(x_i | x_1..x_{i-1}) at flat position 2 code(x_1..x_{i-1}) + x_i), by a walk over the tree of\nprefixes in log space on all cores; also sum_x p(x) and the number of images with p(x) > 0.\nA reached entry outside [0, 1] is an error; prefixes of probability 0 are never read."},
+  {"_autoreg_states", f_autoreg_states, "models._autoreg_states(cpts, [min_p=0], [max=4096]) -> images, p, complete\nThe images with p(x) >= min_p (and > 0) of the CPT model, in code order (x_1 most significant):\nimages (K, n) of 0/1 and p (K), float64; complete is false when more than max qualify (the\nfirst max are returned)."},
   {NULL, NULL, NULL}
 };
