@@ -346,7 +346,7 @@ static int d_dir(lua_State *L) {
 static const lg_Reg functions[] = {
   {"read_idx", d_read_idx, "data.read_idx(path, [{limit=, dtype=}]) -> Tensor\nAn IDX file (plain or gzip) with its raw values (bytes stay 0..255); limit keeps the first items."},
   {"write_idx", d_write_idx, "data.write_idx(path, t)\nWrite t as an IDX file of unsigned bytes (values rounded and clamped to 0..255)."},
-  {"read_npy", d_read_npy, "data.read_npy(path) -> Tensor\nA numpy .npy array: f4 stays float32, f8 float64, u1 becomes float32, i4/i8 float64.\nFortran order, object arrays and big-endian files are refused with a message."},
+  {"read_npy", d_read_npy, "data.read_npy(path) -> Tensor\nA numpy .npy array (or its gzip): f4 stays float32, f8 float64, u1 becomes float32, i4/i8 float64.\nFortran order, object arrays and big-endian files are refused with a message."},
   {"write_npy", d_write_npy, "data.write_npy(path, t)\nSave t as a C-order .npy file that numpy.load reads (written atomically)."},
   {"read_image", d_read_image, "data.read_image(path, [{gray=false}]) -> Tensor\nA PNG, JPEG or BMP image as float32 in [0, 1]: (H, W) for gray, else (H, W, 3).\ngray=true converts with the ITU-R BT.601 weights 0.299, 0.587, 0.114."},
   {"write_png", d_write_png, "data.write_png(path, img)\nSave (H, W), (H, W, 3) or (H, W, 4) values in [0, 1] (clamped) as a PNG."},

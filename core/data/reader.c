@@ -16,6 +16,43 @@ static glab_status init(glab_reader *r, const char *what, uint64_t size) {
   return GLAB_OK;
 }
 
+/* The gzip member that f holds (n bytes, past its 2-byte magic): the raw
+** deflate range between header and trailer, and the size and CRC-32 that
+** the trailer declares (RFC 1952). */
+static glab_status gzip_member(FILE *f, uint64_t n, uint64_t *off, uint64_t *len, uint32_t *size,
+                               uint32_t *crc, const char *what) {
+  unsigned char h[8], t[8];
+  if (fread(h, 1, 8, f) != 8)
+    return glab_fail(GLAB_EFORMAT, "%s: a gzip file cut short (%llu bytes)", what, (unsigned long long)n);
+  if (h[0] != 8 || (h[1] & 0xe0))
+    return glab_fail(GLAB_EFORMAT, "%s: a gzip header with %s", what,
+                     h[0] != 8 ? "an unknown compression method" : "reserved flags set");
+  int flags = h[1], c = 0;
+  if (flags & 4) {                                        /* FEXTRA: a length, then data */
+    int lo = fgetc(f), hi = fgetc(f);
+    if (hi == EOF || fseek(f, lo | hi << 8, SEEK_CUR) != 0) c = EOF;
+  }
+  for (int z = 8; z <= 16 && c != EOF; z *= 2)             /* FNAME, FCOMMENT: NUL-ended */
+    if (flags & z)
+      while ((c = fgetc(f)) != EOF && c != 0) {}
+  if (c != EOF && (flags & 2)) c = fseek(f, 2, SEEK_CUR) ? EOF : 0;     /* FHCRC */
+  long pos = ftell(f);
+  if (c == EOF || pos < 0 || (uint64_t)pos + 8 > n || fseeko(f, (off_t)(n - 8), SEEK_SET) != 0 ||
+      fread(t, 1, 8, f) != 8)
+    return glab_fail(GLAB_EFORMAT, "%s: a gzip file cut short (%llu bytes)", what, (unsigned long long)n);
+  *off = (uint64_t)pos;
+  *len = n - 8 - (uint64_t)pos;
+  *crc = (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
+  *size = (uint32_t)t[4] | (uint32_t)t[5] << 8 | (uint32_t)t[6] << 16 | (uint32_t)t[7] << 24;
+  return GLAB_OK;
+}
+
+static glab_status cannot_read(glab_reader *r, FILE *f, const char *op, const char *path) {
+  fclose(f);
+  memset(r, 0, sizeof *r);
+  return glab_fail(GLAB_EIO, "%s: cannot read %s", op, path);
+}
+
 glab_status glab_reader_file(glab_reader *r, const char *path, const char *op) {
   char what[320];
   snprintf(what, sizeof what, "%s: %s", op, path);
@@ -26,11 +63,28 @@ glab_status glab_reader_file(glab_reader *r, const char *path, const char *op) {
   }
   long n;
   if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-    fclose(f);
-    memset(r, 0, sizeof *r);
-    return glab_fail(GLAB_EIO, "%s: cannot read %s", op, path);
+    return cannot_read(r, f, op, path);
   }
-  glab_status s = init(r, what, (uint64_t)n);
+  unsigned char magic[2] = {0, 0};
+  int gz = n >= 2 && fread(magic, 1, 2, f) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+  glab_status s = GLAB_OK;
+  if (gz) {
+    uint64_t off = 0, len = 0;
+    uint32_t size = 0, crc = 0;
+    memset(r, 0, sizeof *r);
+    s = gzip_member(f, (uint64_t)n, &off, &len, &size, &crc, what);
+    if (s == GLAB_OK) s = glab_reader_range(r, f, off, len, 1, size, crc, 1, what);
+    if (s != GLAB_OK) {
+      fclose(f);
+      return s;
+    }
+    r->own_file = 1;
+    return GLAB_OK;
+  }
+  if (fseek(f, 0, SEEK_SET) != 0) {
+    return cannot_read(r, f, op, path);
+  }
+  s = init(r, what, (uint64_t)n);
   r->f = f;
   r->own_file = 1;
   r->in_left = (uint64_t)n;

@@ -16,6 +16,11 @@
 ** bypass the buffer and land straight in the caller's memory: decoding a
 ** 500 MB array costs one copy, from the kernel into tensor storage.  A
 ** deflated member's CRC-32 is checked when its last byte has been read.
+**
+** A file that starts with gzip's magic (1f 8b) reads as what it compresses:
+** the course hands out image_cpts.pkl.gz, and read_pickle takes it as is.
+** The length is the trailer's ISIZE, so one member of less than 4 GiB
+** uncompressed; its CRC-32 is checked as a zip member's.
 */
 #ifndef GLAB_READER_H
 #define GLAB_READER_H
@@ -45,7 +50,7 @@ typedef struct glab_reader {
   char what[320];               /* "op: file" or "op: file: member" for messages */
 } glab_reader;
 
-/* The whole of path. */
+/* The whole of path, or what it compresses when it is gzip. */
 glab_status glab_reader_file(glab_reader *r, const char *path, const char *op);
 /* n bytes of f from offset off (f stays the caller's).  With deflate set the
 ** range holds raw deflate data that expands to exactly size bytes with the
