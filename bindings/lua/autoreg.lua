@@ -8,6 +8,8 @@
 --   local pics = autoreg.pictures()                  -- images (23, 25), p (23), names
 --   local cpts = autoreg.cpts(pics)                  -- CPT i: i dims of size 2, 2^26 - 2 values
 --   local X = autoreg.sample_cpts(cpts, 100)         -- (100, 25) of 0/1
+--   local H = autoreg.cpts_entropy(cpts)             -- H(p) over all 2^25 images, in C
+--   local d = autoreg.distribution(cpts)             -- the images p puts mass on, with p(x)
 --   local m = autoreg.LSTM()                         -- nn.LSTM(1, 32, 2 layers) + Linear(32, 1)
 --   autoreg.train(m, pics, {steps = 2000})           -- the exact expected NLL under p
 local G, autoreg = ...
@@ -198,11 +200,11 @@ local function codes(X)
 end
 
 autoreg.frequencies = doc(function(X, pics)
-  local c = codes(X)
-  local ref = codes(pics.images):totable()
+  local seen = {}                                       -- code -> rows of X, one pass
+  for _, code in ipairs(codes(X):totable()) do seen[code] = (seen[code] or 0) + 1 end
   local counts, known = {}, 0
-  for k, code in ipairs(ref) do
-    counts[k] = c:eq(code):sum():item()
+  for k, code in ipairs(pics.images.shape[1] > 0 and codes(pics.images):totable() or {}) do
+    counts[k] = seen[code] or 0
     known = known + counts[k]
   end
   return counts, X.shape[1] - known
@@ -268,26 +270,137 @@ autoreg.chi_square = doc(function(counts, p)
   return stat, #counts - 1, autoreg.chi2_sf(stat, #counts - 1)
 end, "autoreg.chi_square(counts, p) -> statistic, dof, p_value\nPearson's goodness-of-fit test of observed counts against probabilities p (a Lua list each).")
 
-autoreg.goodness = doc(function(X, pics)
-  local p = pics.p:totable()
-  local counts, outside = autoreg.frequencies(X, pics)
-  local n, freq = X.shape[1], {}
-  local tv = outside / n
+-- Pearson's test over bins of at least 5 expected samples: each listed image
+-- with n p(x) >= 5 is its own bin; the others, the images dist does not list
+-- (its rest) and the samples outside the list share one pooled bin, which
+-- joins the smallest bin when it expects fewer than 5.  A pooled bin that
+-- expects nothing but holds samples gives chi-square = inf (p-value 0).
+local function pooled_chi_square(counts, p, outside, rest, n)
+  local obs, exp_, po, pe, pooled = {}, {}, outside, n * rest, 0
+  for k = 1, #p do
+    if n * p[k] >= 5 then
+      obs[#obs + 1], exp_[#exp_ + 1] = counts[k], n * p[k]
+    else
+      po, pe, pooled = po + counts[k], pe + n * p[k], pooled + 1
+    end
+  end
+  if pe == 0 and po > 0 then return math.huge, math.max(#obs - 1, 1), 0, #obs, pooled end
+  if pe >= 5 or (#obs == 0 and pe > 0) then
+    obs[#obs + 1], exp_[#exp_ + 1] = po, pe
+  elseif pe > 0 then
+    local s = 1
+    for k = 2, #exp_ do if exp_[k] < exp_[s] then s = k end end
+    obs[s], exp_[s] = obs[s] + po, exp_[s] + pe
+  end
+  if #obs < 2 then return nil, 0, nil, #obs, pooled end
+  local q = {}
+  for k, e in ipairs(exp_) do q[k] = e / n end
+  local stat, dof, pvalue = autoreg.chi_square(obs, q)
+  return stat, dof, pvalue, #obs, pooled
+end
+
+autoreg.goodness = doc(function(X, dist)
+  local p = dist.p:totable()
+  local counts, outside = autoreg.frequencies(X, dist)
+  local n, freq, rest = X.shape[1], {}, dist.rest or 0
+  local tv = math.abs(outside / n - rest)
   for k = 1, #p do
     freq[k] = counts[k] / n
     tv = tv + math.abs(freq[k] - p[k])
   end
-  local chi2, dof, pvalue = autoreg.chi_square(counts, p)
-  return {counts = counts, freq = freq, outside = outside, chi2 = chi2, dof = dof, pvalue = pvalue, tv = tv / 2}
-end, "autoreg.goodness(X, pictures) -> {counts, freq, outside, chi2, dof, pvalue, tv}\n" ..
-  "How well samples X (n, 25) follow p: per-picture counts and frequencies, samples outside the set,\n" ..
-  "Pearson's chi-square with its p-value, and the total variation distance to p.")
+  local chi2, dof, pvalue, bins, pooled = pooled_chi_square(counts, p, outside, rest, n)
+  return {counts = counts, freq = freq, outside = outside, chi2 = chi2, dof = dof, pvalue = pvalue, tv = tv / 2,
+          bins = bins, pooled = pooled, rest = rest}
+end, "autoreg.goodness(X, dist) -> {counts, freq, outside, chi2, dof, pvalue, tv, bins, pooled, rest}\n" ..
+  "How well samples X (n, 25) follow p, given as dist = {images (K, 25), p (K), [rest]}: the pictures, or\n" ..
+  "autoreg.distribution(cpts), whose rest is the mass of the images it does not list. Per-image counts\n" ..
+  "and frequencies, samples outside the list, Pearson's chi-square with its p-value over the bins\n" ..
+  "that expect at least 5 samples (the others, the rest and the samples outside pooled into one;\n" ..
+  "chi2 is nil when fewer than 2 bins remain), and the total variation distance between the sample\n" ..
+  "frequencies and p: exact when dist lists all of p's support (rest = 0), else over the listed\n" ..
+  "images plus one bin for the rest, a lower bound.")
 
 autoreg.entropy = doc(function(pics)
   local h = 0
   for _, pk in ipairs(pics.p:totable()) do if pk > 0 then h = h - pk * math.log(pk) end end
   return h
 end, "autoreg.entropy(pictures) -> nats\nH(p) = -sum p(x) log p(x) of the picture distribution, per image (divide by 25 for per pixel).")
+
+-- ---- the distribution that a list of CPTs defines --------------------------------------
+
+autoreg.cpts_entropy = doc(function(cpts)
+  return G.models._autoreg_entropy(cpts)
+end, "autoreg.cpts_entropy(cpts) -> H, mass, support\nH(p) = -sum_x p(x) log p(x) in nats of the distribution the CPTs define, exactly: a C walk\n" ..
+  "over the tree of prefixes visits every one of the 2^25 images (skipping prefixes of probability 0)\n" ..
+  "in float64 log space on all cores, about a second for tables without zeros. Also sum_x p(x) (1 up\n" ..
+  "to the tables' rounding) and the number of images with p(x) > 0. A reached entry outside [0, 1]\n" ..
+  "is an error naming the CPT and the prefix.")
+
+-- genlab's picture names by code, for naming the images of a loaded file.
+local known_names
+local function picture_name(code)
+  if not known_names then
+    local pics = autoreg.pictures()
+    known_names = {}
+    for k, c in ipairs(codes(pics.images):totable()) do known_names[c] = pics.names[k] end
+  end
+  return known_names[code]
+end
+
+-- A distribution table from rows X (K, n) and their probabilities p (Lua list or tensor).
+local function listing(X, p)
+  local names = {}
+  for k, c in ipairs(X.shape[1] > 0 and codes(X):totable() or {}) do names[k] = picture_name(c) or ("#" .. k) end
+  return {images = X, p = G.is_tensor(p) and p or G.tensor(p, {dtype = "float64"}), names = names}
+end
+
+autoreg.distribution = doc(function(cpts, opts)
+  opts = opts or {}
+  local min_p = opts.min_p or 0
+  local max = opts.max or (min_p > 0 and math.floor(1 / min_p) + 1 or 4096)
+  local X, p, complete = G.models._autoreg_states(cpts, min_p, max)
+  local d = listing(X, p)
+  local listed = X.shape[1] > 0 and p:sum():item() or 0
+  d.complete, d.min_p = complete, min_p
+  d.support = complete and min_p == 0
+  d.rest = d.support and 0 or math.max(0, 1 - listed)
+  return d
+end, "autoreg.distribution(cpts, [{min_p=0, max=}]) -> {images (K, 25), p (K), names, rest, complete, support, min_p}\n" ..
+  "The images of the CPTs' distribution with p(x) >= min_p, in code order (x1 most significant), found\n" ..
+  "by a C walk that never descends below min_p: with min_p = 0, all of p's support. complete is\n" ..
+  "false when more than max (default 4096, or 1/min_p + 1, which always suffices) qualify; support\n" ..
+  "is true when the list is all of p's support; rest = 1 - sum p of the list (0 when support).\n" ..
+  "An image that is one of autoreg.pictures() has its name, the others #k. Goes to autoreg.goodness,\n" ..
+  "autoreg.train and autoreg.score as a picture set does.")
+
+autoreg.log_prob = doc(function(cpts, X)
+  local n = X.shape[1]
+  local code, lp = G.zeros(n, {dtype = "float64"}), G.zeros(n, {dtype = "float64"})
+  local Xd = X:double()
+  for i = 1, #cpts do
+    code = code * 2 + Xd:select(2, i)
+    lp = lp + cpts[i]:view(-1):index_select(1, code + 1):double():log()
+  end
+  return lp
+end, "autoreg.log_prob(cpts, X) -> (n) float64\nlog p(x) = sum_i log CPT_i[x_1..x_i] for each row of X (n, 25); -inf where p(x) = 0.")
+
+autoreg.empirical = doc(function(X)
+  local count, order = {}, {}
+  for _, c in ipairs(codes(X):totable()) do
+    if not count[c] then order[#order + 1], count[c] = c, 0 end
+    count[c] = count[c] + 1
+  end
+  table.sort(order)
+  local rows, p, m = {}, {}, X.shape[2]
+  for k, c in ipairs(order) do
+    p[k] = count[c] / X.shape[1]
+    local px = {}
+    for j = m, 1, -1 do px[j], c = c % 2, c // 2 end
+    rows[k] = px
+  end
+  return listing(G.tensor(rows, {dtype = "float64"}), p)
+end, "autoreg.empirical(X) -> {images (K, 25), p (K), names}\nThe distinct rows of X (n, 25) in code order with their frequencies: samples as a training set\n" ..
+  "for autoreg.train.")
 
 -- ---- the LSTM ---------------------------------------------------------------------------
 
@@ -353,6 +466,15 @@ function LSTM:sample(n, opts)
 end
 doc(LSTM.sample, "m:sample(n, [{generator=}]) -> (n, 25) of 0/1\nAutoregressive sampling, all n images one pixel per step: sigmoid of the logit, then a uniform draw.")
 
+autoreg.kl_estimate = doc(function(model, cpts, X)
+  local dt = model.head.weight.dtype
+  local nll = G.no_grad(function() return model:nll(X:to(dt)) end):double()
+  local d = autoreg.log_prob(cpts, X) + nll
+  local n = X.shape[1]
+  return d:mean():item(), d:std():item() / math.sqrt(n)
+end, "autoreg.kl_estimate(model, cpts, X) -> kl, se\nKL(p || q) by Monte Carlo over samples X (n, 25) drawn from the CPTs: the mean of\n" ..
+  "log p(x) - log q(x) and its standard error, for when p's support is too large to list.")
+
 autoreg.score = doc(function(model, pics)
   local dt = model.head.weight.dtype
   local nll = G.no_grad(function() return model:nll(pics.images:to(dt)) end):double():totable()
@@ -374,19 +496,29 @@ autoreg.train = doc(function(model, pics, opts)
   local steps, lr = opts.steps or 2000, opts.lr or 1e-2
   local dt = model.head.weight.dtype
   local X, w = pics.images:to(dt), pics.p:to(dt)
+  local batch = opts.batch and X.shape[1] > opts.batch and opts.batch
+  local pw = batch and pics.p:double()
   local opt = optim.Adam(model:parameters(), {lr = lr})
   local losses = {}
   for step = 1, steps do
     if opts.lr_end then opt:set_lr(lr * (opts.lr_end / lr) ^ ((step - 1) / math.max(1, steps - 1))) end
     opt:zero_grad()
-    local loss = (model:nll(X) * w):sum()                 -- E_p[-log q(x)], exactly
+    local loss
+    if batch then                                         -- an unbiased estimate of the same
+      local idx = G.categorical(pw, batch, {generator = opts.generator})
+      loss = model:nll(X:index_select(1, idx)):mean()
+    else
+      loss = (model:nll(X) * w):sum()                     -- E_p[-log q(x)], exactly
+    end
     loss:backward()
     opt:step()
     losses[step] = loss:item()
     if opts.on_step then opts.on_step(step, losses[step], losses) end
   end
   return losses
-end, "autoreg.train(model, pictures, [{steps=2000, lr=1e-2, lr_end=, on_step=function(step, loss, losses)}]) -> losses\n" ..
+end, "autoreg.train(model, pictures, [{steps=2000, lr=1e-2, lr_end=, batch=, generator=, on_step=function(step, loss, losses)}]) -> losses\n" ..
   "Adam on the exact cross-entropy E_p[-log q(x)] = sum_k p_k nll(x_k), nats per image: the pictures\n" ..
-  "weighted by p, one full batch a step. Its floor is H(p) (autoreg.entropy), reached when q = p.\n" ..
+  "(or any {images, p}: autoreg.distribution, autoreg.empirical) weighted by p, one full batch a step.\n" ..
+  "Its floor is H(p) (autoreg.entropy, autoreg.cpts_entropy), reached when q = p. With batch = B and\n" ..
+  "more than B images, each step draws B of them by p instead (an unbiased estimate of the same loss).\n" ..
   "(The seed's hint, the bare unique set, would fit a uniform distribution over the pictures instead.)")

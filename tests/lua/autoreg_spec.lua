@@ -163,3 +163,108 @@ describe("autoreg: the LSTM", function()
     assert.is_true(kl > 0)
   end)
 end)
+
+-- A CPT file in the course's layout with known content (tests/fixtures/autoreg/make_cpts.py):
+-- three pictures with p = 1/3 each, gzip-compressed as the course ships image_cpts.pkl.gz.
+describe("autoreg: a course-layout CPT file drives everything", function()
+  local DIR = "tests/fixtures/autoreg/"
+  local three = A.load_cpts(DIR .. "three.pkl.gz")
+  local dist = A.distribution(three)
+  teardown(function()
+    three = nil
+    collectgarbage()
+  end)
+
+  it("reads the 25 float64 arrays of the pickle", function()
+    assert.are.equal(25, #three)
+    assert.are.equal("float64", three[25].dtype)
+    assert.are.same({2, 2, 2}, three[3].shape)
+  end)
+
+  it("has H(p) = log 3 exactly, summed over all 2^25 images in C", function()
+    local h, mass, support = A.cpts_entropy(three)
+    assert.is_true(math.abs(h - math.log(3)) < 1e-9, h .. " against " .. math.log(3))
+    assert.is_true(math.abs(mass - 1) < 1e-12)
+    assert.are.equal(3, support)
+  end)
+
+  it("lists its support: the three pictures, p = 1/3 each, in code order", function()
+    assert.is_true(dist.support and dist.complete)
+    assert.are.equal(0, dist.rest)
+    assert.are.same({"eight", "nine", "zero"}, dist.names)
+    local want = G.data.read_npy(DIR .. "three_images.npy")       -- zero, eight, nine
+    local order = G.tensor({2, 3, 1}, {dtype = "float64"})
+    assert.are.equal(0, (dist.images - want:index_select(1, order)):abs():max():item())
+    assert.is_true((dist.p - 1 / 3):abs():max():item() < 1e-15)
+    local lp = A.log_prob(three, G.cat({dist.images, G.zeros(1, 25, {dtype = "float64"})}, 1)):totable()
+    for k = 1, 3 do assert.is_true(math.abs(lp[k] + math.log(3)) < 1e-14) end
+    assert.are.equal(-math.huge, lp[4])
+  end)
+
+  it("samples the three pictures at 1/3 each: chi-square passes, total variation small", function()
+    local X = A.sample_cpts(three, 20000, {generator = G.Generator(11)})
+    local fit = A.goodness(X, dist)
+    assert.are.equal(0, fit.outside)
+    assert.are.equal(2, fit.dof)
+    assert.is_true(fit.pvalue > 0.001, ("chi-square %.2f: p = %.2g"):format(fit.chi2, fit.pvalue))
+    assert.is_true(fit.tv < 0.02, "total variation " .. fit.tv)
+    -- against genlab's own 23 pictures the same samples fail, as they should
+    local wrong = A.goodness(X, pics)
+    assert.is_true(wrong.pvalue < 1e-6)
+  end)
+
+  it("trains the LSTM on the three pictures, which it then samples", function()
+    local m = A.LSTM{seed = 4}
+    local losses = A.train(m, dist, {steps = 1200, lr = 1e-2, lr_end = 1e-3})
+    for i, l in ipairs(losses) do assert.is_true(l >= math.log(3) - 1e-5, "step " .. i .. ": " .. l) end
+    local _, outside = A.frequencies(m:sample(1000, {generator = G.Generator(5)}), dist)
+    assert.is_true(outside <= 50, outside .. " of 1000 LSTM samples are none of the three pictures")
+    local sc = A.score(m, dist)
+    local kl, se = A.kl_estimate(m, three, A.sample_cpts(three, 4000, {generator = G.Generator(6)}))
+    assert.is_true(math.abs(kl - sc.kl) < 4 * se + 1e-3, ("Monte Carlo %.4f +- %.4f, exact %.4f"):format(kl, se, sc.kl))
+  end)
+
+  it("names the file and the fault of a malformed one", function()
+    assert.matches(DIR .. "bad_count.pkl: expected 25 CPTs, found 3", H.err(A.load_cpts, DIR .. "bad_count.pkl"), 1, true)
+    assert.matches(DIR .. "bad_shape.pkl: CPT 3 has shape 2x2, expected 2x2x2", H.err(A.load_cpts, DIR .. "bad_shape.pkl"), 1, true)
+    assert.matches(DIR .. "bad_range.pkl: CPT 2 holds -0.5 to 1.5: not probabilities", H.err(A.load_cpts, DIR .. "bad_range.pkl"), 1, true)
+    assert.matches("cannot open " .. DIR .. "none.pkl", H.err(A.load_cpts, DIR .. "none.pkl"), 1, true)
+  end)
+end)
+
+describe("autoreg: chi-square over a partial list", function()
+  it("pools the images under 5 expected samples with the unlisted rest", function()
+    local pics3 = {images = pics.images:narrow(1, 1, 3), p = G.tensor({0.4, 0.3, 0.0001}, {dtype = "float64"})}
+    pics3.rest = 1 - 0.7001
+    -- 10,000 rows: 4,000 and 3,000 of the first two, 1 of the third, 2,999 others
+    local rows = {}
+    local imgs = pics3.images:totable()
+    for _ = 1, 4000 do rows[#rows + 1] = imgs[1] end
+    for _ = 1, 3000 do rows[#rows + 1] = imgs[2] end
+    rows[#rows + 1] = imgs[3]
+    for k = 1, 2999 do rows[#rows + 1] = pics.images:select(1, 4 + k % 20):totable() end
+    local X = G.tensor(rows, {dtype = "float64"})
+    local fit = A.goodness(X, pics3)
+    assert.are.equal(3, fit.bins)                          -- image 1, image 2, the pool
+    assert.are.equal(1, fit.pooled)
+    assert.is_true(fit.chi2 < 1e-9 and fit.pvalue > 0.99, fit.chi2)
+    assert.is_true(math.abs(fit.tv) < 1e-9)
+    pics3.rest = 0                                          -- the same samples where p has 1e-4 left
+    assert.is_true(A.goodness(X, pics3).pvalue < 1e-100)
+    local two = {images = pics.images:narrow(1, 1, 2), p = G.tensor({0.5, 0.5}, {dtype = "float64"})}
+    local fit2 = A.goodness(X:narrow(1, 4001, 6000), two)   -- 3,000 of image 2, 3,000 where p has nothing
+    assert.are.equal(math.huge, fit2.chi2)
+    assert.are.equal(0, fit2.pvalue)
+  end)
+
+  it("gives up below 2 bins and draws minibatches by p", function()
+    local fit = A.goodness(pics.images:narrow(1, 1, 3), pics)
+    assert.is_nil(fit.chi2)
+    local e = A.empirical(G.cat({pics.images:narrow(1, 1, 2), pics.images:narrow(1, 1, 1)}, 1))
+    assert.are.same({1 / 3, 2 / 3}, e.p:totable())          -- code order: one's x2 = 0
+    assert.are.same({"one", "zero"}, e.names)
+    local m = A.LSTM{seed = 7}
+    local losses = A.train(m, pics, {steps = 3, batch = 8, generator = G.Generator(8)})
+    assert.are.equal(3, #losses)
+  end)
+end)
