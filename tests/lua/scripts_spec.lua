@@ -132,6 +132,28 @@ describe("exercise scripts (short configurations)", function()
     assert.is_truthy(io.open(dir .. "/out/models/autoreg_lstm.pt"))
   end)
 
+  it("seed002_1_autoregression --cpts: the file's own p drives the test, the LSTM's data and H(p)", function()
+    -- tests/fixtures/autoreg/three.pkl.gz: the course's layout, three pictures at 1/3 each
+    local out, rc = run("seed002_1_autoregression", "--cpts=" .. root .. "/tests/fixtures/autoreg/three.pkl.gz")
+    assert.are.equal(0, rc, out)
+    assert.is_truthy(out:find("p puts its mass on 3 images", 1, true), out)
+    assert.is_true(math.abs(number_after(out, "H%(p%) = ([%d.]+) nats per image") - math.log(3)) < 1e-4, out)
+    assert.is_true(number_after(out, "p%-value ([%d.]+)") > 0.001, out)
+    assert.is_truthy(out:find("frequencies agree with the CPTs' p(x)", 1, true), out)
+    assert.are.equal(0, number_after(out, "outside the 3 images of p's support: (%d+) samples"))
+    assert.is_true(number_after(out, "total variation ([%d.]+)") < 0.02, out)
+    assert.is_truthy(out:find("trained on the 3 images of p's support", 1, true), out)
+    local first, last = out:match("loss ([%d.]+) %-> ([%d.]+) nats per image")
+    assert.is_true(tonumber(last) < tonumber(first) / 4 and tonumber(last) > math.log(3), out)
+    -- the short run's 400 steps leave the LSTM part-trained (about 3 in 4 of its samples are one
+    -- of the pictures; 1,200 steps reach 95%, autoreg_spec): check that it is well on the way
+    assert.is_true(number_after(out, "([%d.]+)%% of 1000 LSTM samples are exactly one of the 3 images") > 50, out)
+    local bad = root .. "/tests/fixtures/autoreg/bad_shape.pkl"
+    out, rc = run("seed002_1_autoregression", "--cpts=" .. bad)
+    assert.are_not.equal(0, rc)
+    assert.is_truthy(out:find(bad .. ": CPT 3 has shape 2x2, expected 2x2x2", 1, true), out)
+  end)
+
   it("seed002_2_ppca: sigma^2 per d, the latent N(0, I), MSE falling with d, four figures", function()
     local out, rc, dir = run("seed002_2_ppca")
     assert.are.equal(0, rc, out)
