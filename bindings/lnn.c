@@ -197,6 +197,13 @@ static void extend_lib(lua_State *L, int module, const char *name, const char *s
   lua_call(L, 2, 0);
 }
 
+/* Run the embedded chunk src with the genlab table: functions it adds to it. */
+static void run_lib(lua_State *L, int module, const char *src, const char *chunkname) {
+  if (luaL_loadbufferx(L, src, strlen(src), chunkname, "t") != LUA_OK) lua_error(L);
+  lua_pushvalue(L, module);
+  lua_call(L, 1, 0);
+}
+
 void lg_open_nn(lua_State *L) {
   int module = lua_gettop(L);
   lua_pushcfunction(L, m_doc);
@@ -216,4 +223,5 @@ void lg_open_nn(lua_State *L) {
   open_lib(L, module, "handin", none, "genlab.handin: the folder of files a run hands in (out/<script>/ or the notebook's),\nwith manifest.json: configuration, seed, commit, date, sha256 and the metric each was chosen by.", lua_handin, "@bindings/lua/handin.lua");
   open_lib(L, module, "notebook", lg_notebook_functions, "genlab.notebook: literate Lua notebooks (percent cells) run in one state and rendered to a\nself-contained HTML report (cmark, KaTeX) and, by headless Chromium, a PDF.", lua_notebook, "@bindings/lua/notebook.lua");
   extend_lib(L, module, "notebook", lua_ipynb, "@bindings/lua/ipynb.lua");
+  run_lib(L, module, lua_repr, "@bindings/lua/repr.lua");
 }

@@ -6,6 +6,8 @@
 ** values without '=', multi-line input, a timer, and Ctrl-C that stops a
 ** long computation and returns to the prompt.
 */
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,11 +189,19 @@ static void export_globals(lua_State *L) {
   lua_pop(L, 2);
 }
 
+#define HISTORY_LINES 1000
+
+/* ~/.genlab_history, created (mode 0600: it may hold what was typed) when
+** missing, since readline's append_history needs the file to exist; NULL
+** without a home or when it cannot be made. */
 static char *history_path(void) {
   const char *home = getenv("HOME");
   static char path[4096];
   if (!home) return NULL;
   snprintf(path, sizeof path, "%s/.genlab_history", home);
+  int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0600);
+  if (fd < 0) return NULL;
+  close(fd);
   return path;
 }
 
@@ -384,14 +394,51 @@ static int load_entry(lua_State *L, char **source) {
   }
 }
 
+/* Each result on its own line: a table by genlab.repr (keys sorted, nested,
+** elided), anything else as print shows it. */
 static void print_results(lua_State *L) {
   int n = lua_gettop(L);
-  if (n == 0) return;
   luaL_checkstack(L, LUA_MINSTACK, "too many results to print");
-  lua_getglobal(L, "print");
-  lua_insert(L, 1);
-  if (lua_pcall(L, n, 0, 0) != LUA_OK)
-    fprintf(stderr, "%s: error calling print (%s)\n", progname, lua_tostring(L, -1));
+  for (int i = 1; i <= n; i++) {
+    int plain = !lua_istable(L, i) || luaL_getmetafield(L, i, "__tostring") != LUA_TNIL;
+    if (!plain) {
+      lua_getglobal(L, "genlab");
+      lua_getfield(L, -1, "repr");
+      lua_remove(L, -2);
+    } else {
+      if (lua_istable(L, i)) lua_pop(L, 1);           /* the __tostring getmetafield pushed */
+      lua_getglobal(L, "print");
+    }
+    lua_pushvalue(L, i);
+    if (lua_pcall(L, 1, plain ? 0 : 1, 0) != LUA_OK) {
+      fprintf(stderr, "%s: cannot print result %d (%s)\n", progname, i, lua_tostring(L, -1));
+      lua_pop(L, 1);
+    } else if (!plain) {
+      printf("%s\n", lua_tostring(L, -1));
+      lua_pop(L, 1);
+    }
+  }
+  fflush(stdout);
+}
+
+/* After Ctrl-D: figure windows still open keep the program alive until
+** they are closed, so say so; Ctrl-D again (or q and Enter) closes them. */
+static void wait_for_windows(void) {
+  int n = glab_window_count_open();
+  if (n == 0) return;
+  printf("%d figure window%s still open: close %s (q in a window), or press Ctrl-D again to "
+         "close %s.\n", n, n > 1 ? "s are" : " is", n > 1 ? "them" : "it", n > 1 ? "them all" : "it");
+  fflush(stdout);
+  while (glab_window_count_open() > 0) {
+    struct pollfd p = {STDIN_FILENO, POLLIN, 0};
+    glab_window_pump();
+    if (poll(&p, 1, 15) > 0) {
+      char c;
+      ssize_t got = read(STDIN_FILENO, &c, 1);
+      if (got <= 0 || c == 'q' || c == 4) break;
+    }
+  }
+  setenv("GENLAB_NO_WAIT", "1", 1);                   /* the figures' __gc closes them */
 }
 
 /* While readline waits for a key, figure windows keep answering. */
@@ -420,7 +467,8 @@ static void repl(lua_State *L) {
     if (status == -1) break;
     if (source && *source) {
       add_history(source);
-      if (hist) append_history(1, hist);
+      if (hist && append_history(1, hist) == 0 && history_length % 100 == 0)
+        history_truncate_file(hist, HISTORY_LINES);
     }
     free(source);
     double t0 = glab_now();
@@ -430,8 +478,9 @@ static void repl(lua_State *L) {
     else report(L, status);
     if (dt >= 1.0) printf("(%.2f s)\n", dt);
   }
-  if (hist) history_truncate_file(hist, 1000);
+  if (hist) history_truncate_file(hist, HISTORY_LINES);
   printf("\n");
+  wait_for_windows();
 }
 
 /* ---- main ------------------------------------------------------------------------- */
@@ -477,6 +526,7 @@ static int pmain(lua_State *L) {
   script = i < argc ? i : 0;
   if (script) argc = take_own_flags(argv, argc, script);
   createargtable(L, argv, argc, script);
+  if (has_e || !script) export_globals(L);           /* -e and stdin see what the prompt sees */
   for (int k = 1; k < (script ? script : argc); k++) {
     if (strcmp(argv[k], "-e") == 0) {
       k++;

@@ -83,6 +83,38 @@ describe("genlab program", function()
     assert.are.equal("2\n", out)
   end)
 
+  it("prints tables by repr and each result on its own line; -e and piped input see the prompt's names", function()
+    local out, rc = sh("printf 'x = {iters = 12, ll = {-3.2, -2.9}, name = \"em\"}\\nx\\n1, \"two\"\\n' | " .. exe .. " -i")
+    assert.are.equal(0, rc, out)
+    assert.matches('\n{iters = 12, ll = {%-3%.2, %-2%.9}, name = "em"}\n', out)
+    assert.matches("\n1\ntwo\n", out)
+    out = sh(exe .. [[ -e 'print(randn ~= nil, linalg ~= nil, type(ones(2)))']])
+    assert.are.equal("true\ttrue\tuserdata\n", out)
+    out = sh("echo 'print(zeros(2):sum():item())' | " .. exe)
+    assert.are.equal("0.0\n", out)
+  end)
+
+  it("keeps the prompt's history in a fresh HOME, in a file only the user can read", function()
+    local home = os.tmpname()
+    os.remove(home)
+    os.execute("mkdir -p " .. home)
+    local out, rc = sh("printf 'a = 41\\na + 1\\n' | HOME=" .. home .. " " .. exe .. " -i")
+    assert.are.equal(0, rc, out)
+    local f = assert(io.open(home .. "/.genlab_history"))
+    assert.are.equal("a = 41\na + 1\n", f:read("a"))
+    f:close()
+    assert.are.equal("600", (sh("stat -c %a " .. home .. "/.genlab_history"):gsub("%s+$", "")))
+    os.execute("rm -rf " .. home)
+  end)
+
+  it("says that figure windows are open after Ctrl-D, and closes them on a second one", function()
+    if not os.execute("command -v xvfb-run >/dev/null") then return pending("skipped: xvfb-run is not installed") end
+    local out, rc = sh("printf 'fig = viz.figure{}\\nfig:line({1, 3, 2})\\nfig:show()\\n' | timeout 60 xvfb-run -a " ..
+                       exe .. " -i")
+    assert.are.equal(0, rc, out)
+    assert.matches("1 figure window is still open: close it %(q in a window%), or press Ctrl%-D again to close it%.", out)
+  end)
+
   it("answers --help and --version, and documents its exit statuses", function()
     local out, rc = sh(exe .. " --help")
     assert.are.equal(0, rc)
@@ -132,5 +164,26 @@ describe("genlab program", function()
     local committed = f:read("a")
     f:close()
     assert(out == committed, "bindings/API.md is stale: run `make docs`")
+  end)
+end)
+
+describe("genlab.repr", function()
+  local G = require "genlab"
+  it("sorts keys after the list part, summarises tensors, quotes strings, names cycles", function()
+    assert.are.equal('{10, 20, a = 1, b = "x\\ny", z = Tensor float64 (2x3)}',
+                     G.repr({10, 20, z = G.zeros(2, 3, {dtype = "float64"}), b = "x\ny", a = 1}))
+    local t = {}
+    t.self = t
+    assert.matches("^{self = <cycle: 0x%x+>}$", G.repr(t))
+    assert.are.equal("{a = {b = {...}}}", G.repr({a = {b = {c = 1}}}, {depth = 2}))
+    assert.are.equal("{1, 2, ... (3 more)}", G.repr({1, 2, 3, 4, 5}, {items = 2}))
+    assert.are.equal("{[2.5] = true, [true] = 1}", G.repr({[2.5] = true, [true] = 1}))
+  end)
+  it("breaks a long table into lines of at most 78 columns", function()
+    local big = {}
+    for i = 1, 40 do big[i] = i * 1000 end
+    local s = G.repr(big)
+    assert.matches("^{\n", s)
+    for line in s:gmatch("[^\n]+") do assert.is_true(#line <= 78, line) end
   end)
 end)
