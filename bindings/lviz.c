@@ -217,7 +217,9 @@ static void read_series(lua_State *L, int i, glab_series *s) {
   }
   lua_getfield(L, i, "label");
   if (lua_isstring(L, -1)) snprintf(s->label, sizeof s->label, "%s", lua_tostring(L, -1));
-  lua_pop(L, 1);
+  lua_getfield(L, i, "dashed");
+  s->dashed = lua_toboolean(L, -1);
+  lua_pop(L, 2);
 }
 
 static int v_line(lua_State *L) {
@@ -529,7 +531,9 @@ static int v_degenerate(lua_State *L) {
 static const lg_Reg methods[] = {
   {"grid", v_grid, "fig:grid(images, [{panel=1, rows=, cols=, pad=2, norm=\"global\"|\"tile\"|\"none\", signed=false, title=, captions=}]) -> fig\nA collage: images (N, H, W), (N, 1, H, W), (N, H, W, 3), flattened square tiles (N, D), or a list.\nTiles fill the panel: by whole pixels (crisp) for small tiles and from 2x, else smoothly (bilinear\nup, box-averaged down). norm scales by the min/max of all tiles,\nof each tile, or not at all (values in [0, 1]). signed: blue-white-red with 0 white (eigenvectors)."},
   {"heatmap", v_heatmap, "fig:heatmap(M, [{panel=1, signed=false, title=}]) -> fig\nA matrix as colours (viridis, or blue-white-red centred at 0 when signed) with a colour bar."},
-  {"line", v_line, "fig:line(y | {y=, x=, label=} | {{y=, x=, label=}, ...}, [{panel=1, title=, xlabel=, ylabel=, logy=false, hline=, hline_label=}]) -> fig\nLine plot of one or several series (x defaults to 1..n), with a legend, readable ticks, a log y axis\nand a dashed horizontal reference line (e.g. the closed-form NLL)."},
+  {"line", v_line, "fig:line(y | {y=, x=, label=, dashed=false} | {{y=, x=, label=, dashed=}, ...}, [{panel=1, title=, xlabel=, ylabel=, logy=false, hline=, hline_label=}]) -> fig\nLine plot of one or several series (x defaults to 1..n), with a legend in the corner that hides the\n"
+   "least data (a dashed series has a dashed swatch), readable ticks (whole numbers only when every x\n"
+   "is one: epochs, iterations), a log y axis and a dashed horizontal reference line (e.g. the\nclosed-form NLL). A panel not drawn yet says so."},
   {"scatter", v_scatter, "fig:scatter(x, y, [{panel=1, colors=, sizes=, title=, xlabel=, ylabel=}]) -> fig\nPoints; colors as (n, 3) RGB in [0, 1] or n category numbers (1, 2, ...); sizes in pixels."},
   {"graph", v_graph, "fig:graph(nodes, edges, [{panel=1, seed=0, labels=, title=, pos=}]) -> fig\nnodes: (n, 3) RGB features in [0, 1] colouring each node, or a count n; edges: (m, 2) or {{a, b}, ...},\n1-based. Laid out by Fruchterman-Reingold with the seed (or at pos (n, 2)); labels number the nodes."},
   {"show", v_show, "fig:show() -> fig\nDraw the figure: in its window (opened on first use, redrawn at most ~30 times a second, never\nblocking), or without a display as out/<script>/<name>.png. Call it inside a training loop.\nKeys: s saves a PNG, space pauses at the next show(), q closes the window."},

@@ -82,6 +82,7 @@ typedef struct {
   double x0, x1, y0, y1;       /* data range (y in log10 units when logy) */
   double l, r, t, b;           /* pixel rectangle */
   int logy;
+  int xint;                    /* every x is an integer: integer ticks only */
 } axes;
 
 static double to_px(const axes *a, double x) { return a->l + (x - a->x0) / (a->x1 - a->x0) * (a->r - a->l); }
@@ -106,6 +107,7 @@ static void pad_range(double *lo, double *hi) {
 static void draw_axes(glab_canvas *c, const axes *a, const char *xlabel, const char *ylabel) {
   char buf[32];
   double step = nice_step(a->x1 - a->x0, 6);
+  if (a->xint && step < 1) step = 1;          /* epochs, iterations, K: no 2.5 */
   for (double v = ceil(a->x0 / step) * step; v <= a->x1 + step * 1e-9; v += step) {
     double x = to_px(a, v);
     glab_canvas_line(c, x, a->t, x, a->b, 1, grid_col);
@@ -173,9 +175,11 @@ static double series_x(const glab_series *s, int i) { return s->x ? s->x[i] : i 
 static void data_range(const glab_panel *p, axes *a) {
   a->x0 = a->y0 = INFINITY;
   a->x1 = a->y1 = -INFINITY;
+  a->xint = 1;
   for (int k = 0; k < p->nseries; k++)
     for (int i = 0; i < p->series[k].n; i++) {
       double x = series_x(&p->series[k], i), y = p->series[k].y[i];
+      if (isfinite(x) && x != floor(x)) a->xint = 0;
       if (a->logy) y = y > 0 ? log10(y) : NAN;
       if (!isfinite(x) || !isfinite(y)) continue;
       a->x0 = fmin(a->x0, x);
@@ -191,6 +195,11 @@ static void data_range(const glab_panel *p, axes *a) {
   if (!isfinite(a->x0)) { a->x0 = 0; a->x1 = 1; }
   if (!isfinite(a->y0)) { a->y0 = 0; a->y1 = 1; }
   if (a->x1 <= a->x0) pad_range(&a->x0, &a->x1);
+  else {                          /* a margin, so that the end points are not cut by the frame */
+    double d = (a->x1 - a->x0) * 0.02;
+    a->x0 -= d;
+    a->x1 += d;
+  }
   pad_range(&a->y0, &a->y1);
 }
 
@@ -254,7 +263,12 @@ static void draw_legend(glab_canvas *c, const glab_panel *p, const axes *a) {
     const char *label = k < p->nseries ? p->series[k].label : (p->lines.has_hline ? p->lines.hline_label : "");
     if (!label[0]) continue;
     glab_rgba col = k < p->nseries ? glab_palette(k) : (glab_rgba){90, 90, 90, 255};
-    glab_canvas_line(c, bx0 + 6, y, bx0 + 26, y, 2, col);
+    if (k == p->nseries || p->series[k].dashed) {            /* the swatch as the line is drawn */
+      glab_canvas_line(c, bx0 + 6, y, bx0 + 13, y, 2, col);
+      glab_canvas_line(c, bx0 + 19, y, bx0 + 26, y, 2, col);
+    } else {
+      glab_canvas_line(c, bx0 + 6, y, bx0 + 26, y, 2, col);
+    }
     glab_canvas_text(c, bx0 + 30, y + (LABEL_SIZE - 1) / 2 - 1, LABEL_SIZE - 1, axis_col, label, GLAB_ALIGN_LEFT);
     y += lh;
   }
@@ -262,6 +276,22 @@ static void draw_legend(glab_canvas *c, const glab_panel *p, const axes *a) {
 
 static void draw_dashed(glab_canvas *c, double x0, double x1, double y, glab_rgba col) {
   for (double x = x0; x < x1; x += 10) glab_canvas_line(c, x, y, fmin(x + 6, x1), y, 1.5, col);
+}
+
+/* A dashed segment: 7-pixel dashes with 5-pixel gaps, the pattern carried
+** from segment to segment by *phase (pixels into the current period). */
+static void dashed_segment(glab_canvas *c, double x0, double y0, double x1, double y1, glab_rgba col,
+                           double *phase) {
+  double len = hypot(x1 - x0, y1 - y0), at = 0;
+  while (at < len) {
+    double in = fmod(*phase, 12), step = fmin(len - at, in < 7 ? 7 - in : 12 - in);
+    if (in < 7) {
+      double a = at / len, b = (at + step) / len;
+      glab_canvas_line(c, x0 + (x1 - x0) * a, y0 + (y1 - y0) * a, x0 + (x1 - x0) * b, y0 + (y1 - y0) * b, 2, col);
+    }
+    at += step;
+    *phase += step;
+  }
 }
 
 static void render_lines(glab_canvas *c, const glab_panel *p, double l, double t, double r, double b) {
@@ -276,10 +306,13 @@ static void render_lines(glab_canvas *c, const glab_panel *p, double l, double t
   for (int k = 0; k < p->nseries; k++) {
     const glab_series *s = &p->series[k];
     glab_rgba col = glab_palette(k);
-    double px = NAN, py = NAN;
+    double px = NAN, py = NAN, phase = 0;
     for (int i = 0; i < s->n; i++) {
       double x = to_px(&a, series_x(s, i)), y = (a.logy && !(s->y[i] > 0)) ? NAN : to_py(&a, s->y[i]);
-      if (isfinite(px) && isfinite(x) && isfinite(y)) glab_canvas_line(c, px, py, x, y, 2, col);
+      if (isfinite(px) && isfinite(x) && isfinite(y)) {
+        if (s->dashed) dashed_segment(c, px, py, x, y, col, &phase);
+        else glab_canvas_line(c, px, py, x, y, 2, col);
+      }
       if (s->n <= 40 && isfinite(x) && isfinite(y)) glab_canvas_disc(c, x, y, 2.5, col);
       px = x;
       py = y;
@@ -388,7 +421,11 @@ glab_status glab_figure_render(const glab_figure *f, glab_canvas *c) {
         case GLAB_PANEL_LINES: render_lines(c, p, l, t, r, b); break;
         case GLAB_PANEL_SCATTER: render_scatter(c, p, l, t, r, b); break;
         case GLAB_PANEL_GRAPH: glab_render_graph(c, p, l, t, r, b); break;
-        case GLAB_PANEL_EMPTY: break;
+        case GLAB_PANEL_EMPTY:          /* a part of the run that has not drawn yet says so */
+          if (f->rows * f->cols > 1)
+            glab_canvas_text(c, (l + r) / 2, (t + b) / 2, TICK_SIZE + 2, (glab_rgba){150, 150, 150, 255},
+                             "(drawn later in the run)", GLAB_ALIGN_CENTER);
+          break;
       }
     }
   return GLAB_OK;

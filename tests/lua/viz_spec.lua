@@ -166,3 +166,25 @@ describe("viz.degenerate", function()
     assert.matches("grid: expected", H.err(G.viz.degenerate, G.zeros(3, 5)))
   end)
 end)
+
+describe("plot details", function()
+  local function orange(img)       -- pixels of palette colour 2, (255, 127, 14)
+    local r, g, b = img:select(3, 1), img:select(3, 2), img:select(3, 3)
+    return ((r - 1):abs():lt(0.02) * (g - 127 / 255):abs():lt(0.05) * (b - 14 / 255):abs():lt(0.05)):sum():item()
+  end
+  local function draw(dashed)
+    local fig = G.viz.figure{rows = 1, cols = 2, width = 800, height = 300}
+    fig:line({{y = G.tensor{1, 1, 1}}, {y = G.tensor{0, 0.5, 0}, label = "dashed", dashed = dashed}}, {panel = 1})
+    local img = fig:render()
+    fig:close()
+    return img
+  end
+  it("draws a dashed series dashed, its legend swatch too", function()
+    local solid, dashed = orange(draw(false)), orange(draw(true))
+    assert.is_true(dashed < 0.75 * solid and dashed > 0.4 * solid, ("solid %d, dashed %d"):format(solid, dashed))
+  end)
+  it("says so in a panel not drawn yet, instead of a blank quarter", function()
+    local empty = draw(false):narrow(2, 420, 360)     -- the second panel
+    assert.is_true(empty:lt(0.9):sum():item() > 50, "the empty panel shows no text")
+  end)
+end)
