@@ -271,9 +271,11 @@ local function geometry(gmm, X, opts, where)
   return size, ones.shape[1], cover
 end
 
+-- The PSNR of the image as shown, clamped to [0, 1]: the same number as the
+-- final table's, so a curve and the table of one run never disagree.
 local function progress(opts, X, hist, t0)
   hist.seconds[#hist.seconds + 1] = G.time() - t0
-  if opts.clean then hist.psnr[#hist.psnr + 1] = denoise.psnr(X, opts.clean) end
+  if opts.clean then hist.psnr[#hist.psnr + 1] = denoise.psnr(X:clamp(0, 1), opts.clean) end
 end
 
 denoise.image_gd = doc(function(gmm, Y, opts)
@@ -357,4 +359,5 @@ iters times:
 lambda defaults to the paper's d / sigma^2 at stride 1, and (size / stride)^2 / sigma^2 in
 general: 1 / sigma^2 (the Gaussian likelihood's weight) for each patch over a pixel. clip clamps
 the result to [0, 1].
-hist: beta, seconds and (given clean) psnr per iteration; callback(it, X, hist) after each.]])
+hist: beta, seconds and (given clean) psnr per iteration, of the image clamped to [0, 1] as it
+is shown; callback(it, X, hist) after each.]])

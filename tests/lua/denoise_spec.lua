@@ -270,11 +270,13 @@ describe("denoising an image built from a known mixture", function()
 
   it("records PSNR per iteration and calls back", function()
     local calls = 0
-    local _, hist = D.epll(gmm, Y, {sigma = sigma, clean = X0, betas = {1, 4}, stride = s,
+    local X, hist = D.epll(gmm, Y, {sigma = sigma, clean = X0, betas = {1, 4}, stride = s,
                                      callback = function() calls = calls + 1 end})
     assert.are.equal(2, calls)
     assert.are.equal(2, #hist.psnr)
     assert.is_true(hist.psnr[2] > hist.psnr[1])
+    -- the curve's last point is the table's number: the PSNR of the image clamped to [0, 1]
+    assert.are.equal(D.psnr(X:clamp(0, 1), X0), hist.psnr[2])
   end)
 end)
 
