@@ -36,21 +36,36 @@ local function draw_curve()
             hline = ref, hline_label = "Gaussian, closed form"})
 end
 
-local function train(K)
+-- This K's samples and its train NLL so far, redrawn every epoch: the
+-- window shows the mixture learning, not only each K's end state.
+local function draw_progress(panel, K, gmm, train_nll, epoch)
+  fig:grid(gmm:sample(100, {generator = G.Generator(o.seed)}),
+           {panel = panel, norm = "none", title = string.format("K = %d samples, epoch %d", K, epoch)})
+  local curves = {{x = G.tensor(xs), y = G.tensor(test_nll), label = "GMM test NLL"}}
+  if #xs == 0 then curves = {} end
+  curves[#curves + 1] = {y = G.tensor(train_nll), label = string.format("K = %d train NLL by epoch", K),
+                         dashed = true}
+  fig:line(curves, {panel = 1, title = "test NLL against K (dashed: this K by epoch)", xlabel = "K, or epoch",
+                    ylabel = "nats / patch", hline = ref, hline_label = "Gaussian, closed form"})
+  fig:show()
+end
+
+local function train(K, panel)
   if o.method == "em" then
     return G.models.GMM.fit_em(Xtr, K, {reg_covar = 1e-4, seed = o.seed, verbose = true,
                                         max_iter = o.full and 100 or 30})
   end
   local m = G.models.GMMDensity(K, d, {data = Xtr, init = "covariance", seed = o.seed + K})
   m:fit(Xtr, {epochs = o.epochs, batch_size = o.batch, lr = o.lr, lr_end = o.lr_end,
-              seed = o.seed, on_step = function(i) if i % 20 == 0 then fig:show() end end})
+              seed = o.seed, on_step = function(i) if i % 20 == 0 then fig:show() end end,
+              on_epoch = function(ep, hist) draw_progress(panel, K, m:to_gmm(), hist.train, ep) end})
   return m:to_gmm()
 end
 
 local rows = {}
 for i, K in ipairs(Ks) do
   print(string.format("-- K = %d", K))
-  local t, gmm = C.timed(function() return train(K) end)
+  local t, gmm = C.timed(function() return train(K, i + 1) end)
   local tr, te = gmm:nll(Xtr), gmm:nll(Xte)
   rows[#rows + 1] = string.format("%4d %10.2f %10.2f %12.3f %8.1f", K, tr, te,
                                   C.bits_per_pixel(te, d), t)
