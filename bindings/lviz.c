@@ -8,6 +8,7 @@
 */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,12 +22,30 @@
 #define LG_FIGURE "genlab.Figure"
 #define FIGURES_KEY "genlab.figures"
 
+#define MAX_CONTROLS 12
+#define STRIP_H 46             /* the control strip's height, in pixels */
+#define CONTROL_W 270          /* each control's width in it */
+#define MAX_QUEUE 256
+
+/* A slider or a button drawn in the figure's control strip. */
+typedef struct {
+  int button;                  /* 0: a slider */
+  char name[48];
+  double min, max, value;
+  int log;
+} control;
+
 typedef struct lg_Figure {
   glab_figure fig;
   glab_window *win;
   char name[64], title[GLAB_LABEL];
   int dirty;
   double last_png, png_cost;
+  control controls[MAX_CONTROLS];
+  int ncontrols, dragging;     /* the slider being dragged + 1, or 0 */
+  char status[160];            /* what the mouse is over, drawn in the strip */
+  glab_event queue[MAX_QUEUE]; /* events to dispatch: the window's, and injected ones */
+  int qhead, qcount;
 } lg_Figure;
 
 static int told_headless;
@@ -68,9 +87,64 @@ static void make_dirs(lua_State *L, const char *dir) {
   if (mkdir(buf, 0755) != 0 && errno != EEXIST) luaL_error(L, "viz: cannot create %s", dir);
 }
 
+/* ---- the control strip ----------------------------------------------------------
+** Sliders and buttons sit in a strip under the panels, drawn by genlab's own
+** canvas so that a PNG written headless shows their state too, with the
+** status line (what the mouse is over) at its right. */
+
+static double slider_value(const control *k, double t) {
+  t = t < 0 ? 0 : t > 1 ? 1 : t;
+  return k->log ? k->min * pow(k->max / k->min, t) : k->min + t * (k->max - k->min);
+}
+
+static double slider_pos(const control *k) {
+  double t = k->log ? log(k->value / k->min) / log(k->max / k->min) : (k->value - k->min) / (k->max - k->min);
+  return t < 0 ? 0 : t > 1 ? 1 : t;
+}
+
+/* Control i's box in the strip. */
+static void control_box(const lg_Figure *f, int i, double *x0, double *y0, double *x1, double *y1) {
+  *x0 = 10 + i * CONTROL_W;
+  *x1 = *x0 + CONTROL_W - 20;
+  *y0 = f->fig.height - STRIP_H + 4;
+  *y1 = f->fig.height - 4;
+}
+
+static void draw_strip(const lg_Figure *f, glab_canvas *c) {
+  if (!f->fig.strip) return;
+  glab_rgba ink = {40, 40, 40, 255}, line = {190, 190, 190, 255}, accent = glab_palette(0);
+  glab_canvas_line(c, 0, f->fig.height - STRIP_H, f->fig.width, f->fig.height - STRIP_H, 1, line);
+  for (int i = 0; i < f->ncontrols; i++) {
+    const control *k = &f->controls[i];
+    double x0, y0, x1, y1;
+    char buf[96];
+    control_box(f, i, &x0, &y0, &x1, &y1);
+    if (k->button) {
+      glab_canvas_fill_rect(c, (int)x0, (int)y0 + 6, (int)x1, (int)y1 - 4, (glab_rgba){236, 240, 246, 255});
+      glab_canvas_rect(c, (int)x0, (int)y0 + 6, (int)x1, (int)y1 - 4, accent);
+      glab_canvas_text(c, (x0 + x1) / 2, y1 - 14, 12, ink, k->name, GLAB_ALIGN_CENTER);
+      continue;
+    }
+    snprintf(buf, sizeof buf, "%s = %.4g", k->name, k->value);
+    glab_canvas_text(c, x0, y0 + 13, 12, ink, buf, GLAB_ALIGN_LEFT);
+    double ty = y1 - 10, kx = x0 + slider_pos(k) * (x1 - x0);
+    glab_canvas_line(c, x0, ty, x1, ty, 3, line);
+    glab_canvas_line(c, x0, ty, kx, ty, 3, accent);
+    glab_canvas_disc(c, kx, ty, 6, accent);
+  }
+  if (f->status[0])
+    glab_canvas_text(c, f->fig.width - 10, f->fig.height - 18, 12, ink, f->status, GLAB_ALIGN_RIGHT);
+}
+
+static glab_status render_figure(const lg_Figure *f, glab_canvas *c) {
+  glab_status s = glab_figure_render(&f->fig, c);
+  if (s == GLAB_OK) draw_strip(f, c);
+  return s;
+}
+
 static glab_status save_png(lg_Figure *f, const char *path) {
   glab_canvas c;
-  glab_status s = glab_figure_render(&f->fig, &c);
+  glab_status s = render_figure(f, &c);
   if (s == GLAB_OK) s = glab_canvas_write_png(&c, path);
   glab_canvas_free(&c);
   return s;
@@ -103,7 +177,7 @@ static int v_figure(lua_State *L) {
   }
   int width = (int)lg_optnum(L, 1, "width", cols * 440 + 20);
   int height = (int)lg_optnum(L, 1, "height", rows * 400 + (*title ? 34 : 0));
-  lg_Figure *f = lua_newuserdatauv(L, sizeof *f, 0);
+  lg_Figure *f = lua_newuserdatauv(L, sizeof *f, 1);   /* user value: its callbacks */
   memset(f, 0, sizeof *f);
   luaL_setmetatable(L, LG_FIGURE);
   lg_try(L, glab_figure_init(&f->fig, rows, cols, width, height, title));
@@ -282,9 +356,23 @@ static glab_rgba *colors_arg(lua_State *L, int i, int n, const char *op) {
   return c;
 }
 
+/* opts[key] = {lo, hi} with lo < hi into r; 0 when absent. */
+static int opt_range(lua_State *L, int opts, const char *key, double *r) {
+  if (!lua_istable(L, opts) || lua_getfield(L, opts, key) == LUA_TNIL) {
+    if (lua_istable(L, opts)) lua_pop(L, 1);
+    return 0;
+  }
+  int n;
+  double *v = doubles(L, lua_gettop(L), &n);
+  if (n != 2 || !(v[0] < v[1])) luaL_error(L, "option '%s': expected {lo, hi} with lo < hi", key);
+  r[0] = v[0];
+  r[1] = v[1];
+  return 1;
+}
+
 static int v_scatter(lua_State *L) {
   lg_Figure *f = check_figure(L, 1);
-  lg_checkopts(L, 4, OPTS("panel", "colors", "sizes", "title", "xlabel", "ylabel"));
+  lg_checkopts(L, 4, OPTS("panel", "colors", "sizes", "title", "xlabel", "ylabel", "xlim", "ylim"));
   lua_settop(L, 4);
   int nx, ny;
   double *x = doubles(L, 2, &nx), *y = doubles(L, 3, &ny);
@@ -307,6 +395,8 @@ static int v_scatter(lua_State *L) {
   opt_string(L, 4, "title", o.title, sizeof o.title);
   opt_string(L, 4, "xlabel", o.xlabel, sizeof o.xlabel);
   opt_string(L, 4, "ylabel", o.ylabel, sizeof o.ylabel);
+  o.has_xlim = opt_range(L, 4, "xlim", o.xlim);
+  o.has_ylim = opt_range(L, 4, "ylim", o.ylim);
   lg_try(L, glab_panel_scatter(panel_arg(L, f, 4), nx, x, y, cols, sizes, &o));
   lua_settop(L, 1);
   return 1;
@@ -362,7 +452,7 @@ static int v_save(lua_State *L) {
 static int v_render(lua_State *L) {
   lg_Figure *f = check_figure(L, 1);
   glab_canvas c;
-  lg_try(L, glab_figure_render(&f->fig, &c));
+  lg_try(L, render_figure(f, &c));
   glab_tensor *t = lg_push(L);
   int64_t sh[3] = {c.h, c.w, 4};
   glab_status s = glab_tensor_new(t, GLAB_F32, 3, sh);
@@ -394,16 +484,351 @@ static void show_headless(lua_State *L, lg_Figure *f) {
 static void present(lg_Figure *f) {
   double t0 = glab_now();
   glab_canvas c;
-  if (glab_figure_render(&f->fig, &c) != GLAB_OK) return;
+  if (render_figure(f, &c) != GLAB_OK) return;
   glab_window_present(f->win, &c);
   glab_canvas_free(&c);
   glab_window_set_cost(f->win, glab_now() - t0);
   f->dirty = 0;
 }
 
+/* ---- interaction: callbacks, controls, run control ------------------------------
+** Events (the window's, or injected by fig:_event) wait in the figure's
+** queue and are dispatched on the Lua thread whenever the program calls
+** fig:show(), viz.pump(), or waits at the prompt or in a pause: a callback
+** runs between steps, never inside one, and one that raises is reported
+** with its traceback while the window and the loop go on. */
+
+static void enqueue(lg_Figure *f, const glab_event *ev) {
+  if (f->qcount == MAX_QUEUE) {
+    f->qhead = (f->qhead + 1) % MAX_QUEUE;
+    f->qcount--;
+  }
+  f->queue[(f->qhead + f->qcount) % MAX_QUEUE] = *ev;
+  f->qcount++;
+}
+
+/* The callbacks table (the user value), pushed. */
+static void push_callbacks(lua_State *L, int fig) {
+  if (lua_getiuservalue(L, fig, 1) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setiuservalue(L, fig, 1);
+  }
+}
+
+static int traceback(lua_State *L) {
+  luaL_traceback(L, L, lua_tostring(L, 1), 1);
+  return 1;
+}
+
+/* Call the function at the top with the value at arg; an error is reported,
+** not raised. */
+static void call_back(lua_State *L, int arg, const char *what) {
+  lua_pushcfunction(L, traceback);
+  lua_insert(L, -2);
+  lua_pushvalue(L, arg);
+  if (lua_pcall(L, 1, 0, -3) != LUA_OK) {
+    fprintf(stderr, "viz: the %s callback failed: %s\n", what, lua_tostring(L, -1));
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
+static const char *event_names[] = {"", "hover", "click", "release", "wheel", "key"};
+
+/* The Lua table for ev at h: kind, panel (1-based), x, y, inside, and the
+** grid's tile, row, col and value or the plot's nearest point. */
+static void push_event(lua_State *L, const glab_event *ev, const glab_hit *h, const char *kind) {
+  lua_createtable(L, 0, 16);
+  lua_pushstring(L, kind);
+  lua_setfield(L, -2, "kind");
+  if (h->panel >= 0) { lua_pushinteger(L, h->panel + 1); lua_setfield(L, -2, "panel"); }
+  lua_pushnumber(L, ev->x); lua_setfield(L, -2, "px");
+  lua_pushnumber(L, ev->y); lua_setfield(L, -2, "py");
+  lua_pushboolean(L, h->inside); lua_setfield(L, -2, "inside");
+  if (h->kind == GLAB_PANEL_LINES || h->kind == GLAB_PANEL_SCATTER) {
+    lua_pushnumber(L, h->x); lua_setfield(L, -2, "x");
+    lua_pushnumber(L, h->y); lua_setfield(L, -2, "y");
+    if (h->nearest >= 0) {
+      lua_pushinteger(L, h->nearest + 1); lua_setfield(L, -2, "nearest");
+      if (h->series >= 0) { lua_pushinteger(L, h->series + 1); lua_setfield(L, -2, "series"); }
+      lua_pushnumber(L, h->nx); lua_setfield(L, -2, "nx");
+      lua_pushnumber(L, h->ny); lua_setfield(L, -2, "ny");
+    }
+  }
+  if (h->tile >= 0) {
+    lua_pushinteger(L, h->tile + 1); lua_setfield(L, -2, "tile");
+    lua_pushinteger(L, h->row + 1); lua_setfield(L, -2, "row");
+    lua_pushinteger(L, h->col + 1); lua_setfield(L, -2, "col");
+    lua_pushnumber(L, h->value); lua_setfield(L, -2, "value");
+  }
+  lua_pushinteger(L, ev->button); lua_setfield(L, -2, "button");
+  lua_pushboolean(L, ev->mods & GLAB_MOD_SHIFT); lua_setfield(L, -2, "shift");
+  lua_pushboolean(L, ev->mods & GLAB_MOD_CTRL); lua_setfield(L, -2, "ctrl");
+  if (ev->kind == GLAB_EV_WHEEL) { lua_pushnumber(L, ev->wheel); lua_setfield(L, -2, "wheel"); }
+  if (ev->kind == GLAB_EV_KEY) { lua_pushfstring(L, "%c", ev->key); lua_setfield(L, -2, "key"); }
+}
+
+/* The status line for what the mouse is over. */
+static void set_status(lg_Figure *f, const glab_hit *h) {
+  f->status[0] = '\0';
+  if (h->tile >= 0)
+    snprintf(f->status, sizeof f->status, "panel %d, tile %d, pixel (%d, %d): %.4g", h->panel + 1,
+             h->tile + 1, h->row + 1, h->col + 1, h->value);
+  else if (h->nearest >= 0)
+    snprintf(f->status, sizeof f->status, "panel %d, point %d%s: (%.4g, %.4g)", h->panel + 1, h->nearest + 1,
+             h->series >= 0 ? "" : "", h->nx, h->ny);
+  else if (h->inside)
+    snprintf(f->status, sizeof f->status, "panel %d: (%.4g, %.4g)", h->panel + 1, h->x, h->y);
+  if (f->fig.strip) f->dirty = 1;
+}
+
+/* A press or drag at x in the strip: the slider under it moves, the button
+** under it is pressed (its callback runs on release). Returns 1 when the
+** strip took the event. */
+static int strip_event(lua_State *L, int fig, lg_Figure *f, const glab_event *ev) {
+  if (!f->fig.strip) return 0;
+  if (f->dragging && (ev->kind == GLAB_EV_RELEASE || (ev->kind == GLAB_EV_MOVE && !(ev->button & 1)))) {
+    f->dragging = 0;
+    return 1;
+  }
+  int k = -1;
+  if (f->dragging && ev->kind == GLAB_EV_MOVE) k = f->dragging - 1;
+  else if (ev->y >= f->fig.height - STRIP_H && ev->kind == GLAB_EV_PRESS)
+    for (int i = 0; i < f->ncontrols; i++) {
+      double x0, y0, x1, y1;
+      control_box(f, i, &x0, &y0, &x1, &y1);
+      if (ev->x >= x0 - 6 && ev->x <= x1 + 6) k = i;
+    }
+  if (k < 0) return ev->y >= f->fig.height - STRIP_H;
+  control *c = &f->controls[k];
+  if (c->button) {
+    push_callbacks(L, fig);
+    if (lua_getfield(L, -1, "buttons") == LUA_TTABLE && lua_rawgeti(L, -1, k + 1) == LUA_TFUNCTION)
+      call_back(L, fig, c->name);
+    else lua_pop(L, 1);
+    lua_pop(L, 2);
+    return 1;
+  }
+  double x0, y0, x1, y1;
+  control_box(f, k, &x0, &y0, &x1, &y1);
+  c->value = slider_value(c, (ev->x - x0) / (x1 - x0));
+  f->dragging = k + 1;
+  f->dirty = 1;
+  return 1;
+}
+
+/* Run the handlers for one event of the figure at index fig. */
+static void dispatch(lua_State *L, int fig, lg_Figure *f, const glab_event *ev) {
+  if (ev->kind == GLAB_EV_KEY && strchr(" n+=-", ev->key) && glab_window_run_key(ev->key)) return;
+  if (strip_event(L, fig, f, ev)) return;
+  glab_hit h;
+  glab_figure_locate(&f->fig, ev->x, ev->y, &h);
+  const char *kind = event_names[ev->kind];
+  if (ev->kind == GLAB_EV_MOVE) {
+    set_status(f, &h);
+    if (ev->button & 1) kind = "drag";
+  }
+  push_callbacks(L, fig);
+  int cbs = lua_gettop(L);
+  push_event(L, ev, &h, kind);
+  int e = lua_gettop(L);
+  if (ev->kind == GLAB_EV_KEY) {
+    lua_getfield(L, cbs, "keys");
+    char k[2] = {(char)ev->key, 0};
+    if (lua_istable(L, -1) && lua_getfield(L, -1, k) == LUA_TFUNCTION) call_back(L, e, k);
+    else lua_pop(L, 1);
+    lua_pop(L, 1);
+  }
+  if (lua_getfield(L, cbs, kind) == LUA_TFUNCTION) call_back(L, e, kind);
+  else lua_pop(L, 1);
+  lua_settop(L, cbs - 1);
+}
+
+/* Take the window's events into the queue, then dispatch the queue. */
+static void pump_figure(lua_State *L, int fig) {
+  lg_Figure *f = lua_touserdata(L, fig);
+  if (!f || !f->fig.panels) return;
+  glab_event ev;
+  while (f->win && glab_window_next_event(f->win, &ev)) enqueue(f, &ev);
+  while (f->qcount > 0) {
+    ev = f->queue[f->qhead];
+    f->qhead = (f->qhead + 1) % MAX_QUEUE;
+    f->qcount--;
+    dispatch(L, fig, f, &ev);
+  }
+  if (f->dirty && f->win && !glab_window_closed(f->win) && glab_window_due(f->win)) present(f);
+}
+
+/* Every figure's events: the windows' own, then each figure's queue. */
+static void pump_all(lua_State *L) {
+  glab_window_pump();
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, FIGURES_KEY);
+  int t = lua_gettop(L);
+  lua_pushnil(L);
+  while (lua_next(L, t)) {
+    lua_pop(L, 1);
+    int fig = lua_gettop(L);
+    pump_figure(L, fig);
+    lua_settop(L, fig);
+  }
+  lua_pop(L, 1);
+}
+
+static int v_pump(lua_State *L) {
+  pump_all(L);
+  return 0;
+}
+
+/* While space has paused the program: keep answering (callbacks included)
+** until space again, or n lets one step through. */
+static void hold_while_paused(lua_State *L) {
+  if (!glab_window_paused()) return;
+  fprintf(stderr, "\n[paused: space resumes, n runs one step, + and - change the redraw rate]\n");
+  while (glab_window_paused() && glab_window_count_open() > 0) {
+    pump_all(L);
+    if (glab_window_take_step()) return;
+    struct timespec ts = {0, 15000000};
+    nanosleep(&ts, NULL);
+  }
+  fprintf(stderr, "[resumed]\n");
+}
+
+static int v_on(lua_State *L) {
+  check_figure(L, 1);
+  static const char *const kinds[] = {"hover", "click", "drag", "release", "wheel", "key", NULL};
+  const char *kind = kinds[luaL_checkoption(L, 2, NULL, kinds)];
+  if (!lua_isnil(L, 3)) luaL_checktype(L, 3, LUA_TFUNCTION);
+  push_callbacks(L, 1);
+  lua_pushvalue(L, 3);
+  lua_setfield(L, -2, kind);
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int v_key(lua_State *L) {
+  check_figure(L, 1);
+  size_t n;
+  const char *k = luaL_checklstring(L, 2, &n);
+  if (n != 1 || strchr(" sqn+=-", k[0]))
+    luaL_argerror(L, 2, "one character, not space, s, q, n, + or - (the window's own keys)");
+  luaL_checktype(L, 3, LUA_TFUNCTION);
+  push_callbacks(L, 1);
+  luaL_getsubtable(L, -1, "keys");
+  lua_pushvalue(L, 3);
+  lua_setfield(L, -2, k);
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* A new control: the strip appears (the figure grows by it) with the first. */
+static control *add_control(lua_State *L, lg_Figure *f) {
+  if (f->ncontrols == MAX_CONTROLS) luaL_error(L, "viz: at most %d controls in a figure", MAX_CONTROLS);
+  if (!f->fig.strip) {
+    f->fig.strip = STRIP_H;
+    f->fig.height += STRIP_H;
+  }
+  f->dirty = 1;
+  control *c = &f->controls[f->ncontrols++];
+  memset(c, 0, sizeof *c);
+  return c;
+}
+
+static int v_slider(lua_State *L) {
+  lg_Figure *f = check_figure(L, 1);
+  lg_checkopts(L, 2, OPTS("name", "min", "max", "log", "value"));
+  luaL_checktype(L, 2, LUA_TTABLE);
+  double lo = lg_optnum(L, 2, "min", 0), hi = lg_optnum(L, 2, "max", 1);
+  int lg = lg_optbool(L, 2, "log", 0);
+  if (!(hi > lo) || (lg && !(lo > 0)))
+    luaL_error(L, "slider: need min < max%s (got %f, %f)", lg ? " and min > 0 for a log scale" : "", lo, hi);
+  double v = lg_optnum(L, 2, "value", lo);
+  if (!(v >= lo && v <= hi)) luaL_error(L, "slider: value %f is outside [%f, %f]", v, lo, hi);
+  control *c = add_control(L, f);
+  opt_string(L, 2, "name", c->name, sizeof c->name);
+  c->min = lo, c->max = hi, c->log = lg, c->value = v;
+  lua_createtable(L, 0, 2);                        /* the handle: {fig =, index =} + methods */
+  lua_pushvalue(L, 1);
+  lua_setfield(L, -2, "fig");
+  lua_pushinteger(L, f->ncontrols);
+  lua_setfield(L, -2, "index");
+  luaL_setmetatable(L, "genlab.Slider");
+  return 1;
+}
+
+static control *check_slider(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_getfield(L, 1, "fig");
+  lg_Figure *f = check_figure(L, -1);
+  lua_getfield(L, 1, "index");
+  int k = (int)lua_tointeger(L, -1);
+  lua_pop(L, 2);
+  if (k < 1 || k > f->ncontrols) luaL_error(L, "slider: not a control of its figure");
+  return &f->controls[k - 1];
+}
+
+static int s_value(lua_State *L) {
+  lua_pushnumber(L, check_slider(L)->value);
+  return 1;
+}
+
+static int s_set(lua_State *L) {
+  control *c = check_slider(L);
+  double v = luaL_checknumber(L, 2);
+  c->value = v < c->min ? c->min : v > c->max ? c->max : v;
+  lua_getfield(L, 1, "fig");
+  ((lg_Figure *)lua_touserdata(L, -1))->dirty = 1;
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int v_button(lua_State *L) {
+  lg_Figure *f = check_figure(L, 1);
+  const char *label = luaL_checkstring(L, 2);
+  luaL_checktype(L, 3, LUA_TFUNCTION);
+  control *c = add_control(L, f);
+  c->button = 1;
+  snprintf(c->name, sizeof c->name, "%s", label);
+  push_callbacks(L, 1);
+  luaL_getsubtable(L, -1, "buttons");
+  lua_pushvalue(L, 3);
+  lua_rawseti(L, -2, f->ncontrols);
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* Test hook: an event as the window would deliver it, in canvas pixels. */
+static int v_event(lua_State *L) {
+  lg_Figure *f = check_figure(L, 1);
+  lg_checkopts(L, 2, OPTS("kind", "x", "y", "button", "key", "wheel", "shift", "ctrl"));
+  static const char *const kinds[] = {"move", "press", "release", "wheel", "key", NULL};
+  glab_event ev = {0};
+  lua_getfield(L, 2, "kind");
+  ev.kind = (glab_event_kind)(luaL_checkoption(L, -1, NULL, kinds) + 1);
+  ev.x = lg_optnum(L, 2, "x", 0);
+  ev.y = lg_optnum(L, 2, "y", 0);
+  ev.button = (int)lg_optnum(L, 2, "button", ev.kind == GLAB_EV_PRESS || ev.kind == GLAB_EV_RELEASE ? 1 : 0);
+  ev.wheel = lg_optnum(L, 2, "wheel", 0);
+  ev.mods = (lg_optbool(L, 2, "shift", 0) ? GLAB_MOD_SHIFT : 0) | (lg_optbool(L, 2, "ctrl", 0) ? GLAB_MOD_CTRL : 0);
+  if (ev.kind == GLAB_EV_KEY) {
+    lua_getfield(L, 2, "key");
+    ev.key = (unsigned char)luaL_checkstring(L, -1)[0];
+  }
+  enqueue(f, &ev);
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int v_status(lua_State *L) {
+  lua_pushstring(L, check_figure(L, 1)->status);
+  return 1;
+}
+
 static int v_show(lua_State *L) {
   lg_Figure *f = check_figure(L, 1);
   if (!glab_window_available()) {
+    pump_figure(L, 1);                   /* injected events reach their callbacks */
     show_headless(L, f);
     lua_settop(L, 1);
     return 1;
@@ -420,7 +845,9 @@ static int v_show(lua_State *L) {
     const char *path = default_path(L, f);
     if (save_png(f, path) == GLAB_OK) fprintf(stderr, "viz: saved %s\n", path);
   }
-  glab_window_hold_while_paused();
+  lua_settop(L, 1);
+  pump_all(L);
+  hold_while_paused(L);
   lua_settop(L, 1);
   return 1;
 }
@@ -534,7 +961,7 @@ static const lg_Reg methods[] = {
   {"line", v_line, "fig:line(y | {y=, x=, label=, dashed=false} | {{y=, x=, label=, dashed=}, ...}, [{panel=1, title=, xlabel=, ylabel=, logy=false, hline=, hline_label=}]) -> fig\nLine plot of one or several series (x defaults to 1..n), with a legend in the corner that hides the\n"
    "least data (a dashed series has a dashed swatch), readable ticks (whole numbers only when every x\n"
    "is one: epochs, iterations), a log y axis and a dashed horizontal reference line (e.g. the\nclosed-form NLL). A panel not drawn yet says so."},
-  {"scatter", v_scatter, "fig:scatter(x, y, [{panel=1, colors=, sizes=, title=, xlabel=, ylabel=}]) -> fig\nPoints; colors as (n, 3) RGB in [0, 1] or n category numbers (1, 2, ...); sizes in pixels."},
+  {"scatter", v_scatter, "fig:scatter(x, y, [{panel=1, colors=, sizes=, title=, xlabel=, ylabel=, xlim={lo, hi}, ylim=}]) -> fig\nPoints; colors as (n, 3) RGB in [0, 1] or n category numbers (1, 2, ...); sizes in pixels;\nxlim and ylim fix the axes (a plot that the user clicks points into)."},
   {"graph", v_graph, "fig:graph(nodes, edges, [{panel=1, seed=0, labels=, title=, pos=}]) -> fig\nnodes: (n, 3) RGB features in [0, 1] colouring each node, or a count n; edges: (m, 2) or {{a, b}, ...},\n1-based. Laid out by Fruchterman-Reingold with the seed (or at pos (n, 2)); labels number the nodes."},
   {"show", v_show, "fig:show() -> fig\nDraw the figure: in its window (opened on first use, redrawn at most ~30 times a second, never\nblocking), or without a display as out/<script>/<name>.png. Call it inside a training loop.\nKeys: s saves a PNG, space pauses at the next show(), q closes the window."},
   {"save", v_save, "fig:save([path]) -> path\nWrite the figure as a PNG (default out/<script>/<name>.png)."},
@@ -543,6 +970,27 @@ static const lg_Reg methods[] = {
    "is degenerate (flat grey tiles, chains all in one mode) when spread < 0.05 or two are identical."},
   {"render", v_render, "fig:render() -> Tensor\nThe figure's pixels as an (H, W, 4) float32 RGBA tensor in [0, 1]."},
   {"close", v_close, "fig:close()\nClose the window and free the figure."},
+  {"on", v_on, "fig:on(\"hover\" | \"click\" | \"drag\" | \"release\" | \"wheel\" | \"key\", fn | nil) -> fig\n"
+   "fn(ev) runs on the Lua thread between steps (at fig:show(), viz.pump(), a pause or the prompt)\n"
+   "for each such event: ev.panel (1-based), ev.inside; on a plot ev.x, ev.y in its data coordinates\n"
+   "and the nearest point (ev.nearest, ev.series, ev.nx, ev.ny); on an image grid ev.tile, ev.row,\n"
+   "ev.col and ev.value; ev.button, ev.shift, ev.ctrl, ev.wheel, ev.key, ev.px/ev.py (pixels). A\n"
+   "callback that raises is reported with its traceback; the window and the loop go on."},
+  {"key", v_key, "fig:key(ch, fn) -> fig\nfn(ev) when the key ch is typed in the window (not space, s, q, n, + or -: the window's own:\n"
+   "space pauses and resumes, n runs one step while paused, + and - redraw more or less often, s saves\n"
+   "a PNG, q closes)."},
+  {"slider", v_slider, "fig:slider{name=, min=0, max=1, log=false, value=min} -> slider\nA slider in the figure's control strip (drawn in the PNG too); slider:value() reads it in\n"
+   "the training loop, slider:set(v) moves it. Drag it with the mouse."},
+  {"button", v_button, "fig:button(label, fn) -> fig\nA button in the control strip; fn(fig) runs when it is clicked."},
+  {"status", v_status, "fig:status() -> string\nThe status line: what the mouse is over (tile, pixel and value; the nearest point)."},
+  {"_event", v_event, "fig:_event{kind=\"move\"|\"press\"|\"release\"|\"wheel\"|\"key\", x=, y=, button=1, key=, wheel=, shift=, ctrl=} -> fig\n"
+   "Queue an event as the window would deliver it, at canvas pixel (x, y): for tests and scripted demos."},
+  {NULL, NULL, NULL}
+};
+
+static const lg_Reg slider_methods[] = {
+  {"value", s_value, "slider:value() -> number\nThe slider's current value."},
+  {"set", s_set, "slider:set(v) -> slider\nMove the slider to v (clamped to its range)."},
   {NULL, NULL, NULL}
 };
 
@@ -553,6 +1001,7 @@ static const lg_Reg functions[] = {
    "Whether images (any shape fig:grid takes) would make a degenerate grid, by fig:health's rule\n"
    "(spread < 0.05, or two identical images); health = {spread=, degenerate=, same={a, b}}."},
   {"outdir", v_outdir, "viz.outdir() -> path\nWhere PNGs of this script go: out/<script name>."},
+  {"pump", v_pump, "viz.pump()\nAnswer every figure's window and run the callbacks of its queued events (fig:show() does\nthis too; the prompt does it while it waits)."},
   {NULL, NULL, NULL}
 };
 
@@ -565,6 +1014,11 @@ void lg_open_viz(lua_State *L) {
   lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, v_gc);
   lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, "genlab.Slider");
+  lua_newtable(L);
+  lg_setfuncs(L, slider_methods);
+  lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
   lua_newtable(L);
   lg_setfuncs(L, functions);

@@ -441,9 +441,16 @@ static void wait_for_windows(void) {
   setenv("GENLAB_NO_WAIT", "1", 1);                   /* the figures' __gc closes them */
 }
 
-/* While readline waits for a key, figure windows keep answering. */
+/* While readline waits for a key, figure windows keep answering, and
+** their callbacks run (genlab.viz.pump). */
 static int idle(void) {
-  glab_window_pump();
+  lua_State *L = globalL;
+  int top = lua_gettop(L);
+  lua_getglobal(L, "genlab");
+  if (lua_istable(L, -1) && lua_getfield(L, -1, "viz") == LUA_TTABLE &&
+      lua_getfield(L, -1, "pump") == LUA_TFUNCTION && lua_pcall(L, 0, 0, 0) != LUA_OK)
+    fprintf(stderr, "%s: %s\n", progname, lua_tostring(L, -1));
+  lua_settop(L, top);
   return 0;
 }
 

@@ -294,11 +294,17 @@ static void dashed_segment(glab_canvas *c, double x0, double y0, double x1, doub
   }
 }
 
+/* The axes of a line panel in the rectangle l, t, r, b. */
+static void lines_axes(const glab_panel *p, double l, double t, double r, double b, axes *a) {
+  memset(a, 0, sizeof *a);
+  a->logy = p->lines.logy;
+  data_range(p, a);
+  inner_rect(a, l, t, r, b, p->title);
+}
+
 static void render_lines(glab_canvas *c, const glab_panel *p, double l, double t, double r, double b) {
-  axes a = {0};
-  a.logy = p->lines.logy;
-  data_range(p, &a);
-  inner_rect(&a, l, t, r, b, p->title);
+  axes a;
+  lines_axes(p, l, t, r, b, &a);
   draw_title(c, l, r, t, p->title);
   draw_axes(c, &a, p->lines.xlabel, p->lines.ylabel);
   if (p->lines.has_hline && (!a.logy || p->lines.hline > 0))
@@ -321,21 +327,29 @@ static void render_lines(glab_canvas *c, const glab_panel *p, double l, double t
   draw_legend(c, p, &a);
 }
 
-static void render_scatter(glab_canvas *c, const glab_panel *p, double l, double t, double r, double b) {
-  axes a = {0};
-  a.x0 = a.y0 = INFINITY;
-  a.x1 = a.y1 = -INFINITY;
+/* The axes of a scatter panel: the data's range, padded, or the given limits. */
+static void scatter_axes(const glab_panel *p, double l, double t, double r, double b, axes *a) {
+  memset(a, 0, sizeof *a);
+  a->x0 = a->y0 = INFINITY;
+  a->x1 = a->y1 = -INFINITY;
   for (int i = 0; i < p->n; i++)
     if (isfinite(p->px[i]) && isfinite(p->py[i])) {
-      a.x0 = fmin(a.x0, p->px[i]);
-      a.x1 = fmax(a.x1, p->px[i]);
-      a.y0 = fmin(a.y0, p->py[i]);
-      a.y1 = fmax(a.y1, p->py[i]);
+      a->x0 = fmin(a->x0, p->px[i]);
+      a->x1 = fmax(a->x1, p->px[i]);
+      a->y0 = fmin(a->y0, p->py[i]);
+      a->y1 = fmax(a->y1, p->py[i]);
     }
-  if (!isfinite(a.x0)) { a.x0 = a.y0 = 0; a.x1 = a.y1 = 1; }
-  pad_range(&a.x0, &a.x1);
-  pad_range(&a.y0, &a.y1);
-  inner_rect(&a, l, t, r, b, p->title);
+  if (!isfinite(a->x0)) { a->x0 = a->y0 = 0; a->x1 = a->y1 = 1; }
+  pad_range(&a->x0, &a->x1);
+  pad_range(&a->y0, &a->y1);
+  if (p->lines.has_xlim) { a->x0 = p->lines.xlim[0]; a->x1 = p->lines.xlim[1]; }
+  if (p->lines.has_ylim) { a->y0 = p->lines.ylim[0]; a->y1 = p->lines.ylim[1]; }
+  inner_rect(a, l, t, r, b, p->title);
+}
+
+static void render_scatter(glab_canvas *c, const glab_panel *p, double l, double t, double r, double b) {
+  axes a;
+  scatter_axes(p, l, t, r, b, &a);
   draw_title(c, l, r, t, p->title);
   draw_axes(c, &a, p->xlabel, p->ylabel);
   for (int i = 0; i < p->n; i++) {
@@ -387,6 +401,7 @@ glab_status glab_panel_scatter(glab_panel *p, int n, const double *x, const doub
     snprintf(p->title, sizeof p->title, "%s", o->title);
     snprintf(p->xlabel, sizeof p->xlabel, "%s", o->xlabel);
     snprintf(p->ylabel, sizeof p->ylabel, "%s", o->ylabel);
+    p->lines = *o;                       /* its axis limits */
   }
   p->px = copy_doubles(x, n);
   p->py = copy_doubles(y, n);
@@ -402,19 +417,76 @@ glab_status glab_panel_scatter(glab_panel *p, int n, const double *x, const doub
 
 /* ---- figures ------------------------------------------------------------------- */
 
+/* The rectangle of panel k: the figure less its title and control strip,
+** cut into rows x cols cells with a 4-pixel margin. */
+static void panel_rect(const glab_figure *f, int k, double *l, double *t, double *r, double *b) {
+  double top = f->title[0] ? 34 : 0;
+  double cw = (double)f->width / f->cols, ch = (f->height - f->strip - top) / f->rows;
+  int i = k / f->cols, j = k % f->cols;
+  *l = j * cw + 4;
+  *t = top + i * ch + 4;
+  *r = (j + 1) * cw - 4;
+  *b = top + (i + 1) * ch - 4;
+}
+
+/* The point of series/points nearest to pixel (x, y) within 12 pixels. */
+static void nearest_point(const glab_panel *p, const axes *a, double x, double y, glab_hit *hit) {
+  double best = 12 * 12;
+  if (p->kind == GLAB_PANEL_SCATTER) {
+    for (int i = 0; i < p->n; i++) {
+      double dx = to_px(a, p->px[i]) - x, dy = to_py(a, p->py[i]) - y;
+      if (dx * dx + dy * dy < best) { best = dx * dx + dy * dy; hit->nearest = i; hit->nx = p->px[i]; hit->ny = p->py[i]; }
+    }
+    return;
+  }
+  for (int k = 0; k < p->nseries; k++)
+    for (int i = 0; i < p->series[k].n; i++) {
+      const glab_series *s = &p->series[k];
+      if (a->logy && !(s->y[i] > 0)) continue;
+      double dx = to_px(a, series_x(s, i)) - x, dy = to_py(a, s->y[i]) - y;
+      if (dx * dx + dy * dy < best) {
+        best = dx * dx + dy * dy;
+        hit->nearest = i;
+        hit->series = k;
+        hit->nx = series_x(s, i);
+        hit->ny = s->y[i];
+      }
+    }
+}
+
+void glab_figure_locate(const glab_figure *f, double x, double y, glab_hit *hit) {
+  memset(hit, 0, sizeof *hit);
+  hit->panel = hit->nearest = hit->series = hit->tile = -1;
+  for (int k = 0; k < f->rows * f->cols; k++) {
+    double l, t, r, b;
+    panel_rect(f, k, &l, &t, &r, &b);
+    if (x < l || x >= r || y < t || y >= b) continue;
+    const glab_panel *p = &f->panels[k];
+    hit->panel = k;
+    hit->kind = p->kind;
+    if (p->kind == GLAB_PANEL_GRID) glab_grid_locate(p, l, t, r, b, x, y, hit);
+    if (p->kind != GLAB_PANEL_LINES && p->kind != GLAB_PANEL_SCATTER) return;
+    axes a;
+    if (p->kind == GLAB_PANEL_LINES) lines_axes(p, l, t, r, b, &a);
+    else scatter_axes(p, l, t, r, b, &a);
+    hit->inside = x >= a.l && x <= a.r && y >= a.t && y <= a.b;
+    hit->x = a.x0 + (x - a.l) / (a.r - a.l) * (a.x1 - a.x0);
+    double v = a.y0 + (a.b - y) / (a.b - a.t) * (a.y1 - a.y0);
+    hit->y = a.logy ? pow(10, v) : v;
+    nearest_point(p, &a, x, y, hit);
+    return;
+  }
+}
+
 glab_status glab_figure_render(const glab_figure *f, glab_canvas *c) {
   glab_status s = glab_canvas_new(c, f->width, f->height, GLAB_WHITE);
   if (s != GLAB_OK) return s;
-  double top = 0;
-  if (f->title[0]) {
-    glab_canvas_text(c, f->width / 2.0, 8 + 17, 17, GLAB_BLACK, f->title, GLAB_ALIGN_CENTER);
-    top = 34;
-  }
-  double cw = (double)f->width / f->cols, ch = (f->height - top) / f->rows;
+  if (f->title[0]) glab_canvas_text(c, f->width / 2.0, 8 + 17, 17, GLAB_BLACK, f->title, GLAB_ALIGN_CENTER);
   for (int i = 0; i < f->rows; i++)
     for (int j = 0; j < f->cols; j++) {
       const glab_panel *p = &f->panels[i * f->cols + j];
-      double l = j * cw + 4, t = top + i * ch + 4, r = (j + 1) * cw - 4, b = top + (i + 1) * ch - 4;
+      double l, t, r, b;
+      panel_rect(f, i * f->cols + j, &l, &t, &r, &b);
       switch (p->kind) {
         case GLAB_PANEL_GRID: glab_render_grid(c, p, l, t, r, b); break;
         case GLAB_PANEL_HEATMAP: glab_render_heatmap(c, p, l, t, r, b); break;

@@ -52,6 +52,8 @@ typedef struct glab_lines_opts {
   int has_hline;
   double hline;
   char hline_label[GLAB_LABEL];
+  int has_xlim, has_ylim;  /* fixed axis ranges instead of the data's (scatter) */
+  double xlim[2], ylim[2];
 } glab_lines_opts;
 
 typedef struct glab_panel {
@@ -80,8 +82,24 @@ typedef struct glab_panel {
 typedef struct glab_figure {
   char title[GLAB_LABEL];
   int rows, cols, width, height;
+  int strip;                   /* pixels at the bottom kept for controls (no panel there) */
   glab_panel *panels;          /* rows * cols */
 } glab_figure;
+
+/* What lies under a point of a rendered figure, in its own terms. */
+typedef struct glab_hit {
+  int panel;              /* 0-based panel under the point, or -1 (title, margins, controls) */
+  glab_panel_kind kind;
+  int inside;             /* in the plot area (lines, scatter) or on a tile (grid) */
+  double x, y;            /* lines, scatter: the point in data coordinates */
+  int nearest, series;    /* lines: nearest point (index, series); scatter: nearest point; -1 */
+  double nx, ny;          /* the nearest point's data coordinates */
+  int tile, row, col;     /* grid: tile, and the pixel's row and column in it (0-based) */
+  double value;           /* grid: the pixel's value (its first channel) */
+} glab_hit;
+
+/* The hit at canvas pixel (x, y) of f as glab_figure_render draws it. */
+void glab_figure_locate(const glab_figure *f, double x, double y, glab_hit *hit);
 
 glab_status glab_figure_init(glab_figure *f, int rows, int cols, int width, int height,
                              const char *title);
@@ -110,6 +128,11 @@ glab_status glab_panel_graph(glab_panel *p, int nnodes, const glab_rgba *colors,
 /* The Fruchterman-Reingold layout alone: positions in [0, 1]^2. */
 void glab_layout_fr(double *x, double *y, int n, int nedges, const int *edges,
                     int iterations, uint64_t seed);
+
+/* Where the grid's tile and pixel under (x, y) are, for a grid panel drawn
+** in the rectangle l, t, r, b (used by glab_figure_locate). */
+void glab_grid_locate(const glab_panel *p, double l, double t, double r, double b, double x, double y,
+                      glab_hit *hit);
 
 /* Panel renderers, one per kind (used by glab_figure_render). */
 void glab_render_grid(glab_canvas *c, const glab_panel *p, double l, double t, double r, double b);

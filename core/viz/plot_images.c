@@ -227,25 +227,64 @@ static void draw_smooth(glab_canvas *c, int tx, int ty, int tw, int th, double s
 ** that can grow at least twofold are scaled by whole pixels, crisp; larger
 ** images take the fractional scale that fills the panel, smoothly filtered
 ** (draw_smooth), up or down. */
+/* A grid's layout in its rectangle: rows x cols tiles of tw x th pixels
+** (scale sc, whole pixels or not), pad between them, caption room cap, the
+** block at (x0, y0) of gw x gh; ok is 0 when nothing fits. */
+typedef struct {
+  int rows, cols, pad, cap, whole, tw, th, gw, gh, x0, y0, ok;
+  double sc, title_t;
+} grid_geom;
+
+static void grid_layout(const glab_panel *p, double l, double t, double r, double b, grid_geom *g) {
+  const glab_grid_opts *o = &p->grid;
+  g->cols = o->cols > 0 ? o->cols : (o->rows > 0 ? (p->n + o->rows - 1) / o->rows : (int)ceil(sqrt((double)p->n)));
+  g->rows = o->rows > 0 ? o->rows : (p->n + g->cols - 1) / g->cols;
+  g->pad = o->pad >= 0 ? o->pad : 2;
+  g->cap = p->captions ? 14 : 0;
+  g->title_t = t;
+  if (p->title[0]) t += 26;
+  double sx = (r - l - g->pad * (g->cols + 1)) / (g->cols * (double)p->w);
+  double sy = (b - t - (g->pad + g->cap) * (g->rows + 1)) / (g->rows * (double)p->h);
+  g->sc = fmin(sx, sy);
+  g->whole = g->sc >= 2 || (g->sc >= 1 && p->w <= 32 && p->h <= 32);
+  if (g->whole) g->sc = floor(g->sc);
+  g->ok = g->sc > 0;
+  g->tw = (int)floor(p->w * g->sc);
+  g->th = (int)floor(p->h * g->sc);
+  g->gw = g->cols * g->tw + (g->cols + 1) * g->pad;
+  g->gh = g->rows * (g->th + g->cap) + (g->rows + 1) * g->pad;
+  g->x0 = (int)(l + (r - l - g->gw) / 2);
+  g->y0 = (int)(t + (b - t - g->gh) / 2);
+}
+
+void glab_grid_locate(const glab_panel *p, double l, double t, double r, double b, double x, double y,
+                      glab_hit *hit) {
+  grid_geom g;
+  grid_layout(p, l, t, r, b, &g);
+  if (!g.ok) return;
+  double gx = x - g.x0 - g.pad, gy = y - g.y0 - g.pad;
+  if (gx < 0 || gy < 0) return;
+  int col = (int)(gx / (g.tw + g.pad)), row = (int)(gy / (g.th + g.cap + g.pad));
+  double ix = gx - col * (g.tw + g.pad), iy = gy - row * (g.th + g.cap + g.pad);
+  int k = row * g.cols + col;
+  if (col >= g.cols || row >= g.rows || k >= p->n || ix >= g.tw || iy >= g.th) return;
+  hit->inside = 1;
+  hit->tile = k;
+  hit->col = (int)(ix / g.tw * p->w);
+  hit->row = (int)(iy / g.th * p->h);
+  hit->value = p->pixels[(((size_t)k * p->h + hit->row) * p->w + hit->col) * p->ch];
+}
+
 void glab_render_grid(glab_canvas *c, const glab_panel *p, double l, double t, double r, double b) {
   const glab_grid_opts *o = &p->grid;
-  int cols = o->cols > 0 ? o->cols : (o->rows > 0 ? (p->n + o->rows - 1) / o->rows : (int)ceil(sqrt((double)p->n)));
-  int rows = o->rows > 0 ? o->rows : (p->n + cols - 1) / cols;
-  int pad = o->pad >= 0 ? o->pad : 2, cap = p->captions ? 14 : 0;
-  if (p->title[0]) {
-    glab_canvas_text(c, (l + r) / 2, t + 19, 15, GLAB_BLACK, p->title, GLAB_ALIGN_CENTER);
-    t += 26;
-  }
-  double sx = (r - l - pad * (cols + 1)) / (cols * (double)p->w);
-  double sy = (b - t - (pad + cap) * (rows + 1)) / (rows * (double)p->h);
-  double sc = fmin(sx, sy);
-  int whole = sc >= 2 || (sc >= 1 && p->w <= 32 && p->h <= 32);
-  if (whole) sc = floor(sc);
-  if (sc <= 0) return;
-  int tw = (int)floor(p->w * sc), th = (int)floor(p->h * sc);
-  int gw = cols * tw + (cols + 1) * pad, gh = rows * (th + cap) + (rows + 1) * pad;
-  int x0 = (int)(l + (r - l - gw) / 2), y0 = (int)(t + (b - t - gh) / 2);
-  glab_canvas_fill_rect(c, x0, y0, x0 + gw, y0 + gh, PAD_COLOR);
+  grid_geom g;
+  grid_layout(p, l, t, r, b, &g);
+  if (p->title[0]) glab_canvas_text(c, (l + r) / 2, g.title_t + 19, 15, GLAB_BLACK, p->title, GLAB_ALIGN_CENTER);
+  if (!g.ok) return;
+  int cols = g.cols, rows = g.rows, pad = g.pad, cap = g.cap, tw = g.tw, th = g.th, x0 = g.x0, y0 = g.y0;
+  int whole = g.whole;
+  double sc = g.sc;
+  glab_canvas_fill_rect(c, x0, y0, x0 + g.gw, y0 + g.gh, PAD_COLOR);
   double glo, ghi;
   value_range(p, -1, &glo, &ghi);
   for (int k = 0; k < p->n && k < rows * cols; k++) {

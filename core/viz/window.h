@@ -10,7 +10,11 @@
 ** Events are pumped on every present and pump call: resizing rescales the
 ** picture, closing a window marks it closed (the program goes on), and the
 ** keys are: s asks for a save (glab_window_take_save), space toggles a pause
-** that the caller honours at its next update, q closes the window.
+** that the caller honours at its next update, n (while paused) lets one step
+** through (glab_window_take_step), + and - redraw more or less often, q
+** closes the window.  Mouse moves, presses, releases, wheel turns and other
+** keys queue as glab_events in the canvas's own pixels, for the caller to
+** take with glab_window_next_event.
 */
 #ifndef GLAB_WINDOW_H
 #define GLAB_WINDOW_H
@@ -18,6 +22,23 @@
 #include "canvas.h"
 
 typedef struct glab_window glab_window;
+
+typedef enum {
+  GLAB_EV_MOVE = 1, GLAB_EV_PRESS, GLAB_EV_RELEASE, GLAB_EV_WHEEL, GLAB_EV_KEY
+} glab_event_kind;
+
+#define GLAB_MOD_SHIFT 1
+#define GLAB_MOD_CTRL 2
+#define GLAB_MOD_ALT 4
+
+typedef struct glab_event {
+  glab_event_kind kind;
+  double x, y;          /* in the presented canvas's pixels (the figure's own size) */
+  int button;           /* PRESS/RELEASE: 1 left, 2 middle, 3 right; MOVE: buttons held, 1|2|4 */
+  int mods;             /* GLAB_MOD_* held */
+  int key;              /* KEY: the character typed ('r', '0', ...) */
+  double wheel;         /* WHEEL: steps, positive away from the user */
+} glab_event;
 
 int glab_window_available(void);
 /* The window opens at the canvas's size, shrunk (aspect kept) to fit the
@@ -41,6 +62,15 @@ void glab_window_hold_while_paused(void);
 void glab_window_pump(void);
 int glab_window_closed(const glab_window *w);
 int glab_window_paused(void);
+void glab_window_set_paused(int on);
+/* The run-control keys, as typed in any window: space pauses and resumes,
+** n (while paused) lets one step through, + and - redraw more or less
+** often.  Returns 1 when key is one of them (and applies it). */
+int glab_window_run_key(int key);
+/* True once per n pressed while paused: the paused loop may run one step. */
+int glab_window_take_step(void);
+/* The queued event of w into *ev: 1 when there was one, else 0. */
+int glab_window_next_event(glab_window *w, glab_event *ev);
 /* True once per 's' pressed in this window. */
 int glab_window_take_save(glab_window *w);
 void glab_window_close(glab_window *w);

@@ -1,0 +1,155 @@
+-- Interactive figures without a display: events injected in canvas pixels
+-- (fig:_event, as the window delivers them) reach the callbacks with the
+-- panel, the data coordinates or the tile and pixel under them; sliders and
+-- buttons in the control strip; the run-control keys; a failing callback.
+-- Expected coordinates come from the layout rules written out here.
+local G = require "genlab"
+local H = dofile("tests/lua/helpers.lua")
+
+-- A 1x2 figure of 800x400: panel 1 spans x 4..396, y 4..396, panel 2 x 404..796.
+local function figure()
+  local fig = G.viz.figure{rows = 1, cols = 2, width = 800, height = 400}
+  -- 2 tiles of 4x4 in one row, no padding: scale floor(min(392/8, 392/4)) = 49 px a pixel,
+  -- the 392x196 block centred: x from 4, y from 4 + (392 - 196)/2 = 102
+  fig:grid(G.arange(32, {dtype = "float64"}):reshape(2, 4, 4) / 32, {panel = 1, rows = 1, cols = 2, pad = 0, norm = "none"})
+  -- a scatter with fixed axes [0, 10] x [0, 5]: its plot area is l + 64 .. r - 14 = 468..782,
+  -- t + 10 .. b - 46 = 14..350
+  fig:scatter(G.tensor{2, 8}, G.tensor{1, 4}, {panel = 2, xlim = {0, 10}, ylim = {0, 5}})
+  return fig
+end
+
+local function px_of(x, y) return 468 + x / 10 * (782 - 468), 350 - y / 5 * (350 - 14) end
+
+describe("figure events", function()
+  it("a click on a grid names the tile, the pixel's row and column, and its value", function()
+    local fig, got = figure(), {}
+    fig:on("click", function(ev) got[#got + 1] = ev end)
+    -- tile 2 (x from 4 + 196), pixel row 3, column 2 (0-based 2, 1): value (16 + 2*4 + 1) / 32
+    fig:_event{kind = "press", x = 4 + 196 + 49 * 1 + 20, y = 102 + 49 * 2 + 20}
+    fig:_event{kind = "press", x = 4 + 10, y = 50}                 -- above the tiles: no tile
+    G.viz.pump()
+    assert.are.equal(2, #got)
+    assert.are.same({1, 2, 3, 2, 25 / 32, true}, {got[1].panel, got[1].tile, got[1].row, got[1].col,
+                                                   got[1].value, got[1].inside})
+    assert.are.equal(1, got[2].panel)
+    assert.is_nil(got[2].tile)
+    fig:close()
+  end)
+
+  it("a click on a plot gives its data coordinates within half a pixel, and the nearest point", function()
+    local fig, got = figure(), nil
+    fig:on("click", function(ev) got = ev end)
+    local x, y = px_of(7.5, 2.5)
+    fig:_event{kind = "press", x = x, y = y}
+    G.viz.pump()
+    local per_px_x, per_px_y = 10 / (782 - 468), 5 / (350 - 14)
+    assert.is_true(math.abs(got.x - 7.5) <= per_px_x / 2 and math.abs(got.y - 2.5) <= per_px_y / 2,
+                   ("%g, %g"):format(got.x, got.y))
+    assert.is_nil(got.nearest)                       -- no point within 12 pixels
+    x, y = px_of(8, 4)
+    fig:_event{kind = "press", x = x + 3, y = y - 2}
+    G.viz.pump()
+    assert.are.same({2, 8, 4}, {got.nearest, got.nx, got.ny})
+    fig:close()
+  end)
+
+  it("hovering a grid writes the tile, pixel and value into the status line", function()
+    local fig = figure()
+    fig:_event{kind = "move", x = 4 + 49 * 3 + 1, y = 102 + 1}     -- tile 1, row 1, column 4
+    G.viz.pump()
+    assert.are.equal("panel 1, tile 1, pixel (1, 4): 0.09375", fig:status())
+    fig:close()
+  end)
+
+  it("a slider follows a drag monotonically and stays in its range; a button runs its callback", function()
+    local fig = figure()
+    local lr = fig:slider{name = "lr", min = 1e-4, max = 1e-1, log = true, value = 1e-3}
+    local pressed = 0
+    fig:button("re-init", function(f) pressed = pressed + 1; assert(f == fig) end)
+    assert.are.equal(400 + 46, fig:render().shape[1])              -- the strip grew the figure
+    local last = -1
+    fig:_event{kind = "press", x = 10, y = 430}
+    for x = 0, 300, 20 do                                          -- the slider spans 10..260
+      fig:_event{kind = "move", x = x, y = 430, button = 1}
+      G.viz.pump()
+      local v = lr:value()
+      assert.is_true(v >= last and v >= 1e-4 and v <= 1e-1, ("x %d: %g after %g"):format(x, v, last))
+      last = v
+    end
+    assert.are.equal(1e-1, last)
+    fig:_event{kind = "release", x = 300, y = 430}
+    fig:_event{kind = "move", x = 10, y = 430}                     -- no button: the slider stays
+    fig:_event{kind = "press", x = 280 + 100, y = 430}
+    fig:_event{kind = "release", x = 280 + 100, y = 430}
+    G.viz.pump()
+    assert.are.equal(1e-1, lr:value())
+    assert.are.equal(1, pressed)
+    assert.are.equal(1e-4, lr:set(0):value())
+    assert.matches("min > 0 for a log scale", H.err(fig.slider, fig, {min = 0, max = 1, log = true}))
+    fig:close()
+  end)
+
+  it("keys reach fig:key; the window's own keys are refused there", function()
+    local fig, got = figure(), {}
+    fig:key("r", function(ev) got[#got + 1] = ev.key end)
+    fig:_event{kind = "key", key = "r"}
+    fig:_event{kind = "key", key = "x"}
+    G.viz.pump()
+    assert.are.same({"r"}, got)
+    assert.matches("not space, s, q, n", H.err(fig.key, fig, "n", function() end))
+    fig:close()
+  end)
+
+  it("a callback that raises is reported with its line, and the others still run", function()
+    local script = os.tmpname()
+    local f = assert(io.open(script, "w"))
+    f:write([[
+local G = require "genlab"
+local fig = G.viz.figure{}
+fig:scatter(G.tensor{1}, G.tensor{1})
+local n = 0
+fig:on("click", function(ev) n = n + 1; if n == 1 then error("boom in my callback") end end)
+fig:_event{kind = "press", x = 200, y = 200}
+fig:_event{kind = "press", x = 210, y = 200}
+G.viz.pump()
+print("calls", n)
+]])
+    f:close()
+    local out, rc = H.sh(H.exe .. " --headless " .. script)
+    os.remove(script)
+    assert.are.equal(0, rc, out)
+    assert.matches("the click callback failed: [^\n]*:5: boom in my callback", out)
+    assert.matches("stack traceback", out)
+    assert.matches("calls\t2", out)
+  end)
+end)
+
+describe("run control", function()
+  it("space pauses, n while paused lets exactly one step through, space resumes (under Xvfb)", function()
+    if not os.execute("command -v xvfb-run >/dev/null") then return pending("skipped: xvfb-run is not installed") end
+    local script = os.tmpname()
+    local f = assert(io.open(script, "w"))
+    f:write([[
+local G = require "genlab"
+local fig = G.viz.figure{}
+fig:line({1, 2, 3})
+fig:show()                                    -- the window opens
+local steps = 0
+fig:_event{kind = "key", key = " "}           -- pause
+fig:_event{kind = "key", key = "n"}           -- one step
+fig:show(); steps = steps + 1                 -- returns after the one step
+fig:_event{kind = "key", key = "n"}
+fig:show(); steps = steps + 1
+fig:_event{kind = "key", key = " "}           -- resume
+fig:show(); steps = steps + 1
+fig:show(); steps = steps + 1
+print("steps", steps)
+]])
+    f:close()
+    local out, rc = H.sh("env -u GENLAB_HEADLESS timeout 60 xvfb-run -a " .. H.exe .. " --no-wait " .. script)
+    os.remove(script)
+    assert.are.equal(0, rc, out)
+    assert.matches("%[paused: space resumes, n runs one step", out)
+    assert.matches("steps\t4", out)
+  end)
+end)
