@@ -1,0 +1,597 @@
+#!/usr/bin/python3
+"""Differential tester: random tensor programs run by genlab and by numpy (or PyTorch).
+
+    tests/diff/difftest.py --tap                       the fixed-seed suite (tests/run.sh runs it)
+    tests/diff/difftest.py --programs 10000 [--seed S] the long mode (`make difftest`)
+    tests/diff/difftest.py --only SEED:PROFILE:INDEX   one program: its texts and both results
+
+gen.py makes each program; lang.py renders it as genlab Lua, numpy and PyTorch text from one AST.
+Many programs go into one Lua file run by one genlab process (each in a pcall; it prints every
+variable's dtype, shape and values with %.17g); the numpy programs run in this process, each
+statement by itself so that an error names its statement. Per program the two sides must agree:
+- both finish, or both raise at the same statement;
+- every variable (and, in autograd programs, every leaf's .grad) has the same dtype and shape,
+  and values within the tolerance: float64 programs |a - b| <= 1e-9 + 1e-9 |b|; programs with
+  float32 tensors 1e-4 + 2e-4 |b|; NaN matches NaN and infinities match by sign.
+A divergent program is shrunk (statements dropped while the same kind of divergence remains) and
+printed as Lua and numpy (or PyTorch) text with both results. Divergences are sorted into the
+categories of CATEGORIES by the tags of the statements left after shrinking.
+"""
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+try:
+    import numpy as np
+except ImportError:  # pragma: no cover - reported as a skip
+    np = None
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+TOL = {False: (1e-9, 1e-9), True: (1e-4, 2e-4)}  # f32 program? -> (atol, rtol)
+
+# The fixed-seed suite: (profile, programs). About 400 programs, a few seconds.
+SUITE = [("mixed", 120), ("alias", 60), ("expand", 40), ("index", 60), ("reduce", 40),
+         ("grad", 40), ("saved", 40)]
+SUITE_SEED = "ci1"
+# Long mode: the share of each profile.
+MIX = {"mixed": 3, "alias": 1.5, "expand": 1, "index": 1.5, "reduce": 1, "grad": 1, "saved": 1}
+
+CATEGORIES = [
+    ("expanded", "(2) write into an expanded view must raise"),
+    ("saved", "(4) a saved tensor modified in place must make backward raise"),
+    ("overlap", "(1) in-place op whose output overlaps an input"),
+    ("index", "(3) index ranges"),
+    ("other", "other"),
+]
+
+LUA_HEAD = r'''local G = require "genlab"
+io.stdout:setvbuf("full")
+local S = 0
+local fmt = string.format
+local function flat(t, out)
+  if type(t) == "table" then
+    for i = 1, #t do flat(t[i], out) end
+  else
+    out[#out + 1] = fmt("%.17g", t)
+  end
+end
+local function dump(name, t)
+  if t == nil then io.write("#V ", name, " nil\n") return end
+  if type(t) == "number" then io.write("#V ", name, " number [] ", fmt("%.17g", t), "\n") return end
+  if not G.is_tensor(t) then io.write("#V ", name, " other ", type(t), "\n") return end
+  local ok, line = pcall(function()
+    local out = {}
+    G.no_grad(function() flat(t:detach():totable(), out) end)
+    return fmt("#V %s %s [%s] %s\n", name, t.dtype, table.concat(t.shape, ","), table.concat(out, " "))
+  end)
+  io.write(ok and line or ("#V " .. name .. " error " .. tostring(line):gsub("\n", " ") .. "\n"))
+end
+local function run(id, names, leaves, body)
+  io.write("#P ", id, "\n")
+  io.flush()
+  local V = {}
+  S = 0
+  local ok, err = pcall(body, V)
+  G.set_grad_enabled(true)
+  if not ok then io.write("#E ", S, " ", (tostring(err):gsub("\n", " ")), "\n") end
+  for _, n in ipairs(names) do dump(n, V[n]) end
+  for _, n in ipairs(leaves) do
+    local t = V[n]
+    dump(n .. ".grad", G.is_tensor(t) and t.grad or nil)
+  end
+  io.write("#END\n")
+end
+'''
+
+
+def lua_block(prog, desugar=False):
+    from lang import Style
+    st = Style(True, desugar)
+    names = ", ".join('"%s"' % n for n in prog.names())
+    leaves = ", ".join('"%s"' % n for n in prog.leaves)
+    lines = ['run("%s", {%s}, {%s}, function(V)' % (prog.pid, names, leaves)]
+    for k, s in enumerate(prog.stmts, 1):
+        lines.append("S = %d; %s" % (k, s.lua(st)))
+    lines.append("end)")
+    return "\n".join(lines)
+
+
+# ---- running genlab ---------------------------------------------------------------------------
+
+def parse_output(text):
+    """{pid: result}; result = {"error": (stmt, msg) | None, "vars": {name: value}}."""
+    out, cur = {}, None
+    for line in text.split("\n"):
+        if line.startswith("#P "):
+            cur = {"error": None, "vars": {}, "done": False}
+            out[line[3:]] = cur
+        elif cur is None:
+            continue
+        elif line.startswith("#E "):
+            k, _, msg = line[3:].partition(" ")
+            cur["error"] = (int(k), msg)
+        elif line.startswith("#V "):
+            parts = line[3:].split(" ", 3)
+            name, kind = parts[0], parts[1]
+            if kind == "nil":
+                cur["vars"][name] = ("nil",)
+            elif kind in ("error", "other"):
+                cur["vars"][name] = (kind, " ".join(parts[2:]))
+            else:
+                shape = tuple(int(v) for v in parts[2][1:-1].split(",") if v)
+                vals = parts[3].split() if len(parts) > 3 else []
+                cur["vars"][name] = ("tensor", kind, shape, np.array([float(v) for v in vals]))
+        elif line == "#END":
+            cur["done"] = True
+    return out
+
+
+def run_genlab(progs, exe, timeout=300, desugar=False):
+    """Run programs in as few genlab processes as it takes: a crash or hang costs the program
+    that was running (its result says so) and the rest run again in a fresh process."""
+    results = {}
+    todo = list(progs)
+    while todo:
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+            f.write(LUA_HEAD + "\n".join(lua_block(p, desugar) for p in todo) + "\n")
+            path = f.name
+        try:
+            proc = subprocess.run([exe, path], capture_output=True, timeout=timeout,
+                                  env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
+            text, err, rc = proc.stdout.decode(errors="replace"), proc.stderr, proc.returncode
+            hung = False
+        except subprocess.TimeoutExpired as e:
+            text = (e.stdout or b"").decode(errors="replace")
+            err, rc, hung = e.stderr or b"", None, True
+        finally:
+            os.unlink(path)
+        got = parse_output(text)
+        rest = []
+        for i, p in enumerate(todo):
+            r = got.get(p.pid)
+            if r is not None and r["done"]:
+                results[p.pid] = r
+            elif r is not None:  # it started and never finished: it crashed or hung
+                why = "hung (killed after %ds)" % timeout if hung else "exited with status %s" % rc
+                tail = err.decode(errors="replace").strip().splitlines()[-3:]
+                results[p.pid] = {"error": None, "vars": {}, "done": False,
+                                  "crash": "genlab %s: %s" % (why, " | ".join(tail))}
+                rest = todo[i + 1:]
+                break
+            else:
+                if not got and (rc or hung):
+                    raise RuntimeError("genlab failed before the first program: %s"
+                                       % err.decode(errors="replace")[-2000:])
+                rest = todo[i:]
+                break
+        todo = rest
+    return results
+
+
+# ---- running the references -------------------------------------------------------------------
+
+_NP_NS = None
+
+
+def canon_np(v):
+    if v is None:
+        return ("nil",)
+    if isinstance(v, np.generic):
+        v = np.asarray(v)
+    if isinstance(v, np.ndarray):
+        return ("tensor", str(v.dtype), tuple(v.shape), np.asarray(v, dtype=np.float64).ravel())
+    if isinstance(v, float):
+        return ("number", v)
+    return ("other", type(v).__name__)
+
+
+def run_numpy(prog):
+    global _NP_NS
+    import lang
+    if _NP_NS is None:
+        _NP_NS = lang.np_namespace()
+    env = dict(_NP_NS)
+    error = None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for k, s in enumerate(prog.stmts, 1):
+            try:
+                exec(s.np_code(), env)
+            except Exception as e:
+                error = (k, "%s: %s" % (type(e).__name__, str(e).split("\n")[0]))
+                break
+    return {"error": error, "vars": {n: canon_np(env.get(n)) for n in prog.names()}}
+
+
+_TH_NS = None
+
+
+def torch_available():
+    try:
+        import torch  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
+def canon_th(v):
+    import torch
+    if isinstance(v, torch.Tensor):
+        a = v.detach().numpy()
+        return ("tensor", str(a.dtype), tuple(a.shape), np.asarray(a, dtype=np.float64).ravel())
+    return canon_np(v)
+
+
+def run_torch(prog):
+    global _TH_NS
+    import lang
+    import torch
+    if _TH_NS is None:
+        _TH_NS = {}
+        exec(lang.helper_text(lang.TH_HELPERS, lang.TH_HEADER,
+                              " ".join(n + "(" for n in lang.TH_HELPERS)), _TH_NS)
+        torch.set_num_threads(1)
+    env = dict(_TH_NS)
+    error = None
+    torch.set_grad_enabled(True)
+    for k, s in enumerate(prog.stmts, 1):
+        try:
+            exec(compile(s.th(), "<stmt>", "exec"), env)
+        except Exception as e:
+            error = (k, "%s: %s" % (type(e).__name__, str(e).split("\n")[0]))
+            break
+    torch.set_grad_enabled(True)
+    res = {n: canon_th(env.get(n)) for n in prog.names()}
+    for n in prog.leaves:
+        t = env.get(n)
+        res[n + ".grad"] = canon_th(t.grad if isinstance(t, torch.Tensor) else None)
+    return {"error": error, "vars": res}
+
+
+def run_reference(prog):
+    return run_torch(prog) if prog.kind == "grad" else run_numpy(prog)
+
+
+# ---- comparing --------------------------------------------------------------------------------
+
+def describe(v, limit=12):
+    if v is None:
+        return "(absent)"
+    if v[0] == "tensor":
+        vals = " ".join("%.17g" % x for x in v[3][:limit]) + (" ..." if len(v[3]) > limit else "")
+        return "%s %s: %s" % (v[1], list(v[2]), vals)
+    return " ".join(str(x) for x in v)
+
+
+def close(a, b, f32):
+    atol, rtol = TOL[f32]
+    if len(a) != len(b):
+        return False
+    both_nan = np.isnan(a) & np.isnan(b)
+    same = (a == b) | both_nan
+    with np.errstate(all="ignore"):
+        near = np.abs(a - b) <= atol + rtol * np.abs(b)
+    return bool(np.all(same | near))
+
+
+def compare(prog, gl, ref):
+    """None when the sides agree, else (kind, lines): kind is what the shrinker keeps."""
+    if "crash" in gl:
+        return ("crash", [gl["crash"]])
+    ge, re_ = gl["error"], ref["error"]
+    ref_name = "torch" if prog.kind == "grad" else "numpy"
+    if (ge and ge[0]) != (re_ and re_[0]):
+        lines = ["genlab: " + ("raised at statement %d: %s" % ge if ge else "ran to the end"),
+                 "%s: " % ref_name + ("raised at statement %d: %s" % re_ if re_ else "ran to the end")]
+        if ge and re_:
+            kind = "raise-elsewhere"
+        else:
+            kind = "genlab-raised" if ge else "reference-raised"
+        return (kind, lines)
+    bad = []
+    names = prog.names() + [n + ".grad" for n in prog.leaves]
+    for n in names:
+        a, b = gl["vars"].get(n), ref["vars"].get(n)
+        if a is None or b is None or a[0] != b[0]:
+            ok = (a and a[0]) == (b and b[0]) == "nil"
+        elif a[0] == "tensor":
+            ok = a[1] == b[1] and a[2] == b[2] and close(a[3], b[3], prog.f32 or "float32" in a[1])
+        elif a[0] == "number":
+            ok = close(np.array([a[1]]), np.array([b[1]]), prog.f32)
+        else:
+            ok = a == b
+        if not ok:
+            bad.append("%s:\n      genlab %s\n      %-6s %s" % (n, describe(a), ref_name, describe(b)))
+    if bad:
+        return ("value", bad)
+    return None
+
+
+RISKY_INDEX = ("idx-single", "idx-neg", "idx-step", "idx-4", "idx-whole")
+
+
+def quick_category(prog, div):
+    """The category from the program's tags and the messages alone, or None for "look closer":
+    programs that index with the features of (3) may diverge because of the indexing or
+    because of what they do with the view."""
+    tags = prog.tags()
+    text = " ".join(div[1])
+    if "inplace-expanded" in tags or "expanded tensor" in text:
+        return "expanded"
+    if "modified by an inplace" in text or "modified in place" in text:
+        return "saved"
+    if any(t.startswith(RISKY_INDEX) for t in tags):
+        return None
+    return "overlap" if any(t.startswith("overlap") for t in tags) else "other"
+
+
+def categorize(items, exe):
+    """Categories for [(prog, div)]. A program that indexes is run again with every index
+    spelled as narrow/select: when that agrees with the reference, the indexing was at fault."""
+    from lang import Style
+    cats = [quick_category(p, d) for p, d in items]
+    look = [i for i, c in enumerate(cats) if c is None]
+    if look:
+        progs = [items[i][0] for i in look]
+        gl = run_genlab(progs, exe, desugar=True)
+        for i, p in zip(look, progs):
+            tags = p.tags()
+            desugared = "[{" not in "\n".join(s.lua(Style(False, True)) for s in p.stmts)
+            d2 = compare(p, gl[p.pid], run_reference(p))
+            if d2 is None or not desugared:
+                cats[i] = "index"
+            else:
+                cats[i] = "overlap" if any(t.startswith("overlap") for t in tags) else "other"
+    return cats
+
+
+def category(prog, div, exe):
+    return categorize([(prog, div)], exe)[0]
+
+
+def detail_tags(prog):
+    keep = ("idx-", "overlap", "saved-", "inplace", "expand", "view", "reshape", "matmul",
+            "reduce", "maxdim", "setindex", "index_select", "contiguous", "refused")
+    return sorted(t for t in prog.tags() if t.startswith(keep))
+
+
+# ---- shrinking and reporting ------------------------------------------------------------------
+
+def run_both(progs, exe):
+    gl = run_genlab(progs, exe)
+    return [(p, gl[p.pid], run_reference(p)) for p in progs]
+
+
+def shrink(prog, kind, exe):
+    """Drop statements while the program still diverges the same way, then give the literals
+    the values 1, 2, 3, ... where that keeps it diverging (easier to read)."""
+    while len(prog.stmts) > 1:
+        cands = [prog.without(i) for i in reversed(range(len(prog.stmts)))]
+        found = next((c for c, gl, ref in run_both_unique(cands, exe)
+                      if (compare(c, gl, ref) or ("",))[0] == kind), None)
+        if found is None:
+            break
+        prog = found
+    for i, s in enumerate(prog.stmts):
+        c = prog.simpler_literal(i)
+        if c is None:
+            continue
+        (_, gl, ref), = run_both_unique([c], exe)
+        if (compare(c, gl, ref) or ("",))[0] == kind:
+            prog = c
+    return prog
+
+
+def run_both_unique(progs, exe):
+    """run_both for programs that may share a pid (shrink candidates)."""
+    import copy
+    tagged = []
+    for i, p in enumerate(progs):
+        q = copy.copy(p)
+        q.pid = "%s#%d" % (p.pid, i)
+        tagged.append(q)
+    gl = run_genlab(tagged, exe)
+    return [(p, gl[q.pid], run_reference(q)) for p, q in zip(progs, tagged)]
+
+
+def report(prog, div, exe, out, shrunk=True):
+    import copy
+    p = shrink(prog, div[0], exe) if shrunk else prog
+    p = copy.copy(p)
+    p.pid = prog.pid
+    (_, gl, ref), = run_both_unique([p], exe)
+    d = compare(p, gl, ref) or div
+    cat = category(p, d, exe)
+    ref_name = "torch" if p.kind == "grad" else "numpy"
+    out("DIVERGENCE in program %s (%s), category %s" % (prog.pid, d[0], dict(CATEGORIES)[cat]))
+    out("  shrunk from %d to %d statements; tags: %s" % (len(prog.stmts), len(p.stmts),
+                                                           ", ".join(detail_tags(p))))
+    out("  replay: tests/diff/difftest.py --only %s" % prog.pid)
+    for line in d[1]:
+        out("  " + line)
+    out("  --- genlab (Lua) ---")
+    for line in p.lua_script().split("\n"):
+        out("  " + line)
+    out("  --- %s ---" % ref_name)
+    text = p.th_script() if p.kind == "grad" else p.np_script()
+    for line in text.split("\n"):
+        out("  " + line)
+    return cat
+
+
+# ---- the driver -------------------------------------------------------------------------------
+
+def gen_programs(seed, n, profiles, start=0):
+    import gen
+    rng = random.Random("mix:%s" % seed)
+    names = list(profiles)
+    weights = [MIX.get(p, 1) for p in names]
+    out = []
+    for i in range(start, start + n):
+        prof = names[0] if len(names) == 1 else rng.choices(names, weights)[0]
+        out.append(gen.generate(seed, i, prof))
+    return out
+
+
+def run_programs(progs, exe, batch, have_torch, log=None):
+    """Returns (divergent [(prog, div)], skipped count, counts per profile)."""
+    divs, skipped = [], 0
+    runnable = []
+    for p in progs:
+        if p.kind == "grad" and not have_torch:
+            skipped += 1
+        else:
+            runnable.append(p)
+    for i in range(0, len(runnable), batch):
+        chunk = runnable[i:i + batch]
+        for p, gl, ref in run_both(chunk, exe):
+            d = compare(p, gl, ref)
+            if d:
+                divs.append((p, d))
+        if log:
+            log(i + len(chunk), len(runnable), len(divs))
+    return divs, skipped
+
+
+def summarize(divs, exe, out, max_shrink, per_cat):
+    """Print the divergences by category, with shrunk reproducers for the first few."""
+    by_cat = {}
+    for (p, d), c in zip(divs, categorize(divs, exe)):
+        by_cat.setdefault(c, []).append((p, d))
+    shown = 0
+    counts = {}
+    for cat, label in CATEGORIES:
+        items = by_cat.get(cat, [])
+        counts[cat] = len(items)
+        if not items:
+            continue
+        out("%d divergent programs in category %s" % (len(items), label))
+        # distinct shapes of the bug first: one per tag signature
+        seen, order = set(), []
+        for p, d in items:
+            sig = (d[0], tuple(sorted(t for t in p.tags() if t.startswith(("idx-", "overlap-")))))
+            if sig not in seen:
+                seen.add(sig)
+                order.append((p, d))
+        for p, d in order[:per_cat]:
+            if shown >= max_shrink:
+                break
+            report(p, d, exe, out)
+            shown += 1
+    return counts
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--tap", action="store_true", help="the fixed-seed suite, as TAP")
+    ap.add_argument("--programs", type=int, default=1000)
+    ap.add_argument("--seed", default=None, help="default: a fresh random seed (printed)")
+    ap.add_argument("--profiles", default=",".join(MIX), help="comma-separated: " + ",".join(MIX))
+    ap.add_argument("--only", help="run the one program SEED:PROFILE:INDEX and print it")
+    ap.add_argument("--genlab", default=os.environ.get("GENLAB_EXE", os.path.join(ROOT, "genlab")))
+    ap.add_argument("--batch", type=int, default=1000, help="programs per genlab process")
+    ap.add_argument("--shrink", type=int, default=12, help="most divergences to shrink and print")
+    ap.add_argument("--per-category", type=int, default=3)
+    args = ap.parse_args(argv)
+
+    if np is None:
+        print("ok 1 - difftest # SKIP numpy not installed (python3-numpy)" if args.tap
+              else "difftest: numpy is not installed (apt-get install python3-numpy)")
+        return 0 if args.tap else 2
+    import gen
+    have_torch = torch_available()
+    exe = args.genlab
+
+    if args.only:
+        seed, prof, idx = args.only.rsplit(":", 2)
+        p = gen.generate(seed, int(idx), prof)
+        if p.kind == "grad" and not have_torch:
+            print("skipped: torch not installed")
+            return 0
+        (_, gl, ref), = run_both_unique([p], exe)
+        d = compare(p, gl, ref)
+        print("--- genlab (Lua) ---\n" + p.lua_script())
+        print("--- reference ---\n" + (p.th_script() if p.kind == "grad" else p.np_script()))
+        print("--- result ---")
+        print("agree" if d is None else "\n".join([d[0]] + d[1]))
+        if d:
+            report(p, d, exe, print)
+        return 0 if d is None else 1
+
+    if args.tap:
+        return run_tap(exe, have_torch, args)
+
+    seed = args.seed or "%08x" % random.SystemRandom().getrandbits(32)
+    profiles = [s for s in args.profiles.split(",") if s]
+    t0 = time.time()
+    print("difftest: %d programs, seed %s, profiles %s" % (args.programs, seed, ",".join(profiles)))
+    progs = gen_programs(seed, args.programs, profiles)
+    t1 = time.time()
+
+    def log(done, total, ndiv):
+        print("  %d/%d programs run, %d divergent (%.0fs)" % (done, total, ndiv, time.time() - t0),
+              flush=True)
+
+    divs, skipped = run_programs(progs, exe, args.batch, have_torch, log)
+    t2 = time.time()
+    counts = summarize(divs, exe, print, args.shrink, args.per_category)
+    t3 = time.time()
+    ran = len(progs) - skipped
+    print("difftest seed %s: %d programs run, %d divergent, %d skipped%s" % (
+        seed, ran, len(divs), skipped, " (torch not installed)" if skipped else ""))
+    per_prof = {}
+    for p in progs:
+        per_prof.setdefault(p.profile, [0, 0])[0] += 1
+    for p, _ in divs:
+        per_prof[p.profile][1] += 1
+    print("  by profile: " + ", ".join("%s %d/%d" % (k, v[1], v[0]) for k, v in per_prof.items()))
+    if divs:
+        print("  by category: " + ", ".join("%s %d" % (dict(CATEGORIES)[c], n)
+                                           for c, n in counts.items() if n))
+    print("  times: generate %.1fs, run %.1fs, shrink %.1fs" % (t1 - t0, t2 - t1, t3 - t2))
+    return 1 if divs else 0
+
+
+def tap_note(text):
+    print("\n".join("# " + line for line in text.split("\n")))
+
+
+def run_tap(exe, have_torch, args):
+    plan = SUITE
+    print("1..%d" % len(plan))
+    failed = 0
+    for k, (prof, n) in enumerate(plan, 1):
+        progs = gen_programs(SUITE_SEED, n, [prof])
+        if prof in ("grad", "saved") and not have_torch:
+            print("ok %d - difftest %s: %d programs skipped: torch not installed # SKIP" % (k, prof, n))
+            continue
+        t0 = time.time()
+        divs, _ = run_programs(progs, exe, args.batch, have_torch)
+        dt = time.time() - t0
+        if not divs:
+            print("ok %d - difftest %s: %d programs agree with %s (%.1fs)" % (
+                k, prof, n, "torch" if prof in ("grad", "saved") else "numpy", dt))
+            continue
+        failed += 1
+        cats = {}
+        for c in categorize(divs, exe):
+            cats[c] = cats.get(c, 0) + 1
+        print("not ok %d - difftest %s: %d of %d programs diverge: %s" % (
+            k, prof, len(divs), n, "; ".join("%s %d" % (dict(CATEGORIES)[c], m)
+                                             for c, m in cats.items())))
+        summarize(divs, exe, tap_note, args.shrink if args.shrink != 12 else 2, 1)
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
