@@ -8,6 +8,8 @@
 #                   vendor/genlab-scm-1.rockspec); make uninstall removes them
 #   make notebooks  render every notebook in notebooks-lua/ (short configuration)
 #                   to out/notebooks/<name>/index.html and <name>.pdf
+#   make difftest   random tensor programs against numpy/PyTorch (DIFF_PROGRAMS=10000,
+#                   DIFF_SEED=fresh random; tests/diff/difftest.py --help)
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -45,11 +47,11 @@ ifeq ($(SAN),1)
 EXE := $(BUILD)/genlab
 endif
 
-.PHONY: all deps data test demo bench install uninstall clean docs help check-c fuzz notebooks FORCE
+.PHONY: all deps data test demo bench install uninstall clean docs help check-c fuzz notebooks difftest FORCE
 all: $(EXE) $(BUILD)/lua/genlab.so
 
 help:
-	@sed -n '1,10p' Makefile
+	@sed -n '1,12p' Makefile
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -118,6 +120,15 @@ demo: deps
 bench: deps data
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@BUILD=$(BUILD) tests/bench/run.sh
+
+# The long differential run: DIFF_PROGRAMS random programs from DIFF_SEED (a fresh one when
+# empty; the run prints it, and the same seed replays the same programs).
+DIFF_PROGRAMS ?= 10000
+DIFF_SEED ?=
+difftest: deps
+	@$(MAKE) --no-print-directory all
+	@/usr/bin/python3 tests/diff/difftest.py --programs $(DIFF_PROGRAMS) \
+	  $(if $(DIFF_SEED),--seed $(DIFF_SEED)) --genlab ./$(EXE)
 
 fuzz: all
 	@vendor/deps.sh vendor/packages-fuzz.txt

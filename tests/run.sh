@@ -43,6 +43,8 @@ for t in "$BUILD"/tests/test_*; do
   run_suite "$(basename "$t")" "$t"
 done
 run_suite lua-specs "./$EXE" /usr/bin/busted -o TAP tests/lua
+# Random programs against numpy and PyTorch, fixed seeds (make difftest runs more).
+run_suite difftest "${PYTHON:-/usr/bin/python3}" tests/diff/difftest.py --tap
 
 if ((skipped > 0)); then
   echo "$passed passed, $failed failed, $skipped skipped"
