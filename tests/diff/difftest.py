@@ -13,13 +13,19 @@ statement by itself so that an error names its statement. Per program the two si
 - every variable (and, in autograd programs, every leaf's .grad) has the same dtype and shape,
   and values within the tolerance: float64 programs |a - b| <= 1e-9 + 1e-9 |b|; programs with
   float32 tensors 1e-4 + 2e-4 |b|; NaN matches NaN and infinities match by sign.
-A divergent program is shrunk (statements dropped while the same kind of divergence remains) and
-printed as Lua and numpy (or PyTorch) text with both results. Divergences are sorted into the
-categories of CATEGORIES by the tags of the statements left after shrinking.
+In autograd programs PyTorch's backward may refuse a saved tensor that was changed in place;
+genlab may refuse it too, or go on when its rule does not read that tensor, and then it must give
+the gradients of PyTorch run with every saved tensor copied when saved.
+A divergent program is shrunk (statements dropped while the same kind of divergence remains, then
+literals set to 1, 2, 3, ...) and printed as Lua and numpy (or PyTorch) text with both results.
+Divergences are sorted into CATEGORIES by their messages and the statements left after
+shrinking; an indexing program that agrees once its x[{...}] are spelled as narrow/select calls
+is an indexing bug.
 """
 
 import argparse
 import os
+import re
 import random
 import subprocess
 import sys
@@ -28,6 +34,7 @@ import time
 import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lang import Backward  # noqa: E402
 try:
     import numpy as np
 except ImportError:  # pragma: no cover - reported as a skip
@@ -38,18 +45,21 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 
 TOL = {False: (1e-9, 1e-9), True: (1e-4, 2e-4)}  # f32 program? -> (atol, rtol)
 
-# The fixed-seed suite: (profile, programs). About 400 programs, a few seconds.
-SUITE = [("mixed", 120), ("alias", 60), ("expand", 40), ("index", 60), ("reduce", 40),
-         ("grad", 40), ("saved", 40)]
+# The fixed-seed suite: (profile, programs). 560 programs, a few seconds.
+SUITE = [("mixed", 150), ("alias", 80), ("expand", 60), ("index", 80), ("reduce", 50),
+         ("grad", 60), ("saved", 80)]
 SUITE_SEED = "ci1"
 # Long mode: the share of each profile.
 MIX = {"mixed": 3, "alias": 1.5, "expand": 1, "index": 1.5, "reduce": 1, "grad": 1, "saved": 1}
 
 CATEGORIES = [
     ("expanded", "(2) write into an expanded view must raise"),
-    ("saved", "(4) a saved tensor modified in place must make backward raise"),
+    ("saved", "(4) a saved tensor changed in place: backward neither raises nor gives the "
+              "gradient of the values saved"),
+    ("saved-strict", "(4) backward refuses a change to a tensor PyTorch does not save"),
     ("overlap", "(1) in-place op whose output overlaps an input"),
     ("index", "(3) index ranges"),
+    ("dtype", "in-place op on float32 with a float64 operand (numpy and PyTorch cast)"),
     ("other", "other"),
 ]
 
@@ -217,8 +227,8 @@ _TH_NS = None
 
 def torch_available():
     try:
-        import torch  # noqa: F401
-        return True
+        import torch
+        return torch is not None
     except ImportError:
         return False
 
@@ -231,7 +241,10 @@ def canon_th(v):
     return canon_np(v)
 
 
-def run_torch(prog):
+def run_torch(prog, snapshot=False):
+    """The program on PyTorch. snapshot: every tensor saved for backward is a copy taken when
+    it is saved, so that changing it in place later neither raises nor changes the gradient:
+    what a backward that checked nothing and read only what it needs would compute."""
     global _TH_NS
     import lang
     import torch
@@ -243,18 +256,28 @@ def run_torch(prog):
     env = dict(_TH_NS)
     error = None
     torch.set_grad_enabled(True)
-    for k, s in enumerate(prog.stmts, 1):
-        try:
-            exec(compile(s.th(), "<stmt>", "exec"), env)
-        except Exception as e:
-            error = (k, "%s: %s" % (type(e).__name__, str(e).split("\n")[0]))
-            break
+    hooks = torch.autograd.graph.saved_tensors_hooks(lambda t: t.clone(), lambda t: t)
+    if snapshot:
+        hooks.__enter__()
+    try:
+        for k, s in enumerate(prog.stmts, 1):
+            try:
+                exec(compile(s.th(), "<stmt>", "exec"), env)
+            except Exception as e:
+                error = (k, "%s: %s" % (type(e).__name__, str(e).split("\n")[0]))
+                break
+    finally:
+        if snapshot:
+            hooks.__exit__(None, None, None)
     torch.set_grad_enabled(True)
     res = {n: canon_th(env.get(n)) for n in prog.names()}
     for n in prog.leaves:
         t = env.get(n)
         res[n + ".grad"] = canon_th(t.grad if isinstance(t, torch.Tensor) else None)
-    return {"error": error, "vars": res}
+    out = {"error": error, "vars": res}
+    if error and "modified by an inplace" in error[1] and not snapshot:
+        out["snapshot"] = run_torch(prog, snapshot=True)
+    return out
 
 
 def run_reference(prog):
@@ -284,10 +307,23 @@ def close(a, b, f32):
 
 
 def compare(prog, gl, ref):
-    """None when the sides agree, else (kind, lines): kind is what the shrinker keeps."""
+    """None when the sides agree, else (kind, lines): kind is what the shrinker keeps.
+
+    Where PyTorch's backward refuses a saved tensor that was changed in place, genlab may
+    refuse it too, or compute on when its rule does not read that tensor: then its values
+    and gradients must be those of PyTorch with the saved tensors copied when saved."""
     if "crash" in gl:
         return ("crash", [gl["crash"]])
     ge, re_ = gl["error"], ref["error"]
+    snap = ref.get("snapshot")
+    if snap is not None and (ge and ge[0]) != re_[0]:
+        d = compare(prog, gl, snap)
+        if d is None:
+            return None
+        return ("saved-unchecked", [
+            "torch: raised at statement %d: %s" % re_,
+            "genlab: " + ("raised at statement %d: %s" % ge if ge else "ran to the end") +
+            "; against torch with the saved tensors copied when saved:"] + d[1])
     ref_name = "torch" if prog.kind == "grad" else "numpy"
     if (ge and ge[0]) != (re_ and re_[0]):
         lines = ["genlab: " + ("raised at statement %d: %s" % ge if ge else "ran to the end"),
@@ -299,14 +335,24 @@ def compare(prog, gl, ref):
         return (kind, lines)
     bad = []
     names = prog.names() + [n + ".grad" for n in prog.leaves]
+    if ge and isinstance(prog.stmts[ge[0] - 1], Backward):
+        names = prog.names()  # what a failed backward leaves in .grad is unspecified
+    f32 = prog.f32 or any(v[0] == "tensor" and v[1] == "float32" for v in ref["vars"].values())
     for n in names:
         a, b = gl["vars"].get(n), ref["vars"].get(n)
-        if a is None or b is None or a[0] != b[0]:
-            ok = (a and a[0]) == (b and b[0]) == "nil"
+        if a is None or b is None:
+            ok = False
+        elif n.endswith(".grad") and "nil" in (a[0], b[0]) and a[0] != b[0]:
+            # no gradient and a zero gradient are one answer (PyTorch leaves .grad unset when
+            # only empty tensors carried it)
+            t = a if a[0] == "tensor" else b
+            ok = t[0] == "tensor" and not np.any(t[3])
+        elif a[0] != b[0]:
+            ok = False
         elif a[0] == "tensor":
-            ok = a[1] == b[1] and a[2] == b[2] and close(a[3], b[3], prog.f32 or "float32" in a[1])
+            ok = a[1] == b[1] and a[2] == b[2] and close(a[3], b[3], f32)
         elif a[0] == "number":
-            ok = close(np.array([a[1]]), np.array([b[1]]), prog.f32)
+            ok = close(np.array([a[1]]), np.array([b[1]]), f32)
         else:
             ok = a == b
         if not ok:
@@ -325,10 +371,15 @@ def quick_category(prog, div):
     because of what they do with the view."""
     tags = prog.tags()
     text = " ".join(div[1])
+    if div[0] != "value" and re.search(r"^genlab: .*output is \S+ float32, result is \S+ float64",
+                                       div[1][0]):
+        return "dtype"
     if "inplace-expanded" in tags or "expanded tensor" in text:
         return "expanded"
-    if "modified by an inplace" in text or "modified in place" in text:
+    if "modified by an inplace" in text:
         return "saved"
+    if "modified in place" in text:
+        return "saved-strict"
     if any(t.startswith(RISKY_INDEX) for t in tags):
         return None
     return "overlap" if any(t.startswith("overlap") for t in tags) else "other"
@@ -354,10 +405,6 @@ def categorize(items, exe):
     return cats
 
 
-def category(prog, div, exe):
-    return categorize([(prog, div)], exe)[0]
-
-
 def detail_tags(prog):
     keep = ("idx-", "overlap", "saved-", "inplace", "expand", "view", "reshape", "matmul",
             "reduce", "maxdim", "setindex", "index_select", "contiguous", "refused")
@@ -367,32 +414,7 @@ def detail_tags(prog):
 # ---- shrinking and reporting ------------------------------------------------------------------
 
 def run_both(progs, exe):
-    gl = run_genlab(progs, exe)
-    return [(p, gl[p.pid], run_reference(p)) for p in progs]
-
-
-def shrink(prog, kind, exe):
-    """Drop statements while the program still diverges the same way, then give the literals
-    the values 1, 2, 3, ... where that keeps it diverging (easier to read)."""
-    while len(prog.stmts) > 1:
-        cands = [prog.without(i) for i in reversed(range(len(prog.stmts)))]
-        found = next((c for c, gl, ref in run_both_unique(cands, exe)
-                      if (compare(c, gl, ref) or ("",))[0] == kind), None)
-        if found is None:
-            break
-        prog = found
-    for i, s in enumerate(prog.stmts):
-        c = prog.simpler_literal(i)
-        if c is None:
-            continue
-        (_, gl, ref), = run_both_unique([c], exe)
-        if (compare(c, gl, ref) or ("",))[0] == kind:
-            prog = c
-    return prog
-
-
-def run_both_unique(progs, exe):
-    """run_both for programs that may share a pid (shrink candidates)."""
+    """[(prog, genlab result, reference result)]; the programs may share a pid."""
     import copy
     tagged = []
     for i, p in enumerate(progs):
@@ -400,32 +422,95 @@ def run_both_unique(progs, exe):
         q.pid = "%s#%d" % (p.pid, i)
         tagged.append(q)
     gl = run_genlab(tagged, exe)
-    return [(p, gl[q.pid], run_reference(q)) for p, q in zip(progs, tagged)]
+    return [(p, gl[q.pid], run_reference(p)) for p, q in zip(progs, tagged)]
 
 
-def report(prog, div, exe, out, shrunk=True):
-    import copy
-    p = shrink(prog, div[0], exe) if shrunk else prog
-    p = copy.copy(p)
-    p.pid = prog.pid
-    (_, gl, ref), = run_both_unique([p], exe)
-    d = compare(p, gl, ref) or div
-    cat = category(p, d, exe)
-    ref_name = "torch" if p.kind == "grad" else "numpy"
-    out("DIVERGENCE in program %s (%s), category %s" % (prog.pid, d[0], dict(CATEGORIES)[cat]))
-    out("  shrunk from %d to %d statements; tags: %s" % (len(prog.stmts), len(p.stmts),
-                                                           ", ".join(detail_tags(p))))
-    out("  replay: tests/diff/difftest.py --only %s" % prog.pid)
-    for line in d[1]:
+def same_kind(prog, gl, ref, kind):
+    d = compare(prog, gl, ref)
+    return d is not None and d[0] == kind
+
+
+def shrink_all(items, exe):
+    """Shrink every divergent program at once, [(prog, div)] -> [(shrunk, div)]: each round
+    tries every one-statement deletion of every program in one genlab run and keeps, per
+    program, the first that diverges the same way; then the literals get the values 1, 2, 3,
+    ... where that keeps the divergence (easier to read)."""
+    progs = [p for p, _ in items]
+    kinds = [d[0] for _, d in items]
+    active = set(range(len(progs)))
+    while active:
+        cands = [(i, progs[i].without(j)) for i in sorted(active)
+                 for j in reversed(range(len(progs[i].stmts))) if len(progs[i].stmts) > 1]
+        found = {}
+        for (i, c), (_, gl, ref) in zip(cands, run_both([c for _, c in cands], exe)):
+            if i not in found and same_kind(c, gl, ref, kinds[i]):
+                found[i] = c
+        for i in list(active):
+            if i in found:
+                progs[i] = found[i]
+            else:
+                active.discard(i)
+    for j in range(max((len(p.stmts) for p in progs), default=0)):
+        cands = [(i, progs[i].simpler_literal(j)) for i in range(len(progs))
+                 if j < len(progs[i].stmts)]
+        cands = [(i, c) for i, c in cands if c is not None]
+        for (i, c), (_, gl, ref) in zip(cands, run_both([c for _, c in cands], exe)):
+            if same_kind(c, gl, ref, kinds[i]):
+                progs[i] = c
+    out = []
+    for (p, d), (q, gl, ref) in zip(items, run_both(progs, exe)):
+        out.append((q, compare(q, gl, ref) or d))
+    return out
+
+
+def print_repro(orig, prog, div, cat, out):
+    ref_name = "torch" if prog.kind == "grad" else "numpy"
+    out("DIVERGENCE in program %s (%s), category %s" % (orig.pid, div[0], dict(CATEGORIES)[cat]))
+    out("  shrunk from %d to %d statements; tags: %s" % (len(orig.stmts), len(prog.stmts),
+                                                           ", ".join(detail_tags(prog))))
+    out("  replay: tests/diff/difftest.py --only %s" % orig.pid)
+    for line in div[1]:
         out("  " + line)
     out("  --- genlab (Lua) ---")
-    for line in p.lua_script().split("\n"):
+    for line in prog.lua_script().split("\n"):
         out("  " + line)
     out("  --- %s ---" % ref_name)
-    text = p.th_script() if p.kind == "grad" else p.np_script()
-    for line in text.split("\n"):
+    for line in (prog.th_script() if prog.kind == "grad" else prog.np_script()).split("\n"):
         out("  " + line)
-    return cat
+
+
+def analyse(divs, exe, max_shrink):
+    """[(orig, shrunk, div, category)]: the first max_shrink divergences shrunk, all sorted
+    into categories (the rest by their unshrunk programs)."""
+    head, rest = divs[:max_shrink], divs[max_shrink:]
+    shrunk = shrink_all(head, exe) if head else []
+    items = shrunk + rest
+    cats = categorize(items, exe) if items else []
+    return [(o, p, d, c) for (o, _), (p, d), c in zip(divs, items, cats)]
+
+
+def summarize(analysed, out, show, per_cat):
+    """Counts per category, and reproducers: one per distinct shape of divergence (its kind
+    and the indexing/aliasing tags of the shrunk program), per_cat per category, show in all."""
+    shown = 0
+    counts = {}
+    for cat, label in CATEGORIES:
+        items = [a for a in analysed if a[3] == cat]
+        counts[cat] = len(items)
+        if not items:
+            continue
+        out("%d divergent programs in category %s" % (len(items), label))
+        seen, k = set(), 0
+        for o, p, d, c in items:
+            sig = (d[0], tuple(sorted(t for t in p.tags() if t.startswith(
+                ("idx-", "overlap", "saved-", "inplace", "matmul", "reduce", "maxdim")))))
+            if sig in seen or k >= per_cat or shown >= show:
+                continue
+            seen.add(sig)
+            k += 1
+            shown += 1
+            print_repro(o, p, d, c, out)
+    return counts
 
 
 # ---- the driver -------------------------------------------------------------------------------
@@ -443,7 +528,7 @@ def gen_programs(seed, n, profiles, start=0):
 
 
 def run_programs(progs, exe, batch, have_torch, log=None):
-    """Returns (divergent [(prog, div)], skipped count, counts per profile)."""
+    """Returns (divergent [(prog, div)], skipped count)."""
     divs, skipped = [], 0
     runnable = []
     for p in progs:
@@ -453,41 +538,14 @@ def run_programs(progs, exe, batch, have_torch, log=None):
             runnable.append(p)
     for i in range(0, len(runnable), batch):
         chunk = runnable[i:i + batch]
-        for p, gl, ref in run_both(chunk, exe):
-            d = compare(p, gl, ref)
+        gl = run_genlab(chunk, exe)
+        for p in chunk:
+            d = compare(p, gl[p.pid], run_reference(p))
             if d:
                 divs.append((p, d))
         if log:
             log(i + len(chunk), len(runnable), len(divs))
     return divs, skipped
-
-
-def summarize(divs, exe, out, max_shrink, per_cat):
-    """Print the divergences by category, with shrunk reproducers for the first few."""
-    by_cat = {}
-    for (p, d), c in zip(divs, categorize(divs, exe)):
-        by_cat.setdefault(c, []).append((p, d))
-    shown = 0
-    counts = {}
-    for cat, label in CATEGORIES:
-        items = by_cat.get(cat, [])
-        counts[cat] = len(items)
-        if not items:
-            continue
-        out("%d divergent programs in category %s" % (len(items), label))
-        # distinct shapes of the bug first: one per tag signature
-        seen, order = set(), []
-        for p, d in items:
-            sig = (d[0], tuple(sorted(t for t in p.tags() if t.startswith(("idx-", "overlap-")))))
-            if sig not in seen:
-                seen.add(sig)
-                order.append((p, d))
-        for p, d in order[:per_cat]:
-            if shown >= max_shrink:
-                break
-            report(p, d, exe, out)
-            shown += 1
-    return counts
 
 
 def main(argv=None):
@@ -499,12 +557,14 @@ def main(argv=None):
     ap.add_argument("--only", help="run the one program SEED:PROFILE:INDEX and print it")
     ap.add_argument("--genlab", default=os.environ.get("GENLAB_EXE", os.path.join(ROOT, "genlab")))
     ap.add_argument("--batch", type=int, default=1000, help="programs per genlab process")
-    ap.add_argument("--shrink", type=int, default=12, help="most divergences to shrink and print")
-    ap.add_argument("--per-category", type=int, default=3)
+    ap.add_argument("--shrink", type=int, default=300,
+                    help="most divergences to shrink (the rest are sorted unshrunk)")
+    ap.add_argument("--show", type=int, default=20, help="most reproducers to print")
+    ap.add_argument("--per-category", type=int, default=6)
     args = ap.parse_args(argv)
 
     if np is None:
-        print("ok 1 - difftest # SKIP numpy not installed (python3-numpy)" if args.tap
+        print("1..1\nok 1 - difftest # SKIP numpy not installed (python3-numpy)" if args.tap
               else "difftest: numpy is not installed (apt-get install python3-numpy)")
         return 0 if args.tap else 2
     import gen
@@ -517,18 +577,18 @@ def main(argv=None):
         if p.kind == "grad" and not have_torch:
             print("skipped: torch not installed")
             return 0
-        (_, gl, ref), = run_both_unique([p], exe)
+        (_, gl, ref), = run_both([p], exe)
         d = compare(p, gl, ref)
         print("--- genlab (Lua) ---\n" + p.lua_script())
         print("--- reference ---\n" + (p.th_script() if p.kind == "grad" else p.np_script()))
         print("--- result ---")
         print("agree" if d is None else "\n".join([d[0]] + d[1]))
         if d:
-            report(p, d, exe, print)
+            summarize(analyse([(p, d)], exe, 1), print, 1, 1)
         return 0 if d is None else 1
 
     if args.tap:
-        return run_tap(exe, have_torch, args)
+        return run_tap(exe, have_torch)
 
     seed = args.seed or "%08x" % random.SystemRandom().getrandbits(32)
     profiles = [s for s in args.profiles.split(",") if s]
@@ -543,7 +603,7 @@ def main(argv=None):
 
     divs, skipped = run_programs(progs, exe, args.batch, have_torch, log)
     t2 = time.time()
-    counts = summarize(divs, exe, print, args.shrink, args.per_category)
+    counts = summarize(analyse(divs, exe, args.shrink), print, args.show, args.per_category)
     t3 = time.time()
     ran = len(progs) - skipped
     print("difftest seed %s: %d programs run, %d divergent, %d skipped%s" % (
@@ -553,11 +613,15 @@ def main(argv=None):
         per_prof.setdefault(p.profile, [0, 0])[0] += 1
     for p, _ in divs:
         per_prof[p.profile][1] += 1
-    print("  by profile: " + ", ".join("%s %d/%d" % (k, v[1], v[0]) for k, v in per_prof.items()))
+    print("  divergent by profile: " + ", ".join("%s %d/%d" % (k, v[1], v[0])
+                                                 for k, v in sorted(per_prof.items())))
     if divs:
         print("  by category: " + ", ".join("%s %d" % (dict(CATEGORIES)[c], n)
                                            for c, n in counts.items() if n))
-    print("  times: generate %.1fs, run %.1fs, shrink %.1fs" % (t1 - t0, t2 - t1, t3 - t2))
+    print("  times: generate %.1fs, run %.1fs, shrink and sort %.1fs, total %.1fs" % (
+        t1 - t0, t2 - t1, t3 - t2, t3 - t0))
+    print("  replay: tests/diff/difftest.py --programs %d --seed %s --profiles %s" % (
+        args.programs, seed, ",".join(profiles)))
     return 1 if divs else 0
 
 
@@ -565,30 +629,31 @@ def tap_note(text):
     print("\n".join("# " + line for line in text.split("\n")))
 
 
-def run_tap(exe, have_torch, args):
-    plan = SUITE
-    print("1..%d" % len(plan))
-    failed = 0
-    for k, (prof, n) in enumerate(plan, 1):
+def run_tap(exe, have_torch):
+    """One TAP test per profile of SUITE; a failing one lists its divergences by category and
+    shows a shrunk reproducer of each."""
+    print("1..%d" % len(SUITE))
+    for k, (prof, n) in enumerate(SUITE, 1):
         progs = gen_programs(SUITE_SEED, n, [prof])
-        if prof in ("grad", "saved") and not have_torch:
-            print("ok %d - difftest %s: %d programs skipped: torch not installed # SKIP" % (k, prof, n))
+        ref = "torch" if prof in ("grad", "saved") else "numpy"
+        if ref == "torch" and not have_torch:
+            print("ok %d - difftest %s: %d programs skipped: torch not installed # SKIP"
+                  % (k, prof, n))
             continue
         t0 = time.time()
-        divs, _ = run_programs(progs, exe, args.batch, have_torch)
+        divs, _ = run_programs(progs, exe, 1000, have_torch)
         dt = time.time() - t0
         if not divs:
-            print("ok %d - difftest %s: %d programs agree with %s (%.1fs)" % (
-                k, prof, n, "torch" if prof in ("grad", "saved") else "numpy", dt))
+            print("ok %d - difftest %s: %d programs agree with %s (%.1fs)" % (k, prof, n, ref, dt))
             continue
-        failed += 1
+        analysed = analyse(divs, exe, 40)
         cats = {}
-        for c in categorize(divs, exe):
-            cats[c] = cats.get(c, 0) + 1
-        print("not ok %d - difftest %s: %d of %d programs diverge: %s" % (
-            k, prof, len(divs), n, "; ".join("%s %d" % (dict(CATEGORIES)[c], m)
-                                             for c, m in cats.items())))
-        summarize(divs, exe, tap_note, args.shrink if args.shrink != 12 else 2, 1)
+        for a in analysed:
+            cats[a[3]] = cats.get(a[3], 0) + 1
+        print("not ok %d - difftest %s: %d of %d programs diverge from %s: %s" % (
+            k, prof, len(divs), n, ref, "; ".join("%s %d" % (dict(CATEGORIES)[c], m)
+                                                 for c, m in cats.items())))
+        summarize(analysed, tap_note, 4, 2)
     sys.stdout.flush()
     return 0
 

@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 
-from lang import (BINARY, UNARY, Assign, Backward, Binary, Clamp, Expand, Expr, Index,
+from lang import (BINARY, UNARY, Assign, Backward, Binary, Clamp, COrder, Expand, Expr, Index,
                   Matmul,
                   IndexSelect, InPlace, Lit, MaxDim, Method0, Narrow, NoGrad, Num, Permute,
                   Program, Reduce, Reshape, Select, SetIndex, Squeeze, T, Transpose, Unary,
@@ -36,6 +36,13 @@ def bcast(*shapes):
 
 def expanded(a):
     return any(s == 0 and n > 1 for n, s in zip(a.shape, a.strides))
+
+
+def has_expand(e):
+    if isinstance(e, Expand):
+        return True
+    return any(has_expand(getattr(e, k)) for k in ("x", "a", "b", "target")
+               if isinstance(getattr(e, k, None), Expr))
 
 
 def roots(e):
@@ -108,9 +115,31 @@ class Gen:
             for s in self.stmts:
                 exec(s.np_code(), self.env)
 
+    def empty_expanded_write(self, stmt):
+        """Whether stmt writes into an empty tensor with an expand in its making. Such a write
+        changes nothing; genlab refuses it when a dimension repeats (its rule is about strides),
+        PyTorch allows it, and numpy's strides of empty arrays say nothing: not tested."""
+        if isinstance(stmt, NoGrad):
+            stmt = stmt.inner
+        if isinstance(stmt, InPlace):
+            target = stmt.target
+        elif isinstance(stmt, SetIndex):
+            target = Index(stmt.var, stmt.entries, stmt.shape)
+        else:
+            return False
+        try:
+            t = self.eval(target)
+        except Exception:
+            return False
+        if not isinstance(t, np.ndarray) or t.size:
+            return False
+        return has_expand(target) or any(self.meta.get(n, {}).get("exp") for n in roots(target))
+
     def try_stmt(self, stmt, allow_error=0.0):
         """Run stmt on numpy. Keep it when it runs; when it raises keep it (ending the program)
         with probability allow_error, else drop it. Returns True when kept."""
+        if self.empty_expanded_write(stmt):
+            return False
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -140,6 +169,11 @@ class Gen:
         if self.ended:
             return name
         a = self.env[name]
+        if isinstance(a, np.ndarray) and not a.flags.c_contiguous and not any(
+                np.shares_memory(a, self.env[s]) for s in srcs if s in self.env):
+            st.expr = COrder(st.expr)
+            st._np_code = None
+            a = self.env[name] = np.asarray(a, order="C")
         base = name
         for s in srcs:
             if s in self.meta and np.shares_memory(a, self.env[s]):
@@ -148,7 +182,8 @@ class Gen:
             rg = any(self.meta.get(s, {}).get("rg") for s in srcs)
         if rg:
             self.recorded = True
-        self.meta[name] = {"rg": rg, "base": base}
+        exp = has_expand(expr) or any(self.meta.get(s, {}).get("exp") for s in srcs)
+        self.meta[name] = {"rg": rg, "base": base, "exp": exp}
         return name
 
     # -- views

@@ -20,7 +20,7 @@ import math
 NP_HELPERS = {
     "_w": '''def _w(x):
     # genlab (and PyTorch) refuse to write through an expanded view
-    if any(s == 0 and n > 1 for n, s in zip(x.shape, x.strides)):
+    if x.size and any(s == 0 and n > 1 for n, s in zip(x.shape, x.strides)):
         raise ValueError("in-place write into an expanded tensor")
     return x''',
     "add_": "def add_(x, b):\n    np.add(_w(x), b, out=x)\n    return x",
@@ -49,11 +49,11 @@ NP_HELPERS = {
     "sigmoid": "def sigmoid(x):\n    return 1 / (1 + np.exp(-x))",
     "relu": "def relu(x):\n    return np.maximum(x, 0)",
     "max_": '''def max_(x, d, keepdim):
-    return (np.max(x, axis=d, keepdims=keepdim),
-            np.argmax(x, axis=d, keepdims=keepdim) + 1.0)''',
+    return (np.asarray(np.max(x, axis=d, keepdims=keepdim), order="C"),
+            np.asarray(np.argmax(x, axis=d, keepdims=keepdim) + 1.0, order="C"))''',
     "min_": '''def min_(x, d, keepdim):
-    return (np.min(x, axis=d, keepdims=keepdim),
-            np.argmin(x, axis=d, keepdims=keepdim) + 1.0)''',
+    return (np.asarray(np.min(x, axis=d, keepdims=keepdim), order="C"),
+            np.asarray(np.argmin(x, axis=d, keepdims=keepdim) + 1.0, order="C"))''',
     "bad_index": '''def bad_index():
     raise IndexError("an index range has at most 3 numbers")''',
 }
@@ -65,10 +65,10 @@ np.seterr(all="ignore")'''
 TH_HELPERS = {
     "max_": '''def max_(x, d, keepdim):
     v, i = torch.max(x, d, keepdim)
-    return v, i.double() + 1''',
+    return v.contiguous(), i.double() + 1''',
     "min_": '''def min_(x, d, keepdim):
     v, i = torch.min(x, d, keepdim)
-    return v, i.double() + 1''',
+    return v.contiguous(), i.double() + 1''',
     "bad_index": '''def bad_index():
     raise IndexError("an index range has at most 3 numbers")''',
 }
@@ -444,6 +444,25 @@ class Squeeze(Expr):
 
     def th(self):
         return "%s.squeeze(%d)" % (self.x.th(), dim0(self.d, self.ndim))
+
+
+class COrder(Expr):
+    """A fresh result laid out row-major. genlab lays out every new tensor row-major; numpy and
+    PyTorch follow the layout of the operands (a transposed operand gives a transposed result).
+    The layout is unspecified, but reshape and view make a view or a copy according to it, so
+    the reference is made to agree with genlab's choice: the text says so where it matters."""
+
+    def __init__(self, x):
+        self.x = x
+
+    def lua(self, st):
+        return self.x.lua(st)
+
+    def np(self):
+        return "np.asarray(%s, order=\"C\")" % self.x.np()
+
+    def th(self):
+        return "(%s).contiguous()" % self.x.th()
 
 
 class Method0(Expr):
