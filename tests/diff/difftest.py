@@ -607,10 +607,11 @@ def main(argv=None):
     t3 = time.time()
     ran = len(progs) - skipped
     print("difftest seed %s: %d programs run, %d divergent, %d skipped%s" % (
-        seed, ran, len(divs), skipped, " (torch not installed)" if skipped else ""))
+        seed, ran, len(divs), skipped, ": torch not installed" if skipped else ""))
     per_prof = {}
     for p in progs:
-        per_prof.setdefault(p.profile, [0, 0])[0] += 1
+        if p.kind != "grad" or have_torch:
+            per_prof.setdefault(p.profile, [0, 0])[0] += 1
     for p, _ in divs:
         per_prof[p.profile][1] += 1
     print("  divergent by profile: " + ", ".join("%s %d/%d" % (k, v[1], v[0])
