@@ -10,6 +10,7 @@ views, "index" towards index ranges, "reduce" towards reductions and matmul, "gr
 towards autograd (the latter modifying saved tensors in place before backward).
 """
 
+import math
 import random
 import warnings
 
@@ -65,6 +66,8 @@ class Gen:
         self.r, self.profile, self.pid = rng, profile, pid
         self.grad = profile in GRAD_PROFILES
         self.f32 = (not self.grad) and rng.random() < 0.25
+        # some plain programs hold infinities, NaN and signed zeros
+        self.special = (not self.grad) and rng.random() < 0.15
         self.stmts, self.leaves = [], []
         self.meta = {}          # name -> {"rg": requires grad, "base": storage owner name}
         self.ns = np_namespace()
@@ -78,6 +81,8 @@ class Gen:
         r = self.r
         if self.grad:
             return round(r.gauss(0, 1), 4)
+        if self.special and r.random() < 0.15:
+            return r.choice([math.inf, -math.inf, math.nan, 0.0, -0.0])
         return r.randint(-24, 24) / 8.0
 
     def name(self, prefix="x"):
@@ -380,6 +385,7 @@ class Gen:
             lo = self.value() if r.random() < 0.8 else None
             hi = self.value() if r.random() < 0.8 else None
             if lo is not None and hi is not None and lo > hi:
+                # numpy and PyTorch give max everywhere; genlab refuses min > max by design
                 lo, hi = hi, lo
             e = Clamp(x, lo, hi)
         else:

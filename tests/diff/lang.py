@@ -59,7 +59,8 @@ NP_HELPERS = {
 }
 NP_HEADER = '''import numpy as np
 from numpy.lib.stride_tricks import as_strided
-np._set_promotion_state("weak")  # float32 tensor op float64 tensor -> float64, as genlab
+if hasattr(np, "_set_promotion_state"):  # numpy 1.24-1.26; numpy 2 promotes so already
+    np._set_promotion_state("weak")  # float32 tensor op float64 tensor -> float64, as genlab
 np.seterr(all="ignore")'''
 
 TH_HELPERS = {
@@ -293,13 +294,12 @@ class Index(Expr):
                 i = e[1] if e[1] > 0 else e[1] + n + 1
                 x += ":narrow(%d, %d, 1)" % (d, i)
             elif e[0] == "range":
-                if e[3] not in (None, 1):
-                    return None
                 a = e[1] if e[1] > 0 else e[1] + n + 1
                 b = e[2] if e[2] >= 0 else e[2] + n + 1
-                if a > n:  # an empty range at the end: narrow may not start past the end
-                    return None
-                x += ":narrow(%d, %d, %d)" % (d, a, b - a + 1)
+                count = b - a + 1 if e[3] in (None, 1) else max(0, (b - a) // e[3] + 1)
+                if count > 1 and e[3] not in (None, 1):
+                    return None  # a real step: no narrow/select spelling
+                x += ":narrow(%d, %d, %d)" % (d, a, count)
             elif e[0] != "whole":
                 return None
             d += 1

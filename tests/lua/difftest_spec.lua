@@ -71,6 +71,17 @@ describe("prod's gradient where an entry is 0", function()
   end)
 end)
 
+describe("clamp's gradient outside [min, max]", function()
+  -- PyTorch selects (where) rather than multiplies by a 0/1 mask, so an infinite incoming
+  -- gradient still gives 0 where the input was clamped.
+  it("is 0 even where the incoming gradient is infinite", function()
+    local w = f64({-1, 0.5, 3}):requires_grad_()
+    local y = (1 / f64({0, 1, 0})) * w:clamp(0, 1)
+    y:sum():backward()
+    assert.are.same({0, 1, 0}, w.grad:totable())
+  end)
+end)
+
 -- PyTorch saves what a rule reads: exp, sigmoid, tanh and relu their result, abs and square
 -- their input, neg nothing, matmul an operand only for the other's gradient, max/min along a
 -- dim the indices. A change to anything else is legal, and the gradient is that of the values
