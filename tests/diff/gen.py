@@ -16,8 +16,8 @@ import warnings
 
 import numpy as np
 
-from lang import (BINARY, UNARY, Assign, Backward, Binary, Clamp, COrder, Expand, Expr, Index,
-                  Matmul,
+from lang import (BINARY, UNARY, Assign, Backward, Binary, Cat, Clamp, COrder, DimOp, Expand,
+                  Expr, Index, Matmul,
                   IndexSelect, InPlace, Lit, MaxDim, Method0, Narrow, NoGrad, Num, Permute,
                   Program, Reduce, Reshape, Select, SetIndex, Squeeze, T, Transpose, Unary,
                   Unsqueeze, Var, np_namespace)
@@ -51,6 +51,8 @@ def roots(e):
     if isinstance(e, Var):
         return [e.name]
     out = []
+    for c in getattr(e, "xs", ()) or ():
+        out += roots(c)
     for k in ("x", "a", "b", "target", "value"):
         c = getattr(e, k, None)
         if isinstance(c, Expr):
@@ -490,6 +492,34 @@ class Gen:
             op = "double"
         self.assign(Method0(op, x), tags | {op}, srcs=[n])
 
+    def s_dimop(self):
+        """logsumexp, softmax, cumsum or var along one dim, or cat of two tensors."""
+        r = self.r
+        n = self.pick(lambda n, a, m: a.ndim >= 1)
+        if not n:
+            return self.s_literal()
+        x, a, tags = self.view_of(n)
+        nd = a.ndim
+        if nd == 0:
+            return
+        d = r.randint(1, nd) if r.random() < 0.8 else -r.randint(1, nd)
+        op = r.choice(["logsumexp", "softmax", "cumsum", "var", "cat", "cat"])
+        if op == "cat":
+            shape = list(a.shape)
+            shape[d - 1 if d > 0 else d] = r.randint(0, 3)
+            fits = self.tensors(lambda m, b, mm: b.shape == tuple(shape))
+            if fits and r.random() < 0.7:
+                y, _, t2 = self.view_of(r.choice(fits), depth=0)
+            else:
+                y = self.lit(tuple(shape) if all(shape) else tuple(s or 1 for s in shape))
+            xs = [x, y] if r.random() < 0.7 else [y, x, x]
+            self.assign(Cat(xs, d, nd), tags | {"cat"}, allow_error=0.2)
+            return
+        keep = r.choice([None, True, False]) if op in ("logsumexp", "var") else None
+        unbiased = r.random() < 0.5 if op == "var" else None
+        scalar = op in ("logsumexp", "var") and nd == 1 and not keep
+        self.assign(DimOp(op, x, d, nd, keep, unbiased, scalar), tags | {op}, allow_error=0.2)
+
     def s_index_select(self):
         n = self.pick(lambda n, a, m: a.ndim >= 1)
         if not n:
@@ -740,16 +770,17 @@ class Gen:
     WEIGHTS = {
         "mixed": {"literal": 1, "view": 3, "unary": 2, "binary": 3, "reduce": 2, "matmul": 1,
                   "method0": 1, "inplace": 3, "overlap": 1, "setindex": 1, "expand": 1,
-                  "index_select": 0.5},
+                  "index_select": 0.5, "dimop": 1},
         "alias": {"literal": 0.5, "view": 2, "binary": 1, "inplace": 1, "overlap": 5,
                   "setindex": 1},
         "expand": {"literal": 0.5, "view": 1, "binary": 1, "inplace": 1, "expand": 4,
                    "method0": 1, "reduce": 0.5},
         "index": {"literal": 0.5, "view": 4, "setindex": 3, "inplace": 1, "binary": 1,
                   "index_select": 1},
-        "reduce": {"literal": 1, "view": 1, "reduce": 4, "matmul": 3, "binary": 1, "unary": 1},
+        "reduce": {"literal": 1, "view": 1, "reduce": 4, "matmul": 3, "binary": 1, "unary": 1,
+                   "dimop": 2},
         "grad": {"literal": 1.5, "view": 2, "unary": 2, "binary": 3, "reduce": 1.5, "matmul": 1.5,
-                 "method0": 0.5, "inplace": 0.5},
+                 "method0": 0.5, "inplace": 0.5, "dimop": 1},
         "saved": {"literal": 1, "view": 1, "unary": 2, "binary": 3, "reduce": 1, "matmul": 1,
                   "grad_inplace": 3},
     }
@@ -762,7 +793,7 @@ class Gen:
          "method0": self.s_method0, "inplace": self.s_inplace,
          "overlap": lambda: self.s_inplace(overlap=True), "setindex": self.s_setindex,
          "expand": self.s_expand_write, "index_select": self.s_index_select,
-         "grad_inplace": self.s_grad_inplace}[k]()
+         "grad_inplace": self.s_grad_inplace, "dimop": self.s_dimop}[k]()
 
 
 def generate(seed, index, profile):

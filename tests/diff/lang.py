@@ -56,6 +56,19 @@ NP_HELPERS = {
             np.asarray(np.argmin(x, axis=d, keepdims=keepdim) + 1.0, order="C"))''',
     "bad_index": '''def bad_index():
     raise IndexError("an index range has at most 3 numbers")''',
+    "logsumexp": '''def logsumexp(x, d, keepdim):
+    # shifted by the max; an infinite max shifts by 0 (as PyTorch)
+    if x.shape[d] == 0:
+        return np.sum(x, axis=d, keepdims=keepdim) - np.inf
+    m = np.max(x, axis=d, keepdims=True)
+    m = np.where(np.isinf(m), np.zeros_like(m), m)
+    r = np.log(np.sum(np.exp(x - m), axis=d, keepdims=True)) + m
+    return np.asarray(r if keepdim else np.squeeze(r, d), order="C")''',
+    "softmax": '''def softmax(x, d):
+    if x.size == 0:
+        return x.copy()
+    e = np.exp(x - np.max(x, axis=d, keepdims=True))
+    return np.asarray(e / np.sum(e, axis=d, keepdims=True), order="C")''',
 }
 NP_HEADER = '''import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -626,6 +639,61 @@ class Matmul(Expr):
 
     def th(self):
         return "torch.matmul(%s, %s)" % (self.a.th(), self.b.th())
+
+
+class DimOp(Expr):
+    """logsumexp(d, keepdim), softmax(d), cumsum(d), var(d, unbiased, keepdim) along one dim."""
+
+    def __init__(self, op, x, d, ndim, keepdim=None, unbiased=None, scalar=False):
+        self.op, self.x, self.d, self.ndim = op, x, d, ndim
+        self.keepdim, self.unbiased, self.scalar = keepdim, unbiased, scalar
+
+    def lua(self, st):
+        args = [str(self.d)]
+        if self.op == "var":
+            args.append("true" if self.unbiased else "false")
+        if self.keepdim is not None:
+            args.append("true" if self.keepdim else "false")
+        return "%s:%s(%s)" % (self.x.lua(st), self.op, ", ".join(args))
+
+    def np(self):
+        a, x = dim0(self.d, self.ndim), self.x.np()
+        k = bool(self.keepdim)
+        if self.op == "logsumexp":
+            s = "logsumexp(%s, %d, %s)" % (x, a, k)
+        elif self.op == "softmax":
+            s = "softmax(%s, %d)" % (x, a)
+        elif self.op == "cumsum":
+            s = "np.cumsum(%s, axis=%d)" % (x, a)
+        else:
+            s = "np.var(%s, axis=%d, ddof=%d, keepdims=%s)" % (x, a, 1 if self.unbiased else 0, k)
+        return "np.asarray(%s)" % s if self.scalar else s
+
+    def th(self):
+        a, x = dim0(self.d, self.ndim), self.x.th()
+        k = bool(self.keepdim)
+        if self.op == "logsumexp":
+            return "torch.logsumexp(%s, %d, %s)" % (x, a, k)
+        if self.op in ("softmax", "cumsum"):
+            return "torch.%s(%s, %d)" % (self.op, x, a)
+        return "torch.var(%s, %d, unbiased=%s, keepdim=%s)" % (x, a, bool(self.unbiased), k)
+
+
+class Cat(Expr):
+    """genlab.cat({a, b, ...}, d)."""
+
+    def __init__(self, xs, d, ndim):
+        self.xs, self.d, self.ndim = xs, d, ndim
+
+    def lua(self, st):
+        return "G.cat({%s}, %d)" % (", ".join(x.lua(st) for x in self.xs), self.d)
+
+    def np(self):
+        return "np.concatenate([%s], axis=%d)" % (", ".join(x.np() for x in self.xs),
+                                                  dim0(self.d, self.ndim))
+
+    def th(self):
+        return "torch.cat([%s], %d)" % (", ".join(x.th() for x in self.xs), dim0(self.d, self.ndim))
 
 
 class IndexSelect(Expr):
