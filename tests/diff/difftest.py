@@ -286,7 +286,7 @@ def run_reference(prog):
 
 # ---- comparing --------------------------------------------------------------------------------
 
-def describe(v, limit=12):
+def describe(v, limit=24):
     if v is None:
         return "(absent)"
     if v[0] == "tensor":
