@@ -67,8 +67,13 @@ class Gen:
     def __init__(self, rng, profile, pid):
         self.r, self.profile, self.pid = rng, profile, pid
         self.grad = profile in GRAD_PROFILES
-        self.f32 = (not self.grad) and rng.random() < 0.25
-        # some plain programs hold infinities, NaN and signed zeros
+        # a quarter of the plain programs mix float32 with float64; a fifth of the autograd
+        # programs are all float32 (PyTorch would keep float32 where a float64 0-d tensor joins,
+        # genlab and numpy give float64: not mixed there)
+        self.f32 = rng.random() < (0.2 if self.grad else 0.25)
+        # some plain programs hold infinities, NaN and signed zeros. Not the autograd ones:
+        # there the gradients at NaN and infinity follow conventions (relu passes a NaN
+        # gradient in PyTorch, genlab masks it; maximum at NaN; inf * 0 in which order)
         self.special = (not self.grad) and rng.random() < 0.15
         self.stmts, self.leaves = [], []
         self.meta = {}          # name -> {"rg": requires grad, "base": storage owner name}
@@ -81,10 +86,10 @@ class Gen:
     # -- values and names
     def value(self):
         r = self.r
-        if self.grad:
-            return round(r.gauss(0, 1), 4)
         if self.special and r.random() < 0.15:
             return r.choice([math.inf, -math.inf, math.nan, 0.0, -0.0])
+        if self.grad:
+            return round(r.gauss(0, 1), 4)
         return r.randint(-24, 24) / 8.0
 
     def name(self, prefix="x"):
@@ -98,7 +103,7 @@ class Gen:
         return tuple(r.choice([1, 2, 2, 3, 3, 4, 5]) for _ in range(ndim))
 
     def dtype(self):
-        if self.f32 and self.r.random() < 0.5:
+        if self.f32 and (self.grad or self.r.random() < 0.5):
             return "float32"
         return "float64"
 
@@ -125,7 +130,9 @@ class Gen:
     def empty_expanded_write(self, stmt):
         """Whether stmt writes into an empty tensor with an expand in its making. Such a write
         changes nothing; genlab refuses it when a dimension repeats (its rule is about strides),
-        PyTorch allows it, and numpy's strides of empty arrays say nothing: not tested."""
+        PyTorch allows it, and numpy's strides of empty arrays say nothing: not tested. In
+        autograd programs no write into an expanded tensor is tested: PyTorch lets fill_ and
+        zero_ through (every copy gets the same value), genlab refuses them as numpy does."""
         if isinstance(stmt, NoGrad):
             stmt = stmt.inner
         if isinstance(stmt, InPlace):
@@ -138,7 +145,11 @@ class Gen:
             t = self.eval(target)
         except Exception:
             return False
-        if not isinstance(t, np.ndarray) or t.size:
+        if not isinstance(t, np.ndarray):
+            return False
+        if self.grad and expanded(t):
+            return True
+        if t.size:
             return False
         return has_expand(target) or any(self.meta.get(n, {}).get("exp") for n in roots(target))
 
@@ -176,8 +187,10 @@ class Gen:
         if self.ended:
             return name
         a = self.env[name]
-        if isinstance(a, np.ndarray) and not a.flags.c_contiguous and not any(
-                np.shares_memory(a, self.env[s]) for s in srcs if s in self.env):
+        # PyTorch lays out results by rules of its own: in autograd programs every fresh
+        # result of 2 dims or more is made row-major
+        if isinstance(a, np.ndarray) and (not a.flags.c_contiguous or self.grad and a.ndim > 1) \
+                and not any(np.shares_memory(a, self.env[s]) for s in srcs if s in self.env):
             st.expr = COrder(st.expr)
             st._np_code = None
             a = self.env[name] = np.asarray(a, order="C")
@@ -384,8 +397,11 @@ class Gen:
         x, a, tags = self.view_of(n)
         r = self.r
         if r.random() < 0.15:
-            lo = self.value() if r.random() < 0.8 else None
-            hi = self.value() if r.random() < 0.8 else None
+            # bounds stay finite in autograd programs: PyTorch clamps to NaN at a NaN bound,
+            # numpy (and genlab) ignore it
+            val = (lambda: round(r.gauss(0, 1), 4)) if self.grad else self.value
+            lo = val() if r.random() < 0.8 else None
+            hi = val() if r.random() < 0.8 else None
             if lo is not None and hi is not None and lo > hi:
                 # numpy and PyTorch give max everywhere; genlab refuses min > max by design
                 lo, hi = hi, lo
@@ -433,7 +449,8 @@ class Gen:
             if self.try_stmt(st, allow_error=0.3) and not self.ended:
                 rg = self.meta[n]["rg"]
                 self.meta[v] = {"rg": rg, "base": v}
-                self.meta[i] = {"rg": False, "base": i}
+                if not self.grad:  # float64 positions would mix into float32 programs,
+                    self.meta[i] = {"rg": False, "base": i}  # which PyTorch refuses
                 self.recorded |= rg
             return
         keep = r.choice([None, True, False])
@@ -488,8 +505,8 @@ class Gen:
         x, a, tags = self.view_of(n)
         ops = ["contiguous", "clone", "float", "double"]
         op = self.r.choice(ops)
-        if self.grad and op == "float":
-            op = "double"
+        if self.grad and op in ("float", "double"):
+            op = "float" if self.f32 else "double"  # no float32/float64 mixing in autograd
         self.assign(Method0(op, x), tags | {op}, srcs=[n])
 
     def s_dimop(self):
@@ -677,7 +694,7 @@ class Gen:
                 if np.shares_memory(b, t):
                     tags.add("overlap")
                     tags.add("overlap-setindex")
-        if expanded(a):
+        if t is not None and expanded(t):
             tags.add("inplace-expanded")
         if self.grad and self.recorded:
             tags.add("inplace-after-record")

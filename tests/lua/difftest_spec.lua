@@ -83,8 +83,8 @@ describe("clamp's gradient outside [min, max]", function()
 end)
 
 -- PyTorch saves what a rule reads: exp, sigmoid, tanh and relu their result, abs and square
--- their input, neg nothing, matmul an operand only for the other's gradient, max/min along a
--- dim the indices. A change to anything else is legal, and the gradient is that of the values
+-- their input, neg nothing, mul and matmul an operand only for the other's gradient, max/min
+-- along a dim the indices. A change to anything else is legal, and the gradient is that of the values
 -- at the forward. genlab refuses these backward passes ("a tensor saved by exp ... was modified
 -- in place").
 describe("backward after a change to a tensor that the rule does not read", function()
@@ -131,6 +131,19 @@ describe("backward after a change to a tensor that the rule does not read", func
     y:detach():mul_(2)
     y:sum():backward()
     assert.are.same({-1, -1, -1}, x.grad:totable())
+  end)
+  it("mul by a constant: the operand that requires grad changed (its gradient is the constant)",
+     function()
+    local x = w()
+    local y = x * f64({1, 2, 3})
+    bump(x, function(t) t:zero_() end)
+    y:sum():backward()
+    assert.are.same({1, 2, 3}, x.grad:totable())
+    x = w()
+    y = G.mul(x:view(-1, 1), f64({1, 2, 3}):sum(1, true))
+    bump(x, function(t) t:zero_() end)
+    y:sum():backward()
+    assert.are.same({6, 6, 6}, x.grad:totable())
   end)
   it("matmul with a constant: the operand that requires grad changed", function()
     local x = w()
