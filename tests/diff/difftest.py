@@ -15,7 +15,8 @@ statement by itself so that an error names its statement. Per program the two si
   float32 tensors 1e-4 + 2e-4 |b|; NaN matches NaN and infinities match by sign.
 In autograd programs PyTorch's backward may refuse a saved tensor that was changed in place;
 genlab may refuse it too, or go on when its rule does not read that tensor, and then it must give
-the gradients of PyTorch run with every saved tensor copied when saved.
+the gradients of PyTorch run with every saved tensor copied when saved. Where genlab refuses and
+PyTorch computes, the program is a note (NOTES), printed but failing nothing.
 A divergent program is shrunk (statements dropped while the same kind of divergence remains, then
 literals set to 1, 2, 3, ...) and printed as Lua and numpy (or PyTorch) text with both results.
 Divergences are sorted into CATEGORIES by their messages and the statements left after
