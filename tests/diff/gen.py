@@ -82,6 +82,7 @@ class Gen:
         self.count = 0
         self.ended = False      # a statement the reference refuses ends the program
         self.recorded = False   # an op on a tensor that requires grad has been recorded
+        self.saved = []         # names a recorded op read or made: what backward may need
 
     # -- values and names
     def value(self):
@@ -189,7 +190,8 @@ class Gen:
         a = self.env[name]
         # PyTorch lays out results by rules of its own: in autograd programs every fresh
         # result of 2 dims or more is made row-major
-        if isinstance(a, np.ndarray) and (not a.flags.c_contiguous or self.grad and a.ndim > 1) \
+        if isinstance(a, np.ndarray) and not isinstance(expr, Lit) and (
+                not a.flags.c_contiguous or self.grad and a.ndim > 1) \
                 and not any(np.shares_memory(a, self.env[s]) for s in srcs if s in self.env):
             st.expr = COrder(st.expr)
             st._np_code = None
@@ -202,6 +204,8 @@ class Gen:
             rg = any(self.meta.get(s, {}).get("rg") for s in srcs)
         if rg:
             self.recorded = True
+            if not getattr(expr, "view", False):
+                self.saved += [s for s in srcs if s not in self.saved] + [name]
         exp = has_expand(expr) or any(self.meta.get(s, {}).get("exp") for s in srcs)
         self.meta[name] = {"rg": rg, "base": base, "exp": exp}
         return name
@@ -363,6 +367,12 @@ class Gen:
 
     def pick(self, pred=None):
         names = self.tensors(pred)
+        if self.profile == "saved" and names and self.r.random() < 0.6:
+            # a chain: the latest result that requires grad, so that backward passes through
+            # the ops whose saved tensors the program changes
+            latest = [n for n in names if self.meta[n]["rg"]]
+            if latest:
+                return latest[-1]
         return self.r.choice(names) if names else None
 
     def s_view(self):
@@ -743,8 +753,14 @@ class Gen:
         tags = {"inplace", "inplace-after-record"}
         op = r.choice(["mul", "add", "fill", "zero"])
         args = {"mul": [Num(2.0)], "add": [Num(1.0)], "fill": [Num(0.5)], "zero": []}[op]
+        def pick(pred):
+            # mostly a tensor that a recorded op read or made (its base or a view of it)
+            near = [n for n in self.tensors(pred) if n in self.saved or any(
+                self.meta[n]["base"] == self.meta[s]["base"] for s in self.saved if s in self.meta)]
+            return r.choice(near) if near and r.random() < 0.8 else self.pick(pred)
+
         if choice == "const":
-            n = self.pick(lambda n, a, m: not m["rg"])
+            n = pick(lambda n, a, m: not m["rg"])
             if not n:
                 return
             x, t, _ = self.view_of(n, depth=r.choice([0, 0, 1]))
@@ -752,7 +768,7 @@ class Gen:
                 return
             self.try_stmt(InPlace(op, x, args, tags | {"saved-const"}))
         elif choice == "nograd":
-            n = self.pick(lambda n, a, m: m["rg"] and m.get("leaf"))
+            n = pick(lambda n, a, m: m["rg"] and m.get("leaf"))
             if not n:
                 return
             x, t, _ = self.view_of(n, depth=r.choice([0, 0, 1]))
@@ -760,7 +776,7 @@ class Gen:
                 return
             self.try_stmt(NoGrad(InPlace(op, x, args), tags | {"saved-nograd"}))
         else:
-            n = self.pick(lambda n, a, m: m["rg"] and not m.get("leaf"))
+            n = pick(lambda n, a, m: m["rg"] and not m.get("leaf"))
             if not n:
                 return
             x, t, _ = self.view_of(n, depth=0)
@@ -773,7 +789,8 @@ class Gen:
         names = self.tensors(lambda n, a, m: m["rg"])
         if not names:
             return
-        n = r.choice(names)
+        latest = 0.9 if self.profile == "saved" else 0.6
+        n = names[-1] if r.random() < latest else r.choice(names)  # mostly the latest result
         x, a, tags = self.view_of(n, depth=0)
         if r.random() < 0.5:
             sq = self.assign(Binary("mul", x, x, "op"), {"binary"})
