@@ -12,7 +12,8 @@ statement by itself so that an error names its statement. Per program the two si
 - both finish, or both raise at the same statement;
 - every variable (and, in autograd programs, every leaf's .grad) has the same dtype and shape,
   and values within the tolerance: float64 programs |a - b| <= 1e-9 + 1e-9 |b|; programs with
-  float32 tensors 1e-4 + 2e-4 |b|; NaN matches NaN and infinities match by sign.
+  float32 tensors 1e-4 + 2e-4 |b|; NaN matches NaN and infinities match by sign (in gradients
+  any two non-finite values match: inf * 0 gives NaN or not by the order of operations).
 In autograd programs PyTorch's backward may refuse a saved tensor that was changed in place;
 genlab may refuse it too, or go on when its rule does not read that tensor, and then it must give
 the gradients of PyTorch run with every saved tensor copied when saved. Where genlab refuses and
@@ -301,11 +302,17 @@ def describe(v, limit=24):
     return " ".join(str(x) for x in v)
 
 
-def close(a, b, f32):
+def close(a, b, f32, any_nonfinite=False):
+    """Elementwise within the tolerance; NaN matches NaN. any_nonfinite: any two non-finite
+    values match (gradients: where an infinity meets a zero, inf or NaN depends on the order of
+    the operations)."""
     atol, rtol = TOL[f32]
     if len(a) != len(b):
         return False
-    both_nan = np.isnan(a) & np.isnan(b)
+    if any_nonfinite:
+        both_nan = ~np.isfinite(a) & ~np.isfinite(b)
+    else:
+        both_nan = np.isnan(a) & np.isnan(b)
     same = (a == b) | both_nan
     with np.errstate(all="ignore"):
         near = np.abs(a - b) <= atol + rtol * np.abs(b)
@@ -356,7 +363,7 @@ def compare(prog, gl, ref):
         elif a[0] != b[0]:
             ok = False
         elif a[0] == "tensor":
-            ok = a[1] == b[1] and a[2] == b[2] and close(a[3], b[3], f32)
+            ok = a[1] == b[1] and a[2] == b[2] and close(a[3], b[3], f32, n.endswith(".grad"))
         elif a[0] == "number":
             ok = close(np.array([a[1]]), np.array([b[1]]), f32)
         else:
