@@ -633,7 +633,7 @@ def main(argv=None):
             per_prof.setdefault(p.profile, [0, 0])[0] += 1
     for p, _ in divs:
         per_prof[p.profile][1] += 1
-    print("  divergent by profile: " + ", ".join("%s %d/%d" % (k, v[1], v[0])
+    print("  divergent or noted, by profile: " + ", ".join("%s %d/%d" % (k, v[1], v[0])
                                                  for k, v in sorted(per_prof.items())))
     if divs:
         print("  by category: " + ", ".join("%s %d" % (dict(CATEGORIES)[c], n)
