@@ -98,10 +98,12 @@ glab_status glab_ag_binary(glab_var *out, glab_binop op, const glab_var *a,
                        &out->t);
   if (n) {
     n->iarg[0] = op;
-    /* values the rule does not read are kept as shapes only */
-    int keep_a = op != GLAB_ADD && op != GLAB_SUB && op != GLAB_DIV;
-    int keep_b = op != GLAB_ADD && op != GLAB_SUB;
-    int keep_y = op == GLAB_DIV || op == GLAB_POW;
+    /* values the rule does not read are kept as shapes only: mul reads each
+    ** operand for the other's gradient, div b (and y for b's), pow all */
+    int need_a = glab_node_needs(n, 0), need_b = glab_node_needs(n, 1);
+    int keep_a = op == GLAB_MUL ? need_b : op != GLAB_ADD && op != GLAB_SUB && op != GLAB_DIV;
+    int keep_b = op == GLAB_MUL ? need_a : op != GLAB_ADD && op != GLAB_SUB;
+    int keep_y = (op == GLAB_DIV && need_b) || (op == GLAB_POW && need_b);
     if (!keep_a) glab_node_save_meta(n, 0, &n->saved[0]);
     if (!keep_b) glab_node_save_meta(n, 1, &n->saved[1]);
     if (!keep_y) glab_node_save_meta(n, 2, &n->saved[2]);
@@ -301,15 +303,19 @@ glab_status glab_ag_unary(glab_var *out, glab_unop op, const glab_var *a) {
   return s;
 }
 
-/* saved: a; arg: lo, hi.  The gradient passes where lo <= a <= hi. */
+/* saved: a; arg: lo, hi.  The gradient passes where lo <= a <= hi and is 0
+** elsewhere, selected rather than multiplied by a mask: an infinite
+** incoming gradient times 0 would be NaN. */
 static glab_status clamp_backward(glab_node *n, glab_tensor *gin) {
-  glab_tensor m = GLAB_TENSOR_EMPTY, m2 = GLAB_TENSOR_EMPTY;
+  glab_tensor m = GLAB_TENSOR_EMPTY, m2 = GLAB_TENSOR_EMPTY, z = GLAB_TENSOR_EMPTY;
   glab_status s = glab_binary_scalar(&m, GLAB_GE, &n->saved[0], n->arg[0], 0);
   if (s == GLAB_OK) s = glab_binary_scalar(&m2, GLAB_LE, &n->saved[0], n->arg[1], 0);
   if (s == GLAB_OK) s = glab_binary(&m, GLAB_MUL, &m, &m2);
-  if (s == GLAB_OK) s = glab_binary(&gin[0], GLAB_MUL, &n->grad[0], &m);
+  if (s == GLAB_OK) s = glab_tensor_full(&z, n->grad[0].dtype, 0, NULL, 0.0);
+  if (s == GLAB_OK) s = glab_where(&gin[0], &m, &n->grad[0], &z);
   glab_tensor_free(&m);
   glab_tensor_free(&m2);
+  glab_tensor_free(&z);
   return s;
 }
 
