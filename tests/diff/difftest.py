@@ -57,13 +57,15 @@ MIX = {"mixed": 3, "alias": 1.5, "expand": 1, "index": 1.5, "reduce": 1, "grad":
 # Categories that are reported but fail nothing: genlab refusing a backward that PyTorch computes
 # satisfies (4) when genlab's rule reads the changed tensor (div reads its result, PyTorch its
 # operands; PyTorch's batched matmul reads a copy); it is a bug only where the rule does not.
-NOTES = ("saved-strict",)
+NOTES = ("saved-strict", "nan-grad")
 
 CATEGORIES = [
     ("expanded", "(2) write into an expanded view must raise"),
     ("saved", "(4) a saved tensor changed in place: backward neither raises nor gives the "
               "gradient of the values saved"),
     ("saved-strict", "(4, note) backward refuses a change to a tensor PyTorch does not save"),
+    ("nan-grad", "(note) only gradients differ, PyTorch's all NaN: a NaN forward value (an empty "
+                 "mean) meets PyTorch's NaN != NaN masks, e.g. min over a dim of size 1"),
     ("overlap", "(1) in-place op whose output overlaps an input"),
     ("index", "(3) index ranges"),
     ("dtype", "in-place op on float32 with a float64 operand (numpy and PyTorch cast)"),
@@ -378,6 +380,17 @@ def compare(prog, gl, ref):
 RISKY_INDEX = ("idx-single", "idx-neg", "idx-step", "idx-4", "idx-whole")
 
 
+def nan_grads_only(entries):
+    """Whether a value divergence concerns only gradients, each all NaN on the reference side
+    (compare's entries: "name:\n  genlab ...\n  torch ...")."""
+    for e in entries:
+        name, ref = e.split(":", 1)[0], e.rstrip().split("\n")[-1]
+        values = ref.rsplit(":", 1)[-1].split()
+        if not name.endswith(".grad") or not values or any(v != "nan" for v in values):
+            return False
+    return bool(entries)
+
+
 def quick_category(prog, div):
     """The category from the program's tags and the messages alone, or None for "look closer":
     programs that index with the features of (3) may diverge because of the indexing or
@@ -393,6 +406,8 @@ def quick_category(prog, div):
         return "saved"
     if "modified in place" in text:
         return "saved-strict"
+    if div[0] == "value" and nan_grads_only(div[1]):
+        return "nan-grad"
     if any(t.startswith(RISKY_INDEX) for t in tags):
         return None
     return "overlap" if any(t.startswith("overlap") for t in tags) else "other"
