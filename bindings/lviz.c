@@ -820,6 +820,22 @@ static int v_event(lua_State *L) {
   return 1;
 }
 
+static int v_pixel(lua_State *L) {
+  lg_Figure *f = check_figure(L, 1);
+  double px, py;
+  lg_try(L, glab_figure_place(&f->fig, (int)luaL_checkinteger(L, 2) - 1, luaL_checknumber(L, 3),
+                              luaL_checknumber(L, 4), &px, &py));
+  lua_pushnumber(L, px);
+  lua_pushnumber(L, py);
+  return 2;
+}
+
+static int v_is_open(lua_State *L) {
+  lg_Figure *f = check_figure(L, 1);
+  lua_pushboolean(L, f->win && !glab_window_closed(f->win));
+  return 1;
+}
+
 static int v_status(lua_State *L) {
   lua_pushstring(L, check_figure(L, 1)->status);
   return 1;
@@ -982,6 +998,8 @@ static const lg_Reg methods[] = {
   {"slider", v_slider, "fig:slider{name=, min=0, max=1, log=false, value=min} -> slider\nA slider in the figure's control strip (drawn in the PNG too); slider:value() reads it in\n"
    "the training loop, slider:set(v) moves it. Drag it with the mouse."},
   {"button", v_button, "fig:button(label, fn) -> fig\nA button in the control strip; fn(fig) runs when it is clicked."},
+  {"pixel", v_pixel, "fig:pixel(panel, x, y) -> px, py\nThe canvas pixel of data point (x, y) in a line or scatter panel: where to send fig:_event."},
+  {"is_open", v_is_open, "fig:is_open() -> boolean\nWhether the figure's window is open (false headless, or once the user closed it)."},
   {"status", v_status, "fig:status() -> string\nThe status line: what the mouse is over (tile, pixel and value; the nearest point)."},
   {"_event", v_event, "fig:_event{kind=\"move\"|\"press\"|\"release\"|\"wheel\"|\"key\", x=, y=, button=1, key=, wheel=, shift=, ctrl=} -> fig\n"
    "Queue an event as the window would deliver it, at canvas pixel (x, y): for tests and scripted demos."},

@@ -478,6 +478,22 @@ void glab_figure_locate(const glab_figure *f, double x, double y, glab_hit *hit)
   }
 }
 
+glab_status glab_figure_place(const glab_figure *f, int k, double x, double y, double *px, double *py) {
+  if (k < 0 || k >= f->rows * f->cols)
+    return glab_fail(GLAB_EARG, "place: panel %d of a %dx%d figure", k + 1, f->rows, f->cols);
+  const glab_panel *p = &f->panels[k];
+  if (p->kind != GLAB_PANEL_LINES && p->kind != GLAB_PANEL_SCATTER)
+    return glab_fail(GLAB_EARG, "place: panel %d is not a line or scatter plot", k + 1);
+  double l, t, r, b;
+  axes a;
+  panel_rect(f, k, &l, &t, &r, &b);
+  if (p->kind == GLAB_PANEL_LINES) lines_axes(p, l, t, r, b, &a);
+  else scatter_axes(p, l, t, r, b, &a);
+  *px = to_px(&a, x);
+  *py = to_py(&a, y);
+  return GLAB_OK;
+}
+
 glab_status glab_figure_render(const glab_figure *f, glab_canvas *c) {
   glab_status s = glab_canvas_new(c, f->width, f->height, GLAB_WHITE);
   if (s != GLAB_OK) return s;

@@ -100,6 +100,9 @@ typedef struct glab_hit {
 
 /* The hit at canvas pixel (x, y) of f as glab_figure_render draws it. */
 void glab_figure_locate(const glab_figure *f, double x, double y, glab_hit *hit);
+/* The inverse for a line or scatter panel k: the canvas pixel of data point
+** (x, y); GLAB_EARG for another kind of panel. */
+glab_status glab_figure_place(const glab_figure *f, int k, double x, double y, double *px, double *py);
 
 glab_status glab_figure_init(glab_figure *f, int rows, int cols, int width, int height,
                              const char *title);

@@ -85,6 +85,17 @@ describe("exercise scripts (short configurations)", function()
     assert_figure(dir .. "/out/ps1_1h_components/components.png")
   end)
 
+  it("lecture3_em_interactive: scripted clicks add points and a cluster, EM stays monotone", function()
+    local out, rc, dir = run("lecture3_em_interactive")
+    assert.are.equal(0, rc, out)
+    local n = tonumber(out:match("EM: K = 3, (%d+) points"))
+    assert.is_true(n >= 300 + 20 + 1 and n <= 300 + 20 + 3, out)      -- the clicks and the shift-click cluster
+    assert.matches("decreases between M steps: 0", out)
+    local a, b = out:match("log%-likelihood (%-[%d.]+) %-> (%-[%d.]+) per point")
+    assert.is_true(tonumber(b) > tonumber(a), out)
+    assert_figure(dir .. "/out/lecture3_em_interactive/em_interactive.png")
+  end)
+
   it("lecture3_em: EM is monotone and lands near the true mixture", function()
     local out, rc, dir = run("lecture3_em")
     assert.are.equal(0, rc, out)
