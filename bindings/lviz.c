@@ -1040,7 +1040,11 @@ void lg_open_viz(lua_State *L) {
   lua_pop(L, 1);
   lua_newtable(L);
   lg_setfuncs(L, functions);
-  lg_setdoc(L, -1, "genlab.viz: figures drawn live in windows, or as PNGs without a display.");
+  lg_setdoc(L, -1, "genlab.viz: figures drawn live in windows, or as PNGs without a display.\n"
+            "Keys in a window: space pauses and resumes, n runs one step while paused, + and - redraw\n"
+            "more or less often, s saves a PNG, q closes. Mouse: fig:on(\"hover\"|\"click\"|\"drag\"|\"release\"|\n"
+            "\"wheel\"|\"key\", fn) with the panel and data coordinates (or tile, pixel, value) under it;\n"
+            "fig:slider, fig:button and fig:key add controls in a strip under the panels.");
   lua_pushvalue(L, -1);
   lua_setfield(L, -3, "plot");
   lua_setfield(L, -2, "viz");
