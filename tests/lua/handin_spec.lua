@@ -4,20 +4,7 @@ local G = require "genlab"
 local H = dofile("tests/lua/helpers.lua")
 local HI = G.handin
 
-local function tmpdir()
-  local d = os.tmpname()
-  os.remove(d)
-  assert(os.execute("mkdir -p " .. d))
-  return d
-end
-
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local tmpdir, slurp = H.tmpdir, H.slurp
 
 local function writer(text) return function(p) local f = assert(io.open(p, "wb")); f:write(text); f:close() end end
 

@@ -17,6 +17,23 @@ function M.err(f, ...)
   return msg
 end
 
+-- A fresh empty directory under /tmp.
+function M.tmpdir()
+  local d = os.tmpname()
+  os.remove(d)
+  assert(os.execute("mkdir -p " .. d))
+  return d
+end
+
+-- A file's bytes, or nil when it cannot be read.
+function M.slurp(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
 -- The genlab program, by absolute path (specs may cd elsewhere).
 M.exe = os.getenv("GENLAB_EXE") or (os.getenv("PWD") .. "/genlab")
 

@@ -7,19 +7,8 @@ local sh, exe = H.sh, H.exe
 
 local SMALL = "tests/notebooks/small.lua"
 
-local function tmpdir()
-  local d = os.tmpname()
-  os.remove(d)
-  assert(os.execute("mkdir -p " .. d))
-  return d
-end
-
-local function slurp(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local tmpdir = H.tmpdir
+local function slurp(path) return assert(H.slurp(path), "cannot read " .. path) end
 
 local function put(path, text)
   local f = assert(io.open(path, "wb"))
