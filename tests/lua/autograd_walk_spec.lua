@@ -151,7 +151,7 @@ local other = {}
 for name in ([[Generator _doc arange doc enable_grad eye full get_default_dtype get_num_threads help
   is_grad_enabled linspace load load_pt manual_seed memory no_grad normal ones permutation rand randint
   randn randperm set_default_dtype set_grad_enabled set_num_threads tensor time uniform zeros item
-  totable numel size stride dim is_contiguous is_tensor backward requires_grad_ zero_grad save save_pt
+  totable numel size stride dim is_contiguous is_tensor backward requires_grad_ zero_grad save save_pt repr
   nn._options nn._positive_int nn.class nn.gradcheck]]):gmatch("%S+") do other[name] = true end
 
 local function weighted(t)
