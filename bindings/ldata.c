@@ -365,10 +365,26 @@ static const lg_Reg functions[] = {
 
 /* ---- checkpoints ------------------------------------------------------------ */
 
+/* A checkpoint name (the keys joined with "/") has at most this many bytes;
+** it is also what bounds how deep flatten recurses. */
+#define MAX_NAME 255
+
 /* Collect the tensors of the table at index t into the list table at index
-** list as {name, tensor} pairs, nested tables joined with "/", sorted. */
-static void flatten(lua_State *L, int t, int list, const char *prefix) {
+** list as {name, tensor} pairs, nested tables joined with "/".  The table at
+** index seen maps each table on the path being walked to its name: a table
+** met again below itself is a cycle, an error naming both places. */
+static void flatten(lua_State *L, int t, int list, int seen, const char *prefix) {
+  luaL_checkstack(L, 8, "save: tables nested too deep");
   t = lua_absindex(L, t);
+  lua_pushvalue(L, t);
+  if (*prefix) {                                          /* "the table a/b", no last "/" */
+    lua_pushliteral(L, "the table ");
+    lua_pushlstring(L, prefix, strlen(prefix) - 1);
+    lua_concat(L, 2);
+  } else {
+    lua_pushliteral(L, "the top-level table");
+  }
+  lua_rawset(L, seen);
   lua_pushnil(L);
   while (lua_next(L, t)) {
     if (lua_type(L, -2) != LUA_TSTRING && !lua_isinteger(L, -2))
@@ -385,8 +401,15 @@ static void flatten(lua_State *L, int t, int list, const char *prefix) {
       lua_rawseti(L, -2, 2);
       lua_rawseti(L, list, (lua_Integer)lua_rawlen(L, list) + 1);
     } else if (lua_istable(L, -3)) {
+      lua_pushvalue(L, -3);
+      if (lua_rawget(L, seen) == LUA_TSTRING)
+        luaL_error(L, "save: %s: a cycle: %s contains itself", name, lua_tostring(L, -1));
+      lua_pop(L, 1);
+      if (strlen(name) + 2 > MAX_NAME)                      /* "name/x" at the least */
+        luaL_error(L, "save: %s: nested too deep: the names below it would pass the %d bytes "
+                   "a checkpoint name may have", name, MAX_NAME);
       lua_pushfstring(L, "%s/", name);
-      flatten(L, -4, list, lua_tostring(L, -1));
+      flatten(L, -4, list, seen, lua_tostring(L, -1));
       lua_pop(L, 1);
     } else {
       luaL_error(L, "save: %s is a %s; only tensors and tables of them are saved", name,
@@ -394,6 +417,9 @@ static void flatten(lua_State *L, int t, int list, const char *prefix) {
     }
     lua_pop(L, 3);
   }
+  lua_pushvalue(L, t);
+  lua_pushnil(L);
+  lua_rawset(L, seen);
 }
 
 static int by_name(lua_State *L) {
@@ -408,7 +434,9 @@ static int d_save(lua_State *L) {
   luaL_checktype(L, 2, LUA_TTABLE);
   lua_settop(L, 2);
   lua_newtable(L);                                          /* 3: {name, tensor} list */
-  flatten(L, 2, 3, "");
+  lua_newtable(L);                                          /* 4: tables being walked */
+  flatten(L, 2, 3, 4, "");
+  lua_settop(L, 3);
   lua_getglobal(L, "table");                                /* sort for a stable file */
   lua_getfield(L, -1, "sort");
   lua_pushvalue(L, 3);
@@ -482,7 +510,7 @@ static int d_load(lua_State *L) {
 }
 
 static const lg_Reg toplevel[] = {
-  {"save", d_save, "save(path, {name = Tensor, ...})\nWrite named tensors to a checkpoint (tables nest: {model = m:state_dict(), optim = opt:state_dict()}\nstores \"model/fc1.weight\", ...). Written to path.tmp, synced, then renamed: a crash never\nleaves half a file. Format: core/DESIGN-notes.md (\"Checkpoints\")."},
+  {"save", d_save, "save(path, {name = Tensor, ...})\nWrite named tensors to a checkpoint (tables nest: {model = m:state_dict(), optim = opt:state_dict()}\nstores \"model/fc1.weight\", ...); a name has at most 255 bytes, and a table that contains itself\nis an error naming where. Written to path.tmp, synced, then renamed: a crash never\nleaves half a file. Format: core/DESIGN-notes.md (\"Checkpoints\")."},
   {"load", d_load, "load(path) -> table\nThe tensors of a checkpoint, nested as they were saved. Every size is checked against the\nfile: a truncated or damaged file is an error naming the file and the entry."},
   {NULL, NULL, NULL}
 };

@@ -308,6 +308,38 @@ describe("checkpoints", function()
     assert.matches("entry a/b lies under a tensor of the same name", H.err(G.load, path))
   end)
 
+  it("refuse a table that contains itself, naming where the cycle closes", function()
+    local t = {a = G.ones(2)}
+    t.self = t
+    assert.matches("save: self: a cycle: the top-level table contains itself", H.err(G.save, path, t), 1, true)
+    local m = {w = G.ones(1), sub = {}}
+    m.sub.back = m
+    assert.matches("save: model/sub/back: a cycle: the table model contains itself",
+                   H.err(G.save, path, {model = m}))
+    local shared = {w = G.ones(3)}                      -- met twice, but not below itself
+    G.save(path, {a = shared, b = {c = shared}})
+    local ck = G.load(path)
+    assert.are.same({1, 1, 1}, ck.a.w:totable())
+    assert.are.same({1, 1, 1}, ck.b.c.w:totable())
+  end)
+
+  it("nest as deep as the 255-byte names allow, and say so beyond", function()
+    local function nest(depth, key)
+      local t = {w = G.arange(3)}
+      for _ = 1, depth do t = {[key] = t} end
+      return t
+    end
+    for _, depth in ipairs{20, 126} do                  -- "n/" 126 times + "w": 253 bytes
+      G.save(path, nest(depth, "n"))
+      local t = G.load(path)
+      for _ = 1, depth do t = t.n end
+      assert.are.same({0, 1, 2}, t.w:totable())
+    end
+    assert.matches("nested too deep: the names below it would pass the 255 bytes",
+                   H.err(G.save, path, nest(200, "n")))
+    assert.matches("nested too deep", H.err(G.save, path, nest(300, "")))
+  end)
+
   it("never leave a half-written file: the old checkpoint survives a failed save", function()
     G.save(path, {w = G.ones(2)})
     assert.matches("only tensors", H.err(G.save, path, {w = G.ones(3), bad = "x"}))
