@@ -187,13 +187,65 @@ static int by_name(lua_State *L) {
   return 1;
 }
 
+/* Entry i of what named_parameter_list() returned (at index list) must be a
+** {name, tensor} pair whose name the table at index seen has not met. */
+static void check_pair(lua_State *L, int list, int seen, lua_Integer i, const char *op) {
+  const char *where = "named_parameter_list() entry";
+  if (lua_rawgeti(L, list, i) != LUA_TTABLE)
+    luaL_error(L, "%s: %s %d is a %s; expected a {name, tensor} pair", op, where, (int)i,
+               luaL_typename(L, -1));
+  if (lua_rawgeti(L, -1, 1) != LUA_TSTRING)
+    luaL_error(L, "%s: %s %d: the name (its [1]) is a %s; expected a string", op, where,
+               (int)i, luaL_typename(L, -1));
+  lua_rawgeti(L, -2, 2);
+  glab_tensor *t = lg_test(L, -1);
+  if (!t || !t->storage) {
+    const char *name = lua_tostring(L, -2);
+    luaL_error(L, "%s: %s %d ('%s'): the tensor (its [2]) is %s", op, where, (int)i, name,
+               t ? "closed" : lua_pushfstring(L, "a %s", luaL_typename(L, -1)));
+  }
+  lua_pushvalue(L, -2);
+  if (lua_rawget(L, seen) != LUA_TNIL)
+    luaL_error(L, "%s: %s %d: the name '%s' is also entry %d", op, where, (int)i,
+               lua_tostring(L, -3), (int)lua_tointeger(L, -1));
+  lua_pop(L, 1);
+  lua_pushvalue(L, -2);
+  lua_pushinteger(L, i);
+  lua_rawset(L, seen);
+  lua_pop(L, 3);
+}
+
+/* What named_parameter_list() returned (top) must be a list, 1..n and no
+** other key, of {name, tensor} pairs with distinct names: anything else
+** would be written as a damaged or silently empty archive. */
+static void check_pairs(lua_State *L, const char *op) {
+  int list = lua_gettop(L);
+  if (!lua_istable(L, list))
+    luaL_error(L, "%s: named_parameter_list() returned %s; expected a list of {name, tensor} "
+               "pairs", op, lua_isnil(L, list) ? "nil" : lua_pushfstring(L, "a %s", luaL_typename(L, list)));
+  lua_Integer n = (lua_Integer)lua_rawlen(L, list);
+  lua_pushnil(L);
+  while (lua_next(L, list)) {
+    lua_pop(L, 1);
+    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > n) {
+      const char *q = lua_type(L, -1) == LUA_TSTRING ? "'" : "";
+      luaL_error(L, "%s: named_parameter_list() returned a table with the key %s%s%s; expected "
+                 "a list of {name, tensor} pairs", op, q, luaL_tolstring(L, -1, NULL), q);
+    }
+  }
+  lua_newtable(L);                          /* name -> entry number */
+  for (lua_Integer i = 1; i <= n; i++) check_pair(L, list, list + 1, i, op);
+  lua_pop(L, 1);
+}
+
 /* The {name, tensor} pairs of the table at index t, pushed as a list: a
-** module's named_parameter_list() in its order, else every string key in
-** natural order.  op names the caller in errors. */
+** module's named_parameter_list() in its order (checked), else every
+** string key in natural order.  op names the caller in errors. */
 static void named_list(lua_State *L, int t, const char *op) {
   if (lua_getfield(L, t, "named_parameter_list") == LUA_TFUNCTION) {
     lua_pushvalue(L, t);
     lua_call(L, 1, 1);
+    check_pairs(L, op);
     return;
   }
   lua_pop(L, 1);

@@ -320,4 +320,31 @@ describe("PyTorch checkpoints", function()
     assert.matches("entry 'x' is a table", H.err(G.save_pt, tmpname(".pt"), {x = {}}))
     assert.matches("keys must be names", H.err(G.save_pt, tmpname(".pt"), {G.randn(2)}))
   end)
+
+  it("refuse a named_parameter_list() that is not a list of {name, tensor} pairs", function()
+    local says = {
+      {{5}, "entry 1 is a number; expected a {name, tensor} pair"},
+      {"abc", "returned a string; expected a list of {name, tensor} pairs"},
+      {5, "returned a number; expected a list"},
+      {nil, "returned nil; expected a list"},
+      {{w = G.ones(1)}, "returned a table with the key 'w'"},
+      {{{"w"}}, "entry 1 ('w'): the tensor (its [2]) is a nil"},
+      {{{5, G.ones(1)}}, "entry 1: the name (its [1]) is a number"},
+      {{{"w", G.ones(1)}, {"w", G.ones(2)}}, "entry 2: the name 'w' is also entry 1"},
+    }
+    for _, c in ipairs(says) do
+      local m = {named_parameter_list = function() return c[1] end}
+      for _, w in ipairs{{G.save_pt, "save_pt: ", ".pt"}, {D.write_npz, "write_npz: ", ".npz"}} do
+        local path = tmpname(w[3])
+        local ok, msg = pcall(w[1], path, m)
+        assert.is_false(ok, w[2] .. tostring(c[1]) .. " was accepted")
+        assert.matches(w[2] .. "named_parameter_list() " .. c[2], msg, 1, true)
+        assert.is_nil(io.open(path), "a file was written")
+      end
+    end
+    local path = tmpname(".npz")                       -- a module without parameters is fine
+    D.write_npz(path, {named_parameter_list = function() return {} end})
+    assert.are.same({}, D.read_npz(path))
+    os.remove(path)
+  end)
 end)
