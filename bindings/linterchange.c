@@ -334,7 +334,7 @@ static int d_read_npz(lua_State *L) {
 static const lg_Reg data_functions[] = {
   {"read_pickle", d_read_pickle, "data.read_pickle(path, [{objects=false}]) -> value\nA Python pickle (protocols 2 to 5; gzip-compressed too, as image_cpts.pkl.gz) as Lua values, without running any code: None is\ndata.None, bools, ints (to 2^53) and floats are numbers, str and bytes are strings,\nlist/tuple/set are arrays, dict/OrderedDict are tables (any key type kept), and numpy arrays\nand torch tensors are Tensors (float32/float64 kept, bool and integers as float64, float16\nas float32, Fortran order honoured). Shared objects stay shared. Any other class is an error\nnaming it; objects=true returns it as {__class=\"module.Name\", args=, state=, items=}."},
   {"read_npz", d_read_npz, "data.read_npz(path) -> {name = Tensor}\nThe arrays of a numpy .npz (np.savez or np.savez_compressed), by name (without .npy).\nTypes as data.read_npy; a member that is not a valid .npy is an error naming it."},
-  {"write_npz", d_write_npz, "data.write_npz(path, {name = Tensor, ...}, [{compress=false}])\nSave named tensors as an .npz that numpy.load reads; compress deflates the members\n(as np.savez_compressed). Written to path.tmp, synced, then renamed."},
+  {"write_npz", d_write_npz, "data.write_npz(path, {name = Tensor, ...}, [{compress=false}])\nSave named tensors as an .npz that numpy.load reads; compress deflates the members\n(as np.savez_compressed). Written to a new temporary file beside path, synced, then renamed."},
   {NULL, NULL, NULL}
 };
 

@@ -1,23 +1,68 @@
 /*
 ** file.c -- whole files in and out; writing so that a crash never leaves
-** half of one.
+** half of one.  Every writer of genlab (checkpoints, .npy, .npz, .pt, PNG,
+** IDX) goes through glab_afile: a temporary of its own beside the target,
+** fsync, rename over the target, fsync of the directory.
 */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "io.h"
 
+/* 64 bits that differ between processes and calls: the kernel's, else the
+** clock, the pid and a counter. */
+static uint64_t fresh_bits(void) {
+  static _Atomic uint64_t calls;
+  uint64_t r = 0;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) r = 0;
+  r ^= (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15u ^ (uint64_t)ts.tv_sec;
+  r ^= ((uint64_t)getpid() << 32) ^ (++calls * 0xbf58476d1ce4e5b9u);
+  return r;
+}
+
+/* Create a new file "<path>.<random>.tmp" beside path and open it for
+** writing.  O_EXCL takes only a name that nothing holds, a symlink planted
+** there included (O_NOFOLLOW says so twice), so two writers never share a
+** temporary and none writes through a link.  Mode 0666 less the umask, as
+** fopen gives. */
+static FILE *create_unique(char *tmp, size_t cap, const char *path) {
+  for (int tries = 0; tries < 64; tries++) {
+    if (snprintf(tmp, cap, "%s.%012llx.tmp", path,
+                 (unsigned long long)(fresh_bits() & 0xffffffffffffu)) >= (int)cap) {
+      errno = ENAMETOOLONG;
+      return NULL;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (fd >= 0) {
+      FILE *f = fdopen(fd, "wb");
+      if (!f) {
+        int e = errno;
+        close(fd);
+        unlink(tmp);
+        errno = e;
+      }
+      return f;
+    }
+    if (errno != EEXIST) return NULL;
+  }
+  return NULL;
+}
+
 glab_status glab_afile_open(glab_afile *a, const char *path) {
   memset(a, 0, sizeof *a);
-  if (snprintf(a->path, sizeof a->path, "%s", path) >= (int)sizeof a->path ||
-      snprintf(a->tmp, sizeof a->tmp, "%s.tmp", path) >= (int)sizeof a->tmp)
+  if (snprintf(a->path, sizeof a->path, "%s", path) >= (int)sizeof a->path)
     return glab_fail(GLAB_EIO, "cannot write %s: path too long", path);
-  if (!(a->f = fopen(a->tmp, "wb")))
+  if (!(a->f = create_unique(a->tmp, sizeof a->tmp, path)))
     return glab_fail(GLAB_EIO, "cannot write %s: %s", path, strerror(errno));
   return GLAB_OK;
 }
@@ -50,7 +95,7 @@ glab_status glab_afile_commit(glab_afile *a) {
     return glab_fail(GLAB_EIO, "cannot write %s: %s", a->path, strerror(e));
   }
   /* the rename itself is durable once the directory is synced */
-  int dfd = open(dirname(a->tmp), O_RDONLY | O_DIRECTORY);
+  int dfd = open(dirname(a->tmp), O_RDONLY | O_DIRECTORY | O_CLOEXEC);   /* tmp is spent */
   if (dfd >= 0) {
     fsync(dfd);
     close(dfd);

@@ -78,12 +78,15 @@ glab_status glab_ckpt_write(const char *path, int n, const char *const *names,
 glab_status glab_ckpt_read(const char *path, int *n, char ***names, glab_tensor **ts);
 void glab_ckpt_free(int n, char **names, glab_tensor *ts);
 
-/* Write `n` bytes to path through path.tmp + fsync + rename (+ directory
-** fsync). */
+/* Write `n` bytes to path through a temporary + fsync + rename (+ directory
+** fsync).  The temporary, "<path>.<12 random hex digits>.tmp", is created
+** with O_EXCL | O_NOFOLLOW and mode 0666 less the umask: a symlink planted
+** beside the target is never written through, and two writers of one path
+** never share a temporary (the last rename wins, whole). */
 glab_status glab_write_atomic(const char *path, const void *data, size_t n);
 
-/* The same, streamed: open writes path.tmp, commit syncs and renames it over
-** path, abort removes it.  After a failed write, call abort. */
+/* The same, streamed: open creates the temporary, commit syncs and renames
+** it over path, abort removes it.  After a failed write, call abort. */
 typedef struct glab_afile {
   FILE *f;
   char path[4096], tmp[4096];

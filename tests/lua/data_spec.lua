@@ -138,6 +138,58 @@ describe("batches", function()
   end)
 end)
 
+describe("writers", function()
+  local sh, slurp = H.sh, H.slurp
+  local function ls(d)
+    local out = {}
+    for name in io.popen("ls -A " .. d):lines() do out[#out + 1] = name end
+    table.sort(out)
+    return out
+  end
+  local dir
+  before_each(function() dir = H.tmpdir() end)
+  after_each(function() os.execute("rm -rf " .. dir) end)
+
+  local img = G.rand(4, 5)
+  local writers = {
+    {"save", function(p) G.save(p, {w = img}) end},
+    {"write_npy", function(p) D.write_npy(p, img) end},
+    {"write_npz", function(p) D.write_npz(p, {w = img}) end},
+    {"save_pt", function(p) G.save_pt(p, {w = img}) end},
+    {"write_png", function(p) D.write_png(p, img) end},
+    {"write_idx", function(p) D.write_idx(p, img * 255) end},
+  }
+  for _, w in ipairs(writers) do
+    it(w[1] .. " never writes through a symlink planted at its temporary, and leaves only the file", function()
+      local path = dir .. "/out"
+      local victim = dir .. "/victim"
+      local f = assert(io.open(victim, "wb")); f:write("precious"); f:close()
+      assert(os.execute(("ln -s %s %s.tmp"):format(victim, path)))
+      w[2](path)
+      assert.are.equal("precious", slurp(victim))
+      assert.are.same({"out", "out.tmp", "victim"}, ls(dir))
+      assert.are.equal("regular file\n", sh("stat -c %F " .. path))
+      -- the same mode as a file that io.open creates under the same umask
+      local plain = dir .. "/plain"
+      f = assert(io.open(plain, "wb")); f:close()
+      assert.are.equal(sh("stat -c %a " .. plain), sh("stat -c %a " .. path))
+    end)
+  end
+
+  it("two processes saving to one path never collide", function()
+    local path = dir .. "/shared.ckpt"
+    local prog = ("local G = require 'genlab'; for i = 1, 200 do G.save('%s', {w = G.full({100000}, %%d)}) end")
+      :format(path)
+    local cmd = ("%s -e \"%s\" & p=$!; %s -e \"%s\"; b=$?; wait $p; echo rc=$?,$b")
+      :format(H.exe, prog:format(1), H.exe, prog:format(2))
+    local out = sh(cmd)
+    assert.matches("rc=0,0", out)
+    local v = G.load(path).w
+    assert.is_true(v:min():item() == v:max():item(), "a file mixed from both writers")
+    assert.are.same({"shared.ckpt"}, ls(dir))
+  end)
+end)
+
 describe("fetch-data", function()
   local sh = H.sh
   it("verifies checksums, is idempotent, and repairs a corrupt file", function()
