@@ -511,7 +511,7 @@ static int d_load(lua_State *L) {
 
 static const lg_Reg toplevel[] = {
   {"save", d_save, "save(path, {name = Tensor, ...})\nWrite named tensors to a checkpoint (tables nest: {model = m:state_dict(), optim = opt:state_dict()}\nstores \"model/fc1.weight\", ...); a name has at most 255 bytes, and a table that contains itself\nis an error naming where. Written to a new temporary file beside path, synced, then renamed:\na crash never leaves half a file. Format: core/DESIGN-notes.md (\"Checkpoints\")."},
-  {"load", d_load, "load(path) -> table\nThe tensors of a checkpoint, nested as they were saved. Every size is checked against the\nfile: a truncated or damaged file is an error naming the file and the entry."},
+  {"load", d_load, "load(path) -> table\nThe tensors of a checkpoint, nested as they were saved. The file's CRC-32 and every size\nare checked: a truncated or damaged file is an error naming the file (and the entry).\nFiles of format version 1 (before the CRC) still load."},
   {NULL, NULL, NULL}
 };
 

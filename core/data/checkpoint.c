@@ -2,26 +2,40 @@
 ** checkpoint.c -- named tensors in one file: a model's parameters and an
 ** optimizer's state, saved and restored.
 **
-** Format, version 1, every integer little-endian:
+** Format, version 2, every integer little-endian:
 **   "GLABCKPT"                 8 bytes, the magic
-**   u32 version = 1, u32 count, u64 header_bytes (of the entries that follow)
+**   u32 version = 2, u32 count, u64 header_bytes (of the entries that follow)
+**   u64 zero                   so that a version 1 reader meets an empty name
+**   u64 file_bytes             the length of the whole file, trailer included
 **   count entries:             u16 name_len, name (UTF-8, no NUL), u8 dtype
 **                              (0 float32, 1 float64), u8 ndim (<= 32),
 **                              i64 shape[ndim], u64 offset, u64 nbytes
 **   the data of each tensor    raw little-endian elements, row-major, at its
 **                              offset from the start of the file (64-aligned)
-** A reader checks the magic, the version, every length against the header
-** and the file, and nbytes = numel * element size, before it allocates.
+**   u32 crc                    zlib's CRC-32 of every byte before it
+** A reader checks the magic, the version, the file's length against
+** file_bytes and the CRC before it reads any entry; then every length
+** against the header and the file, and nbytes = numel * element size,
+** before it allocates.  Any damage to one byte, or to up to 32 in a row,
+** changes the CRC: a damaged file is an error, never different tensors.
+**
+** Version 1 (genlab before the CRC) is the same less file_bytes and the
+** trailer; it is still read, with no checksum to check, and its length must
+** end where its last tensor does, as that writer left it.
 */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "io.h"
 
 #define MAGIC "GLABCKPT"
-#define VERSION 1
+#define VERSION 2
+#define FIXED 40                /* magic, version, count, header_bytes, 0, file_bytes */
+#define FIXED_V1 24
+#define TRAILER 4
 #define MAX_ENTRIES 100000
 #define ALIGN 64
 
@@ -87,6 +101,15 @@ static glab_status write_data(buf *b, int n, const glab_tensor *const *ts) {
   return GLAB_OK;
 }
 
+/* file_bytes into the fixed header, then the CRC-32 trailer over it all. */
+static glab_status seal(buf *b) {
+  uint64_t total = b->n + TRAILER;
+  for (int i = 0; i < 8; i++) b->p[FIXED - 8 + i] = (unsigned char)(total >> (8 * i));
+  uLong crc = crc32_z(crc32(0L, Z_NULL, 0), b->p, b->n);
+  if (!put_u(b, crc, 4)) return glab_fail(GLAB_ENOMEM, "save: out of memory");
+  return GLAB_OK;
+}
+
 glab_status glab_ckpt_write(const char *path, int n, const char *const *names,
                             const glab_tensor *const *ts) {
   if (n < 0 || n > MAX_ENTRIES)
@@ -98,14 +121,15 @@ glab_status glab_ckpt_write(const char *path, int n, const char *const *names,
       return glab_fail(GLAB_EARG, "save: name '%s' must have 1 to 255 bytes", names[i]);
     hdr += entry_bytes(names[i], ts[i]);
   }
-  size_t data0 = (24 + hdr + ALIGN - 1) / ALIGN * ALIGN;
+  size_t data0 = (FIXED + hdr + ALIGN - 1) / ALIGN * ALIGN;
   buf b = {0};
   glab_status s = GLAB_OK;
   if (!put(&b, MAGIC, 8) || !put_u(&b, VERSION, 4) || !put_u(&b, (uint64_t)n, 4) ||
-      !put_u(&b, hdr, 8))
+      !put_u(&b, hdr, 8) || !put_u(&b, 0, 8) || !put_u(&b, 0, 8))   /* file_bytes: in seal */
     s = glab_fail(GLAB_ENOMEM, "save: out of memory");
   if (s == GLAB_OK) s = write_entries(&b, n, names, ts, data0);
   if (s == GLAB_OK) s = write_data(&b, n, ts);
+  if (s == GLAB_OK) s = seal(&b);
   if (s == GLAB_OK) s = glab_write_atomic(path, b.p, b.n);
   free(b.p);
   return s;
@@ -116,6 +140,7 @@ glab_status glab_ckpt_write(const char *path, int n, const char *const *names,
 typedef struct reader {
   const unsigned char *p;
   size_t n, at;
+  size_t data_end;              /* the furthest byte of tensor data seen */
   const char *path;
 } reader;
 
@@ -127,7 +152,13 @@ static int get_u(reader *r, uint64_t *v, int bytes) {
   return 1;
 }
 
-static glab_status bad(const reader *r, const char *what) {
+/* "load: PATH: what". */
+static glab_status bad(const reader *r, const char *fmt, ...) {
+  char what[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
   return glab_fail(GLAB_EFORMAT, "load: %s: %s", r->path, what);
 }
 
@@ -171,6 +202,7 @@ static glab_status read_entry(reader *r, size_t hend, size_t flen, char **name, 
     return bad_entry(r, nm, len, "data at %llu..%llu lies outside the %zu-byte file "
                      "(truncated?)", (unsigned long long)off, (unsigned long long)(off + nbytes),
                      flen);
+  if (off + nbytes > r->data_end) r->data_end = (size_t)(off + nbytes);
   glab_status s = glab_tensor_new(t, (glab_dtype)dt, (int)nd, shape);
   if (s != GLAB_OK) return s;
   memcpy(glab_tensor_data(t), r->p + off, (size_t)nbytes);
@@ -180,30 +212,56 @@ static glab_status read_entry(reader *r, size_t hend, size_t flen, char **name, 
   return GLAB_OK;
 }
 
+/* A version 2 file: its length and CRC, before any entry is trusted. */
+static glab_status check_whole(reader *r) {
+  uint64_t declared, want;
+  r->at = FIXED - 8;
+  if (!get_u(r, &declared, 8)) return bad(r, "the header runs past the end of the file (truncated?)");
+  if (declared > r->n)
+    return bad(r, "truncated: the header declares %llu bytes, the file has %zu",
+               (unsigned long long)declared, r->n);
+  if (declared < r->n)
+    return bad(r, "%llu bytes after the end that the header declares (%llu bytes)",
+               (unsigned long long)(r->n - declared), (unsigned long long)declared);
+  if (r->n < FIXED + TRAILER) return bad(r, "truncated: no room for the checksum");
+  r->at = r->n - TRAILER;
+  get_u(r, &want, TRAILER);
+  if (crc32_z(crc32(0L, Z_NULL, 0), r->p, r->n - TRAILER) != want)
+    return bad(r, "checksum mismatch (file damaged)");
+  return GLAB_OK;
+}
+
 static glab_status read_all(reader *r, int *n, char ***names, glab_tensor **ts) {
   uint64_t version, count, hdr;
-  if (r->n < 24 || memcmp(r->p, MAGIC, 8) != 0) return bad(r, "not a genlab checkpoint (bad magic)");
+  if (r->n < FIXED_V1 || memcmp(r->p, MAGIC, 8) != 0) return bad(r, "not a genlab checkpoint (bad magic)");
   r->at = 8;
   get_u(r, &version, 4);
   get_u(r, &count, 4);
   get_u(r, &hdr, 8);
-  if (version != VERSION) {
-    char w[96];
-    snprintf(w, sizeof w, "format version %llu (this genlab reads %d)", (unsigned long long)version, VERSION);
-    return bad(r, w);
+  if (version != 1 && version != VERSION)
+    return bad(r, "format version %llu (this genlab reads 1 and %d)", (unsigned long long)version, VERSION);
+  size_t fixed = version == 1 ? FIXED_V1 : FIXED, dend = r->n;    /* data lies before dend */
+  if (version == VERSION) {
+    glab_status s = check_whole(r);
+    if (s != GLAB_OK) return s;
+    dend = r->n - TRAILER;
   }
   if (count > MAX_ENTRIES) return bad(r, "too many entries");
-  if (hdr > r->n - 24) return bad(r, "the header runs past the end of the file (truncated?)");
-  size_t hend = 24 + hdr;
+  if (hdr > dend - fixed) return bad(r, "the header runs past the end of the file (truncated?)");
+  size_t hend = fixed + hdr;
   *names = calloc(count ? count : 1, sizeof **names);
   *ts = calloc(count ? count : 1, sizeof **ts);
   if (!*names || !*ts) return glab_fail(GLAB_ENOMEM, "load: out of memory");
+  r->at = fixed;
+  r->data_end = hend;
   for (uint64_t i = 0; i < count; i++) {
-    glab_status s = read_entry(r, hend, r->n, &(*names)[i], &(*ts)[i]);
+    glab_status s = read_entry(r, hend, dend, &(*names)[i], &(*ts)[i]);
     *n = (int)i + 1;
     if (s != GLAB_OK) return s;
   }
   *n = (int)count;
+  if (version == 1 && r->data_end != r->n)      /* that writer ended the file at the last tensor */
+    return bad(r, "%zu bytes after the last tensor's data (damaged?)", r->n - r->data_end);
   return GLAB_OK;
 }
 
@@ -215,7 +273,7 @@ glab_status glab_ckpt_read(const char *path, int *n, char ***names, glab_tensor 
   *ts = NULL;
   glab_status s = glab_read_file(&file, &len, path, (long)glab_max_alloc_bytes(), "load");
   if (s != GLAB_OK) return s;
-  reader r = {file, (size_t)len, 0, path};
+  reader r = {.p = file, .n = (size_t)len, .path = path};
   s = read_all(&r, n, names, ts);
   free(file);
   if (s != GLAB_OK) {

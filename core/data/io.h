@@ -69,8 +69,9 @@ glab_status glab_read_file(unsigned char **buf, long *n, const char *path, long 
                            const char *op);
 
 /* Checkpoints: named tensors in one file (format in checkpoint.c).  Written
-** through glab_write_atomic; read with every size checked against the file
-** length.  Names are at most 255 bytes, at most 100000 entries. */
+** through glab_write_atomic with a CRC-32 of the whole; read with the CRC
+** and every size checked against the file length.  Names are at most 255
+** bytes, at most 100000 entries. */
 glab_status glab_ckpt_write(const char *path, int n, const char *const *names,
                             const glab_tensor *const *ts);
 /* *names (malloc'd strings) and *ts (an array of n tensors) belong to the

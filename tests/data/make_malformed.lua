@@ -125,4 +125,21 @@ write("pt_short_storage.pt", pt(state_dict(100, 100), string.rep("\0", 8)))
 write("pt_view_out_of_bounds.pt", pt(state_dict(4, 10), string.rep("\0", 16)))
 write("pt_no_pickle.pt", zip{{"archive/version", "3\n"}})
 write("pt_missing_storage.pt", zip{{"archive/data.pkl", state_dict(4, 4)}, {"archive/version", "3\n"}})
+-- genlab checkpoints (core/data/checkpoint.c): {w = [1, 2, 3]} as float32
+local function ckpt_entry(off) return string.pack("<I2", 1) .. "w" .. string.pack("<I1I1i8I8I8", 0, 1, 3, off, 12) end
+local function ckpt_v2(patch)
+  local head = "GLABCKPT" .. string.pack("<I4I4I8I8I8", 2, 1, #ckpt_entry(128), 0, 128 + 12 + 4) .. ckpt_entry(128)
+  local body = head .. string.rep("\0", 128 - #head) .. string.pack("<fff", 1, 2, 3)
+  if patch then body = patch(body) end
+  return body .. string.pack("<I4", crc32(body))
+end
+local good_ckpt = ckpt_v2()         -- what G.save writes for {w = [1, 2, 3]} (nn_spec checks)
+write("ckpt_empty.ckpt", "")
+write("ckpt_bad_magic.ckpt", "GLABCKPX" .. good_ckpt:sub(9))
+write("ckpt_bad_crc.ckpt", good_ckpt:sub(1, 130) .. "\x7f" .. good_ckpt:sub(132))
+write("ckpt_truncated.ckpt", good_ckpt:sub(1, #good_ckpt - 6))
+write("ckpt_trailing.ckpt", good_ckpt .. "more")
+write("ckpt_bad_dtype.ckpt", ckpt_v2(function(b) return b:sub(1, 43) .. "\7" .. b:sub(45) end))
+write("ckpt_v1_outside.ckpt", "GLABCKPT" .. string.pack("<I4I4I8", 1, 1, #ckpt_entry(64)) .. ckpt_entry(64) ..
+      string.rep("\0", 64 - 24 - #ckpt_entry(64)) .. "abc")
 print("wrote the malformed corpus to " .. dir)

@@ -15,14 +15,15 @@ describe("malformed files", function()
 
   it("are all present", function() assert.is_true(#files >= 58) end)
   local readers = {idx = D.read_idx, npy = D.read_npy, img = D.read_image, pkl = D.read_pickle,
-                   npz = D.read_npz, pt = G.load_pt}
+                   npz = D.read_npz, pt = G.load_pt, ckpt = G.load}
   -- Files that must be stopped by our own checks before stb decodes them.
   local says = {["img_jpeg_dht_overflow.jpg"] = "more than 256 codes",
                 ["img_jpeg_dht_resync.jpg"] = "more than 256 codes",
                 ["img_jpeg_dht_short.jpg"] = "more than 256 codes",
                 ["img_gif_refused.gif"] = "not a PNG, JPEG or BMP file",
                 ["img_pnm_refused.pgm"] = "not a PNG, JPEG or BMP file",
-                ["img_pic_refused.pic"] = "not a PNG, JPEG or BMP file"}
+                ["img_pic_refused.pic"] = "not a PNG, JPEG or BMP file",
+                ["ckpt_bad_crc.ckpt"] = "checksum mismatch (file damaged)"}
   for _, name in ipairs(files) do
     it(name .. " is rejected with a message naming it", function()
       local reader = assert(readers[name:match("^(%a+)_")], "no reader for " .. name)
