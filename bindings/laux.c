@@ -401,6 +401,23 @@ double lg_optnum(lua_State *L, int i, const char *key, double deflt) {
   return v;
 }
 
+int64_t lg_optposint(lua_State *L, int i, const char *key, int64_t deflt) {
+  if (!lua_istable(L, i)) return deflt;
+  lua_getfield(L, i, key);
+  int64_t v = deflt;
+  if (!lua_isnil(L, -1)) {
+    int ok;
+    lua_Integer k = lua_tointegerx(L, -1, &ok);
+    if (!ok || k < 1)
+      luaL_error(L, "option '%s': expected a positive integer, got %s", key,
+                 lua_type(L, -1) == LUA_TNUMBER ? luaL_tolstring(L, -1, NULL)
+                                                : lua_pushfstring(L, "a %s", luaL_typename(L, -1)));
+    v = (int64_t)k;
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
 int lg_optchoice(lua_State *L, int i, const char *key, const char *const names[], int deflt) {
   if (!lua_istable(L, i)) return deflt;
   lua_getfield(L, i, key);

@@ -67,9 +67,10 @@ static int d_write_npy(lua_State *L) {
 
 static int d_read_image(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
-  lg_checkopts(L, 2, OPTS("gray"));
+  lg_checkopts(L, 2, OPTS("gray", "max_pixels"));
   int gray = lg_optbool(L, 2, "gray", 0);
-  lg_try(L, glab_image_read(lg_push(L), path, gray));
+  int64_t max_pixels = lg_optposint(L, 2, "max_pixels", GLAB_IMAGE_MAX_PIXELS);
+  lg_try(L, glab_image_read(lg_push(L), path, gray, max_pixels));
   return 1;
 }
 
@@ -293,7 +294,7 @@ static int d_photos(lua_State *L) {
     if ((split == 0 && held) || (split == 1 && !held)) continue;
     const char *path = data_file(L, lua_pushfstring(L, "photos/%s.jpg", photo_names[i]), "photos");
     glab_tensor *img = lg_push(L);
-    lg_try(L, glab_image_read(img, path, 1));
+    lg_try(L, glab_image_read(img, path, 1, 0));
     if (k > 1) {
       downscale(L, img, k);
       lua_remove(L, -2);
@@ -348,7 +349,7 @@ static const lg_Reg functions[] = {
   {"write_idx", d_write_idx, "data.write_idx(path, t)\nWrite t as an IDX file of unsigned bytes (values rounded and clamped to 0..255)."},
   {"read_npy", d_read_npy, "data.read_npy(path) -> Tensor\nA numpy .npy array (or its gzip): f4 stays float32, f8 float64, u1 becomes float32, i4/i8 float64.\nFortran order, object arrays and big-endian files are refused with a message."},
   {"write_npy", d_write_npy, "data.write_npy(path, t)\nSave t as a C-order .npy file that numpy.load reads (written atomically)."},
-  {"read_image", d_read_image, "data.read_image(path, [{gray=false}]) -> Tensor\nA PNG, JPEG or BMP image as float32 in [0, 1]: (H, W) for gray, else (H, W, 3).\ngray=true converts with the ITU-R BT.601 weights 0.299, 0.587, 0.114."},
+  {"read_image", d_read_image, "data.read_image(path, [{gray=false, max_pixels=2^26}]) -> Tensor\nA PNG, JPEG or BMP image as float32 in [0, 1]: (H, W) for gray, else (H, W, 3).\ngray=true converts with the ITU-R BT.601 weights 0.299, 0.587, 0.114. An image of more than\nmax_pixels pixels (width * height; 2^26 is 8192 x 8192) is refused from its header, before\ndecoding: a small file can claim a huge image. Raise max_pixels to read a bigger one."},
   {"write_png", d_write_png, "data.write_png(path, img)\nSave (H, W), (H, W, 3) or (H, W, 4) values in [0, 1] (clamped) as a PNG."},
   {"to_gray", d_to_gray, "data.to_gray(rgb) -> Tensor\nLuma 0.299 R + 0.587 G + 0.114 B of an (..., 3) tensor (ITU-R BT.601)."},
   {"patches", d_patches, "data.patches(images, size, [{count=10000, seed=, generator=}]) -> Tensor\n(count, size*size) random patches of a gray image or a list of them, uniform over\nall patch positions of all images. seed gives a private generator (same patches every run)."},

@@ -80,6 +80,9 @@ void lg_checkopts(lua_State *L, int i, const char *const *keys);
 /* Boolean/number field of an options table at index i. */
 int lg_optbool(lua_State *L, int i, const char *key, int deflt);
 double lg_optnum(lua_State *L, int i, const char *key, double deflt);
+/* An integer >= 1 (a count, a limit), deflt when absent; anything else (0,
+** -1, 2.5, "x") is the error "option 'key': expected a positive integer". */
+int64_t lg_optposint(lua_State *L, int i, const char *key, int64_t deflt);
 /* Index in names (NULL-ended) of the string option key, deflt when absent;
 ** any other string is an error that lists the choices. */
 int lg_optchoice(lua_State *L, int i, const char *key, const char *const names[], int deflt);

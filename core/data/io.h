@@ -54,8 +54,11 @@ glab_status glab_npz_write(const char *path, int n, const char *const *names,
 
 /* An image as float32 in [0, 1]: (H, W) for gray files or when gray is set
 ** (ITU-R BT.601 luma), else (H, W, 3); alpha is dropped.  16-bit PNGs keep
-** their precision. */
-glab_status glab_image_read(glab_tensor *out, const char *path, int gray);
+** their precision.  An image of more than max_pixels pixels (W * H; 0 for
+** GLAB_IMAGE_MAX_PIXELS) is refused from its header, before it is decoded:
+** a small file can claim a huge image (a decompression bomb). */
+#define GLAB_IMAGE_MAX_PIXELS ((int64_t)1 << 26)   /* 8192 x 8192: 1 GiB at most as RGB */
+glab_status glab_image_read(glab_tensor *out, const char *path, int gray, int64_t max_pixels);
 /* (H, W), (H, W, 3) or (H, W, 4) with values clamped to [0, 1]. */
 glab_status glab_image_write_png(const char *path, const glab_tensor *img);
 /* 8-bit pixels (h rows of w * channels bytes, channels 1..4) as a PNG. */

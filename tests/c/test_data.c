@@ -115,10 +115,10 @@ static void test_images(void) {
   glab_tensor_new(&rgb, GLAB_F32, 3, sh);
   for (int64_t i = 0; i < 60; i++) ((float *)glab_tensor_data(&rgb))[i] = (float)((i * 37) % 256) / 255.0f;
   OK(glab_image_write_png(tmp("c.png"), &rgb) == GLAB_OK, "write an RGB PNG");
-  OK(glab_image_read(&back, tmp("c.png"), 0) == GLAB_OK && back.ndim == 3 && back.shape[2] == 3,
+  OK(glab_image_read(&back, tmp("c.png"), 0, 0) == GLAB_OK && back.ndim == 3 && back.shape[2] == 3,
      "read it as (4x5x3)");
   NEAR(max_diff(&back, &rgb), 0, 1e-6, "8-bit values survive exactly");
-  glab_image_read(&gray, tmp("c.png"), 1);
+  glab_image_read(&gray, tmp("c.png"), 1, 0);
   double r = glab_tensor_flat_get(&rgb, 3), g = glab_tensor_flat_get(&rgb, 4), b = glab_tensor_flat_get(&rgb, 5);
   NEAR(glab_tensor_flat_get(&gray, 1), 0.299 * r + 0.587 * g + 0.114 * b, 1e-6, "BT.601 luma on load");
   glab_tensor y = GLAB_TENSOR_EMPTY;

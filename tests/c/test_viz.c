@@ -106,7 +106,7 @@ static void test_text_and_png(void) {
   const char *path = "/tmp/genlab-test-viz.png";
   OK(glab_canvas_write_png(&c, path) == GLAB_OK, "write the canvas as PNG");
   glab_tensor img = GLAB_TENSOR_EMPTY;
-  OK(glab_image_read(&img, path, 0) == GLAB_OK && img.shape[0] == 80 && img.shape[1] == 200,
+  OK(glab_image_read(&img, path, 0, 0) == GLAB_OK && img.shape[0] == 80 && img.shape[1] == 200,
      "read it back as (80x200x3)");
   int diff = 0;
   for (int y = 0; y < 80; y++)

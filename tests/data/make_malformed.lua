@@ -84,6 +84,18 @@ local function crc32(s)
   for i = 1, #s do c = crc_table[(c ~ s:byte(i)) & 0xFF] ~ (c >> 8) end
   return c ~ 0xFFFFFFFF
 end
+-- A decompression bomb's header: a PNG of 30000x30000 gray pixels whose IDAT
+-- holds only its first 64 bytes (a stored deflate block; the real bomb,
+-- zeros deflated, is 875 KB).  The loader must refuse it from the header.
+local function png_chunk(kind, data) return string.pack(">I4", #data) .. kind .. data .. string.pack(">I4", crc32(kind .. data)) end
+local function zlib_stored(data)
+  local a, b = 1, 0
+  for i = 1, #data do a = (a + data:byte(i)) % 65521; b = (b + a) % 65521 end
+  return "\x78\x01\x01" .. string.pack("<I2I2", #data, 0xffff - #data) .. data .. string.pack(">I4", b << 16 | a)
+end
+write("img_bomb_claim.png", "\x89PNG\r\n\x1a\n" .. png_chunk("IHDR", string.pack(">I4I4BBBBB", 30000, 30000, 8, 0, 0, 0, 0)) ..
+      png_chunk("IDAT", zlib_stored(string.rep("\0", 64))) .. png_chunk("IEND", ""))
+
 -- members: {name, data, [method=0], [crc=], [csize=]} (crc and csize may lie)
 local function zip(members)
   local out, cd = {}, {}

@@ -199,7 +199,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 #elif defined(FUZZ_NPY)
   glab_status s = glab_npy_read(&t, path);
 #else
-  glab_status s = glab_image_read(&t, path, size % 2);
+  glab_status s = glab_image_read(&t, path, size % 2, 0);
 #endif
   if (s != GLAB_OK && glab_errmsg()[0] == '\0') abort();   /* a failure must say why */
   glab_tensor_free(&t);

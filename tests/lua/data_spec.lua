@@ -23,7 +23,8 @@ describe("malformed files", function()
                 ["img_gif_refused.gif"] = "not a PNG, JPEG or BMP file",
                 ["img_pnm_refused.pgm"] = "not a PNG, JPEG or BMP file",
                 ["img_pic_refused.pic"] = "not a PNG, JPEG or BMP file",
-                ["ckpt_bad_crc.ckpt"] = "checksum mismatch (file damaged)"}
+                ["ckpt_bad_crc.ckpt"] = "checksum mismatch (file damaged)",
+                ["img_bomb_claim.png"] = "30000x30000 is 900000000 pixels, over the limit of 67108864 (max_pixels raises it)"}
   for _, name in ipairs(files) do
     it(name .. " is rejected with a message naming it", function()
       local reader = assert(readers[name:match("^(%a+)_")], "no reader for " .. name)
@@ -32,6 +33,24 @@ describe("malformed files", function()
       if says[name] then assert.matches(says[name], msg, 1, true) end
     end)
   end
+end)
+
+describe("read_image", function()
+  it("refuses an image over max_pixels from its header, and the option raises the limit", function()
+    local path = os.tmpname() .. ".png"
+    D.write_png(path, G.rand(300, 200, 3))
+    assert.are.same({300, 200, 3}, D.read_image(path).shape)            -- under the default
+    assert.matches(": 200x300 is 60000 pixels, over the limit of 59999 (max_pixels raises it)",
+                   H.err(D.read_image, path, {max_pixels = 59999}), 1, true)
+    assert.are.same({300, 200}, D.read_image(path, {gray = true, max_pixels = 60000}).shape)
+    assert.matches("option 'max_pixels': expected a positive integer, got 0",
+                   H.err(D.read_image, path, {max_pixels = 0}), 1, true)
+    os.remove(path)
+    local bomb = "tests/data/malformed/img_bomb_claim.png"              -- claims 30000x30000
+    assert.matches("over the limit of 67108864", H.err(D.read_image, bomb), 1, true)
+    local msg = H.err(D.read_image, bomb, {max_pixels = 30000 * 30000})  -- past the limit: no pixels
+    assert.is_truthy(msg:find("cannot decode", 1, true) or msg:find("do not fit in memory", 1, true), msg)
+  end)
 end)
 
 describe("data sets", function()
