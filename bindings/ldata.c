@@ -345,7 +345,7 @@ static int d_dir(lua_State *L) {
 }
 
 static const lg_Reg functions[] = {
-  {"read_idx", d_read_idx, "data.read_idx(path, [{limit=, dtype=}]) -> Tensor\nAn IDX file (plain or gzip) with its raw values (bytes stay 0..255); limit keeps the first items."},
+  {"read_idx", d_read_idx, "data.read_idx(path, [{limit=, dtype=}]) -> Tensor\nAn IDX file (plain or gzip) with its raw values (bytes stay 0..255); limit keeps the first items.\nA gzip file is read to its end, limit or not, so that its CRC-32 and length are checked."},
   {"write_idx", d_write_idx, "data.write_idx(path, t)\nWrite t as an IDX file of unsigned bytes (values rounded and clamped to 0..255)."},
   {"read_npy", d_read_npy, "data.read_npy(path) -> Tensor\nA numpy .npy array (or its gzip): f4 stays float32, f8 float64, u1 becomes float32, i4/i8 float64.\nFortran order, object arrays and big-endian files are refused with a message."},
   {"write_npy", d_write_npy, "data.write_npy(path, t)\nSave t as a C-order .npy file that numpy.load reads (written atomically)."},

@@ -6,6 +6,8 @@
 ** byte).  Files may be gzip-compressed; zlib reads both kinds.  The data
 ** length a header declares is checked against the real length before any
 ** allocation: the file size, or for gzip the ISIZE field of its trailer.
+** A gzip file is decompressed to its end even when limit keeps fewer items,
+** so that its trailer (CRC-32 and length) is always checked.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,12 +49,41 @@ static glab_status uncompressed_size(double *n, const char *path) {
   return s;
 }
 
+/* The failure zlib recorded for a gzip file, or GLAB_OK if none: a bad
+** CRC-32 or length in the trailer, broken deflate data, or a stream that
+** stops before its trailer. */
+static glab_status gzip_failure(const source *src) {
+  int err;
+  const char *m = gzerror(src->gz, &err);
+  size_t plen = strlen(src->path);
+  if (err == Z_OK) return GLAB_OK;
+  if (strncmp(m, src->path, plen) == 0 && m[plen] == ':') m += plen + 1 + (m[plen + 1] == ' ');
+  if (err == Z_BUF_ERROR)
+    return glab_fail(GLAB_EFORMAT, "idx: %s: the gzip data ends before its trailer (truncated)",
+                     src->path);
+  if (strstr(m, "incorrect data check"))
+    return glab_fail(GLAB_EFORMAT, "idx: %s: corrupt gzip data: CRC mismatch", src->path);
+  return glab_fail(GLAB_EFORMAT, "idx: %s: corrupt gzip data (%s)", src->path, m);
+}
+
 static glab_status read_exact(source *src, void *buf, size_t n, const char *field) {
   int got = gzread(src->gz, buf, (unsigned)n);
-  if (got < 0 || (size_t)got != n)
+  if (got < 0 || (size_t)got != n) {
+    glab_status s = gzip_failure(src);
+    if (s != GLAB_OK) return s;
     return glab_fail(GLAB_EFORMAT, "idx: %s: truncated in %s (needed %zu bytes, got %d)",
                      src->path, field, n, got < 0 ? 0 : got);
+  }
   return GLAB_OK;
+}
+
+/* A gzip file is read to its end, whatever limit kept, so that zlib checks
+** its trailer: the CRC-32 and the length of all the data. */
+static glab_status check_to_end(source *src) {
+  if (gzdirect(src->gz)) return GLAB_OK;
+  unsigned char buf[1 << 14];
+  while (gzread(src->gz, buf, sizeof buf) > 0) {}
+  return gzip_failure(src);
 }
 
 typedef struct { int code; int size; const char *name; } idx_type;
@@ -149,6 +180,7 @@ glab_status glab_idx_read(glab_tensor *out, const char *path, int64_t limit,
   if (s == GLAB_OK && limit >= 0 && limit < shape[0]) shape[0] = limit;
   if (s == GLAB_OK) s = glab_tensor_new(&t, dt, ndim, shape);
   if (s == GLAB_OK) s = read_elements(&src, &t, type);
+  if (s == GLAB_OK) s = check_to_end(&src);
   gzclose(src.gz);
   if (s == GLAB_OK) *out = t;
   else glab_tensor_free(&t);

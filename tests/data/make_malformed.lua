@@ -96,6 +96,18 @@ end
 write("img_bomb_claim.png", "\x89PNG\r\n\x1a\n" .. png_chunk("IHDR", string.pack(">I4I4BBBBB", 30000, 30000, 8, 0, 0, 0, 0)) ..
       png_chunk("IDAT", zlib_stored(string.rep("\0", 64))) .. png_chunk("IEND", ""))
 
+-- gzip IDX files, the data in one stored deflate block (RFC 1951/1952);
+-- crc and isize may lie, and the trailer may be missing
+local function gzip(data, crc, isize, no_trailer)
+  local out = "\x1f\x8b\x08\x00\0\0\0\0\x00\x03\x01" .. string.pack("<I2I2", #data, 0xffff - #data) .. data
+  if no_trailer then return out end
+  return out .. string.pack("<I4I4", crc or crc32(data), isize or #data)
+end
+local small_idx = "\x00\x00\x08\x01" .. be32(5) .. "abcde"
+write("idx_gzip_bad_crc.idx.gz", gzip(small_idx, crc32(small_idx) ~ 1))
+write("idx_gzip_no_trailer.idx.gz", gzip(small_idx, nil, nil, true))
+write("idx_gzip_bad_length.idx.gz", gzip(small_idx, nil, #small_idx + 1000))
+
 -- members: {name, data, [method=0], [crc=], [csize=]} (crc and csize may lie)
 local function zip(members)
   local out, cd = {}, {}

@@ -24,6 +24,9 @@ describe("malformed files", function()
                 ["img_pnm_refused.pgm"] = "not a PNG, JPEG or BMP file",
                 ["img_pic_refused.pic"] = "not a PNG, JPEG or BMP file",
                 ["ckpt_bad_crc.ckpt"] = "checksum mismatch (file damaged)",
+                ["idx_gzip_bad_crc.idx.gz"] = "corrupt gzip data: CRC mismatch",
+                ["idx_gzip_bad_length.idx.gz"] = "corrupt gzip data (incorrect length check)",
+                ["idx_gzip_no_trailer.idx.gz"] = "the gzip data ends before its trailer",
                 ["img_bomb_claim.png"] = "30000x30000 is 900000000 pixels, over the limit of 67108864 (max_pixels raises it)"}
   for _, name in ipairs(files) do
     it(name .. " is rejected with a message naming it", function()
