@@ -26,18 +26,33 @@ typedef struct {
   int64_t shape[GLAB_MAXDIM];
 } npy_header;
 
-/* The quoted value following 'key': in the dict text, or NULL. */
+/* The value following the first 'key': at or after h in the dict text, or
+** NULL. */
 static const char *find_key(const char *h, const char *key) {
   char pat[32];
   snprintf(pat, sizeof pat, "'%s'", key);
-  const char *p = strstr(h, pat);
-  if (!p) return NULL;
-  p += strlen(pat);
-  while (isspace((unsigned char)*p)) p++;
-  if (*p != ':') return NULL;
-  p++;
-  while (isspace((unsigned char)*p)) p++;
-  return p;
+  for (const char *p = strstr(h, pat); p; p = strstr(p + 1, pat)) {
+    const char *v = p + strlen(pat);
+    while (isspace((unsigned char)*v)) v++;
+    if (*v != ':') continue;
+    v++;
+    while (isspace((unsigned char)*v)) v++;
+    return v;
+  }
+  return NULL;
+}
+
+/* numpy's dict literal keeps the last of a repeated key and we would read
+** the first: a header that repeats one is refused rather than read either
+** way. */
+static glab_status check_unique_keys(const char *text, const char *what) {
+  static const char *const keys[] = {"descr", "fortran_order", "shape", NULL};
+  for (int i = 0; keys[i]; i++) {
+    const char *first = find_key(text, keys[i]);
+    if (first && find_key(first, keys[i]))
+      return glab_fail(GLAB_EFORMAT, "%s: the header has the key '%s' twice", what, keys[i]);
+  }
+  return GLAB_OK;
 }
 
 static glab_status parse_descr(npy_header *h, const char *text, const char *what) {
@@ -154,6 +169,7 @@ glab_status glab_npy_read_from(glab_tensor *out, glab_reader *r) {
   npy_header h = {0};
   glab_tensor t = GLAB_TENSOR_EMPTY;
   glab_status s = read_header_text(&text, r);
+  if (s == GLAB_OK) s = check_unique_keys(text, r->what);
   if (s == GLAB_OK) s = parse_descr(&h, text, r->what);
   if (s == GLAB_OK) s = parse_shape(&h, text, r->what);
   if (s == GLAB_OK) {
@@ -173,6 +189,9 @@ glab_status glab_npy_read_from(glab_tensor *out, glab_reader *r) {
   glab_dtype dt = (h.kind == 'f' && h.size == 4) || (h.size == 1 && h.kind != 'i') ? GLAB_F32 : GLAB_F64;
   if (s == GLAB_OK) s = glab_tensor_new(&t, dt, h.ndim, h.shape);
   if (s == GLAB_OK) s = read_data(&t, r, &h);
+  if (s == GLAB_OK && glab_reader_left(r) > 0)      /* a lying shape, or two files in one */
+    s = glab_fail(GLAB_EFORMAT, "%s: %llu bytes after the data of shape (%s)", r->what,
+                  (unsigned long long)glab_reader_left(r), glab_shape_str(sh, sizeof sh, h.ndim, h.shape));
   if (s == GLAB_OK && h.fortran) s = fortran_view(&t);
   free(text);
   if (s == GLAB_OK) *out = t;

@@ -37,6 +37,8 @@ write("npy_big_endian.npy", npy("{'descr': '>f8', 'fortran_order': False, 'shape
 write("npy_complex.npy", npy("{'descr': '<c8', 'fortran_order': False, 'shape': (2,), }", string.rep("\0", 16)))
 write("npy_bad_shape.npy", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, x), }", string.rep("\0", 16)))
 write("npy_truncated.npy", npy("{'descr': '<f8', 'fortran_order': False, 'shape': (100, 100), }", string.rep("\0", 64)))
+write("npy_trailing_bytes.npy", npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }", string.rep("\0", 24)))
+write("npy_duplicate_key.npy", npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2,), 'shape': (1,), }", string.rep("\0", 16)))
 write("npy_lying_shape.npy", npy("{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296), }", "12345678"))
 
 -- images

@@ -25,6 +25,8 @@ describe("malformed files", function()
                 ["img_pic_refused.pic"] = "not a PNG, JPEG or BMP file",
                 ["ckpt_bad_crc.ckpt"] = "checksum mismatch (file damaged)",
                 ["idx_gzip_bad_crc.idx.gz"] = "corrupt gzip data: CRC mismatch",
+                ["npy_trailing_bytes.npy"] = "8 bytes after the data of shape (2)",
+                ["npy_duplicate_key.npy"] = "the header has the key 'shape' twice",
                 ["idx_gzip_bad_length.idx.gz"] = "corrupt gzip data (incorrect length check)",
                 ["idx_gzip_no_trailer.idx.gz"] = "the gzip data ends before its trailer",
                 ["img_bomb_claim.png"] = "30000x30000 is 900000000 pixels, over the limit of 67108864 (max_pixels raises it)"}
