@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -112,12 +113,24 @@ glab_status glab_write_atomic(const char *path, const void *data, size_t n) {
   return s;
 }
 
+glab_status glab_open_read(FILE **f, const char *path, const char *op) {
+  struct stat st;
+  if (!(*f = fopen(path, "rb")))
+    return glab_fail(GLAB_EIO, "%s: cannot open %s: %s", op, path, strerror(errno));
+  if (fstat(fileno(*f), &st) == 0 && S_ISDIR(st.st_mode)) {
+    fclose(*f);
+    *f = NULL;
+    return glab_fail(GLAB_EIO, "%s: %s is a directory", op, path);
+  }
+  return GLAB_OK;
+}
+
 glab_status glab_read_file(unsigned char **buf, long *n, const char *path, long max,
                            const char *op) {
-  FILE *f = fopen(path, "rb");
+  FILE *f;
   *buf = NULL;
-  if (!f) return glab_fail(GLAB_EIO, "%s: cannot open %s: %s", op, path, strerror(errno));
-  glab_status s = GLAB_OK;
+  glab_status s = glab_open_read(&f, path, op);
+  if (s != GLAB_OK) return s;
   if (fseek(f, 0, SEEK_END) != 0 || (*n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
     s = glab_fail(GLAB_EIO, "%s: cannot read %s", op, path);
   else if (*n > max)

@@ -29,12 +29,12 @@ typedef struct {
 ** multiples of 2^32 are bounded by that ratio.  A file shorter than its
 ** bound still fails cleanly when the read comes up short. */
 static glab_status uncompressed_size(double *n, const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return glab_fail(GLAB_EIO, "idx: cannot open %s", path);
+  FILE *f;
+  glab_status s = glab_open_read(&f, path, "idx");
+  if (s != GLAB_OK) return s;
   unsigned char m[2] = {0}, t[4];
   struct stat st;
   int gz = fread(m, 1, 2, f) == 2 && m[0] == 0x1f && m[1] == 0x8b;
-  glab_status s = GLAB_OK;
   if (fstat(fileno(f), &st) != 0) s = glab_fail(GLAB_EIO, "idx: cannot stat %s", path);
   else if (!gz) *n = (double)st.st_size;
   else if (st.st_size < 18 || fseek(f, -4, SEEK_END) != 0 || fread(t, 1, 4, f) != 4)

@@ -66,6 +66,11 @@ glab_status glab_png_write_u8(const char *path, const uint8_t *px, int w, int h,
 /* Luma Y = 0.299 R + 0.587 G + 0.114 B of an (..., 3) tensor. */
 glab_status glab_image_to_gray(glab_tensor *out, const glab_tensor *rgb);
 
+/* path opened for reading ("rb"), or a failure "op: cannot open PATH: why";
+** a directory is refused as "op: PATH is a directory" (fopen opens one, and
+** its size then reads as ~2^63 or its first read fails). */
+glab_status glab_open_read(FILE **f, const char *path, const char *op);
+
 /* The whole file in a malloc'd buffer (one spare byte at the end), refusing
 ** files over max bytes; op names the caller in messages. */
 glab_status glab_read_file(unsigned char **buf, long *n, const char *path, long max,

@@ -93,8 +93,9 @@ static glab_status persistent(void *vctx, glab_pickle *pk, int32_t pid, int32_t 
 
 /* The legacy (pre-1.6) format is a bare pickle stream, not a zip. */
 static glab_status check_magic(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return glab_fail(GLAB_EIO, "load_pt: cannot open %s", path);
+  FILE *f;
+  glab_status s = glab_open_read(&f, path, "load_pt");
+  if (s != GLAB_OK) return s;
   unsigned char m[4] = {0};
   size_t n = fread(m, 1, 4, f);
   fclose(f);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io.h"
 #include "reader.h"
 
 static glab_status init(glab_reader *r, const char *what, uint64_t size) {
@@ -56,10 +57,11 @@ static glab_status cannot_read(glab_reader *r, FILE *f, const char *op, const ch
 glab_status glab_reader_file(glab_reader *r, const char *path, const char *op) {
   char what[320];
   snprintf(what, sizeof what, "%s: %s", op, path);
-  FILE *f = fopen(path, "rb");
-  if (!f) {
+  FILE *f;
+  glab_status s = glab_open_read(&f, path, op);
+  if (s != GLAB_OK) {
     memset(r, 0, sizeof *r);
-    return glab_fail(GLAB_EIO, "%s: cannot open %s: %s", op, path, strerror(errno));
+    return s;
   }
   long n;
   if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
@@ -67,7 +69,6 @@ glab_status glab_reader_file(glab_reader *r, const char *path, const char *op) {
   }
   unsigned char magic[2] = {0, 0};
   int gz = n >= 2 && fread(magic, 1, 2, f) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
-  glab_status s = GLAB_OK;
   if (gz) {
     uint64_t off = 0, len = 0;
     uint32_t size = 0, crc = 0;

@@ -121,10 +121,10 @@ static glab_status parse_directory(glab_zip *z, const unsigned char *cd, uint64_
 glab_status glab_zip_open(glab_zip *z, const char *path, const char *op) {
   memset(z, 0, sizeof *z);
   snprintf(z->what, sizeof z->what, "%s: %s", op, path);
-  if (!(z->f = fopen(path, "rb"))) return glab_fail(GLAB_EIO, "%s: cannot open %s", op, path);
+  glab_status s = glab_open_read(&z->f, path, op);
+  if (s != GLAB_OK) return s;
   off_t size;
   uint64_t count = 0, cd_at = 0, cd_size = 0;
-  glab_status s = GLAB_OK;
   if (fseeko(z->f, 0, SEEK_END) != 0 || (size = ftello(z->f)) < 0)
     s = glab_fail(GLAB_EIO, "%s: cannot read the file", z->what);
   else z->size = (uint64_t)size;

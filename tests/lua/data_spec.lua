@@ -30,6 +30,13 @@ describe("malformed files", function()
                 ["idx_gzip_bad_length.idx.gz"] = "corrupt gzip data (incorrect length check)",
                 ["idx_gzip_no_trailer.idx.gz"] = "the gzip data ends before its trailer",
                 ["img_bomb_claim.png"] = "30000x30000 is 900000000 pixels, over the limit of 67108864 (max_pixels raises it)"}
+  it("a directory is named as one by every loader", function()
+    local d = H.tmpdir()
+    for _, reader in pairs(readers) do
+      assert.matches(d .. " is a directory", H.err(reader, d), 1, true)
+    end
+    os.execute("rm -rf " .. d)
+  end)
   for _, name in ipairs(files) do
     it(name .. " is rejected with a message naming it", function()
       local reader = assert(readers[name:match("^(%a+)_")], "no reader for " .. name)
