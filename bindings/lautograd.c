@@ -55,11 +55,17 @@ static int a_requires_grad_(lua_State *L) {
   return 1;
 }
 
-/* x:backward([gradient], [{retain_graph = false}]) */
+/* x:backward([gradient], [{retain_graph = false}]): the gradient, when
+** given, is a Tensor (as in PyTorch); a table in its place is the options. */
 static int a_backward(lua_State *L) {
   glab_var *v = LV(lg_check(L, 1));
-  int opts = lua_istable(L, 2) && !lg_test(L, 2) ? 2 : 3;
-  glab_tensor *g = opts == 3 && !lua_isnoneornil(L, 2) ? lg_totensor(L, 2, v->t.dtype) : NULL;
+  int opts = lua_istable(L, 2) ? 2 : 3;
+  glab_tensor *g = NULL;
+  if (opts == 3 && !lua_isnoneornil(L, 2) && !(g = lg_test(L, 2)))
+    luaL_error(L, "backward: the gradient must be a Tensor of x's shape, got a %s; call "
+               "x:backward(), x:backward(gradient), x:backward(gradient, {retain_graph = true}) "
+               "or x:backward{retain_graph = true}", luaL_typename(L, 2));
+  if (g && !g->storage) luaL_argerror(L, 2, "tensor has been closed");
   lg_checkopts(L, opts, OPTS("retain_graph"));
   int retain = lg_optbool(L, opts, "retain_graph", 0);
   lg_try(L, glab_backward(v, g, retain));
@@ -123,7 +129,7 @@ static const lg_Reg setters[] = {
 
 static const lg_Reg methods[] = {
   {"requires_grad_", a_requires_grad_, "x:requires_grad_([on=true]) -> x\nMake the leaf x record the operations on it, so backward() fills x.grad."},
-  {"backward", a_backward, "x:backward([gradient], [{retain_graph=false}])\nAccumulate d(x)/d(leaf) into the .grad of every leaf that requires grad and reaches x.\nA one-element x needs no gradient; otherwise pass one of x's shape. The graph's saved\ntensors are freed unless retain_graph is true."},
+  {"backward", a_backward, "x:backward([gradient], [{retain_graph=false}])\nAccumulate d(x)/d(leaf) into the .grad of every leaf that requires grad and reaches x.\nA one-element x needs no gradient; otherwise pass a Tensor of x's shape. The graph's saved\ntensors are freed unless retain_graph is true."},
   {"detach", a_detach, "x:detach() -> Tensor\nThe same tensor (shared storage) cut from the graph: a constant."},
   {"zero_grad", a_zero_grad, "x:zero_grad()\nDrop x's accumulated gradient, as x.grad = nil."},
   {NULL, NULL, NULL}

@@ -246,6 +246,22 @@ describe("the backward engine", function()
     assert.are.equal(2, x[{1, 1}])
   end)
 
+  it("says what backward accepts when given something else", function()
+    local x = G.ones(3):requires_grad_()
+    local y = (x * 2):sum()
+    for _, bad in ipairs{5, "x", true} do
+      local msg = H.err(y.backward, y, bad)
+      assert.matches("backward: the gradient must be a Tensor of x's shape, got a " .. type(bad), msg, 1, true)
+      assert.matches("call x:backward(), x:backward(gradient), x:backward(gradient, {retain_graph = true}) "
+                     .. "or x:backward{retain_graph = true}", msg, 1, true)
+    end
+    assert.matches("unknown option 'retain'", H.err(y.backward, y, {retain = true}))
+    y:backward(G.tensor(1), {retain_graph = true})
+    y:backward(nil, {retain_graph = true})
+    y:backward{retain_graph = true}
+    assert.are.same({6, 6, 6}, x.grad:totable())
+  end)
+
   it("a given output gradient weights the result", function()
     local x = G.tensor({1, 2, 3}, {dtype = "float64"}):requires_grad_()
     ;(x * x):backward(G.tensor({1, 0, -1}, {dtype = "float64"}))
