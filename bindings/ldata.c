@@ -41,9 +41,9 @@ static const char *data_file(lua_State *L, const char *rel, const char *group) {
 static int d_read_idx(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   lg_checkopts(L, 2, OPTS("limit", "dtype"));
-  lua_Integer limit = (lua_Integer)lg_optnum(L, 2, "limit", -1);
+  int64_t limit = lg_optposint(L, 2, "limit", -1);         /* -1: all */
   glab_dtype dt = lg_optdtype(L, 2, lg_default_dtype(L));
-  lg_try(L, glab_idx_read(lg_push(L), path, (int64_t)limit, dt));
+  lg_try(L, glab_idx_read(lg_push(L), path, limit, dt));
   return 1;
 }
 
@@ -113,7 +113,7 @@ static int d_patches(lua_State *L) {
   lua_settop(L, 3);
   lua_Integer size = luaL_checkinteger(L, 2);
   lg_checkopts(L, 3, OPTS("count", "seed", "generator"));
-  lua_Integer count = (lua_Integer)lg_optnum(L, 3, "count", 10000);
+  int64_t count = lg_optposint(L, 3, "count", 10000);
   glab_rng own, *g = lg_optrng(L, 3);
   if (lua_istable(L, 3)) {
     lua_getfield(L, 3, "seed");
@@ -125,7 +125,7 @@ static int d_patches(lua_State *L) {
   }
   int n;
   const glab_tensor **imgs = image_list(L, 1, &n);
-  lg_try(L, glab_patches_random(lg_push(L), imgs, n, (int64_t)size, (int64_t)count, g));
+  lg_try(L, glab_patches_random(lg_push(L), imgs, n, (int64_t)size, count, g));
   return 1;
 }
 
@@ -238,16 +238,16 @@ static int idx_set(lua_State *L, const char *dir, const char *group, int gz) {
     if (!lua_isnil(L, -1)) split = luaL_checkoption(L, -1, NULL, splits);
     lua_pop(L, 1);
   }
-  lua_Integer limit = (lua_Integer)lg_optnum(L, 1, "limit", -1);
+  int64_t limit = lg_optposint(L, 1, "limit", -1);         /* -1: all */
   int binarize = lg_optbool(L, 1, "binarize", 0), flat = lg_optbool(L, 1, "flat", 0);
   const char *stem = split ? "t10k" : "train", *sfx = gz ? ".gz" : "";
   const char *img = data_file(L, lua_pushfstring(L, "%s/%s-images-idx3-ubyte%s", dir, stem, sfx), group);
   const char *lab = data_file(L, lua_pushfstring(L, "%s/%s-labels-idx1-ubyte%s", dir, stem, sfx), group);
   glab_tensor *raw = lg_push(L);
-  lg_try(L, glab_idx_read(raw, img, (int64_t)limit, GLAB_F32));
+  lg_try(L, glab_idx_read(raw, img, limit, GLAB_F32));
   if (raw->ndim != 3) luaL_error(L, "data: %s: expected 3 dimensions", img);
   scale_images(L, raw, binarize, flat);
-  lg_try(L, glab_idx_read(lg_push(L), lab, (int64_t)limit, GLAB_F64));
+  lg_try(L, glab_idx_read(lg_push(L), lab, limit, GLAB_F64));
   return 2;
 }
 
@@ -283,8 +283,7 @@ static int d_photos(lua_State *L) {
     if (!lua_isnil(L, -1)) split = luaL_checkoption(L, -1, NULL, splits);
     lua_pop(L, 1);
   }
-  lua_Integer k = (lua_Integer)lg_optnum(L, 1, "downscale", 1);
-  if (k < 1) luaL_error(L, "option 'downscale': must be a positive integer");
+  int64_t k = lg_optposint(L, 1, "downscale", 1);
   lua_settop(L, 1);
   lua_newtable(L);                      /* 2: images */
   lua_newtable(L);                      /* 3: names */
@@ -345,7 +344,7 @@ static int d_dir(lua_State *L) {
 }
 
 static const lg_Reg functions[] = {
-  {"read_idx", d_read_idx, "data.read_idx(path, [{limit=, dtype=}]) -> Tensor\nAn IDX file (plain or gzip) with its raw values (bytes stay 0..255); limit keeps the first items.\nA gzip file is read to its end, limit or not, so that its CRC-32 and length are checked."},
+  {"read_idx", d_read_idx, "data.read_idx(path, [{limit=, dtype=}]) -> Tensor\nAn IDX file (plain or gzip) with its raw values (bytes stay 0..255); limit (a positive integer) keeps the first items.\nA gzip file is read to its end, limit or not, so that its CRC-32 and length are checked."},
   {"write_idx", d_write_idx, "data.write_idx(path, t)\nWrite t as an IDX file of unsigned bytes (values rounded and clamped to 0..255)."},
   {"read_npy", d_read_npy, "data.read_npy(path) -> Tensor\nA numpy .npy array (or its gzip): f4 stays float32, f8 float64, u1 becomes float32, i4/i8 float64.\nFortran order, object arrays and big-endian files are refused with a message."},
   {"write_npy", d_write_npy, "data.write_npy(path, t)\nSave t as a C-order .npy file that numpy.load reads (written atomically)."},
@@ -356,7 +355,7 @@ static const lg_Reg functions[] = {
   {"extract_patches", d_extract_patches, "data.extract_patches(img, size, [{stride=1}]) -> Tensor\nEvery size x size patch of a gray (H, W) image in raster order, one per row. The last\nposition of each side is always included, so every pixel is covered."},
   {"fold_patches", d_fold_patches, "data.fold_patches(P, H, W, size, [{stride=1, reduce=\"mean\"|\"sum\"}]) -> Tensor\nThe (H, W) image whose pixels average the patches of P covering them;\nfold_patches(extract_patches(X, s), H, W, s) == X. reduce=\"sum\" adds them instead: the adjoint\nof extract_patches, which carries gradients on patches back to pixels."},
   {"batches", d_batches, "data.batches(tensors, batch_size, [{shuffle=true, drop_last=false, generator=}]) -> iterator\nOne epoch of minibatches over the first dim of a tensor or a list of tensors of equal length:\nfor xb, yb in data.batches({X, Y}, 128) do ... end. Shuffled with the generator each call."},
-  {"mnist", d_mnist, "data.mnist([{split=\"train\"|\"test\", binarize=false, limit=, flat=false}]) -> images, labels\nMNIST scaled to [0, 1]: images (n, 1, 28, 28) or (n, 784) with flat; labels (n) float64 digits.\nbinarize sets pixels above 0.5 to 1, the rest to 0. 60000 train, 10000 test."},
+  {"mnist", d_mnist, "data.mnist([{split=\"train\"|\"test\", binarize=false, limit=, flat=false}]) -> images, labels\nMNIST scaled to [0, 1]: images (n, 1, 28, 28) or (n, 784) with flat; labels (n) float64 digits.\nbinarize sets pixels above 0.5 to 1, the rest to 0. 60000 train, 10000 test; limit (a positive\ninteger) keeps the first ones."},
   {"fashion_mnist", d_fashion_mnist, "data.fashion_mnist([{split=, binarize=, limit=, flat=}]) -> images, labels\nFashion-MNIST, as data.mnist (Debian's dataset-fashion-mnist)."},
   {"photos", d_photos, "data.photos([{split=\"train\"|\"holdout\"|\"all\", downscale=1}]) -> {images}, {names}\nThe CC0 photos as gray (H, W) float32 images in [0, 1]. 'nagasaki-boats' is held out of\n\"train\" for the denoising exercises. downscale=k averages k x k blocks."},
   {"faces", d_faces, "data.faces([{mirror=false, dtype=}]) -> Tensor\nThe 100 faces of LFW (scikit-image's lfw_subset, entries 1..100) cropped to 24x24, as (100, 576);\nmirror appends their left-right mirror images (200, 576)."},

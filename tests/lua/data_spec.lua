@@ -76,6 +76,22 @@ describe("data sets", function()
     assert.are.equal(0, x:min():item())
     assert.are.equal(1, x:max():item())
   end)
+  it("refuse a limit or count that is not a positive integer", function()
+    local labels = D.dir() .. "/mnist/t10k-labels-idx1-ubyte"
+    for _, bad in ipairs{-1, 0, 2.5} do
+      local says = "option 'limit': expected a positive integer, got " .. bad
+      assert.matches(says, H.err(D.mnist, {limit = bad}), 1, true)
+      assert.matches(says, H.err(D.fashion_mnist, {limit = bad}), 1, true)
+      assert.matches(says, H.err(D.read_idx, labels, {limit = bad}), 1, true)
+      assert.matches("option 'count': expected a positive integer, got " .. bad,
+                     H.err(D.patches, G.rand(20, 20), 4, {count = bad}), 1, true)
+      assert.matches("option 'downscale': expected a positive integer, got " .. bad,
+                     H.err(D.photos, {downscale = bad}), 1, true)
+    end
+    assert.matches("got a string", H.err(D.mnist, {limit = "ten"}), 1, true)
+    assert.are.equal(2, D.read_idx(labels, {limit = 2.0}):size(1))
+    assert.are.same({3, 16}, D.patches(G.rand(20, 20), 4, {count = 3}).shape)
+  end)
   it("binarizes at 0.5", function()
     local x = D.mnist{limit = 100, flat = true}
     local b = D.mnist{limit = 100, flat = true, binarize = true}
