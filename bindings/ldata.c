@@ -53,6 +53,14 @@ static int d_write_idx(lua_State *L) {
   return 0;
 }
 
+static int d_write_file(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  size_t n;
+  const char *bytes = luaL_checklstring(L, 2, &n);
+  lg_try(L, glab_write_atomic(path, bytes, n));
+  return 0;
+}
+
 static int d_read_npy(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   lg_try(L, glab_npy_read(lg_push(L), path));
@@ -346,6 +354,7 @@ static int d_dir(lua_State *L) {
 static const lg_Reg functions[] = {
   {"read_idx", d_read_idx, "data.read_idx(path, [{limit=, dtype=}]) -> Tensor\nAn IDX file (plain or gzip) with its raw values (bytes stay 0..255); limit (a positive integer) keeps the first items.\nA gzip file is read to its end, limit or not, so that its CRC-32 and length are checked."},
   {"write_idx", d_write_idx, "data.write_idx(path, t)\nWrite t as an IDX file of unsigned bytes (values rounded and clamped to 0..255)."},
+  {"write_file", d_write_file, "data.write_file(path, bytes)\nWrite a string to path as genlab's own writers do: into a new temporary file beside path\n(a fresh name, never through a symlink), synced, then renamed over path, so that a crash or a\nsecond writer never leaves half a file. genlab.handin writes its manifest and results this way."},
   {"read_npy", d_read_npy, "data.read_npy(path) -> Tensor\nA numpy .npy array (or its gzip): f4 stays float32, f8 float64, u1 becomes float32, i4/i8 float64.\nFortran order, object arrays and big-endian files are refused with a message."},
   {"write_npy", d_write_npy, "data.write_npy(path, t)\nSave t as a C-order .npy file that numpy.load reads (written atomically)."},
   {"read_image", d_read_image, "data.read_image(path, [{gray=false, max_pixels=2^26}]) -> Tensor\nA PNG, JPEG or BMP image as float32 in [0, 1]: (H, W) for gray, else (H, W, 3).\ngray=true converts with the ITU-R BT.601 weights 0.299, 0.587, 0.114. An image of more than\nmax_pixels pixels (width * height; 2^26 is 8192 x 8192) is refused from its header, before\ndecoding: a small file can claim a huge image. Raise max_pixels to read a bigger one."},

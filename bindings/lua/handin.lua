@@ -55,12 +55,7 @@ local function sha256(path)
 end
 
 local function write_manifest(dir, m)
-  local path = manifest_path(dir)
-  local tmp = path .. ".part"
-  local f = assert(io.open(tmp, "wb"))
-  f:write(G.json.encode(m))
-  f:close()
-  assert(os.rename(tmp, path))
+  G.data.write_file(manifest_path(dir), G.json.encode(m))
 end
 
 -- The name this run may write: name itself, or <stem>.<config>.<ext> when a
@@ -74,10 +69,9 @@ end
 
 handin.save_results = doc(function(dir, name, results, info)
   return handin.save(dir, name, function(path)
-    local f = assert(io.open(path, "wb"))
-    f:write(G.json.encode({results = results, config = info.config, seed = info.seed, commit = G.commit,
-                           date = os.date("!%Y-%m-%dT%H:%M:%SZ"), options = info.options}))
-    f:close()
+    G.data.write_file(path, G.json.encode({results = results, config = info.config, seed = info.seed,
+                                           commit = G.commit, date = os.date("!%Y-%m-%dT%H:%M:%SZ"),
+                                           options = info.options}))
   end, info)
 end, "handin.save_results(dir, name, results, {config=, seed=, options=}) -> path\nA run's numbers as JSON (name, e.g. \"results.json\"), with its configuration, seed, commit, date and\n" ..
      "options, through handin.save: what prose may cite from a longer run (handin.results).")

@@ -206,6 +206,7 @@ describe("writers", function()
     {"save_pt", function(p) G.save_pt(p, {w = img}) end},
     {"write_png", function(p) D.write_png(p, img) end},
     {"write_idx", function(p) D.write_idx(p, img * 255) end},
+    {"write_file", function(p) D.write_file(p, "some bytes") end},
   }
   for _, w in ipairs(writers) do
     it(w[1] .. " never writes through a symlink planted at its temporary, and leaves only the file", function()

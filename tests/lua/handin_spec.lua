@@ -51,6 +51,23 @@ describe("handin", function()
     os.execute("rm -rf " .. dir)
   end)
 
+  it("writes its manifest and results as genlab's writers do, never through a planted symlink", function()
+    local dir = tmpdir()
+    local victim = dir .. "/victim"
+    writer("precious")(victim)
+    for _, tmp in ipairs{"manifest.json.part", "manifest.json.tmp", "results.json.part", "results.json.tmp"} do
+      assert(os.execute(("ln -s %s %s/%s"):format(victim, dir, tmp)))
+    end
+    HI.save_results(dir, "results.json", {loss = 1.5}, {config = "smoke", seed = 1})
+    assert.are.equal("precious", slurp(victim))
+    assert.are.equal(1.5, HI.results({dir}, "results.json", "smoke").results.loss)
+    assert.are.equal("results.json", next(HI.manifest(dir).files))
+    local ls = io.popen("ls -A " .. dir):read("a")
+    assert.are.equal("manifest.json\nmanifest.json.part\nmanifest.json.tmp\nresults.json\nresults.json.part\n"
+                     .. "results.json.tmp\nvictim\n", ls)
+    os.execute("rm -rf " .. dir)
+  end)
+
   it("uses the rendering notebook's folder for the scripts it runs, and out/<name> otherwise", function()
     assert.are.equal("out/some_script", HI.folder("some_script"))
     os.execute("rmdir out/some_script")
