@@ -217,6 +217,18 @@ RBM.base_rates = doc(function(X)
 end, "models.RBM.base_rates(X) -> Tensor\nThe visible biases of AIS's base-rate model: the log-odds log(p_i / (1 - p_i)) of each pixel's\n" ..
   "frequency in X with one pseudo-count each way, p_i = (sum_n x_ni + 1) / (N + 2), so finite for\npixels that never (or always) fire.")
 
+RBM.independent_log_likelihood = doc(function(X, V)
+  if not G.is_tensor(V) or V.ndim ~= 2 or V.shape[2] ~= X.shape[2] then
+    error("RBM.independent_log_likelihood: V must be an (N, nv) tensor with X's nv columns", 2)
+  end
+  local logit = RBM.base_rates(X):double()                     -- log(p / (1 - p))
+  local log1m = logit:exp():log1p():neg()                      -- log(1 - p) = -log(1 + p / (1 - p))
+  local lp = V:double():matmul(logit:reshape(-1, 1)):reshape(-1) + log1m:sum():item()
+  return lp:mean():item(), lp
+end, "models.RBM.independent_log_likelihood(X, V) -> mean, per_row\nThe exact log-likelihood (nats) of the binary rows of V under the independent-pixel model fitted\n" ..
+  "to X: each pixel a Bernoulli with p_i = (sum_n x_ni + 1) / (N + 2) (RBM.base_rates' frequencies, AIS's\n" ..
+  "starting model), log p(v) = sum_i v_i log p_i + (1 - v_i) log(1 - p_i): the baseline an RBM must beat.")
+
 RBM.ais = doc(function(self, opts)
   opts = nn._options(opts, {runs = 100, betas = 10000, data = false, base = false, generator = false}, "RBM:ais")
   positive_int(opts.runs, "runs", "RBM:ais")

@@ -95,6 +95,29 @@ describe("models.RBM: energies", function()
     end
   end)
 
+  it("independent_log_likelihood is sum_i log Bernoulli(v_i; p_i), and an RBM with W = 0 and b = base_rates", function()
+    local g = G.Generator(5)
+    local X = G.rand(50, 7, {dtype = "float64", generator = g}):lt(0.3):double()
+    local V = G.rand(9, 7, {dtype = "float64", generator = g}):lt(0.4):double()
+    local mean, rows = M.RBM.independent_log_likelihood(X, V)
+    local total = 0
+    for n = 1, 9 do
+      local lp = 0
+      for i = 1, 7 do
+        local p = (X[{{}, i}]:sum():item() + 1) / (50 + 2)
+        lp = lp + (V[n][i] == 1 and math.log(p) or math.log(1 - p))
+      end
+      assert.is_true(math.abs(rows[n] - lp) < 1e-12, ("row %d: %.15g vs %.15g"):format(n, rows[n], lp))
+      total = total + lp
+    end
+    assert.is_true(math.abs(mean - total / 9) < 1e-12)
+    local q = M.RBM(7, 3, {dtype = "float64"})
+    q.W, q.b = G.zeros(7, 3, F64), M.RBM.base_rates(X):double()
+    local ll = q:log_likelihood(V, {logZ = q:log_partition_exact()})
+    assert.is_true(math.abs(ll - mean) < 1e-12, ("%.15g vs %.15g"):format(ll, mean))
+    assert.matches("X's nv columns", H.err(M.RBM.independent_log_likelihood, X, G.zeros(2, 5)))
+  end)
+
   it("log_partition_exact refuses more than 24 units on both sides", function()
     local big = M.RBM(30, 25)
     assert.matches("2%^25 states, and is done only for a layer of at most 24 units %(use AIS%)",
