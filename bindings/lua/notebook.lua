@@ -252,6 +252,8 @@ end
 local Recorder = {}
 Recorder.__index = Recorder
 
+local active                              -- the recorder of the run in progress, if any
+
 function Recorder:note(fig)
   local c = self.cell
   if c and not c.seen[fig] then c.seen[fig] = true; c.figures[#c.figures + 1] = fig end
@@ -279,7 +281,7 @@ function Recorder:close(save)
   if not c then return end
   c.time = G.time() - self.t0
   c.out = settle(table.concat(c.out))
-  c.flags = {}
+  c.flags = c.notes
   for i, fig in ipairs(c.figures) do
     local path = ("%s/cell%02d-%d.png"):format(self.dir, c.index, i)
     save(fig, path)
@@ -293,10 +295,27 @@ function Recorder:close(save)
 end
 
 function Recorder:open(k)
-  local c = {index = k, out = {}, figures = {}, seen = {}}
+  local c = {index = k, out = {}, figures = {}, seen = {}, notes = {}}
   self.cells[k], self.cell, self.t0 = c, c, G.time()
   return c
 end
+
+notebook.flag = doc(function(text, opts)
+  local rec = active
+  if not (rec and rec.cell) then return false end
+  local c = rec.cell
+  c.notes[#c.notes + 1] = text
+  if opts and opts.fails then rec.failing[#rec.failing + 1] = {cell = c.index, text = text} end
+  io.stderr:write(("notebook: warning: cell %d, %s\n"):format(c.index, text))
+  return true
+end, "notebook.flag(text, [{fails=false}]) -> boolean\nWhile `genlab notebook` runs a cell, show text as a warning beside the cell's figures in the\n" ..
+     "report (and on stderr); with fails, also end the render with exit status 1 once the report is\n" ..
+     "written (scripts/common.lua's C.floor does this for a quality floor not met). False, and nothing\n" ..
+     "shown, when no notebook is running.")
+
+notebook.recording = doc(function()
+  return active ~= nil
+end, "notebook.recording() -> boolean\nWhether a `genlab notebook` run (notebook.run) is in progress in this Lua state.")
 
 -- Record err at the cell it belongs to, and return that cell's index: the
 -- cell that raised, or for a syntax error the cell holding the line named.
@@ -325,7 +344,7 @@ notebook.run = doc(function(nb, args, opts)
   opts = opts or {}
   local dir = opts.dir or ("out/notebooks/" .. nb.name)
   os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "'")
-  local rec = setmetatable({cells = {}, dir = dir, quiet = opts.quiet, stdout = io.stdout}, Recorder)
+  local rec = setmetatable({cells = {}, dir = dir, quiet = opts.quiet, stdout = io.stdout, failing = {}}, Recorder)
   local save = figure_meta().__index.save
   local chunk, err = load(instrument(nb), "@" .. nb.path, "t")
   local ok = chunk ~= nil
@@ -362,26 +381,28 @@ notebook.run = doc(function(nb, args, opts)
     if not opts.quiet then rec.stdout:write(rec.cells[k].value, "\n") end
   end
   local t0 = G.time()
-  local outer = G.handin.current
+  local outer, outer_rec = G.handin.current, active
   if ok then
     arg = {[0] = nb.path, table.unpack(args or {})}
     G.handin.current = dir                   -- the exercises hand in here too
+    active = rec
     ok, err = recording(rec, function() return chunk(table.unpack(args or {})) end)
-    G.handin.current = outer
+    G.handin.current, active = outer, outer_rec
   end
   local current = rec.cell and rec.cell.index
   rec:close(save)
   _G.__notebook_cell, _G.__notebook_value, _G.__notebook_prose = nil, nil, nil
   local failed = not ok and failure(nb, rec, err, chunk and current) or nil
   return {cells = rec.cells, ok = ok, failed = failed, time = G.time() - t0, dir = dir, args = args or {},
-          config = configuration(args)}
+          config = configuration(args), failing = rec.failing}
 end, "notebook.run(nb, [args], [{dir=\"out/notebooks/<name>\", quiet=false}]) -> run\n" ..
      "Run every cell of a parsed notebook in order in this Lua state, arg = args (e.g. {\"--full\"}).\n" ..
      "run.cells[k] = {out (what it printed, \\r-rewritten lines at their last state), value (a\n" ..
      "final one-line expression, printed), figures (PNG paths of the figures it showed or saved,\n" ..
-     "as it left them), flags (a line per degenerate image grid in them, by viz.degenerate's rule;\n" ..
-     "also warned on stderr and shown in the report), time (s), error (with the traceback)};\n" ..
-     "run.ok; run.failed (a cell index).\n" ..
+     "as it left them), flags (notebook.flag's lines, then a line per degenerate image grid in them,\n" ..
+     "by viz.degenerate's rule; also warned on stderr and shown in the report), time (s), error (with\n" ..
+     "the traceback)}; run.ok; run.failed (a cell index); run.failing ({cell=, text=} for each\n" ..
+     "notebook.flag(text, {fails = true}): quality floors not met).\n" ..
      "What cells print reaches the terminal too, unless quiet.")
 
 -- ---- HTML ---------------------------------------------------------------------------------
@@ -523,6 +544,16 @@ local function code_cell(c, r)
   return table.concat(h, "\n")
 end
 
+-- The header's line for the quality floors this run did not meet, if any.
+local function failing_note(run)
+  local failing = run.failing or {}
+  if #failing == 0 then return "" end
+  local cells = {}
+  for i, f in ipairs(failing) do cells[i] = tostring(f.cell) end
+  return ('<div class="flag">%d quality floor%s not met (cell %s): see the warnings there</div>'):format(
+    #failing, #failing > 1 and "s" or "", table.concat(cells, ", "))
+end
+
 notebook.html = doc(function(nb, run)
   local css, js = katex_assets()
   local title = nb.title or nb.name
@@ -531,7 +562,8 @@ notebook.html = doc(function(nb, run)
              '<header><h1>' .. esc(title) .. '</h1><p>' ..
              esc(("%s, run %s%s in %.1f s%s"):format(nb.path, os.date("%Y-%m-%d %H:%M"),
                  #run.args > 0 and (" with " .. table.concat(run.args, " ")) or "", run.time,
-                 run.ok and "" or (", stopped at cell " .. run.failed))) .. '</p></header>'}
+                 run.ok and "" or (", stopped at cell " .. run.failed))) .. '</p>' ..
+             failing_note(run) .. '</header>'}
   local last, titled = run.failed or #nb.cells, false
   for k = 1, last do
     local c = nb.cells[k]
@@ -640,8 +672,8 @@ headless Chromium, --ipynb DIR/<name>.ipynb for Jupyter (nbformat 4.5, with this
 and figures). Other arguments reach the notebook's arg as they would a script's.
 --from-ipynb turns a Jupyter notebook whose code cells are Lua into a percent-format notebook
 (default: FILE.lua beside it; an existing file is never overwritten).
-Exit status: 0 ok, 1 a cell failed (the report then ends with that cell and its traceback),
-2 a usage error.]]
+Exit status: 0 ok, 1 a cell failed (the report then ends with that cell and its traceback) or
+a quality floor was not met (the report is complete and shows it beside the cell), 2 a usage error.]]
 
 -- `--from-ipynb FILE.ipynb [--out=FILE.lua]`.
 local function convert(src, dst)
@@ -685,7 +717,12 @@ notebook.main = doc(function(args)
                   ipynb and (", " .. ipynb) or "", #nb.cells, run.time,
                   run.ok and "" or (": cell " .. run.failed .. " failed")))
   if not run.ok then io.stderr:write(run.cells[run.failed].error, "\n") end
-  return run.ok
+  if #run.failing > 0 then
+    io.stderr:write(("notebook: %d quality floor%s not met:\n"):format(#run.failing, #run.failing > 1 and "s" or ""))
+    for _, f in ipairs(run.failing) do io.stderr:write(("  cell %d: %s\n"):format(f.cell, f.text)) end
+  end
+  return run.ok and #run.failing == 0
 end, "notebook.main(args) -> ok, [status]\n`genlab notebook FILE.lua [--pdf] [--ipynb] [--out=DIR] [args]` or `genlab notebook\n" ..
-     "--from-ipynb FILE.ipynb [--out=FILE.lua]`: false when a cell failed (the report ends there),\n" ..
+     "--from-ipynb FILE.ipynb [--out=FILE.lua]`: false when a cell failed (the report ends there) or a\n" ..
+     "quality floor was not met (notebook.flag with fails; the report is complete),\n" ..
      "with status 2 for a usage error.")
