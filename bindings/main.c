@@ -42,7 +42,8 @@ static const char usage[] =
   "--headless and --no-wait may also follow the script's name (before any \"--\");\n"
   "they are taken out of the script's arg.\n"
   "With no script, genlab starts its REPL (or runs stdin when it is not a terminal).\n"
-  "Exit status: 0 ok, 1 a Lua error (or a failed notebook cell), 2 a usage error.\n"
+  "Exit status: 0 ok, 1 a Lua error (or a failed notebook cell, or a quality floor not met),\n"
+  "2 a usage error.\n"
   "The manual: man genlab.\n";
 
 /* Exit statuses, as the usage text and genlab(1) document them. */
