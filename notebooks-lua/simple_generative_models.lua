@@ -3,7 +3,9 @@
 --
 -- A genlab notebook. It runs as a plain script (`./genlab notebooks-lua/simple_generative_models.lua`)
 -- and renders to a report with `./genlab notebook notebooks-lua/simple_generative_models.lua --pdf`;
--- `--full` gives every exercise the problem set's sizes (20 epochs, 100,000 patches, K up to 64).
+-- `--full` gives every exercise the problem set's sizes (20 epochs, 100,000 patches, K up to 64),
+-- `--smoke` the tests' (the same as the default here: every exercise of this problem set trains in
+-- seconds).
 -- Each question runs its exercise script from `scripts/`, the same code a student runs alone, and
 -- the cells print the numbers the answers rest on.
 --
@@ -14,9 +16,10 @@
 -- %% setup
 local G = require "genlab"
 local C = dofile((arg[0]:match("^(.*/)") or "./") .. "../scripts/common.lua")
-local o = C.options({}, {}, "Problem set 1's notebook: every exercise, short by default")
+local o = C.options({}, {}, {}, "Problem set 1's notebook: every exercise")
 local args = C.passed(o)
-print(o.full and "configuration: the problem set's (--full)" or "configuration: short (run with --full for the problem set's)")
+print(("configuration: %s (--smoke: the tests' seconds; the default: trained results in minutes; " ..
+       "--full: the seed's sizes)"):format(G.handin.config(o)))
 
 -- %% [markdown]
 -- ## 1.1 Gaussian mixture models for image patches
@@ -93,7 +96,7 @@ print(("(f) the lowest test NLL is K = %d's, %.2f nats per patch, %.2f below the
 -- (f) The mixture has the lower loss: each component can specialise on one kind of patch (flat,
 -- an edge at some angle, texture) with a covariance of its own, where a single Gaussian must
 -- spread one covariance over all of them. (g) The large mixtures reach a far lower test NLL than
--- $K = 1$ (the table above; in the short configuration, with few epochs, the small mixtures can
+-- $K = 1$ (the table above; in the default configuration, with few epochs, the small mixtures can
 -- tie), and their samples change from Gaussian noise to patches with flat regions and edges.
 --
 -- ### (h) The components of the $K = 64$ mixture
@@ -147,3 +150,14 @@ end
 
 -- %% 1.3 numeric checks
 C.exercise("ps1_3_checks", args)
+
+-- %% [markdown]
+-- ## Quality floors
+--
+-- The default and `--full` configurations must show trained results. Each exercise above printed
+-- the figures that say so beside their floors (`floor: ... ok`); a floor that is not met is flagged
+-- at its cell and makes the run fail once the report is written. Under `--smoke` (the tests' few
+-- seconds of training) they are printed but not checked. All of this run's floors:
+
+-- %% quality floors
+local floors = C.finish(nil, {list = true}).floors

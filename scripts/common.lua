@@ -1,23 +1,33 @@
 -- common.lua -- what the course exercise scripts share: command-line
--- options (a short configuration by default, the seed's with --full), the
--- patch data sets of PS1 1.1, unit conversions, where models are kept, and
--- running an exercise from a notebook.
+-- options (three configurations: --smoke for the tests, the default for a
+-- person, --full for the seed's sizes), the quality floors a trained result
+-- must reach, the patch data sets of PS1 1.1, unit conversions, where models
+-- are kept, and running an exercise from a notebook.
 --
 --   local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
---   local o = C.options({epochs = 2}, {epochs = 20}, "what the script does")
+--   local o = C.options({epochs = 1}, {epochs = 5}, {epochs = 20}, "what the script does")
+--   ...
+--   C.floor("VAE1 N_z=20 test reconstruction", rec, "<=", 25)
+--   return C.finish({...})     -- the script's results, with its floors; fails a run that missed one
 local G = require "genlab"
 
 local C = {}
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"   -- scripts/
 
--- Options from arg: the short defaults, or the full ones with --full; any
--- --key=value overrides either.  A value is read by the form of its default:
+-- Options from arg, in three configurations, each for one reader:
+--   --smoke   the tests: seconds, tiny data; checks that the code runs
+--   (none)    the default, for a person: trains to a result that looks trained, in minutes
+--   --full    the seed's sizes
+-- smoke, default and full are tables of the same keys; any --key=value
+-- overrides the chosen one.  A value is read by the form of its default:
 -- a number (an integer when the default is one), true/false, a list of
 -- numbers ("1,4,16") or any string; forms[key], when given, lists the words
 -- the option takes ({"sgd", "em"}), with numbers = true when a list of
 -- numbers is allowed besides them.  A wrong value stops the script before
 -- any work, with one line naming the option, the value and the form wanted.
--- --help prints the options and exits.
+-- --help prints the options with their three values and exits.
+-- o.smoke and o.full say which configuration runs (genlab.handin.config(o)
+-- names it), and C.floor reads it from here.
 local function is_list(v) return type(v) == "string" and v:find(",") and v:match("^[%d%s,.eE+-]+$") end
 
 local function list_of_numbers(v)
@@ -51,41 +61,142 @@ local function convert(v, default, form)
   return v
 end
 
-function C.options(short, full, about, forms)
+local function usage_error(fmt, ...)
+  io.stderr:write(string.format("%s: " .. fmt .. "\n", arg[0], ...))
+  os.exit(2)
+end
+
+-- The three tables must name the same options: a key missing from one is the
+-- script's mistake, said before any work.
+local function same_keys(smoke, default, full)
+  for name, t in pairs{smoke = smoke, full = full} do
+    for k in pairs(default) do
+      if t[k] == nil then error(("C.options: option %s has a default but no %s value"):format(k, name), 2) end
+    end
+    for k in pairs(t) do
+      if default[k] == nil then error(("C.options: option %s has a %s value but no default"):format(k, name), 2) end
+    end
+  end
+end
+
+local function help(smoke, default, full, about, forms)
+  print(about .. "\n\nConfigurations: --smoke (the tests: seconds, tiny data), the default (trained results" ..
+        "\nin minutes), --full (the seed's sizes). Options (--smoke / default / --full):")
+  local keys = {}
+  for k in pairs(default) do keys[#keys + 1] = k end
+  table.sort(keys)
+  for _, k in ipairs(keys) do
+    local words = forms[k] and ("  (" .. table.concat(forms[k], "|") .. (forms[k].numbers and "|n,n,..." or "") .. ")") or ""
+    print(string.format("  --%s=%s / %s / %s%s", k, tostring(smoke[k]), tostring(default[k]), tostring(full[k]), words))
+  end
+  os.exit(0)
+end
+
+function C.options(smoke, default, full, about, forms)
   forms = forms or {}
-  local o, want_full, given = {}, false, {}
+  same_keys(smoke, default, full)
+  local o, want, given = {}, nil, {}
   for _, a in ipairs(arg or {}) do
-    if a == "--full" then
-      want_full = true
+    if a == "--full" or a == "--smoke" then
+      if want and want ~= a then usage_error("--smoke and --full cannot be given together") end
+      want = a
     elseif a == "--help" or a == "-h" then
-      print(about .. "\n\nOptions (short default / --full):")
-      local keys = {}
-      for k in pairs(short) do keys[#keys + 1] = k end
-      table.sort(keys)
-      for _, k in ipairs(keys) do
-        local words = forms[k] and ("  (" .. table.concat(forms[k], "|") .. (forms[k].numbers and "|n,n,..." or "") .. ")") or ""
-        print(string.format("  --%s=%s / %s%s", k, tostring(short[k]), tostring(full[k]), words))
-      end
-      os.exit(0)
+      help(smoke, default, full, about, forms)
     else
       local k, v = a:match("^%-%-([%w_-]+)=(.*)$")
       k = k and k:gsub("-", "_")                     -- --save-graphs is --save_graphs
-      if not k or short[k] == nil then
-        io.stderr:write(string.format("%s: unknown argument '%s' (try --help)\n", arg[0], a))
-        os.exit(2)
-      end
-      local value, wanted = convert(v, short[k], forms[k])
-      if value == nil then
-        io.stderr:write(string.format("%s: --%s=%s: expected %s\n", arg[0], k, v, wanted))
-        os.exit(2)
-      end
+      if not k or default[k] == nil then usage_error("unknown argument '%s' (try --help)", a) end
+      local value, wanted = convert(v, default[k], forms[k])
+      if value == nil then usage_error("--%s=%s: expected %s", k, v, wanted) end
       given[k] = value
     end
   end
-  for k, v in pairs(want_full and full or short) do o[k] = v end
+  for k, v in pairs(want == "--full" and full or want == "--smoke" and smoke or default) do o[k] = v end
   for k, v in pairs(given) do o[k] = v end
-  o.full = want_full
+  o.full, o.smoke = want == "--full", want == "--smoke"
+  C.config = G.handin.config(o)
+  C.nested = arg and arg.exercise_of ~= nil      -- run by C.exercise from a notebook or another script
   return o
+end
+
+-- ---- Quality floors ----------------------------------------------------------------------
+-- A floor is a figure that a trained result must reach at the default and
+-- full configurations ("VAE2 N_z=20 test reconstruction <= 40").  C.floor
+-- prints one line, "floor: NAME VALUE OP BOUND: ok" (or NOT MET, or "not
+-- checked (smoke)" under --smoke, whose runs are too short to train),
+-- records it in C.floors (C.finish hands them back in the script's results),
+-- and, while `genlab notebook` renders, shows a floor that is not met beside
+-- the cell's figures and makes the render's exit status 1.  C.finish ends a
+-- script: when a checked floor was not met, it lists them under FLOOR NOT
+-- MET and raises (exit status 1), unless a notebook or another script ran
+-- it, whose own C.finish (or the renderer) reports them.
+C.floors = {}
+
+local OPS = {["<="] = function(a, b) return a <= b end, [">="] = function(a, b) return a >= b end,
+             ["<"] = function(a, b) return a < b end, [">"] = function(a, b) return a > b end}
+
+local function num(x) return math.type(x) == "integer" and tostring(x) or string.format("%.4g", x) end
+
+local function record(f)
+  f.checked = C.config ~= "smoke"
+  f.status = not f.checked and "not checked (smoke)" or f.ok and "ok" or "NOT MET"
+  f.line = ("floor: %s: %s"):format(f.text, f.status)
+  C.floors[#C.floors + 1] = f
+  print(f.line)
+  if f.checked and not f.ok then G.notebook.flag(f.line, {fails = true}) end
+  return f.ok
+end
+
+function C.floor(name, value, op, bound, note)
+  if not OPS[op] then error("C.floor: op must be <=, >=, < or >, got " .. tostring(op), 2) end
+  if type(value) ~= "number" or value ~= value then
+    return record{name = name, value = value, op = op, bound = bound, ok = false,
+                  text = ("%s %s %s %s%s"):format(name, tostring(value), op, num(bound), note and (" (" .. note .. ")") or "")}
+  end
+  return record{name = name, value = value, op = op, bound = bound, ok = OPS[op](value, bound),
+                text = ("%s %s %s %s%s"):format(name, num(value), op, num(bound), note and (" (" .. note .. ")") or "")}
+end
+
+-- The floor "images are not degenerate", by viz.degenerate's rule (the one
+-- the notebook runner flags grids by): the mean over pixels of the standard
+-- deviation across the images at least 0.05, and no two images identical.
+function C.not_degenerate(name, images, opts)
+  local degenerate, h = G.viz.degenerate(images, opts)
+  local same = h.same and ("images %d and %d are identical"):format(h.same[1], h.same[2]) or "no two identical"
+  return record{name = name .. " not degenerate", value = h.spread, op = ">=", bound = 0.05, ok = not degenerate,
+                same = h.same, text = ("%s not degenerate: spread %.3f >= 0.05, %s"):format(name, h.spread, same)}
+end
+
+-- The floors not met among those checked.
+function C.unmet()
+  local bad = {}
+  for _, f in ipairs(C.floors) do if f.checked and not f.ok then bad[#bad + 1] = f end end
+  return bad
+end
+
+-- End a script (or a notebook run as one): results.floors = this run's
+-- floors (its own and its exercises'); a summary line; and in the default
+-- and full configurations, when a floor was not met and nothing above this
+-- run reports it, the list under FLOOR NOT MET and an error (exit status 1).
+-- opts.list prints every floor again (a notebook's closing cell).
+function C.finish(results, opts)
+  results = results or {}
+  results.floors = C.floors
+  local bad = C.unmet()
+  if opts and opts.list then
+    for _, f in ipairs(C.floors) do print("  " .. f.line) end
+  end
+  if #C.floors > 0 then
+    print(C.config == "smoke" and ("quality floors: %d, not checked (smoke)"):format(#C.floors)
+          or ("quality floors (%s configuration): %d met, %d not met"):format(C.config, #C.floors - #bad, #bad))
+  end
+  if #bad > 0 and not C.nested and not G.notebook.recording() then
+    print("FLOOR NOT MET:")
+    for _, f in ipairs(bad) do print("  " .. f.line) end
+    error(("%d quality floor%s not met in the %s configuration (the floor: lines above)")
+          :format(#bad, #bad > 1 and "s" or "", C.config), 0)
+  end
+  return results
 end
 
 -- Training and test patches (rows of size^2 pixels in [0, 1]) for PS1 1.1:
@@ -143,20 +254,22 @@ end
 -- Run the exercise scripts/<name>.lua from a notebook (or another script)
 -- as the command line would with args, e.g. {"--full"}: its printing and its
 -- figures land where the caller's do, and its result comes back.  One script
--- serves both, so a notebook never copies an exercise.
+-- serves both, so a notebook never copies an exercise.  The floors it checked
+-- join the caller's (C.floors), whose C.finish reports them.
 function C.exercise(name, args)
   local path = here .. name .. ".lua"
   local caller = arg
-  arg = {[0] = path, table.unpack(args or {})}
+  arg = {[0] = path, exercise_of = caller and caller[0] or "?", table.unpack(args or {})}
   local ok, r = xpcall(dofile, debug.traceback, path)   -- the script's own lines in the message
   arg = caller
   if not ok then error(r, 0) end
+  for _, f in ipairs(type(r) == "table" and r.floors or {}) do C.floors[#C.floors + 1] = f end
   return r
 end
 
 -- The arguments that pass a notebook's configuration on to its exercises.
 function C.passed(o)
-  return o.full and {"--full"} or {}
+  return o.full and {"--full"} or o.smoke and {"--smoke"} or {}
 end
 
 return C

@@ -10,6 +10,7 @@
 local G = require "genlab"
 local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
 local o = C.options({n = 600, K = 3, iters = 40, delay = 0.15, seed = 3},
+                    {n = 600, K = 3, iters = 40, delay = 0.15, seed = 3},
                     {n = 3000, K = 5, iters = 100, delay = 0.3, seed = 3},
                     "Lecture 3: EM and k-means on 2-D mixture data, animated")
 if G.viz.headless() then o.delay = 0 end
@@ -82,8 +83,9 @@ local gmm, info = G.models.GMM.fit_em(X, o.K, {init = "random", reg_covar = 0, t
 
 local worst = 0
 for i = 2, #info.loglik do worst = math.min(worst, info.loglik[i] - info.loglik[i - 1]) end
+local true_ll = truth:log_prob(X):mean():item()
 print(string.format("EM: %d iterations, log-likelihood %.4f -> %.4f per point (true mixture %.4f)",
-      info.iterations, info.loglik[1], info.loglik[#info.loglik], truth:log_prob(X):mean():item()))
+      info.iterations, info.loglik[1], info.loglik[#info.loglik], true_ll))
 print(string.format("largest decrease between iterations: %.3g (EM is monotone)", -worst))
 print(string.format("k-means: %d iterations, sum of squared distances %.2f -> %.2f", kinfo.iterations,
       kinfo.inertia[1], kinfo.inertia[#kinfo.inertia]))
@@ -94,4 +96,6 @@ fig:scatter(S[{{}, 1}], S[{{}, 2}], {panel = 4, colors = palette:index_select(1,
             title = "samples from the fitted mixture (component, then Gaussian)"})
 fig:show()
 print("figure: " .. (G.viz.headless() and fig:save() or "window"))
-return {X = X, truth = truth, gmm = gmm, info = info, kmeans = kinfo}   -- for the notebook
+C.floor("EM log-likelihood per point, distance to the true mixture's", math.abs(info.loglik[#info.loglik] - true_ll),
+        "<=", 0.1, string.format("%.4f against %.4f", info.loglik[#info.loglik], true_ll))
+return C.finish{X = X, truth = truth, gmm = gmm, info = info, kmeans = kinfo}   -- for the notebook

@@ -2,11 +2,12 @@
 -- by its closed form, its NLL on training and test patches, and samples
 -- from it beside real patches (the lecture's "not so great" picture).
 --
---   ./genlab scripts/ps1_1a_gaussian.lua          short: 20,000 patches
+--   ./genlab scripts/ps1_1a_gaussian.lua          default and --smoke: 20,000 patches
 --   ./genlab scripts/ps1_1a_gaussian.lua --full   100,000 patches
 local G = require "genlab"
 local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
 local o = C.options({n_train = 20000, n_test = 5000, seed = 0},
+                    {n_train = 20000, n_test = 5000, seed = 0},
                     {n_train = 100000, n_test = 20000, seed = 0},
                     "PS1 1.1a: closed-form Gaussian of image patches")
 

@@ -6,7 +6,9 @@
 --   ./genlab scripts/ps1_1b_eigenvectors.lua [--full]
 local G = require "genlab"
 local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
-local o = C.options({n_train = 20000, top = 10, seed = 0}, {n_train = 100000, top = 10, seed = 0},
+local o = C.options({n_train = 20000, top = 10, seed = 0},
+                    {n_train = 20000, top = 10, seed = 0},
+                    {n_train = 100000, top = 10, seed = 0},
                     "PS1 1.1b: eigenvectors of the patch covariance")
 
 local X = C.patch_sets(o.n_train, 1, 16, o.seed):double()

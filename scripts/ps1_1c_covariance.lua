@@ -9,6 +9,7 @@
 local G = require "genlab"
 local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
 local o = C.options({n_train = 20000, row = 8, col = 8, seed = 0},
+                    {n_train = 20000, row = 8, col = 8, seed = 0},
                     {n_train = 100000, row = 8, col = 8, seed = 0},
                     "PS1 1.1c: pixel covariances and circulant eigenvectors")
 local S = 16

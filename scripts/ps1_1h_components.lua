@@ -14,6 +14,7 @@
 local G = require "genlab"
 local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
 local o = C.options({K = 32, n_train = 10000, iters = 10, show = "auto", seed = 0},
+                    {K = 32, n_train = 10000, iters = 10, show = "auto", seed = 0},
                     {K = 64, n_train = 100000, iters = 100, show = "auto", seed = 0},
                     "PS1 1.1h: eigenvectors and patches of chosen GMM components",
                     {show = {"auto", numbers = true}})

@@ -10,11 +10,12 @@
 -- Each check prints the value, its reference, the tolerance and ok / FAIL; the
 -- script fails (exit status 1) if any does.
 --
---   ./genlab scripts/ps1_3_checks.lua          short: 8x8 patches, 200,000 samples
+--   ./genlab scripts/ps1_3_checks.lua          default and --smoke: 8x8 patches, 200,000 samples
 --   ./genlab scripts/ps1_3_checks.lua --full   16x16 patches, 2,000,000 samples
 local G = require "genlab"
 local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
 local o = C.options({size = 8, n_patches = 5000, samples = 200000, adam_steps = 600, seed = 0},
+                    {size = 8, n_patches = 5000, samples = 200000, adam_steps = 600, seed = 0},
                     {size = 16, n_patches = 50000, samples = 2000000, adam_steps = 3000, seed = 0},
                     "PS1 1.3: numeric checks of the probability derivations")
 local f64 = {dtype = "float64"}

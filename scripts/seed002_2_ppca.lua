@@ -9,11 +9,12 @@
 -- The faces are genlab's 100 LFW faces (24 x 24 = 576 pixels), or the
 -- course's file with --faces=eigenfaces.npy.
 --
---   ./genlab scripts/seed002_2_ppca.lua            short and full are the same size: 100 faces
+--   ./genlab scripts/seed002_2_ppca.lua            every configuration has the 100 faces
 local G = require "genlab"
 local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
 local PPCA = G.models.PPCA
 local o = C.options({seed = 2025, faces = "", ds = "16,32,64", cv_ds = "2,4,8,16,32,64", span = 3.0},
+                    {seed = 2025, faces = "", ds = "16,32,64", cv_ds = "2,4,8,16,32,64", span = 3.0},
                     {seed = 2025, faces = "", ds = "16,32,64", cv_ds = "1,2,4,8,12,16,24,32,48,64", span = 3.0},
                     "Seed 002 problem 2: eigenfaces and probabilistic PCA")
 local function list(s) local t = {} for v in s:gmatch("[^,]+") do t[#t + 1] = math.tointeger(tonumber(v)) end return t end

@@ -10,12 +10,13 @@
 -- the course's file with --graphs=classroom_graphs.pkl (or an .npz with X
 -- (100, 15, 3) and E (100, 15, 15)); --save-graphs=path.npz writes ours.
 --
---   ./genlab scripts/seed002_3_graphs.lua           short: 300 iterations
+--   ./genlab scripts/seed002_3_graphs.lua           default and --smoke: 300 iterations
 --   ./genlab scripts/seed002_3_graphs.lua --full    1,000 iterations
 local G = require "genlab"
 local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
 local graphs = G.graphs
 local o = C.options({iters = 300, lr = 10.0, seed = 2025, graphs = "", save_graphs = ""},
+                    {iters = 300, lr = 10.0, seed = 2025, graphs = "", save_graphs = ""},
                     {iters = 1000, lr = 10.0, seed = 2025, graphs = "", save_graphs = ""},
                     "Seed 002 problem 3: the classroom friendship-graph model, fitted by gradient ascent")
 

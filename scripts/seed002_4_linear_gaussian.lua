@@ -8,12 +8,13 @@
 -- data with the mean x^T w and the +-2 sigma predictive band, beside the point
 -- prediction alone.
 --
---   ./genlab scripts/seed002_4_linear_gaussian.lua           short: n = 200
+--   ./genlab scripts/seed002_4_linear_gaussian.lua           default and --smoke: n = 200
 --   ./genlab scripts/seed002_4_linear_gaussian.lua --full    n = 5,000
 local G = require "genlab"
 local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
 local LG = G.models.LinearGaussian
 local o = C.options({n = 200, p = 4, iters = 3000, seed = 2025},
+                    {n = 200, p = 4, iters = 3000, seed = 2025},
                     {n = 5000, p = 8, iters = 3000, seed = 2025},
                     "Seed 002 problem 4: the linear-Gaussian MLE, closed form against autodiff and least squares")
 local F64 = {dtype = "float64"}

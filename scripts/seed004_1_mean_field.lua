@@ -13,11 +13,12 @@
 --       sigmoid' <= 1/4), checked.
 -- log Z cancels between the ELBO and log p(x), so both are written without it.
 --
---   ./genlab scripts/seed004_1_mean_field.lua          short: 10 hidden units, 40 problems per coupling
+--   ./genlab scripts/seed004_1_mean_field.lua          default and --smoke: 10 hidden units, 40 problems per coupling
 --   ./genlab scripts/seed004_1_mean_field.lua --full   16 hidden units, 200 problems per coupling
 local G = require "genlab"
 local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
 local o = C.options({D = 6, d = 10, problems = 40, seed = 2025},
+                    {D = 6, d = 10, problems = 40, seed = 2025},
                     {D = 8, d = 16, problems = 200, seed = 2025},
                     "Seed 004 problem 1: mean-field fixed points, checked")
 local f64 = {dtype = "float64"}

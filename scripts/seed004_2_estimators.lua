@@ -14,11 +14,13 @@
 -- E[(mu'eps)^2 |eps|^2] = m(d + 2).  Then (c): the interchange of gradient and
 -- expectation, which holds here and fails for a step function.
 --
---   ./genlab scripts/seed004_2_estimators.lua          short: d up to 256, L = 20,000
+--   ./genlab scripts/seed004_2_estimators.lua          default and --smoke: d up to 256, L = 20,000
 --   ./genlab scripts/seed004_2_estimators.lua --full   d up to 1024, L = 100,000
 local G = require "genlab"
 local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
-local o = C.options({max_d = 256, L = 20000, seed = 2025}, {max_d = 1024, L = 100000, seed = 2025},
+local o = C.options({max_d = 256, L = 20000, seed = 2025},
+                    {max_d = 256, L = 20000, seed = 2025},
+                    {max_d = 1024, L = 100000, seed = 2025},
                     "Seed 004 problem 2: reparameterisation against REINFORCE")
 local f64 = {dtype = "float64"}
 local gen = G.Generator(o.seed)

@@ -11,15 +11,20 @@
 -- the test log-likelihood with its standard error, seconds per epoch; the
 -- 128 hidden units' weights as 28x28 filters; and the effect of k, read off
 -- the numbers. Checkpoints go to the hand-in folder, out/seed004_4_rbm/ (a notebook's own
--- when one runs it), listed in its manifest.json.
+-- when one runs it), listed in its manifest.json. The quality floors of a trained result:
+-- every k's samples not degenerate (viz.degenerate), and the best k's test log-likelihood at
+-- least 60 nats above the independent-pixel model's, fitted to the same training images.
 --
---   ./genlab scripts/seed004_4_rbm.lua              short: 6,000 training images, 2 epochs
+--   ./genlab scripts/seed004_4_rbm.lua              all 60,000 and 10,000 images, 3 epochs (about a minute)
+--   ./genlab scripts/seed004_4_rbm.lua --smoke      3,000 training images, 2 epochs: the tests' run
 --   ./genlab scripts/seed004_4_rbm.lua --full       all 60,000 and the 10,000 test images, 20 epochs
 --   ./genlab scripts/seed004_4_rbm.lua --k=1,25 --persistent=true
 local G = require "genlab"
 local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
-local o = C.options({k = "1,5,25", hidden = 128, epochs = 2, train = 6000, test = 2000, batch = 64, lr = 0.05,
-                     momentum = 0.5, persistent = false, seed = 2025, steps = 200, ais_runs = 100, ais_betas = 1000},
+local o = C.options({k = "1,5,25", hidden = 128, epochs = 2, train = 3000, test = 1000, batch = 64, lr = 0.05,
+                     momentum = 0.5, persistent = false, seed = 2025, steps = 200, ais_runs = 100, ais_betas = 500},
+                    {k = "1,5,25", hidden = 128, epochs = 3, train = 60000, test = 10000, batch = 64, lr = 0.05,
+                     momentum = 0.5, persistent = false, seed = 2025, steps = 1000, ais_runs = 100, ais_betas = 3000},
                     {k = "1,5,25", hidden = 128, epochs = 20, train = 60000, test = 10000, batch = 64, lr = 0.05,
                      momentum = 0.5, persistent = false, seed = 2025, steps = 1000, ais_runs = 100, ais_betas = 10000},
                     "Seed 004 problem 4: a binary RBM on binary MNIST by CD-k for several k",
@@ -53,15 +58,15 @@ local noise = G.rand(starts.shape[1], 784, {generator = G.Generator(o.seed)}):lt
 -- show the model changing, not the draw.  Returns how far each set of
 -- chains is from degenerate (viz.degenerate: flat, or in one mode).
 local function samples(rbm, k, i, when)
-  local health = {}
+  local health, imgs = {}, {}
   for row, init in ipairs{starts, noise} do
-    local imgs = rbm:sample(starts.shape[1], {steps = o.steps, init = init, generator = G.Generator(o.seed)})
-    fig:grid(imgs, {panel = (row - 1) * cols + i, rows = 8, cols = 8, norm = "none",
-                    title = string.format("CD-%d, %s: %d Gibbs steps from %s", k, when, o.steps,
-                                          row == 1 and "test images" or "random pixels")})
-    health[row] = select(2, G.viz.degenerate(imgs))
+    imgs[row] = rbm:sample(starts.shape[1], {steps = o.steps, init = init, generator = G.Generator(o.seed)})
+    fig:grid(imgs[row], {panel = (row - 1) * cols + i, rows = 8, cols = 8, norm = "none",
+                         title = string.format("CD-%d, %s: %d Gibbs steps from %s", k, when, o.steps,
+                                               row == 1 and "test images" or "random pixels")})
+    health[row] = select(2, G.viz.degenerate(imgs[row]))
   end
-  return {data = health[1], random = health[2]}
+  return {data = health[1], random = health[2], images = {data = imgs[1], random = imgs[2]}}
 end
 
 local function filters(rbm, k, panel)
@@ -111,10 +116,8 @@ local function train(i, k)
                              {config = G.handin.config(o), seed = o.seed, metric = "test free energy",
                               value = h.test_fe[#h.test_fe], note = string.format("CD-%d", k)})
   for _, which in ipairs{"data", "random"} do
-    local c = chains[which]
-    print(string.format("  CD-%-2d chains from %s: spread %.3f%s", k, which == "data" and "test images" or "random pixels",
-                        c.spread, c.degenerate and (c.same and string.format(" -- degenerate: chains %d and %d are identical",
-                        c.same[1], c.same[2]) or " -- degenerate: the samples barely differ") or ""))
+    C.not_degenerate(string.format("CD-%d's 64 samples from %s", k, which == "data" and "test images" or "random pixels"),
+                     chains.images[which])
   end
   return {k = k, rbm = rbm, test_fe = h.test_fe[#h.test_fe], train_fe = h.train_fe[#h.train_fe],
           recon = h.recon[#h.recon], logZ = logZ, se = se, ll = ll, secs = secs / #h.secs, path = path,
@@ -162,10 +165,21 @@ for _, r in ipairs(results) do
 end
 local effect = effect_of_k(results)
 if effect then print("  effect of k: " .. effect) end
+
+-- The floor against the simplest model: independent pixels, each a Bernoulli fitted to the same
+-- training images (one pseudo-count each way), whose test log-likelihood is exact.
+local indep = G.models.RBM.independent_log_likelihood(Xtr, Xte)
+local best_ll = results[1]
+for _, r in ipairs(results) do if r.ll > best_ll.ll then best_ll = r end end
+print(string.format("  independent pixels (Bernoulli per pixel, fitted to the %d training images): test log-likelihood %.3f nats",
+                    Xtr.shape[1], indep))
+C.floor(string.format("RBM CD-%d test log-likelihood above independent pixels'", best_ll.k), best_ll.ll - indep, ">=", 60,
+        string.format("%.2f against %.2f nats", best_ll.ll, indep))
 local rows = G.json.array()
 for i, r in ipairs(results) do
   rows[i] = {k = r.k, test_fe = r.test_fe, train_fe = r.train_fe, logZ = r.logZ, se = r.se, ll = r.ll,
              recon = r.recon, secs = r.secs, chains_degenerate = r.chains.data.degenerate or r.chains.random.degenerate,
+             independent_ll = indep,
              spread_data = r.chains.data.spread, spread_random = r.chains.random.spread}
 end
 local saved = G.handin.save_results(handin_dir, "results.json", rows,
@@ -177,5 +191,5 @@ local graded = G.handin.save(handin_dir, string.format("model_rbm_seed%d.pt", o.
                               value = best.test_fe, note = string.format("CD-%d", best.k)})
 print(string.format("  checkpoint to hand in: %s = CD-%d (%s: %.3f); one per k beside it; list in %s/manifest.json",
                     graded, best.k, rule, best.test_fe, handin_dir))
-return {results = results, chosen = best.k, graded = graded, effect = effect, figure = fig, options = o,
-        results_file = saved, folder = handin_dir}
+return C.finish{results = results, chosen = best.k, graded = graded, effect = effect, figure = fig, options = o,
+                results_file = saved, folder = handin_dir, independent_ll = indep}

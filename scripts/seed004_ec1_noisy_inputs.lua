@@ -12,11 +12,13 @@
 --       samples of X + E in a small box around 0 against the box's exact
 --       probability (the coordinates are independent).
 --
---   ./genlab scripts/seed004_ec1_noisy_inputs.lua          short: 200,000 samples
+--   ./genlab scripts/seed004_ec1_noisy_inputs.lua          default and --smoke: 200,000 samples
 --   ./genlab scripts/seed004_ec1_noisy_inputs.lua --full   1,000,000 samples
 local G = require "genlab"
 local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
-local o = C.options({samples = 200000, seed = 2025}, {samples = 1000000, seed = 2025},
+local o = C.options({samples = 200000, seed = 2025},
+                    {samples = 200000, seed = 2025},
+                    {samples = 1000000, seed = 2025},
                     "Seed 004 EC-1: the densities of noisy inputs")
 local f64 = {dtype = "float64"}
 local gen = G.Generator(o.seed)

@@ -203,6 +203,27 @@ describe("genlab notebook", function()
     assert.is_nil(html:find("%-%- %%%% three"))
   end)
 
+  it("shows a quality floor that is not met beside its cell, writes the whole report, exits 1", function()
+    local out, rc, dir = render("tests/notebooks/floors.lua")
+    assert.are.equal(1, rc, out)
+    assert.matches("notebook: 1 quality floor not met", out)
+    assert.is_truthy(out:find("cell 3: floor: the answer 2 <= 1: NOT MET", 1, true), out)
+    local html = read(dir .. "/index.html")
+    assert.is_truthy(html:find("the notebook went on after the exercise: answer 2", 1, true), "the cells after it ran")
+    assert.is_nil(html:find('<pre class="error">', 1, true))
+    assert.is_truthy(html:find('<div class="flag">warning: floor: the answer 2 &lt;= 1: NOT MET</div>', 1, true), html)
+    assert.is_truthy(html:find("1 quality floor not met (cell 3)", 1, true), "the header says so")
+    assert.is_nil(html:find("warning: floor: the other answer", 1, true), "a met floor is not flagged")
+    -- the closing cell lists both, and nothing raised: the renderer reports them
+    assert.is_truthy(html:find("quality floors (default configuration): 1 met, 1 not met", 1, true), html)
+    -- under --smoke the floors are printed, not checked
+    out, rc, dir = render("tests/notebooks/floors.lua", "--smoke")
+    assert.are.equal(0, rc, out)
+    html = read(dir .. "/index.html")
+    assert.is_truthy(html:find("floor: the answer 2 &lt;= 1: not checked (smoke)", 1, true), html)
+    assert.is_nil(html:find('class="flag"', 1, true))
+  end)
+
   it("prints a PDF whose first page shows the report", function()
     if not (chromium and has("pdftoppm") and has("pdftotext")) then
       pending("needs chromium and poppler-utils (vendor/packages.txt installs them)")
@@ -222,9 +243,9 @@ describe("genlab notebook", function()
     assert.is_true(page:std():item() > 0.05, "the first page is blank")
   end)
 
-  -- The course's notebooks, short configuration: every cell ran, every figure came out.
+  -- The course's notebooks, the tests' configuration (--smoke): every cell ran, every figure came out.
   local function report(name)
-    local out, rc, dir = render("notebooks-lua/" .. name .. ".lua")
+    local out, rc, dir = render("notebooks-lua/" .. name .. ".lua", "--smoke")
     assert.are.equal(0, rc, out)
     local html = read(dir .. "/index.html")
     assert.is_nil(html:find('<pre class="error">', 1, true))

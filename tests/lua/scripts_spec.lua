@@ -1,20 +1,22 @@
--- The exercise scripts run end to end, headless, in their short
--- configuration: each exits 0, writes non-blank figures, and prints the
--- numbers that the exercise is about, checked where the fact is robust.
+-- The exercise scripts run end to end, headless, in the tests' configuration
+-- (--smoke): each exits 0, writes non-blank figures, and prints the numbers
+-- that the exercise is about, checked where the fact is robust, and its
+-- quality floors, not checked at this size.
 local G = require "genlab"
 local H = dofile("tests/lua/helpers.lua")
 local root = os.getenv("PWD")
 
--- Run scripts/NAME.lua in a fresh directory; its output, status and dir.
+-- Run scripts/NAME.lua in a fresh directory with --smoke (or config, "" for
+-- the default); its output, status and dir.
 local dirs = {}
-local function run(name, args)
+local function run(name, args, config)
   local dir = os.tmpname()
   dirs[#dirs + 1] = dir
   os.remove(dir)
   os.execute("mkdir -p " .. dir)
   local path = name:find("/", 1, true) and name or "scripts/" .. name   -- a notebook: its own path
-  local out, rc = H.sh(string.format("cd %s && GENLAB_HEADLESS=1 GENLAB_NO_WAIT=1 %s %s/%s.lua %s",
-                                     dir, H.exe, root, path, args or ""))
+  local out, rc = H.sh(string.format("cd %s && GENLAB_HEADLESS=1 GENLAB_NO_WAIT=1 %s %s/%s.lua %s %s",
+                                     dir, H.exe, root, path, config or "--smoke", args or ""))
   return out, rc, dir
 end
 
@@ -31,7 +33,24 @@ local function number_after(out, pattern)
   return tonumber(out:match(pattern))
 end
 
-describe("exercise scripts (short configurations)", function()
+-- The floor lines a run printed: {{name, status}, ...}.
+local function floors(out)
+  local t = {}
+  for line in out:gmatch("[^\n]+") do
+    local name, status = line:match("^floor: (.-): ([^:]+)$")
+    if name then t[#t + 1] = {name, status} end
+  end
+  return t
+end
+
+local function all_unchecked(out, n)
+  local fs = floors(out)
+  assert.are.equal(n, #fs, out)
+  for _, f in ipairs(fs) do assert.are.equal("not checked (smoke)", f[2], f[1]) end
+  assert.is_truthy(out:find(("quality floors: %d, not checked (smoke)"):format(n), 1, true), out)
+end
+
+describe("exercise scripts (--smoke)", function()
   teardown(function()
     for _, d in ipairs(dirs) do os.execute("rm -rf " .. d) end
   end)
@@ -71,6 +90,7 @@ describe("exercise scripts (short configurations)", function()
   it("ps1_1efg_gmm: the K = 16 mixture beats the Gaussian on test patches", function()
     local out, rc, dir = run("ps1_1efg_gmm")
     assert.are.equal(0, rc, out)
+    all_unchecked(out, 1)
     local gauss = number_after(out, "\n%s+G%s+%-?[%d.]+%s+(%-?[%d.]+)")
     local k16 = number_after(out, "\n%s+16%s+%-?[%d.]+%s+(%-?[%d.]+)")
     assert.is_true(k16 < gauss, out)
@@ -99,6 +119,7 @@ describe("exercise scripts (short configurations)", function()
   it("lecture3_em: EM is monotone and lands near the true mixture", function()
     local out, rc, dir = run("lecture3_em")
     assert.are.equal(0, rc, out)
+    all_unchecked(out, 1)
     local first, last, true_ll = out:match("log%-likelihood (%-?[%d.]+) %-> (%-?[%d.]+) per point %(true mixture (%-?[%d.]+)%)")
     assert.is_true(tonumber(last) > tonumber(first))
     assert.is_true(math.abs(tonumber(last) - tonumber(true_ll)) < 0.1)
@@ -109,6 +130,7 @@ describe("exercise scripts (short configurations)", function()
   it("ps1_2_denoise: the mixture prior beats one Gaussian, patch by patch and on the photo", function()
     local out, rc, dir = run("ps1_2_denoise")
     assert.are.equal(0, rc, out)
+    all_unchecked(out, 1)
     local function mse(pattern) return number_after(out, "\n%s+" .. pattern .. "%s+([%d.]+)") end
     -- for one Gaussian the MAP estimate (GD at lambda = 2 sigma^2) is EPLL's Wiener step
     assert.is_true(math.abs(mse("1 GD%s+0%.0192") - mse("1 EPLL step")) <= 0.002, out)
@@ -130,6 +152,7 @@ describe("exercise scripts (short configurations)", function()
   it("seed002_1_autoregression: CPT samples pass chi-square, the LSTM stays above H(p)", function()
     local out, rc, dir = run("seed002_1_autoregression")
     assert.are.equal(0, rc, out)
+    all_unchecked(out, 1)
     assert.is_true(number_after(out, "p%-value ([%d.]+)") > 0.001, out)
     assert.are.equal(0, number_after(out, "outside the 23 pictures: (%d+) samples"))
     assert.are.equal(12961, number_after(out, "(%d+) parameters"))
@@ -261,8 +284,9 @@ describe("exercise scripts (short configurations)", function()
   end)
 
   it("seed004_4_vae: both VAEs train, the table adds up, the checkpoints are the reported N_z's", function()
-    local out, rc, dir = run("seed004_4_vae", "--nz=2,10 --train=3000 --test=1000")
+    local out, rc, dir = run("seed004_4_vae")
     assert.are.equal(0, rc, out)
+    all_unchecked(out, 6)
     for _, kind in ipairs{"MLP", "CNN"} do
       local tbl = out:match("%(" .. kind .. "%): test set.-\n(.-)  effect")
       assert.is_truthy(tbl, out)
@@ -295,7 +319,7 @@ describe("exercise scripts (short configurations)", function()
       -- the manifest names the rule and its value, as the table printed it
       local entry = manifest.files[file .. "_seed2025.pt"]
       assert.are.equal("the lowest test reconstruction loss", entry.rule)
-      assert.are.equal("default", entry.config)
+      assert.are.equal("smoke", entry.config)
       assert.are.equal(2025, entry.seed)
       assert.matches(("%.3f"):format(entry.value):gsub("%.", "%%."), out)
       assert.are.equal(64, #entry.sha256)
@@ -303,8 +327,9 @@ describe("exercise scripts (short configurations)", function()
   end)
 
   it("seed004_4_rbm: CD-1/5/25 train, the table adds up, the graded checkpoint is the named k's", function()
-    local out, rc, dir = run("seed004_4_rbm", "--train=3000 --test=1000 --ais_betas=500")
+    local out, rc, dir = run("seed004_4_rbm")
     assert.are.equal(0, rc, out)
+    all_unchecked(out, 7)
     local tbl = assert(out:match("RBM: test set %(1000 images%).-\n(.-)  effect of k"), out)
     local rows = {}
     for k, fte, ftr, lz, se, ll in tbl:gmatch("\n%s+(%d+)%s+(%-?[%d.]+)%s+(%-?[%d.]+)%s+([%d.]+) %+%- ([%d.]+)%s+(%-?[%d.]+) %+%-") do
@@ -339,7 +364,7 @@ describe("exercise scripts (short configurations)", function()
   end)
 
   it("notebooks-lua/variational_rbm_vae runs as a plain script", function()
-    local out, rc, dir = run("notebooks-lua/variational_rbm_vae", "--nz=2,5 --train=2000 --test=500")
+    local out, rc, dir = run("notebooks-lua/variational_rbm_vae")
     assert.are.equal(0, rc, out)
     assert.matches("all 9 checks pass", out)                   -- problem 1 (2, 3 and EC-1 have specs above)
     local n = 0
@@ -349,12 +374,49 @@ describe("exercise scripts (short configurations)", function()
       assert.is_true(math.abs(tonumber(r) + tonumber(kl) - tonumber(e)) < 0.0021, out)
     end
     assert.are.equal(4, n, out)                                 -- 2 models x 2 latent sizes
-    assert.is_truthy(out:find("effect of N_z: from N_z = 2 to 5", 1, true), out)
+    assert.is_truthy(out:find("effect of N_z: from N_z = 2 to 20", 1, true), out)
+    all_unchecked(out, 13)                                     -- the RBM's 7 and the VAEs' 6, gathered at the end
     assert_figure(dir .. "/out/seed004_4_vae/vae_mlp.png")              -- the exercise's own figures
     assert_figure(dir .. "/out/seed004_4_vae/vae_cnn.png")
     assert_figure(dir .. "/out/seed004_4_rbm/rbm.png")
     assert.is_truthy(io.open(dir .. "/out/seed004_4_vae/model_vae2_seed2025.pt"))
     assert.is_truthy(io.open(dir .. "/out/seed004_4_rbm/model_rbm_seed2025.pt"))
+  end)
+
+  it("a quality floor not met fails a default run at its end; --smoke prints it unchecked", function()
+    local out, rc = run("tests/notebooks/floor_script", nil, "")
+    out = "\n" .. out
+    assert.are.equal(1, rc, out)
+    assert.is_truthy(out:find("\nfloor: the answer 2 <= 1: NOT MET\n", 1, true), out)
+    assert.is_truthy(out:find("\nfloor: the other answer 0.5 <= 1: ok\n", 1, true), out)
+    assert.is_truthy(out:find("the script ran to its end", 1, true), out)
+    assert.is_truthy(out:find("quality floors (default configuration): 1 met, 1 not met\nFLOOR NOT MET:\n" ..
+                              "  floor: the answer 2 <= 1: NOT MET\n", 1, true), out)
+    out, rc = run("tests/notebooks/floor_script", "--bound=3", "")
+    assert.are.equal(0, rc, out)
+    assert.is_truthy(out:find("quality floors (default configuration): 2 met, 0 not met", 1, true), out)
+    out, rc = run("tests/notebooks/floor_script", nil, "--full")
+    assert.are.equal(1, rc, out)
+    assert.is_truthy(out:find("quality floors (full configuration): 1 met, 1 not met", 1, true), out)
+    out, rc = run("tests/notebooks/floor_script")
+    assert.are.equal(0, rc, out)
+    all_unchecked(out, 2)
+    -- run by a notebook (run as a script), the exercise reports and goes on; the notebook's end fails
+    out, rc = run("tests/notebooks/floors", nil, "")
+    assert.are.equal(1, rc, out)
+    assert.is_truthy(out:find("the notebook went on after the exercise: answer 2", 1, true), out)
+    assert.is_truthy(out:find("FLOOR NOT MET:\n  floor: the answer 2 <= 1: NOT MET\n", 1, true), out)
+    assert.are.equal(1, select(2, out:gsub("FLOOR NOT MET:", "")), out)
+  end)
+
+  it("--help shows the three configurations' values; --smoke and --full exclude each other", function()
+    local out, rc = run("seed004_4_vae", "--help", "")
+    assert.are.equal(0, rc, out)
+    assert.is_truthy(out:find("Options (--smoke / default / --full):", 1, true), out)
+    assert.is_truthy(out:find("\n  --train=3000 / 60000 / 60000\n", 1, true), out)
+    out, rc = run("seed004_4_vae", "--full")
+    assert.are.equal(2, rc, out)
+    assert.is_truthy(out:find("--smoke and --full cannot be given together", 1, true), out)
   end)
 
   it("reject a value of the wrong form before any work, naming the option and the form", function()
