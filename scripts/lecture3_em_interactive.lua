@@ -12,6 +12,7 @@ local G = require "genlab"
 local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
 local o = C.options({K = 3, n = 300, seed = 3, steps = 60, delay = 0.08},
                     {K = 3, n = 300, seed = 3, steps = 60, delay = 0.08},
+                    {K = 3, n = 300, seed = 3, steps = 60, delay = 0.08},
                     "Lecture 3, interactive: click points in, drag them, change K, watch EM")
 local scripted = G.viz.headless()       -- no window: the class's clicks are scripted (the test)
 local gen = G.Generator(o.seed)
