@@ -6,8 +6,9 @@
 #   make SAN=1 test the same under AddressSanitizer + UBSan (build-san/)
 #   make install    genlab, genlab.so and genlab.1 under PREFIX (also: luarocks make
 #                   vendor/genlab-scm-1.rockspec); make uninstall removes them
-#   make notebooks  render every notebook in notebooks-lua/ (short configuration)
-#                   to out/notebooks/<name>/index.html and <name>.pdf
+#   make notebooks  render every notebook in notebooks-lua/ in the default configuration
+#                   (trained results; NOTEBOOK_ARGS=--full for the seed's sizes) to
+#                   out/notebooks/<name>/index.html and <name>.pdf, with each one's wall time
 #   make difftest   random tensor programs against numpy/PyTorch (DIFF_PROGRAMS=10000,
 #                   DIFF_SEED=fresh random; tests/diff/difftest.py --help)
 
@@ -51,7 +52,7 @@ endif
 all: $(EXE) $(BUILD)/lua/genlab.so
 
 help:
-	@sed -n '1,12p' Makefile
+	@sed -n '1,/^$$/{/^#/p}' Makefile
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -110,7 +111,9 @@ test: deps data
 notebooks: deps data
 	@$(MAKE) --no-print-directory all
 	@status=0; for nb in notebooks-lua/*.lua; do \
-	  ./$(EXE) notebook "$$nb" --pdf --headless || status=1; done; exit $$status
+	  t0=$$(date +%s.%N); ./$(EXE) notebook "$$nb" --pdf --headless $(NOTEBOOK_ARGS) || status=1; \
+	  awk -v t0=$$t0 -v t1=$$(date +%s.%N) -v nb="$$nb" -v cfg="$(or $(NOTEBOOK_ARGS),default)" \
+	    'BEGIN { printf "%s (%s): %.0f s wall\n", nb, cfg, t1 - t0 }'; done; exit $$status
 
 demo: deps
 	@vendor/fetch-data.sh photos

@@ -221,8 +221,8 @@ local mlp = vaes("mlp")
 -- The same sweep. VAE2 has a few thousand parameters against VAE1's 0.8 million, and its 8-channel
 -- bottleneck of $3 \times 3$ makes it learn more slowly per step, while each step costs more: this
 -- run trains it for {{ vae_options.cnn_epochs | %d }} epoch{{ vae_options.cnn_epochs == 1 and "" or "s" }} of
--- {{ vae_options.train | %d }} images at batch {{ vae_options.batch | %d }}, VAE1 for
--- {{ vae_options.epochs | %d }}. That is enough for digits
+-- {{ vae_options.train | %d }} images at batch {{ vae_options.batch | %d }} (VAE1: {{ vae_options.epochs | %d }}
+-- epochs). That is enough for digits
 -- (the floors below its table check it), but the seed's 30 epochs (`--full`) are needed to compare
 -- the two models.
 
