@@ -179,7 +179,7 @@ describe("exercise scripts (--smoke)", function()
     assert.is_truthy(out:find("trained on the 3 images of p's support", 1, true), out)
     local first, last = out:match("loss ([%d.]+) %-> ([%d.]+) nats per image")
     assert.is_true(tonumber(last) < tonumber(first) / 4 and tonumber(last) > math.log(3), out)
-    -- the short run's 400 steps leave the LSTM part-trained (about 3 in 4 of its samples are one
+    -- --smoke's 400 steps leave the LSTM part-trained (about 3 in 4 of its samples are one
     -- of the pictures; 1,200 steps reach 95%, autoreg_spec): check that it is well on the way
     assert.is_true(number_after(out, "([%d.]+)%% of 1000 LSTM samples are exactly one of the 3 images") > 50, out)
     local bad = root .. "/tests/fixtures/autoreg/bad_shape.pkl"
