@@ -224,6 +224,16 @@ function C.model_path(name)
   return "out/models/" .. name .. ".ckpt"
 end
 
+-- Points of the 2-sigma ellipse of each component of a 2-D mixture, 60
+-- each, stacked (K*60, 2): mu + 2 L [cos t, sin t] (lecture 3's figures).
+function C.ellipses(gmm)
+  local t = G.linspace(0, 2 * math.pi, 60, {dtype = "float64"})
+  local circle = G.stack({t:cos(), t:sin()}, 1) * 2                      -- (2, 60)
+  local pts = {}
+  for k = 1, gmm.K do pts[k] = gmm.chol[k]:matmul(circle):t() + gmm.means[k] end
+  return G.cat(pts, 1)
+end
+
 -- "1.23 s" style timing of f(); returns its results after the seconds.
 function C.timed(f)
   local t0 = G.time()

@@ -34,14 +34,7 @@ local palette = G.tensor({{0.12, 0.47, 0.71}, {1.0, 0.5, 0.05}, {0.17, 0.63, 0.1
                           {0.84, 0.15, 0.16}, {0.58, 0.4, 0.74}, {0.55, 0.34, 0.29}},
                          {dtype = "float64"}):narrow(1, 1, o.K)
 
--- points of the 2-sigma ellipse of each component: mu + 2 L [cos t, sin t]
-local function ellipses(gmm)
-  local t = G.linspace(0, 2 * math.pi, 60, {dtype = "float64"})
-  local circle = G.stack({t:cos(), t:sin()}, 1) * 2                      -- (2, 60)
-  local pts = {}
-  for k = 1, gmm.K do pts[k] = (gmm.chol[k]:matmul(circle)):t() + gmm.means[k] end
-  return G.cat(pts, 1)
-end
+local ellipses = C.ellipses
 
 -- points in their colours, then extra points in black of size extra_size
 local function with_outline(points, colors, extra, extra_size)

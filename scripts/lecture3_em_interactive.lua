@@ -66,13 +66,7 @@ end
 
 -- ---- drawing ---------------------------------------------------------------------------
 
-local function ellipses(gmm)
-  local t = G.linspace(0, 2 * math.pi, 60, f64)
-  local circle = G.stack({t:cos(), t:sin()}, 1) * 2
-  local pts = {}
-  for k = 1, gmm.K do pts[k] = gmm.chol[k]:matmul(circle):t() + gmm.means[k] end
-  return G.cat(pts, 1)
-end
+local ellipses = C.ellipses
 
 local function draw()
   local colors = state.resp:matmul(palette:narrow(1, 1, state.resp.shape[2]))
