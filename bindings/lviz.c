@@ -801,6 +801,7 @@ static int v_button(lua_State *L) {
 /* Test hook: an event as the window would deliver it, in canvas pixels. */
 static int v_event(lua_State *L) {
   lg_Figure *f = check_figure(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
   lg_checkopts(L, 2, OPTS("kind", "x", "y", "button", "key", "wheel", "shift", "ctrl"));
   static const char *const kinds[] = {"move", "press", "release", "wheel", "key", NULL};
   glab_event ev = {0};
