@@ -372,7 +372,7 @@ static int opt_range(lua_State *L, int opts, const char *key, double *r) {
 
 static int v_scatter(lua_State *L) {
   lg_Figure *f = check_figure(L, 1);
-  lg_checkopts(L, 4, OPTS("panel", "colors", "sizes", "title", "xlabel", "ylabel", "xlim", "ylim"));
+  lg_checkopts(L, 4, OPTS("panel", "colors", "sizes", "title", "xlabel", "ylabel", "xlim", "ylim", "legend"));
   lua_settop(L, 4);
   int nx, ny;
   double *x = doubles(L, 2, &nx), *y = doubles(L, 3, &ny);
@@ -397,6 +397,16 @@ static int v_scatter(lua_State *L) {
   opt_string(L, 4, "ylabel", o.ylabel, sizeof o.ylabel);
   o.has_xlim = opt_range(L, 4, "xlim", o.xlim);
   o.has_ylim = opt_range(L, 4, "ylim", o.ylim);
+  if (lua_istable(L, 4) && lua_getfield(L, 4, "legend") == LUA_TTABLE) {
+    int n = (int)lua_rawlen(L, -1);
+    if (n > GLAB_MAX_LEGEND) luaL_error(L, "option 'legend': %d names (at most %d)", n, GLAB_MAX_LEGEND);
+    for (int k = 0; k < n; k++) {
+      lua_rawgeti(L, -1, k + 1);
+      snprintf(o.legend[k], sizeof o.legend[k], "%s", luaL_tolstring(L, -1, NULL));
+      lua_pop(L, 2);
+    }
+    o.nlegend = n;
+  }
   lg_try(L, glab_panel_scatter(panel_arg(L, f, 4), nx, x, y, cols, sizes, &o));
   lua_settop(L, 1);
   return 1;
@@ -978,7 +988,7 @@ static const lg_Reg methods[] = {
   {"line", v_line, "fig:line(y | {y=, x=, label=, dashed=false} | {{y=, x=, label=, dashed=}, ...}, [{panel=1, title=, xlabel=, ylabel=, logy=false, hline=, hline_label=}]) -> fig\nLine plot of one or several series (x defaults to 1..n), with a legend in the corner that hides the\n"
    "least data (a dashed series has a dashed swatch), readable ticks (whole numbers only when every x\n"
    "is one: epochs, iterations), a log y axis and a dashed horizontal reference line (e.g. the\nclosed-form NLL). A panel not drawn yet says so."},
-  {"scatter", v_scatter, "fig:scatter(x, y, [{panel=1, colors=, sizes=, title=, xlabel=, ylabel=, xlim={lo, hi}, ylim=}]) -> fig\nPoints; colors as (n, 3) RGB in [0, 1] or n category numbers (1, 2, ...); sizes in pixels;\nxlim and ylim fix the axes (a plot that the user clicks points into)."},
+  {"scatter", v_scatter, "fig:scatter(x, y, [{panel=1, colors=, sizes=, title=, xlabel=, ylabel=, xlim={lo, hi}, ylim=, legend=}]) -> fig\nPoints; colors as (n, 3) RGB in [0, 1] or n category numbers (1, 2, ...); sizes in pixels;\nxlim and ylim fix the axes (a plot that the user clicks points into); legend names the categories\n1, 2, ... in their colours (at most 12)."},
   {"graph", v_graph, "fig:graph(nodes, edges, [{panel=1, seed=0, labels=, title=, pos=}]) -> fig\nnodes: (n, 3) RGB features in [0, 1] colouring each node, or a count n; edges: (m, 2) or {{a, b}, ...},\n1-based. Laid out by Fruchterman-Reingold with the seed (or at pos (n, 2)); labels number the nodes."},
   {"show", v_show, "fig:show() -> fig\nDraw the figure: in its window (opened on first use, redrawn at most ~30 times a second, never\nblocking), or without a display as out/<script>/<name>.png. Call it inside a training loop.\nKeys: s saves a PNG, space pauses at the next show(), q closes the window."},
   {"save", v_save, "fig:save([path]) -> path\nWrite the figure as a PNG (default out/<script>/<name>.png)."},

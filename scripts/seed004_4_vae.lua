@@ -88,6 +88,7 @@ local function run_model(kind)
     if nz == 2 then
       local mu = V.means(m, Xte)
       fig:scatter(mu:select(2, 1), mu:select(2, 2), {panel = 9, colors = yte + 1, sizes = 2,
+                  legend = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"},
                   title = "N_z = 2: test means of q(z|x), colour = digit", xlabel = "z1", ylabel = "z2"})
       fig:grid(V.manifold(m, 15), {panel = 10, rows = 15, cols = 15, norm = "none",
                                    title = "N_z = 2: decoded z over [-2.5, 2.5]^2"})

@@ -347,6 +347,24 @@ static void scatter_axes(const glab_panel *p, double l, double t, double r, doub
   inner_rect(a, l, t, r, b, p->title);
 }
 
+/* The names of a scatter's categories with their colours, in the top right
+** corner of the plot area (the categorical palette, as colors= numbers use). */
+static void scatter_legend(glab_canvas *c, const glab_panel *p, const axes *a) {
+  int n = p->lines.nlegend;
+  if (n <= 0) return;
+  double w = 0, lh = LABEL_SIZE + 4;
+  for (int k = 0; k < n; k++) w = fmax(w, glab_text_width(LABEL_SIZE - 1, p->lines.legend[k]));
+  double bw = w + 26, bh = n * lh + 8, x0 = a->r - 8 - bw, y0 = a->t + 8;
+  glab_canvas_fill_rect(c, (int)x0, (int)y0, (int)(x0 + bw), (int)(y0 + bh), (glab_rgba){255, 255, 255, 255});
+  glab_canvas_rect(c, (int)x0, (int)y0, (int)(x0 + bw), (int)(y0 + bh), grid_col);
+  for (int k = 0; k < n; k++) {
+    double y = y0 + 4 + lh * (k + 0.5);
+    glab_canvas_disc(c, x0 + 10, y, 4, glab_palette(k));
+    glab_canvas_text(c, x0 + 20, y + (LABEL_SIZE - 1) / 2 - 1, LABEL_SIZE - 1, axis_col, p->lines.legend[k],
+                     GLAB_ALIGN_LEFT);
+  }
+}
+
 static void render_scatter(glab_canvas *c, const glab_panel *p, double l, double t, double r, double b) {
   axes a;
   scatter_axes(p, l, t, r, b, &a);
@@ -357,6 +375,7 @@ static void render_scatter(glab_canvas *c, const glab_panel *p, double l, double
     double rad = p->sizes ? p->sizes[i] / 2 : 2.5;
     glab_canvas_disc(c, to_px(&a, p->px[i]), to_py(&a, p->py[i]), rad, col);
   }
+  scatter_legend(c, p, &a);
 }
 
 glab_status glab_panel_lines(glab_panel *p, const glab_series *s, int n, const glab_lines_opts *o) {

@@ -21,6 +21,7 @@
 #include "canvas.h"
 
 #define GLAB_LABEL 96
+#define GLAB_MAX_LEGEND 12
 
 typedef enum {
   GLAB_PANEL_EMPTY, GLAB_PANEL_GRID, GLAB_PANEL_HEATMAP, GLAB_PANEL_LINES,
@@ -54,6 +55,8 @@ typedef struct glab_lines_opts {
   char hline_label[GLAB_LABEL];
   int has_xlim, has_ylim;  /* fixed axis ranges instead of the data's (scatter) */
   double xlim[2], ylim[2];
+  int nlegend;             /* scatter: names of the categories 1..nlegend (palette colours) */
+  char legend[GLAB_MAX_LEGEND][32];
 } glab_lines_opts;
 
 typedef struct glab_panel {

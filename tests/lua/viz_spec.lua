@@ -188,3 +188,21 @@ describe("plot details", function()
     assert.is_true(empty:lt(0.9):sum():item() > 50, "the empty panel shows no text")
   end)
 end)
+
+describe("scatter legend", function()
+  it("names the categories in their palette colours", function()
+    local function cyan(legend)            -- palette colour 10, (23, 190, 207): no point has it
+      local fig = G.viz.figure{width = 500, height = 400}
+      fig:scatter(G.tensor{0, 1}, G.tensor{0, 1}, {colors = G.tensor{1, 1}, legend = legend})
+      local img = fig:render()
+      fig:close()
+      local r, g, b = img:select(3, 1), img:select(3, 2), img:select(3, 3)
+      return ((r - 23 / 255):abs():lt(0.02) * (g - 190 / 255):abs():lt(0.02) * (b - 207 / 255):abs():lt(0.02)):sum():item()
+    end
+    assert.are.equal(0, cyan(nil))
+    assert.is_true(cyan({"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}) > 10)
+    assert.matches("at most 12", H.err(function()
+      G.viz.figure{}:scatter(G.tensor{0}, G.tensor{0}, {legend = {1,2,3,4,5,6,7,8,9,10,11,12,13}})
+    end))
+  end)
+end)
