@@ -507,11 +507,7 @@ static int binop_(lua_State *L, glab_binop op) {
     } else {
       glab_tensor *wide = lg_push(L);
       lg_try(L, glab_binary(wide, op, a, b));
-      char sa[128], sw[128];
-      if (wide->ndim != a->ndim || memcmp(wide->shape, a->shape, sizeof a->shape[0] * a->ndim))
-        luaL_error(L, "%s: the result (%s) does not fit the (%s) tensor written in place", name,
-                   glab_shape_str(sw, sizeof sw, wide->ndim, wide->shape),
-                   glab_shape_str(sa, sizeof sa, a->ndim, a->shape));
+      lg_try(L, glab_tensor_prepare(a, a->dtype, wide->ndim, wide->shape, name));  /* fits a? */
       lg_try(L, glab_tensor_copy(a, wide));
     }
   }

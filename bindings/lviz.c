@@ -587,8 +587,8 @@ static void set_status(lg_Figure *f, const glab_hit *h) {
     snprintf(f->status, sizeof f->status, "panel %d, tile %d, pixel (%d, %d): %.4g", h->panel + 1,
              h->tile + 1, h->row + 1, h->col + 1, h->value);
   else if (h->nearest >= 0)
-    snprintf(f->status, sizeof f->status, "panel %d, point %d%s: (%.4g, %.4g)", h->panel + 1, h->nearest + 1,
-             h->series >= 0 ? "" : "", h->nx, h->ny);
+    snprintf(f->status, sizeof f->status, "panel %d, point %d: (%.4g, %.4g)", h->panel + 1, h->nearest + 1,
+             h->nx, h->ny);
   else if (h->inside)
     snprintf(f->status, sizeof f->status, "panel %d: (%.4g, %.4g)", h->panel + 1, h->x, h->y);
   if (f->fig.strip) f->dirty = 1;
@@ -631,7 +631,7 @@ static int strip_event(lua_State *L, int fig, lg_Figure *f, const glab_event *ev
 
 /* Run the handlers for one event of the figure at index fig. */
 static void dispatch(lua_State *L, int fig, lg_Figure *f, const glab_event *ev) {
-  if (ev->kind == GLAB_EV_KEY && strchr(" n+=-", ev->key) && glab_window_run_key(ev->key)) return;
+  if (ev->kind == GLAB_EV_KEY && glab_window_run_key(ev->key)) return;
   if (strip_event(L, fig, f, ev)) return;
   glab_hit h;
   glab_figure_locate(&f->fig, ev->x, ev->y, &h);
@@ -721,7 +721,7 @@ static int v_key(lua_State *L) {
   check_figure(L, 1);
   size_t n;
   const char *k = luaL_checklstring(L, 2, &n);
-  if (n != 1 || strchr(" sqn+=-", k[0]))
+  if (n != 1 || strchr(GLAB_WINDOW_KEYS, k[0]))
     luaL_argerror(L, 2, "one character, not space, s, q, n, + or - (the window's own keys)");
   luaL_checktype(L, 3, LUA_TFUNCTION);
   push_callbacks(L, 1);

@@ -471,6 +471,7 @@ glab_status glab_ag_reduce(glab_var *out, glab_redop op, const glab_var *a, int 
                        values ? &a->t : NULL, values ? &out->t : NULL, NULL);
   if (n) {
     if (!values) glab_node_save_meta(n, 0, &a->t);
+    if (op == GLAB_PROD) glab_node_save_meta(n, 1, &out->t);   /* prod_others reads a only */
     n->iarg[0] = op;
     n->iarg[1] = dim == GLAB_ALLDIMS ? dim : glab_dim(dim, a->t.ndim);
     n->iarg[2] = keepdim;

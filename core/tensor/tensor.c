@@ -281,7 +281,6 @@ glab_status glab_tensor_unalias(const glab_tensor **use, glab_tensor *tmp,
 
 /* ---- life cycle, continued ------------------------------------------------------ */
 
-
 glab_status glab_tensor_prepare(glab_tensor *out, glab_dtype dt, int ndim,
                                 const int64_t *shape, const char *op) {
   if (!out->storage) return glab_tensor_new(out, dt, ndim, shape);

@@ -227,7 +227,7 @@ void glab_window_pump(void) {
     if (e.type == SDL_WINDOWEVENT && e.window.event == SDL_WINDOWEVENT_CLOSE) destroy(w);
     else if (e.type == SDL_WINDOWEVENT) redraw(w);      /* exposed, resized, ... */
     else if (e.type == SDL_KEYDOWN) own_key(w, e.key.keysym.sym);
-    else if (e.type == SDL_TEXTINPUT && strchr(" sqn+=-", e.text.text[0]) &&
+    else if (e.type == SDL_TEXTINPUT && strchr(GLAB_WINDOW_KEYS, e.text.text[0]) &&
              (e.text.text[0] != 'n' || paused)) continue;  /* answered by own_key */
     else queue_event(w, &e);
   }

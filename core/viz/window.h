@@ -63,6 +63,10 @@ void glab_window_pump(void);
 int glab_window_closed(const glab_window *w);
 int glab_window_paused(void);
 void glab_window_set_paused(int on);
+/* The keys a window answers itself (q, s and the run-control keys): never
+** passed on as GLAB_EV_KEY events. */
+#define GLAB_WINDOW_KEYS " sqn+=-"
+
 /* The run-control keys, as typed in any window: space pauses and resumes,
 ** n (while paused) lets one step through, + and - redraw more or less
 ** often.  Returns 1 when key is one of them (and applies it). */
