@@ -43,6 +43,8 @@ typedef struct lg_Figure {
   double last_png, png_cost;
   control controls[MAX_CONTROLS];
   int ncontrols, dragging;     /* the slider being dragged + 1, or 0 */
+  int panning;                 /* the zoomed panel being dragged + 1, or 0 */
+  double pan_x, pan_y;         /* where its drag last was */
   char status[160];            /* what the mouse is over, drawn in the strip */
   glab_event queue[MAX_QUEUE]; /* events to dispatch: the window's, and injected ones */
   int qhead, qcount;
@@ -583,7 +585,10 @@ static void push_event(lua_State *L, const glab_event *ev, const glab_hit *h, co
 /* The status line for what the mouse is over. */
 static void set_status(lg_Figure *f, const glab_hit *h) {
   f->status[0] = '\0';
-  if (h->tile >= 0)
+  if (h->tile >= 0 && h->kind == GLAB_PANEL_HEATMAP)
+    snprintf(f->status, sizeof f->status, "panel %d, entry (%d, %d): %.4g", h->panel + 1, h->row + 1,
+             h->col + 1, h->value);
+  else if (h->tile >= 0)
     snprintf(f->status, sizeof f->status, "panel %d, tile %d, pixel (%d, %d): %.4g", h->panel + 1,
              h->tile + 1, h->row + 1, h->col + 1, h->value);
   else if (h->nearest >= 0)
@@ -629,12 +634,50 @@ static int strip_event(lua_State *L, int fig, lg_Figure *f, const glab_event *ev
   return 1;
 }
 
+/* Whether the callbacks table of the figure at fig has a function for kind. */
+static int has_callback(lua_State *L, int fig, const char *kind) {
+  push_callbacks(L, fig);
+  int yes = lua_getfield(L, -1, kind) == LUA_TFUNCTION;
+  lua_pop(L, 2);
+  return yes;
+}
+
+/* The view's own answers: the wheel zooms an image panel about the mouse, a
+** drag pans a zoomed one (the left button only when no drag callback is
+** set), 0 shows every panel whole.  Returns 1 for a move that panned:
+** callbacks do not see it. */
+static int view_event(lua_State *L, int fig, lg_Figure *f, const glab_event *ev, const glab_hit *h) {
+  if (ev->kind == GLAB_EV_WHEEL && h->panel >= 0)
+    f->dirty |= glab_figure_zoom(&f->fig, h->panel, pow(1.5, ev->wheel), ev->x, ev->y);
+  else if (ev->kind == GLAB_EV_KEY && ev->key == '0') {
+    glab_figure_reset_views(&f->fig);
+    f->dirty = 1;
+  } else if (ev->kind == GLAB_EV_PRESS && h->panel >= 0 && f->fig.views[h->panel].zoom > 1 &&
+             (ev->button != 1 || !has_callback(L, fig, "drag"))) {
+    f->panning = h->panel + 1;
+    f->pan_x = ev->x;
+    f->pan_y = ev->y;                       /* the press still reaches a click callback */
+  } else if (f->panning && (ev->kind == GLAB_EV_RELEASE || (ev->kind == GLAB_EV_MOVE && !ev->button))) {
+    f->panning = 0;
+  } else if (f->panning && ev->kind == GLAB_EV_MOVE) {
+    f->dirty |= glab_figure_pan(&f->fig, f->panning - 1, ev->x - f->pan_x, ev->y - f->pan_y);
+    f->pan_x = ev->x;
+    f->pan_y = ev->y;
+    return 1;
+  }
+  return 0;
+}
+
 /* Run the handlers for one event of the figure at index fig. */
 static void dispatch(lua_State *L, int fig, lg_Figure *f, const glab_event *ev) {
   if (ev->kind == GLAB_EV_KEY && glab_window_run_key(ev->key)) return;
   if (strip_event(L, fig, f, ev)) return;
   glab_hit h;
   glab_figure_locate(&f->fig, ev->x, ev->y, &h);
+  if (view_event(L, fig, f, ev, &h)) {
+    if (ev->kind == GLAB_EV_MOVE) set_status(f, &h);
+    return;
+  }
   const char *kind = event_names[ev->kind];
   if (ev->kind == GLAB_EV_MOVE) {
     set_status(f, &h);
@@ -688,6 +731,20 @@ static void pump_all(lua_State *L) {
 
 static int v_pump(lua_State *L) {
   pump_all(L);
+  return 0;
+}
+
+/* Until every window is closed: answer them, callbacks included. */
+static int v_wait(lua_State *L) {
+  int n = glab_window_count_open();
+  if (n == 0) return 0;
+  fprintf(stderr, "viz: %d figure window%s open: hover, zoom and the controls still work; q in a window "
+          "closes it\n", n, n > 1 ? "s" : "");
+  while (glab_window_count_open() > 0) {
+    pump_all(L);
+    struct timespec ts = {0, 15000000};
+    nanosleep(&ts, NULL);
+  }
   return 0;
 }
 
@@ -841,6 +898,25 @@ static int v_pixel(lua_State *L) {
   return 2;
 }
 
+static int v_view(lua_State *L) {
+  lg_Figure *f = check_figure(L, 1);
+  int k = (int)luaL_checkinteger(L, 2);
+  luaL_argcheck(L, k >= 1 && k <= f->fig.rows * f->fig.cols, 2, "no such panel");
+  if (!lua_isnoneornil(L, 3)) {                       /* set it: zoom, and the centre */
+    double z = luaL_checknumber(L, 3);
+    luaL_argcheck(L, z >= 1 && z <= GLAB_MAX_ZOOM, 3, "zoom from 1 to 64");
+    glab_view *v = &f->fig.views[k - 1];
+    *v = (glab_view){z, luaL_optnumber(L, 4, 0.5), luaL_optnumber(L, 5, 0.5)};
+    glab_figure_pan(&f->fig, k - 1, 0, 0);            /* keeps the centre in range */
+    f->dirty = 1;
+  }
+  const glab_view *v = &f->fig.views[k - 1];
+  lua_pushnumber(L, v->zoom > 1 ? v->zoom : 1);
+  lua_pushnumber(L, v->zoom > 1 ? v->cx : 0.5);
+  lua_pushnumber(L, v->zoom > 1 ? v->cy : 0.5);
+  return 3;
+}
+
 static int v_is_open(lua_State *L) {
   lg_Figure *f = check_figure(L, 1);
   lua_pushboolean(L, f->win && !glab_window_closed(f->win));
@@ -990,7 +1066,8 @@ static const lg_Reg methods[] = {
    "is one: epochs, iterations), a log y axis and a dashed horizontal reference line (e.g. the\nclosed-form NLL). A panel not drawn yet says so."},
   {"scatter", v_scatter, "fig:scatter(x, y, [{panel=1, colors=, sizes=, title=, xlabel=, ylabel=, xlim={lo, hi}, ylim=, legend=}]) -> fig\nPoints; colors as (n, 3) RGB in [0, 1] or n category numbers (1, 2, ...); sizes in pixels;\nxlim and ylim fix the axes (a plot that the user clicks points into); legend names the categories\n1, 2, ... in their colours (at most 12)."},
   {"graph", v_graph, "fig:graph(nodes, edges, [{panel=1, seed=0, labels=, title=, pos=}]) -> fig\nnodes: (n, 3) RGB features in [0, 1] colouring each node, or a count n; edges: (m, 2) or {{a, b}, ...},\n1-based. Laid out by Fruchterman-Reingold with the seed (or at pos (n, 2)); labels number the nodes."},
-  {"show", v_show, "fig:show() -> fig\nDraw the figure: in its window (opened on first use, redrawn at most ~30 times a second, never\nblocking), or without a display as out/<script>/<name>.png. Call it inside a training loop.\nKeys: s saves a PNG, space pauses at the next show(), q closes the window."},
+  {"show", v_show, "fig:show() -> fig\nDraw the figure: in its window (opened on first use, redrawn at most ~30 times a second, never\nblocking), or without a display as out/<script>/<name>.png. Call it inside a training loop.\nKeys: s saves a PNG, space pauses at the next show(), n steps while paused, + and - change the\n"
+   "redraw rate, 0 resets zoom, q closes the window; the wheel zooms an image panel, a drag pans it."},
   {"save", v_save, "fig:save([path]) -> path\nWrite the figure as a PNG (default out/<script>/<name>.png)."},
   {"health", v_health, "fig:health() -> {{panel=, title=, spread=, degenerate=, same=}, ...}\nFor each image-grid panel: spread, the mean over pixel positions of the standard deviation across\n"
    "its images of the intensities as shown (0 to 1), and same, the first two identical images; a grid\n"
@@ -1009,6 +1086,10 @@ static const lg_Reg methods[] = {
   {"slider", v_slider, "fig:slider{name=, min=0, max=1, log=false, value=min} -> slider\nA slider in the figure's control strip (drawn in the PNG too); slider:value() reads it in\n"
    "the training loop, slider:set(v) moves it. Drag it with the mouse."},
   {"button", v_button, "fig:button(label, fn) -> fig\nA button in the control strip; fn(fig) runs when it is clicked."},
+  {"view", v_view, "fig:view(panel, [zoom, cx, cy]) -> zoom, cx, cy\nHow image panel `panel` is shown: magnified zoom times (1 to 64) about the point at fractions\n"
+   "(cx, cy) of its picture; with zoom given, set it. In a window the wheel zooms about the mouse,\n"
+   "a drag pans (the right button, or the left when no drag callback is set) and 0 resets; zoomed\n"
+   "pixels stay whole (nearest-neighbour), and the zoom survives the panel's redraws."},
   {"pixel", v_pixel, "fig:pixel(panel, x, y) -> px, py\nThe canvas pixel of data point (x, y) in a line or scatter panel: where to send fig:_event."},
   {"is_open", v_is_open, "fig:is_open() -> boolean\nWhether the figure's window is open (false headless, or once the user closed it)."},
   {"status", v_status, "fig:status() -> string\nThe status line: what the mouse is over (tile, pixel and value; the nearest point)."},
@@ -1025,6 +1106,8 @@ static const lg_Reg slider_methods[] = {
 
 static const lg_Reg functions[] = {
   {"figure", v_figure, "viz.figure([{title=, rows=1, cols=1, width=, height=, name=}]) -> Figure\nA figure of rows x cols panels; fill panels with fig:grid/heatmap/line/scatter/graph({panel = k}).\nname (default: from the title) names its PNG file."},
+  {"wait", v_wait, "viz.wait()\nKeep every open figure window answering (hover, zoom, controls, callbacks) until each is\n"
+   "closed. A script's end does this by itself unless --no-wait."},
   {"headless", v_headless, "viz.headless() -> boolean\nTrue when figures go to PNG files: --headless, GENLAB_HEADLESS, or no usable display."},
   {"degenerate", v_degenerate, "viz.degenerate(images, [{norm=\"none\"|\"global\"|\"tile\", signed=false}]) -> boolean, health\n"
    "Whether images (any shape fig:grid takes) would make a degenerate grid, by fig:health's rule\n"
@@ -1055,7 +1138,8 @@ void lg_open_viz(lua_State *L) {
             "Keys in a window: space pauses and resumes, n runs one step while paused, + and - redraw\n"
             "more or less often, s saves a PNG, q closes. Mouse: fig:on(\"hover\"|\"click\"|\"drag\"|\"release\"|\n"
             "\"wheel\"|\"key\", fn) with the panel and data coordinates (or tile, pixel, value) under it;\n"
-            "fig:slider, fig:button and fig:key add controls in a strip under the panels.");
+            "fig:slider, fig:button and fig:key add controls in a strip under the panels. On an image\n"
+            "panel the wheel zooms (whole pixels), a drag pans, 0 shows it whole again (fig:view).");
   lua_pushvalue(L, -1);
   lua_setfield(L, -3, "plot");
   lua_setfield(L, -2, "viz");

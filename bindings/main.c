@@ -442,6 +442,18 @@ static void wait_for_windows(void) {
   setenv("GENLAB_NO_WAIT", "1", 1);                   /* the figures' __gc closes them */
 }
 
+/* At a script's end its figure windows stay until closed, still answering
+** the mouse and the controls (genlab.viz.wait), unless --no-wait. */
+static void wait_on_figures(lua_State *L) {
+  const char *nowait = getenv("GENLAB_NO_WAIT");
+  if ((nowait && *nowait && strcmp(nowait, "0") != 0) || glab_window_count_open() == 0) return;
+  lua_getglobal(L, "genlab");
+  if (lua_istable(L, -1) && lua_getfield(L, -1, "viz") == LUA_TTABLE &&
+      lua_getfield(L, -1, "wait") == LUA_TFUNCTION)
+    report(L, docall(L, 0, 0));
+  lua_settop(L, 0);
+}
+
 /* While readline waits for a key, figure windows keep answering, and
 ** their callbacks run (genlab.viz.pump). */
 static int idle(void) {
@@ -543,6 +555,7 @@ static int pmain(lua_State *L) {
     }
   }
   if (script && handle_script(L, argv + script) != LUA_OK) return 0;
+  if (script && !interactive) wait_on_figures(L);
   if (interactive || (!script && !has_e && isatty(0))) repl(L);
   else if (!script && !has_e && dochunk(L, luaL_loadfile(L, NULL)) != LUA_OK) return 0;
   lua_pushinteger(L, EXIT_SUCCESS);

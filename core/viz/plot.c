@@ -45,7 +45,11 @@ glab_status glab_figure_init(glab_figure *f, int rows, int cols, int width, int 
   if (width < 64 || height < 64 || width > 8192 || height > 8192)
     return glab_fail(GLAB_EARG, "figure: size %dx%d out of range (64..8192)", width, height);
   f->panels = calloc((size_t)(rows * cols), sizeof *f->panels);
-  if (!f->panels) return glab_fail(GLAB_ENOMEM, "figure: out of memory");
+  f->views = calloc((size_t)(rows * cols), sizeof *f->views);
+  if (!f->panels || !f->views) {
+    glab_figure_free(f);
+    return glab_fail(GLAB_ENOMEM, "figure: out of memory");
+  }
   f->rows = rows;
   f->cols = cols;
   f->width = width;
@@ -57,6 +61,7 @@ glab_status glab_figure_init(glab_figure *f, int rows, int cols, int width, int 
 void glab_figure_free(glab_figure *f) {
   for (int i = 0; f->panels && i < f->rows * f->cols; i++) glab_panel_clear(&f->panels[i]);
   free(f->panels);
+  free(f->views);
   memset(f, 0, sizeof *f);
 }
 
@@ -473,6 +478,104 @@ static void nearest_point(const glab_panel *p, const axes *a, double x, double y
     }
 }
 
+/* ---- zoomed image panels ------------------------------------------------------ */
+
+static int is_image(const glab_panel *p) { return p->kind == GLAB_PANEL_GRID || p->kind == GLAB_PANEL_HEATMAP; }
+
+static int zoomed(const glab_figure *f, int k) { return f->views[k].zoom > 1 && is_image(&f->panels[k]); }
+
+/* Panel k's picture area (the panel less its title): the pixels x0..x1, y0..y1. */
+static void picture_area(const glab_figure *f, int k, int *x0, int *y0, int *x1, int *y1) {
+  double l, t, r, b;
+  panel_rect(f, k, &l, &t, &r, &b);
+  *x0 = (int)ceil(l);
+  *y0 = (int)ceil(f->panels[k].title[0] ? t + 26 : t);
+  *x1 = (int)r;
+  *y1 = (int)b;
+}
+
+/* Where the whole picture of zoomed panel k lies, in canvas pixels. */
+static void zoom_rect(const glab_figure *f, int k, double *l, double *t, double *r, double *b) {
+  int x0, y0, x1, y1;
+  picture_area(f, k, &x0, &y0, &x1, &y1);
+  const glab_view *v = &f->views[k];
+  double w = (x1 - x0) * v->zoom, h = (y1 - y0) * v->zoom;
+  *l = (x0 + x1) / 2.0 - v->cx * w;
+  *t = (y0 + y1) / 2.0 - v->cy * h;
+  *r = *l + w;
+  *b = *t + h;
+}
+
+/* The panel as drawn inside its zoomed picture: untitled, whole pixels. */
+static glab_panel zoomed_copy(const glab_panel *p) {
+  glab_panel q = *p;
+  q.title[0] = '\0';
+  q.grid.nearest = 1;
+  return q;
+}
+
+static void render_image(glab_canvas *c, const glab_panel *p, double l, double t, double r, double b) {
+  if (p->kind == GLAB_PANEL_GRID) glab_render_grid(c, p, l, t, r, b);
+  else glab_render_heatmap(c, p, l, t, r, b);
+}
+
+/* Zoomed panel k: its title, then its magnified picture drawn on a canvas of
+** the picture area's size (so nothing spills over a neighbour), copied in. */
+static void render_zoomed(glab_canvas *c, const glab_figure *f, int k) {
+  const glab_panel *p = &f->panels[k];
+  double l, t, r, b;
+  int x0, y0, x1, y1;
+  char buf[64];
+  panel_rect(f, k, &l, &t, &r, &b);
+  if (p->title[0]) glab_canvas_text(c, (l + r) / 2, t + 19, TITLE_SIZE, GLAB_BLACK, p->title, GLAB_ALIGN_CENTER);
+  picture_area(f, k, &x0, &y0, &x1, &y1);
+  glab_canvas sub;
+  if (x1 <= x0 || y1 <= y0 || glab_canvas_new(&sub, x1 - x0, y1 - y0, GLAB_WHITE) != GLAB_OK) return;
+  glab_panel q = zoomed_copy(p);
+  zoom_rect(f, k, &l, &t, &r, &b);
+  render_image(&sub, &q, l - x0, t - y0, r - x0, b - y0);
+  for (int y = 0; y < sub.h; y++) glab_canvas_put_row(c, x0, y0 + y, (const glab_rgba *)(sub.px + 4 * (size_t)y * sub.w), sub.w);
+  glab_canvas_free(&sub);
+  snprintf(buf, sizeof buf, "zoom %.3gx (0 resets)", f->views[k].zoom);
+  double tw = glab_text_width(TICK_SIZE, buf);
+  glab_canvas_fill_rect(c, (int)(x1 - tw - 10), y0, x1, y0 + 17, (glab_rgba){255, 255, 255, 255});
+  glab_canvas_text(c, x1 - 5, y0 + 13, TICK_SIZE, axis_col, buf, GLAB_ALIGN_RIGHT);
+}
+
+int glab_figure_zoom(glab_figure *f, int k, double factor, double x, double y) {
+  if (k < 0 || k >= f->rows * f->cols || !is_image(&f->panels[k]) || !(factor > 0)) return 0;
+  int x0, y0, x1, y1;
+  picture_area(f, k, &x0, &y0, &x1, &y1);
+  if (x < x0 || x >= x1 || y < y0 || y >= y1) return 0;
+  glab_view *v = &f->views[k];
+  if (!(v->zoom > 1)) *v = (glab_view){1, 0.5, 0.5};
+  double z = fmin(fmax(v->zoom * factor, 1), GLAB_MAX_ZOOM);
+  if (z == v->zoom) return 0;
+  double l, t, r, b;
+  zoom_rect(f, k, &l, &t, &r, &b);
+  double u = (x - l) / (r - l), w = (y - t) / (b - t);       /* the point, as fractions of the picture */
+  v->cx = u - (x - (x0 + x1) / 2.0) / ((x1 - x0) * z);
+  v->cy = w - (y - (y0 + y1) / 2.0) / ((y1 - y0) * z);
+  v->zoom = z;
+  glab_figure_pan(f, k, 0, 0);                               /* keep the picture on the panel */
+  return 1;
+}
+
+int glab_figure_pan(glab_figure *f, int k, double dx, double dy) {
+  if (k < 0 || k >= f->rows * f->cols || !zoomed(f, k)) return 0;
+  int x0, y0, x1, y1;
+  picture_area(f, k, &x0, &y0, &x1, &y1);
+  glab_view *v = &f->views[k], old = *v;
+  double hx = 0.5 / v->zoom, hy = 0.5 / v->zoom;             /* half the view, as a fraction */
+  v->cx = fmin(fmax(v->cx - dx / ((x1 - x0) * v->zoom), hx), 1 - hx);
+  v->cy = fmin(fmax(v->cy - dy / ((y1 - y0) * v->zoom), hy), 1 - hy);
+  return v->cx != old.cx || v->cy != old.cy;
+}
+
+void glab_figure_reset_views(glab_figure *f) {
+  for (int k = 0; k < f->rows * f->cols; k++) f->views[k] = (glab_view){1, 0.5, 0.5};
+}
+
 void glab_figure_locate(const glab_figure *f, double x, double y, glab_hit *hit) {
   memset(hit, 0, sizeof *hit);
   hit->panel = hit->nearest = hit->series = hit->tile = -1;
@@ -483,7 +586,19 @@ void glab_figure_locate(const glab_figure *f, double x, double y, glab_hit *hit)
     const glab_panel *p = &f->panels[k];
     hit->panel = k;
     hit->kind = p->kind;
+    if (zoomed(f, k)) {
+      int x0, y0, x1, y1;
+      picture_area(f, k, &x0, &y0, &x1, &y1);
+      if (x < x0 || x >= x1 || y < y0 || y >= y1) return;
+      glab_panel q = zoomed_copy(p);
+      zoom_rect(f, k, &l, &t, &r, &b);
+      p = &q;
+      if (p->kind == GLAB_PANEL_GRID) glab_grid_locate(p, l, t, r, b, x, y, hit);
+      else glab_heatmap_locate(p, l, t, r, b, x, y, hit);
+      return;
+    }
     if (p->kind == GLAB_PANEL_GRID) glab_grid_locate(p, l, t, r, b, x, y, hit);
+    if (p->kind == GLAB_PANEL_HEATMAP) glab_heatmap_locate(p, l, t, r, b, x, y, hit);
     if (p->kind != GLAB_PANEL_LINES && p->kind != GLAB_PANEL_SCATTER) return;
     axes a;
     if (p->kind == GLAB_PANEL_LINES) lines_axes(p, l, t, r, b, &a);
@@ -522,6 +637,10 @@ glab_status glab_figure_render(const glab_figure *f, glab_canvas *c) {
       const glab_panel *p = &f->panels[i * f->cols + j];
       double l, t, r, b;
       panel_rect(f, i * f->cols + j, &l, &t, &r, &b);
+      if (zoomed(f, i * f->cols + j)) {
+        render_zoomed(c, f, i * f->cols + j);
+        continue;
+      }
       switch (p->kind) {
         case GLAB_PANEL_GRID: glab_render_grid(c, p, l, t, r, b); break;
         case GLAB_PANEL_HEATMAP: glab_render_heatmap(c, p, l, t, r, b); break;

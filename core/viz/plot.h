@@ -45,6 +45,7 @@ typedef struct glab_grid_opts {
   int signed_map;       /* blue-white-red, 0 is white */
   char title[GLAB_LABEL];
   char **captions;      /* NULL or one per image */
+  int nearest;          /* whole source pixels at any scale, never filtered (zoomed views) */
 } glab_grid_opts;
 
 typedef struct glab_lines_opts {
@@ -82,11 +83,20 @@ typedef struct glab_panel {
   int *edges;
 } glab_panel;
 
+/* How an image panel (grid or heat map) is shown: magnified zoom times
+** (1: whole) about the point at fractions (cx, cy) of its picture area, the
+** panel less its title.  A zoomed panel shows whole pixels, nearest-
+** neighbour, so a 16x16 patch can be read pixel by pixel.  Views outlive the
+** panels' data: a training loop that redraws a panel keeps its zoom. */
+typedef struct glab_view { double zoom, cx, cy; } glab_view;
+#define GLAB_MAX_ZOOM 64
+
 typedef struct glab_figure {
   char title[GLAB_LABEL];
   int rows, cols, width, height;
   int strip;                   /* pixels at the bottom kept for controls (no panel there) */
   glab_panel *panels;          /* rows * cols */
+  glab_view *views;            /* rows * cols */
 } glab_figure;
 
 /* What lies under a point of a rendered figure, in its own terms. */
@@ -97,8 +107,9 @@ typedef struct glab_hit {
   double x, y;            /* lines, scatter: the point in data coordinates */
   int nearest, series;    /* lines: nearest point (index, series); scatter: nearest point; -1 */
   double nx, ny;          /* the nearest point's data coordinates */
-  int tile, row, col;     /* grid: tile, and the pixel's row and column in it (0-based) */
-  double value;           /* grid: the pixel's value (its first channel) */
+  int tile, row, col;     /* grid: tile, and the pixel's row and column in it (0-based);
+                             heat map: tile 0, the entry's row and column */
+  double value;           /* grid: the pixel's value (its first channel); heat map: the entry */
 } glab_hit;
 
 /* The hit at canvas pixel (x, y) of f as glab_figure_render draws it. */
@@ -109,6 +120,14 @@ glab_status glab_figure_place(const glab_figure *f, int k, double x, double y, d
 
 glab_status glab_figure_init(glab_figure *f, int rows, int cols, int width, int height,
                              const char *title);
+/* Zoom image panel k by factor about canvas point (x, y), which stays where
+** it is; the zoom is kept within 1..GLAB_MAX_ZOOM.  Returns 1 when the view
+** changed, 0 when k is not an image panel or (x, y) is not on its picture. */
+int glab_figure_zoom(glab_figure *f, int k, double factor, double x, double y);
+/* Move zoomed panel k's picture by (dx, dy) canvas pixels; 1 when it moved. */
+int glab_figure_pan(glab_figure *f, int k, double dx, double dy);
+/* Every panel shown whole again. */
+void glab_figure_reset_views(glab_figure *f);
 void glab_figure_free(glab_figure *f);
 void glab_panel_clear(glab_panel *p);
 /* Render at the figure's size into c (allocated here; free it after). */
@@ -139,6 +158,9 @@ void glab_layout_fr(double *x, double *y, int n, int nedges, const int *edges,
 ** in the rectangle l, t, r, b (used by glab_figure_locate). */
 void glab_grid_locate(const glab_panel *p, double l, double t, double r, double b, double x, double y,
                       glab_hit *hit);
+/* The same for a heat map: its tile is 0, row and col the matrix entry. */
+void glab_heatmap_locate(const glab_panel *p, double l, double t, double r, double b, double x, double y,
+                         glab_hit *hit);
 
 /* Panel renderers, one per kind (used by glab_figure_render). */
 void glab_render_grid(glab_canvas *c, const glab_panel *p, double l, double t, double r, double b);

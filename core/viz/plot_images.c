@@ -148,26 +148,31 @@ void glab_grid_check(const glab_panel *p, glab_grid_health *out) {
       }
 }
 
-/* Tile k scaled to tw x th at (tx, ty): each source pixel's colour is
-** computed once per row, and a built row is copied to every output row that
-** shows the same source row. */
+/* Tile k scaled to tw x th at (tx, ty), nearest-neighbour: each source
+** pixel's colour is computed once per row, and a built row is copied to
+** every output row that shows the same source row.  Only the part on the
+** canvas is computed (a zoomed tile may be far larger than the canvas). */
 static void draw_scaled(glab_canvas *c, int tx, int ty, int tw, int th, double sc,
                         const glab_panel *p, int k, double lo, double hi) {
-  glab_rgba *row = malloc((size_t)tw * sizeof *row);
+  int xa = tx < 0 ? -tx : 0, xb = tx + tw > c->w ? c->w - tx : tw;
+  int ya = ty < 0 ? -ty : 0, yb = ty + th > c->h ? c->h - ty : th;
+  if (xa >= xb || ya >= yb) return;
+  glab_rgba *row = malloc((size_t)(xb - xa) * sizeof *row);
   if (!row) return;
   int built = -1;
-  for (int y = 0; y < th; y++) {
+  for (int y = ya; y < yb; y++) {
     int sy = (int)(y / sc);
     if (sy >= p->h) sy = p->h - 1;
     if (sy != built) {
-      for (int x = 0; x < tw; x++) {
+      for (int x = xa; x < xb; x++) {
         int sx = (int)(x / sc);
-        row[x] = (x > 0 && (int)((x - 1) / sc) == sx) ? row[x - 1]
-                                                      : tile_pixel(p, k, sy, sx < p->w ? sx : p->w - 1, lo, hi);
+        row[x - xa] = (x > xa && (int)((x - 1) / sc) == sx)
+                          ? row[x - xa - 1]
+                          : tile_pixel(p, k, sy, sx < p->w ? sx : p->w - 1, lo, hi);
       }
       built = sy;
     }
-    glab_canvas_put_row(c, tx, ty + y, row, tw);
+    glab_canvas_put_row(c, tx + xa, ty + y, row, xb - xa);
   }
   free(row);
 }
@@ -248,13 +253,14 @@ static void grid_layout(const glab_panel *p, double l, double t, double r, doubl
   g->sc = fmin(sx, sy);
   g->whole = g->sc >= 2 || (g->sc >= 1 && p->w <= 32 && p->h <= 32);
   if (g->whole) g->sc = floor(g->sc);
+  g->whole |= o->nearest;
   g->ok = g->sc > 0;
   g->tw = (int)floor(p->w * g->sc);
   g->th = (int)floor(p->h * g->sc);
   g->gw = g->cols * g->tw + (g->cols + 1) * g->pad;
   g->gh = g->rows * (g->th + g->cap) + (g->rows + 1) * g->pad;
-  g->x0 = (int)(l + (r - l - g->gw) / 2);
-  g->y0 = (int)(t + (b - t - g->gh) / 2);
+  g->x0 = (int)floor(l + (r - l - g->gw) / 2);
+  g->y0 = (int)floor(t + (b - t - g->gh) / 2);
 }
 
 void glab_grid_locate(const glab_panel *p, double l, double t, double r, double b, double x, double y,
@@ -331,28 +337,55 @@ static glab_rgba heat_color(const glab_panel *p, double v, double lo, double hi)
   return glab_cmap_viridis(hi > lo ? (v - lo) / (hi - lo) : 0.5);
 }
 
+/* A heat map's layout in its rectangle: the matrix at scale sc, mw x mh
+** pixels at (x0, y0), its colour bar to the right; ok is 0 when nothing fits. */
+typedef struct { double sc; int mw, mh, x0, y0, ok; } heat_geom;
+
+static void heat_layout(const glab_panel *p, double l, double t, double r, double b, heat_geom *g) {
+  double bar = 70;                                   /* colour bar and its labels */
+  if (p->title[0]) t += 26;
+  g->sc = fmin((r - l - bar - 8) / p->w, (b - t - 8) / p->h);
+  g->ok = g->sc > 0;
+  g->mw = (int)(p->w * g->sc);
+  g->mh = (int)(p->h * g->sc);
+  g->x0 = (int)floor(l + (r - l - bar - g->mw) / 2);
+  g->y0 = (int)floor(t + (b - t - g->mh) / 2);
+}
+
+void glab_heatmap_locate(const glab_panel *p, double l, double t, double r, double b, double x, double y,
+                         glab_hit *hit) {
+  heat_geom g;
+  heat_layout(p, l, t, r, b, &g);
+  double ix = x - g.x0, iy = y - g.y0;
+  if (!g.ok || ix < 0 || iy < 0 || ix >= g.mw || iy >= g.mh) return;
+  hit->inside = 1;
+  hit->tile = 0;
+  hit->col = (int)(ix / g.sc) < p->w ? (int)(ix / g.sc) : p->w - 1;
+  hit->row = (int)(iy / g.sc) < p->h ? (int)(iy / g.sc) : p->h - 1;
+  hit->value = p->pixels[(size_t)hit->row * p->w + hit->col];
+}
+
 void glab_render_heatmap(glab_canvas *c, const glab_panel *p, double l, double t, double r, double b) {
   double lo, hi;
   char buf[32];
   value_range(p, -1, &lo, &hi);
   if (p->signed_map) { hi = fmax(fabs(lo), fabs(hi)); lo = -hi; }
-  if (p->title[0]) {
-    glab_canvas_text(c, (l + r) / 2, t + 19, 15, GLAB_BLACK, p->title, GLAB_ALIGN_CENTER);
-    t += 26;
-  }
-  double bar = 70;                                   /* colour bar and its labels */
-  double sc = fmin((r - l - bar - 8) / p->w, (b - t - 8) / p->h);
-  if (sc <= 0) return;
-  int mw = (int)(p->w * sc), mh = (int)(p->h * sc);
-  int x0 = (int)(l + (r - l - bar - mw) / 2), y0 = (int)(t + (b - t - mh) / 2);
-  for (int y = 0; y < mh; y++)
-    for (int x = 0; x < mw; x++) {
+  if (p->title[0]) glab_canvas_text(c, (l + r) / 2, t + 19, 15, GLAB_BLACK, p->title, GLAB_ALIGN_CENTER);
+  heat_geom g;
+  heat_layout(p, l, t, r, b, &g);
+  if (!g.ok) return;
+  double sc = g.sc;
+  int mw = g.mw, mh = g.mh, x0 = g.x0, y0 = g.y0;
+  int ya = y0 < 0 ? -y0 : 0, yb = y0 + mh > c->h ? c->h - y0 : mh;   /* the part on the canvas */
+  int xa = x0 < 0 ? -x0 : 0, xb = x0 + mw > c->w ? c->w - x0 : mw;
+  for (int y = ya; y < yb; y++)
+    for (int x = xa; x < xb; x++) {
       int sy = (int)(y / sc), sx = (int)(x / sc);
       double v = p->pixels[(size_t)(sy < p->h ? sy : p->h - 1) * p->w + (sx < p->w ? sx : p->w - 1)];
       glab_canvas_fill_rect(c, x0 + x, y0 + y, x0 + x + 1, y0 + y + 1, heat_color(p, v, lo, hi));
     }
   int bx = x0 + mw + 12;
-  for (int y = 0; y < mh; y++)
+  for (int y = ya; y < yb; y++)
     glab_canvas_fill_rect(c, bx, y0 + y, bx + 14, y0 + y + 1,
                           heat_color(p, hi - (hi - lo) * y / (double)(mh > 1 ? mh - 1 : 1), lo, hi));
   glab_canvas_rect(c, bx, y0, bx + 14, y0 + mh, (glab_rgba){40, 40, 40, 255});

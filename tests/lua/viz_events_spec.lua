@@ -124,6 +124,109 @@ print("calls", n)
   end)
 end)
 
+-- Zoom and pan: panel 1's picture area is x 4..396, y 4..396 (no title); a
+-- zoom of z lays the whole picture out in a 392z square about the view's
+-- centre, tiles at whole pixels (nearest-neighbour).
+describe("zoom and pan on image panels", function()
+  local P = {x = 4 + 49 * 2 + 30, y = 102 + 49 * 1 + 30}          -- tile 1, row 2, column 3
+
+  local function hover(fig, x, y)
+    local got
+    fig:on("hover", function(ev) got = ev end)
+    fig:_event{kind = "move", x = x, y = y}
+    G.viz.pump()
+    return got
+  end
+
+  -- How many canvas pixels along x, through (x, y), show the same grid pixel.
+  local function pixel_width(fig, x, y)
+    local at = hover(fig, x, y)
+    local lo, hi = x, x
+    while lo > 4 do local e = hover(fig, lo - 1, y); if e.col ~= at.col then break end; lo = lo - 1 end
+    while hi < 395 do local e = hover(fig, hi + 1, y); if e.col ~= at.col then break end; hi = hi + 1 end
+    return hi - lo + 1
+  end
+
+  it("the wheel zooms about the mouse: the pixel under it stays, pixels grow by the zoom", function()
+    local fig = figure()
+    local before = hover(fig, P.x, P.y)
+    assert.are.same({1, 2, 3}, {before.tile, before.row, before.col})
+    assert.are.equal(49, pixel_width(fig, P.x, P.y))
+    fig:_event{kind = "wheel", x = P.x, y = P.y, wheel = 2}
+    G.viz.pump()
+    local z, cx, cy = fig:view(1)
+    assert.are.equal(2.25, z)
+    local after = hover(fig, P.x, P.y)
+    assert.are.same({1, 2, 3}, {after.tile, after.row, after.col})
+    -- 392 * 2.25 = 882 px for 8 columns: floor(882 / 8) = 110 px a pixel
+    assert.are.equal(110, pixel_width(fig, P.x, P.y))
+    -- drawn whole: the rendered colour at the mouse is the pixel's own grey, (4 + 2) / 32
+    local rgba = fig:render()
+    assert.is_true(math.abs(rgba[{P.y + 1, P.x + 1, 1}] - math.floor(6 / 32 * 255 + 0.5) / 255) < 1e-6)
+    hover(fig, P.x, P.y)
+    assert.matches("panel 1, tile 1, pixel %(2, 3%)", fig:status())
+    fig:_event{kind = "wheel", x = P.x, y = P.y, wheel = 100}      -- at most 64
+    G.viz.pump()
+    assert.are.equal(64, (fig:view(1)))
+    fig:_event{kind = "wheel", x = 600, y = 200, wheel = 3}        -- a scatter does not zoom
+    G.viz.pump()
+    assert.are.equal(1, (fig:view(2)))
+    fig:close()
+  end)
+
+  it("a drag pans a zoomed panel within the picture; 0 shows it whole; a redraw keeps the zoom", function()
+    local fig = figure()
+    fig:view(1, 4)
+    local _, cx0 = fig:view(1)
+    local function across(e) return (e.tile - 1) * 4 + e.col end  -- the column across both tiles
+    local col0 = across(hover(fig, P.x, P.y))
+    fig:_event{kind = "press", x = P.x, y = P.y, button = 3}
+    fig:_event{kind = "move", x = P.x - 250, y = P.y, button = 4}  -- the right button held
+    fig:_event{kind = "release", x = P.x - 250, y = P.y, button = 3}
+    G.viz.pump()
+    local _, cx1, cy1 = fig:view(1)                                -- a pixel is 196 px wide
+    assert.is_true(math.abs(cx1 - (cx0 + 250 / (392 * 4))) < 1e-12, tostring(cx1))
+    assert.are.equal(0.5, cy1)
+    assert.is_true(across(hover(fig, P.x, P.y)) > col0)            -- the picture moved left
+    fig:_event{kind = "press", x = P.x, y = P.y, button = 3}
+    fig:_event{kind = "move", x = P.x - 1e5, y = P.y + 1e5, button = 4}
+    G.viz.pump()
+    local _, cx2, cy2 = fig:view(1)
+    assert.are.same({1 - 1 / 8, 1 / 8}, {cx2, cy2})                -- the view's edge at the picture's
+    fig:grid(G.zeros(2, 4, 4), {panel = 1, rows = 1, cols = 2, pad = 0})
+    assert.are.equal(4, (fig:view(1)))
+    fig:_event{kind = "key", key = "0"}
+    G.viz.pump()
+    assert.are.same({1, 0.5, 0.5}, {fig:view(1)})
+    fig:close()
+  end)
+
+  it("with a drag callback the left button draws, not pans; heat maps zoom and report entries", function()
+    local fig = figure()
+    fig:heatmap(G.arange(12, {dtype = "float64"}):reshape(3, 4), {panel = 2})
+    local drags = 0
+    fig:on("drag", function() drags = drags + 1 end)
+    fig:view(1, 2)
+    fig:_event{kind = "press", x = P.x, y = P.y}
+    fig:_event{kind = "move", x = P.x - 50, y = P.y, button = 1}
+    G.viz.pump()
+    assert.are.equal(1, drags)
+    assert.are.equal(0.5, select(2, fig:view(1)))
+    -- the heat map of 3x4 in panel 2 (404..796 x 4..396): scale min((392 - 78) / 4, 384 / 3) = 78.5
+    local x0 = math.floor(404 + (392 - 70 - 314) / 2)
+    local y0 = math.floor(4 + (392 - 235) / 2)
+    fig:_event{kind = "move", x = x0 + 78.5 * 2 + 5, y = y0 + 78.5 * 1 + 5}
+    G.viz.pump()
+    assert.are.equal("panel 2, entry (2, 3): 6", fig:status())
+    fig:_event{kind = "wheel", x = x0 + 78.5 * 2 + 5, y = y0 + 78.5 * 1 + 5, wheel = 1}
+    G.viz.pump()
+    assert.are.equal(1.5, (fig:view(2)))
+    assert.matches("entry %(2, 3%): 6", fig:status())
+    assert.matches("zoom from 1 to 64", H.err(fig.view, fig, 1, 100))
+    fig:close()
+  end)
+end)
+
 describe("run control", function()
   it("space pauses, n while paused lets exactly one step through, space resumes (under Xvfb)", function()
     if not os.execute("command -v xvfb-run >/dev/null") then return pending("skipped: xvfb-run is not installed") end
