@@ -730,7 +730,14 @@ static void pump_all(lua_State *L) {
 }
 
 static int v_pump(lua_State *L) {
+  double secs = luaL_optnumber(L, 1, 0), until = glab_now() + secs;
   pump_all(L);
+  while (glab_now() < until) {               /* keep answering, asleep between polls */
+    double left = until - glab_now();
+    struct timespec ts = {0, (long)(fmin(left, 0.005) * 1e9)};
+    nanosleep(&ts, NULL);
+    pump_all(L);
+  }
   return 0;
 }
 
@@ -1113,7 +1120,9 @@ static const lg_Reg functions[] = {
    "Whether images (any shape fig:grid takes) would make a degenerate grid, by fig:health's rule\n"
    "(spread < 0.05, or two identical images); health = {spread=, degenerate=, same={a, b}}."},
   {"outdir", v_outdir, "viz.outdir() -> path\nWhere PNGs of this script go: out/<script name>."},
-  {"pump", v_pump, "viz.pump()\nAnswer every figure's window and run the callbacks of its queued events (fig:show() does\nthis too; the prompt does it while it waits)."},
+  {"pump", v_pump, "viz.pump([seconds=0])\nAnswer every figure's window and run the callbacks of its queued events (fig:show() does\n"
+   "this too; the prompt does it while it waits); with seconds, keep answering that long, asleep between\n"
+   "events: a live demo's pause between steps."},
   {NULL, NULL, NULL}
 };
 

@@ -136,7 +136,7 @@ while (scripted and step < o.steps) or (not scripted and (step == 0 or fig:is_op
   if state.phase == "E" and #ll > 1 and ll[#ll] < ll[#ll - 1] - 1e-9 then decreases = decreases + 1 end
   draw()
   fig:show()
-  if not scripted then local t = G.time() + o.delay; while G.time() < t do G.viz.pump() end end
+  if not scripted then G.viz.pump(o.delay) end
 end
 draw()
 print(string.format("EM: K = %d, %d points, %d M steps in this run, log-likelihood %.4f -> %.4f per point",

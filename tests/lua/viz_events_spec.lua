@@ -256,3 +256,24 @@ print("steps", steps)
     assert.matches("steps\t4", out)
   end)
 end)
+
+describe("the VAE latent explorer, live", function()
+  it("decodes a different digit under the real mouse at two latent points (Xvfb, xdotool, xwd)", function()
+    if not os.execute("command -v xvfb-run >/dev/null && command -v xdotool >/dev/null && command -v xwd >/dev/null") then
+      return pending("skipped: xvfb-run, xdotool or xwd is not installed (vendor/packages.txt lists them)")
+    end
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -p " .. dir))
+    local out, rc = H.sh("env -u GENLAB_HEADLESS timeout 180 xvfb-run -a -s '-screen 0 1600x900x24' " ..
+                         "tests/viz/explorer_check.sh " .. H.exe .. " " .. dir)
+    os.execute("rm -rf " .. dir)
+    assert.are.equal(0, rc, out)
+    local decodes = tonumber(out:match("decodes: (%d+)"))
+    assert.is_true(decodes and decodes >= 3, out)                  -- the first view and the two moves
+    local differ, lo1, hi1, lo2, hi2 = out:match("differ in ([%d.]+) of their pixels, ranges (%d+)%.%.(%d+) and (%d+)%.%.(%d+)")
+    assert.is_truthy(differ, out)
+    assert.is_true(tonumber(differ) > 0.05, out)                   -- two different digits
+    assert.is_true(tonumber(hi1) - tonumber(lo1) > 128 and tonumber(hi2) - tonumber(lo2) > 128, out)  -- not blank
+  end)
+end)
