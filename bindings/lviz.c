@@ -300,7 +300,7 @@ static void read_series(lua_State *L, int i, glab_series *s) {
 
 static int v_line(lua_State *L) {
   lg_Figure *f = check_figure(L, 1);
-  lg_checkopts(L, 3, OPTS("panel", "title", "xlabel", "ylabel", "logy", "hline", "hline_label"));
+  lg_checkopts(L, 3, OPTS("panel", "title", "xlabel", "ylabel", "logy", "bars", "hline", "hline_label"));
   lua_settop(L, 3);
   int single = lg_test(L, 2) != NULL;
   if (!single) {                          /* {1, 2, 3} is one series, {{y=...}} several */
@@ -329,6 +329,8 @@ static int v_line(lua_State *L) {
   opt_string(L, 3, "ylabel", o.ylabel, sizeof o.ylabel);
   opt_string(L, 3, "hline_label", o.hline_label, sizeof o.hline_label);
   o.logy = lg_optbool(L, 3, "logy", 0);
+  o.bars = lg_optbool(L, 3, "bars", 0);
+  if (o.logy && o.bars) luaL_argerror(L, 3, "bars stand on 0: they cannot have a log axis");
   o.hline = lg_optnum(L, 3, "hline", 0);
   o.has_hline = lua_istable(L, 3) && (lua_getfield(L, 3, "hline"), !lua_isnil(L, -1));
   lg_try(L, glab_panel_lines(panel_arg(L, f, 3), s, n, &o));
@@ -1068,9 +1070,10 @@ static int v_degenerate(lua_State *L) {
 static const lg_Reg methods[] = {
   {"grid", v_grid, "fig:grid(images, [{panel=1, rows=, cols=, pad=2, norm=\"global\"|\"tile\"|\"none\", signed=false, title=, captions=}]) -> fig\nA collage: images (N, H, W), (N, 1, H, W), (N, H, W, 3), flattened square tiles (N, D), or a list.\nTiles fill the panel: by whole pixels (crisp) for small tiles and from 2x, else smoothly (bilinear\nup, box-averaged down). norm scales by the min/max of all tiles,\nof each tile, or not at all (values in [0, 1]). signed: blue-white-red with 0 white (eigenvectors)."},
   {"heatmap", v_heatmap, "fig:heatmap(M, [{panel=1, signed=false, title=}]) -> fig\nA matrix as colours (viridis, or blue-white-red centred at 0 when signed) with a colour bar."},
-  {"line", v_line, "fig:line(y | {y=, x=, label=, dashed=false} | {{y=, x=, label=, dashed=}, ...}, [{panel=1, title=, xlabel=, ylabel=, logy=false, hline=, hline_label=}]) -> fig\nLine plot of one or several series (x defaults to 1..n), with a legend in the corner that hides the\n"
+  {"line", v_line, "fig:line(y | {y=, x=, label=, dashed=false} | {{y=, x=, label=, dashed=}, ...}, [{panel=1, title=, xlabel=, ylabel=, logy=false, bars=false, hline=, hline_label=}]) -> fig\nLine plot of one or several series (x defaults to 1..n), with a legend in the corner that hides the\n"
    "least data (a dashed series has a dashed swatch), readable ticks (whole numbers only when every x\n"
-   "is one: epochs, iterations), a log y axis and a dashed horizontal reference line (e.g. the\nclosed-form NLL). A panel not drawn yet says so."},
+   "is one: epochs, iterations), a log y axis and a dashed horizontal reference line (e.g. the\nclosed-form NLL). bars = true draws each series as bars from 0, side by side at each x (a\n"
+   "posterior over components). A panel not drawn yet says so."},
   {"scatter", v_scatter, "fig:scatter(x, y, [{panel=1, colors=, sizes=, title=, xlabel=, ylabel=, xlim={lo, hi}, ylim=, legend=}]) -> fig\nPoints; colors as (n, 3) RGB in [0, 1] or n category numbers (1, 2, ...); sizes in pixels;\nxlim and ylim fix the axes (a plot that the user clicks points into); legend names the categories\n1, 2, ... in their colours (at most 12)."},
   {"graph", v_graph, "fig:graph(nodes, edges, [{panel=1, seed=0, labels=, title=, pos=}]) -> fig\nnodes: (n, 3) RGB features in [0, 1] colouring each node, or a count n; edges: (m, 2) or {{a, b}, ...},\n1-based. Laid out by Fruchterman-Reingold with the seed (or at pos (n, 2)); labels number the nodes."},
   {"show", v_show, "fig:show() -> fig\nDraw the figure: in its window (opened on first use, redrawn at most ~30 times a second, never\nblocking), or without a display as out/<script>/<name>.png. Call it inside a training loop.\nKeys: s saves a PNG, space pauses at the next show(), n steps while paused, + and - change the\n"

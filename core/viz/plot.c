@@ -199,6 +199,14 @@ static void data_range(const glab_panel *p, axes *a) {
   }
   if (!isfinite(a->x0)) { a->x0 = 0; a->x1 = 1; }
   if (!isfinite(a->y0)) { a->y0 = 0; a->y1 = 1; }
+  if (p->lines.bars && !a->logy) {          /* bars stand on 0 and need half a slot each side */
+    a->y0 = fmin(a->y0, 0);
+    a->y1 = fmax(a->y1, 0);
+    a->x0 -= 0.5;
+    a->x1 += 0.5;
+    pad_range(&a->y0, &a->y1);
+    return;
+  }
   if (a->x1 <= a->x0) pad_range(&a->x0, &a->x1);
   else {                          /* a margin, so that the end points are not cut by the frame */
     double d = (a->x1 - a->x0) * 0.02;
@@ -314,7 +322,18 @@ static void render_lines(glab_canvas *c, const glab_panel *p, double l, double t
   draw_axes(c, &a, p->lines.xlabel, p->lines.ylabel);
   if (p->lines.has_hline && (!a.logy || p->lines.hline > 0))
     draw_dashed(c, a.l, a.r, to_py(&a, p->lines.hline), (glab_rgba){90, 90, 90, 255});
-  for (int k = 0; k < p->nseries; k++) {
+  for (int k = 0; p->lines.bars && !a.logy && k < p->nseries; k++) {
+    const glab_series *s = &p->series[k];
+    double w = 0.8 / p->nseries, y0 = to_py(&a, 0);
+    for (int i = 0; i < s->n; i++) {
+      double x = series_x(s, i) - 0.4 + k * w, y = to_py(&a, s->y[i]);
+      if (!isfinite(x) || !isfinite(y)) continue;
+      int x0 = (int)lround(to_px(&a, x)), x1 = (int)lround(to_px(&a, x + w));
+      glab_canvas_fill_rect(c, x0, (int)lround(fmin(y, y0)), x1 > x0 ? x1 : x0 + 1, (int)lround(fmax(y, y0)) + 1,
+                            glab_palette(k));
+    }
+  }
+  for (int k = 0; !(p->lines.bars && !a.logy) && k < p->nseries; k++) {
     const glab_series *s = &p->series[k];
     glab_rgba col = glab_palette(k);
     double px = NAN, py = NAN, phase = 0;

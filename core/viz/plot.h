@@ -51,6 +51,7 @@ typedef struct glab_grid_opts {
 typedef struct glab_lines_opts {
   char title[GLAB_LABEL], xlabel[GLAB_LABEL], ylabel[GLAB_LABEL];
   int logy;
+  int bars;                /* lines: each series as bars from 0, side by side at each x */
   int has_hline;
   double hline;
   char hline_label[GLAB_LABEL];

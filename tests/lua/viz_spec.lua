@@ -116,6 +116,26 @@ describe("figures", function()
   end)
 end)
 
+describe("bar charts", function()
+  it("fig:line{bars = true} fills each bar from 0 in the series' colour, and nothing between bars", function()
+    local fig = G.viz.figure{width = 400, height = 300}
+    fig:line({2, 1}, {bars = true})
+    local img = fig:render()
+    local function rgb(x, y)
+      local px, py = fig:pixel(1, x, y)
+      local r = img[{math.floor(py) + 1, math.floor(px) + 1}]
+      return {math.floor(r[1] * 255 + 0.5), math.floor(r[2] * 255 + 0.5), math.floor(r[3] * 255 + 0.5)}
+    end
+    assert.are.same({31, 119, 180}, rgb(2, 0.5))           -- inside bar 2 (height 1), palette colour 1
+    assert.are.same({31, 119, 180}, rgb(1.3, 1.9))         -- inside bar 1 (height 2, 0.8 wide)
+    local function background(c) return c[1] == c[2] and c[2] == c[3] and c[1] >= 228 end  -- white or grid
+    assert.is_true(background(rgb(1.5, 0.3)))              -- the gap between them
+    assert.is_true(background(rgb(2, 1.5)))                -- above bar 2
+    assert.matches("cannot have a log axis", H.err(fig.line, fig, {1, 2}, {bars = true, logy = true}))
+    fig:close()
+  end)
+end)
+
 describe("window", function()
   local have = os.execute("command -v xvfb-run >/dev/null && command -v xwd >/dev/null")
   if not have then
