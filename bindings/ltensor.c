@@ -337,10 +337,18 @@ static int t_unsqueeze(lua_State *L) {
   "(inclusive, step >= 1; negative positions count from the end), or a tensor of " \
   "positions (index_select)"
 
+/* Whether the value at i is a whole number, as a Lua table key would be one:
+** an integer, or a float such as 3.0 (what arithmetic and item() give). */
+static int whole(lua_State *L, int i) {
+  int ok = 0;
+  if (lua_type(L, i) == LUA_TNUMBER) lua_tointegerx(L, i, &ok);
+  return ok;
+}
+
 /* Integer k of the range table at the stack top. */
 static lua_Integer range_int(lua_State *L, int k) {
   lua_rawgeti(L, -1, k);
-  if (!lua_isinteger(L, -1))
+  if (!whole(L, -1))
     luaL_error(L, "index range: entry %d is %s, not an integer; an index entry is "
                INDEX_FORMS, k, lua_isnumber(L, -1) ? "a fraction" : luaL_typename(L, -1));
   lua_Integer i = lua_tointeger(L, -1);
@@ -377,7 +385,7 @@ static void apply_entry(lua_State *L, glab_var *v, int *d) {
   glab_status s;
   if (*d >= v->t.ndim) luaL_error(L, "too many indices for a %d-d tensor", v->t.ndim);
   glab_tensor *list = lg_test(L, -1);
-  if (lua_isinteger(L, -1)) {
+  if (whole(L, -1)) {
     int64_t i = index_arg(L, lua_tointeger(L, -1), v->t.shape[*d]);
     s = glab_ag_select(&next, v, *d, i);
   } else if (lua_istable(L, -1)) {
@@ -434,9 +442,11 @@ static int t_index(lua_State *L) {
     return 0;
   }
   if (!t->storage) return luaL_error(L, "tensor has been closed");
-  if (!lua_isinteger(L, 2) && !lua_istable(L, 2) && !lg_test(L, 2))
-    return luaL_error(L, "tensor index must be an integer, a table, a tensor of positions "
-                      "or a method name, got %s", luaL_typename(L, 2));
+  if (!whole(L, 2) && !lua_istable(L, 2) && !lg_test(L, 2))
+    return lua_type(L, 2) == LUA_TNUMBER
+           ? luaL_error(L, "tensor index %s is not a whole number", lua_tostring(L, 2))
+           : luaL_error(L, "tensor index must be an integer, a table, a tensor of positions "
+                        "or a method name, got %s", luaL_typename(L, 2));
   glab_tensor *v = index_view(L, t);
   if (v->ndim == 0) lua_pushnumber(L, glab_tensor_flat_get(v, 0));
   return 1;
@@ -453,8 +463,10 @@ static int t_newindex(lua_State *L) {
     lua_call(L, 2, 0);
     return 0;
   }
-  if (!lua_isinteger(L, 2) && !lua_istable(L, 2))
-    return luaL_error(L, "cannot set field '%s' of a tensor", luaL_typename(L, 2));
+  if (!whole(L, 2) && !lua_istable(L, 2))
+    return lua_type(L, 2) == LUA_TNUMBER
+           ? luaL_error(L, "tensor index %s is not a whole number", lua_tostring(L, 2))
+           : luaL_error(L, "cannot set field '%s' of a tensor", luaL_typename(L, 2));
   for (int k = 1; lua_istable(L, 2) && k <= (int)lua_rawlen(L, 2); k++) {
     lua_rawgeti(L, 2, k);
     if (lg_test(L, -1))     /* index_select copies: the write would go nowhere */

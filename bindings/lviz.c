@@ -849,6 +849,14 @@ static int s_value(lua_State *L) {
   return 1;
 }
 
+static int s_held(lua_State *L) {
+  control *c = check_slider(L);
+  lua_getfield(L, 1, "fig");
+  lg_Figure *f = lua_touserdata(L, -1);
+  lua_pushboolean(L, f->dragging && &f->controls[f->dragging - 1] == c);
+  return 1;
+}
+
 static int s_set(lua_State *L) {
   control *c = check_slider(L);
   double v = luaL_checknumber(L, 2);
@@ -900,8 +908,11 @@ static int v_event(lua_State *L) {
 static int v_pixel(lua_State *L) {
   lg_Figure *f = check_figure(L, 1);
   double px, py;
-  lg_try(L, glab_figure_place(&f->fig, (int)luaL_checkinteger(L, 2) - 1, luaL_checknumber(L, 3),
-                              luaL_checknumber(L, 4), &px, &py));
+  int k = (int)luaL_checkinteger(L, 2) - 1;
+  int grid = k >= 0 && k < f->fig.rows * f->fig.cols && f->fig.panels[k].kind == GLAB_PANEL_GRID;
+  double x = luaL_checknumber(L, 3), y = luaL_checknumber(L, 4);     /* a grid's: 1-based row, column */
+  lg_try(L, grid ? glab_figure_place(&f->fig, k, y - 1, x - 1, (int)luaL_optinteger(L, 5, 1) - 1, &px, &py)
+                 : glab_figure_place(&f->fig, k, x, y, 0, &px, &py));
   lua_pushnumber(L, px);
   lua_pushnumber(L, py);
   return 2;
@@ -1100,7 +1111,8 @@ static const lg_Reg methods[] = {
    "(cx, cy) of its picture; with zoom given, set it. In a window the wheel zooms about the mouse,\n"
    "a drag pans (the right button, or the left when no drag callback is set) and 0 resets; zoomed\n"
    "pixels stay whole (nearest-neighbour), and the zoom survives the panel's redraws."},
-  {"pixel", v_pixel, "fig:pixel(panel, x, y) -> px, py\nThe canvas pixel of data point (x, y) in a line or scatter panel: where to send fig:_event."},
+  {"pixel", v_pixel, "fig:pixel(panel, x, y) -> px, py | fig:pixel(panel, row, col, [tile=1]) -> px, py\nThe canvas pixel of data point (x, y) in a line or scatter panel, or of the centre of an image\n"
+   "grid's pixel (row, col) of tile: where to send fig:_event (zoom included)."},
   {"is_open", v_is_open, "fig:is_open() -> boolean\nWhether the figure's window is open (false headless, or once the user closed it)."},
   {"status", v_status, "fig:status() -> string\nThe status line: what the mouse is over (tile, pixel and value; the nearest point)."},
   {"_event", v_event, "fig:_event{kind=\"move\"|\"press\"|\"release\"|\"wheel\"|\"key\", x=, y=, button=1, key=, wheel=, shift=, ctrl=} -> fig\n"
@@ -1111,6 +1123,7 @@ static const lg_Reg methods[] = {
 static const lg_Reg slider_methods[] = {
   {"value", s_value, "slider:value() -> number\nThe slider's current value."},
   {"set", s_set, "slider:set(v) -> slider\nMove the slider to v (clamped to its range)."},
+  {"held", s_held, "slider:held() -> boolean\nWhether the mouse is dragging the slider now: act on a value once it is let go."},
   {NULL, NULL, NULL}
 };
 

@@ -212,6 +212,43 @@ function C.patch_sets(n_train, n_test, size, seed)
   return Xtr, Xte
 end
 
+-- The held-out photo (downscaled by 2, as the training patches), or its
+-- centre crop x crop when crop > 0: the image the denoising exercises use.
+function C.holdout_photo(crop)
+  local clean = G.data.photos{split = "holdout", downscale = 2}[1]
+  if crop > 0 then
+    local H, W = clean.shape[1], clean.shape[2]
+    local c = math.min(crop, H, W)
+    clean = clean:narrow(1, (H - c) // 2 + 1, c):narrow(2, (W - c) // 2 + 1, c):contiguous()
+  end
+  return clean
+end
+
+-- The patch prior with K components on size x size patches: ps1_1efg_gmm.lua's
+-- (16x16, out/models/gmm_K<K>.ckpt), else one fitted by EM with the same
+-- settings before (gmm_K<K>_p<size>_n<n_train>_em<em_iter>), else one fitted
+-- now on Xtr (the rows C.patch_sets gives) and saved for the next run.
+function C.patch_prior(K, size, Xtr, opts)
+  local function load(path)
+    local f = io.open(path, "rb")
+    if not f then return nil end
+    f:close()
+    local gmm = G.models.GMM.load(path)
+    if gmm.d ~= size * size or gmm.K ~= K then return nil end
+    print(string.format("K = %d: %s", K, path))
+    return gmm
+  end
+  local gmm = size == 16 and load(C.model_path("gmm_K" .. K))
+  local path = C.model_path(string.format("gmm_K%d_p%d_n%d_em%d", K, size, Xtr.shape[1], opts.em_iter))
+  gmm = gmm or load(path)
+  if gmm then return gmm end
+  print(string.format("K = %d: fitting by EM on %d patches (%d iterations at most), saved as %s",
+                      K, Xtr.shape[1], opts.em_iter, path))
+  gmm = G.models.GMM.fit_em(Xtr, K, {reg_covar = 1e-4, seed = opts.seed, max_iter = opts.em_iter, verbose = K > 1})
+  gmm:save(path)
+  return gmm
+end
+
 -- Bits per pixel of an NLL in nats per patch of d pixels in [0, 1], at
 -- 8-bit resolution: the density of the 0..255 values is 256^-d times ours.
 function C.bits_per_pixel(nll, d)

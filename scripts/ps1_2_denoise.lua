@@ -31,39 +31,10 @@ for k in tostring(o.Ks):gmatch("%d+") do Ks[#Ks + 1] = tonumber(k) end
 local size, sigma = o.size, o.sigma
 local Xtr, Xte = C.patch_sets(o.n_train, o.n_test, size, o.seed)
 
--- The prior with K components: ps1_1efg_gmm.lua's (16x16), else the one this
--- script fitted by EM with the same settings before, else one fitted now.
-local function load_prior(path, K)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  f:close()
-  local gmm = G.models.GMM.load(path)
-  if gmm.d ~= size * size or gmm.K ~= K then return nil end
-  print(string.format("K = %d: %s", K, path))
-  return gmm
-end
-local function prior(K)
-  local gmm = size == 16 and load_prior(C.model_path("gmm_K" .. K), K)
-  local path = C.model_path(string.format("gmm_K%d_p%d_n%d_em%d", K, size, o.n_train, o.em_iter))
-  gmm = gmm or load_prior(path, K)
-  if gmm then return gmm end
-  print(string.format("K = %d: fitting by EM on %d patches (%d iterations at most), saved as %s",
-                      K, o.n_train, o.em_iter, path))
-  gmm = G.models.GMM.fit_em(Xtr, K, {reg_covar = 1e-4, seed = o.seed, max_iter = o.em_iter,
-                                     verbose = K > 1})
-  gmm:save(path)
-  return gmm
-end
 local priors = {}
-for _, K in ipairs(Ks) do priors[K] = prior(K):to("float32") end
+for _, K in ipairs(Ks) do priors[K] = C.patch_prior(K, size, Xtr, o):to("float32") end
 
--- The held-out photo (downscaled by 2, as the training patches), or its centre.
-local clean = G.data.photos{split = "holdout", downscale = 2}[1]
-if o.crop > 0 then
-  local H, W = clean.shape[1], clean.shape[2]
-  local c = math.min(o.crop, H, W)
-  clean = clean:narrow(1, (H - c) // 2 + 1, c):narrow(2, (W - c) // 2 + 1, c):contiguous()
-end
+local clean = C.holdout_photo(o.crop)
 local noisy = D.add_noise(clean, sigma, {seed = o.seed})
 
 local fig = G.viz.figure{title = string.format("PS1 1.2: denoising with GMM priors (%dx%d patches, sigma = 25/255)",

@@ -631,15 +631,21 @@ void glab_figure_locate(const glab_figure *f, double x, double y, glab_hit *hit)
   }
 }
 
-glab_status glab_figure_place(const glab_figure *f, int k, double x, double y, double *px, double *py) {
+glab_status glab_figure_place(const glab_figure *f, int k, double x, double y, int tile, double *px, double *py) {
   if (k < 0 || k >= f->rows * f->cols)
     return glab_fail(GLAB_EARG, "place: panel %d of a %dx%d figure", k + 1, f->rows, f->cols);
   const glab_panel *p = &f->panels[k];
-  if (p->kind != GLAB_PANEL_LINES && p->kind != GLAB_PANEL_SCATTER)
-    return glab_fail(GLAB_EARG, "place: panel %d is not a line or scatter plot", k + 1);
   double l, t, r, b;
-  axes a;
   panel_rect(f, k, &l, &t, &r, &b);
+  if (p->kind == GLAB_PANEL_GRID) {
+    if (!zoomed(f, k)) return glab_grid_place(p, l, t, r, b, tile, y, x, px, py);
+    glab_panel q = zoomed_copy(p);
+    zoom_rect(f, k, &l, &t, &r, &b);
+    return glab_grid_place(&q, l, t, r, b, tile, y, x, px, py);
+  }
+  if (p->kind != GLAB_PANEL_LINES && p->kind != GLAB_PANEL_SCATTER)
+    return glab_fail(GLAB_EARG, "place: panel %d is not a line or scatter plot or an image grid", k + 1);
+  axes a;
   if (p->kind == GLAB_PANEL_LINES) lines_axes(p, l, t, r, b, &a);
   else scatter_axes(p, l, t, r, b, &a);
   *px = to_px(&a, x);

@@ -116,8 +116,9 @@ typedef struct glab_hit {
 /* The hit at canvas pixel (x, y) of f as glab_figure_render draws it. */
 void glab_figure_locate(const glab_figure *f, double x, double y, glab_hit *hit);
 /* The inverse for a line or scatter panel k: the canvas pixel of data point
-** (x, y); GLAB_EARG for another kind of panel. */
-glab_status glab_figure_place(const glab_figure *f, int k, double x, double y, double *px, double *py);
+** (x, y); for an image grid, of the centre of pixel (row y, column x) of
+** tile (0-based, as drawn, zoom included); GLAB_EARG for another kind. */
+glab_status glab_figure_place(const glab_figure *f, int k, double x, double y, int tile, double *px, double *py);
 
 glab_status glab_figure_init(glab_figure *f, int rows, int cols, int width, int height,
                              const char *title);
@@ -159,6 +160,10 @@ void glab_layout_fr(double *x, double *y, int n, int nedges, const int *edges,
 ** in the rectangle l, t, r, b (used by glab_figure_locate). */
 void glab_grid_locate(const glab_panel *p, double l, double t, double r, double b, double x, double y,
                       glab_hit *hit);
+/* The inverse: the canvas pixel at the centre of pixel (row, col) of tile
+** (all 0-based) of a grid drawn in l, t, r, b. */
+glab_status glab_grid_place(const glab_panel *p, double l, double t, double r, double b, int tile, double row,
+                            double col, double *px, double *py);
 /* The same for a heat map: its tile is 0, row and col the matrix entry. */
 void glab_heatmap_locate(const glab_panel *p, double l, double t, double r, double b, double x, double y,
                          glab_hit *hit);

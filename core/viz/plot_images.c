@@ -281,6 +281,18 @@ void glab_grid_locate(const glab_panel *p, double l, double t, double r, double 
   hit->value = p->pixels[(((size_t)k * p->h + hit->row) * p->w + hit->col) * p->ch];
 }
 
+glab_status glab_grid_place(const glab_panel *p, double l, double t, double r, double b, int tile, double row,
+                            double col, double *px, double *py) {
+  grid_geom g;
+  grid_layout(p, l, t, r, b, &g);
+  if (tile < 0 || tile >= p->n || tile >= g.rows * g.cols)
+    return glab_fail(GLAB_EARG, "place: tile %d of a grid of %d", tile + 1, p->n);
+  if (!g.ok) return glab_fail(GLAB_EARG, "place: the grid does not fit its panel");
+  *px = g.x0 + g.pad + (tile % g.cols) * (g.tw + g.pad) + (col + 0.5) * g.tw / p->w;
+  *py = g.y0 + g.pad + (tile / g.cols) * (g.th + g.cap + g.pad) + (row + 0.5) * g.th / p->h;
+  return GLAB_OK;
+}
+
 void glab_render_grid(glab_canvas *c, const glab_panel *p, double l, double t, double r, double b) {
   const glab_grid_opts *o = &p->grid;
   grid_geom g;

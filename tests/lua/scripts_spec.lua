@@ -130,6 +130,23 @@ describe("exercise scripts (--smoke)", function()
     assert.matches("--nz must be at least 2", out, 1, true)
   end)
 
+  it("ps1_patch_explorer: hovers reach the patch under the mouse; a larger sigma spreads the posterior", function()
+    local out, rc, dir = run("ps1_patch_explorer")
+    assert.are.equal(0, rc, out)
+    -- the smoke crop is 64x64: hovering image pixel (5, 5) centres the 8x8 patch at (1, 1), clamped,
+    -- and (16, 32) at (12, 28)
+    assert.matches("patch at the top%-left corner %(row 1, column 1%)", out)
+    assert.matches("patch at the upper middle %(row 12, column 28%)", out)
+    for p, h in out:gmatch("p = ([%d.]+), entropy ([%d.]+) nats") do
+      assert.is_true(tonumber(p) > 0 and tonumber(p) <= 1 and tonumber(h) >= 0 and tonumber(h) <= math.log(8) + 1e-9, out)
+    end
+    local n25, d25 = out:match("sigma = 25/255: noisy ([%d.]+) dB, EPLL ([%d.]+) dB")
+    local n50, d50 = out:match("sigma = 50/255: noisy ([%d.]+) dB, EPLL ([%d.]+) dB")
+    assert.is_true(tonumber(d25) > tonumber(n25) and tonumber(d50) > tonumber(n50), out)   -- EPLL helps
+    assert.is_true(tonumber(n50) < tonumber(n25) - 5, out)      -- twice the noise: 6 dB less
+    assert_figure(dir .. "/out/ps1_patch_explorer/patch_explorer.png")
+  end)
+
   it("lecture3_em: EM is monotone and lands near the true mixture", function()
     local out, rc, dir = run("lecture3_em")
     assert.are.equal(0, rc, out)

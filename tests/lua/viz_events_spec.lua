@@ -174,6 +174,23 @@ describe("zoom and pan on image panels", function()
     fig:close()
   end)
 
+  it("fig:pixel finds a grid's pixel, zoomed or not: a move there hovers that tile, row and column", function()
+    local fig = figure()
+    for _, zoom in ipairs{1, 3} do
+      fig:view(1, zoom, 0.6, 0.4)
+      for _, at in ipairs{{1, 1, 1}, {2, 3, 4}, {1, 4, 2}} do
+        local tile, row, col = at[1], at[2], at[3]
+        local px, py = fig:pixel(1, row, col, tile)
+        local e = hover(fig, px, py)
+        if zoom == 1 or e.tile then                                -- zoomed, a pixel may be out of view
+          assert.are.same({tile, row, col}, {e.tile, e.row, e.col})
+        end
+      end
+    end
+    assert.matches("tile 3 of a grid of 2", H.err(fig.pixel, fig, 1, 1, 1, 3))
+    fig:close()
+  end)
+
   it("a drag pans a zoomed panel within the picture; 0 shows it whole; a redraw keeps the zoom", function()
     local fig = figure()
     fig:view(1, 4)

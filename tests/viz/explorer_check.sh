@@ -9,6 +9,7 @@ set -eu
 exe=$1 dir=$2
 "$exe" scripts/seed004_vae_explorer.lua --smoke >"$dir/log" 2>&1 &
 pid=$!
+trap 'echo "--- explorer log:"; cat "$dir/log"' EXIT
 wid=$(timeout 120 xdotool search --sync --onlyvisible --name "latent space of VAE1" | head -n 1)
 echo "window $wid"
 sleep 1
@@ -18,7 +19,6 @@ xwd -id "$wid" -silent -out "$dir/a.xwd"
 xdotool mousemove --window "$wid" 364 191
 sleep 1
 xwd -id "$wid" -silent -out "$dir/b.xwd"
-xdotool key --window "$wid" q
+xdotool key --window "$wid" q || true     # q closes the window between key down and key up
 wait "$pid"
-cat "$dir/log"
 "$exe" tests/viz/explorer_compare.lua "$dir/a.xwd" "$dir/b.xwd"
