@@ -91,18 +91,29 @@ RBM.hidden_probs = doc(function(self, V)
   return (V:matmul(self.W) + self.c):sigmoid()
 end, "rbm:hidden_probs(V) -> Tensor\n(N, nh) p(h_j = 1 | v) = sigmoid(c_j + v^T W_:j).")
 
+-- The parameters of the RBM at temperature T: p_T(v, h) ~ exp(-E(v, h) / T).
+local function tempered(self, T, where)
+  if type(T) ~= "number" or not (T > 0) or T == math.huge then
+    error(string.format("%s: temperature must be a positive number, got %s", where, tostring(T)), 3)
+  end
+  if T == 1 then return self.W, self.b, self.c end
+  return self.W / T, self.b / T, self.c / T
+end
+
 RBM.gibbs = doc(function(self, V, k, opts)
   check_points(self, V, "RBM:gibbs", "start states")
   positive_int(k, "k", "RBM:gibbs")
-  opts = nn._options(opts, {generator = false}, "RBM:gibbs")
-  return kernel(models._rbm_gibbs, V, k, self.W, self.b, self.c, {generator = gen(self, opts)})
-end, "rbm:gibbs(V, k, [{generator=}]) -> Vk, PV\nk alternating block-Gibbs steps from each row of V (h ~ p(h | v), then v ~ p(v | h)):\n" ..
+  opts = nn._options(opts, {generator = false, temperature = 1}, "RBM:gibbs")
+  local W, b, c = tempered(self, opts.temperature, "RBM:gibbs")
+  return kernel(models._rbm_gibbs, V, k, W, b, c, {generator = gen(self, opts)})
+end, "rbm:gibbs(V, k, [{generator=, temperature=1}]) -> Vk, PV\nk alternating block-Gibbs steps from each row of V (h ~ p(h | v), then v ~ p(v | h)):\n" ..
   "the binary states after the last step and their means p(v = 1 | h). Bernoulli draws compare\n" ..
-  "uniforms with the probabilities; each row has its own stream, so the result does not depend on\nthe thread count.")
+  "uniforms with the probabilities; each row has its own stream, so the result does not depend on\nthe thread count. " ..
+  "At temperature T the chains sample p(v, h)^(1/T) (W, b and c divided by T): T > 1 flattens\nthe modes and mixes faster, T < 1 sharpens them.")
 
 RBM.sample = doc(function(self, n, opts)
   positive_int(n, "n", "RBM:sample")
-  opts = nn._options(opts, {steps = 1000, init = "random", generator = false}, "RBM:sample")
+  opts = nn._options(opts, {steps = 1000, init = "random", generator = false, temperature = 1}, "RBM:sample")
   positive_int(opts.steps, "steps", "RBM:sample")
   local g = gen(self, opts)
   local V0
@@ -117,9 +128,10 @@ RBM.sample = doc(function(self, n, opts)
   else
     error("RBM:sample: init must be \"random\" or an (n, nv) tensor of start states", 2)
   end
-  local Vk, PV = kernel(models._rbm_gibbs, V0, opts.steps, self.W, self.b, self.c, {generator = g})
+  local W, b, c = tempered(self, opts.temperature, "RBM:sample")
+  local Vk, PV = kernel(models._rbm_gibbs, V0, opts.steps, W, b, c, {generator = g})
   return PV, Vk
-end, "rbm:sample(n, [{steps=1000, init=\"random\"|V, generator=}]) -> images, states\nRuns n chains for steps Gibbs steps from uniform random binary states (or from the rows of V)\n" ..
+end, "rbm:sample(n, [{steps=1000, init=\"random\"|V, generator=, temperature=1}]) -> images, states\nRuns n chains for steps Gibbs steps from uniform random binary states (or from the rows of V)\n" ..
   "and returns the visible means p(v = 1 | h) of the last step (n, nv), the images to look at, and\nthe binary states.")
 
 RBM.grad = doc(function(self, V0, Vk)

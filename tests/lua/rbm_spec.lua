@@ -234,6 +234,29 @@ describe("models.RBM: CD-k", function()
     assert.is_true(tv < 0.02, string.format("total variation %.4f", tv))
   end)
 
+  it("at temperature T the chains sample p(v)^(1/T) up to Z: exact from W, b, c divided by T", function()
+    local q, T = tiny(6, 4, 5), 2.5
+    local hot = G.models.RBM(6, 4, {dtype = "float64"})
+    hot.W, hot.b, hot.c = q.W / T, q.b / T, q.c / T
+    local S = all_states(6)
+    local pT = (hot:free_energy(S):neg() - hot:log_partition_exact()):exp()
+    local p1 = (q:free_energy(S):neg() - q:log_partition_exact()):exp()
+    local n = 80000                     -- a flatter p: sampling alone gives a total variation near 0.008
+    local Vk = q:gibbs(G.zeros(n, 6, F64), 30, {generator = G.Generator(6), temperature = T})
+    local code = Vk:matmul(G.tensor({1, 2, 4, 8, 16, 32}, F64):reshape(6, 1)):reshape(n)
+    local counts = {}
+    for i = 1, n do local c = math.tointeger(code[i]) counts[c] = (counts[c] or 0) + 1 end
+    local tv, apart = 0, 0
+    for s = 0, 63 do
+      tv = tv + math.abs((counts[s] or 0) / n - pT[s + 1]) / 2
+      apart = apart + math.abs(p1[s + 1] - pT[s + 1]) / 2
+    end
+    assert.is_true(tv < 0.02, string.format("total variation %.4f", tv))
+    assert.is_true(apart > 0.1, string.format("T = 1 and T = %g are only %.3f apart", T, apart))  -- the test can fail
+    assert.matches("temperature must be a positive number, got 0", H.err(q.gibbs, q, Vk, 1, {temperature = 0}))
+    assert.matches("temperature must be a positive number", H.err(q.sample, q, 2, {temperature = -1}))
+  end)
+
   it("one seed gives the same model bit for bit, whatever the thread count", function()
     local X = G.data.mnist{flat = true, binarize = true, limit = 640}
     local function train(threads)
