@@ -147,6 +147,17 @@ describe("exercise scripts (--smoke)", function()
     assert_figure(dir .. "/out/ps1_patch_explorer/patch_explorer.png")
   end)
 
+  it("seed004_rbm_chains: a click follows tile 10; hot chains are less decided than cold ones", function()
+    local out, rc, dir = run("seed004_rbm_chains")
+    assert.are.equal(0, rc, out)
+    assert.matches("followed chain 10: 16 frames in its trail", out)
+    local cold = number_after(out, "T = 1%.0: mean free energy [%-%d.]+, pixels decided ([%d.]+)")
+    local hot = number_after(out, "T = 3%.0: mean free energy [%-%d.]+, pixels decided ([%d.]+)")
+    assert.is_true(hot < cold, out)                  -- p(v | h) nearer 1/2 when the energies are divided by 3
+    assert_figure(dir .. "/out/seed004_rbm_chains/rbm_chains.png")
+    assert_figure(dir .. "/out/seed004_rbm_chains/rbm_chains_T1.png")
+  end)
+
   it("lecture3_em: EM is monotone and lands near the true mixture", function()
     local out, rc, dir = run("lecture3_em")
     assert.are.equal(0, rc, out)
