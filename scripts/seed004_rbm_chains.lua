@@ -119,6 +119,7 @@ if scripted then                       -- follow chain 10, run cold, then hot
   print("figure: " .. fig:save())
 else
   print("k and T steer the chains; click one to follow it; r restarts; space pauses, n steps; q closes")
+  fig:show()                           -- opens the window: is_open() is true from here on
   while fig:is_open() do frames(1) end
 end
 return C.finish(out)
