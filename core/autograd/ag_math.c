@@ -228,26 +228,36 @@ typedef struct {
   glab_tensor *out;
 } act_job;
 
-#define ACT_GRAD(T)                                                                       \
-  do {                                                                                    \
-    const T *g = (const T *)glab_tensor_data(j->g) + i0;                                  \
-    const T *y = (const T *)glab_tensor_data(j->y) + i0;                                  \
-    T *o = (T *)glab_tensor_data(j->out) + i0;                                            \
-    if (j->op == GLAB_RELU)                 /* both loaded: a select, no branch */       \
-      for (int64_t i = 0; i < m; i++) { T gi = g[i]; o[i] = y[i] > 0 ? gi : 0; }          \
-    else if (j->op == GLAB_SIGMOID)                                                       \
-      for (int64_t i = 0; i < m; i++) o[i] = g[i] * (y[i] * (1 - y[i]));                  \
-    else for (int64_t i = 0; i < m; i++) o[i] = g[i] * (1 - y[i] * y[i]);                 \
-  } while (0)
+/* o = g f'(a) from y = f(a), over m values. */
+static void act_grad_f32(glab_unop op, float *o, const float *g, const float *y, int64_t m) {
+  if (op == GLAB_RELU)                      /* both loaded: a select, no branch */
+    for (int64_t i = 0; i < m; i++) { float gi = g[i]; o[i] = y[i] > 0 ? gi : 0; }
+  else if (op == GLAB_SIGMOID)
+    for (int64_t i = 0; i < m; i++) o[i] = g[i] * (y[i] * (1 - y[i]));
+  else for (int64_t i = 0; i < m; i++) o[i] = g[i] * (1 - y[i] * y[i]);
+}
+
+static void act_grad_f64(glab_unop op, double *o, const double *g, const double *y, int64_t m) {
+  if (op == GLAB_RELU)
+    for (int64_t i = 0; i < m; i++) { double gi = g[i]; o[i] = y[i] > 0 ? gi : 0; }
+  else if (op == GLAB_SIGMOID)
+    for (int64_t i = 0; i < m; i++) o[i] = g[i] * (y[i] * (1 - y[i]));
+  else for (int64_t i = 0; i < m; i++) o[i] = g[i] * (1 - y[i] * y[i]);
+}
 
 /* Share t of n: whole cache lines apiece (o may be g itself). */
 static void act_share(void *arg, int t, int n) {
   act_job *j = arg;
   int64_t all = glab_tensor_numel(j->g);
   int64_t i0 = all * t / n / 16 * 16, i1 = t == n - 1 ? all : all * (t + 1) / n / 16 * 16;
-  int64_t m = i1 - i0;
-  if (j->g->dtype == GLAB_F64) ACT_GRAD(double);
-  else ACT_GRAD(float);
+  if (j->g->dtype == GLAB_F64)
+    act_grad_f64(j->op, (double *)glab_tensor_data(j->out) + i0,
+                 (const double *)glab_tensor_data(j->g) + i0,
+                 (const double *)glab_tensor_data(j->y) + i0, i1 - i0);
+  else
+    act_grad_f32(j->op, (float *)glab_tensor_data(j->out) + i0,
+                 (const float *)glab_tensor_data(j->g) + i0,
+                 (const float *)glab_tensor_data(j->y) + i0, i1 - i0);
 }
 
 #define ACT_SPLIT ((int64_t)1 << 17)   /* values below which one thread does it */

@@ -18,38 +18,71 @@
 
 #define S GLAB_SHIFT_STRIP
 
-/* One block of OB (a constant) outputs from a0 over the strip at u0. */
-#define SHIFT_BLOCK(T, OB)                                                                \
-  do {                                                                                    \
-    T acc[OB][S];                                                                         \
-    for (int a = 0; a < (OB); a++)                                                        \
-      for (int s = 0; s < S; s++) acc[a][s] = 0;                                          \
-    for (int64_t b = 0; b < nb; b++)                                                      \
-      for (int64_t q = 0; q < nq; q++) {                                                  \
-        const T *x = in + b * ldi + u0 + shift[q];                                        \
-        const T *w = wq + (b * nq + q) * na + a0;                                         \
-        for (int a = 0; a < (OB); a++)                                                    \
-          for (int s = 0; s < S; s++) acc[a][s] += w[a] * x[s];                           \
-      }                                                                                   \
-    for (int a = 0; a < (OB); a++)                                                        \
-      for (int s = 0; s < S; s++) out[(a0 + a) * ldo + u0 + s] = acc[a][s];               \
-  } while (0)
+/* One block of ob outputs from a0 over the strip at u0; inlined where ob is
+** a constant, so that acc lives in registers. */
+static inline __attribute__((always_inline)) void
+shift_block_f32(float *restrict out, int64_t ldo, const float *restrict in, int64_t ldi, int64_t nb,
+               const float *restrict wq, const int64_t *restrict shift, int64_t nq, int64_t na,
+               int64_t u0, int64_t a0, const int ob) {
+  float acc[8][S];
+  for (int a = 0; a < ob; a++)
+    for (int s = 0; s < S; s++) acc[a][s] = 0;
+  for (int64_t b = 0; b < nb; b++)
+    for (int64_t q = 0; q < nq; q++) {
+      const float *x = in + b * ldi + u0 + shift[q];
+      const float *w = wq + (b * nq + q) * na + a0;
+      for (int a = 0; a < ob; a++)
+        for (int s = 0; s < S; s++) acc[a][s] += w[a] * x[s];
+    }
+  for (int a = 0; a < ob; a++)
+    for (int s = 0; s < S; s++) out[(a0 + a) * ldo + u0 + s] = acc[a][s];
+}
 
-#define SHIFT_CONV(T, SFX, OB)                                                            \
-  GLAB_MULTIVERSION static void shift_conv_##SFX(T *restrict out, int64_t ldo,                 \
-                                            const T *restrict in, int64_t ldi, int64_t nb,  \
-                                            const T *restrict wq,                         \
-                                            const int64_t *restrict shift, int64_t nq,    \
-                                            int64_t na, int64_t len) {                    \
-    for (int64_t u0 = 0; u0 < len; u0 += S) {                                             \
-      int64_t a0 = 0;                                                                     \
-      for (; a0 + (OB) <= na; a0 += (OB)) SHIFT_BLOCK(T, OB);                             \
-      for (; a0 < na; a0++) SHIFT_BLOCK(T, 1);                                            \
-    }                                                                                     \
+GLAB_MULTIVERSION static void shift_conv_f32(float *restrict out, int64_t ldo,
+                                          const float *restrict in, int64_t ldi, int64_t nb,
+                                          const float *restrict wq,
+                                          const int64_t *restrict shift, int64_t nq,
+                                          int64_t na, int64_t len) {
+  for (int64_t u0 = 0; u0 < len; u0 += S) {
+    int64_t a0 = 0;
+    for (; a0 + 8 <= na; a0 += 8)
+      shift_block_f32(out, ldo, in, ldi, nb, wq, shift, nq, na, u0, a0, 8);
+    for (; a0 < na; a0++) shift_block_f32(out, ldo, in, ldi, nb, wq, shift, nq, na, u0, a0, 1);
   }
+}
 
-SHIFT_CONV(float, f32, 8)
-SHIFT_CONV(double, f64, 4)
+/* One block of ob outputs from a0 over the strip at u0; inlined where ob is
+** a constant, so that acc lives in registers. */
+static inline __attribute__((always_inline)) void
+shift_block_f64(double *restrict out, int64_t ldo, const double *restrict in, int64_t ldi, int64_t nb,
+               const double *restrict wq, const int64_t *restrict shift, int64_t nq, int64_t na,
+               int64_t u0, int64_t a0, const int ob) {
+  double acc[4][S];
+  for (int a = 0; a < ob; a++)
+    for (int s = 0; s < S; s++) acc[a][s] = 0;
+  for (int64_t b = 0; b < nb; b++)
+    for (int64_t q = 0; q < nq; q++) {
+      const double *x = in + b * ldi + u0 + shift[q];
+      const double *w = wq + (b * nq + q) * na + a0;
+      for (int a = 0; a < ob; a++)
+        for (int s = 0; s < S; s++) acc[a][s] += w[a] * x[s];
+    }
+  for (int a = 0; a < ob; a++)
+    for (int s = 0; s < S; s++) out[(a0 + a) * ldo + u0 + s] = acc[a][s];
+}
+
+GLAB_MULTIVERSION static void shift_conv_f64(double *restrict out, int64_t ldo,
+                                          const double *restrict in, int64_t ldi, int64_t nb,
+                                          const double *restrict wq,
+                                          const int64_t *restrict shift, int64_t nq,
+                                          int64_t na, int64_t len) {
+  for (int64_t u0 = 0; u0 < len; u0 += S) {
+    int64_t a0 = 0;
+    for (; a0 + 4 <= na; a0 += 4)
+      shift_block_f64(out, ldo, in, ldi, nb, wq, shift, nq, na, u0, a0, 4);
+    for (; a0 < na; a0++) shift_block_f64(out, ldo, in, ldi, nb, wq, shift, nq, na, u0, a0, 1);
+  }
+}
 
 void glab_shift_conv(glab_dtype dt, void *out, int64_t ldo, const void *in, int64_t ldi,
                      int64_t nb, const void *wq, const int64_t *shift, int64_t nq, int64_t na,

@@ -116,61 +116,81 @@ static void valid_window(const geom *g, int64_t i, int64_t j, int64_t *oy0, int6
 ** col2im adds the columns back into img.  Per kernel offset (ci, i, j) the
 ** output rows oy in [oy0, oy1) see the image, and in each the columns
 ** [lo, hi); the rest sees padding.  Stride 1 (in a row) is a straight copy,
-** stride 2 a constant stride the compiler vectorises.  Written once per
-** element type. */
-#define IM2COL(T, SFX)                                                                    \
-  static void im2col_##SFX(T *restrict cols, const T *restrict img, const geom *g) {      \
-    int64_t L = g->ho * g->wo;                                                            \
-    for (int64_t ci = 0; ci < g->c; ci++)                                                 \
-      for (int64_t i = 0; i < g->kh; i++)                                                 \
-        for (int64_t j = 0; j < g->kw; j++) {                                             \
-          T *row = cols + ((ci * g->kh + i) * g->kw + j) * L;                             \
-          int64_t sh0 = ci * g->h * g->w + (i - g->ph) * g->w + j - g->pw;                \
-          int64_t lo, hi, oy0, oy1;                                                       \
-          valid_window(g, i, j, &oy0, &oy1, &lo, &hi);                                    \
-          for (int64_t t = 0; t < oy0 * g->wo; t++) row[t] = 0;                           \
-          for (int64_t t = oy1 * g->wo; t < L; t++) row[t] = 0;                           \
-          for (int64_t oy = oy0; oy < oy1; oy++) {                                        \
-            T *dst = row + oy * g->wo;                                                    \
-            const T *s = img + sh0 + oy * g->sh * g->w;                                   \
-            for (int64_t ox = 0; ox < lo; ox++) dst[ox] = 0;                              \
-            for (int64_t ox = hi; ox < g->wo; ox++) dst[ox] = 0;                          \
-            if (g->sw == 1) memcpy(dst + lo, s + lo, (size_t)(hi - lo) * sizeof(T));      \
-            else if (g->sw == 2) for (int64_t ox = lo; ox < hi; ox++) dst[ox] = s[2 * ox]; \
-            else for (int64_t ox = lo; ox < hi; ox++) dst[ox] = s[ox * g->sw];            \
-          }                                                                               \
-        }                                                                                 \
-  }                                                                                       \
-  static void col2im_##SFX(T *restrict img, const T *restrict cols, const geom *g) {      \
-    int64_t L = g->ho * g->wo;                                                            \
-    for (int64_t ci = 0; ci < g->c; ci++)                                                 \
-      for (int64_t i = 0; i < g->kh; i++)                                                 \
-        for (int64_t j = 0; j < g->kw; j++) {                                             \
-          const T *row = cols + ((ci * g->kh + i) * g->kw + j) * L;                       \
-          int64_t sh0 = ci * g->h * g->w + (i - g->ph) * g->w + j - g->pw;                \
-          int64_t lo, hi, oy0, oy1;                                                       \
-          valid_window(g, i, j, &oy0, &oy1, &lo, &hi);                                    \
-          for (int64_t oy = oy0; oy < oy1; oy++) {                                        \
-            const T *s = row + oy * g->wo;                                                \
-            T *d = img + sh0 + oy * g->sh * g->w;                                         \
-            if (g->sw == 1) for (int64_t ox = lo; ox < hi; ox++) d[ox] += s[ox];          \
-            else if (g->sw == 2) for (int64_t ox = lo; ox < hi; ox++) d[2 * ox] += s[ox]; \
-            else for (int64_t ox = lo; ox < hi; ox++) d[ox * g->sw] += s[ox];             \
-          }                                                                               \
-        }                                                                                 \
-  }
+** stride 2 a constant stride the compiler vectorises.  im2col only moves
+** elements, so it is one function over the element size; col2im adds, and
+** its typed part is add_strided. */
 
-IM2COL(float, f32)
-IM2COL(double, f64)
+/* dst[ox] = src[ox sw] for ox in [lo, hi), elements of es bytes (4 or 8). */
+static void copy_strided(size_t es, char *dst, const char *src, int64_t lo, int64_t hi,
+                         int64_t sw) {
+  if (sw == 1) { memcpy(dst + lo * es, src + lo * es, (size_t)(hi - lo) * es); return; }
+  if (es == 8) {
+    uint64_t *d = (uint64_t *)dst;
+    const uint64_t *x = (const uint64_t *)src;
+    if (sw == 2) for (int64_t ox = lo; ox < hi; ox++) d[ox] = x[2 * ox];
+    else for (int64_t ox = lo; ox < hi; ox++) d[ox] = x[ox * sw];
+  } else {
+    uint32_t *d = (uint32_t *)dst;
+    const uint32_t *x = (const uint32_t *)src;
+    if (sw == 2) for (int64_t ox = lo; ox < hi; ox++) d[ox] = x[2 * ox];
+    else for (int64_t ox = lo; ox < hi; ox++) d[ox] = x[ox * sw];
+  }
+}
+
+/* dst[ox sw] += src[ox] for ox in [lo, hi). */
+static void add_strided(glab_dtype dt, void *dst, const void *src, int64_t lo, int64_t hi,
+                        int64_t sw) {
+  if (dt == GLAB_F64) {
+    double *d = dst;
+    const double *x = src;
+    if (sw == 1) for (int64_t ox = lo; ox < hi; ox++) d[ox] += x[ox];
+    else if (sw == 2) for (int64_t ox = lo; ox < hi; ox++) d[2 * ox] += x[ox];
+    else for (int64_t ox = lo; ox < hi; ox++) d[ox * sw] += x[ox];
+  } else {
+    float *d = dst;
+    const float *x = src;
+    if (sw == 1) for (int64_t ox = lo; ox < hi; ox++) d[ox] += x[ox];
+    else if (sw == 2) for (int64_t ox = lo; ox < hi; ox++) d[2 * ox] += x[ox];
+    else for (int64_t ox = lo; ox < hi; ox++) d[ox * sw] += x[ox];
+  }
+}
 
 static void im2col(glab_dtype dt, void *cols, const void *img, const geom *g) {
-  if (dt == GLAB_F64) im2col_f64(cols, img, g);
-  else im2col_f32(cols, img, g);
+  size_t es = glab_dtype_size(dt);
+  int64_t L = g->ho * g->wo;
+  for (int64_t ci = 0; ci < g->c; ci++)
+    for (int64_t i = 0; i < g->kh; i++)
+      for (int64_t j = 0; j < g->kw; j++) {
+        char *row = (char *)cols + (size_t)(((ci * g->kh + i) * g->kw + j) * L) * es;
+        int64_t sh0 = ci * g->h * g->w + (i - g->ph) * g->w + j - g->pw;
+        int64_t lo, hi, oy0, oy1;
+        valid_window(g, i, j, &oy0, &oy1, &lo, &hi);
+        memset(row, 0, (size_t)(oy0 * g->wo) * es);
+        memset(row + (size_t)(oy1 * g->wo) * es, 0, (size_t)(L - oy1 * g->wo) * es);
+        for (int64_t oy = oy0; oy < oy1; oy++) {
+          char *dst = row + (size_t)(oy * g->wo) * es;
+          memset(dst, 0, (size_t)lo * es);
+          memset(dst + hi * es, 0, (size_t)(g->wo - hi) * es);
+          copy_strided(es, dst, (const char *)img + (sh0 + oy * g->sh * g->w) * (int64_t)es,
+                       lo, hi, g->sw);
+        }
+      }
 }
 
 static void col2im(glab_dtype dt, void *img, const void *cols, const geom *g) {
-  if (dt == GLAB_F64) col2im_f64(img, cols, g);
-  else col2im_f32(img, cols, g);
+  size_t es = glab_dtype_size(dt);
+  int64_t L = g->ho * g->wo;
+  for (int64_t ci = 0; ci < g->c; ci++)
+    for (int64_t i = 0; i < g->kh; i++)
+      for (int64_t j = 0; j < g->kw; j++) {
+        const char *row = (const char *)cols + (size_t)(((ci * g->kh + i) * g->kw + j) * L) * es;
+        int64_t sh0 = ci * g->h * g->w + (i - g->ph) * g->w + j - g->pw;
+        int64_t lo, hi, oy0, oy1;
+        valid_window(g, i, j, &oy0, &oy1, &lo, &hi);
+        for (int64_t oy = oy0; oy < oy1; oy++)
+          add_strided(dt, (char *)img + (sh0 + oy * g->sh * g->w) * (int64_t)es,
+                      row + (size_t)(oy * g->wo) * es, lo, hi, g->sw);
+      }
 }
 
 /* out[n][o][:] += b[o] over every image. */
@@ -679,54 +699,88 @@ done:
 /* saved: idx, the flat position of each maximum in its plane as int32 (the
 ** memory of a float32 tensor of the output's shape: private to the node,
 ** and half the traffic of float64 positions); iarg: the input's shape */
-#define MAXPOOL_BACK(T, SFX)                                                              \
-  static void max_pool_back_##SFX(T *restrict gx, const T *restrict g,                    \
-                                  const int32_t *restrict ix, int64_t planes, int64_t HW, \
-                                  int64_t L) {                                            \
-    for (int64_t p = 0; p < planes; p++, gx += HW, g += L, ix += L)                       \
-      for (int64_t l = 0; l < L; l++) gx[ix[l]] += g[l];                                  \
-  }
-
-MAXPOOL_BACK(float, f32)
-MAXPOOL_BACK(double, f64)
+static void max_pool_back(glab_dtype dt, void *gx, const void *g, const int32_t *restrict ix,
+                          int64_t planes, int64_t HW, int64_t L) {
+  for (int64_t p = 0; p < planes; p++, ix += L)
+    if (dt == GLAB_F64) {
+      double *restrict d = (double *)gx + p * HW;
+      const double *restrict gp = (const double *)g + p * L;
+      for (int64_t l = 0; l < L; l++) d[ix[l]] += gp[l];
+    } else {
+      float *restrict d = (float *)gx + p * HW;
+      const float *restrict gp = (const float *)g + p * L;
+      for (int64_t l = 0; l < L; l++) d[ix[l]] += gp[l];
+    }
+}
 
 /* Row by row: for each window row, the running max of every output column
 ** is updated from one input row, a loop the compiler vectorises (the
-** windows' first maximum wins, NaN propagates). */
-#define POOL_STEP(T, S)                                                                   \
-  for (int64_t ox = 0; ox < wo; ox++) {                                                   \
-    T v = xr[ox * (S)], cur = yr[ox];                                                     \
-    int take = (v > cur) | ((v != v) & (cur == cur));                                     \
-    yr[ox] = take ? v : cur;                                                              \
-    ir[ox] = take ? base + (int32_t)ox * (S) : ir[ox];                                    \
+** windows' first maximum wins, NaN propagates).  Inlined with S = 2 (a
+** constant stride vectorises) and with the layer's own stride. */
+static inline __attribute__((always_inline)) void
+pool_step_f32(float *restrict yr, int32_t *restrict ir, const float *restrict xr, int64_t wo,
+              int32_t S, int32_t base) {
+  for (int64_t ox = 0; ox < wo; ox++) {
+    float v = xr[ox * S], cur = yr[ox];
+    int take = (v > cur) | ((v != v) & (cur == cur));
+    yr[ox] = take ? v : cur;
+    ir[ox] = take ? base + (int32_t)ox * S : ir[ox];
   }
-#define MAXPOOL(T, SFX)                                                                   \
-  static void max_pool_##SFX(T *restrict y, int32_t *restrict ix, const T *restrict x,    \
-                             int64_t planes, int64_t h, int64_t w, int64_t ho, int64_t wo, \
-                             const int *k, const int *st) {                               \
-    for (int64_t p = 0; p < planes; p++, x += h * w, y += ho * wo, ix += ho * wo)         \
-      for (int64_t oy = 0; oy < ho; oy++) {                                               \
-        T *yr = y + oy * wo;                                                              \
-        int32_t *ir = ix + oy * wo;                                                       \
-        for (int64_t i = 0; i < k[0]; i++)                                                \
-          for (int64_t j = 0; j < k[1]; j++) {                                            \
-            const T *xr = x + (oy * st[0] + i) * w + j;                                   \
-            int32_t base = (int32_t)((oy * st[0] + i) * w + j), s1 = st[1];               \
-            if (i == 0 && j == 0) {                                                       \
-              for (int64_t ox = 0; ox < wo; ox++) {                                       \
-                yr[ox] = xr[ox * s1];                                                     \
-                ir[ox] = base + (int32_t)ox * s1;                                         \
-              }                                                                           \
-              continue;                                                                   \
-            }                                                                             \
-            if (s1 == 2) { POOL_STEP(T, 2); }  /* a constant stride vectorises */         \
-            else { POOL_STEP(T, s1); }                                                    \
-          }                                                                               \
-      }                                                                                   \
-  }
+}
 
-MAXPOOL(float, f32)
-MAXPOOL(double, f64)
+static inline __attribute__((always_inline)) void
+pool_step_f64(double *restrict yr, int32_t *restrict ir, const double *restrict xr, int64_t wo,
+              int32_t S, int32_t base) {
+  for (int64_t ox = 0; ox < wo; ox++) {
+    double v = xr[ox * S], cur = yr[ox];
+    int take = (v > cur) | ((v != v) & (cur == cur));
+    yr[ox] = take ? v : cur;
+    ir[ox] = take ? base + (int32_t)ox * S : ir[ox];
+  }
+}
+
+/* The planes' outputs y and argmax positions ix from the inputs x. */
+static void max_pool_f32(float *restrict y, int32_t *restrict ix, const float *restrict x,
+                         int64_t planes, int64_t h, int64_t w, int64_t ho, int64_t wo,
+                         const int *k, const int *st) {
+  for (int64_t p = 0; p < planes; p++, x += h * w, y += ho * wo, ix += ho * wo)
+    for (int64_t oy = 0; oy < ho; oy++)
+      for (int64_t i = 0; i < k[0]; i++)
+        for (int64_t j = 0; j < k[1]; j++) {
+          const float *xr = x + (oy * st[0] + i) * w + j;
+          int32_t base = (int32_t)((oy * st[0] + i) * w + j), s1 = st[1];
+          float *yr = y + oy * wo;
+          int32_t *ir = ix + oy * wo;
+          if (i == 0 && j == 0)
+            for (int64_t ox = 0; ox < wo; ox++) {
+              yr[ox] = xr[ox * s1];
+              ir[ox] = base + (int32_t)ox * s1;
+            }
+          else if (s1 == 2) pool_step_f32(yr, ir, xr, wo, 2, base);
+          else pool_step_f32(yr, ir, xr, wo, s1, base);
+        }
+}
+
+static void max_pool_f64(double *restrict y, int32_t *restrict ix, const double *restrict x,
+                         int64_t planes, int64_t h, int64_t w, int64_t ho, int64_t wo,
+                         const int *k, const int *st) {
+  for (int64_t p = 0; p < planes; p++, x += h * w, y += ho * wo, ix += ho * wo)
+    for (int64_t oy = 0; oy < ho; oy++)
+      for (int64_t i = 0; i < k[0]; i++)
+        for (int64_t j = 0; j < k[1]; j++) {
+          const double *xr = x + (oy * st[0] + i) * w + j;
+          int32_t base = (int32_t)((oy * st[0] + i) * w + j), s1 = st[1];
+          double *yr = y + oy * wo;
+          int32_t *ir = ix + oy * wo;
+          if (i == 0 && j == 0)
+            for (int64_t ox = 0; ox < wo; ox++) {
+              yr[ox] = xr[ox * s1];
+              ir[ox] = base + (int32_t)ox * s1;
+            }
+          else if (s1 == 2) pool_step_f64(yr, ir, xr, wo, 2, base);
+          else pool_step_f64(yr, ir, xr, wo, s1, base);
+        }
+}
 
 /* The planes of a pooling, split among the threads (each plane is one
 ** thread's alone, so the split changes no result). */
@@ -749,10 +803,7 @@ static void pool_work(void *arg, int t, int nt) {
     char *gx = (char *)j->gx + (size_t)(p0 * HW) * es;
     const char *g = (const char *)j->g + (size_t)(p0 * L) * es;
     memset(gx, 0, (size_t)(np * HW) * es);
-    if (j->dt == GLAB_F64)
-      max_pool_back_f64((double *)gx, (const double *)g, j->ix + p0 * L, np, HW, L);
-    else
-      max_pool_back_f32((float *)gx, (const float *)g, j->ix + p0 * L, np, HW, L);
+    max_pool_back(j->dt, gx, g, j->ix + p0 * L, np, HW, L);
     return;
   }
   char *y = (char *)j->y + (size_t)(p0 * L) * es;

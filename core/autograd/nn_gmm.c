@@ -25,21 +25,18 @@
 ** 4 B d^2 of the composed ops.
 */
 #include <cblas.h>
-#include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../models/rows.h"
+#include "../tensor/linalg.h"
 #include "../tensor/ops.h"
 #include "../tensor/parallel.h"
 #include "nn.h"
 #include "node.h"
 
-/* ---- typed BLAS and LAPACK on row-major (n x n) lower triangles ------------------------- */
-
-/* LAPACK is column-major: a row-major lower triangle is a column-major
-** upper one, with the factor transposed (L^T = U), so each call asks for 'U'. */
+/* ---- typed BLAS on row-major (n x n) lower triangles (LAPACK through linalg.h) ---------- */
 
 /* C := A A^T (n x n lower, from A n x n) plus eps on the diagonal. */
 static void sigma_of(glab_dtype dt, int n, const void *A, double eps, void *C) {
@@ -62,13 +59,13 @@ static int factor_invert(glab_dtype dt, int n, void *C, void *P, double *logdet)
   memset(P, 0, (size_t)n * n * es);
   if (dt == GLAB_F64) {
     double *c = C, *p = P;
-    if ((info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', n, c, n)) != 0) return info;
+    if ((info = glab_linalg_potrf_lower(dt, n, c)) != 0) return info;
     for (int i = 0; i < n; i++) acc += log(c[i * n + i]), p[i * n + i] = 1;
     cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, n, n, 1.0, c,
                 n, p, n);
   } else {
     float *c = C, *p = P;
-    if ((info = LAPACKE_spotrf_work(LAPACK_COL_MAJOR, 'U', n, c, n)) != 0) return info;
+    if ((info = glab_linalg_potrf_lower(dt, n, c)) != 0) return info;
     for (int i = 0; i < n; i++) acc += log((double)c[i * n + i]), p[i * n + i] = 1;
     cblas_strsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, n, n, 1.0f, c,
                 n, p, n);
@@ -186,8 +183,7 @@ static void bwd_work(void *arg, int t, int nt) {
     if (!j->dA) continue;
     /* S := Sigma^-1 = P^T P, then S := M - W S with M = Y^T diag(w) Y; all lower */
     memcpy(S, P, d * d * es);
-    if (dt == GLAB_F64) LAPACKE_dlauum_work(LAPACK_COL_MAJOR, 'U', (int)d, (double *)S, (int)d);
-    else LAPACKE_slauum_work(LAPACK_COL_MAJOR, 'U', (int)d, (float *)S, (int)d);
+    glab_linalg_lower_gram(dt, (int)d, S);
     if (!(pos && neg)) {              /* one sign: syrk on the rows sqrt|w_n| y_n */
       for (int64_t n = 0; n < B; n++) w[n] = sqrt(fabs(w[n]));
       scale_rows(dt, T, Y, w, B, d);

@@ -1,12 +1,11 @@
 /*
 ** nn_loss.c -- MSE, binary cross-entropy on logits and cross-entropy, each
-** one recorded operation with a closed-form gradient; and the SGD and Adam
-** parameter updates (PyTorch's formulas, in place, never recorded).
+** one recorded operation with a closed-form gradient.  The optimizer steps
+** are in optim.c.
 */
 #include <string.h>
 #include <tgmath.h>
 
-#include "../tensor/fastmath.h"
 #include "nn.h"
 #include "node.h"
 
@@ -187,88 +186,4 @@ done:
   glab_tensor_free(&l);
   glab_tensor_free(&p);
   return s;
-}
-
-/* ---- optimizer steps ------------------------------------------------------------------------- */
-
-static glab_status check_state(const char *op, const glab_tensor *p, const glab_tensor *g,
-                               const glab_tensor *m, const glab_tensor *v) {
-  const glab_tensor *all[4] = {p, g, m, v};
-  char a[96], b[96];
-  for (int i = 0; i < 4; i++) {
-    if (!all[i]) continue;
-    if (!glab_tensor_is_contiguous(all[i]) || all[i]->dtype != p->dtype ||
-        glab_tensor_numel(all[i]) != glab_tensor_numel(p))
-      return glab_fail(GLAB_ESHAPE, "%s: parameter (%s) %s and its %s (%s) %s do not match "
-                       "(contiguous, same size and dtype)", op,
-                       glab_shape_str(a, sizeof a, p->ndim, p->shape), glab_dtype_name(p->dtype),
-                       i == 1 ? "gradient" : "state",
-                       glab_shape_str(b, sizeof b, all[i]->ndim, all[i]->shape),
-                       glab_dtype_name(all[i]->dtype));
-  }
-  for (int i = 0; i < 4; i++)          /* the step writes all but the gradient */
-    if (all[i] && i != 1) glab_tensor_bump(all[i]);
-  return GLAB_OK;
-}
-
-/* restrict and sqrtf (through tgmath's sqrt in the float copy) let the
-** compiler vectorise the loops: Adam over a VAE's 0.8 M parameters is
-** otherwise a fifth of a training step.  Built for the wider vector units
-** too (GLAB_MULTIVERSION): that step's Adam went from 0.51 to 0.24 ms. */
-#define OPTIM(T, SFX)                                                                        \
-  GLAB_MULTIVERSION static void sgd_##SFX(T *restrict p, const T *restrict g,              \
-                                          T *restrict buf, int64_t n, int first,          \
-                                          const glab_sgd_opts *o) {                       \
-    for (int64_t i = 0; i < n; i++) {                                                       \
-      T d = g[i] + (T)o->weight_decay * p[i];                                               \
-      if (buf) {                                                                            \
-        buf[i] = first ? d : (T)o->momentum * buf[i] + (T)(1 - o->dampening) * d;           \
-        d = o->nesterov ? d + (T)o->momentum * buf[i] : buf[i];                             \
-      }                                                                                     \
-      p[i] -= (T)o->lr * d;                                                                 \
-    }                                                                                       \
-  }                                                                                         \
-  GLAB_MULTIVERSION static void adam_##SFX(T *restrict p, const T *restrict g,             \
-                                           T *restrict m, T *restrict v, int64_t n,       \
-                                           int64_t t, const glab_adam_opts *o) {          \
-    T b1 = (T)o->beta1, b2 = (T)o->beta2, wd = (T)o->weight_decay, eps = (T)o->eps;        \
-    T step = (T)(o->lr / (1 - pow(o->beta1, (double)t)));                                   \
-    T rbc2 = (T)(1 / sqrt(1 - pow(o->beta2, (double)t)));                                   \
-    for (int64_t i = 0; i < n; i++) {                                                       \
-      T gi = g[i] + wd * p[i];                                                              \
-      m[i] = b1 * m[i] + (1 - b1) * gi;                                                     \
-      v[i] = b2 * v[i] + (1 - b2) * gi * gi;                                                \
-      p[i] -= step * m[i] / (sqrt(v[i]) * rbc2 + eps);                                      \
-    }                                                                                       \
-  }
-
-OPTIM(float, f32)
-OPTIM(double, f64)
-
-glab_status glab_optim_sgd(glab_tensor *p, const glab_tensor *g, glab_tensor *buf, int first,
-                           const glab_sgd_opts *o) {
-  glab_status s = check_state("sgd", p, g, buf, NULL);
-  if (s != GLAB_OK) return s;
-  void *b = buf ? glab_tensor_data(buf) : NULL;
-  int64_t n = glab_tensor_numel(p);
-  if (p->dtype == GLAB_F64)
-    sgd_f64(glab_tensor_data(p), glab_tensor_data(g), b, n, first, o);
-  else
-    sgd_f32(glab_tensor_data(p), glab_tensor_data(g), b, n, first, o);
-  return GLAB_OK;
-}
-
-glab_status glab_optim_adam(glab_tensor *p, const glab_tensor *g, glab_tensor *m,
-                            glab_tensor *v, int64_t t, const glab_adam_opts *o) {
-  glab_status s = check_state("adam", p, g, m, v);
-  if (s != GLAB_OK) return s;
-  if (t < 1) return glab_fail(GLAB_EARG, "adam: the step count starts at 1, got %lld", (long long)t);
-  int64_t n = glab_tensor_numel(p);
-  if (p->dtype == GLAB_F64)
-    adam_f64(glab_tensor_data(p), glab_tensor_data(g), glab_tensor_data(m),
-             glab_tensor_data(v), n, t, o);
-  else
-    adam_f32(glab_tensor_data(p), glab_tensor_data(g), glab_tensor_data(m),
-             glab_tensor_data(v), n, t, o);
-  return GLAB_OK;
 }

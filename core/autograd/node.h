@@ -1,6 +1,6 @@
 /*
 ** node.h -- what an operation records for its backward rule (internal to
-** core/autograd and core/nn).
+** core/autograd: the graph, the ops and the nn layers).
 **
 ** An op computes its result first, then asks glab_node_new for a node: it
 ** gets NULL when grad mode is off or no input needs grad, and records

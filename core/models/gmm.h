@@ -63,4 +63,32 @@ glab_status glab_kmeans_update(glab_tensor *centers, glab_tensor *counts, const 
 glab_status glab_kmeans_init(glab_tensor *centers, const glab_tensor *X, int64_t K,
                              glab_rng *rng);
 
+/* ---- score and Wiener filters (EPLL's kernels; see epll.h) ---------------------- */
+
+/* Responsibilities below this are left out of the score: the term they
+** weigh, r Sigma_k^-1 (x - mu_k), is then below float64 rounding of the
+** sum for any covariance a model of [0, 1] pixels can have. */
+#define GLAB_SCORE_MIN_RESP 1e-20
+
+/* For the rows x_n of X (N, d) and q(x) = sum_k pi_k N(x | mu_k, L_k L_k^T):
+**   logq (N)    log q(x_n), by logsumexp over the components;
+**   grad (N, d) d log q / dx_n = - sum_k r_nk Sigma_k^-1 (x_n - mu_k), with
+**               r_nk the responsibilities; NULL to skip it;
+**   labels (N)  argmax_k r_nk, 0-based, float64; NULL to skip them. */
+glab_status glab_gmm_score(glab_tensor *logq, glab_tensor *grad, glab_tensor *labels,
+                           const glab_tensor *X,
+                           const glab_tensor *log_weights, const glab_tensor *means,
+                           const glab_tensor *chol);
+
+/* The Wiener filter of component k = labels[n] (0-based, whole numbers) for
+** each row y_n of Y, given the factors chol_noisy of Sigma_k + noise_var I:
+**   out (N, d)  y - noise_var (Sigma_k + noise_var I)^-1 (y - mu_k)
+**               = mu_k + Sigma_k (Sigma_k + noise_var I)^-1 (y - mu_k).
+** With the noise variance lambda / 2 and zero means it is the
+** preconditioner (2 I + lambda Sigma_k^-1)^-1, up to a factor 2, that makes
+** patch gradient descent a Newton step for the patch's dominant component. */
+glab_status glab_gmm_wiener(glab_tensor *out, const glab_tensor *Y, const glab_tensor *labels,
+                            const glab_tensor *log_weights, const glab_tensor *means,
+                            const glab_tensor *chol_noisy, double noise_var);
+
 #endif

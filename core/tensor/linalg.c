@@ -620,3 +620,17 @@ glab_status glab_linalg_lstsq(glab_tensor *out, const glab_tensor *a,
   glab_tensor_free(&bc); glab_tensor_free(&top); glab_tensor_free(&sv);
   return s;
 }
+
+/* ---- one matrix in place ------------------------------------------------------------- */
+
+/* LAPACK is column-major: a row-major lower triangle is a column-major upper
+** one (the matrix transposed), so both ask for 'U'. */
+int glab_linalg_potrf_lower(glab_dtype dt, int n, void *a) {
+  return dt == GLAB_F64 ? LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', n, a, n)
+                        : LAPACKE_spotrf_work(LAPACK_COL_MAJOR, 'U', n, a, n);
+}
+
+void glab_linalg_lower_gram(glab_dtype dt, int n, void *a) {
+  if (dt == GLAB_F64) LAPACKE_dlauum_work(LAPACK_COL_MAJOR, 'U', n, a, n);
+  else LAPACKE_slauum_work(LAPACK_COL_MAJOR, 'U', n, a, n);
+}

@@ -53,4 +53,17 @@ glab_status glab_linalg_svd(glab_tensor *u, glab_tensor *s, glab_tensor *vh,
 glab_status glab_linalg_lstsq(glab_tensor *out, const glab_tensor *a,
                               const glab_tensor *b);
 
+/* ---- one matrix in place, for kernels that run on a thread of their own --------- */
+
+/* The row-major lower triangle of a (n x n, contiguous, dt's elements)
+** becomes the Cholesky factor L of the symmetric matrix it holds (A = L L^T);
+** the strict upper triangle is left as it was.  Returns LAPACK's info: 0, or
+** the order of the leading minor that is not positive definite. */
+int glab_linalg_potrf_lower(glab_dtype dt, int n, void *a);
+
+/* The row-major lower triangle of a (n x n) holds a lower triangular P;
+** it becomes the lower triangle of P^T P (the strict upper triangle is left
+** as it was).  With P = L^-1 that is (L L^T)^-1. */
+void glab_linalg_lower_gram(glab_dtype dt, int n, void *a);
+
 #endif

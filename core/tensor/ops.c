@@ -3,8 +3,7 @@
 **
 ** Every op runs through glab_iter: operands are expanded to the broadcast
 ** shape, contiguous dims merge, and a typed row kernel walks each innermost
-** row.  The kernels are written once per op as an expression over `a` (and
-** `b`); <tgmath.h> picks expf or exp from the element type.
+** row (see "row kernels" below).
 */
 #include <string.h>
 #include <tgmath.h>
@@ -28,58 +27,50 @@ const char *glab_unop_name(glab_unop op) { return unop_names[op]; }
 
 /* ---- row kernels -------------------------------------------------------------- */
 
-/* A row of out = f(x, y) with a fast path for contiguous rows and for a
-** scalar y (stride 0), the common `x * 2` and `x + bias` cases. */
-#define BINARY_ROW(T, EXPR)                                                  \
-  do {                                                                       \
-    T *o = (T *)p[0];                                                        \
-    const T *x = (const T *)p[1], *y = (const T *)p[2];                      \
-    const int64_t e = (int64_t)sizeof(T);                                    \
-    if (s[0] == e && s[1] == e && s[2] == e) {                               \
-      for (int64_t i = 0; i < n; i++) { T a = x[i], b = y[i]; o[i] = (EXPR); } \
-    } else if (s[0] == e && s[1] == e && s[2] == 0) {                        \
-      T b = *y;                                                              \
-      for (int64_t i = 0; i < n; i++) { T a = x[i]; o[i] = (EXPR); }         \
-    } else {                                                                 \
-      for (int64_t i = 0; i < n; i++) {                                      \
-        T a = *(const T *)(p[1] + i * s[1]);                                 \
-        T b = *(const T *)(p[2] + i * s[2]);                                 \
-        *(T *)(p[0] + i * s[0]) = (EXPR);                                    \
-      }                                                                      \
-    }                                                                        \
-  } while (0)
+/* Each op is a pair of small typed kernels over contiguous rows, one for
+** float32 and one for double: o = f(x, y) elementwise (_vv) and with a scalar
+** y (_vs), the common `x * 2` and `x + bias` cases; a unary op has one.  The
+** one-line macros below only stamp out such a function from its expression
+** over `a` (and `b`); <tgmath.h> picks expf or exp from the element type.
+** Strided rows go through one generic driver that gathers them into
+** contiguous chunks (strided_binary, strided_unary). */
+typedef struct { int op; glab_dtype dt; double lo, hi; } kernel_ctx;
+typedef void binary_fn(void *o, const void *x, const void *y, int64_t n);
+typedef void unary_fn(void *o, const void *x, int64_t n, const kernel_ctx *k);
 
-#define UNARY_ROW(T, EXPR)                                                   \
-  do {                                                                       \
-    const int64_t e = (int64_t)sizeof(T);                                    \
-    if (s[0] == e && s[1] == e) {                                            \
-      T *o = (T *)p[0];                                                      \
-      const T *x = (const T *)p[1];                                          \
-      for (int64_t i = 0; i < n; i++) { T a = x[i]; o[i] = (EXPR); }         \
-    } else {                                                                 \
-      for (int64_t i = 0; i < n; i++) {                                      \
-        T a = *(const T *)(p[1] + i * s[1]);                                 \
-        *(T *)(p[0] + i * s[0]) = (EXPR);                                    \
-      }                                                                      \
-    }                                                                        \
-  } while (0)
+#define BINARY_KERNELS(NAME, T, EXPR)                                                      \
+  static void NAME##_vv(void *o_, const void *x_, const void *y_, int64_t n) {             \
+    T *o = o_; const T *x = x_, *y = y_;                                                   \
+    for (int64_t i = 0; i < n; i++) { T a = x[i], b = y[i]; o[i] = (EXPR); } }             \
+  static void NAME##_vs(void *o_, const void *x_, const void *y_, int64_t n) {             \
+    T *o = o_; const T *x = x_, b = *(const T *)y_;                                        \
+    for (int64_t i = 0; i < n; i++) { T a = x[i]; o[i] = (EXPR); } }
+#define BINARY_OP(NAME, EXPR) BINARY_KERNELS(NAME##_f32, float, EXPR) \
+                              BINARY_KERNELS(NAME##_f64, double, EXPR)
 
-#define BINARY_CASES(T)                                                      \
-  switch (op) {                                                              \
-    case GLAB_ADD: BINARY_ROW(T, a + b); break;                              \
-    case GLAB_SUB: BINARY_ROW(T, a - b); break;                              \
-    case GLAB_MUL: BINARY_ROW(T, a * b); break;                              \
-    case GLAB_DIV: BINARY_ROW(T, a / b); break;                              \
-    case GLAB_POW: BINARY_ROW(T, b == 2 ? a * a : pow(a, b)); break;         \
-    case GLAB_MAXIMUM: BINARY_ROW(T, (a > b || a != a) ? a : b); break;      \
-    case GLAB_MINIMUM: BINARY_ROW(T, (a < b || a != a) ? a : b); break;      \
-    case GLAB_EQ: BINARY_ROW(T, (T)(a == b)); break;                         \
-    case GLAB_NE: BINARY_ROW(T, (T)(a != b)); break;                         \
-    case GLAB_LT: BINARY_ROW(T, (T)(a < b)); break;                          \
-    case GLAB_LE: BINARY_ROW(T, (T)(a <= b)); break;                         \
-    case GLAB_GT: BINARY_ROW(T, (T)(a > b)); break;                          \
-    case GLAB_GE: BINARY_ROW(T, (T)(a >= b)); break;                         \
-  }
+BINARY_OP(add, a + b)
+BINARY_OP(sub, a - b)
+BINARY_OP(mul, a * b)
+BINARY_OP(div, a / b)
+BINARY_OP(pow, b == 2 ? a * a : pow(a, b))
+BINARY_OP(maximum, (a > b || a != a) ? a : b)
+BINARY_OP(minimum, (a < b || a != a) ? a : b)
+BINARY_OP(eq, (__typeof__(a))(a == b))
+BINARY_OP(ne, (__typeof__(a))(a != b))
+BINARY_OP(lt, (__typeof__(a))(a < b))
+BINARY_OP(le, (__typeof__(a))(a <= b))
+BINARY_OP(gt, (__typeof__(a))(a > b))
+BINARY_OP(ge, (__typeof__(a))(a >= b))
+
+/* [dtype is f64][scalar y][op] */
+#define BINARY_ROWS(SFX, V) {                                                              \
+    add_##SFX##_##V, sub_##SFX##_##V, mul_##SFX##_##V, div_##SFX##_##V, pow_##SFX##_##V,     \
+    maximum_##SFX##_##V, minimum_##SFX##_##V, eq_##SFX##_##V, ne_##SFX##_##V,              \
+    lt_##SFX##_##V, le_##SFX##_##V, gt_##SFX##_##V, ge_##SFX##_##V }
+static binary_fn *const binary_kernels[2][2][GLAB_GE + 1] = {
+  {BINARY_ROWS(f32, vv), BINARY_ROWS(f32, vs)},
+  {BINARY_ROWS(f64, vv), BINARY_ROWS(f64, vs)},
+};
 
 /* Through <tgmath.h>, exp, log, ... of a float are expf, logf, ...: float32
 ** rows run in float32, as a float32 user expects of their speed. */
@@ -90,59 +81,118 @@ const char *glab_unop_name(glab_unop op) { return unop_names[op]; }
 /* Written to avoid overflow of exp for large |a|. */
 static double sigmoid(double a) { return a >= 0 ? 1 / (1 + exp(-a)) : exp(a) / (1 + exp(a)); }
 
-/* softplus is written to avoid overflow of exp for large |a|. */
-#define UNARY_CASES(T)                                                       \
-  switch (op) {                                                              \
-    case GLAB_NEG: UNARY_ROW(T, -a); break;                                  \
-    case GLAB_ABS: UNARY_ROW(T, fabs(a)); break;                             \
-    case GLAB_EXP: UNARY_ROW(T, EXP(a)); break;                              \
-    case GLAB_LOG: UNARY_ROW(T, log(a)); break;                              \
-    case GLAB_LOG1P: UNARY_ROW(T, log1p(a)); break;                          \
-    case GLAB_EXPM1: UNARY_ROW(T, expm1(a)); break;                          \
-    case GLAB_SQRT: UNARY_ROW(T, sqrt(a)); break;                            \
-    case GLAB_TANH: UNARY_ROW(T, TANH(a)); break;                            \
-    case GLAB_SIGMOID: UNARY_ROW(T, SIGMOID(a)); break;                      \
-    case GLAB_RELU: UNARY_ROW(T, a > 0 ? a : (a != a ? a : 0)); break;       \
-    case GLAB_SOFTPLUS:                                                      \
-      UNARY_ROW(T, (a > 0 ? a : 0) + log1p(exp(-fabs(a))));                  \
-      break;                                                                 \
-    case GLAB_SQUARE: UNARY_ROW(T, a * a); break;                            \
-    case GLAB_SIN: UNARY_ROW(T, sin(a)); break;                              \
-    case GLAB_COS: UNARY_ROW(T, cos(a)); break;                              \
-    case GLAB_FLOOR: UNARY_ROW(T, floor(a)); break;                          \
-    case GLAB_CEIL: UNARY_ROW(T, ceil(a)); break;                            \
-    case GLAB_ROUND: UNARY_ROW(T, round(a)); break;                          \
-    case GLAB_SIGN: UNARY_ROW(T, (T)((a > 0) - (a < 0))); break;             \
-    case GLAB_RECIPROCAL: UNARY_ROW(T, 1 / a); break;                        \
-    case GLAB_ERF: UNARY_ROW(T, erf(a)); break;                              \
-    case GLAB_ERFC: UNARY_ROW(T, erfc(a)); break;                            \
-  }
+/* Built for the wider vector units too (GLAB_MULTIVERSION). */
+#define UNARY_KERNEL(NAME, T, EXPR)                                                        \
+  GLAB_MULTIVERSION static void NAME(void *o_, const void *x_, int64_t n,                  \
+                                     const kernel_ctx *k) {                                \
+    T *o = o_; const T *x = x_;                                                            \
+    for (int64_t i = 0; i < n; i++) { T a = x[i]; o[i] = (EXPR); } }
+#define UNARY_OP(NAME, EXPR) UNARY_KERNEL(NAME##_f32, float, EXPR) \
+                             UNARY_KERNEL(NAME##_f64, double, EXPR)
 
-typedef struct { int op; glab_dtype dt; double lo, hi; } kernel_ctx;
+UNARY_OP(neg, -a)
+UNARY_OP(abs, fabs(a))
+UNARY_OP(exp, EXP(a))
+UNARY_OP(log, log(a))
+UNARY_OP(log1p, log1p(a))
+UNARY_OP(expm1, expm1(a))
+UNARY_OP(sqrt, sqrt(a))
+UNARY_OP(tanh, TANH(a))
+UNARY_OP(sigmoid, SIGMOID(a))
+UNARY_OP(relu, a > 0 ? a : (a != a ? a : 0))
+UNARY_OP(softplus, (a > 0 ? a : 0) + log1p(exp(-fabs(a))))   /* no overflow of exp */
+UNARY_OP(square, a * a)
+UNARY_OP(sin, sin(a))
+UNARY_OP(cos, cos(a))
+UNARY_OP(floor, floor(a))
+UNARY_OP(ceil, ceil(a))
+UNARY_OP(round, round(a))
+UNARY_OP(sign, (__typeof__(a))((a > 0) - (a < 0)))
+UNARY_OP(reciprocal, 1 / a)
+UNARY_OP(erf, erf(a))
+UNARY_OP(erfc, erfc(a))
 
-static void binary_row(char **p, const int64_t *s, int64_t n, void *ctx) {
-  const kernel_ctx *k = ctx;
-  glab_binop op = (glab_binop)k->op;
-  if (k->dt == GLAB_F64) { BINARY_CASES(double) }
-  else { BINARY_CASES(float) }
+#define UNARY_ROWS(SFX) {                                                                  \
+    neg_##SFX, abs_##SFX, exp_##SFX, log_##SFX, log1p_##SFX, expm1_##SFX, sqrt_##SFX,      \
+    tanh_##SFX, sigmoid_##SFX, relu_##SFX, softplus_##SFX, square_##SFX, sin_##SFX,        \
+    cos_##SFX, floor_##SFX, ceil_##SFX, round_##SFX, sign_##SFX, reciprocal_##SFX,         \
+    erf_##SFX, erfc_##SFX }
+static unary_fn *const unary_kernels[2][GLAB_ERFC + 1] = {UNARY_ROWS(f32), UNARY_ROWS(f64)};
+
+static void clamp_f32(void *o_, const void *x_, int64_t n, const kernel_ctx *k) {
+  float *o = o_, lo = (float)k->lo, hi = (float)k->hi;
+  const float *x = x_;
+  for (int64_t i = 0; i < n; i++) { float a = x[i]; o[i] = a < lo ? lo : (a > hi ? hi : a); }
 }
 
-GLAB_MULTIVERSION static void unary_row(char **p, const int64_t *s, int64_t n, void *ctx) {
+static void clamp_f64(void *o_, const void *x_, int64_t n, const kernel_ctx *k) {
+  double *o = o_, lo = k->lo, hi = k->hi;
+  const double *x = x_;
+  for (int64_t i = 0; i < n; i++) { double a = x[i]; o[i] = a < lo ? lo : (a > hi ? hi : a); }
+}
+
+/* ---- strided rows through contiguous chunks ------------------------------------- */
+
+#define CHUNK 256
+
+/* dst[i] = src[i st] (st in bytes) for i < n, elements of es bytes (4 or 8). */
+static void gather(void *dst, const char *src, int64_t st, int64_t n, size_t es) {
+  if (es == 8) for (int64_t i = 0; i < n; i++) ((uint64_t *)dst)[i] = *(const uint64_t *)(src + i * st);
+  else for (int64_t i = 0; i < n; i++) ((uint32_t *)dst)[i] = *(const uint32_t *)(src + i * st);
+}
+
+static void scatter(char *dst, int64_t st, const void *src, int64_t n, size_t es) {
+  if (es == 8) for (int64_t i = 0; i < n; i++) *(uint64_t *)(dst + i * st) = ((const uint64_t *)src)[i];
+  else for (int64_t i = 0; i < n; i++) *(uint32_t *)(dst + i * st) = ((const uint32_t *)src)[i];
+}
+
+static void strided_binary(binary_fn *f, size_t es, char **p, const int64_t *s, int64_t n) {
+  uint64_t o[CHUNK], x[CHUNK], y[CHUNK];            /* room for CHUNK doubles each */
+  for (int64_t i0 = 0; i0 < n; i0 += CHUNK) {
+    int64_t m = n - i0 < CHUNK ? n - i0 : CHUNK;
+    gather(x, p[1] + i0 * s[1], s[1], m, es);
+    gather(y, p[2] + i0 * s[2], s[2], m, es);
+    f(o, x, y, m);
+    scatter(p[0] + i0 * s[0], s[0], o, m, es);
+  }
+}
+
+static void strided_unary(unary_fn *f, const kernel_ctx *k, size_t es, char **p,
+                          const int64_t *s, int64_t n) {
+  uint64_t o[CHUNK], x[CHUNK];
+  for (int64_t i0 = 0; i0 < n; i0 += CHUNK) {
+    int64_t m = n - i0 < CHUNK ? n - i0 : CHUNK;
+    gather(x, p[1] + i0 * s[1], s[1], m, es);
+    f(o, x, m, k);
+    scatter(p[0] + i0 * s[0], s[0], o, m, es);
+  }
+}
+
+/* A row of out = f(x, y): contiguous, with a scalar y, or strided. */
+static void binary_row(char **p, const int64_t *s, int64_t n, void *ctx) {
   const kernel_ctx *k = ctx;
-  glab_unop op = (glab_unop)k->op;
-  if (k->dt == GLAB_F64) { UNARY_CASES(double) }
-  else { UNARY_CASES(float) }
+  int f64 = k->dt == GLAB_F64;
+  int64_t e = f64 ? 8 : 4;
+  if (s[0] == e && s[1] == e && (s[2] == e || s[2] == 0))
+    binary_kernels[f64][s[2] == 0][k->op](p[0], p[1], p[2], n);
+  else
+    strided_binary(binary_kernels[f64][0][k->op], (size_t)e, p, s, n);
+}
+
+static void unary_run(unary_fn *f, char **p, const int64_t *s, int64_t n, const kernel_ctx *k) {
+  int64_t e = k->dt == GLAB_F64 ? 8 : 4;
+  if (s[0] == e && s[1] == e) f(p[0], p[1], n, k);
+  else strided_unary(f, k, (size_t)e, p, s, n);
+}
+
+static void unary_row(char **p, const int64_t *s, int64_t n, void *ctx) {
+  const kernel_ctx *k = ctx;
+  unary_run(unary_kernels[k->dt == GLAB_F64][k->op], p, s, n, k);
 }
 
 static void clamp_row(char **p, const int64_t *s, int64_t n, void *ctx) {
   const kernel_ctx *k = ctx;
-  if (k->dt == GLAB_F64) {
-    double lo = k->lo, hi = k->hi;
-    UNARY_ROW(double, a < lo ? lo : (a > hi ? hi : a));
-  } else {
-    float lo = (float)k->lo, hi = (float)k->hi;
-    UNARY_ROW(float, a < lo ? lo : (a > hi ? hi : a));
-  }
+  unary_run(k->dt == GLAB_F64 ? clamp_f64 : clamp_f32, p, s, n, k);
 }
 
 static void where_row(char **p, const int64_t *s, int64_t n, void *ctx) {

@@ -1,6 +1,6 @@
 -- EM and SGD for the patch GMMs of PS1 1.1, the workloads of
--- ../shared/peers/w4_gmm_em.py (one EM iteration, K = 64, d = 256,
--- N = 100,000, against scikit-learn) and w3_gmm_sgd.py (Adam on the NLL,
+-- tests/bench/peers/gmm_em.py (one EM iteration, K = 64, d = 256,
+-- N = 100,000, against scikit-learn) and gmm_sgd.py (Adam on the NLL,
 -- batch 512, K = 16 and 64, against PyTorch), on the same synthetic data.
 -- One JSON line per measurement; run.sh sets them beside the peers' lines.
 local G = require "genlab"
@@ -77,7 +77,7 @@ for _, spec in ipairs{{16, QUICK and 6 or 20}, {64, QUICK and 3 or 8}} do
 end
 
 -- EPLL on a 256x256 crop of the held-out photo with K = 64 and the seed's
--- 16x16 patches, float32, as ../shared/peers/w5_epll_gd.py (random valid
+-- 16x16 patches, float32, as tests/bench/peers/epll_gd.py (random valid
 -- mixture: Sigma_k = A A^T / d + 0.01 I): seconds per half-quadratic
 -- splitting iteration, its FLOPs and their share of the sgemm peak measured
 -- here; seconds per gradient step on the seed's loss (the peer's workload);

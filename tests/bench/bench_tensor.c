@@ -29,18 +29,44 @@ static glab_tensor randn(glab_dtype dt, int nd, int64_t a, int64_t b, int64_t c)
   return t;
 }
 
-/* Best time of reps calls of fn after one warm-up. */
-#define BEST(reps, secs, stmt)                          \
-  do {                                                  \
-    stmt;                                               \
-    secs = 1e30;                                        \
-    for (int r_ = 0; r_ < (reps); r_++) {               \
-      double t0_ = now();                               \
-      stmt;                                             \
-      double dt_ = now() - t0_;                         \
-      if (dt_ < secs) secs = dt_;                       \
-    }                                                   \
-  } while (0)
+/* The timed calls: one step of what a row measures, on its operands. */
+typedef struct {
+  int what;                       /* RAW_GEMM, MATMUL, EIGH, CHOLESKY */
+  int64_t m, n, k;
+  int tb;
+  glab_tensor *a, *b, *c, *w;     /* operands; c and w are outputs, freed before each call */
+  float *pc;
+} call;
+enum { RAW_GEMM, MATMUL, EIGH, CHOLESKY };
+
+static void run_call(const call *f) {
+  switch (f->what) {
+    case RAW_GEMM:
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, f->tb ? CblasTrans : CblasNoTrans, (int)f->m,
+                  (int)f->n, (int)f->k, 1.0f, glab_tensor_data(f->a), (int)f->k,
+                  glab_tensor_data(f->b), f->tb ? (int)f->k : (int)f->n, 0.0f, f->pc, (int)f->n);
+      break;
+    case MATMUL: glab_matmul(f->c, f->a, f->b); break;   /* c reused after the first call */
+    case EIGH:
+      glab_tensor_free(f->w); glab_tensor_free(f->c);
+      glab_linalg_eigh(f->w, f->c, f->a);
+      break;
+    case CHOLESKY: glab_tensor_free(f->c); glab_linalg_cholesky(f->c, f->a, 0); break;
+  }
+}
+
+/* Best time of reps calls after one warm-up. */
+static double best(int reps, const call *f) {
+  double secs = 1e30;
+  run_call(f);
+  for (int r = 0; r < reps; r++) {
+    double t0 = now();
+    run_call(f);
+    double dt = now() - t0;
+    if (dt < secs) secs = dt;
+  }
+  return secs;
+}
 
 static void gemm_row(const char *what, int64_t m, int64_t n, int64_t k, int tb, int reps) {
   glab_tensor a = randn(GLAB_F32, 2, m, k, 0);
@@ -54,10 +80,8 @@ static void gemm_row(const char *what, int64_t m, int64_t n, int64_t k, int tb, 
   glab_tensor_new(&raw, GLAB_F32, 2, sh);
   pc = glab_tensor_data(&raw);
   double t_raw, t_ours, fl = 2.0 * (double)m * (double)n * (double)k;
-  BEST(reps, t_raw, cblas_sgemm(CblasRowMajor, CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                                (int)m, (int)n, (int)k, 1.0f, glab_tensor_data(&a), (int)k,
-                                glab_tensor_data(&b), tb ? (int)k : (int)n, 0.0f, pc, (int)n));
-  BEST(reps, t_ours, glab_matmul(&c, &a, &bt));     /* c reused after the first call */
+  t_raw = best(reps, &(call){RAW_GEMM, m, n, k, tb, &a, &b, NULL, NULL, pc});
+  t_ours = best(reps, &(call){MATMUL, m, n, k, tb, &a, &bt, &c, NULL, NULL});
   printf("%-34s %8.1f %8.1f %7.2f\n", what, fl / t_raw / 1e9, fl / t_ours / 1e9, t_raw / t_ours);
   glab_tensor_free(&a); glab_tensor_free(&b); glab_tensor_free(&bt);
   glab_tensor_free(&c); glab_tensor_free(&raw);
@@ -81,15 +105,15 @@ static void linalg_rows(void) {
     glab_tensor a = spd(dts[d], 0, 256), w = GLAB_TENSOR_EMPTY, v = GLAB_TENSOR_EMPTY;
     glab_tensor l = GLAB_TENSOR_EMPTY;
     double te, tc;
-    BEST(20, te, (glab_tensor_free(&w), glab_tensor_free(&v), glab_linalg_eigh(&w, &v, &a)));
-    BEST(50, tc, (glab_tensor_free(&l), glab_linalg_cholesky(&l, &a, 0)));
+    te = best(20, &(call){.what = EIGH, .a = &a, .c = &v, .w = &w});
+    tc = best(50, &(call){.what = CHOLESKY, .a = &a, .c = &l});
     printf("%-7s eigh 256x256 %8.2f ms   cholesky 256x256 %6.3f ms\n", glab_dtype_name(dts[d]),
            te * 1e3, tc * 1e3);
     glab_tensor_free(&a); glab_tensor_free(&w); glab_tensor_free(&v); glab_tensor_free(&l);
   }
   glab_tensor k64 = spd(GLAB_F32, 64, 256), l = GLAB_TENSOR_EMPTY;
   double t;
-  BEST(5, t, (glab_tensor_free(&l), glab_linalg_cholesky(&l, &k64, 0)));
+  t = best(5, &(call){.what = CHOLESKY, .a = &k64, .c = &l});
   printf("float32 batched cholesky 64x256x256 %7.2f ms (the GMM's K = 64 covariances)\n", t * 1e3);
   glab_tensor_free(&k64); glab_tensor_free(&l);
 }

@@ -1,6 +1,6 @@
 -- Training-step throughput of seed 004's RBM and VAEs and seed 000's LSTM,
--- the same workloads as ../shared/peers/w6_rbm_cdk.py, w7_vae_mlp.py,
--- w8_vae_cnn.py, w9_lstm_ar.py
+-- the same workloads as tests/bench/peers/rbm_cdk.py, vae_mlp.py,
+-- vae_cnn.py, lstm_ar.py
 -- (synthetic data of the course shapes, one warm-up, median of the timed
 -- repetitions).  Prints one JSON line per workload; run.sh sets them beside
 -- the PyTorch peers' lines.  BENCH_QUICK=1 shortens every run.
@@ -50,7 +50,9 @@ local function vae_mlp()
   end
   train(20)
   local t, last = repeat_timed(function() return train(math.ceil(N / B)) end)
-  emit("vae_mlp", t, "s/epoch", string.format(', "last_loss": %.4f', last))
+  local macs = 784 * 500 + 500 * 40 + 20 * 500 + 500 * 784      -- forward, per row
+  emit("vae_mlp", t, "s/epoch", string.format(', "last_loss": %.4f, "flops": %.6g', last,
+                                              N * (3 * 2 * macs - 2 * 784 * 500)))
 end
 
 -- seed 004: the CNN of Tables 1-2
@@ -69,7 +71,12 @@ local function vae_cnn()
   end
   train(10, 0)
   local t, last = repeat_timed(function(r) return train(NB, 10 + (r - 1) * NB) end, N / B / NB)
-  emit("vae_cnn", t, "s/epoch", string.format(', "last_loss": %.4f', last))
+  -- forward multiply-adds per row, the convolutions as dense products, the
+  -- transposed ones counted on their input positions; no input gradient for the first
+  local macs = 28 * 28 * 8 * 9 + (14 * 14 + 7 * 7) * 8 * 8 * 9 + 72 * 40 + 20 * 72
+               + (3 * 3 + 7 * 7 + 14 * 14) * 8 * 8 * 4 + 28 * 28 * 8 * 9
+  emit("vae_cnn", t, "s/epoch", string.format(', "last_loss": %.4f, "flops": %.6g', last,
+                                              N * (3 * 2 * macs - 2 * 28 * 28 * 8 * 9)))
 end
 
 -- seed 000: 2-layer LSTM (h = 32) over 25 binary pixels, teacher forcing
@@ -92,7 +99,8 @@ local function rbm_cdk()
     end
     train(20, 0)
     local t, rec = repeat_timed(function(r) return train(nb, 20 + (r - 1) * nb) end, N / B / nb)
-    emit("rbm_cdk", t, "s/epoch", string.format(', "k": %d, "batches_timed": %d, "last_recon": %.3f', k, nb, rec))
+    emit("rbm_cdk", t, "s/epoch", string.format(', "k": %d, "batches_timed": %d, "last_recon": %.3f, "flops": %.6g',
+                                                k, nb, rec, N / B * (2 * k + 3) * 2 * B * NV * NH))
   end
 end
 
@@ -126,7 +134,9 @@ local function lstm_ar()
   end
   train(20, 0)
   local t, last = repeat_timed(function(r) return train(STEPS, 20 + (r - 1) * STEPS) end)
-  emit("lstm_ar", t, "s/1000steps", string.format(', "phase": "train", "last_loss": %.4f', last))
+  local macs = 4 * Hd * (1 + Hd) + 4 * Hd * 2 * Hd + Hd        -- per row and time step
+  emit("lstm_ar", t, "s/1000steps", string.format(', "phase": "train", "last_loss": %.4f, "flops": %.6g',
+                                                   last, STEPS * 3 * 2 * macs * T * B))
 end
 
 local only = os.getenv("ONLY")

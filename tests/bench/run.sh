@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: the benchmarks (not tests: timings on shared machines are
 # noisy, so compare ratios measured within one run).  Peer timings come from
-# ../shared/peers when its Python packages are installed.
+# tests/bench/peers (PyTorch and scikit-learn) when those packages are installed.
 set -u
 export BENCH_QUICK=${BENCH_QUICK:-0}
 BUILD=${BUILD:-build}
@@ -10,7 +10,7 @@ for b in "$BUILD"/bench/*; do
   echo
 done
 train=$(mktemp)
-peers=../shared/peers
+peers=tests/bench/peers
 paired=0                  # the training steps then run beside their peers, below
 [[ -d $peers ]] && /usr/bin/python3 -c 'import torch' 2>/dev/null && paired=1
 for b in tests/bench/*.lua; do
@@ -37,24 +37,28 @@ if [[ $paired == 1 ]]; then
   rounds=${BENCH_ROUNDS:-3}
   echo "Training steps, genlab then PyTorch back to back, $rounds rounds:"
   for ((r = 1; r <= rounds; r++)); do
-    for pair in rbm_cdk:w6_rbm_cdk vae_mlp:w7_vae_mlp vae_cnn:w8_vae_cnn lstm_ar:w9_lstm_ar; do
-      ONLY=${pair%%:*} ./genlab --headless tests/bench/bench_train.lua | tee -a "$train"
-      (cd "$peers" && /usr/bin/python3 "${pair#*:}.py" 2>/dev/null | grep '^{') >> "$train"
+    for w in rbm_cdk vae_mlp vae_cnn lstm_ar; do
+      ONLY=$w ./genlab --headless tests/bench/bench_train.lua | tee -a "$train"
+      (cd "$peers" && /usr/bin/python3 "$w.py" 2>/dev/null | grep '^{') >> "$train"
     done
   done
   echo
   echo "PyTorch and scikit-learn peers (same machine, same run; BENCH_QUICK=$BENCH_QUICK):"
-  for w in w3_gmm_sgd w5_epll_gd; do
+  for w in gmm_sgd epll_gd; do
     (cd "$peers" && /usr/bin/python3 "$w.py" 2>/dev/null | grep '^{') >> "$train"
   done
   if /usr/bin/python3 -c 'import sklearn' 2>/dev/null; then
-    (cd "$peers" && /usr/bin/python3 w4_gmm_em.py 2>/dev/null | grep '^{') >> "$train"
+    (cd "$peers" && /usr/bin/python3 gmm_em.py 2>/dev/null | grep '^{') >> "$train"
   else
     echo "scikit-learn peer skipped: install python3-sklearn to compare EM"
   fi
   /usr/bin/python3 - "$train" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+# The FLOP-based limit of a row: its FLOPs / the sgemm peak this run measured
+# (bench_models.lua's 2048^3 product); "of limit" is genlab's time as a fraction of it.
+peak = [r["gflops"] for r in rows if r["workload"] == "sgemm_peak"]
+peak = max(peak) * 1e9 if peak else None
 key = lambda r: (r["workload"], r.get("K"), r.get("k"), r.get("phase", "train"))
 mine, peers = {}, {}                          # each side's timings, in run order
 for r in rows:
@@ -74,11 +78,13 @@ for k, peer in peers.items():
         each = ""
         if len(peer) > 1 and len(peer) == len(ours):
             each = "   rounds " + " ".join(f'{a["seconds"] / b["seconds"]:.2f}' for a, b in zip(peer, ours))
+        flops = r.get("flops") or ours[0].get("flops")
+        lim = f'   limit {flops / peak:7.3f} s, genlab at {flops / peak / g:5.1%} of it' if flops and peak else ""
         print(f'{name:28s} {r["impl"]:8s} {p:8.3f} {r["unit"]:12s} genlab {g:8.3f}'
-              f' ({mk[4]})   ratio {p / g:5.2f}x{each}')
+              f' ({mk[4]})   ratio {p / g:5.2f}x{lim}{each}')
 PY
 else
-  echo "PyTorch peers skipped: install python3-torch (see $peers/README.md) to compare"
+  echo "PyTorch peers skipped: install python3-torch (see $peers/common.py) to compare"
 fi
 rm -f "$train"
 if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
@@ -124,5 +130,5 @@ else:
     print("patch peer skipped: install python3-pil to compare")
 PY
 else
-  echo "numpy peer skipped: install python3-numpy (see $peers/README.md) to compare"
+  echo "numpy peer skipped: install python3-numpy to compare"
 fi
