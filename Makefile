@@ -29,7 +29,7 @@ endif
 BLAS_INC := /usr/include/x86_64-linux-gnu/openblas-pthread
 CFLAGS  += $(OPT) -g -std=c11 -D_GNU_SOURCE -fPIC -fno-math-errno -fno-trapping-math -fvect-cost-model=dynamic -Wall -Wextra -Wshadow \
            -Wno-unused-parameter -I$(BLAS_INC) -I$(LUA_INCDIR) -MMD -MP \
-           -DGENLAB_DATA_DIR=\"$(CURDIR)/data\" -I/usr/include/SDL2 -I$(BUILD)/gen
+           -DGENLAB_DATA_DIR=\"$(CURDIR)/data\" -DGENLAB_SCRIPTS_DIR=\"$(CURDIR)/scripts\" -I/usr/include/SDL2 -I$(BUILD)/gen
 LDLIBS  := -llapacke -lopenblas -lstb -lSDL2 -lcmark -lz -lm -lpthread
 LUALIBS := -llua5.4 -lreadline
 
@@ -39,7 +39,7 @@ BIND_SRC := $(filter-out bindings/main.c,$(wildcard bindings/*.c))
 BIND_OBJ := $(BIND_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/c/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
-LUA_LIB  := $(wildcard bindings/lua/*.lua)
+LUA_LIB  := $(wildcard bindings/genlab/*.lua bindings/genlab/*/*.lua)
 BENCH_SRC := $(wildcard tests/bench/*.c)
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
@@ -58,12 +58,12 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-# The Lua half of genlab.nn / genlab.optim, compiled in as strings.
+# The Lua half of the library (bindings/genlab/), compiled in as strings.
 $(BUILD)/gen/embedded_lua.h: $(LUA_LIB) bindings/embed.sh
 	@mkdir -p $(dir $@)
 	bindings/embed.sh $(LUA_LIB) > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/bindings/lnn.o: $(BUILD)/gen/embedded_lua.h
+$(BUILD)/bindings/lgenlab.o: $(BUILD)/gen/embedded_lua.h
 
 # The version and the commit built from ("unknown" outside a git checkout, as
 # in a release tarball), rewritten only when they change.

@@ -3,7 +3,7 @@
 ** x:backward(), x:detach(), and the grad-mode scopes genlab.no_grad and
 ** genlab.enable_grad.
 */
-#include "lgenlab.h"
+#include "laux.h"
 
 /* ---- fields ------------------------------------------------------------------ */
 
@@ -114,10 +114,20 @@ static int m_is_grad_enabled(lua_State *L) {
 }
 
 static const lg_Reg properties[] = {
-  {"requires_grad", p_requires_grad, "x.requires_grad -> boolean\nWhether operations on x are recorded for backward(). Assign it on a leaf\n(x.requires_grad = true), or use x:requires_grad_()."},
-  {"grad", p_grad, "x.grad -> Tensor | nil\nThe gradient that backward() accumulated into the leaf x (nil before the first).\nx.grad = nil drops it; x.grad = g replaces it (same shape and dtype)."},
-  {"is_leaf", p_is_leaf, "x.is_leaf -> boolean\nTrue unless x was computed by a recorded operation."},
-  {"grad_fn", p_grad_fn, "x.grad_fn -> string | nil\nThe name of the recorded operation that made x (\"matmul\", \"tanh\", ...)."},
+  {"requires_grad", p_requires_grad,
+   "x.requires_grad -> boolean\n"
+   "Whether operations on x are recorded for backward(). Assign it on a leaf\n"
+   "(x.requires_grad = true), or use x:requires_grad_()."},
+  {"grad", p_grad,
+   "x.grad -> Tensor | nil\n"
+   "The gradient that backward() accumulated into the leaf x (nil before the first).\n"
+   "x.grad = nil drops it; x.grad = g replaces it (same shape and dtype)."},
+  {"is_leaf", p_is_leaf,
+   "x.is_leaf -> boolean\n"
+   "True unless x was computed by a recorded operation."},
+  {"grad_fn", p_grad_fn,
+   "x.grad_fn -> string | nil\n"
+   "The name of the recorded operation that made x (\"matmul\", \"tanh\", ...)."},
   {NULL, NULL, NULL}
 };
 
@@ -128,18 +138,34 @@ static const lg_Reg setters[] = {
 };
 
 static const lg_Reg methods[] = {
-  {"requires_grad_", a_requires_grad_, "x:requires_grad_([on=true]) -> x\nMake the leaf x record the operations on it, so backward() fills x.grad."},
-  {"backward", a_backward, "x:backward([gradient], [{retain_graph=false}])\nAccumulate d(x)/d(leaf) into the .grad of every leaf that requires grad and reaches x.\nA one-element x needs no gradient; otherwise pass a Tensor of x's shape. The graph's saved\ntensors are freed unless retain_graph is true."},
-  {"detach", a_detach, "x:detach() -> Tensor\nThe same tensor (shared storage) cut from the graph: a constant."},
+  {"requires_grad_", a_requires_grad_,
+   "x:requires_grad_([on=true]) -> x\n"
+   "Make the leaf x record the operations on it, so backward() fills x.grad."},
+  {"backward", a_backward,
+   "x:backward([gradient], [{retain_graph=false}])\n"
+   "Accumulate d(x)/d(leaf) into the .grad of every leaf that requires grad and reaches x.\n"
+   "A one-element x needs no gradient; otherwise pass a Tensor of x's shape. The graph's saved\n"
+   "tensors are freed unless retain_graph is true."},
+  {"detach", a_detach,
+   "x:detach() -> Tensor\n"
+   "The same tensor (shared storage) cut from the graph: a constant."},
   {"zero_grad", a_zero_grad, "x:zero_grad()\nDrop x's accumulated gradient, as x.grad = nil."},
   {NULL, NULL, NULL}
 };
 
 static const lg_Reg functions[] = {
-  {"no_grad", m_no_grad, "no_grad(f, ...) -> f(...)\nCall f with recording turned off (parameter updates, evaluation), restoring the mode after."},
-  {"enable_grad", m_enable_grad, "enable_grad(f, ...) -> f(...)\nCall f with recording turned on, restoring the mode after."},
-  {"set_grad_enabled", m_set_grad_enabled, "set_grad_enabled(on) -> previous\nTurn recording of operations on or off globally; returns the old setting."},
-  {"is_grad_enabled", m_is_grad_enabled, "is_grad_enabled() -> boolean\nWhether operations are recorded for backward()."},
+  {"no_grad", m_no_grad,
+   "no_grad(f, ...) -> f(...)\n"
+   "Call f with recording turned off (parameter updates, evaluation), restoring the mode after."},
+  {"enable_grad", m_enable_grad,
+   "enable_grad(f, ...) -> f(...)\n"
+   "Call f with recording turned on, restoring the mode after."},
+  {"set_grad_enabled", m_set_grad_enabled,
+   "set_grad_enabled(on) -> previous\n"
+   "Turn recording of operations on or off globally; returns the old setting."},
+  {"is_grad_enabled", m_is_grad_enabled,
+   "is_grad_enabled() -> boolean\n"
+   "Whether operations are recorded for backward()."},
   {NULL, NULL, NULL}
 };
 

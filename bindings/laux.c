@@ -1,10 +1,10 @@
 /*
-** laux.c -- helpers shared by the binding files (see lgenlab.h).
+** laux.c -- helpers shared by the binding files (see laux.h).
 */
 #include <stdio.h>
 #include <string.h>
 
-#include "lgenlab.h"
+#include "laux.h"
 
 #define DOCS_KEY "genlab.docs"
 #define DTYPE_KEY "genlab.default_dtype"
@@ -158,7 +158,7 @@ static void track_thread(lua_State *L) {
 /* The library's own Lua files: a node recorded inside them is named by the
 ** user's line that called into them. */
 static int library_frame(const lua_Debug *ar) {
-  return strncmp(ar->source, "@bindings/lua/", 14) == 0;
+  return strncmp(ar->source, "@bindings/genlab/", 17) == 0;
 }
 
 void lg_where(char *buf, size_t n) {
@@ -457,4 +457,68 @@ glab_tensor *lg_index_arg(lua_State *L, int i) {
   glab_tensor_free(&f);
   lg_try(L, s);
   return t;
+}
+
+/* ---- the Tensor type's tables ------------------------------------------------- */
+
+/* Extra read-only fields (and, where setters is not NULL, assignable ones)
+** from other binding files. */
+void lg_add_properties(lua_State *L, const lg_Reg *props, const lg_Reg *setters) {
+  luaL_getmetatable(L, LG_TENSOR);
+  lua_getfield(L, -1, "__properties");
+  lg_setfuncs(L, props);
+  lua_pop(L, 1);
+  if (setters) {
+    lua_getfield(L, -1, "__setters");
+    lg_setfuncs(L, setters);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
+/* Extra methods from other binding files join the method table. */
+void lg_add_methods(lua_State *L, const lg_Reg *r) {
+  luaL_getmetatable(L, LG_TENSOR);
+  lua_getfield(L, -1, "__methods");
+  lg_setfuncs(L, r);
+  lua_pop(L, 2);
+  lg_setfuncs(L, r);      /* and into the module table at the top */
+}
+
+/* ---- generators ---------------------------------------------------------------- */
+
+glab_rng *lg_default_rng(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, LG_RNG_KEY);
+  glab_rng *g = lua_touserdata(L, -1);
+  lua_pop(L, 1);     /* the registry keeps it alive */
+  return g;
+}
+
+glab_rng *lg_optrng(lua_State *L, int i) {
+  if (!lua_istable(L, i)) return lg_default_rng(L);
+  lua_getfield(L, i, "generator");
+  glab_rng *g = NULL;
+  if (!lua_isnil(L, -1)) {
+    g = luaL_testudata(L, -1, LG_GENERATOR);
+    if (!g) luaL_error(L, "option 'generator': expected a Generator, got %s", luaL_typename(L, -1));
+  }
+  lua_pop(L, 1);     /* the options table keeps it alive */
+  return g ? g : lg_default_rng(L);
+}
+
+/* ---- named arrays ---------------------------------------------------------------- */
+
+int lg_named_arrays(lua_State *L, const char ***names, const glab_tensor ***ts) {
+  int list = lua_gettop(L), n = (int)lua_rawlen(L, list);
+  *names = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof **names, 0);
+  *ts = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof **ts, 0);
+  for (int i = 0; i < n; i++) {
+    lua_rawgeti(L, list, i + 1);
+    lua_rawgeti(L, -1, 1);
+    (*names)[i] = lua_tostring(L, -1);
+    lua_rawgeti(L, -2, 2);
+    (*ts)[i] = lg_check(L, -1);
+    lua_pop(L, 3);
+  }
+  return n;
 }

@@ -7,10 +7,9 @@
 */
 #include <string.h>
 
-#include "lgenlab.h"
+#include "laux.h"
 
 
-#define RNG_KEY "genlab.default_rng"
 
 /* Parse sizes from index first; returns the index just after them, where the
 ** options table may stand. */
@@ -111,25 +110,6 @@ static int c_full_like(lua_State *L) {
 }
 
 /* ---- generators -------------------------------------------------------------- */
-
-glab_rng *lg_default_rng(lua_State *L) {
-  lua_getfield(L, LUA_REGISTRYINDEX, RNG_KEY);
-  glab_rng *g = lua_touserdata(L, -1);
-  lua_pop(L, 1);     /* the registry keeps it alive */
-  return g;
-}
-
-glab_rng *lg_optrng(lua_State *L, int i) {
-  if (!lua_istable(L, i)) return lg_default_rng(L);
-  lua_getfield(L, i, "generator");
-  glab_rng *g = NULL;
-  if (!lua_isnil(L, -1)) {
-    g = luaL_testudata(L, -1, LG_GENERATOR);
-    if (!g) luaL_error(L, "option 'generator': expected a Generator, got %s", luaL_typename(L, -1));
-  }
-  lua_pop(L, 1);     /* the options table keeps it alive */
-  return g ? g : lg_default_rng(L);
-}
 
 static uint64_t check_seed(lua_State *L, int i) {
   lua_Integer s = luaL_checkinteger(L, i);
@@ -246,30 +226,80 @@ static int c_permutation(lua_State *L) {
 }
 
 static const lg_Reg functions[] = {
-  {"tensor", c_tensor, "tensor(data, [{dtype=}]) -> Tensor\nFrom a nested table of numbers, a number (a scalar) or a tensor (copied).\nRagged rows are an error naming the element."},
-  {"zeros", c_zeros, "zeros(size..., [{dtype=}]) -> Tensor\nA tensor of zeros; size as integers or one table: zeros(3, 4), zeros{3, 4}."},
+  {"tensor", c_tensor,
+   "tensor(data, [{dtype=}]) -> Tensor\n"
+   "From a nested table of numbers, a number (a scalar) or a tensor (copied).\n"
+   "Ragged rows are an error naming the element."},
+  {"zeros", c_zeros,
+   "zeros(size..., [{dtype=}]) -> Tensor\n"
+   "A tensor of zeros; size as integers or one table: zeros(3, 4), zeros{3, 4}."},
   {"ones", c_ones, "ones(size..., [{dtype=}]) -> Tensor\nA tensor of ones."},
-  {"full", c_full, "full(size, value, [{dtype=}]) -> Tensor\nA tensor with every element = value; size is an integer or a table."},
+  {"full", c_full,
+   "full(size, value, [{dtype=}]) -> Tensor\n"
+   "A tensor with every element = value; size is an integer or a table."},
   {"eye", c_eye, "eye(n, [m], [{dtype=}]) -> Tensor\nThe n x m identity (m = n by default)."},
-  {"arange", c_arange, "arange([start=0], stop, [step=1], [{dtype=}]) -> Tensor\nstart, start+step, ... strictly before stop (as numpy and PyTorch)."},
-  {"linspace", c_linspace, "linspace(a, b, n, [{dtype=}]) -> Tensor\nn evenly spaced values from a to b inclusive."},
-  {"zeros_like", c_zeros_like, "zeros_like(x, [{dtype=}]) -> Tensor\nZeros with x's shape and dtype.\nA constant: no gradient flows through it (as in PyTorch)."},
-  {"ones_like", c_ones_like, "ones_like(x, [{dtype=}]) -> Tensor\nOnes with x's shape and dtype.\nA constant: no gradient flows through it (as in PyTorch)."},
-  {"full_like", c_full_like, "full_like(x, value, [{dtype=}]) -> Tensor\nvalue everywhere, with x's shape and dtype.\nA constant: no gradient flows through it (as in PyTorch)."},
+  {"arange", c_arange,
+   "arange([start=0], stop, [step=1], [{dtype=}]) -> Tensor\n"
+   "start, start+step, ... strictly before stop (as numpy and PyTorch)."},
+  {"linspace", c_linspace,
+   "linspace(a, b, n, [{dtype=}]) -> Tensor\n"
+   "n evenly spaced values from a to b inclusive."},
+  {"zeros_like", c_zeros_like,
+   "zeros_like(x, [{dtype=}]) -> Tensor\n"
+   "Zeros with x's shape and dtype.\n"
+   "A constant: no gradient flows through it (as in PyTorch)."},
+  {"ones_like", c_ones_like,
+   "ones_like(x, [{dtype=}]) -> Tensor\n"
+   "Ones with x's shape and dtype.\n"
+   "A constant: no gradient flows through it (as in PyTorch)."},
+  {"full_like", c_full_like,
+   "full_like(x, value, [{dtype=}]) -> Tensor\n"
+   "value everywhere, with x's shape and dtype.\n"
+   "A constant: no gradient flows through it (as in PyTorch)."},
   {"rand", c_rand, "rand(size..., [{dtype=, generator=}]) -> Tensor\nUniform samples in [0, 1)."},
   {"randn", c_randn, "randn(size..., [{dtype=, generator=}]) -> Tensor\nStandard normal samples."},
-  {"uniform", c_uniform, "uniform(lo, hi, size..., [{dtype=, generator=}]) -> Tensor\nUniform samples in [lo, hi)."},
-  {"normal", c_normal, "normal(mean, std, size..., [{dtype=, generator=}]) -> Tensor\nNormal samples with the given mean and standard deviation."},
-  {"rand_like", c_rand_like, "rand_like(x, [{dtype=, generator=}]) -> Tensor\nUniform samples with x's shape.\nA constant: no gradient flows through it (as in PyTorch)."},
-  {"randn_like", c_randn_like, "randn_like(x, [{dtype=, generator=}]) -> Tensor\nStandard normal samples with x's shape.\nA constant: no gradient flows through it (as in PyTorch)."},
-  {"randint", c_randint, "randint(lo, hi, size..., [{dtype=, generator=}]) -> Tensor\nUniform integers in [lo, hi) (hi excluded, as PyTorch)."},
-  {"bernoulli", c_bernoulli, "bernoulli(p, [{generator=}]) -> Tensor\n1 with probability p (elementwise, p in [0, 1]), else 0.\nA constant: no gradient flows through it (as in PyTorch)."},
-  {"multinomial", c_multinomial, "multinomial(weights, [n=1], [replacement=false], [{generator=}]) -> Tensor\n1-based category indices drawn in proportion to weights (k) or per row of (b, k).\nA constant: no gradient flows through it (as in PyTorch)."},
-  {"categorical", c_categorical, "categorical(probs, [n=1], [{generator=}]) -> Tensor\nn independent 1-based draws from each row of probs (multinomial with replacement).\nA constant: no gradient flows through it (as in PyTorch)."},
-  {"permutation", c_permutation, "permutation(n, [{dtype=, generator=}]) -> Tensor\nA random ordering of 1..n (float64 unless dtype says otherwise)."},
-  {"randperm", c_permutation, "randperm(n, [{dtype=, generator=}]) -> Tensor\nA random permutation of 1..n (the name PyTorch uses for permutation)."},
-  {"manual_seed", c_manual_seed, "manual_seed(n)\nReseed the default generator. genlab starts seeded with 0, so runs repeat."},
-  {"Generator", g_new, "Generator([seed=0]) -> Generator\nAn independent random stream (xoshiro256++); pass it as {generator = g}.\ng:seed(n) reseeds it. The same seed gives the same numbers on every run and thread count."},
+  {"uniform", c_uniform,
+   "uniform(lo, hi, size..., [{dtype=, generator=}]) -> Tensor\n"
+   "Uniform samples in [lo, hi)."},
+  {"normal", c_normal,
+   "normal(mean, std, size..., [{dtype=, generator=}]) -> Tensor\n"
+   "Normal samples with the given mean and standard deviation."},
+  {"rand_like", c_rand_like,
+   "rand_like(x, [{dtype=, generator=}]) -> Tensor\n"
+   "Uniform samples with x's shape.\n"
+   "A constant: no gradient flows through it (as in PyTorch)."},
+  {"randn_like", c_randn_like,
+   "randn_like(x, [{dtype=, generator=}]) -> Tensor\n"
+   "Standard normal samples with x's shape.\n"
+   "A constant: no gradient flows through it (as in PyTorch)."},
+  {"randint", c_randint,
+   "randint(lo, hi, size..., [{dtype=, generator=}]) -> Tensor\n"
+   "Uniform integers in [lo, hi) (hi excluded, as PyTorch)."},
+  {"bernoulli", c_bernoulli,
+   "bernoulli(p, [{generator=}]) -> Tensor\n"
+   "1 with probability p (elementwise, p in [0, 1]), else 0.\n"
+   "A constant: no gradient flows through it (as in PyTorch)."},
+  {"multinomial", c_multinomial,
+   "multinomial(weights, [n=1], [replacement=false], [{generator=}]) -> Tensor\n"
+   "1-based category indices drawn in proportion to weights (k) or per row of (b, k).\n"
+   "A constant: no gradient flows through it (as in PyTorch)."},
+  {"categorical", c_categorical,
+   "categorical(probs, [n=1], [{generator=}]) -> Tensor\n"
+   "n independent 1-based draws from each row of probs (multinomial with replacement).\n"
+   "A constant: no gradient flows through it (as in PyTorch)."},
+  {"permutation", c_permutation,
+   "permutation(n, [{dtype=, generator=}]) -> Tensor\n"
+   "A random ordering of 1..n (float64 unless dtype says otherwise)."},
+  {"randperm", c_permutation,
+   "randperm(n, [{dtype=, generator=}]) -> Tensor\n"
+   "A random permutation of 1..n (the name PyTorch uses for permutation)."},
+  {"manual_seed", c_manual_seed,
+   "manual_seed(n)\n"
+   "Reseed the default generator. genlab starts seeded with 0, so runs repeat."},
+  {"Generator", g_new,
+   "Generator([seed=0]) -> Generator\n"
+   "An independent random stream (xoshiro256++); pass it as {generator = g}.\n"
+   "g:seed(n) reseeds it. The same seed gives the same numbers on every run and thread count."},
   {NULL, NULL, NULL}
 };
 
@@ -287,5 +317,5 @@ void lg_open_create(lua_State *L) {
   glab_rng *g = lua_newuserdatauv(L, sizeof *g, 0);
   glab_rng_seed(g, 0);
   luaL_setmetatable(L, LG_GENERATOR);
-  lua_setfield(L, LUA_REGISTRYINDEX, RNG_KEY);
+  lua_setfield(L, LUA_REGISTRYINDEX, LG_RNG_KEY);
 }

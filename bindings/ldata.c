@@ -1,7 +1,7 @@
 /*
 ** ldata.c -- genlab.data: file formats, the course data sets, patches and
-** minibatches.  The data live under data/ (fetched by `make data`), or
-** wherever GENLAB_DATA points.
+** minibatches; and genlab.save / load, the checkpoints.  The data live
+** under data/ (fetched by `make data`), or wherever GENLAB_DATA points.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +9,7 @@
 
 #include "../core/data/io.h"
 #include "../core/data/patches.h"
-#include "lgenlab.h"
+#include "laux.h"
 
 #ifndef GENLAB_DATA_DIR
 #define GENLAB_DATA_DIR "data"
@@ -352,23 +352,81 @@ static int d_dir(lua_State *L) {
 }
 
 static const lg_Reg functions[] = {
-  {"read_idx", d_read_idx, "data.read_idx(path, [{limit=, dtype=}]) -> Tensor\nAn IDX file (plain or gzip) with its raw values (bytes stay 0..255); limit (a positive integer) keeps the first items.\nA gzip file is read to its end, limit or not, so that its CRC-32 and length are checked."},
-  {"write_idx", d_write_idx, "data.write_idx(path, t)\nWrite t as an IDX file of unsigned bytes (values rounded and clamped to 0..255)."},
-  {"write_file", d_write_file, "data.write_file(path, bytes)\nWrite a string to path as genlab's own writers do: into a new temporary file beside path\n(a fresh name, never through a symlink), synced, then renamed over path, so that a crash or a\nsecond writer never leaves half a file. genlab.handin writes its manifest and results this way."},
-  {"read_npy", d_read_npy, "data.read_npy(path) -> Tensor\nA numpy .npy array (or its gzip): f4 stays float32, f8 float64, u1 becomes float32, i4/i8 float64.\nFortran order, object arrays and big-endian files are refused with a message."},
-  {"write_npy", d_write_npy, "data.write_npy(path, t)\nSave t as a C-order .npy file that numpy.load reads (written atomically)."},
-  {"read_image", d_read_image, "data.read_image(path, [{gray=false, max_pixels=2^26}]) -> Tensor\nA PNG, JPEG or BMP image as float32 in [0, 1]: (H, W) for gray, else (H, W, 3).\ngray=true converts with the ITU-R BT.601 weights 0.299, 0.587, 0.114. An image of more than\nmax_pixels pixels (width * height; 2^26 is 8192 x 8192) is refused from its header, before\ndecoding: a small file can claim a huge image. Raise max_pixels to read a bigger one."},
-  {"write_png", d_write_png, "data.write_png(path, img)\nSave (H, W), (H, W, 3) or (H, W, 4) values in [0, 1] (clamped) as a PNG."},
-  {"to_gray", d_to_gray, "data.to_gray(rgb) -> Tensor\nLuma 0.299 R + 0.587 G + 0.114 B of an (..., 3) tensor (ITU-R BT.601)."},
-  {"patches", d_patches, "data.patches(images, size, [{count=10000, seed=, generator=}]) -> Tensor\n(count, size*size) random patches of a gray image or a list of them, uniform over\nall patch positions of all images. seed gives a private generator (same patches every run)."},
-  {"extract_patches", d_extract_patches, "data.extract_patches(img, size, [{stride=1}]) -> Tensor\nEvery size x size patch of a gray (H, W) image in raster order, one per row. The last\nposition of each side is always included, so every pixel is covered."},
-  {"fold_patches", d_fold_patches, "data.fold_patches(P, H, W, size, [{stride=1, reduce=\"mean\"|\"sum\"}]) -> Tensor\nThe (H, W) image whose pixels average the patches of P covering them;\nfold_patches(extract_patches(X, s), H, W, s) == X. reduce=\"sum\" adds them instead: the adjoint\nof extract_patches, which carries gradients on patches back to pixels."},
-  {"batches", d_batches, "data.batches(tensors, batch_size, [{shuffle=true, drop_last=false, generator=}]) -> iterator\nOne epoch of minibatches over the first dim of a tensor or a list of tensors of equal length:\nfor xb, yb in data.batches({X, Y}, 128) do ... end. Shuffled with the generator each call."},
-  {"mnist", d_mnist, "data.mnist([{split=\"train\"|\"test\", binarize=false, limit=, flat=false}]) -> images, labels\nMNIST scaled to [0, 1]: images (n, 1, 28, 28) or (n, 784) with flat; labels (n) float64 digits.\nbinarize sets pixels above 0.5 to 1, the rest to 0. 60000 train, 10000 test; limit (a positive\ninteger) keeps the first ones."},
-  {"fashion_mnist", d_fashion_mnist, "data.fashion_mnist([{split=, binarize=, limit=, flat=}]) -> images, labels\nFashion-MNIST, as data.mnist (Debian's dataset-fashion-mnist)."},
-  {"photos", d_photos, "data.photos([{split=\"train\"|\"holdout\"|\"all\", downscale=1}]) -> {images}, {names}\nThe CC0 photos as gray (H, W) float32 images in [0, 1]. 'nagasaki-boats' is held out of\n\"train\" for the denoising exercises. downscale=k averages k x k blocks."},
-  {"faces", d_faces, "data.faces([{mirror=false, dtype=}]) -> Tensor\nThe 100 faces of LFW (scikit-image's lfw_subset, entries 1..100) cropped to 24x24, as (100, 576);\nmirror appends their left-right mirror images (200, 576)."},
-  {"dir", d_dir, "data.dir() -> path\nWhere the data sets are read from: $GENLAB_DATA, else the data/ folder of the build."},
+  {"read_idx", d_read_idx,
+   "data.read_idx(path, [{limit=, dtype=}]) -> Tensor\n"
+   "An IDX file (plain or gzip) with its raw values (bytes stay "
+   "0..255); limit (a positive integer) keeps the first items.\n"
+   "A gzip file is read to its end, limit or not, so that its CRC-32 and length are checked."},
+  {"write_idx", d_write_idx,
+   "data.write_idx(path, t)\n"
+   "Write t as an IDX file of unsigned bytes (values rounded and clamped to 0..255)."},
+  {"write_file", d_write_file,
+   "data.write_file(path, bytes)\n"
+   "Write a string to path as genlab's own writers do: into a new temporary file beside path\n"
+   "(a fresh name, never through a symlink), synced, then renamed over path, so that a crash or a\n"
+   "second writer never leaves half a file. genlab.handin "
+   "writes its manifest and results this way."},
+  {"read_npy", d_read_npy,
+   "data.read_npy(path) -> Tensor\n"
+   "A numpy .npy array (or its gzip): f4 stays float32, "
+   "f8 float64, u1 becomes float32, i4/i8 float64.\n"
+   "Fortran order, object arrays and big-endian files are refused with a message."},
+  {"write_npy", d_write_npy,
+   "data.write_npy(path, t)\n"
+   "Save t as a C-order .npy file that numpy.load reads (written atomically)."},
+  {"read_image", d_read_image,
+   "data.read_image(path, [{gray=false, max_pixels=2^26}]) -> Tensor\n"
+   "A PNG, JPEG or BMP image as float32 in [0, 1]: (H, W) for gray, else (H, W, 3).\n"
+   "gray=true converts with the ITU-R BT.601 weights 0.299, 0.587, 0.114. An image of more than\n"
+   "max_pixels pixels (width * height; 2^26 is 8192 x 8192) is refused from its header, before\n"
+   "decoding: a small file can claim a huge image. Raise max_pixels to read a bigger one."},
+  {"write_png", d_write_png,
+   "data.write_png(path, img)\n"
+   "Save (H, W), (H, W, 3) or (H, W, 4) values in [0, 1] (clamped) as a PNG."},
+  {"to_gray", d_to_gray,
+   "data.to_gray(rgb) -> Tensor\n"
+   "Luma 0.299 R + 0.587 G + 0.114 B of an (..., 3) tensor (ITU-R BT.601)."},
+  {"patches", d_patches,
+   "data.patches(images, size, [{count=10000, seed=, generator=}]) -> Tensor\n"
+   "(count, size*size) random patches of a gray image or a list of them, uniform over\n"
+   "all patch positions of all images. seed gives a private generator (same patches every run)."},
+  {"extract_patches", d_extract_patches,
+   "data.extract_patches(img, size, [{stride=1}]) -> Tensor\n"
+   "Every size x size patch of a gray (H, W) image in raster order, one per row. The last\n"
+   "position of each side is always included, so every pixel is covered."},
+  {"fold_patches", d_fold_patches,
+   "data.fold_patches(P, H, W, size, [{stride=1, reduce=\"mean\"|\"sum\"}]) -> Tensor\n"
+   "The (H, W) image whose pixels average the patches of P covering them;\n"
+   "fold_patches(extract_patches(X, s), H, W, s) == X. "
+   "reduce=\"sum\" adds them instead: the adjoint\n"
+   "of extract_patches, which carries gradients on patches back to pixels."},
+  {"batches", d_batches,
+   "data.batches(tensors, batch_size, [{shuffle=true, drop_last=false, generator=}]) -> iterator\n"
+   "One epoch of minibatches over the first dim of a tensor or a list of tensors of equal length:\n"
+   "for xb, yb in data.batches({X, Y}, 128) do ... end. Shuffled with the generator each call."},
+  {"mnist", d_mnist,
+   "data.mnist([{split=\"train\"|\"test\", binarize=false, "
+   "limit=, flat=false}]) -> images, labels\n"
+   "MNIST scaled to [0, 1]: images (n, 1, 28, 28) or "
+   "(n, 784) with flat; labels (n) float64 digits.\n"
+   "binarize sets pixels above 0.5 to 1, the rest to "
+   "0. 60000 train, 10000 test; limit (a positive\n"
+   "integer) keeps the first ones."},
+  {"fashion_mnist", d_fashion_mnist,
+   "data.fashion_mnist([{split=, binarize=, limit=, flat=}]) -> images, labels\n"
+   "Fashion-MNIST, as data.mnist (Debian's dataset-fashion-mnist)."},
+  {"photos", d_photos,
+   "data.photos([{split=\"train\"|\"holdout\"|\"all\", downscale=1}]) -> {images}, {names}\n"
+   "The CC0 photos as gray (H, W) float32 images in [0, 1]. 'nagasaki-boats' is held out of\n"
+   "\"train\" for the denoising exercises. downscale=k averages k x k blocks."},
+  {"faces", d_faces,
+   "data.faces([{mirror=false, dtype=}]) -> Tensor\n"
+   "The 100 faces of LFW (scikit-image's lfw_subset, "
+   "entries 1..100) cropped to 24x24, as (100, 576);\n"
+   "mirror appends their left-right mirror images (200, 576)."},
+  {"dir", d_dir,
+   "data.dir() -> path\n"
+   "Where the data sets are read from: $GENLAB_DATA, else the data/ folder of the build."},
   {NULL, NULL, NULL}
 };
 
@@ -519,18 +577,26 @@ static int d_load(lua_State *L) {
 }
 
 static const lg_Reg toplevel[] = {
-  {"save", d_save, "save(path, {name = Tensor, ...})\nWrite named tensors to a checkpoint (tables nest: {model = m:state_dict(), optim = opt:state_dict()}\nstores \"model/fc1.weight\", ...); a name has at most 255 bytes, and a table that contains itself\nis an error naming where. Written to a new temporary file beside path, synced, then renamed:\na crash never leaves half a file. Format: core/DESIGN-notes.md (\"Checkpoints\")."},
-  {"load", d_load, "load(path) -> table\nThe tensors of a checkpoint, nested as they were saved. The file's CRC-32 and every size\nare checked: a truncated or damaged file is an error naming the file (and the entry).\nFiles of format version 1 (before the CRC) still load."},
+  {"save", d_save,
+   "save(path, {name = Tensor, ...})\n"
+   "Write named tensors to a checkpoint (tables nest: "
+   "{model = m:state_dict(), optim = opt:state_dict()}\n"
+   "stores \"model/fc1.weight\", ...); a name has at "
+   "most 255 bytes, and a table that contains itself\n"
+   "is an error naming where. Written to a new temporary file beside path, synced, then renamed:\n"
+   "a crash never leaves half a file. Format: core/DESIGN-notes.md (\"Checkpoints\")."},
+  {"load", d_load,
+   "load(path) -> table\n"
+   "The tensors of a checkpoint, nested as they were saved. The file's CRC-32 and every size\n"
+   "are checked: a truncated or damaged file is an error naming the file (and the entry).\n"
+   "Files of format version 1 (before the CRC) still load."},
   {NULL, NULL, NULL}
 };
 
-void lg_open_data(lua_State *L) {
+void lg_open_checkpoint(lua_State *L) {
   lg_setfuncs(L, toplevel);
-  lua_newtable(L);
+}
+
+void lg_open_data(lua_State *L) {
   lg_setfuncs(L, functions);
-  lua_pushvalue(L, -2);
-  lg_open_interchange(L, lua_gettop(L) - 1);
-  lua_pop(L, 1);
-  lg_setdoc(L, -1, "genlab.data: file formats (IDX, NPY, NPZ, pickles, images), the course data sets, patches, minibatches.");
-  lua_setfield(L, -2, "data");
 }

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lgenlab.h"
+#include "laux.h"
 
 /* Push the doc of the value at i, or nil. */
 static int push_doc(lua_State *L, int i) {
@@ -86,7 +86,8 @@ static int h_help(lua_State *L) {
   if (lua_isnoneornil(L, 1)) {
     printf("genlab: tensors, linear algebra and generative models for Lua.\n"
            "help(f) shows the doc of a function; help(\"name\") looks a name up;\n"
-           "help(linalg) lists a table. Tensor methods: help(\"sum\"), or x:<TAB> in the REPL.\n\n");
+           "help(linalg) lists a table. Tensor methods: help(\"sum\"), or x:<TAB> in the REPL.\n"
+           "\n");
     lua_getfield(L, LUA_REGISTRYINDEX, "genlab.module");
     list_table(L, -1);
     return 0;
@@ -113,8 +114,21 @@ static int h_doc(lua_State *L) {
   return 1;
 }
 
+/* _doc(value, text): register a docstring for a Lua-defined function. */
+static int m_doc(lua_State *L) {
+  luaL_checkany(L, 1);
+  lg_setdoc(L, 1, luaL_checkstring(L, 2));
+  return 0;
+}
+
+
 static const lg_Reg functions[] = {
-  {"help", h_help, "help([f | \"name\"])\nPrint the docstring of a genlab function, method or table (all of genlab when empty)."},
+  {"help", h_help,
+   "help([f | \"name\"])\n"
+   "Print the docstring of a genlab function, method or table (all of genlab when empty)."},
+  {"_doc", m_doc,
+   "_doc(value, text)\n"
+   "Register text as value's docstring for help() (the Lua-written parts use it)."},
   {"doc", h_doc, "doc(f) -> string | nil\nThe docstring of f, for use in code."},
   {NULL, NULL, NULL}
 };

@@ -14,7 +14,7 @@
 #include "../core/data/io.h"
 #include "../core/data/pickle.h"
 #include "../core/data/pt.h"
-#include "lgenlab.h"
+#include "laux.h"
 
 #define LG_PICKLE "genlab.Pickle"
 #define LG_NONE "genlab.None"
@@ -273,21 +273,6 @@ static void named_list(lua_State *L, int t, const char *op) {
   lua_pop(L, 1);
 }
 
-int lg_named_arrays(lua_State *L, const char ***names, const glab_tensor ***ts) {
-  int list = lua_gettop(L), n = (int)lua_rawlen(L, list);
-  *names = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof **names, 0);
-  *ts = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof **ts, 0);
-  for (int i = 0; i < n; i++) {
-    lua_rawgeti(L, list, i + 1);
-    lua_rawgeti(L, -1, 1);
-    (*names)[i] = lua_tostring(L, -1);
-    lua_rawgeti(L, -2, 2);
-    (*ts)[i] = lg_check(L, -1);
-    lua_pop(L, 3);
-  }
-  return n;
-}
-
 static int l_save_pt(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   luaL_checktype(L, 2, LUA_TTABLE);
@@ -332,19 +317,48 @@ static int d_read_npz(lua_State *L) {
 }
 
 static const lg_Reg data_functions[] = {
-  {"read_pickle", d_read_pickle, "data.read_pickle(path, [{objects=false}]) -> value\nA Python pickle (protocols 2 to 5; gzip-compressed too, as image_cpts.pkl.gz) as Lua values, without running any code: None is\ndata.None, bools, ints (to 2^53) and floats are numbers, str and bytes are strings,\nlist/tuple/set are arrays, dict/OrderedDict are tables (any key type kept), and numpy arrays\nand torch tensors are Tensors (float32/float64 kept, bool and integers as float64, float16\nas float32, Fortran order honoured). Shared objects stay shared. Any other class is an error\nnaming it; objects=true returns it as {__class=\"module.Name\", args=, state=, items=}."},
-  {"read_npz", d_read_npz, "data.read_npz(path) -> {name = Tensor}\nThe arrays of a numpy .npz (np.savez or np.savez_compressed), by name (without .npy).\nTypes as data.read_npy; a member that is not a valid .npy is an error naming it."},
-  {"write_npz", d_write_npz, "data.write_npz(path, {name = Tensor, ...}, [{compress=false}])\nSave named tensors as an .npz that numpy.load reads; compress deflates the members\n(as np.savez_compressed). Written to a new temporary file beside path, synced, then renamed."},
+  {"read_pickle", d_read_pickle,
+   "data.read_pickle(path, [{objects=false}]) -> value\n"
+   "A Python pickle (protocols 2 to 5; gzip-compressed too, as "
+   "image_cpts.pkl.gz) as Lua values, without running any code: None is\n"
+   "data.None, bools, ints (to 2^53) and floats are numbers, str and bytes are strings,\n"
+   "list/tuple/set are arrays, dict/OrderedDict are tables (any key type kept), and numpy arrays\n"
+   "and torch tensors are Tensors (float32/float64 kept, bool and integers as float64, float16\n"
+   "as float32, Fortran order honoured). Shared objects stay shared. Any other class is an error\n"
+   "naming it; objects=true returns it as {__class=\"module.Name\", args=, state=, items=}."},
+  {"read_npz", d_read_npz,
+   "data.read_npz(path) -> {name = Tensor}\n"
+   "The arrays of a numpy .npz (np.savez or np.savez_compressed), by name (without .npy).\n"
+   "Types as data.read_npy; a member that is not a valid .npy is an error naming it."},
+  {"write_npz", d_write_npz,
+   "data.write_npz(path, {name = Tensor, ...}, [{compress=false}])\n"
+   "Save named tensors as an .npz that numpy.load reads; compress deflates the members\n"
+   "(as np.savez_compressed). Written to a new temporary file beside path, synced, then renamed."},
   {NULL, NULL, NULL}
 };
 
 static const lg_Reg toplevel[] = {
-  {"save_pt", l_save_pt, "save_pt(path, state_dict_or_module)\nWrite a PyTorch checkpoint that torch.load reads (weights_only=True too): an OrderedDict\nof the named tensors, in the module's parameter order (or by name, digits as numbers), so that\nmodel.load_state_dict(torch.load(path), strict=True) accepts it for the module built the same\nway. Names are PyTorch's: \"0.weight\" (Sequential), \"fc1.bias\", \"weight_ih_l0\". Atomic."},
-  {"load_pt", l_load_pt, "load_pt(path, [{objects=false}]) -> value\nWhat torch.save wrote (the zip format of PyTorch >= 1.6), as data.read_pickle returns values:\na state dict is a table of name -> Tensor. Views keep their offsets and strides and share\ntheir storage. The legacy format and any storage shorter than its tensors are errors."},
+  {"save_pt", l_save_pt,
+   "save_pt(path, state_dict_or_module)\n"
+   "Write a PyTorch checkpoint that torch.load reads (weights_only=True too): an OrderedDict\n"
+   "of the named tensors, in the module's parameter "
+   "order (or by name, digits as numbers), so that\n"
+   "model.load_state_dict(torch.load(path), strict=True) accepts it for the module built the same\n"
+   "way. Names are PyTorch's: \"0.weight\" (Sequential), \"fc1.bias\", \"weight_ih_l0\". Atomic."},
+  {"load_pt", l_load_pt,
+   "load_pt(path, [{objects=false}]) -> value\n"
+   "What torch.save wrote (the zip format of PyTorch >= 1.6), as data.read_pickle returns values:\n"
+   "a state dict is a table of name -> Tensor. Views keep their offsets and strides and share\n"
+   "their storage. The legacy format and any storage shorter than its tensors are errors."},
   {NULL, NULL, NULL}
 };
 
-void lg_open_interchange(lua_State *L, int data) {
+void lg_open_pt(lua_State *L) {
+  lg_setfuncs(L, toplevel);
+}
+
+void lg_open_interchange(lua_State *L) {
+  int data = lua_gettop(L);
   luaL_newmetatable(L, LG_NONE);               /* None: one userdata, its metatable's __value */
   lua_pushcfunction(L, none_tostring);
   lua_setfield(L, -2, "__tostring");
@@ -354,12 +368,12 @@ void lg_open_interchange(lua_State *L, int data) {
   lua_pushvalue(L, -2);
   lua_setmetatable(L, -2);
   lua_pushvalue(L, -1);
-  lg_setdoc(L, -1, "data.None\nPython's None where a pickle holds it: in a list, a tuple or as a dict value, where\nLua's nil would leave a hole. print(data.None) shows None.");
+  lg_setdoc(L, -1, "data.None\n"
+                   "Python's None where a pickle holds it: in a "
+                   "list, a tuple or as a dict value, where\n"
+                   "Lua's nil would leave a hole. print(data.None) shows None.");
   lua_setfield(L, data, "None");
   lua_setfield(L, -2, "__value");
   lua_pop(L, 1);
-  lg_setfuncs(L, toplevel);
-  lua_pushvalue(L, data);
   lg_setfuncs(L, data_functions);
-  lua_pop(L, 1);
 }

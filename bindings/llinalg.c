@@ -1,7 +1,7 @@
 /*
 ** llinalg.c -- genlab.linalg: the LAPACK solvers of core/tensor/linalg.h.
 */
-#include "lgenlab.h"
+#include "laux.h"
 
 
 static int l_cholesky(lua_State *L) {
@@ -86,22 +86,55 @@ static int l_lstsq(lua_State *L) {
 }
 
 static const lg_Reg functions[] = {
-  {"cholesky", l_cholesky, "linalg.cholesky(A, [{upper=false}]) -> L\nLower factor with A = L L^T (or U with A = U^T U), batched over leading dims.\nA matrix that is not positive definite is an error naming the failing minor.\nDifferentiable."},
-  {"eigh", l_eigh, "linalg.eigh(A) -> w, V\nEigenvalues in ascending order (as numpy) and eigenvectors as the columns of V,\nA = V diag(w) V^T, for symmetric A (only its lower triangle is read). Batched.\nDifferentiable, with the symmetric gradient; a gradient that reaches V where two eigenvalues\nare equal is an error (V is not unique there)."},
-  {"eigvalsh", l_eigvalsh, "linalg.eigvalsh(A) -> w\nEigenvalues of symmetric A, ascending. Differentiable (gA = V diag(gw) V^T), ties included."},
-  {"solve", l_solve, "linalg.solve(A, B) -> X\nX with A X = B by LU with partial pivoting; B may be a vector. Batched with broadcasting.\nA singular matrix is an error.\nDifferentiable."},
-  {"solve_triangular", l_solve_triangular, "linalg.solve_triangular(A, B, [{upper=false, left=true, unitriangular=false}]) -> X\nX with A X = B (or X A = B when left=false) for triangular A; only that triangle is read.\nTransposed views of A are read without a copy. Batched with broadcasting.\nDifferentiable."},
-  {"cholesky_solve", l_cholesky_solve, "linalg.cholesky_solve(B, L, [{upper=false}]) -> X\nX with (L L^T) X = B, given the Cholesky factor L: two triangular solves.\nDifferentiable."},
-  {"slogdet", l_slogdet, "linalg.slogdet(A) -> sign, logabsdet\nSign and log|det A| through LU; a singular A gives 0 and -inf. Batched.\nDifferentiable."},
-  {"inv", l_inv, "linalg.inv(A) -> Ainv\nThe explicit inverse (LU solve of A X = I, batched): slower and less accurate than solve or\ncholesky_solve, which should be preferred to multiplying by an inverse. Differentiable."},
-  {"svd", l_svd, "linalg.svd(A, [{full_matrices=false}]) -> U, S, Vh\nA = U diag(S) Vh with S descending; thin factors unless full_matrices. Batched.\nDifferentiable (thin or square factors); a gradient that reaches U or Vh where singular values\ntie or vanish is an error, S alone is always fine."},
-  {"lstsq", l_lstsq, "linalg.lstsq(A, B) -> X\nThe least-squares solution minimising ||A X - B|| (SVD based, any rank). Differentiable in A\nand B where A has full column rank."},
+  {"cholesky", l_cholesky,
+   "linalg.cholesky(A, [{upper=false}]) -> L\n"
+   "Lower factor with A = L L^T (or U with A = U^T U), batched over leading dims.\n"
+   "A matrix that is not positive definite is an error naming the failing minor.\n"
+   "Differentiable."},
+  {"eigh", l_eigh,
+   "linalg.eigh(A) -> w, V\n"
+   "Eigenvalues in ascending order (as numpy) and eigenvectors as the columns of V,\n"
+   "A = V diag(w) V^T, for symmetric A (only its lower triangle is read). Batched.\n"
+   "Differentiable, with the symmetric gradient; a gradient that reaches V where two eigenvalues\n"
+   "are equal is an error (V is not unique there)."},
+  {"eigvalsh", l_eigvalsh,
+   "linalg.eigvalsh(A) -> w\n"
+   "Eigenvalues of symmetric A, ascending. Differentiable (gA = V diag(gw) V^T), ties included."},
+  {"solve", l_solve,
+   "linalg.solve(A, B) -> X\n"
+   "X with A X = B by LU with partial pivoting; B may be a vector. Batched with broadcasting.\n"
+   "A singular matrix is an error.\n"
+   "Differentiable."},
+  {"solve_triangular", l_solve_triangular,
+   "linalg.solve_triangular(A, B, [{upper=false, left=true, unitriangular=false}]) -> X\n"
+   "X with A X = B (or X A = B when left=false) for triangular A; only that triangle is read.\n"
+   "Transposed views of A are read without a copy. Batched with broadcasting.\n"
+   "Differentiable."},
+  {"cholesky_solve", l_cholesky_solve,
+   "linalg.cholesky_solve(B, L, [{upper=false}]) -> X\n"
+   "X with (L L^T) X = B, given the Cholesky factor L: two triangular solves.\n"
+   "Differentiable."},
+  {"slogdet", l_slogdet,
+   "linalg.slogdet(A) -> sign, logabsdet\n"
+   "Sign and log|det A| through LU; a singular A gives 0 and -inf. Batched.\n"
+   "Differentiable."},
+  {"inv", l_inv,
+   "linalg.inv(A) -> Ainv\n"
+   "The explicit inverse (LU solve of A X = I, batched): slower and less accurate than solve or\n"
+   "cholesky_solve, which should be preferred to multiplying by an inverse. Differentiable."},
+  {"svd", l_svd,
+   "linalg.svd(A, [{full_matrices=false}]) -> U, S, Vh\n"
+   "A = U diag(S) Vh with S descending; thin factors unless full_matrices. Batched.\n"
+   "Differentiable (thin or square factors); a gradient "
+   "that reaches U or Vh where singular values\n"
+   "tie or vanish is an error, S alone is always fine."},
+  {"lstsq", l_lstsq,
+   "linalg.lstsq(A, B) -> X\n"
+   "The least-squares solution minimising ||A X - B|| (SVD based, any rank). Differentiable in A\n"
+   "and B where A has full column rank."},
   {NULL, NULL, NULL}
 };
 
 void lg_open_linalg(lua_State *L) {
-  lua_newtable(L);
   lg_setfuncs(L, functions);
-  lg_setdoc(L, -1, "genlab.linalg: dense linear algebra on matrices and batches of them (LAPACK).");
-  lua_setfield(L, -2, "linalg");
 }

@@ -3,9 +3,9 @@
 ** log-densities, the EM M step, k-means steps, p-PCA (core/models/ppca.h) and the
 ** binary RBM (core/models/rbm.h), and the exact sums over the images of an
 ** autoregressive CPT model (core/models/autoreg.h).  The classes around them
-** (Gaussian, GMM, KMeans, GMM training by SGD) are Lua, in
-** bindings/lua/models.lua, opened with genlab.nn by lnn.c; genlab.autoreg
-** (bindings/lua/autoreg.lua) calls the CPT kernels.
+** (Gaussian, GMM, KMeans, GMM training by SGD, p-PCA, the RBM) are Lua, in
+** bindings/genlab/models.lua and models/; genlab.autoreg
+** (bindings/genlab/autoreg.lua) calls the CPT kernels.
 ** None of these kernels records gradients.
 */
 #include "../core/models/autoreg.h"
@@ -13,7 +13,7 @@
 #include "../core/models/gmm.h"
 #include "../core/models/ppca.h"
 #include "../core/models/rbm.h"
-#include "lgenlab.h"
+#include "laux.h"
 
 static int f_log_prob(lua_State *L) {
   glab_tensor *X = lg_check(L, 1), *lw = lg_check(L, 2), *mu = lg_check(L, 3),
@@ -227,25 +227,103 @@ static int f_autoreg_states(lua_State *L) {
   return 3;
 }
 
-const lg_Reg lg_models_functions[] = {
-  {"_log_prob", f_log_prob, "models._log_prob(X, log_weights, means, chol) -> Tensor\n(N, K) log pi_k + log N(x_n | mu_k, L_k L_k^T) for X (N, d), log_weights (K), means (K, d) and\nlower Cholesky factors chol (K, d, d): one triangular solve per component over blocks of points."},
-  {"_mstep", f_mstep, "models._mstep(X, resp | nil, [prior=0]) -> log_weights, means, covs\nThe EM M step from responsibilities resp (N, K): weighted means and covariances\n(S_k + prior I) / N_k, the MAP step under p(Sigma) ~ exp(-prior/2 tr Sigma^-1); resp nil fits one\nGaussian (the MLE, divided by N, when prior is 0)."},
-  {"_score", f_score, "models._score(X, log_weights, means, chol, [grad=true]) -> logq, grad, labels\nlog q(x_n) (N), its gradient d log q / dx_n = -sum_k r_nk Sigma_k^-1 (x_n - mu_k) (N, d) for\nthe mixture and the most responsible component argmax_k r_nk (N, 1-based); responsibilities\nbelow 1e-20 are left out of the sum. grad=false returns logq alone."},
-  {"_wiener", f_wiener, "models._wiener(Y, labels, log_weights, means, chol_noisy, noise_var) -> X\nThe Wiener filter of component labels[n] (1-based) for each row y of Y:\ny - noise_var (Sigma_k + noise_var I)^-1 (y - mu_k); chol_noisy factors Sigma_k + noise_var I."},
-  {"_map_patches", f_map_patches, "models._map_patches(Y, log_weights, means, chol_noisy, noise_var) -> X, labels\nEPLL's MAP patch step: for each noisy row y of Y, the component k maximising\nlog pi_k N(y | mu_k, Sigma_k + noise_var I) (1-based labels) and its Wiener estimate\ny - noise_var (Sigma_k + noise_var I)^-1 (y - mu_k); chol_noisy factors Sigma_k + noise_var I."},
-  {"_kmeans_assign", f_kmeans_assign, "models._kmeans_assign(X, centers) -> labels, dist2\nThe nearest of the centres (K, d) to each row of X (N, d): 1-based labels and squared distances."},
-  {"_kmeans_update", f_kmeans_update, "models._kmeans_update(centers, X, labels) -> counts\nMove each centre to the mean of its points (in place); a centre without points stays."},
-  {"_kmeans_init", f_kmeans_init, "models._kmeans_init(X, K, [{generator=}]) -> centers\nk-means++ seeding: K rows of X, each drawn in proportion to its squared distance from the\ncentres chosen before it."},
-  {"_ppca_fit", f_ppca_fit, "models._ppca_fit(X, d) -> W, mean, eigenvalues, sigma2, rank\np-PCA's closed-form MLE for the rows of X (N, m): W (m, d), mean (m), the eigenvalues of S\n(divided by N) descending, sigma2 (the mean of the m - d smallest) and the numerical rank of S.\nd <= 0, d >= m or d >= rank is an error."},
-  {"_ppca_log_prob", f_ppca_log_prob, "models._ppca_log_prob(X, W, mean, LM, sigma2) -> Tensor\n(N) log N(x_n | mean, W W^T + sigma2 I) by Woodbury and the determinant lemma, LM the lower\nCholesky factor of M = W^T W + sigma2 I: one GEMM and one triangular solve per block of points."},
-  {"_ppca_posterior", f_ppca_posterior, "models._ppca_posterior(X, W, mean, LM) -> Tensor\n(N, d) E[z | x_n] = M^-1 W^T (x_n - mean): one GEMM and two triangular solves per block."},
-  {"_rbm_free_energy", f_rbm_free_energy, "models._rbm_free_energy(V, W, b, c) -> Tensor\n(N) F(v) = -b^T v - sum_j softplus(c_j + v^T W_:j) for the rows of V (N, nv), W (nv, nh):\none GEMM per block of rows, softplus as max(x, 0) + log1p(e^-|x|)."},
-  {"_rbm_gibbs", f_rbm_gibbs, "models._rbm_gibbs(V0, k, W, b, c, [{generator=}]) -> Vk, PV\nk block-Gibbs steps (h ~ p(h|v), v ~ p(v|h)) from each row of V0: the last binary states\nand their means p(v = 1 | h)."},
-  {"_rbm_cd_grad", f_rbm_cd_grad, "models._rbm_cd_grad(V0, Vk, W, b, c) -> gW, gb, gc\nThe CD direction (V0^T P0 - Vk^T Pk) / B, mean(V0 - Vk), mean(P0 - Pk), P = sigmoid(V W + c):\nminus the gradient of mean F(V0) - mean F(Vk) at fixed Vk."},
-  {"_rbm_cd_step", f_rbm_cd_step, "models._rbm_cd_step(V0, W, b, c, {k=1, lr=0.01, momentum=0, weight_decay=0, vW=, vb=, vc=, chain=, samples=false, generator=}) -> recon, [Vk]\nOne CD-k (or, with chain, persistent CD) update of W, b, c in place, with velocities vW, vb, vc\nwhen momentum > 0; returns the one-step reconstruction error and, with samples=true, after it\nthe negative samples."},
-  {"_rbm_log_partition", f_rbm_log_partition, "models._rbm_log_partition(W, b, c) -> number\nlog Z summed exactly over the 2^m states of the smaller layer (m <= 24), in log space."},
-  {"_rbm_ais", f_rbm_ais, "models._rbm_ais(W, b, c, base_biases, runs, betas, [{generator=}]) -> logZ, se, logw\nAnnealed importance sampling of log Z from the base-rate model with visible biases\nbase_biases (Salakhutdinov & Murray 2008): the estimate, its standard error and the runs'\nlog weights."},
-  {"_autoreg_entropy", f_autoreg_entropy, "models._autoreg_entropy(cpts) -> H, mass, support\nH(p) = -sum_x p(x) log p(x) in nats over every image x of the CPT model (CPT i holds\np(x_i | x_1..x_{i-1}) at flat position 2 code(x_1..x_{i-1}) + x_i), by a walk over the tree of\nprefixes in log space on all cores; also sum_x p(x) and the number of images with p(x) > 0.\nA reached entry outside [0, 1] is an error; prefixes of probability 0 are never read."},
-  {"_autoreg_states", f_autoreg_states, "models._autoreg_states(cpts, [min_p=0], [max=4096]) -> images, p, complete\nThe images with p(x) >= min_p (and > 0) of the CPT model, in code order (x_1 most significant):\nimages (K, n) of 0/1 and p (K), float64; complete is false when more than max qualify (the\nfirst max are returned)."},
+static const lg_Reg functions[] = {
+  {"_log_prob", f_log_prob,
+   "models._log_prob(X, log_weights, means, chol) -> Tensor\n"
+   "(N, K) log pi_k + log N(x_n | mu_k, L_k L_k^T) "
+   "for X (N, d), log_weights (K), means (K, d) and\n"
+   "lower Cholesky factors chol (K, d, d): one triangular "
+   "solve per component over blocks of points."},
+  {"_mstep", f_mstep,
+   "models._mstep(X, resp | nil, [prior=0]) -> log_weights, means, covs\n"
+   "The EM M step from responsibilities resp (N, K): weighted means and covariances\n"
+   "(S_k + prior I) / N_k, the MAP step under p(Sigma) "
+   "~ exp(-prior/2 tr Sigma^-1); resp nil fits one\n"
+   "Gaussian (the MLE, divided by N, when prior is 0)."},
+  {"_score", f_score,
+   "models._score(X, log_weights, means, chol, [grad=true]) -> logq, grad, labels\n"
+   "log q(x_n) (N), its gradient d log q / dx_n = -sum_k r_nk Sigma_k^-1 (x_n - mu_k) (N, d) for\n"
+   "the mixture and the most responsible component argmax_k r_nk (N, 1-based); responsibilities\n"
+   "below 1e-20 are left out of the sum. grad=false returns logq alone."},
+  {"_wiener", f_wiener,
+   "models._wiener(Y, labels, log_weights, means, chol_noisy, noise_var) -> X\n"
+   "The Wiener filter of component labels[n] (1-based) for each row y of Y:\n"
+   "y - noise_var (Sigma_k + noise_var I)^-1 (y - "
+   "mu_k); chol_noisy factors Sigma_k + noise_var I."},
+  {"_map_patches", f_map_patches,
+   "models._map_patches(Y, log_weights, means, chol_noisy, noise_var) -> X, labels\n"
+   "EPLL's MAP patch step: for each noisy row y of Y, the component k maximising\n"
+   "log pi_k N(y | mu_k, Sigma_k + noise_var I) (1-based labels) and its Wiener estimate\n"
+   "y - noise_var (Sigma_k + noise_var I)^-1 (y - "
+   "mu_k); chol_noisy factors Sigma_k + noise_var I."},
+  {"_kmeans_assign", f_kmeans_assign,
+   "models._kmeans_assign(X, centers) -> labels, dist2\n"
+   "The nearest of the centres (K, d) to each row of "
+   "X (N, d): 1-based labels and squared distances."},
+  {"_kmeans_update", f_kmeans_update,
+   "models._kmeans_update(centers, X, labels) -> counts\n"
+   "Move each centre to the mean of its points (in place); a centre without points stays."},
+  {"_kmeans_init", f_kmeans_init,
+   "models._kmeans_init(X, K, [{generator=}]) -> centers\n"
+   "k-means++ seeding: K rows of X, each drawn in proportion to its squared distance from the\n"
+   "centres chosen before it."},
+  {"_ppca_fit", f_ppca_fit,
+   "models._ppca_fit(X, d) -> W, mean, eigenvalues, sigma2, rank\n"
+   "p-PCA's closed-form MLE for the rows of X (N, m): W (m, d), mean (m), the eigenvalues of S\n"
+   "(divided by N) descending, sigma2 (the mean of the "
+   "m - d smallest) and the numerical rank of S.\n"
+   "d <= 0, d >= m or d >= rank is an error."},
+  {"_ppca_log_prob", f_ppca_log_prob,
+   "models._ppca_log_prob(X, W, mean, LM, sigma2) -> Tensor\n"
+   "(N) log N(x_n | mean, W W^T + sigma2 I) by Woodbury and the determinant lemma, LM the lower\n"
+   "Cholesky factor of M = W^T W + sigma2 I: one GEMM "
+   "and one triangular solve per block of points."},
+  {"_ppca_posterior", f_ppca_posterior,
+   "models._ppca_posterior(X, W, mean, LM) -> Tensor\n"
+   "(N, d) E[z | x_n] = M^-1 W^T (x_n - mean): one GEMM and two triangular solves per block."},
+  {"_rbm_free_energy", f_rbm_free_energy,
+   "models._rbm_free_energy(V, W, b, c) -> Tensor\n"
+   "(N) F(v) = -b^T v - sum_j softplus(c_j + v^T W_:j) for the rows of V (N, nv), W (nv, nh):\n"
+   "one GEMM per block of rows, softplus as max(x, 0) + log1p(e^-|x|)."},
+  {"_rbm_gibbs", f_rbm_gibbs,
+   "models._rbm_gibbs(V0, k, W, b, c, [{generator=}]) -> Vk, PV\n"
+   "k block-Gibbs steps (h ~ p(h|v), v ~ p(v|h)) from each row of V0: the last binary states\n"
+   "and their means p(v = 1 | h)."},
+  {"_rbm_cd_grad", f_rbm_cd_grad,
+   "models._rbm_cd_grad(V0, Vk, W, b, c) -> gW, gb, gc\n"
+   "The CD direction (V0^T P0 - Vk^T Pk) / B, mean(V0 - Vk), mean(P0 - Pk), P = sigmoid(V W + c):\n"
+   "minus the gradient of mean F(V0) - mean F(Vk) at fixed Vk."},
+  {"_rbm_cd_step", f_rbm_cd_step,
+   "models._rbm_cd_step(V0, W, b, c, {k=1, lr=0.01, momentum=0, weight_decay=0, "
+   "vW=, vb=, vc=, chain=, samples=false, generator=}) -> recon, [Vk]\n"
+   "One CD-k (or, with chain, persistent CD) update "
+   "of W, b, c in place, with velocities vW, vb, vc\n"
+   "when momentum > 0; returns the one-step reconstruction error and, with samples=true, after it\n"
+   "the negative samples."},
+  {"_rbm_log_partition", f_rbm_log_partition,
+   "models._rbm_log_partition(W, b, c) -> number\n"
+   "log Z summed exactly over the 2^m states of the smaller layer (m <= 24), in log space."},
+  {"_rbm_ais", f_rbm_ais,
+   "models._rbm_ais(W, b, c, base_biases, runs, betas, [{generator=}]) -> logZ, se, logw\n"
+   "Annealed importance sampling of log Z from the base-rate model with visible biases\n"
+   "base_biases (Salakhutdinov & Murray 2008): the estimate, its standard error and the runs'\n"
+   "log weights."},
+  {"_autoreg_entropy", f_autoreg_entropy,
+   "models._autoreg_entropy(cpts) -> H, mass, support\n"
+   "H(p) = -sum_x p(x) log p(x) in nats over every image x of the CPT model (CPT i holds\n"
+   "p(x_i | x_1..x_{i-1}) at flat position 2 "
+   "code(x_1..x_{i-1}) + x_i), by a walk over the tree of\n"
+   "prefixes in log space on all cores; also sum_x p(x) and the number of images with p(x) > 0.\n"
+   "A reached entry outside [0, 1] is an error; prefixes of probability 0 are never read."},
+  {"_autoreg_states", f_autoreg_states,
+   "models._autoreg_states(cpts, [min_p=0], [max=4096]) -> images, p, complete\n"
+   "The images with p(x) >= min_p (and > 0) of the CPT "
+   "model, in code order (x_1 most significant):\n"
+   "images (K, n) of 0/1 and p (K), float64; complete is false when more than max qualify (the\n"
+   "first max are returned)."},
   {NULL, NULL, NULL}
 };
+
+void lg_open_models(lua_State *L) {
+  lg_setfuncs(L, functions);
+}

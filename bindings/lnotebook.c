@@ -1,5 +1,5 @@
 /*
-** lnotebook.c -- the C half of genlab.notebook (bindings/lua/notebook.lua):
+** lnotebook.c -- the C half of genlab.notebook (bindings/genlab/notebook.lua):
 ** Markdown to HTML through cmark, CommonMark's reference implementation
 ** (Debian's libcmark), and base64 for the figures, fonts and scripts that a
 ** report carries inline.
@@ -7,7 +7,7 @@
 #include <cmark.h>
 #include <stdlib.h>
 
-#include "lgenlab.h"
+#include "laux.h"
 
 /*
 ** notebook._markdown(text) -> html.  Raw HTML in the text is left out
@@ -44,8 +44,16 @@ static int n_base64(lua_State *L) {
   return 1;
 }
 
-const lg_Reg lg_notebook_functions[] = {
-  {"_markdown", n_markdown, "notebook._markdown(text) -> html\nCommonMark to HTML by cmark (smart punctuation; raw HTML left out)."},
-  {"_base64", n_base64, "notebook._base64(bytes) -> string\nThe bytes in base64 (RFC 4648, padded, one line): for data: URLs."},
+static const lg_Reg functions[] = {
+  {"_markdown", n_markdown,
+   "notebook._markdown(text) -> html\n"
+   "CommonMark to HTML by cmark (smart punctuation; raw HTML left out)."},
+  {"_base64", n_base64,
+   "notebook._base64(bytes) -> string\n"
+   "The bytes in base64 (RFC 4648, padded, one line): for data: URLs."},
   {NULL, NULL, NULL}
 };
+
+void lg_open_notebook(lua_State *L) {
+  lg_setfuncs(L, functions);
+}

@@ -5,7 +5,7 @@
 */
 #include <stdlib.h>
 
-#include "lgenlab.h"
+#include "laux.h"
 
 /* ---- reductions ------------------------------------------------------------- */
 
@@ -298,39 +298,118 @@ static int i_cat(lua_State *L) { return join(L, 0); }
 static int i_stack(lua_State *L) { return join(L, 1); }
 
 static const lg_Reg methods[] = {
-  {"sum", r_sum, "sum(x, [dim or {dims}], [keepdim]) -> Tensor\nSum over dim (or a list of dims), or of all elements (a scalar tensor). Accumulates in double.\nDifferentiable."},
-  {"mean", r_mean, "mean(x, [dim or {dims}], [keepdim]) -> Tensor\nMean over dim (or a list of dims) or of all elements. Differentiable."},
-  {"prod", r_prod, "prod(x, [dim], [keepdim]) -> Tensor\nProduct over dim or of all elements.\nDifferentiable."},
-  {"var", r_var, "var(x, [dim], [unbiased=true], [keepdim]) -> Tensor\nVariance (divides by N-1 when unbiased, else N); two-pass, no cancellation.\nDifferentiable."},
-  {"std", r_std, "std(x, [dim], [unbiased=true], [keepdim]) -> Tensor\nStandard deviation, as var.\nDifferentiable."},
-  {"logsumexp", r_logsumexp, "logsumexp(x, [dim or {dims}], [keepdim]) -> Tensor\nlog(sum(exp(x))) over dim (or a list of dims), computed stably (shifted by the max).\nDifferentiable."},
-  {"max", r_max, "max(x) -> Tensor | max(x, dim, [keepdim]) -> values, indices | max(x, {dims}, [keepdim]) -> values | max(a, b)\nLargest element; along dim also the 1-based positions (constants); over a list of dims the\nvalues only; with a tensor b, maximum(a, b). The values are differentiable."},
-  {"min", r_min, "min(x) -> Tensor | min(x, dim, [keepdim]) -> values, indices | min(a, b)\nSmallest element; along dim also the 1-based positions.\nDifferentiable."},
-  {"argmax", r_argmax, "argmax(x, [dim], [keepdim]) -> Tensor\n1-based position of the first maximum (in the flattened x when dim is nil).\nA constant: no gradient flows through it (as in PyTorch)."},
-  {"argmin", r_argmin, "argmin(x, [dim], [keepdim]) -> Tensor\n1-based position of the first minimum.\nA constant: no gradient flows through it (as in PyTorch)."},
+  {"sum", r_sum,
+   "sum(x, [dim or {dims}], [keepdim]) -> Tensor\n"
+   "Sum over dim (or a list of dims), or of all elements "
+   "(a scalar tensor). Accumulates in double.\n"
+   "Differentiable."},
+  {"mean", r_mean,
+   "mean(x, [dim or {dims}], [keepdim]) -> Tensor\n"
+   "Mean over dim (or a list of dims) or of all elements. Differentiable."},
+  {"prod", r_prod,
+   "prod(x, [dim], [keepdim]) -> Tensor\n"
+   "Product over dim or of all elements.\n"
+   "Differentiable."},
+  {"var", r_var,
+   "var(x, [dim], [unbiased=true], [keepdim]) -> Tensor\n"
+   "Variance (divides by N-1 when unbiased, else N); two-pass, no cancellation.\n"
+   "Differentiable."},
+  {"std", r_std,
+   "std(x, [dim], [unbiased=true], [keepdim]) -> Tensor\n"
+   "Standard deviation, as var.\n"
+   "Differentiable."},
+  {"logsumexp", r_logsumexp,
+   "logsumexp(x, [dim or {dims}], [keepdim]) -> Tensor\n"
+   "log(sum(exp(x))) over dim (or a list of dims), computed stably (shifted by the max).\n"
+   "Differentiable."},
+  {"max", r_max,
+   "max(x) -> Tensor | max(x, dim, [keepdim]) -> values, "
+   "indices | max(x, {dims}, [keepdim]) -> values | max(a, b)\n"
+   "Largest element; along dim also the 1-based positions (constants); over a list of dims the\n"
+   "values only; with a tensor b, maximum(a, b). The values are differentiable."},
+  {"min", r_min,
+   "min(x) -> Tensor | min(x, dim, [keepdim]) -> values, indices | min(a, b)\n"
+   "Smallest element; along dim also the 1-based positions.\n"
+   "Differentiable."},
+  {"argmax", r_argmax,
+   "argmax(x, [dim], [keepdim]) -> Tensor\n"
+   "1-based position of the first maximum (in the flattened x when dim is nil).\n"
+   "A constant: no gradient flows through it (as in PyTorch)."},
+  {"argmin", r_argmin,
+   "argmin(x, [dim], [keepdim]) -> Tensor\n"
+   "1-based position of the first minimum.\n"
+   "A constant: no gradient flows through it (as in PyTorch)."},
   {"cumsum", r_cumsum, "cumsum(x, dim) -> Tensor\nCumulative sum along dim.\nDifferentiable."},
-  {"softmax", r_softmax, "softmax(x, dim) -> Tensor\nexp(x) / sum(exp(x)) along dim, shifted by the max.\nDifferentiable."},
-  {"log_softmax", r_log_softmax, "log_softmax(x, dim) -> Tensor\nx - logsumexp(x, dim), stable.\nDifferentiable."},
-  {"matmul", p_matmul, "matmul(a, b) -> Tensor\nMatrix product with numpy semantics: 1-d operands are vectors, leading dims broadcast\n(batched). Runs on BLAS sgemm/dgemm; transposed views are not copied.\nDifferentiable."},
+  {"softmax", r_softmax,
+   "softmax(x, dim) -> Tensor\n"
+   "exp(x) / sum(exp(x)) along dim, shifted by the max.\n"
+   "Differentiable."},
+  {"log_softmax", r_log_softmax,
+   "log_softmax(x, dim) -> Tensor\n"
+   "x - logsumexp(x, dim), stable.\n"
+   "Differentiable."},
+  {"matmul", p_matmul,
+   "matmul(a, b) -> Tensor\n"
+   "Matrix product with numpy semantics: 1-d operands are vectors, leading dims broadcast\n"
+   "(batched). Runs on BLAS sgemm/dgemm; transposed views are not copied.\n"
+   "Differentiable."},
   {"mm", p_mm, "mm(a, b) -> Tensor\nProduct of two matrices.\nDifferentiable."},
-  {"bmm", p_bmm, "bmm(a, b) -> Tensor\nBatched product of (b, n, k) and (b, k, m).\nDifferentiable."},
+  {"bmm", p_bmm,
+   "bmm(a, b) -> Tensor\n"
+   "Batched product of (b, n, k) and (b, k, m).\n"
+   "Differentiable."},
   {"mv", p_mv, "mv(A, x) -> Tensor\nMatrix-vector product.\nDifferentiable."},
-  {"dot", p_dot, "dot(a, b) -> Tensor\nScalar product of two vectors of one length.\nDifferentiable."},
+  {"dot", p_dot,
+   "dot(a, b) -> Tensor\n"
+   "Scalar product of two vectors of one length.\n"
+   "Differentiable."},
   {"outer", p_outer, "outer(a, b) -> Tensor\nOuter product a b^T of two vectors.\nDifferentiable."},
-  {"index_select", i_index_select, "index_select(x, dim, idx) -> Tensor\nThe entries at the 1-based positions idx (tensor or table) along dim.\nDifferentiable."},
-  {"gather", i_gather, "gather(x, dim, idx) -> Tensor\nout[i][j] = x[i][idx[i][j]] for dim 2 (likewise for any dim); idx is 1-based.\nDifferentiable."},
-  {"scatter_add", i_scatter_add, "scatter_add(x, dim, idx, src) -> Tensor\nA copy of x with src added at the 1-based positions idx along dim. Differentiable in x and src\n(idx is a constant)."},
-  {"scatter_add_", i_scatter_add_, "x:scatter_add_(dim, idx, src) -> x\nIn-place scatter_add.\nIn place: refused on a tensor that requires grad while grad mode is on."},
-  {"masked_select", i_masked_select, "masked_select(x, mask) -> Tensor\n1-d tensor of the elements where mask ~= 0 (mask broadcasts to x), in row-major order.\nDifferentiable in x (the mask is a constant)."},
-  {"sort", i_sort, "sort(x, [dim=-1], [descending=false]) -> values, indices\nStable sort along dim; NaN last; indices are 1-based. The values are differentiable (the gradient\ngoes back to the entries they came from); the indices are constants."},
-  {"argsort", i_argsort, "argsort(x, [dim=-1], [descending=false]) -> Tensor\nThe 1-based indices that sort x along dim.\nA constant: no gradient flows through it (as in PyTorch)."},
-  {"topk", i_topk, "topk(x, k, [dim=-1], [largest=true]) -> values, indices\nThe k largest (or smallest) entries along dim, in order. Values differentiable, indices constants."},
+  {"index_select", i_index_select,
+   "index_select(x, dim, idx) -> Tensor\n"
+   "The entries at the 1-based positions idx (tensor or table) along dim.\n"
+   "Differentiable."},
+  {"gather", i_gather,
+   "gather(x, dim, idx) -> Tensor\n"
+   "out[i][j] = x[i][idx[i][j]] for dim 2 (likewise for any dim); idx is 1-based.\n"
+   "Differentiable."},
+  {"scatter_add", i_scatter_add,
+   "scatter_add(x, dim, idx, src) -> Tensor\n"
+   "A copy of x with src added at the 1-based positions "
+   "idx along dim. Differentiable in x and src\n"
+   "(idx is a constant)."},
+  {"scatter_add_", i_scatter_add_,
+   "x:scatter_add_(dim, idx, src) -> x\n"
+   "In-place scatter_add.\n"
+   "In place: refused on a tensor that requires grad while grad mode is on."},
+  {"masked_select", i_masked_select,
+   "masked_select(x, mask) -> Tensor\n"
+   "1-d tensor of the elements where mask ~= 0 (mask broadcasts to x), in row-major order.\n"
+   "Differentiable in x (the mask is a constant)."},
+  {"sort", i_sort,
+   "sort(x, [dim=-1], [descending=false]) -> values, indices\n"
+   "Stable sort along dim; NaN last; indices are 1-based. "
+   "The values are differentiable (the gradient\n"
+   "goes back to the entries they came from); the indices are constants."},
+  {"argsort", i_argsort,
+   "argsort(x, [dim=-1], [descending=false]) -> Tensor\n"
+   "The 1-based indices that sort x along dim.\n"
+   "A constant: no gradient flows through it (as in PyTorch)."},
+  {"topk", i_topk,
+   "topk(x, k, [dim=-1], [largest=true]) -> values, indices\n"
+   "The k largest (or smallest) entries along dim, in "
+   "order. Values differentiable, indices constants."},
   {NULL, NULL, NULL}
 };
 
 static const lg_Reg functions[] = {
-  {"cat", i_cat, "cat({t1, t2, ...}, [dim=1]) -> Tensor\nJoin tensors along an existing dim; the others must match.\nDifferentiable."},
-  {"stack", i_stack, "stack({t1, t2, ...}, [dim=1]) -> Tensor\nJoin equal-shaped tensors along a new dim.\nDifferentiable."},
+  {"cat", i_cat,
+   "cat({t1, t2, ...}, [dim=1]) -> Tensor\n"
+   "Join tensors along an existing dim; the others must match.\n"
+   "Differentiable."},
+  {"stack", i_stack,
+   "stack({t1, t2, ...}, [dim=1]) -> Tensor\n"
+   "Join equal-shaped tensors along a new dim.\n"
+   "Differentiable."},
   {NULL, NULL, NULL}
 };
 

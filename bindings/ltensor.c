@@ -2,11 +2,153 @@
 ** ltensor.c -- the genlab.Tensor type: metatable, operators, indexing,
 ** views and elementwise methods.  Reductions, products and indexing
 ** methods are in lops.c.
+**
+** tostring(x) lays a tensor out like numpy:
+**
+**     float32 (2x3)
+**     [[ 0.4967 -0.1383  0.6477]
+**      [ 1.5230 -0.2342 -0.2341]]
+**
+** One number format for the whole tensor (integers, fixed with 4 decimals,
+** or scientific when magnitudes call for it), columns right-aligned, and
+** tensors over 1000 elements summarised with "..." keeping 3 per edge.
 */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
-#include "lgenlab.h"
+#include "laux.h"
+
+/* ---- printing: tostring laid out like numpy ---------------------------------- */
+
+#define SUMMARY_THRESHOLD 1000
+#define EDGE 3
+#define LINE_WIDTH 100
+
+typedef struct {
+  const glab_tensor *t;
+  int summarise;
+  char fmt[16];
+  int width;
+  luaL_Buffer *b;
+  int col;
+} printer;
+
+/* Whether position k of a dim of size n is printed (-1: print "..." here). */
+static int shown(const printer *p, int64_t n, int64_t k) {
+  if (!p->summarise || n <= 2 * EDGE) return 1;
+  if (k < EDGE || k >= n - EDGE) return 1;
+  return k == EDGE ? -1 : 0;
+}
+
+typedef struct { double maxabs, minabs; int integral, nonfinite, negative; } stats;
+
+static void collect(const printer *p, int d, int64_t *pos, stats *st) {
+  const glab_tensor *t = p->t;
+  if (d == t->ndim) {
+    double v = glab_tensor_get(t, pos);
+    if (!isfinite(v)) { st->nonfinite = 1; return; }
+    double a = fabs(v);
+    if (v < 0) st->negative = 1;
+    if (a > st->maxabs) st->maxabs = a;
+    if (a > 0 && a < st->minabs) st->minabs = a;
+    if (v != floor(v) || a >= 1e15) st->integral = 0;
+    return;
+  }
+  for (int64_t k = 0; k < t->shape[d]; k++) {
+    if (shown(p, t->shape[d], k) != 1) continue;
+    pos[d] = k;
+    collect(p, d + 1, pos, st);
+  }
+}
+
+static int format_value(char *buf, size_t n, const printer *p, double v) {
+  if (isnan(v)) return snprintf(buf, n, "nan");
+  if (isinf(v)) return snprintf(buf, n, v > 0 ? "inf" : "-inf");
+  return snprintf(buf, n, p->fmt, v);
+}
+
+static void choose_format(printer *p) {
+  stats st = {0, INFINITY, 1, 0, 0};
+  int64_t pos[GLAB_MAXDIM] = {0};
+  collect(p, 0, pos, &st);
+  if (st.integral) strcpy(p->fmt, "%.0f");
+  else if (st.maxabs >= 1e5 || (st.minabs < 1e-4 && st.minabs > 0)) strcpy(p->fmt, "%.4e");
+  else strcpy(p->fmt, "%.4f");
+  /* width: the longest of the printed values */
+  p->width = st.nonfinite ? 4 : 1;
+  char buf[64];
+  double probes[2] = {st.maxabs, st.negative ? -st.maxabs : st.maxabs};
+  for (int i = 0; i < 2; i++) {
+    int w = format_value(buf, sizeof buf, p, probes[i]);
+    if (w > p->width) p->width = w;
+  }
+  if (strcmp(p->fmt, "%.4e") == 0 && st.minabs < INFINITY) {
+    int w = format_value(buf, sizeof buf, p, st.negative ? -st.minabs : st.minabs);
+    if (w > p->width) p->width = w;
+  }
+}
+
+static void put(printer *p, const char *s) {
+  luaL_addstring(p->b, s);
+  const char *nl = strrchr(s, '\n');
+  p->col = nl ? (int)strlen(nl + 1) : p->col + (int)strlen(s);
+}
+
+static void emit(printer *p, int d, int64_t *pos) {
+  const glab_tensor *t = p->t;
+  char buf[64];
+  put(p, "[");
+  for (int64_t k = 0; k < t->shape[d]; k++) {
+    int sh = shown(p, t->shape[d], k);
+    if (sh == 0) continue;
+    int last = k == t->shape[d] - 1;
+    pos[d] = k;
+    if (d == t->ndim - 1) {
+      if (p->col + p->width + 1 > LINE_WIDTH) {       /* wrap a long row */
+        put(p, "\n");
+        for (int i = 0; i <= d; i++) put(p, " ");
+      }
+      if (sh < 0) snprintf(buf, sizeof buf, "%*s", p->width, "...");
+      else {
+        char v[48];
+        format_value(v, sizeof v, p, glab_tensor_get(t, pos));
+        snprintf(buf, sizeof buf, "%*s", p->width, v);
+      }
+      put(p, buf);
+      if (!last) put(p, " ");
+    } else {
+      if (sh < 0) put(p, "...");
+      else emit(p, d + 1, pos);
+      if (!last) {
+        for (int i = 0; i < t->ndim - d - 1; i++) put(p, "\n");
+        for (int i = 0; i <= d; i++) put(p, " ");
+      }
+    }
+  }
+  put(p, "]");
+}
+
+static void push_tensor_string(lua_State *L, const glab_tensor *t) {
+  luaL_Buffer b;
+  char head[160], sh[128];
+  printer p = {t, glab_tensor_numel(t) > SUMMARY_THRESHOLD, "", 0, &b, 0};
+  luaL_buffinit(L, &b);
+  choose_format(&p);
+  int64_t pos[GLAB_MAXDIM] = {0};
+  if (t->ndim == 0) {
+    char v[48];
+    format_value(v, sizeof v, &p, glab_tensor_get(t, pos));
+    snprintf(head, sizeof head, "%s (%s scalar)", v, glab_dtype_name(t->dtype));
+    luaL_addstring(&b, head);
+  } else {
+    snprintf(head, sizeof head, "%s (%s)\n", glab_dtype_name(t->dtype),
+             glab_shape_str(sh, sizeof sh, t->ndim, t->shape));
+    luaL_addstring(&b, head);
+    emit(&p, 0, pos);
+  }
+  luaL_pushresult(&b);
+}
 
 /* ---- life cycle and metadata ------------------------------------------------ */
 
@@ -18,7 +160,7 @@ static int t_gc(lua_State *L) {
 static int t_tostring(lua_State *L) {
   glab_tensor *t = (glab_tensor *)luaL_checkudata(L, 1, LG_TENSOR);
   if (!t->storage) lua_pushliteral(L, "tensor (closed)");
-  else lg_pushtensorstring(L, t);
+  else push_tensor_string(L, t);
   return 1;
 }
 
@@ -597,63 +739,180 @@ static const lg_Reg properties[] = {
 };
 
 static const lg_Reg methods[] = {
-  {"size", t_size, "x:size([dim]) -> n...\nThe sizes of all dimensions (as several values), or of one."},
-  {"stride", t_stride, "x:stride([dim]) -> {s, ...} | s\nStrides in elements (0 along expanded dimensions)."},
+  {"size", t_size,
+   "x:size([dim]) -> n...\n"
+   "The sizes of all dimensions (as several values), or of one."},
+  {"stride", t_stride,
+   "x:stride([dim]) -> {s, ...} | s\n"
+   "Strides in elements (0 along expanded dimensions)."},
   {"dim", t_dim, "x:dim() -> n\nNumber of dimensions (0 for a scalar); also x.ndim."},
   {"numel", t_numel, "x:numel() -> n\nNumber of elements."},
-  {"is_contiguous", t_is_contiguous, "x:is_contiguous() -> boolean\nTrue when the elements lie in row-major order without gaps."},
+  {"is_contiguous", t_is_contiguous,
+   "x:is_contiguous() -> boolean\n"
+   "True when the elements lie in row-major order without gaps."},
   {"item", t_item, "x:item() -> number\nThe value of a one-element tensor."},
-  {"totable", t_totable, "x:totable() -> table\nNested Lua tables of numbers (a number for a scalar)."},
-  {"float", t_float, "x:float() -> Tensor\nAs float32 (x itself when it already is).\nDifferentiable."},
-  {"double", t_double, "x:double() -> Tensor\nAs float64 (x itself when it already is).\nDifferentiable."},
+  {"totable", t_totable,
+   "x:totable() -> table\n"
+   "Nested Lua tables of numbers (a number for a scalar)."},
+  {"float", t_float,
+   "x:float() -> Tensor\n"
+   "As float32 (x itself when it already is).\n"
+   "Differentiable."},
+  {"double", t_double,
+   "x:double() -> Tensor\n"
+   "As float64 (x itself when it already is).\n"
+   "Differentiable."},
   {"to", t_to, "x:to(dtype) -> Tensor\nAs \"float32\" or \"float64\".\nDifferentiable."},
-  {"clone", t_clone, "x:clone() -> Tensor\nA contiguous copy with its own storage.\nDifferentiable."},
-  {"contiguous", t_contiguous, "x:contiguous() -> Tensor\nx when contiguous, else a contiguous copy.\nDifferentiable."},
-  {"copy_", t_copy_, "x:copy_(src) -> x\nCopy src (broadcast, converted) into x's elements.\nIn place: refused on a tensor that requires grad while grad mode is on."},
-  {"fill_", t_fill_, "x:fill_(v) -> x\nSet every element to v.\nIn place: refused on a tensor that requires grad while grad mode is on."},
-  {"zero_", t_zero_, "x:zero_() -> x\nSet every element to 0.\nIn place: refused on a tensor that requires grad while grad mode is on."},
-  {"view", t_view, "x:view(n, ...) -> Tensor\nThe same storage seen with a new shape; one size may be -1.\nFails when the strides do not allow it (then use reshape).\nDifferentiable."},
-  {"reshape", t_reshape, "x:reshape(n, ...) -> Tensor\nA view when possible, else a copy; one size may be -1.\nDifferentiable."},
-  {"flatten", t_flatten, "x:flatten([first=1, [last=-1]]) -> Tensor\nMerge dimensions first..last into one.\nDifferentiable."},
-  {"transpose", t_transpose, "x:transpose(d1, d2) -> Tensor\nView with dimensions d1 and d2 swapped.\nDifferentiable."},
-  {"t", t_t, "x:t() -> Tensor\nTranspose of a matrix (a view); vectors are returned as they are. Also x.T.\nDifferentiable."},
-  {"permute", t_permute, "x:permute(d1, d2, ...) -> Tensor\nView with the dimensions reordered.\nDifferentiable."},
-  {"narrow", t_narrow, "x:narrow(dim, start, length) -> Tensor\nView of elements start..start+length-1 (1-based) along dim.\n"
+  {"clone", t_clone,
+   "x:clone() -> Tensor\n"
+   "A contiguous copy with its own storage.\n"
+   "Differentiable."},
+  {"contiguous", t_contiguous,
+   "x:contiguous() -> Tensor\n"
+   "x when contiguous, else a contiguous copy.\n"
+   "Differentiable."},
+  {"copy_", t_copy_,
+   "x:copy_(src) -> x\n"
+   "Copy src (broadcast, converted) into x's elements.\n"
+   "In place: refused on a tensor that requires grad while grad mode is on."},
+  {"fill_", t_fill_,
+   "x:fill_(v) -> x\n"
+   "Set every element to v.\n"
+   "In place: refused on a tensor that requires grad while grad mode is on."},
+  {"zero_", t_zero_,
+   "x:zero_() -> x\n"
+   "Set every element to 0.\n"
+   "In place: refused on a tensor that requires grad while grad mode is on."},
+  {"view", t_view,
+   "x:view(n, ...) -> Tensor\n"
+   "The same storage seen with a new shape; one size may be -1.\n"
+   "Fails when the strides do not allow it (then use reshape).\n"
+   "Differentiable."},
+  {"reshape", t_reshape,
+   "x:reshape(n, ...) -> Tensor\n"
+   "A view when possible, else a copy; one size may be -1.\n"
+   "Differentiable."},
+  {"flatten", t_flatten,
+   "x:flatten([first=1, [last=-1]]) -> Tensor\n"
+   "Merge dimensions first..last into one.\n"
+   "Differentiable."},
+  {"transpose", t_transpose,
+   "x:transpose(d1, d2) -> Tensor\n"
+   "View with dimensions d1 and d2 swapped.\n"
+   "Differentiable."},
+  {"t", t_t,
+   "x:t() -> Tensor\n"
+   "Transpose of a matrix (a view); vectors are returned as they are. Also x.T.\n"
+   "Differentiable."},
+  {"permute", t_permute,
+   "x:permute(d1, d2, ...) -> Tensor\n"
+   "View with the dimensions reordered.\n"
+   "Differentiable."},
+  {"narrow", t_narrow,
+   "x:narrow(dim, start, length) -> Tensor\n"
+   "View of elements start..start+length-1 (1-based) along dim.\n"
    "x[{...}] takes one entry per dim: i (select), {} (all), {i}, {first, last},\n"
-   "{first, last, step} (inclusive views) or a tensor of positions (index_select).\nDifferentiable."},
-  {"select", t_select, "x:select(dim, i) -> Tensor\nView of index i along dim, which is removed; x[i] is x:select(1, i).\nDifferentiable."},
-  {"expand", t_expand, "x:expand(n, ...) | x:expand(other) -> Tensor\nBroadcast view: size-1 dimensions repeat without copying (-1 keeps a size).\nDifferentiable."},
-  {"diagonal", t_diagonal, "x:diagonal() -> Tensor\nView of the diagonal of the last two dims: (..., n, m) gives (..., min(n, m)).\nDifferentiable."},
-  {"squeeze", t_squeeze, "x:squeeze([dim]) -> Tensor\nRemove size-1 dimensions (all, or only dim).\nDifferentiable."},
-  {"unsqueeze", t_unsqueeze, "x:unsqueeze(dim) -> Tensor\nInsert a size-1 dimension at position dim.\nDifferentiable."},
-  {"add", t_add, "add(a, b) -> Tensor\nElementwise a + b with numpy broadcasting; either may be a number.\nDifferentiable."},
+   "{first, last, step} (inclusive views) or a tensor of positions (index_select).\n"
+   "Differentiable."},
+  {"select", t_select,
+   "x:select(dim, i) -> Tensor\n"
+   "View of index i along dim, which is removed; x[i] is x:select(1, i).\n"
+   "Differentiable."},
+  {"expand", t_expand,
+   "x:expand(n, ...) | x:expand(other) -> Tensor\n"
+   "Broadcast view: size-1 dimensions repeat without copying (-1 keeps a size).\n"
+   "Differentiable."},
+  {"diagonal", t_diagonal,
+   "x:diagonal() -> Tensor\n"
+   "View of the diagonal of the last two dims: (..., n, m) gives (..., min(n, m)).\n"
+   "Differentiable."},
+  {"squeeze", t_squeeze,
+   "x:squeeze([dim]) -> Tensor\n"
+   "Remove size-1 dimensions (all, or only dim).\n"
+   "Differentiable."},
+  {"unsqueeze", t_unsqueeze,
+   "x:unsqueeze(dim) -> Tensor\n"
+   "Insert a size-1 dimension at position dim.\n"
+   "Differentiable."},
+  {"add", t_add,
+   "add(a, b) -> Tensor\n"
+   "Elementwise a + b with numpy broadcasting; either may be a number.\n"
+   "Differentiable."},
   {"sub", t_sub, "sub(a, b) -> Tensor\nElementwise a - b with broadcasting.\nDifferentiable."},
-  {"mul", t_mul, "mul(a, b) -> Tensor\nElementwise a * b with broadcasting (matmul is the matrix product).\nDifferentiable."},
+  {"mul", t_mul,
+   "mul(a, b) -> Tensor\n"
+   "Elementwise a * b with broadcasting (matmul is the matrix product).\n"
+   "Differentiable."},
   {"div", t_div, "div(a, b) -> Tensor\nElementwise a / b with broadcasting.\nDifferentiable."},
   {"pow", t_pow, "pow(a, b) -> Tensor\nElementwise a ^ b with broadcasting.\nDifferentiable."},
-  {"maximum", t_maximum, "maximum(a, b) -> Tensor\nElementwise larger of a and b (NaN propagates).\nDifferentiable."},
-  {"minimum", t_minimum, "minimum(a, b) -> Tensor\nElementwise smaller of a and b (NaN propagates).\nDifferentiable."},
-  {"eq", t_eq, "eq(a, b) -> Tensor\nMask of 1 where a == b, else 0 (same dtype as the inputs).\nA constant: no gradient flows through it (as in PyTorch)."},
-  {"ne", t_ne, "ne(a, b) -> Tensor\nMask of 1 where a ~= b.\nA constant: no gradient flows through it (as in PyTorch)."},
-  {"lt", t_lt, "lt(a, b) -> Tensor\nMask of 1 where a < b.\nA constant: no gradient flows through it (as in PyTorch)."},
-  {"le", t_le, "le(a, b) -> Tensor\nMask of 1 where a <= b.\nA constant: no gradient flows through it (as in PyTorch)."},
-  {"gt", t_gt, "gt(a, b) -> Tensor\nMask of 1 where a > b.\nA constant: no gradient flows through it (as in PyTorch)."},
-  {"ge", t_ge, "ge(a, b) -> Tensor\nMask of 1 where a >= b.\nA constant: no gradient flows through it (as in PyTorch)."},
-  {"add_", t_add_, "x:add_(b) -> x\nIn place x = x + b (b broadcast to x's shape).\nRefused on a tensor that requires grad while grad mode is on."},
-  {"sub_", t_sub_, "x:sub_(b) -> x\nIn place x = x - b.\nRefused on a tensor that requires grad while grad mode is on."},
-  {"mul_", t_mul_, "x:mul_(b) -> x\nIn place x = x * b.\nRefused on a tensor that requires grad while grad mode is on."},
-  {"div_", t_div_, "x:div_(b) -> x\nIn place x = x / b.\nRefused on a tensor that requires grad while grad mode is on."},
+  {"maximum", t_maximum,
+   "maximum(a, b) -> Tensor\n"
+   "Elementwise larger of a and b (NaN propagates).\n"
+   "Differentiable."},
+  {"minimum", t_minimum,
+   "minimum(a, b) -> Tensor\n"
+   "Elementwise smaller of a and b (NaN propagates).\n"
+   "Differentiable."},
+  {"eq", t_eq,
+   "eq(a, b) -> Tensor\n"
+   "Mask of 1 where a == b, else 0 (same dtype as the inputs).\n"
+   "A constant: no gradient flows through it (as in PyTorch)."},
+  {"ne", t_ne,
+   "ne(a, b) -> Tensor\n"
+   "Mask of 1 where a ~= b.\n"
+   "A constant: no gradient flows through it (as in PyTorch)."},
+  {"lt", t_lt,
+   "lt(a, b) -> Tensor\n"
+   "Mask of 1 where a < b.\n"
+   "A constant: no gradient flows through it (as in PyTorch)."},
+  {"le", t_le,
+   "le(a, b) -> Tensor\n"
+   "Mask of 1 where a <= b.\n"
+   "A constant: no gradient flows through it (as in PyTorch)."},
+  {"gt", t_gt,
+   "gt(a, b) -> Tensor\n"
+   "Mask of 1 where a > b.\n"
+   "A constant: no gradient flows through it (as in PyTorch)."},
+  {"ge", t_ge,
+   "ge(a, b) -> Tensor\n"
+   "Mask of 1 where a >= b.\n"
+   "A constant: no gradient flows through it (as in PyTorch)."},
+  {"add_", t_add_,
+   "x:add_(b) -> x\n"
+   "In place x = x + b (b broadcast to x's shape).\n"
+   "Refused on a tensor that requires grad while grad mode is on."},
+  {"sub_", t_sub_,
+   "x:sub_(b) -> x\n"
+   "In place x = x - b.\n"
+   "Refused on a tensor that requires grad while grad mode is on."},
+  {"mul_", t_mul_,
+   "x:mul_(b) -> x\n"
+   "In place x = x * b.\n"
+   "Refused on a tensor that requires grad while grad mode is on."},
+  {"div_", t_div_,
+   "x:div_(b) -> x\n"
+   "In place x = x / b.\n"
+   "Refused on a tensor that requires grad while grad mode is on."},
   {"neg", t_neg, "neg(x) -> Tensor\n-x elementwise.\nDifferentiable."},
   {"abs", t_abs, "abs(x) -> Tensor\n|x| elementwise.\nDifferentiable."},
   {"exp", t_exp, "exp(x) -> Tensor\ne^x elementwise.\nDifferentiable."},
-  {"log", t_log, "log(x) -> Tensor\nNatural logarithm elementwise (-inf at 0, NaN below).\nDifferentiable."},
+  {"log", t_log,
+   "log(x) -> Tensor\n"
+   "Natural logarithm elementwise (-inf at 0, NaN below).\n"
+   "Differentiable."},
   {"log1p", t_log1p, "log1p(x) -> Tensor\nlog(1 + x), accurate for small x.\nDifferentiable."},
   {"expm1", t_expm1, "expm1(x) -> Tensor\nexp(x) - 1, accurate for small x.\nDifferentiable."},
   {"sqrt", t_sqrt, "sqrt(x) -> Tensor\nSquare root elementwise.\nDifferentiable."},
   {"tanh", t_tanh, "tanh(x) -> Tensor\nHyperbolic tangent elementwise.\nDifferentiable."},
-  {"sigmoid", t_sigmoid, "sigmoid(x) -> Tensor\n1 / (1 + exp(-x)), computed without overflow.\nDifferentiable."},
+  {"sigmoid", t_sigmoid,
+   "sigmoid(x) -> Tensor\n"
+   "1 / (1 + exp(-x)), computed without overflow.\n"
+   "Differentiable."},
   {"relu", t_relu, "relu(x) -> Tensor\nmax(x, 0) elementwise.\nDifferentiable."},
-  {"softplus", t_softplus, "softplus(x) -> Tensor\nlog(1 + exp(x)), computed without overflow.\nDifferentiable."},
+  {"softplus", t_softplus,
+   "softplus(x) -> Tensor\n"
+   "log(1 + exp(x)), computed without overflow.\n"
+   "Differentiable."},
   {"square", t_square, "square(x) -> Tensor\nx * x elementwise.\nDifferentiable."},
   {"sin", t_sin, "sin(x) -> Tensor\nSine elementwise.\nDifferentiable."},
   {"cos", t_cos, "cos(x) -> Tensor\nCosine elementwise.\nDifferentiable."},
@@ -662,15 +921,31 @@ static const lg_Reg methods[] = {
   {"round", t_round, "round(x) -> Tensor\nRound half away from zero elementwise.\nDifferentiable."},
   {"sign", t_sign, "sign(x) -> Tensor\n-1, 0 or 1 elementwise.\nDifferentiable."},
   {"reciprocal", t_reciprocal, "reciprocal(x) -> Tensor\n1 / x elementwise.\nDifferentiable."},
-  {"erf", t_erf, "erf(x) -> Tensor\nThe error function 2/sqrt(pi) int_0^x exp(-t^2) dt (the C library's erf); the\nstandard normal CDF is 0.5 * erfc(-x / sqrt(2)).\nDifferentiable."},
-  {"erfc", t_erfc, "erfc(x) -> Tensor\n1 - erf(x), accurate in the tail where 1 - erf(x) would round to 0 (the C library's erfc).\nDifferentiable."},
-  {"clamp", t_clamp, "clamp(x, [min], [max]) -> Tensor\nLimit every element to [min, max] (nil: unbounded).\nDifferentiable."},
-  {"clamp_", t_clamp_, "x:clamp_([min], [max]) -> x\nIn-place clamp.\nIn place: refused on a tensor that requires grad while grad mode is on."},
+  {"erf", t_erf,
+   "erf(x) -> Tensor\n"
+   "The error function 2/sqrt(pi) int_0^x exp(-t^2) dt (the C library's erf); the\n"
+   "standard normal CDF is 0.5 * erfc(-x / sqrt(2)).\n"
+   "Differentiable."},
+  {"erfc", t_erfc,
+   "erfc(x) -> Tensor\n"
+   "1 - erf(x), accurate in the tail where 1 - erf(x) would round to 0 (the C library's erfc).\n"
+   "Differentiable."},
+  {"clamp", t_clamp,
+   "clamp(x, [min], [max]) -> Tensor\n"
+   "Limit every element to [min, max] (nil: unbounded).\n"
+   "Differentiable."},
+  {"clamp_", t_clamp_,
+   "x:clamp_([min], [max]) -> x\n"
+   "In-place clamp.\n"
+   "In place: refused on a tensor that requires grad while grad mode is on."},
   {NULL, NULL, NULL}
 };
 
 static const lg_Reg functions[] = {
-  {"where", t_where, "where(mask, a, b) -> Tensor\nElementwise mask ~= 0 and a or b; all three broadcast together.\nDifferentiable."},
+  {"where", t_where,
+   "where(mask, a, b) -> Tensor\n"
+   "Elementwise mask ~= 0 and a or b; all three broadcast together.\n"
+   "Differentiable."},
   {NULL, NULL, NULL}
 };
 
@@ -699,28 +974,4 @@ void lg_open_tensor(lua_State *L) {
   lg_setfuncs(L, methods);
   lg_setfuncs(L, functions);
   lua_pop(L, 1);
-}
-
-/* Extra read-only fields (and, where setters is not NULL, assignable ones)
-** from other binding files. */
-void lg_add_properties(lua_State *L, const lg_Reg *props, const lg_Reg *setters) {
-  luaL_getmetatable(L, LG_TENSOR);
-  lua_getfield(L, -1, "__properties");
-  lg_setfuncs(L, props);
-  lua_pop(L, 1);
-  if (setters) {
-    lua_getfield(L, -1, "__setters");
-    lg_setfuncs(L, setters);
-    lua_pop(L, 1);
-  }
-  lua_pop(L, 1);
-}
-
-/* Extra methods from other binding files join the method table. */
-void lg_add_methods(lua_State *L, const lg_Reg *r) {
-  luaL_getmetatable(L, LG_TENSOR);
-  lua_getfield(L, -1, "__methods");
-  lg_setfuncs(L, r);
-  lua_pop(L, 2);
-  lg_setfuncs(L, r);      /* and into the module table at the top */
 }

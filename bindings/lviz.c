@@ -17,7 +17,7 @@
 
 #include "../core/viz/plot.h"
 #include "../core/viz/window.h"
-#include "lgenlab.h"
+#include "laux.h"
 
 #define LG_FIGURE "genlab.Figure"
 #define FIGURES_KEY "genlab.figures"
@@ -1079,65 +1079,148 @@ static int v_degenerate(lua_State *L) {
 }
 
 static const lg_Reg methods[] = {
-  {"grid", v_grid, "fig:grid(images, [{panel=1, rows=, cols=, pad=2, norm=\"global\"|\"tile\"|\"none\", signed=false, title=, captions=}]) -> fig\nA collage: images (N, H, W), (N, 1, H, W), (N, H, W, 3), flattened square tiles (N, D), or a list.\nTiles fill the panel: by whole pixels (crisp) for small tiles and from 2x, else smoothly (bilinear\nup, box-averaged down). norm scales by the min/max of all tiles,\nof each tile, or not at all (values in [0, 1]). signed: blue-white-red with 0 white (eigenvectors)."},
-  {"heatmap", v_heatmap, "fig:heatmap(M, [{panel=1, signed=false, title=}]) -> fig\nA matrix as colours (viridis, or blue-white-red centred at 0 when signed) with a colour bar."},
-  {"line", v_line, "fig:line(y | {y=, x=, label=, dashed=false} | {{y=, x=, label=, dashed=}, ...}, [{panel=1, title=, xlabel=, ylabel=, logy=false, bars=false, hline=, hline_label=}]) -> fig\nLine plot of one or several series (x defaults to 1..n), with a legend in the corner that hides the\n"
-   "least data (a dashed series has a dashed swatch), readable ticks (whole numbers only when every x\n"
-   "is one: epochs, iterations), a log y axis and a dashed horizontal reference line (e.g. the\nclosed-form NLL). bars = true draws each series as bars from 0, side by side at each x (a\n"
+  {"grid", v_grid,
+   "fig:grid(images, [{panel=1, rows=, cols=, pad=2, "
+   "norm=\"global\"|\"tile\"|\"none\", signed=false, title=, captions=}]) -> fig\n"
+   "A collage: images (N, H, W), (N, 1, H, W), (N, H, "
+   "W, 3), flattened square tiles (N, D), or a list.\n"
+   "Tiles fill the panel: by whole pixels (crisp) for "
+   "small tiles and from 2x, else smoothly (bilinear\n"
+   "up, box-averaged down). norm scales by the min/max of all tiles,\n"
+   "of each tile, or not at all (values in [0, 1]). "
+   "signed: blue-white-red with 0 white (eigenvectors)."},
+  {"heatmap", v_heatmap,
+   "fig:heatmap(M, [{panel=1, signed=false, title=}]) -> fig\n"
+   "A matrix as colours (viridis, or blue-white-red centred at 0 when signed) with a colour bar."},
+  {"line", v_line,
+   "fig:line(y | {y=, x=, label=, dashed=false} | {{y=, x=, label=, dashed=}, ...}, [{panel=1, "
+   "title=, xlabel=, ylabel=, logy=false, bars=false, hline=, hline_label=}]) -> fig\n"
+   "Line plot of one or several series (x defaults to "
+   "1..n), with a legend in the corner that hides the\n"
+   "least data (a dashed series has a dashed swatch), "
+   "readable ticks (whole numbers only when every x\n"
+   "is one: epochs, iterations), a log y axis and a dashed horizontal reference line (e.g. the\n"
+   "closed-form NLL). bars = true draws each series as bars from 0, side by side at each x (a\n"
    "posterior over components). A panel not drawn yet says so."},
-  {"scatter", v_scatter, "fig:scatter(x, y, [{panel=1, colors=, sizes=, title=, xlabel=, ylabel=, xlim={lo, hi}, ylim=, legend=}]) -> fig\nPoints; colors as (n, 3) RGB in [0, 1] or n category numbers (1, 2, ...); sizes in pixels;\nxlim and ylim fix the axes (a plot that the user clicks points into); legend names the categories\n1, 2, ... in their colours (at most 12)."},
-  {"graph", v_graph, "fig:graph(nodes, edges, [{panel=1, seed=0, labels=, title=, pos=}]) -> fig\nnodes: (n, 3) RGB features in [0, 1] colouring each node, or a count n; edges: (m, 2) or {{a, b}, ...},\n1-based. Laid out by Fruchterman-Reingold with the seed (or at pos (n, 2)); labels number the nodes."},
-  {"show", v_show, "fig:show() -> fig\nDraw the figure: in its window (opened on first use, redrawn at most ~30 times a second, never\nblocking), or without a display as out/<script>/<name>.png. Call it inside a training loop.\nKeys: s saves a PNG, space pauses at the next show(), n steps while paused, + and - change the\n"
-   "redraw rate, 0 resets zoom, q closes the window; the wheel zooms an image panel, a drag pans it."},
-  {"save", v_save, "fig:save([path]) -> path\nWrite the figure as a PNG (default out/<script>/<name>.png)."},
-  {"health", v_health, "fig:health() -> {{panel=, title=, spread=, degenerate=, same=}, ...}\nFor each image-grid panel: spread, the mean over pixel positions of the standard deviation across\n"
-   "its images of the intensities as shown (0 to 1), and same, the first two identical images; a grid\n"
-   "is degenerate (flat grey tiles, chains all in one mode) when spread < 0.05 or two are identical."},
-  {"render", v_render, "fig:render() -> Tensor\nThe figure's pixels as an (H, W, 4) float32 RGBA tensor in [0, 1]."},
+  {"scatter", v_scatter,
+   "fig:scatter(x, y, [{panel=1, colors=, sizes=, title=, "
+   "xlabel=, ylabel=, xlim={lo, hi}, ylim=, legend=}]) -> fig\n"
+   "Points; colors as (n, 3) RGB in [0, 1] or n category numbers (1, 2, ...); sizes in pixels;\n"
+   "xlim and ylim fix the axes (a plot that the user "
+   "clicks points into); legend names the categories\n"
+   "1, 2, ... in their colours (at most 12)."},
+  {"graph", v_graph,
+   "fig:graph(nodes, edges, [{panel=1, seed=0, labels=, title=, pos=}]) -> fig\n"
+   "nodes: (n, 3) RGB features in [0, 1] colouring each "
+   "node, or a count n; edges: (m, 2) or {{a, b}, ...},\n"
+   "1-based. Laid out by Fruchterman-Reingold with the "
+   "seed (or at pos (n, 2)); labels number the nodes."},
+  {"show", v_show,
+   "fig:show() -> fig\n"
+   "Draw the figure: in its window (opened on first "
+   "use, redrawn at most ~30 times a second, never\n"
+   "blocking), or without a display as out/<script>/<name>.png. Call it inside a training loop.\n"
+   "Keys: s saves a PNG, space pauses at the next "
+   "show(), n steps while paused, + and - change the\n"
+   "redraw rate, 0 resets zoom, q closes the window; "
+   "the wheel zooms an image panel, a drag pans it."},
+  {"save", v_save,
+   "fig:save([path]) -> path\n"
+   "Write the figure as a PNG (default out/<script>/<name>.png)."},
+  {"health", v_health,
+   "fig:health() -> {{panel=, title=, spread=, degenerate=, same=}, ...}\n"
+   "For each image-grid panel: spread, the mean over "
+   "pixel positions of the standard deviation across\n"
+   "its images of the intensities as shown (0 to 1), "
+   "and same, the first two identical images; a grid\n"
+   "is degenerate (flat grey tiles, chains all in one "
+   "mode) when spread < 0.05 or two are identical."},
+  {"render", v_render,
+   "fig:render() -> Tensor\n"
+   "The figure's pixels as an (H, W, 4) float32 RGBA tensor in [0, 1]."},
   {"close", v_close, "fig:close()\nClose the window and free the figure."},
-  {"on", v_on, "fig:on(\"hover\" | \"click\" | \"drag\" | \"release\" | \"wheel\" | \"key\", fn | nil) -> fig\n"
-   "fn(ev) runs on the Lua thread between steps (at fig:show(), viz.pump(), a pause or the prompt)\n"
-   "for each such event: ev.panel (1-based), ev.inside; on a plot ev.x, ev.y in its data coordinates\n"
-   "and the nearest point (ev.nearest, ev.series, ev.nx, ev.ny); on an image grid ev.tile, ev.row,\n"
+  {"on", v_on,
+   "fig:on(\"hover\" | \"click\" | \"drag\" | \"release\" | \"wheel\" | \"key\", fn | nil) -> fig\n"
+   "fn(ev) runs on the Lua thread between steps (at "
+   "fig:show(), viz.pump(), a pause or the prompt)\n"
+   "for each such event: ev.panel (1-based), ev.inside; "
+   "on a plot ev.x, ev.y in its data coordinates\n"
+   "and the nearest point (ev.nearest, ev.series, "
+   "ev.nx, ev.ny); on an image grid ev.tile, ev.row,\n"
    "ev.col and ev.value; ev.button, ev.shift, ev.ctrl, ev.wheel, ev.key, ev.px/ev.py (pixels). A\n"
    "callback that raises is reported with its traceback; the window and the loop go on."},
-  {"key", v_key, "fig:key(ch, fn) -> fig\nfn(ev) when the key ch is typed in the window (not space, s, q, n, + or -: the window's own:\n"
-   "space pauses and resumes, n runs one step while paused, + and - redraw more or less often, s saves\n"
+  {"key", v_key,
+   "fig:key(ch, fn) -> fig\n"
+   "fn(ev) when the key ch is typed in the window (not space, s, q, n, + or -: the window's own:\n"
+   "space pauses and resumes, n runs one step while "
+   "paused, + and - redraw more or less often, s saves\n"
    "a PNG, q closes)."},
-  {"slider", v_slider, "fig:slider{name=, min=0, max=1, log=false, value=min} -> slider\nA slider in the figure's control strip (drawn in the PNG too); slider:value() reads it in\n"
+  {"slider", v_slider,
+   "fig:slider{name=, min=0, max=1, log=false, value=min} -> slider\n"
+   "A slider in the figure's control strip (drawn in the PNG too); slider:value() reads it in\n"
    "the training loop, slider:set(v) moves it. Drag it with the mouse."},
-  {"button", v_button, "fig:button(label, fn) -> fig\nA button in the control strip; fn(fig) runs when it is clicked."},
-  {"view", v_view, "fig:view(panel, [zoom, cx, cy]) -> zoom, cx, cy\nHow image panel `panel` is shown: magnified zoom times (1 to 64) about the point at fractions\n"
-   "(cx, cy) of its picture; with zoom given, set it. In a window the wheel zooms about the mouse,\n"
+  {"button", v_button,
+   "fig:button(label, fn) -> fig\n"
+   "A button in the control strip; fn(fig) runs when it is clicked."},
+  {"view", v_view,
+   "fig:view(panel, [zoom, cx, cy]) -> zoom, cx, cy\n"
+   "How image panel `panel` is shown: magnified zoom times (1 to 64) about the point at fractions\n"
+   "(cx, cy) of its picture; with zoom given, set it. "
+   "In a window the wheel zooms about the mouse,\n"
    "a drag pans (the right button, or the left when no drag callback is set) and 0 resets; zoomed\n"
    "pixels stay whole (nearest-neighbour), and the zoom survives the panel's redraws."},
-  {"pixel", v_pixel, "fig:pixel(panel, x, y) -> px, py | fig:pixel(panel, row, col, [tile=1]) -> px, py\nThe canvas pixel of data point (x, y) in a line or scatter panel, or of the centre of an image\n"
+  {"pixel", v_pixel,
+   "fig:pixel(panel, x, y) -> px, py | fig:pixel(panel, row, col, [tile=1]) -> px, py\n"
+   "The canvas pixel of data point (x, y) in a line "
+   "or scatter panel, or of the centre of an image\n"
    "grid's pixel (row, col) of tile: where to send fig:_event (zoom included)."},
-  {"is_open", v_is_open, "fig:is_open() -> boolean\nWhether the figure's window is open (false headless, or once the user closed it)."},
-  {"status", v_status, "fig:status() -> string\nThe status line: what the mouse is over (tile, pixel and value; the nearest point)."},
-  {"_event", v_event, "fig:_event{kind=\"move\"|\"press\"|\"release\"|\"wheel\"|\"key\", x=, y=, button=1, key=, wheel=, shift=, ctrl=} -> fig\n"
-   "Queue an event as the window would deliver it, at canvas pixel (x, y): for tests and scripted demos."},
+  {"is_open", v_is_open,
+   "fig:is_open() -> boolean\n"
+   "Whether the figure's window is open (false headless, or once the user closed it)."},
+  {"status", v_status,
+   "fig:status() -> string\n"
+   "The status line: what the mouse is over (tile, pixel and value; the nearest point)."},
+  {"_event", v_event,
+   "fig:_event{kind=\"move\"|\"press\"|\"release\"|\"wheel\"|\"key\", "
+   "x=, y=, button=1, key=, wheel=, shift=, ctrl=} -> fig\n"
+   "Queue an event as the window would deliver it, at "
+   "canvas pixel (x, y): for tests and scripted demos."},
   {NULL, NULL, NULL}
 };
 
 static const lg_Reg slider_methods[] = {
   {"value", s_value, "slider:value() -> number\nThe slider's current value."},
   {"set", s_set, "slider:set(v) -> slider\nMove the slider to v (clamped to its range)."},
-  {"held", s_held, "slider:held() -> boolean\nWhether the mouse is dragging the slider now: act on a value once it is let go."},
+  {"held", s_held,
+   "slider:held() -> boolean\n"
+   "Whether the mouse is dragging the slider now: act on a value once it is let go."},
   {NULL, NULL, NULL}
 };
 
 static const lg_Reg functions[] = {
-  {"figure", v_figure, "viz.figure([{title=, rows=1, cols=1, width=, height=, name=}]) -> Figure\nA figure of rows x cols panels; fill panels with fig:grid/heatmap/line/scatter/graph({panel = k}).\nname (default: from the title) names its PNG file."},
-  {"wait", v_wait, "viz.wait()\nKeep every open figure window answering (hover, zoom, controls, callbacks) until each is\n"
+  {"figure", v_figure,
+   "viz.figure([{title=, rows=1, cols=1, width=, height=, name=}]) -> Figure\n"
+   "A figure of rows x cols panels; fill panels with "
+   "fig:grid/heatmap/line/scatter/graph({panel = k}).\n"
+   "name (default: from the title) names its PNG file."},
+  {"wait", v_wait,
+   "viz.wait()\n"
+   "Keep every open figure window answering (hover, zoom, controls, callbacks) until each is\n"
    "closed. A script's end does this by itself unless --no-wait."},
-  {"headless", v_headless, "viz.headless() -> boolean\nTrue when figures go to PNG files: --headless, GENLAB_HEADLESS, or no usable display."},
-  {"degenerate", v_degenerate, "viz.degenerate(images, [{norm=\"none\"|\"global\"|\"tile\", signed=false}]) -> boolean, health\n"
+  {"headless", v_headless,
+   "viz.headless() -> boolean\n"
+   "True when figures go to PNG files: --headless, GENLAB_HEADLESS, or no usable display."},
+  {"degenerate", v_degenerate,
+   "viz.degenerate(images, [{norm=\"none\"|\"global\"|\"tile\", "
+   "signed=false}]) -> boolean, health\n"
    "Whether images (any shape fig:grid takes) would make a degenerate grid, by fig:health's rule\n"
    "(spread < 0.05, or two identical images); health = {spread=, degenerate=, same={a, b}}."},
   {"outdir", v_outdir, "viz.outdir() -> path\nWhere PNGs of this script go: out/<script name>."},
-  {"pump", v_pump, "viz.pump([seconds=0])\nAnswer every figure's window and run the callbacks of its queued events (fig:show() does\n"
-   "this too; the prompt does it while it waits); with seconds, keep answering that long, asleep between\n"
+  {"pump", v_pump,
+   "viz.pump([seconds=0])\n"
+   "Answer every figure's window and run the callbacks of its queued events (fig:show() does\n"
+   "this too; the prompt does it while it waits); with "
+   "seconds, keep answering that long, asleep between\n"
    "events: a live demo's pause between steps."},
   {NULL, NULL, NULL}
 };
@@ -1157,15 +1240,5 @@ void lg_open_viz(lua_State *L) {
   lg_setfuncs(L, slider_methods);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
-  lua_newtable(L);
   lg_setfuncs(L, functions);
-  lg_setdoc(L, -1, "genlab.viz: figures drawn live in windows, or as PNGs without a display.\n"
-            "Keys in a window: space pauses and resumes, n runs one step while paused, + and - redraw\n"
-            "more or less often, s saves a PNG, q closes. Mouse: fig:on(\"hover\"|\"click\"|\"drag\"|\"release\"|\n"
-            "\"wheel\"|\"key\", fn) with the panel and data coordinates (or tile, pixel, value) under it;\n"
-            "fig:slider, fig:button and fig:key add controls in a strip under the panels. On an image\n"
-            "panel the wheel zooms (whole pixels), a drag pans, 0 shows it whole again (fig:view).");
-  lua_pushvalue(L, -1);
-  lua_setfield(L, -3, "plot");
-  lua_setfield(L, -2, "viz");
 }

@@ -21,6 +21,7 @@
 #include <readline/readline.h>
 
 #include "../core/viz/window.h"
+#include "laux.h"
 #include "lgenlab.h"
 #include "version.h"          /* GENLAB_VERSION, GENLAB_COMMIT: made by the Makefile */
 
@@ -149,6 +150,35 @@ static int handle_script(lua_State *L, char **argv) {
   return report(L, status);
 }
 
+#ifndef GENLAB_SCRIPTS_DIR
+#define GENLAB_SCRIPTS_DIR "scripts"
+#endif
+
+/* require finds a script's neighbours and the course scripts' shared
+** module (require "common"): package.path starts with the directory of
+** file (when there is one) and the scripts directory ($GENLAB_SCRIPTS, else
+** the checkout's scripts/ that the Makefile compiled in). */
+static void add_script_paths(lua_State *L, const char *file) {
+  const char *dir = getenv("GENLAB_SCRIPTS");
+  const char *slash = file ? strrchr(file, '/') : NULL;
+  int n = 0;
+  lua_getglobal(L, "package");
+  if (slash) {
+    lua_pushlstring(L, file, (size_t)(slash - file));
+    n++;
+  } else if (file) {
+    lua_pushliteral(L, ".");
+    n++;
+  }
+  if (n) lua_pushliteral(L, "/?.lua;"), n++;
+  lua_pushstring(L, dir && *dir ? dir : GENLAB_SCRIPTS_DIR);
+  lua_pushliteral(L, "/?.lua;");
+  lua_getfield(L, -(n + 3), "path");
+  lua_concat(L, n + 3);
+  lua_setfield(L, -2, "path");
+  lua_pop(L, 1);
+}
+
 /* `genlab notebook FILE [args]`: genlab.notebook.main runs and renders it.
 ** Windows show the run live but never hold the report back at the end.
 ** Returns the exit status. */
@@ -156,6 +186,7 @@ static int handle_notebook(lua_State *L, int argc, char **argv) {
   argc = take_own_flags(argv, argc, 1);
   setenv("GENLAB_NO_WAIT", "1", 1);
   createargtable(L, argv, argc, 1);
+  add_script_paths(L, argc > 2 ? argv[2] : NULL);
   lua_getglobal(L, "genlab");
   lua_getfield(L, -1, "notebook");
   lua_getfield(L, -1, "main");
@@ -546,6 +577,7 @@ static int pmain(lua_State *L) {
   script = i < argc ? i : 0;
   if (script) argc = take_own_flags(argv, argc, script);
   createargtable(L, argv, argc, script);
+  add_script_paths(L, script && strcmp(argv[script], "-") != 0 ? argv[script] : NULL);
   if (has_e || !script) export_globals(L);           /* -e and stdin see what the prompt sees */
   for (int k = 1; k < (script ? script : argc); k++) {
     if (strcmp(argv[k], "-e") == 0) {

@@ -16,12 +16,13 @@
 
 -- %% setup
 local G = require "genlab"
-local C = dofile((arg[0]:match("^(.*/)") or "./") .. "../scripts/common.lua")
+local C = require "common"
 -- the sizes are each exercise's own for the configuration (--smoke, the default or --full)
 local o = C.options({cpts = "", faces = "", graphs = ""},
                     {cpts = "", faces = "", graphs = ""},
                     {cpts = "", faces = "", graphs = ""},
-                    "Seed 002's notebook: image autoregression, p-PCA, classroom graphs, the linear-Gaussian MLE")
+                    "Seed 002's notebook: image autoregression, " ..
+                    "p-PCA, classroom graphs, the linear-Gaussian MLE")
 print(("configuration: %s (--smoke: the tests' seconds; the default: trained results in minutes; " ..
        "--full: the seed's sizes)"):format(G.handin.config(o)))
 -- each problem runs its exercise with the notebook's configuration and the course's files
@@ -58,7 +59,8 @@ local ar = C.exercise("seed002_1_autoregression", passed{cpts = o.cpts})
 -- give this run's floor, how far above it the LSTM ended, and its $\mathrm{KL}(p \,\|\, q)$.
 
 -- %% the floor, and how close the LSTM gets
-print(string.format("H(p) = %.4f nats per image; the LSTM ends %.4f above it, with %d parameters against %d CPT entries",
+print(string.format("H(p) = %.4f nats per image; the LSTM ends %.4f " ..
+  "above it, with %d parameters against %d CPT entries",
                     ar.entropy, ar.losses[#ar.losses] - ar.entropy, ar.params, ar.entries))
 
 -- %% [markdown]

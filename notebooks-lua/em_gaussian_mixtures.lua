@@ -9,7 +9,7 @@
 
 -- %% setup
 local G = require "genlab"
-local C = dofile((arg[0]:match("^(.*/)") or "./") .. "../scripts/common.lua")
+local C = require "common"
 local o = C.options({}, {}, {}, "Lecture 3's notebook: EM, k-means, sampling and the bound")
 local args = C.passed(o)
 print(("configuration: %s (--smoke: the tests' seconds; the default: trained results in minutes; " ..

@@ -15,7 +15,7 @@
 
 -- %% setup
 local G = require "genlab"
-local C = dofile((arg[0]:match("^(.*/)") or "./") .. "../scripts/common.lua")
+local C = require "common"
 local o = C.options({}, {}, {}, "Problem set 1's notebook: every exercise")
 local args = C.passed(o)
 print(("configuration: %s (--smoke: the tests' seconds; the default: trained results in minutes; " ..
@@ -33,7 +33,8 @@ print(("configuration: %s (--smoke: the tests' seconds; the default: trained res
 
 -- %% 1.1(a) closed-form Gaussian
 local a = C.exercise("ps1_1a_gaussian", args)
-print(("test NLL %.2f nats per patch against %.2f on the training patches: %.1f nats worse on the held-out photo")
+print(("test NLL %.2f nats per patch against %.2f on the " ..
+  "training patches: %.1f nats worse on the held-out photo")
       :format(a.nll_test, a.nll_train, a.nll_test - a.nll_train))
 
 -- %% [markdown]
@@ -89,7 +90,8 @@ print(("SGD's test NLL is %.2f nats above the closed form's: %s"):format(d.sgd -
 local g = C.exercise("ps1_1efg_gmm", args)
 local best = 1
 for i = 2, #g.K do if g.test_nll[i] < g.test_nll[best] then best = i end end
-print(("(f) the lowest test NLL is K = %d's, %.2f nats per patch, %.2f below the single Gaussian's %.2f")
+print(("(f) the lowest test NLL is K = %d's, %.2f nats " ..
+  "per patch, %.2f below the single Gaussian's %.2f")
       :format(g.K[best], g.test_nll[best], g.gaussian - g.test_nll[best], g.gaussian))
 
 -- %% [markdown]

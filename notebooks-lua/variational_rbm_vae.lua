@@ -15,7 +15,7 @@
 
 -- %% setup
 local G = require "genlab"
-local C = dofile((arg[0]:match("^(.*/)") or "./") .. "../scripts/common.lua")
+local C = require "common"
 -- the sizes are each exercise's own for the configuration (--smoke, the default or --full)
 local o = C.options({seed = 2025}, {seed = 2025}, {seed = 2025},
                     "Seed 004's notebook: problems 1-3 and EC-1 checked, problem 4's RBM and VAEs")
@@ -145,7 +145,8 @@ local full = G.handin.results({rbm.folder, "out/seed004_4_rbm"}, "results.json",
 local rbm_full = full and string.format("In a full run (`--full`, %s, commit %s: %d training images, %d epochs) " ..
     "the test log-likelihood is %s.", full.date:sub(1, 10), full.commit, full.options.train, full.options.epochs,
     per_k(full.results, "ll", "$%.1f$"))
-  or "A `--full` run (all 60,000 images, 20 epochs) has not been made here; its numbers would be quoted in this place."
+  or "A `--full` run (all 60,000 images, 20 epochs) has not been " ..
+    "made here; its numbers would be quoted in this place."
 
 -- %% [markdown]
 -- The first row of the figure runs chains from 64 test images, the second from images whose pixels

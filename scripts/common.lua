@@ -4,7 +4,7 @@
 -- must reach, the patch data sets of PS1 1.1, unit conversions, where models
 -- are kept, and running an exercise from a notebook.
 --
---   local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
+--   local C = require "common"      -- genlab puts scripts/ on package.path
 --   local o = C.options({epochs = 1}, {epochs = 5}, {epochs = 20}, "what the script does")
 --   ...
 --   C.floor("VAE1 N_z=20 test reconstruction", rec, "<=", 25)
@@ -80,7 +80,8 @@ local function same_keys(smoke, default, full)
 end
 
 local function help(smoke, default, full, about, forms)
-  print(about .. "\n\nConfigurations: --smoke (the tests: seconds, tiny data), the default (trained results" ..
+  print(about .. "\n\n" ..
+    "Configurations: --smoke (the tests: seconds, tiny data), the default (trained results" ..
         "\nin minutes), --full (the seed's sizes). Options (--smoke / default / --full):")
   local keys = {}
   for k in pairs(default) do keys[#keys + 1] = k end
@@ -256,9 +257,9 @@ function C.bits_per_pixel(nll, d)
 end
 
 -- Where the patch models are saved (the denoising exercise reads them).
-function C.model_path(name)
+function C.model_path(name, ext)
   os.execute("mkdir -p out/models")
-  return "out/models/" .. name .. ".ckpt"
+  return "out/models/" .. name .. (ext or ".ckpt")
 end
 
 -- Points of the 2-sigma ellipse of each component of a 2-D mixture, 60
@@ -302,13 +303,16 @@ end
 -- as the command line would with args, e.g. {"--full"}: its printing and its
 -- figures land where the caller's do, and its result comes back.  One script
 -- serves both, so a notebook never copies an exercise.  The floors it checked
--- join the caller's (C.floors), whose C.finish reports them.
+-- join the caller's (C.floors), whose C.finish reports them.  The exercise's
+-- require "common" loads a C of its own (its options, its floors), as it
+-- would from the command line.
 function C.exercise(name, args)
   local path = here .. name .. ".lua"
-  local caller = arg
+  local caller, shared = arg, package.loaded.common
   arg = {[0] = path, exercise_of = caller and caller[0] or "?", table.unpack(args or {})}
+  package.loaded.common = nil
   local ok, r = xpcall(dofile, debug.traceback, path)   -- the script's own lines in the message
-  arg = caller
+  arg, package.loaded.common = caller, shared
   if not ok then error(r, 0) end
   for _, f in ipairs(type(r) == "table" and r.floors or {}) do C.floors[#C.floors + 1] = f end
   return r

@@ -9,24 +9,21 @@
 --
 --   ./genlab scripts/demo.lua                 (what make demo runs)
 local G = require "genlab"
-local here = arg[0]:match("^(.*/)") or "./"
+local C = require "common"
 
 -- Run an exercise script as if started with these arguments.
 local function run(script, args, what)
-  print(("\n== %s\n   ./genlab scripts/%s %s\n"):format(what, script, table.concat(args, " ")))
-  local saved = arg
-  arg = {[0] = here .. script, table.unpack(args)}
+  print(("\n== %s\n   ./genlab scripts/%s.lua %s\n"):format(what, script, table.concat(args, " ")))
   local t0 = G.time()
-  dofile(here .. script)
-  arg = saved
+  C.exercise(script, args)
   print(("   (%.0f s)"):format(G.time() - t0))
 end
 
 print("genlab: the problem set on Gaussian patch models, live" ..
       (G.viz.headless() and " (no display: figures go to out/ as PNGs)" or " (press space to pause, s to save a figure)"))
-run("ps1_1efg_gmm.lua", {"--epochs=10", "--n_train=20000"},
+run("ps1_1efg_gmm", {"--epochs=10", "--n_train=20000"},
     "1. Gaussian mixtures of image patches, trained by SGD, samples redrawn as they learn")
-run("ps1_2_denoise.lua", {"--crop=256"},
+run("ps1_2_denoise", {"--crop=256"},
     "2. Denoising the held-out photo with a mixture prior (EPLL), the PSNR rising")
 print([[
 

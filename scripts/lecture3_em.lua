@@ -8,7 +8,7 @@
 --   ./genlab scripts/lecture3_em.lua             600 points, 3 components
 --   ./genlab scripts/lecture3_em.lua --full      3000 points, 5 components, slower animation
 local G = require "genlab"
-local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
+local C = require "common"
 local o = C.options({n = 600, K = 3, iters = 40, delay = 0.15, seed = 3},
                     {n = 600, K = 3, iters = 40, delay = 0.15, seed = 3},
                     {n = 3000, K = 5, iters = 100, delay = 0.3, seed = 3},

@@ -9,7 +9,7 @@
 --   ./genlab scripts/lecture3_em_interactive.lua          live window
 --   ./genlab scripts/lecture3_em_interactive.lua --smoke  scripted clicks, headless: the test
 local G = require "genlab"
-local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
+local C = require "common"
 local o = C.options({K = 3, n = 300, seed = 3, steps = 60, delay = 0.08},
                     {K = 3, n = 300, seed = 3, steps = 60, delay = 0.08},
                     {K = 3, n = 300, seed = 3, steps = 60, delay = 0.08},

@@ -5,7 +5,7 @@
 --   ./genlab scripts/ps1_1a_gaussian.lua          default and --smoke: 20,000 patches
 --   ./genlab scripts/ps1_1a_gaussian.lua --full   100,000 patches
 local G = require "genlab"
-local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
+local C = require "common"
 local o = C.options({n_train = 20000, n_test = 5000, seed = 0},
                     {n_train = 20000, n_test = 5000, seed = 0},
                     {n_train = 100000, n_test = 20000, seed = 0},

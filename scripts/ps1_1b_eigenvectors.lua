@@ -5,7 +5,7 @@
 --
 --   ./genlab scripts/ps1_1b_eigenvectors.lua [--full]
 local G = require "genlab"
-local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
+local C = require "common"
 local o = C.options({n_train = 20000, top = 10, seed = 0},
                     {n_train = 20000, top = 10, seed = 0},
                     {n_train = 100000, top = 10, seed = 0},

@@ -7,7 +7,7 @@
 --
 --   ./genlab scripts/ps1_1c_covariance.lua [--full] [--row=8 --col=8]
 local G = require "genlab"
-local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
+local C = require "common"
 local o = C.options({n_train = 20000, row = 8, col = 8, seed = 0},
                     {n_train = 20000, row = 8, col = 8, seed = 0},
                     {n_train = 100000, row = 8, col = 8, seed = 0},

@@ -8,7 +8,7 @@
 --   ./genlab scripts/ps1_1d_gaussian_sgd.lua          default and --smoke: 20,000 patches, 8 epochs
 --   ./genlab scripts/ps1_1d_gaussian_sgd.lua --full   100,000 patches, 20 epochs, batch 512
 local G = require "genlab"
-local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
+local C = require "common"
 local o = C.options({n_train = 20000, n_test = 5000, epochs = 8, batch = 512, lr = 3e-3, lr_end = 1e-4, seed = 0},
                     {n_train = 20000, n_test = 5000, epochs = 8, batch = 512, lr = 3e-3, lr_end = 1e-4, seed = 0},
                     {n_train = 100000, n_test = 20000, epochs = 20, batch = 512, lr = 1e-3, lr_end = 1e-3, seed = 0},

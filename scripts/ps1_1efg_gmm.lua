@@ -8,7 +8,7 @@
 --   ./genlab scripts/ps1_1efg_gmm.lua --full          K = 1, 4, 16, 32, 64 on 100,000 patches
 --   ./genlab scripts/ps1_1efg_gmm.lua --method=em     the same mixtures fitted by EM instead
 local G = require "genlab"
-local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
+local C = require "common"
 local o = C.options(
   {Ks = "1,4,16", n_train = 10000, n_test = 5000, epochs = 4, batch = 512, lr = 1e-3,
    lr_end = 1e-4, method = "sgd", seed = 0},

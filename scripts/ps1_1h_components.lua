@@ -12,7 +12,7 @@
 --                                                   (trained here by EM if missing)
 --   ... --show=5,17,40                              pick the components yourself
 local G = require "genlab"
-local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
+local C = require "common"
 local o = C.options({K = 32, n_train = 10000, iters = 10, show = "auto", seed = 0},
                     {K = 32, n_train = 10000, iters = 10, show = "auto", seed = 0},
                     {K = 64, n_train = 100000, iters = 100, show = "auto", seed = 0},
@@ -20,7 +20,7 @@ local o = C.options({K = 32, n_train = 10000, iters = 10, show = "auto", seed = 
                     {show = {"auto", numbers = true}})
 
 local X = C.patch_sets(o.n_train, 1, 16, o.seed)
-local path = "out/models/gmm_K" .. o.K .. ".ckpt"
+local path = C.model_path("gmm_K" .. o.K)
 local gmm
 if o.full and io.open(path) then
   gmm = G.models.GMM.load(path)

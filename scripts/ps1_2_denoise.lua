@@ -15,7 +15,7 @@
 --   ./genlab scripts/ps1_2_denoise.lua --full          16x16 as the seed, the whole photo
 --   ./genlab scripts/ps1_2_denoise.lua --size=8 --full 8x8 (the paper's size), the whole photo
 local G = require "genlab"
-local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
+local C = require "common"
 local D = G.denoise
 local o = C.options(
   {Ks = "1,64", size = 8, crop = 128, sigma = 25 / 255, lambda = 1.0, n_train = 20000,
@@ -89,7 +89,8 @@ print("estimate. The joint mode of a mixture snaps to its sharpest components; E
 print("the component by the likelihood of the noisy patch, then takes its posterior mean.")
 local strip = G.stack(shown, 1):reshape(#shown * 8, size * size)
 fig:grid(strip, {panel = 4, rows = #shown, cols = 8, norm = "none",
-                 title = "(a) test patches: clean, noisy, then GD denoised (lambda = 2 sigma^2) by row, K = " ..
+                 title = "(a) test patches: clean, noisy, then GD " ..
+                   "denoised (lambda = 2 sigma^2) by row, K = " ..
                          table.concat(Ks, ", ")})
 
 -- ---- (b) the whole image -----------------------------------------------------------------

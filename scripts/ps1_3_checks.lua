@@ -13,7 +13,7 @@
 --   ./genlab scripts/ps1_3_checks.lua          default and --smoke: 8x8 patches, 200,000 samples
 --   ./genlab scripts/ps1_3_checks.lua --full   16x16 patches, 2,000,000 samples
 local G = require "genlab"
-local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
+local C = require "common"
 local o = C.options({size = 8, n_patches = 5000, samples = 200000, adam_steps = 600, seed = 0},
                     {size = 8, n_patches = 5000, samples = 200000, adam_steps = 600, seed = 0},
                     {size = 16, n_patches = 50000, samples = 2000000, adam_steps = 3000, seed = 0},

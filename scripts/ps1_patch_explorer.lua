@@ -12,12 +12,13 @@
 --   ./genlab scripts/ps1_patch_explorer.lua           live window
 --   ./genlab scripts/ps1_patch_explorer.lua --smoke   headless: scripted hovers and a σ change, the test
 local G = require "genlab"
-local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
+local C = require "common"
 local D = G.denoise
 local o = C.options({K = 8, size = 8, crop = 64, sigma = 25, n_train = 2000, em_iter = 5, vectors = 15, seed = 0},
                     {K = 64, size = 8, crop = 128, sigma = 25, n_train = 20000, em_iter = 15, vectors = 15, seed = 0},
                     {K = 64, size = 8, crop = 256, sigma = 25, n_train = 20000, em_iter = 15, vectors = 15, seed = 0},
-                    "PS1: hover a patch to see the mixture's posterior and component; a sigma slider re-denoises")
+                    "PS1: hover a patch to see the mixture's posterior " ..
+                    "and component; a sigma slider re-denoises")
 local scripted = G.viz.headless()
 local size = o.size
 local Xtr = C.patch_sets(o.n_train, 1, size, o.seed)
@@ -67,7 +68,8 @@ local function inspect(r, c)
   local captions = {"mean"}
   for i = 1, n do captions[i + 1] = "v" .. i end
   fig:grid(tiles, {panel = 3, norm = "tile", captions = captions,
-                   title = string.format("component %d (weight %.4f): mean, %d eigenvectors (%.0f%% of its variance)",
+                   title = string.format("component %d (weight %.4f): mean, %d " ..
+                     "eigenvectors (%.0f%% of its variance)",
                                          k, gmm.weights[k], n, 100 * share)})
   return shown
 end

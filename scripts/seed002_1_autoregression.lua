@@ -17,7 +17,7 @@
 --   ./genlab scripts/seed002_1_autoregression.lua --smoke  20,000 samples, 400 steps: the tests' run
 --   ./genlab scripts/seed002_1_autoregression.lua --full   100,000 samples, 4,000 steps
 local G = require "genlab"
-local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
+local C = require "common"
 local A = G.autoreg
 local o = C.options({samples = 20000, steps = 400, lr = 1e-2, lr_end = 1e-3, seed = 2025, cpts = "", dtype = "float64"},
                     {samples = 20000, steps = 4000, lr = 1e-2, lr_end = 1e-4, seed = 2025, cpts = "", dtype = "float64"},
@@ -46,14 +46,16 @@ print(string.format("    %d CPT entries, %.0f MB", entries, entries * (cpts[1].d
 -- p(x) is what the CPTs say, whoever made them: H(p) exactly over all 2^25
 -- images, and the images p puts mass on (genlab's own: the 23 pictures).
 local t_h, H, mass, support = C.timed(function() return A.cpts_entropy(cpts) end)
-print(string.format("    H(p) summed exactly over the 2^25 images in %.2f s (prefixes of probability 0 skipped):\n" ..
+print(string.format("    H(p) summed exactly over the 2^25 images in " ..
+  "%.2f s (prefixes of probability 0 skipped):\n" ..
                     "    p puts its mass on %d images, sum p(x) = %.12f", t_h, support, mass))
 local dist = pics
 if loaded then
   dist = A.distribution(cpts)
   if not dist.support then                             -- too many to list: those that expect >= 5 samples
     dist = A.distribution(cpts, {min_p = 5 / o.samples})
-    print(string.format("    too many to list: the %d images with p(x) >= %.2g (%.4f of the mass) are the chi-square's\n" ..
+    print(string.format("    too many to list: the %d images with p(x) >= " ..
+      "%.2g (%.4f of the mass) are the chi-square's\n" ..
                         "    bins, the rest one pooled bin", dist.images.shape[1], dist.min_p, 1 - dist.rest))
   end
 end
@@ -86,9 +88,11 @@ if fit.chi2 then
                         fit.rest > 0 and " and the unlisted rest" or ""))
   end
   print(fit.pvalue > 0.001 and "    the sampler's frequencies agree with the CPTs' p(x) (p-value above 0.001)"
-                           or "    the sampler's frequencies disagree with the CPTs' p(x) (p-value below 0.001)")
+                           or "    the sampler's frequencies disagree " ..
+                             "with the CPTs' p(x) (p-value below 0.001)")
 else
-  print(string.format("    too few samples for a chi-square test (fewer than 2 bins expect 5); total variation %.4f", fit.tv))
+  print(string.format("    too few samples for a chi-square test (fewer " ..
+    "than 2 bins expect 5); total variation %.4f", fit.tv))
 end
 
 -- (b) the LSTM ------------------------------------------------------------------------
@@ -136,14 +140,17 @@ if dist.support or not loaded then
   exact_rate = 1 - out / 1000
   print(string.format("    %.1f%% of 1000 LSTM samples are exactly one of the %d %s", 100 * exact_rate, K, what))
 end
-os.execute("mkdir -p out/models")
-G.save_pt("out/models/autoreg_lstm.pt", model)
-print("    model: out/models/autoreg_lstm.pt (torch.load + load_state_dict of a module with .lstm and .head)")
+local lstm_path = C.model_path("autoreg_lstm", ".pt")
+G.save_pt(lstm_path, model)
+print("    model: " .. lstm_path .. " (torch.load + load_state_dict of a module with .lstm and .head)")
 
 -- (c) why the loss stays above 0 ----------------------------------------------------------
-print(string.format("\n(c) H(p) = %.4f nats per image (%.4f per pixel): the loss is E_p[-log q(x)] = H(p) + KL(p || q),\n" ..
-                    "    and KL >= 0, so no model gets below H(p); even q = p scores H(p) > 0, since the data\n" ..
-                    "    are %d different images, not one. The loss reaches 0 only if p puts all its mass on one image.",
+print(string.format("\n(c) H(p) = %.4f nats per image (%.4f per pixel): " ..
+  "the loss is E_p[-log q(x)] = H(p) + KL(p || q),\n" ..
+                    "    and KL >= 0, so no model gets below H(p); " ..
+                    "even q = p scores H(p) > 0, since the data\n" ..
+                    "    are %d different images, not one. The loss " ..
+                    "reaches 0 only if p puts all its mass on one image.",
                     H, H / 25, support))
 print(string.format("    final loss %.4f, %.4f above the floor (lowest on the way %.4f)", losses[#losses],
                     losses[#losses] - H, lowest))
@@ -158,7 +165,8 @@ else
   local kl, se = A.kl_estimate(model, cpts, X)
   sc = A.score(model, dist)
   sc.kl, sc.kl_se = kl, se
-  print(string.format("    KL(p || q_LSTM) = %.4f +- %.4f nats (Monte Carlo over the %d CPT samples, one standard error)",
+  print(string.format("    KL(p || q_LSTM) = %.4f +- %.4f nats (Monte " ..
+    "Carlo over the %d CPT samples, one standard error)",
                       kl, se, o.samples))
 end
 if exact_rate then

@@ -11,7 +11,7 @@
 --
 --   ./genlab scripts/seed002_2_ppca.lua            every configuration has the 100 faces
 local G = require "genlab"
-local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
+local C = require "common"
 local PPCA = G.models.PPCA
 local o = C.options({seed = 2025, faces = "", ds = "16,32,64", cv_ds = "2,4,8,16,32,64", span = 3.0},
                     {seed = 2025, faces = "", ds = "16,32,64", cv_ds = "2,4,8,16,32,64", span = 3.0},
@@ -143,9 +143,12 @@ for k, d in ipairs(ds) do
   figc:grid(R:clamp(0, 1):reshape(25, side, side), {panel = k + 1, rows = 5, cols = 5, norm = "none",
                                                      title = string.format("d = %d, MSE %.5f", d, mse25)})
 end
-print("    Quality rises with d: each extra dimension keeps one more principal direction of the faces,\n" ..
-      "    so the error falls and the faces sharpen (d = 16 keeps the pose and lighting, d = 64 most of\n" ..
-      "    the identity). These are training faces: at d = N - 1 the error would be 0, memorised,\n" ..
+print("    Quality rises with d: each extra dimension " ..
+  "keeps one more principal direction of the faces,\n" ..
+      "    so the error falls and the faces sharpen (d = " ..
+      "16 keeps the pose and lighting, d = 64 most of\n" ..
+      "    the identity). These are training faces: at " ..
+      "d = N - 1 the error would be 0, memorised,\n" ..
       "    which says nothing about new faces; (d) measures that.")
 figc:show()
 print("figure: " .. (G.viz.headless() and figc:save() or "window"))
@@ -154,7 +157,8 @@ print("figure: " .. (G.viz.headless() and figc:save() or "window"))
 local rows, best, ntr, nte = heldout(X, list(o.cv_ds), gen)
 print(string.format("\n(d) which d? fit on %d faces, log-likelihood of the %d held out (nats per face):", ntr, nte))
 for _, r in ipairs(rows) do print(string.format("    d = %3d  %10.2f", r.d, r.loglik)) end
-print(string.format("    d = %d fits unseen faces best: beyond it the extra directions model the training faces'\n" ..
+print(string.format("    d = %d fits unseen faces best: beyond it the " ..
+  "extra directions model the training faces'\n" ..
                     "    particulars, not faces in general. 100 new faces from d = %d:", best, best))
 local pd = fits[best] or PPCA.fit(X, best)
 local S100 = pd:sample(100, {generator = gen})
@@ -188,11 +192,16 @@ end
 local norms = {}
 for i = 1, 5 do norms[i] = string.format("%.2f", p16.W:select(2, i):pow(2):sum():sqrt():item()) end
 print("    |w_i| for i = 1..5: " .. table.concat(norms, ", ") .. " (a unit of z_i moves the image by w_i)")
-print("    At +-0.05 nothing is visible: E[z | x] spans about +-1 per dimension, so 0.05 moves a pixel by a\n" ..
-      "    hundredth at most. At +-3 each dimension is one global change: z1 the overall brightness of\n" ..
-      "    face and background together, z2 the face against its background, z3 the side the light comes\n" ..
-      "    from, z4 and z5 the shadows of eyes, nose and mouth and the shape of the face. Larger offsets\n" ..
-      "    exaggerate the same change linearly (E[x | z] is linear in z); beyond about +-2 the face\n" ..
+print("    At +-0.05 nothing is visible: E[z | x] spans " ..
+  "about +-1 per dimension, so 0.05 moves a pixel by a\n" ..
+      "    hundredth at most. At +-3 each dimension is " ..
+      "one global change: z1 the overall brightness of\n" ..
+      "    face and background together, z2 the face against " ..
+      "its background, z3 the side the light comes\n" ..
+      "    from, z4 and z5 the shadows of eyes, nose and " ..
+      "mouth and the shape of the face. Larger offsets\n" ..
+      "    exaggerate the same change linearly (E[x | " ..
+      "z] is linear in z); beyond about +-2 the face\n" ..
       "    becomes a caricature of it.")
 fige:show()
 print("figure: " .. (G.viz.headless() and fige:save() or "window"))

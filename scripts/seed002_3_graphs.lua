@@ -13,12 +13,13 @@
 --   ./genlab scripts/seed002_3_graphs.lua           default and --smoke: 300 iterations
 --   ./genlab scripts/seed002_3_graphs.lua --full    1,000 iterations
 local G = require "genlab"
-local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
+local C = require "common"
 local graphs = G.graphs
 local o = C.options({iters = 300, lr = 10.0, seed = 2025, graphs = "", save_graphs = ""},
                     {iters = 300, lr = 10.0, seed = 2025, graphs = "", save_graphs = ""},
                     {iters = 1000, lr = 10.0, seed = 2025, graphs = "", save_graphs = ""},
-                    "Seed 002 problem 3: the classroom friendship-graph model, fitted by gradient ascent")
+                    "Seed 002 problem 3: the classroom " ..
+                    "friendship-graph model, fitted by gradient ascent")
 
 -- Seed 002 problem 3's graphs: genlab's (graphs.generate, with its ground
 -- truth as the second result) or the course's file at path (no truth).
@@ -70,7 +71,8 @@ print(string.format("%d classrooms of %d students with %d features, %d friendshi
 -- (a) ----------------------------------------------------------------------------------
 print("\n(a) with s_ij = a x_i^T x_j + b and sigma' = sigma (1 - sigma):\n" ..
       "    L(a, b) = sum_{i<j} e_ij s_ij - log(1 + exp(s_ij))\n" ..
-      "    dL/da = sum_{i<j} (e_ij - sigma(s_ij)) x_i^T x_j,   dL/db = sum_{i<j} (e_ij - sigma(s_ij))")
+      "    dL/da = sum_{i<j} (e_ij - sigma(s_ij)) x_i^T " ..
+      "x_j,   dL/db = sum_{i<j} (e_ij - sigma(s_ij))")
 local ga, gb = graphs.gradient(0.3, -0.2, D.X, D.E)
 local h = 1e-5
 local fa = (graphs.loglik(0.3 + h, -0.2, D.X, D.E) - graphs.loglik(0.3 - h, -0.2, D.X, D.E)) / (2 * h)

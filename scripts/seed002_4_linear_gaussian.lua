@@ -11,12 +11,13 @@
 --   ./genlab scripts/seed002_4_linear_gaussian.lua           default and --smoke: n = 200
 --   ./genlab scripts/seed002_4_linear_gaussian.lua --full    n = 5,000
 local G = require "genlab"
-local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
+local C = require "common"
 local LG = G.models.LinearGaussian
 local o = C.options({n = 200, p = 4, iters = 3000, seed = 2025},
                     {n = 200, p = 4, iters = 3000, seed = 2025},
                     {n = 5000, p = 8, iters = 3000, seed = 2025},
-                    "Seed 002 problem 4: the linear-Gaussian MLE, closed form against autodiff and least squares")
+                    "Seed 002 problem 4: the linear-Gaussian MLE, " ..
+                    "closed form against autodiff and least squares")
 local F64 = {dtype = "float64"}
 local gen = G.Generator(o.seed)
 
@@ -79,7 +80,8 @@ local X = G.cat({G.ones(n, 1, F64), G.randn(n, p - 1, {dtype = "float64", genera
 local w_true = G.linspace(-1.5, 2.0, p, F64)
 local sigma_true = 0.7
 local y = X:matmul(w_true:unsqueeze(2)):squeeze(2) + G.randn(n, {dtype = "float64", generator = gen}) * sigma_true
-print(string.format("n = %d points, p = %d (an intercept and %d N(0, 1) features); w* = linspace(-1.5, 2, %d), sigma* = %g",
+print(string.format("n = %d points, p = %d (an intercept and %d N(0, 1) " ..
+  "features); w* = linspace(-1.5, 2, %d), sigma* = %g",
                     n, p, p - 1, p, sigma_true))
 
 -- the closed form -------------------------------------------------------------------------
@@ -109,8 +111,10 @@ print(string.format("    linalg.lstsq (SVD of X):              max |w - w_closed
 local worst = math.max((w_ga - mle.w):abs():max():item(), math.abs(s2_ga - mle.sigma2),
                        (w_ne - mle.w):abs():max():item(), (w_ls - mle.w):abs():max():item())
 print(string.format("all methods agree: largest difference %.2e (%s 1e-8)", worst, worst < 1e-8 and "below" or "ABOVE"))
-print("The MLE of w is the least-squares weights: log p(y | X) = -n/2 log(2 pi sigma^2) - SSE / (2 sigma^2),\n" ..
-      "so for any sigma^2 it is largest where the sum of squared errors is smallest; then dL/dsigma^2 = 0\n" ..
+print("The MLE of w is the least-squares weights: log p(y | " ..
+  "X) = -n/2 log(2 pi sigma^2) - SSE / (2 sigma^2),\n" ..
+      "so for any sigma^2 it is largest where the sum of " ..
+      "squared errors is smallest; then dL/dsigma^2 = 0\n" ..
       "gives sigma^2 = SSE / n.")
 
 -- the seed's pictures, for 1-d x -----------------------------------------------------------

@@ -16,7 +16,7 @@
 --   ./genlab scripts/seed004_1_mean_field.lua          default and --smoke: 10 hidden units, 40 problems per coupling
 --   ./genlab scripts/seed004_1_mean_field.lua --full   16 hidden units, 200 problems per coupling
 local G = require "genlab"
-local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
+local C = require "common"
 local o = C.options({D = 6, d = 10, problems = 40, seed = 2025},
                     {D = 6, d = 10, problems = 40, seed = 2025},
                     {D = 8, d = 16, problems = 200, seed = 2025},
@@ -91,7 +91,8 @@ local kl = (q:exp() * (q - log_post)):sum():item()
 local gap = log_px - elbo(h, A, m):item()
 check("(a) log p(x) - ELBO = KL(q || p(z|x)), both enumerated", gap, kl, 1e-10)
 check("(b) |mu - fixed-point map(mu)| after 200 sequential sweeps", (m - fixed_point_map(h, A, m)):abs():max():item(), 0, 1e-10)
-print(string.format("    log p~(x) = %.6f, ELBO at the fixed point %.6f: gap %.3g > 0, as p(z|x) does not factorise (A != 0);",
+print(string.format("    log p~(x) = %.6f, ELBO at the fixed point %.6f: " ..
+  "gap %.3g > 0, as p(z|x) does not factorise (A != 0);",
                     log_px, log_px - gap, gap))
 print(string.format("    the closest any iterate came to log p~(x): %.6f below", -worst_gap))
 
@@ -141,7 +142,8 @@ check("(c) every problem with ||A||_2 / 4 < 1 converged", bound_ok and 1 or 0, 1
 for i = 1, #couplings do
   print(string.format("    coupling %.1f: %3.0f%% of %d random 8-unit problems converge", couplings[i], 100 * fractions[i], o.problems))
 end
-print("(c) No: synchronous updates can cycle forever; sequential updates are coordinate ascent on the")
+print("(c) No: synchronous updates can cycle forever; " ..
+  "sequential updates are coordinate ascent on the")
 print("    ELBO, which is bounded, so they converge; synchronous ones do when ||A||_2 < 4.")
 
 local fig = G.viz.figure{title = "Seed 004 problem 1: mean field", cols = 3, width = 1500, height = 460, name = "mean_field"}

@@ -17,7 +17,7 @@
 --   ./genlab scripts/seed004_2_estimators.lua          default and --smoke: d up to 256, L = 20,000
 --   ./genlab scripts/seed004_2_estimators.lua --full   d up to 1024, L = 100,000
 local G = require "genlab"
-local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
+local C = require "common"
 local o = C.options({max_d = 256, L = 20000, seed = 2025},
                     {max_d = 256, L = 20000, seed = 2025},
                     {max_d = 1024, L = 100000, seed = 2025},
@@ -93,7 +93,8 @@ local slopes = {reparam = slope("reparam"), reinforce = slope("reinforce"), base
 check("(a) slope of log Var(reparameterisation) in log d (1)", slopes.reparam, 1, 0.05)
 check("(b) slope of log Var(REINFORCE) in log d (3 as d grows)", slopes.reinforce, 3, 0.35)
 check("    slope of log Var(REINFORCE with the baseline) (2 as d grows)", slopes.baseline, 2, 0.35)
-print(string.format("    at d = %d: REINFORCE's variance is %.3g times the reparameterisation's (the baseline: %.3g)",
+print(string.format("    at d = %d: REINFORCE's variance is %.3g times " ..
+  "the reparameterisation's (the baseline: %.3g)",
                     ds[#ds], var.reinforce[#ds] / var.reparam[#ds], var.baseline[#ds] / var.reparam[#ds]))
 
 -- (c) the interchange -----------------------------------------------------------------------
@@ -109,8 +110,10 @@ local score = step * eps
 local phi = math.exp(-mu1 * mu1 / 2) / math.sqrt(2 * math.pi)
 check("(c) f = 1[z > 0]: REINFORCE's mean against phi(mu) (5 s.e.)", score:mean():item(), phi,
       5 * score:std():item() / math.sqrt(eps.shape[1]))
-print(string.format("    pathwise (reparameterised) estimate: exactly 0, as grad_z 1[z > 0] = 0 almost everywhere,"))
-print(string.format("    while the true gradient is phi(%.1f) = %.4f: exchanging grad and E needs a smooth integrand.", mu1, phi))
+print(string.format("    pathwise (reparameterised) estimate: exactly " ..
+  "0, as grad_z 1[z > 0] = 0 almost everywhere,"))
+print(string.format("    while the true gradient is phi(%.1f) = %.4f: " ..
+  "exchanging grad and E needs a smooth integrand.", mu1, phi))
 print("(c) Professor Guess is right for f = |z|^2 / 2: both estimators' means equal mu above.")
 
 local fig = G.viz.figure{title = "Seed 004 problem 2: gradient estimators", width = 900, height = 600, name = "estimators"}

@@ -17,7 +17,7 @@
 --   ./genlab scripts/seed004_3_blr.lua          default and --smoke: n = 200, d = 5
 --   ./genlab scripts/seed004_3_blr.lua --full   n = 2000, d = 20
 local G = require "genlab"
-local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
+local C = require "common"
 local o = C.options({n = 200, d = 5, sigma = 0.5, corr = 0.6, iters = 3000, seed = 2025},
                     {n = 200, d = 5, sigma = 0.5, corr = 0.6, iters = 3000, seed = 2025},
                     {n = 2000, d = 20, sigma = 0.5, corr = 0.6, iters = 6000, seed = 2025},

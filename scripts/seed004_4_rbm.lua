@@ -20,7 +20,7 @@
 --   ./genlab scripts/seed004_4_rbm.lua --full       all 60,000 and the 10,000 test images, 20 epochs
 --   ./genlab scripts/seed004_4_rbm.lua --k=1,25 --persistent=true
 local G = require "genlab"
-local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
+local C = require "common"
 local o = C.options({k = "1,5,25", hidden = 128, epochs = 2, train = 3000, test = 1000, batch = 64, lr = 0.05,
                      momentum = 0.5, persistent = false, seed = 2025, steps = 200, ais_runs = 100, ais_betas = 500},
                     {k = "1,5,25", hidden = 128, epochs = 3, train = 60000, test = 10000, batch = 64, lr = 0.05,
@@ -40,10 +40,12 @@ end
 
 local Xtr = G.data.mnist{flat = true, binarize = true, limit = o.train}
 local Xte = G.data.mnist{flat = true, binarize = true, split = "test", limit = o.test}
-print(string.format("binary MNIST (threshold 0.5): %d training and %d test images; 784 x %d RBM, batch %d, SGD lr %g%s, %d epochs, seed %d",
+print(string.format("binary MNIST (threshold 0.5): %d training and %d test images; " ..
+  "784 x %d RBM, batch %d, SGD lr %g%s, %d epochs, seed %d",
                     Xtr.shape[1], Xte.shape[1], o.hidden, o.batch, o.lr,
                     o.momentum > 0 and string.format(", momentum %g", o.momentum) or "", o.epochs, o.seed))
-print(string.format("%s; samples: %d Gibbs steps from 64 test images and from 64 random images; AIS: %d runs, %d temperatures",
+print(string.format("%s; samples: %d Gibbs steps from 64 test images and " ..
+  "from 64 random images; AIS: %d runs, %d temperatures",
                     o.persistent and "persistent CD (PCD-k)" or "CD-k, chains started at the data", o.steps,
                     o.ais_runs, o.ais_betas))
 
@@ -95,7 +97,8 @@ local function train(i, k)
       end
     end,
     on_epoch = function(e, hist)
-      print(string.format("\r  CD-%-2d epoch %2d: free energy train %9.3f  test %9.3f   reconstruction %7.3f   %.2f s",
+      print(string.format("\r  CD-%-2d epoch %2d: free energy train %9.3f " ..
+        " test %9.3f   reconstruction %7.3f   %.2f s",
                           k, e, hist.train_fe[e], hist.test_fe[e], hist.recon[e], hist.secs[e]))
       chains = samples(rbm, k, i, "epoch " .. e)
       filters(rbm, k, 2 * cols + i)
@@ -133,9 +136,12 @@ local function effect_of_k(rs)
   end
   return string.format("from k = %d to k = %d the test log-likelihood %s (log Z %.1f -> %.1f), the test free "
                        .. "energy %s, the reconstruction error %s; each epoch "
-                       .. "costs %.1fx the time. A longer negative chain moves further from the data towards the "
-                       .. "model's own samples, so the update is less biased and the modes that the data do not "
-                       .. "support get pushed down (compare the chains in the figure); the free energy alone ignores "
+                       .. "costs %.1fx the time. A longer negative chain " ..
+                         "moves further from the data towards the "
+                       .. "model's own samples, so the update is less " ..
+                         "biased and the modes that the data do not "
+                       .. "support get pushed down (compare the chains in " ..
+                         "the figure); the free energy alone ignores "
                        .. "log Z, so it cannot rank the models.",
                        lo.k, hi.k, change(lo.ll, hi.ll, " nats"), lo.logZ, hi.logZ, change(lo.test_fe, hi.test_fe),
                        change(lo.recon, hi.recon), hi.secs / lo.secs)
@@ -171,7 +177,8 @@ if effect then print("  effect of k: " .. effect) end
 local indep = G.models.RBM.independent_log_likelihood(Xtr, Xte)
 local best_ll = results[1]
 for _, r in ipairs(results) do if r.ll > best_ll.ll then best_ll = r end end
-print(string.format("  independent pixels (Bernoulli per pixel, fitted to the %d training images): test log-likelihood %.3f nats",
+print(string.format("  independent pixels (Bernoulli per pixel, fitted to " ..
+  "the %d training images): test log-likelihood %.3f nats",
                     Xtr.shape[1], indep))
 C.floor(string.format("RBM CD-%d test log-likelihood above independent pixels'", best_ll.k), best_ll.ll - indep, ">=", 60,
         string.format("%.2f against %.2f nats", best_ll.ll, indep))
@@ -189,7 +196,8 @@ local graded = G.handin.save(handin_dir, string.format("model_rbm_seed%d.pt", o.
                              function(p) G.save_pt(p, best.rbm:state_dict()) end,
                              {config = G.handin.config(o), seed = o.seed, rule = rule, metric = "test free energy",
                               value = best.test_fe, note = string.format("CD-%d", best.k)})
-print(string.format("  checkpoint to hand in: %s = CD-%d (%s: %.3f); one per k beside it; list in %s/manifest.json",
+print(string.format("  checkpoint to hand in: %s = CD-%d (%s: %.3f); " ..
+  "one per k beside it; list in %s/manifest.json",
                     graded, best.k, rule, best.test_fe, handin_dir))
 return C.finish{results = results, chosen = best.k, graded = graded, effect = effect, figure = fig, options = o,
                 results_file = saved, folder = handin_dir, independent_ll = indep}

@@ -19,7 +19,7 @@
 --   ./genlab scripts/seed004_4_vae.lua --full        all 60,000, 30 epochs, the 10,000 test images
 --   ./genlab scripts/seed004_4_vae.lua --model=mlp --nz=2,20
 local G = require "genlab"
-local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
+local C = require "common"
 local V = G.vae
 -- epochs is VAE1's, cnn_epochs VAE2's: an epoch of the CNN costs about three of the MLP's, and
 -- one epoch of 60,000 images at batch 64 takes it as far as two take the MLP. The default's
@@ -30,7 +30,8 @@ local o = C.options({model = "both", nz = "2,20", epochs = 2, cnn_epochs = 2, tr
                      lr = 2e-3, seed = 2025},
                     {model = "both", nz = "2,5,10,20", epochs = 30, cnn_epochs = 30, train = 60000, test = 10000, batch = 128,
                      lr = 1e-3, seed = 2025},
-                    "Seed 004 problem 4: VAE1 (MLP) and VAE2 (CNN) on MNIST for several latent sizes N_z",
+                    "Seed 004 problem 4: VAE1 (MLP) and VAE2 " ..
+                    "(CNN) on MNIST for several latent sizes N_z",
                     {model = {"mlp", "cnn", "both"}})
 local handin_dir = G.handin.folder("seed004_4_vae")   -- the checkpoints to hand in, and manifest.json
 
@@ -66,7 +67,8 @@ local function run_model(kind)
     local m = (kind == "mlp" and V.MLP or V.CNN){nz = nz, seed = o.seed}
     local gs, samples = G.Generator(o.seed), nil
     local h = V.fit(m, Xtr, Xte, {epochs = epochs(kind), batch = o.batch, lr = o.lr, seed = o.seed, on_epoch = function(e, h)
-      print(string.format("  N_z = %2d  epoch %2d: train -ELBO %8.3f   test reconstruction %8.3f   KL %6.3f   %.2f s",
+      print(string.format("  N_z = %2d  epoch %2d: train -ELBO %8.3f   " ..
+        "test reconstruction %8.3f   KL %6.3f   %.2f s",
                           nz, e, h.train[e], h.rec[e], h.kl[e], h.secs[e]))
       gs:seed(o.seed)                                       -- the same z every epoch: watch one set of samples
       samples = m:sample(64, {generator = gs})
@@ -143,7 +145,8 @@ local function report(kind, results, file)
                                {config = G.handin.config(o), seed = o.seed, rule = rule,
                                 metric = "test reconstruction", value = best.rec,
                                 note = string.format("N_z = %d", best.nz)})
-  print(string.format("  checkpoint to hand in: %s = N_z %d (%s: %.3f); one per N_z beside it; list in %s/manifest.json",
+  print(string.format("  checkpoint to hand in: %s = N_z %d (%s: %.3f); " ..
+    "one per N_z beside it; list in %s/manifest.json",
                       graded, best.nz, rule, best.rec, handin_dir))
   return {results = results, best = best, graded = graded}
 end

@@ -15,7 +15,7 @@
 --   ./genlab scripts/seed004_ec1_noisy_inputs.lua          default and --smoke: 200,000 samples
 --   ./genlab scripts/seed004_ec1_noisy_inputs.lua --full   1,000,000 samples
 local G = require "genlab"
-local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
+local C = require "common"
 local o = C.options({samples = 200000, seed = 2025},
                     {samples = 200000, seed = 2025},
                     {samples = 1000000, seed = 2025},

@@ -13,7 +13,7 @@
 --   ./genlab scripts/seed004_rbm_chains.lua            live window
 --   ./genlab scripts/seed004_rbm_chains.lua --smoke    headless: scripted clicks and slider moves, the test
 local G = require "genlab"
-local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
+local C = require "common"
 local o = C.options({checkpoint = "", hidden = 128, k = 5, train = 3000, epochs = 2, frames = 30, seed = 2025},
                     {checkpoint = "", hidden = 128, k = 5, train = 60000, epochs = 3, frames = 200, seed = 2025},
                     {checkpoint = "", hidden = 128, k = 25, train = 60000, epochs = 20, frames = 200, seed = 2025},
@@ -118,7 +118,8 @@ if scripted then                       -- follow chain 10, run cold, then hot
   print(string.format("T = %.1f: mean free energy %.2f, pixels decided %.3f", out.hot.T, out.hot.fe, out.hot.decided))
   print("figure: " .. fig:save())
 else
-  print("k and T steer the chains; click one to follow it; r restarts; space pauses, n steps; q closes")
+  print("k and T steer the chains; click one to follow " ..
+    "it; r restarts; space pauses, n steps; q closes")
   fig:show()                           -- opens the window: is_open() is true from here on
   while fig:is_open() do frames(1) end
 end

@@ -13,7 +13,7 @@
 --   ./genlab scripts/seed004_vae_explorer.lua --nz=20      a plane of a 20-dimensional code
 --   ./genlab scripts/seed004_vae_explorer.lua --smoke      headless: scripted mouse moves, the test
 local G = require "genlab"
-local C = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
+local C = require "common"
 local V = G.vae
 local o = C.options({model = "mlp", nz = 2, checkpoint = "", train = 2000, test = 500, epochs = 1, seed = 2025},
                     {model = "mlp", nz = 2, checkpoint = "", train = 60000, test = 10000, epochs = 2, seed = 2025},

@@ -42,6 +42,8 @@ for t in "$BUILD"/tests/test_*; do
   [[ -x "$t" && ! -d "$t" ]] || continue
   run_suite "$(basename "$t")" "$t"
 done
+# bindings/ is a star around laux: no circle, no lX.c leaning on another.
+run_suite bindings-graph "${PYTHON:-/usr/bin/python3}" tests/bindings_graph.py "$BUILD"
 run_suite lua-specs "./$EXE" /usr/bin/busted -o TAP tests/lua
 # Random programs against numpy and PyTorch, fixed seeds (make difftest runs more).
 run_suite difftest "${PYTHON:-/usr/bin/python3}" tests/diff/difftest.py --tap

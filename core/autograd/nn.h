@@ -1,6 +1,7 @@
 /*
-** nn.h -- neural-network layers, losses and optimizer steps, as recorded
-** autograd operations over glab_vars (see autograd.h).  Shapes follow
+** nn.h -- neural-network layers and losses, as recorded autograd
+** operations over glab_vars (see autograd.h; the optimizer steps are in
+** optim.h).  Shapes follow
 ** PyTorch: images are (N, C, H, W), weights (out, in, kh, kw) for Conv2d and
 ** (in, out, kh, kw) for ConvTranspose2d, LSTM gates in the order i, f, g, o.
 **
@@ -9,7 +10,7 @@
 **     glab_ag_unary(&h, GLAB_TANH, &h) ...
 **     glab_nn_mse_loss(&loss, &y, &x, GLAB_REDUCE_SUM);
 **     glab_backward(&loss, NULL, 0);
-**     glab_optim_adam(&w1.t, glab_var_grad(&w1), &m, &v, step, &adam);
+**     glab_optim_adam(&w1.t, glab_var_grad(&w1), &m, &v, step, &adam);  // optim.h
 **
 ** Every layer works in the dtype of its input (float32 or float64, not
 ** mixed) and checks shapes with a message naming both ("conv2d: input
@@ -68,25 +69,5 @@ glab_status glab_nn_bce_with_logits(glab_var *out, const glab_var *z, const glab
 ** indices target (N) (a float64 index tensor). */
 glab_status glab_nn_cross_entropy(glab_var *out, const glab_var *z, const glab_tensor *target,
                                   glab_reduction r);
-
-/* ---- optimizer steps (in place, no recording) ------------------------------ */
-typedef struct glab_sgd_opts {
-  double lr, momentum, dampening, weight_decay;
-  int nesterov;
-} glab_sgd_opts;
-
-/* p -= lr * step with PyTorch's SGD: g + wd p, then the momentum buffer buf
-** (buf = g on the first step, first = 1). */
-glab_status glab_optim_sgd(glab_tensor *p, const glab_tensor *g, glab_tensor *buf, int first,
-                           const glab_sgd_opts *o);
-
-typedef struct glab_adam_opts {
-  double lr, beta1, beta2, eps, weight_decay;
-} glab_adam_opts;
-
-/* PyTorch's Adam (L2 weight decay added to g) for step t >= 1, with bias
-** correction; m and v are the moment buffers, p's shape and dtype. */
-glab_status glab_optim_adam(glab_tensor *p, const glab_tensor *g, glab_tensor *m,
-                            glab_tensor *v, int64_t t, const glab_adam_opts *o);
 
 #endif

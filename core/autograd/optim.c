@@ -1,6 +1,6 @@
 /*
 ** optim.c -- the SGD and Adam parameter updates (PyTorch's formulas, in
-** place, never recorded; see nn.h).
+** place, never recorded; see optim.h).
 **
 ** Each update is one pass over the parameter: the scalar factors (Adam's
 ** bias corrections) are computed once per step, and restrict lets the
@@ -12,7 +12,7 @@
 #include <math.h>
 
 #include "../tensor/fastmath.h"
-#include "nn.h"
+#include "optim.h"
 
 static glab_status check_state(const char *op, const glab_tensor *p, const glab_tensor *g,
                                const glab_tensor *m, const glab_tensor *v) {

@@ -1,6 +1,6 @@
 -- nn.lua -- genlab.nn's modules: layers that own their parameters, the
 -- containers that nest them, and losses, over the C functional forms
--- (nn.linear, nn.conv2d, ...).  Run once at start-up by lnn.c with the
+-- (nn.linear, nn.conv2d, ...).  Run once at start-up (lgenlab.c) with the
 -- genlab module and the nn table.
 --
 --   local fc = nn.Linear(784, 500)          -- PyTorch's initialisation
@@ -9,70 +9,14 @@
 --   for name, p in fc:named_parameters() do ... end
 local G, nn = ...
 
-local function doc(f, text) G._doc(f, text); return f end
-
--- ---- classes ---------------------------------------------------------------
-
--- A class: calling it constructs (cls(...) runs __init); instances are
--- callable (forward) and print themselves.  Metamethods are copied down,
--- since Lua does not inherit them through __index.
-local function class(name, parent)
-  local c = {}
-  c.__index = c
-  c.__name = name
-  c.__call = function(self, ...) return self:forward(...) end
-  c.__tostring = function(self) return self:describe("") end
-  return setmetatable(c, {
-    __index = parent,
-    __call = function(cls, ...)
-      local o = setmetatable({_names = {}, _params = {}, _children = {}}, cls)
-      o:__init(...)
-      return o
-    end,
-  })
-end
-
--- level: of the user's call, for the message's position (4: a constructor,
--- called through the class's __call).
-local function check_opts(opts, known, where, level)
-  level = level or 4
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then error(where .. ": options must be a table", level) end
-  for k in pairs(opts) do
-    if not known[k] then
-      local names = {}
-      for n in pairs(known) do names[#names + 1] = n end
-      table.sort(names)
-      error(string.format("%s: unknown option '%s' (known: %s)", where, tostring(k),
-                          table.concat(names, ", ")), level)
-    end
-  end
-  return opts
-end
+local lib = G._lib
+local doc, raise, class, check_opts = lib.doc, lib.raise, lib.class, lib.check_opts
+local shape_str = lib.shape_str
 
 local function set(...) local s = {}; for _, k in ipairs{...} do s[k] = true end; return s end
 
--- For optim.lua: opts checked against the keys of defaults, which fill
--- what opts leaves out.
-nn._options = doc(function(opts, defaults, where)
-  local known = {}
-  for k in pairs(defaults) do known[k] = true end
-  opts = check_opts(opts, known, where)
-  local out = {}
-  for k, v in pairs(defaults) do if opts[k] == nil then out[k] = v else out[k] = opts[k] end end
-  return out
-end, "nn._options(opts, defaults, where) -> table\nopts checked against the keys of defaults (an unknown key is an error naming the known ones),\nwith the defaults filled in; used by genlab.optim.")
-
-nn._positive_int = doc(function(v, what, where, level)
-  if math.type(v) ~= "integer" or v < 1 then
-    error(string.format("%s: %s must be a positive integer, got %s", where, what, tostring(v)), level + 1)
-  end
-  return v
-end, "nn._positive_int(v, what, where, level) -> v\nv when it is an integer >= 1, else the error \"where: what must be a positive integer, got v\",\n" ..
-  "raised at error()'s level counted from the caller (1: the caller, 2: its caller); used by the\nlayers and models.RBM.")
-
 -- a layer's size, checked at the line that built the layer
-local function positive_int(v, what, where) return nn._positive_int(v, what, where, 3) end
+local positive_int = lib.positive_int
 
 -- U(-bound, bound) samples of the given shape: PyTorch's default init for
 -- weights (kaiming_uniform with a = sqrt(5)) and biases is bound = 1/sqrt(fan_in).
@@ -85,6 +29,12 @@ end
 
 local Module = class("Module")
 nn.Module = Module
+
+-- Instances are callable (forward) and print themselves; subclasses made
+-- by class(name, Module) copy these two down.
+function Module.__fresh() return {_names = {}, _params = {}, _children = {}} end
+function Module:__call(...) return self:forward(...) end
+function Module:__tostring() return self:describe("") end
 
 function Module:__init() end
 
@@ -143,7 +93,7 @@ function Module:zero_grad()
 end
 
 function Module:forward()
-  error(self.__name .. ": forward is not defined", 2)
+  raise(self.__name .. ": forward is not defined")
 end
 
 -- {name = tensor} of every parameter (shared, not copied).
@@ -151,11 +101,6 @@ function Module:state_dict()
   local sd = {}
   for _, np in ipairs(self:named_parameter_list()) do sd[np[1]] = np[2] end
   return sd
-end
-
-local function shape_str(t)
-  local s = t.shape
-  return #s == 0 and "scalar" or table.concat(s, "x")
 end
 
 -- Copy the tensors of sd into the parameters of the same names.  Every
@@ -169,11 +114,11 @@ function Module:load_state_dict(sd, strict)
     local name, p = np[1], np[2]
     known[name] = true
     local v = sd[name]
-    if v == nil then error("load_state_dict: the checkpoint lacks " .. name, 2) end
-    if not G.is_tensor(v) then error("load_state_dict: " .. name .. " is not a tensor", 2) end
+    if v == nil then raise("load_state_dict: the checkpoint lacks " .. name) end
+    if not G.is_tensor(v) then raise("load_state_dict: " .. name .. " is not a tensor") end
     if shape_str(v) ~= shape_str(p) then
-      error(string.format("load_state_dict: %s: checkpoint has %s, model has %s", name,
-                          shape_str(v), shape_str(p)), 2)
+      raise(string.format("load_state_dict: %s: checkpoint has %s, model has %s", name,
+                          shape_str(v), shape_str(p)))
     end
   end
   if strict then
@@ -181,8 +126,8 @@ function Module:load_state_dict(sd, strict)
     for k in pairs(sd) do if not known[k] then extra[#extra + 1] = k end end
     table.sort(extra)
     if #extra > 0 then
-      error("load_state_dict: the checkpoint has " .. table.concat(extra, ", ") ..
-            ", which the model lacks (pass strict = false to ignore)", 2)
+      raise("load_state_dict: the checkpoint has " .. table.concat(extra, ", ") ..
+            ", which the model lacks (pass strict = false to ignore)")
     end
   end
   G.no_grad(function()
@@ -230,7 +175,8 @@ end
 local function pair(v) return type(v) == "table" and v or {v, v} end
 
 local Conv2d = class("Conv2d", Module)
-nn.Conv2d = doc(Conv2d, "nn.Conv2d(cin, cout, kernel, [{stride=1, padding=0, bias=true, dtype=, generator=}]) -> Module\n" ..
+nn.Conv2d = doc(Conv2d, "nn.Conv2d(cin, cout, kernel, [{stride=1, padding=0, " ..
+  "bias=true, dtype=, generator=}]) -> Module\n" ..
   "2-d convolution with weight (cout, cin, kh, kw); kernel, stride and padding are integers or\n" ..
   "{h, w}. PyTorch's initialisation: U(+-1/sqrt(cin kh kw)).")
 
@@ -255,7 +201,9 @@ function Conv2d:extra_repr()
 end
 
 local ConvTranspose2d = class("ConvTranspose2d", Module)
-nn.ConvTranspose2d = doc(ConvTranspose2d, "nn.ConvTranspose2d(cin, cout, kernel, [{stride=1, padding=0, output_padding=0, bias=true, dtype=, generator=}]) -> Module\n" ..
+nn.ConvTranspose2d = doc(ConvTranspose2d,
+  "nn.ConvTranspose2d(cin, cout, kernel, [{stride=1, padding=0, " ..
+  "output_padding=0, bias=true, dtype=, generator=}]) -> Module\n" ..
   "Transposed convolution with weight (cin, cout, kh, kw): an input of size H gives\n" ..
   "(H-1) stride - 2 padding + kernel + output_padding. PyTorch's init: U(+-1/sqrt(cout kh kw)).")
 
@@ -295,11 +243,14 @@ function MaxPool2d:extra_repr()
 end
 
 local LSTM = class("LSTM", Module)
-nn.LSTM = doc(LSTM, "nn.LSTM(input, hidden, [{num_layers=1, batch_first=false, bias=true, dtype=, generator=}]) -> Module\n" ..
-  "Stacked LSTM. lstm(x, [state]) -> y, state with x (T, B, input) or, batch_first, (B, T, input);\n" ..
+nn.LSTM = doc(LSTM, "nn.LSTM(input, hidden, [{num_layers=1, batch_first=false, " ..
+  "bias=true, dtype=, generator=}]) -> Module\n" ..
+  "Stacked LSTM. lstm(x, [state]) -> y, state with x " ..
+  "(T, B, input) or, batch_first, (B, T, input);\n" ..
   "y holds the last layer's h_t for every t; state = {h, c}, each (num_layers, B, hidden), is\n" ..
   "what a next call continues from (nil: zeros). Parameters per layer k (0-based, as PyTorch):\n" ..
-  "weight_ih_l<k> (4H, in), weight_hh_l<k> (4H, H), bias_ih_l<k>, bias_hh_l<k> (4H); gates i, f, g, o;\n" ..
+  "weight_ih_l<k> (4H, in), weight_hh_l<k> (4H, H), " ..
+  "bias_ih_l<k>, bias_hh_l<k> (4H); gates i, f, g, o;\n" ..
   "all initialised U(+-1/sqrt(hidden)).")
 
 function LSTM:__init(nin, hidden, opts)
@@ -322,8 +273,8 @@ end
 
 function LSTM:forward(x, state)
   if x.ndim ~= 3 then
-    error(string.format("LSTM: input (%s) must be 3-d: (time, batch, features), or (batch, time, " ..
-                        "features) with batch_first", shape_str(x)), 2)
+    raise(string.format("LSTM: input (%s) must be 3-d: (time, batch, features), or (batch, time, " ..
+                        "features) with batch_first", shape_str(x)))
   end
   if not self.batch_first then x = x:transpose(1, 2) end
   local B, H = x.shape[1], self.hidden_size
@@ -361,9 +312,11 @@ end
 
 simple("Tanh", function(x) return x:tanh() end, "nn.Tanh() -> Module\nElementwise tanh.")
 simple("ReLU", function(x) return x:relu() end, "nn.ReLU() -> Module\nElementwise max(x, 0).")
-simple("Sigmoid", function(x) return x:sigmoid() end, "nn.Sigmoid() -> Module\nElementwise 1 / (1 + e^-x).")
+simple("Sigmoid", function(x) return x:sigmoid() end, "nn.Sigmoid() -> Module\n" ..
+  "Elementwise 1 / (1 + e^-x).")
 simple("Flatten", function(x, first, last) return x:flatten(first or 2, last or -1) end,
-       "nn.Flatten([first=2], [last=-1]) -> Module\nMerge dims first..last (the batch dim 1 stays).")
+       "nn.Flatten([first=2], [last=-1]) -> Module\n" ..
+       "Merge dims first..last (the batch dim 1 stays).")
 simple("Unflatten", function(x, dim, sizes)
   local shape = {}
   for i = 1, x.ndim do
@@ -371,11 +324,13 @@ simple("Unflatten", function(x, dim, sizes)
     else shape[#shape + 1] = x.shape[i] end
   end
   return x:reshape(shape)
-end, "nn.Unflatten(dim, sizes) -> Module\nSplit dim into the given sizes: Unflatten(2, {8, 3, 3}) turns (N, 72) into (N, 8, 3, 3).")
+end, "nn.Unflatten(dim, sizes) -> Module\n" ..
+  "Split dim into the given sizes: Unflatten(2, {8, 3, 3}) turns (N, 72) into (N, 8, 3, 3).")
 
 local Sequential = class("Sequential", Module)
 nn.Sequential = doc(Sequential, "nn.Sequential(m1, m2, ...) -> Module\n" ..
-  "Applies its modules in order; they are named 0, 1, ... as in PyTorch (parameters \"0.weight\", ...),\n" ..
+  "Applies its modules in order; they are named 0, 1, " ..
+  "... as in PyTorch (parameters \"0.weight\", ...),\n" ..
   "so a state dict saved with save_pt loads into torch.nn.Sequential of the same layers.")
 
 function Sequential:__init(...)
@@ -402,39 +357,55 @@ local function loss(name, f, text)
   nn[name] = doc(c, text)
 end
 
-loss("MSELoss", nn.mse_loss, "nn.MSELoss([{reduction=\"mean\"}]) -> Module\nloss(x, y): nn.mse_loss.")
+loss("MSELoss", nn.mse_loss, "nn.MSELoss([{reduction=\"mean\"}]) -> Module\n" ..
+  "loss(x, y): nn.mse_loss.")
 loss("BCEWithLogitsLoss", nn.binary_cross_entropy_with_logits,
-     "nn.BCEWithLogitsLoss([{reduction=\"mean\"}]) -> Module\nloss(logits, y): nn.binary_cross_entropy_with_logits.")
+     "nn.BCEWithLogitsLoss([{reduction=\"mean\"}]) -> Module\n" ..
+     "loss(logits, y): nn.binary_cross_entropy_with_logits.")
 loss("CrossEntropyLoss", nn.cross_entropy,
-     "nn.CrossEntropyLoss([{reduction=\"mean\"}]) -> Module\nloss(logits, target): nn.cross_entropy, 1-based classes.")
+     "nn.CrossEntropyLoss([{reduction=\"mean\"}]) -> Module\n" ..
+     "loss(logits, target): nn.cross_entropy, 1-based classes.")
 
 -- ---- docs of the Module methods -------------------------------------------------------
 
-doc(Module, "nn.Module -> class\nThe base of every layer: parameters() and named_parameters(), state_dict(), zero_grad(), printing.\n" ..
+doc(Module, "nn.Module -> class\n" ..
+  "The base of every layer: parameters() and " ..
+  "named_parameters(), state_dict(), zero_grad(), printing.\n" ..
   "Derive models with nn.class.")
 nn.class = doc(function(name, parent) return class(name, parent or Module) end,
   "nn.class(name, [parent=nn.Module]) -> class\n" ..
-  "A new module class. Define C:__init(...) (register parts with self:add(name, module or tensor))\n" ..
+  "A new module class. Define C:__init(...) (register " ..
+  "parts with self:add(name, module or tensor))\n" ..
   "and C:forward(...); then C(...) constructs and m(...) runs forward:\n" ..
   "  local VAE = nn.class(\"VAE\")\n" ..
   "  function VAE:__init() self:add(\"enc\", nn.Linear(784, 40)) end\n" ..
   "  function VAE:forward(x) return self.enc(x) end")
 doc(Module.forward, "m:forward(...) -> ...\nWhat calling m(...) runs; each layer defines it.")
-doc(Module.extra_repr, "m:extra_repr() -> string\nThe arguments shown when m is printed: Linear(784, 500).")
-doc(Module.describe, "m:describe(indent) -> string\nm and its children, one per line, as tostring(m) prints them.")
-doc(Module.named_parameter_list, "m:named_parameter_list([prefix], [out]) -> {{name, Tensor}, ...}\nThe list behind named_parameters().")
-doc(Module.add, "m:add(name, value) -> value\nRegister a parameter (a tensor, made to require grad) or a child module; order is kept.")
-doc(Module.parameters, "m:parameters() -> {Tensor, ...}\nEvery parameter of m and its children, in registration order.")
-doc(Module.named_parameters, "m:named_parameters() -> iterator\nfor name, p in m:named_parameters() do ... end, names dotted (\"enc.1.weight\").")
+doc(Module.extra_repr, "m:extra_repr() -> string\n" ..
+  "The arguments shown when m is printed: Linear(784, 500).")
+doc(Module.describe, "m:describe(indent) -> string\n" ..
+  "m and its children, one per line, as tostring(m) prints them.")
+doc(Module.named_parameter_list,
+  "m:named_parameter_list([prefix], [out]) -> {{name, Tensor}, ...}\n" ..
+  "The list behind named_parameters().")
+doc(Module.add, "m:add(name, value) -> value\n" ..
+  "Register a parameter (a tensor, made to require grad) or a child module; order is kept.")
+doc(Module.parameters, "m:parameters() -> {Tensor, ...}\n" ..
+  "Every parameter of m and its children, in registration order.")
+doc(Module.named_parameters, "m:named_parameters() -> iterator\n" ..
+  "for name, p in m:named_parameters() do ... end, names dotted (\"enc.1.weight\").")
 doc(Module.num_parameters, "m:num_parameters() -> n\nThe number of scalars in all parameters.")
 doc(Module.zero_grad, "m:zero_grad()\nDrop every parameter's gradient (p.grad = nil).")
-doc(Module.state_dict, "m:state_dict() -> {name = Tensor}\nThe parameters by dotted name, shared (save with genlab.save).")
-doc(Module.load_state_dict, "m:load_state_dict(sd, [strict=true]) -> m\nCopy sd's tensors into the parameters; names a missing entry, a shape mismatch\n(\"fc1.weight: checkpoint has 500x784, model has 400x784\") or, strict, an unknown entry.")
+doc(Module.state_dict, "m:state_dict() -> {name = Tensor}\n" ..
+  "The parameters by dotted name, shared (save with genlab.save).")
+doc(Module.load_state_dict, "m:load_state_dict(sd, [strict=true]) -> m\n" ..
+  "Copy sd's tensors into the parameters; names a missing entry, a shape mismatch\n" ..
+  "(\"fc1.weight: checkpoint has 500x784, model has 400x784\") or, strict, an unknown entry.")
 nn.gradcheck = doc(function(f, inputs, opts)
-  opts = check_opts(opts, set("eps", "atol", "rtol"), "gradcheck", 3)
+  opts = check_opts(opts, set("eps", "atol", "rtol"), "gradcheck")
   local eps, atol, rtol = opts.eps or 1e-6, opts.atol or 1e-5, opts.rtol or 1e-3
   for i, x in ipairs(inputs) do
-    if x.dtype ~= "float64" then error("gradcheck: input " .. i .. " must be float64", 2) end
+    if x.dtype ~= "float64" then raise("gradcheck: input " .. i .. " must be float64") end
   end
   local function value()
     return G.no_grad(function() return f(table.unpack(inputs)):double():sum():item() end)

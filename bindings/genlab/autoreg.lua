@@ -15,7 +15,8 @@
 local G, autoreg = ...
 local nn, optim = G.nn, G.optim
 
-local function doc(f, text) G._doc(f, text); return f end
+local lib = G._lib
+local doc, raise = lib.doc, lib.raise
 
 local SIDE, NPIX = 5, 25
 
@@ -60,10 +61,12 @@ autoreg.pictures = doc(function()
   end
   return {images = G.tensor(rows, {dtype = "float64"}), p = G.tensor(p, {dtype = "float64"}), names = names}
 end, "autoreg.pictures() -> {images = (23, 25), p = (23), names = {...}}\n" ..
-  "The ground truth of seed 002 problem 1: 23 distinct 5x5 binary pictures (the digits 0-9, a heart,\n" ..
-  "a smiley, an arrow, a plus, a cross, a diamond, a frame, A, H, L, T, a house, stairs), pixels row\n" ..
+  "The ground truth of seed 002 problem 1: 23 distinct " ..
+  "5x5 binary pictures (the digits 0-9, a heart,\n" ..
+  "a smiley, an arrow, a plus, a cross, a diamond, a " ..
+  "frame, A, H, L, T, a house, stairs), pixels row\n" ..
   "by row, with probabilities from 0.02 to 0.08 (weights / 100, written beside each picture in\n" ..
-  "bindings/lua/autoreg.lua). float64.")
+  "bindings/genlab/autoreg.lua). float64.")
 
 -- ---- conditional probability tables -----------------------------------------------------
 
@@ -80,7 +83,7 @@ local function picture_rows(pics)
   local p = pics.p:totable()
   for k, r in ipairs(rows) do
     for j, v in ipairs(r) do
-      if v ~= 0 and v ~= 1 then error(string.format("autoreg: picture %d pixel %d is %g, not 0 or 1", k, j, v), 3) end
+      if v ~= 0 and v ~= 1 then raise(string.format("autoreg: picture %d pixel %d is %g, not 0 or 1", k, j, v)) end
     end
   end
   return rows, p
@@ -122,36 +125,41 @@ autoreg.cpts = doc(function(pics, opts)
   end
   return cpts
 end, "autoreg.cpts([pictures], [{dtype=\"float64\"}]) -> {CPT 1, ..., CPT 25}\n" ..
-  "The exact conditional probability tables of a picture set (default autoreg.pictures()), laid out as\n" ..
-  "the course's image_cpts.pkl: CPT i has i dims of size 2, indexed [x1]..[xi] (1-based here, so\n" ..
-  "cpt[i][x1+1]...[xi+1]), holding p(x_i | x_1..x_{i-1}). Prefixes that p never produces hold 1/2\n" ..
+  "The exact conditional probability tables of a picture " ..
+  "set (default autoreg.pictures()), laid out as\n" ..
+  "the course's image_cpts.pkl: CPT i has i dims of " ..
+  "size 2, indexed [x1]..[xi] (1-based here, so\n" ..
+  "cpt[i][x1+1]...[xi+1]), holding p(x_i | x_1..x_{i-1}). " ..
+  "Prefixes that p never produces hold 1/2\n" ..
   "for both values (any number would do: sampling never reaches them). 2^26 - 2 values in all,\n" ..
   "537 MB in float64; dtype=\"float32\" halves it.")
 
 autoreg.check_cpts = doc(function(cpts, what)
   what = what or "CPTs"
-  if type(cpts) ~= "table" then error(what .. ": expected a list of 25 CPTs, got a " .. type(cpts), 2) end
-  if #cpts ~= NPIX then error(string.format("%s: expected 25 CPTs, found %d", what, #cpts), 2) end
+  if type(cpts) ~= "table" then raise(what .. ": expected a list of 25 CPTs, got a " .. type(cpts)) end
+  if #cpts ~= NPIX then raise(string.format("%s: expected 25 CPTs, found %d", what, #cpts)) end
   for i, t in ipairs(cpts) do
     local want = {}
     for d = 1, i do want[d] = 2 end
-    local shape = G.is_tensor(t) and table.concat(t.shape, "x") or type(t)
+    local shape = G.is_tensor(t) and lib.shape_str(t) or type(t)
     if shape ~= table.concat(want, "x") then
-      error(string.format("%s: CPT %d has shape %s, expected %s (%d dims of size 2, indexed [x1]..[x%d])",
-                          what, i, shape, table.concat(want, "x"), i, i), 2)
+      raise(string.format("%s: CPT %d has shape %s, expected %s (%d dims of size 2, indexed [x1]..[x%d])",
+                          what, i, shape, table.concat(want, "x"), i, i))
     end
     local lo, hi = t:min():item(), t:max():item()
     if not (lo >= 0 and hi <= 1) then
-      error(string.format("%s: CPT %d holds %g to %g: not probabilities", what, i, lo, hi), 2)
+      raise(string.format("%s: CPT %d holds %g to %g: not probabilities", what, i, lo, hi))
     end
     local pairs_ = t:view(-1, 2):double():sum(2)
     local off = (pairs_ - 1):abs():max():item()
     if off > 1e-5 then
-      error(string.format("%s: CPT %d: p(x%d = 0 | ...) + p(x%d = 1 | ...) is off 1 by %.3g", what, i, i, i, off), 2)
+      raise(string.format("%s: CPT %d: p(x%d = 0 | ...) + p(x%d = 1 | ...) is off 1 by %.3g", what, i, i, i, off))
     end
   end
   return cpts
-end, "autoreg.check_cpts(cpts, [what]) -> cpts\nCheck a list of 25 CPTs: CPT i has i dims of size 2, entries in [0, 1], and the two entries of each\n" ..
+end, "autoreg.check_cpts(cpts, [what]) -> cpts\n" ..
+  "Check a list of 25 CPTs: CPT i has i dims of size " ..
+  "2, entries in [0, 1], and the two entries of each\n" ..
   "prefix sum to 1 (within 1e-5). An error names the CPT and the expected shape.")
 
 autoreg.load_cpts = doc(function(path)
@@ -172,8 +180,11 @@ autoreg.load_cpts = doc(function(path)
     cpts = G.data.read_pickle(path)
   end
   return autoreg.check_cpts(cpts, path)
-end, "autoreg.load_cpts(path) -> cpts\nThe course's CPTs: image_cpts.pkl (a pickled list of 25 numpy arrays, read by data.read_pickle) or an\n" ..
-  ".npz of the same arrays (np.savez(path, *cpts): arr_0 .. arr_24), checked by autoreg.check_cpts.")
+end, "autoreg.load_cpts(path) -> cpts\n" ..
+  "The course's CPTs: image_cpts.pkl (a pickled list of " ..
+  "25 numpy arrays, read by data.read_pickle) or an\n" ..
+  ".npz of the same arrays (np.savez(path, *cpts): " ..
+  "arr_0 .. arr_24), checked by autoreg.check_cpts.")
 
 -- Flat position (1-based) of each row's prefix in CPT i: 2 * code + x_i + 1.
 autoreg.sample_cpts = doc(function(cpts, n, opts)
@@ -189,8 +200,11 @@ autoreg.sample_cpts = doc(function(cpts, n, opts)
     code = code * 2 + x
   end
   return G.stack(cols, 2)
-end, "autoreg.sample_cpts(cpts, n, [{generator=}]) -> (n, 25) float64 of 0/1\nAncestral sampling as the seed does it: x1 from CPT 1, then each x_i ~ p(x_i | x_1..x_{i-1}) by comparing\n" ..
-  "a uniform number with CPT i at the prefix drawn so far. All n images advance one pixel per step.")
+end, "autoreg.sample_cpts(cpts, n, [{generator=}]) -> (n, 25) float64 of 0/1\n" ..
+  "Ancestral sampling as the seed does it: x1 from CPT 1, " ..
+  "then each x_i ~ p(x_i | x_1..x_{i-1}) by comparing\n" ..
+  "a uniform number with CPT i at the prefix drawn " ..
+  "so far. All n images advance one pixel per step.")
 
 -- Each picture's code (x1 most significant) as a float64 number, exact to 2^53.
 local function codes(X)
@@ -208,7 +222,8 @@ autoreg.frequencies = doc(function(X, pics)
     known = known + counts[k]
   end
   return counts, X.shape[1] - known
-end, "autoreg.frequencies(X, pictures) -> counts, outside\nHow many rows of X (n, 25) equal each picture, and how many match none of them.")
+end, "autoreg.frequencies(X, pictures) -> counts, outside\n" ..
+  "How many rows of X (n, 25) equal each picture, and how many match none of them.")
 
 -- log Gamma(x) for x > 0 by Lanczos' approximation (g = 7, 9 terms; about
 -- 1e-15 relative), with the reflection formula below 1/2.
@@ -257,7 +272,9 @@ local function gamma_q(a, x)
 end
 
 autoreg.chi2_sf = doc(function(x, dof) return gamma_q(dof / 2, x / 2) end,
-  "autoreg.chi2_sf(x, dof) -> number\nP(X > x) for X chi-square with dof degrees of freedom (the regularised upper incomplete gamma\n" ..
+  "autoreg.chi2_sf(x, dof) -> number\n" ..
+  "P(X > x) for X chi-square with dof degrees of " ..
+  "freedom (the regularised upper incomplete gamma\n" ..
   "function Q(dof/2, x/2)): the p-value of a chi-square statistic x.")
 
 autoreg.chi_square = doc(function(counts, p)
@@ -268,7 +285,8 @@ autoreg.chi_square = doc(function(counts, p)
     stat = stat + (c - e) ^ 2 / e
   end
   return stat, #counts - 1, autoreg.chi2_sf(stat, #counts - 1)
-end, "autoreg.chi_square(counts, p) -> statistic, dof, p_value\nPearson's goodness-of-fit test of observed counts against probabilities p (a Lua list each).")
+end, "autoreg.chi_square(counts, p) -> statistic, dof, p_value\n" ..
+  "Pearson's goodness-of-fit test of observed counts against probabilities p (a Lua list each).")
 
 -- Pearson's test over bins of at least 5 expected samples: each listed image
 -- with n p(x) >= 5 is its own bin; the others, the images dist does not list
@@ -311,29 +329,42 @@ autoreg.goodness = doc(function(X, dist)
   local chi2, dof, pvalue, bins, pooled = pooled_chi_square(counts, p, outside, rest, n)
   return {counts = counts, freq = freq, outside = outside, chi2 = chi2, dof = dof, pvalue = pvalue, tv = tv / 2,
           bins = bins, pooled = pooled, rest = rest}
-end, "autoreg.goodness(X, dist) -> {counts, freq, outside, chi2, dof, pvalue, tv, bins, pooled, rest}\n" ..
-  "How well samples X (n, 25) follow p, given as dist = {images (K, 25), p (K), [rest]}: the pictures, or\n" ..
-  "autoreg.distribution(cpts), whose rest is the mass of the images it does not list. Per-image counts\n" ..
-  "and frequencies, samples outside the list, Pearson's chi-square with its p-value over the bins\n" ..
-  "that expect at least 5 samples (the others, the rest and the samples outside pooled into one;\n" ..
-  "chi2 is nil when fewer than 2 bins remain), and the total variation distance between the sample\n" ..
-  "frequencies and p: exact when dist lists all of p's support (rest = 0), else over the listed\n" ..
+end, "autoreg.goodness(X, dist) -> {counts, freq, outside, " ..
+  "chi2, dof, pvalue, tv, bins, pooled, rest}\n" ..
+  "How well samples X (n, 25) follow p, given as dist = " ..
+  "{images (K, 25), p (K), [rest]}: the pictures, or\n" ..
+  "autoreg.distribution(cpts), whose rest is the mass " ..
+  "of the images it does not list. Per-image counts\n" ..
+  "and frequencies, samples outside the list, Pearson's " ..
+  "chi-square with its p-value over the bins\n" ..
+  "that expect at least 5 samples (the others, the " ..
+  "rest and the samples outside pooled into one;\n" ..
+  "chi2 is nil when fewer than 2 bins remain), and " ..
+  "the total variation distance between the sample\n" ..
+  "frequencies and p: exact when dist lists all of " ..
+  "p's support (rest = 0), else over the listed\n" ..
   "images plus one bin for the rest, a lower bound.")
 
 autoreg.entropy = doc(function(pics)
   local h = 0
   for _, pk in ipairs(pics.p:totable()) do if pk > 0 then h = h - pk * math.log(pk) end end
   return h
-end, "autoreg.entropy(pictures) -> nats\nH(p) = -sum p(x) log p(x) of the picture distribution, per image (divide by 25 for per pixel).")
+end, "autoreg.entropy(pictures) -> nats\n" ..
+  "H(p) = -sum p(x) log p(x) of the picture " ..
+  "distribution, per image (divide by 25 for per pixel).")
 
 -- ---- the distribution that a list of CPTs defines --------------------------------------
 
 autoreg.cpts_entropy = doc(function(cpts)
   return G.models._autoreg_entropy(cpts)
-end, "autoreg.cpts_entropy(cpts) -> H, mass, support\nH(p) = -sum_x p(x) log p(x) in nats of the distribution the CPTs define, exactly: a C walk\n" ..
-  "over the tree of prefixes visits every one of the 2^25 images (skipping prefixes of probability 0)\n" ..
-  "in float64 log space on all cores, about a second for tables without zeros. Also sum_x p(x) (1 up\n" ..
-  "to the tables' rounding) and the number of images with p(x) > 0. A reached entry outside [0, 1]\n" ..
+end, "autoreg.cpts_entropy(cpts) -> H, mass, support\n" ..
+  "H(p) = -sum_x p(x) log p(x) in nats of the distribution the CPTs define, exactly: a C walk\n" ..
+  "over the tree of prefixes visits every one of the " ..
+  "2^25 images (skipping prefixes of probability 0)\n" ..
+  "in float64 log space on all cores, about a second " ..
+  "for tables without zeros. Also sum_x p(x) (1 up\n" ..
+  "to the tables' rounding) and the number of images " ..
+  "with p(x) > 0. A reached entry outside [0, 1]\n" ..
   "is an error naming the CPT and the prefix.")
 
 -- genlab's picture names by code, for naming the images of a loaded file.
@@ -365,12 +396,17 @@ autoreg.distribution = doc(function(cpts, opts)
   d.support = complete and min_p == 0
   d.rest = d.support and 0 or math.max(0, 1 - listed)
   return d
-end, "autoreg.distribution(cpts, [{min_p=0, max=}]) -> {images (K, 25), p (K), names, rest, complete, support, min_p}\n" ..
-  "The images of the CPTs' distribution with p(x) >= min_p, in code order (x1 most significant), found\n" ..
-  "by a C walk that never descends below min_p: with min_p = 0, all of p's support. complete is\n" ..
-  "false when more than max (default 4096, or 1/min_p + 1, which always suffices) qualify; support\n" ..
+end, "autoreg.distribution(cpts, [{min_p=0, max=}]) -> {images " ..
+  "(K, 25), p (K), names, rest, complete, support, min_p}\n" ..
+  "The images of the CPTs' distribution with p(x) >= " ..
+  "min_p, in code order (x1 most significant), found\n" ..
+  "by a C walk that never descends below min_p: with " ..
+  "min_p = 0, all of p's support. complete is\n" ..
+  "false when more than max (default 4096, or 1/min_p " ..
+  "+ 1, which always suffices) qualify; support\n" ..
   "is true when the list is all of p's support; rest = 1 - sum p of the list (0 when support).\n" ..
-  "An image that is one of autoreg.pictures() has its name, the others #k. Goes to autoreg.goodness,\n" ..
+  "An image that is one of autoreg.pictures() has its " ..
+  "name, the others #k. Goes to autoreg.goodness,\n" ..
   "autoreg.train and autoreg.score as a picture set does.")
 
 autoreg.log_prob = doc(function(cpts, X)
@@ -382,7 +418,8 @@ autoreg.log_prob = doc(function(cpts, X)
     lp = lp + cpts[i]:view(-1):index_select(1, code + 1):double():log()
   end
   return lp
-end, "autoreg.log_prob(cpts, X) -> (n) float64\nlog p(x) = sum_i log CPT_i[x_1..x_i] for each row of X (n, 25); -inf where p(x) = 0.")
+end, "autoreg.log_prob(cpts, X) -> (n) float64\n" ..
+  "log p(x) = sum_i log CPT_i[x_1..x_i] for each row of X (n, 25); -inf where p(x) = 0.")
 
 autoreg.empirical = doc(function(X)
   local count, order = {}, {}
@@ -399,16 +436,21 @@ autoreg.empirical = doc(function(X)
     rows[k] = px
   end
   return listing(G.tensor(rows, {dtype = "float64"}), p)
-end, "autoreg.empirical(X) -> {images (K, 25), p (K), names}\nThe distinct rows of X (n, 25) in code order with their frequencies: samples as a training set\n" ..
+end, "autoreg.empirical(X) -> {images (K, 25), p (K), names}\n" ..
+  "The distinct rows of X (n, 25) in code order with " ..
+  "their frequencies: samples as a training set\n" ..
   "for autoreg.train.")
 
 -- ---- the LSTM ---------------------------------------------------------------------------
 
 local LSTM = nn.class("AutoregLSTM")
 autoreg.LSTM = doc(LSTM, "autoreg.LSTM([{hidden=32, layers=2, seed=, dtype=}]) -> Module\n" ..
-  "The seed's model: at step i the input is x_{i-1} (0 at step 1, a start symbol) and the output the\n" ..
-  "logit of p(x_i = 1 | x_<i): lstm = nn.LSTM(1, hidden, {num_layers = layers}), head = nn.Linear(hidden, 1).\n" ..
-  "PyTorch's names and parameter count (12,961 for the defaults). m:logits(X), m:nll(X), m:sample(n).")
+  "The seed's model: at step i the input is x_{i-1} " ..
+  "(0 at step 1, a start symbol) and the output the\n" ..
+  "logit of p(x_i = 1 | x_<i): lstm = nn.LSTM(1, hidden, " ..
+  "{num_layers = layers}), head = nn.Linear(hidden, 1).\n" ..
+  "PyTorch's names and parameter count (12,961 for " ..
+  "the defaults). m:logits(X), m:nll(X), m:sample(n).")
 
 function LSTM:__init(opts)
   opts = opts or {}
@@ -430,7 +472,8 @@ function LSTM:logits(X)
   local T, B = y.shape[1], y.shape[2]
   return self.head(y:reshape(T * B, -1)):reshape(T, B):t()
 end
-doc(LSTM.logits, "m:logits(X) -> (B, 25)\nThe logits of p(x_i = 1 | x_<i) for every row of X (B, 25) and every pixel, in one pass.")
+doc(LSTM.logits, "m:logits(X) -> (B, 25)\n" ..
+  "The logits of p(x_i = 1 | x_<i) for every row of X (B, 25) and every pixel, in one pass.")
 
 function LSTM:nll(X)
   local z = self:logits(X)
@@ -464,7 +507,9 @@ function LSTM:sample(n, opts)
     return G.stack(cols, 2)
   end)
 end
-doc(LSTM.sample, "m:sample(n, [{generator=}]) -> (n, 25) of 0/1\nAutoregressive sampling, all n images one pixel per step: sigmoid of the logit, then a uniform draw.")
+doc(LSTM.sample, "m:sample(n, [{generator=}]) -> (n, 25) of 0/1\n" ..
+  "Autoregressive sampling, all n images one pixel per " ..
+  "step: sigmoid of the logit, then a uniform draw.")
 
 autoreg.kl_estimate = doc(function(model, cpts, X)
   local dt = model.head.weight.dtype
@@ -472,7 +517,8 @@ autoreg.kl_estimate = doc(function(model, cpts, X)
   local d = autoreg.log_prob(cpts, X) + nll
   local n = X.shape[1]
   return d:mean():item(), d:std():item() / math.sqrt(n)
-end, "autoreg.kl_estimate(model, cpts, X) -> kl, se\nKL(p || q) by Monte Carlo over samples X (n, 25) drawn from the CPTs: the mean of\n" ..
+end, "autoreg.kl_estimate(model, cpts, X) -> kl, se\n" ..
+  "KL(p || q) by Monte Carlo over samples X (n, 25) drawn from the CPTs: the mean of\n" ..
   "log p(x) - log q(x) and its standard error, for when p's support is too large to list.")
 
 autoreg.score = doc(function(model, pics)
@@ -516,9 +562,15 @@ autoreg.train = doc(function(model, pics, opts)
     if opts.on_step then opts.on_step(step, losses[step], losses) end
   end
   return losses
-end, "autoreg.train(model, pictures, [{steps=2000, lr=1e-2, lr_end=, batch=, generator=, on_step=function(step, loss, losses)}]) -> losses\n" ..
-  "Adam on the exact cross-entropy E_p[-log q(x)] = sum_k p_k nll(x_k), nats per image: the pictures\n" ..
-  "(or any {images, p}: autoreg.distribution, autoreg.empirical) weighted by p, one full batch a step.\n" ..
-  "Its floor is H(p) (autoreg.entropy, autoreg.cpts_entropy), reached when q = p. With batch = B and\n" ..
-  "more than B images, each step draws B of them by p instead (an unbiased estimate of the same loss).\n" ..
-  "(The seed's hint, the bare unique set, would fit a uniform distribution over the pictures instead.)")
+end, "autoreg.train(model, pictures, [{steps=2000, lr=1e-2, lr_end=, batch=, " ..
+  "generator=, on_step=function(step, loss, losses)}]) -> losses\n" ..
+  "Adam on the exact cross-entropy E_p[-log q(x)] = " ..
+  "sum_k p_k nll(x_k), nats per image: the pictures\n" ..
+  "(or any {images, p}: autoreg.distribution, " ..
+  "autoreg.empirical) weighted by p, one full batch a step.\n" ..
+  "Its floor is H(p) (autoreg.entropy, autoreg.cpts_entropy), " ..
+  "reached when q = p. With batch = B and\n" ..
+  "more than B images, each step draws B of them by p " ..
+  "instead (an unbiased estimate of the same loss).\n" ..
+  "(The seed's hint, the bare unique set, would fit a " ..
+  "uniform distribution over the pictures instead.)")

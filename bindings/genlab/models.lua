@@ -10,14 +10,8 @@
 local G, models = ...
 local linalg, nn = G.linalg, G.nn
 
-local function doc(f, text) G._doc(f, text); return f end
-
-local function class(name)
-  local c = {}
-  c.__index = c
-  c.__name = name
-  return c
-end
+local lib = G._lib
+local doc, raise, class = lib.doc, lib.raise, lib.class
 
 -- Rows of X (N, d) in blocks of n, for work whose memory grows with N.
 local function blocks(X, n)
@@ -32,11 +26,11 @@ end
 
 local function check_points(X, d, where)
   if not G.is_tensor(X) or X.ndim ~= 2 then
-    error(string.format("%s: points must be an (N, d) tensor, got %s", where,
-                        G.is_tensor(X) and ("(" .. table.concat(X.shape, "x") .. ")") or type(X)), 3)
+    raise(string.format("%s: points must be an (N, d) tensor, got %s", where,
+                        G.is_tensor(X) and lib.shape(X) or type(X)))
   end
   if d and X.shape[2] ~= d then
-    error(string.format("%s: points have %d dimensions, the model %d", where, X.shape[2], d), 3)
+    raise(string.format("%s: points have %d dimensions, the model %d", where, X.shape[2], d))
   end
 end
 
@@ -45,8 +39,8 @@ end
 local function factor(covs, where, hint)
   local ok, L = pcall(linalg.cholesky, covs)
   if not ok then
-    error(string.format("%s: a covariance is not positive definite (%s)%s", where,
-                        tostring(L):gsub("^.-: ", ""), hint or ""), 3)
+    raise(string.format("%s: a covariance is not positive definite (%s)%s", where,
+                        tostring(L):gsub("^.-: ", ""), hint or ""))
   end
   return L
 end
@@ -54,24 +48,32 @@ end
 -- ---- Gaussian ------------------------------------------------------------------
 
 local Gaussian = class("Gaussian")
-models.Gaussian = setmetatable(Gaussian, {__call = function(cls, mean, cov)
-  local g = setmetatable({mean = mean, cov = cov, d = mean.shape[1]}, cls)
-  g.chol = factor(cov:unsqueeze(1), "Gaussian"):squeeze(1)
-  return g
-end})
-doc(Gaussian, "models.Gaussian(mean, cov) -> Gaussian\nA multivariate normal N(mean, cov) for mean (d) and cov (d, d), kept with its Cholesky factor\ng.chol; fields g.mean, g.cov, g.d. models.Gaussian.fit(X) estimates one.")
+models.Gaussian = Gaussian
+function Gaussian:__init(mean, cov)
+  self.mean, self.cov, self.d = mean, cov, mean.shape[1]
+  self.chol = factor(cov:unsqueeze(1), "Gaussian"):squeeze(1)
+end
+doc(Gaussian, "models.Gaussian(mean, cov) -> Gaussian\n" ..
+  "A multivariate normal N(mean, cov) for mean (d) " ..
+  "and cov (d, d), kept with its Cholesky factor\n" ..
+  "g.chol; fields g.mean, g.cov, g.d. models.Gaussian.fit(X) estimates one.")
 
 Gaussian.fit = doc(function(X)
   check_points(X, nil, "Gaussian.fit")
   local _, mean, cov = models._mstep(X, nil, 0)
   return Gaussian(mean:squeeze(1), cov:squeeze(1))
-end, "models.Gaussian.fit(X) -> Gaussian\nThe closed-form maximum-likelihood estimate from the rows of X (N, d): the sample mean and\nthe covariance divided by N (centred first, then one syrk).")
+end, "models.Gaussian.fit(X) -> Gaussian\n" ..
+  "The closed-form maximum-likelihood estimate from the rows of X (N, d): the sample mean and\n" ..
+  "the covariance divided by N (centred first, then one syrk).")
 
 Gaussian.log_prob = doc(function(self, X)
   check_points(X, self.d, "Gaussian:log_prob")
   return models._log_prob(X, G.zeros(1, {dtype = X.dtype}), self.mean:unsqueeze(1),
                           self.chol:unsqueeze(1)):squeeze(2)
-end, "g:log_prob(X) -> Tensor\nlog N(x | mean, cov) of each row of X (N, d), through the Cholesky factor: a triangular solve\nfor the Mahalanobis term and 2 sum log diag L for log det (no inverse, no det()).")
+end, "g:log_prob(X) -> Tensor\n" ..
+  "log N(x | mean, cov) of each row of X (N, d), " ..
+  "through the Cholesky factor: a triangular solve\n" ..
+  "for the Mahalanobis term and 2 sum log diag L for log det (no inverse, no det()).")
 
 Gaussian.nll = doc(function(self, X)
   return -self:log_prob(X):mean():item()
@@ -81,10 +83,11 @@ Gaussian.eig = doc(function(self)
   local w, V = linalg.eigh(self.cov)
   local idx = G.arange(self.d, 0, -1)
   return w:index_select(1, idx), V:index_select(2, idx)
-end, "g:eig() -> values, vectors\nEigenvalues of the covariance in descending order and the matching eigenvectors as columns.")
+end, "g:eig() -> values, vectors\n" ..
+  "Eigenvalues of the covariance in descending order and the matching eigenvectors as columns.")
 
 Gaussian.sample = doc(function(self, n, opts)
-  opts = nn._options(opts, {method = "eigh", generator = false}, "Gaussian:sample")
+  opts = lib.options(opts, {method = "eigh", generator = false}, "Gaussian:sample")
   local z = G.randn(n, self.d, {dtype = self.mean.dtype, generator = opts.generator or nil})
   if opts.method == "eigh" then
     local w, V = linalg.eigh(self.cov)
@@ -92,8 +95,10 @@ Gaussian.sample = doc(function(self, n, opts)
   elseif opts.method == "cholesky" then
     return z:matmul(self.chol:t()) + self.mean
   end
-  error("Gaussian:sample: method must be \"eigh\" or \"cholesky\", got " .. tostring(opts.method), 2)
-end, "g:sample(n, [{method=\"eigh\"|\"cholesky\", generator=}]) -> Tensor\nn samples as rows: x = mean + V D^(1/2) z (the seed's Eq. 2, eigenvalues clamped at 0), or\nx = mean + L z with the Cholesky factor.")
+  raise("Gaussian:sample: method must be \"eigh\" or \"cholesky\", got " .. tostring(opts.method))
+end, "g:sample(n, [{method=\"eigh\"|\"cholesky\", generator=}]) -> Tensor\n" ..
+  "n samples as rows: x = mean + V D^(1/2) z (the seed's Eq. 2, eigenvalues clamped at 0), or\n" ..
+  "x = mean + L z with the Cholesky factor.")
 
 function Gaussian:__tostring()
   return string.format("Gaussian(d=%d, %s)", self.d, self.mean.dtype)
@@ -102,52 +107,68 @@ end
 -- ---- GMM -------------------------------------------------------------------------
 
 local GMM = class("GMM")
-local function new_gmm(log_weights, means, covs, chol)
-  local K, d = means.shape[1], means.shape[2]
-  return setmetatable({log_weights = log_weights, weights = log_weights:exp(), means = means,
-                       covs = covs, chol = chol or factor(covs, "GMM"), K = K, d = d}, GMM)
+-- self as the mixture of the given parameters; a model fit returns is made
+-- by new_gmm, which skips the checks of GMM(weights, means, covs).
+local function set_gmm(self, log_weights, means, covs, chol)
+  self.log_weights, self.weights, self.means, self.covs = log_weights, log_weights:exp(), means, covs
+  self.chol = chol or factor(covs, "GMM")
+  self.K, self.d = means.shape[1], means.shape[2]
+  return self
 end
 
-models.GMM = setmetatable(GMM, {__call = function(cls, weights, means, covs)
+local function new_gmm(...) return set_gmm(setmetatable({}, GMM), ...) end
+
+models.GMM = GMM
+function GMM:__init(weights, means, covs)
   if not (G.is_tensor(weights) and G.is_tensor(means) and G.is_tensor(covs)) then
-    error("GMM(weights, means, covs): three tensors expected", 2)
+    raise("GMM(weights, means, covs): three tensors expected")
   end
   local K = weights.shape[1]
   if means.ndim ~= 2 or means.shape[1] ~= K or covs.ndim ~= 3 or covs.shape[1] ~= K then
-    error(string.format("GMM: weights (%s), means (%s), covs (%s): expected (K), (K, d), (K, d, d)",
-          table.concat(weights.shape, "x"), table.concat(means.shape, "x"),
-          table.concat(covs.shape, "x")), 2)
+    raise(string.format("GMM: weights (%s), means (%s), covs (%s): expected (K), (K, d), (K, d, d)",
+          lib.shape_str(weights), lib.shape_str(means),
+          lib.shape_str(covs)))
   end
-  return new_gmm((weights / weights:sum()):log(), means, covs)
-end})
-doc(GMM, "models.GMM(weights, means, covs) -> GMM\nA mixture of K Gaussians with full covariances: weights (K, normalised here), means (K, d),\ncovs (K, d, d). Fields gmm.weights, log_weights, means, covs, chol (Cholesky factors), K, d.\nmodels.GMM.fit_em(X, K) fits one by EM; models.GMMDensity trains one by SGD.")
+  set_gmm(self, (weights / weights:sum()):log(), means, covs)
+end
+doc(GMM, "models.GMM(weights, means, covs) -> GMM\n" ..
+  "A mixture of K Gaussians with full covariances: " ..
+  "weights (K, normalised here), means (K, d),\n" ..
+  "covs (K, d, d). Fields gmm.weights, log_weights, " ..
+  "means, covs, chol (Cholesky factors), K, d.\n" ..
+  "models.GMM.fit_em(X, K) fits one by EM; models.GMMDensity trains one by SGD.")
 
 GMM.log_prob_components = doc(function(self, X)
   check_points(X, self.d, "GMM:log_prob_components")
   return models._log_prob(X, self.log_weights, self.means, self.chol)
-end, "gmm:log_prob_components(X) -> Tensor\n(N, K): log pi_k + log N(x_n | mu_k, Sigma_k), one triangular solve per component.")
+end, "gmm:log_prob_components(X) -> Tensor\n" ..
+  "(N, K): log pi_k + log N(x_n | mu_k, Sigma_k), one triangular solve per component.")
 
 GMM.log_prob = doc(function(self, X)
   return self:log_prob_components(X):logsumexp(2)
-end, "gmm:log_prob(X) -> Tensor\nlog q(x) = logsumexp_k (log pi_k + log N(x | mu_k, Sigma_k)) of each row of X (N, d).")
+end, "gmm:log_prob(X) -> Tensor\n" ..
+  "log q(x) = logsumexp_k (log pi_k + log N(x | mu_k, Sigma_k)) of each row of X (N, d).")
 
 GMM.nll = doc(function(self, X)
   local total = 0
   for b in blocks(X, 16384) do total = total - self:log_prob(b):sum():item() end
   return total / X.shape[1]
-end, "gmm:nll(X) -> number\nThe mean negative log-likelihood of the rows of X in nats per point (in blocks of rows).")
+end, "gmm:nll(X) -> number\n" ..
+  "The mean negative log-likelihood of the rows of X in nats per point (in blocks of rows).")
 
 GMM.responsibilities = doc(function(self, X)
   return self:log_prob_components(X):softmax(2)
-end, "gmm:responsibilities(X) -> Tensor\n(N, K) posterior probabilities p(k | x_n) = pi_k N(x_n | k) / q(x_n), through log space.")
+end, "gmm:responsibilities(X) -> Tensor\n" ..
+  "(N, K) posterior probabilities p(k | x_n) = pi_k N(x_n | k) / q(x_n), through log space.")
 
 GMM.predict = doc(function(self, X)
   local _, k = self:log_prob_components(X):max(2)
   return k
-end, "gmm:predict(X) -> Tensor\nThe hard assignment argmax_k pi_k N(x_n | mu_k, Sigma_k) of each row (1-based, as PS1 1.1h).")
+end, "gmm:predict(X) -> Tensor\n" ..
+  "The hard assignment argmax_k pi_k N(x_n | mu_k, Sigma_k) of each row (1-based, as PS1 1.1h).")
 
 GMM.sample = doc(function(self, n, opts)
-  opts = nn._options(opts, {generator = false}, "GMM:sample")
+  opts = lib.options(opts, {generator = false}, "GMM:sample")
   local gen = opts.generator or nil
   local dtype = self.means.dtype
   local comp = G.categorical(self.weights, n, {generator = gen})
@@ -163,23 +184,31 @@ GMM.sample = doc(function(self, n, opts)
     end
   end
   return x, comp
-end, "gmm:sample(n, [{generator=}]) -> X, components\nTwo-step sampling: a component k ~ pi, then x = mu_k + L_k z with z ~ N(0, I).")
+end, "gmm:sample(n, [{generator=}]) -> X, components\n" ..
+  "Two-step sampling: a component k ~ pi, then x = mu_k + L_k z with z ~ N(0, I).")
 
 GMM.to = doc(function(self, dtype)
   if self.means.dtype == dtype then return self end
   -- a float32 factor is only good to float32: float64 factors again
   return new_gmm(self.log_weights:to(dtype), self.means:to(dtype), self.covs:to(dtype),
                  dtype == "float32" and self.chol:to(dtype) or nil)
-end, "gmm:to(dtype) -> GMM\nThe same mixture in \"float32\" or \"float64\" (itself when it already is). Going to float64\nfactors the covariances again, so that the Cholesky factors have float64's precision.")
+end, "gmm:to(dtype) -> GMM\n" ..
+  "The same mixture in \"float32\" or \"float64\" " ..
+  "(itself when it already is). Going to float64\n" ..
+  "factors the covariances again, so that the Cholesky factors have float64's precision.")
 
 GMM.score = doc(function(self, X)
   check_points(X, self.d, "GMM:score")
   return models._score(X, self.log_weights, self.means, self.chol)
-end, "gmm:score(X) -> logq, grad, labels\nlog q(x) (N) and its gradient d log q / dx = -sum_k r_k Sigma_k^-1 (x - mu_k) (N, d) for the rows\nof X: the E-step pass, then Sigma_k^-1 applied only where the responsibility r_k >= 1e-20.\nlabels (N, 1-based) are the most responsible components argmax_k r_k, as gmm:predict.")
+end, "gmm:score(X) -> logq, grad, labels\n" ..
+  "log q(x) (N) and its gradient d log q / dx = -sum_k " ..
+  "r_k Sigma_k^-1 (x - mu_k) (N, d) for the rows\n" ..
+  "of X: the E-step pass, then Sigma_k^-1 applied only where the responsibility r_k >= 1e-20.\n" ..
+  "labels (N, 1-based) are the most responsible components argmax_k r_k, as gmm:predict.")
 
 GMM.noisy = doc(function(self, noise_var)
   if type(noise_var) ~= "number" or not (noise_var >= 0 and noise_var < math.huge) then
-    error("GMM:noisy: the noise variance must be a finite number >= 0, got " .. tostring(noise_var), 2)
+    raise("GMM:noisy: the noise variance must be a finite number >= 0, got " .. tostring(noise_var))
   end
   local memo = rawget(self, "_noisy")        -- the last one, for repeated filtering
   if memo and memo.var == noise_var then return memo.gmm end
@@ -188,38 +217,55 @@ GMM.noisy = doc(function(self, noise_var)
   local nz = new_gmm(self.log_weights, self.means, covs, factor(covs, "GMM:noisy"))
   rawset(self, "_noisy", {var = noise_var, gmm = nz})
   return nz
-end, "gmm:noisy(noise_var) -> GMM\nThe distribution of x + e for x ~ gmm and e ~ N(0, noise_var I): every Sigma_k + noise_var I.\nThe last one made is kept, so that repeated filtering at one noise level factors once.")
+end, "gmm:noisy(noise_var) -> GMM\n" ..
+  "The distribution of x + e for x ~ gmm and e ~ " ..
+  "N(0, noise_var I): every Sigma_k + noise_var I.\n" ..
+  "The last one made is kept, so that repeated filtering at one noise level factors once.")
 
 GMM.wiener = doc(function(self, Y, noise_var, labels, opts)
   check_points(Y, self.d, "GMM:wiener")
-  opts = nn._options(opts, {center = true}, "GMM:wiener")
+  opts = lib.options(opts, {center = true}, "GMM:wiener")
   local nz = self:noisy(noise_var)
   local means = opts.center and nz.means or G.zeros_like(nz.means)
   return models._wiener(Y, labels, nz.log_weights, means, nz.chol, noise_var)
-end, "gmm:wiener(Y, noise_var, labels, [{center=true}]) -> X\nFor each row y of Y, the Wiener filter of component k = labels[n] (1-based):\nx = mu_k + Sigma_k (Sigma_k + noise_var I)^-1 (y - mu_k), the posterior mean of a clean patch\nunder that component. center=false leaves the means out: Sigma_k (Sigma_k + noise_var I)^-1 y.")
+end, "gmm:wiener(Y, noise_var, labels, [{center=true}]) -> X\n" ..
+  "For each row y of Y, the Wiener filter of component k = labels[n] (1-based):\n" ..
+  "x = mu_k + Sigma_k (Sigma_k + noise_var I)^-1 (y " ..
+  "- mu_k), the posterior mean of a clean patch\n" ..
+  "under that component. center=false leaves the " ..
+  "means out: Sigma_k (Sigma_k + noise_var I)^-1 y.")
 
 GMM.map_patches = doc(function(self, Y, noise_var)
   check_points(Y, self.d, "GMM:map_patches")
   local nz = self:noisy(noise_var)
   return models._map_patches(Y, nz.log_weights, nz.means, nz.chol, noise_var)
-end, "gmm:map_patches(Y, noise_var) -> X, labels\nEPLL's approximate MAP estimate of clean patches from the rows of Y observed with Gaussian\nnoise of variance noise_var: the most likely component k of the noisy model (gmm:noisy) and its\nWiener filter x = mu_k + Sigma_k (Sigma_k + noise_var I)^-1 (y - mu_k). labels are 1-based.")
+end, "gmm:map_patches(Y, noise_var) -> X, labels\n" ..
+  "EPLL's approximate MAP estimate of clean patches from the rows of Y observed with Gaussian\n" ..
+  "noise of variance noise_var: the most likely " ..
+  "component k of the noisy model (gmm:noisy) and its\n" ..
+  "Wiener filter x = mu_k + Sigma_k (Sigma_k + noise_var I)^-1 (y - mu_k). labels are 1-based.")
 
 GMM.max_precision = doc(function(self)
   return 1 / linalg.eigvalsh(self.covs):min():item()
-end, "gmm:max_precision() -> number\nmax_k of the largest eigenvalue of Sigma_k^-1 = 1 / min_k lambda_min(Sigma_k): a bound on the\ncurvature of -log q, which sets a safe gradient-descent step.")
+end, "gmm:max_precision() -> number\n" ..
+  "max_k of the largest eigenvalue of Sigma_k^-1 = " ..
+  "1 / min_k lambda_min(Sigma_k): a bound on the\n" ..
+  "curvature of -log q, which sets a safe gradient-descent step.")
 
 GMM.state_dict = doc(function(self)
   return {weights = self.weights, means = self.means, covs = self.covs}
-end, "gmm:state_dict() -> {weights=, means=, covs=}\nThe tensors that define the mixture, for genlab.save.")
+end, "gmm:state_dict() -> {weights=, means=, covs=}\n" ..
+  "The tensors that define the mixture, for genlab.save.")
 
 GMM.save = doc(function(self, path)
   G.save(path, self:state_dict())
-end, "gmm:save(path)\nWrite the mixture as a checkpoint (genlab.save); models.GMM.load reads it back.")
+end, "gmm:save(path)\n" ..
+  "Write the mixture as a checkpoint (genlab.save); models.GMM.load reads it back.")
 
 GMM.load = doc(function(path)
   local sd = G.load(path)
   for _, k in ipairs{"weights", "means", "covs"} do
-    if not sd[k] then error(string.format("GMM.load: %s: no '%s' entry (not a GMM checkpoint?)", path, k), 2) end
+    if not sd[k] then raise(string.format("GMM.load: %s: no '%s' entry (not a GMM checkpoint?)", path, k)) end
   end
   return GMM(sd.weights, sd.means, sd.covs)
 end, "models.GMM.load(path) -> GMM\nRead a mixture written by gmm:save.")
@@ -232,7 +278,7 @@ end
 
 models.kmeans = doc(function(X, K, opts)
   check_points(X, nil, "kmeans")
-  opts = nn._options(opts, {max_iter = 100, tol = 1e-6, seed = 0, generator = false,
+  opts = lib.options(opts, {max_iter = 100, tol = 1e-6, seed = 0, generator = false,
                             callback = false}, "kmeans")
   local gen = opts.generator or G.Generator(opts.seed)
   local centers = models._kmeans_init(X, K, {generator = gen})
@@ -245,7 +291,13 @@ models.kmeans = doc(function(X, K, opts)
     models._kmeans_update(centers, X, labels)
   end
   return centers, labels, {inertia = inertia, iterations = #inertia}
-end, "models.kmeans(X, K, [{max_iter=100, tol=1e-6, seed=0, generator=, callback=}]) -> centers, labels, info\nLloyd's algorithm from k-means++ seeds: hard assignment to the nearest centre, then each\ncentre to the mean of its points, until the sum of squared distances (info.inertia, one per\niteration) improves by less than tol relative. callback(it, centers, labels, inertia) each step.")
+end, "models.kmeans(X, K, [{max_iter=100, tol=1e-6, seed=0, " ..
+  "generator=, callback=}]) -> centers, labels, info\n" ..
+  "Lloyd's algorithm from k-means++ seeds: hard assignment to the nearest centre, then each\n" ..
+  "centre to the mean of its points, until the sum " ..
+  "of squared distances (info.inertia, one per\n" ..
+  "iteration) improves by less than tol relative. " ..
+  "callback(it, centers, labels, inertia) each step.")
 
 -- ---- EM ----------------------------------------------------------------------------
 
@@ -264,7 +316,7 @@ local function initial_resp(X, K, opts, gen)
     local r = G.rand(N, K, {dtype = X.dtype, generator = gen})
     return r / r:sum(2, true)
   end
-  error("GMM.fit_em: init must be \"kmeans\" or \"random\", got " .. tostring(opts.init), 4)
+  raise("GMM.fit_em: init must be \"kmeans\" or \"random\", got " .. tostring(opts.init))
 end
 
 -- The M step with the prior lambda = reg_covar N / K on every covariance:
@@ -286,11 +338,11 @@ end
 
 GMM.fit_em = doc(function(X, K, opts)
   check_points(X, nil, "GMM.fit_em")
-  opts = nn._options(opts, {init = "kmeans", max_iter = 100, tol = 1e-3, reg_covar = 1e-6,
+  opts = lib.options(opts, {init = "kmeans", max_iter = 100, tol = 1e-3, reg_covar = 1e-6,
                             seed = 0, generator = false, kmeans_iter = 20, callback = false,
                             verbose = false}, "GMM.fit_em")
   if not (type(opts.reg_covar) == "number" and opts.reg_covar >= 0) then
-    error("GMM.fit_em: reg_covar must be a number >= 0", 2)
+    raise("GMM.fit_em: reg_covar must be a number >= 0")
   end
   local gen = opts.generator or G.Generator(opts.seed)
   local t0 = G.time()
@@ -314,7 +366,25 @@ GMM.fit_em = doc(function(X, K, opts)
   end
   return gmm, {loglik = loglik, objective = objective, iterations = #loglik - 1,
                converged = converged}
-end, "models.GMM.fit_em(X, K, [{init=\"kmeans\"|\"random\", max_iter=100, tol=1e-3, reg_covar=1e-6,\n  seed=0, generator=, kmeans_iter=20, callback=, verbose=false}]) -> GMM, info\nExpectation-maximisation from k-means (or random) responsibilities. Each iteration computes\nresponsibilities in log space (E) and the weighted MLE (M). reg_covar keeps a component that\ncollapses onto a flat region or a few points invertible: each M step adds lambda I to the\nscatter before dividing by N_k, lambda = reg_covar N / K, so that a component of average size\ngets Sigma_k = S_k / N_k + reg_covar I. That is the MAP step under the prior\np(Sigma_k) ~ exp(-lambda/2 tr Sigma_k^-1), so EM never decreases the penalised objective\ninfo.objective = loglik - lambda/(2N) sum_k tr Sigma_k^-1 (per point); with reg_covar = 0 it is\nthe log-likelihood itself. info.loglik holds the mean log-likelihood of the initial and every\nlater mixture. Stops when the objective changes by less than tol or after max_iter M steps;\ncallback(it, gmm, loglik, resp, objective) sees each mixture.")
+end, "models.GMM.fit_em(X, K, [{init=\"kmeans\"|\"random\", " ..
+  "max_iter=100, tol=1e-3, reg_covar=1e-6,\n" ..
+  "  seed=0, generator=, kmeans_iter=20, callback=, verbose=false}]) -> GMM, info\n" ..
+  "Expectation-maximisation from k-means (or random) " ..
+  "responsibilities. Each iteration computes\n" ..
+  "responsibilities in log space (E) and the weighted " ..
+  "MLE (M). reg_covar keeps a component that\n" ..
+  "collapses onto a flat region or a few points invertible: each M step adds lambda I to the\n" ..
+  "scatter before dividing by N_k, lambda = reg_covar " ..
+  "N / K, so that a component of average size\n" ..
+  "gets Sigma_k = S_k / N_k + reg_covar I. That is the MAP step under the prior\n" ..
+  "p(Sigma_k) ~ exp(-lambda/2 tr Sigma_k^-1), so EM never decreases the penalised objective\n" ..
+  "info.objective = loglik - lambda/(2N) sum_k tr " ..
+  "Sigma_k^-1 (per point); with reg_covar = 0 it is\n" ..
+  "the log-likelihood itself. info.loglik holds the " ..
+  "mean log-likelihood of the initial and every\n" ..
+  "later mixture. Stops when the objective changes " ..
+  "by less than tol or after max_iter M steps;\n" ..
+  "callback(it, gmm, loglik, resp, objective) sees each mixture.")
 
 -- ---- GMM by SGD -------------------------------------------------------------------
 
@@ -324,7 +394,7 @@ models.GMMDensity = GMMDensity
 -- K components in d dimensions: means (K, d), A (K, d, d) with
 -- Sigma_k = A_k A_k^T + eps I, logits (K) with pi = softmax(logits).
 function GMMDensity:__init(K, d, opts)
-  opts = nn._options(opts, {data = false, init = "identity", scale = false, eps = 1e-4,
+  opts = lib.options(opts, {data = false, init = "identity", scale = false, eps = 1e-4,
                             dtype = false, generator = false, seed = false}, "GMMDensity")
   local gen = opts.generator or (opts.seed and G.Generator(opts.seed)) or nil
   local dtype = opts.dtype or (opts.data and opts.data.dtype) or G.get_default_dtype()
@@ -338,13 +408,13 @@ function GMMDensity:__init(K, d, opts)
     scale = opts.scale or 1
   end
   if opts.init == "covariance" then
-    if not X then error("GMMDensity: init = \"covariance\" needs data", 3) end
+    if not X then raise("GMMDensity: init = \"covariance\" needs data") end
     local _, _, cov = models._mstep(X, nil, opts.eps * X.shape[1])   -- S / N + eps I
     A0 = linalg.cholesky(cov):to(dtype)
   elseif opts.init == "identity" then
     A0 = G.eye(d, {dtype = dtype}):unsqueeze(1) * scale
   else
-    error("GMMDensity: init must be \"identity\" or \"covariance\", got " .. tostring(opts.init), 3)
+    raise("GMMDensity: init must be \"identity\" or \"covariance\", got " .. tostring(opts.init))
   end
   local A = A0:expand(K, d, d) + G.randn(K, d, d, {dtype = dtype, generator = gen}) * (0.01 * scale)
   self.K, self.d, self.eps = K, d, opts.eps
@@ -379,7 +449,7 @@ function GMMDensity:to_gmm()
 end
 
 function GMMDensity:fit(X, opts)
-  opts = nn._options(opts, {epochs = 20, batch_size = 512, lr = 1e-3, lr_end = false, test = false,
+  opts = lib.options(opts, {epochs = 20, batch_size = 512, lr = 1e-3, lr_end = false, test = false,
                             generator = false, seed = 0, on_epoch = false, on_step = false,
                             verbose = true}, "GMMDensity:fit")
   local gen = opts.generator or G.Generator(opts.seed)
@@ -413,8 +483,31 @@ function GMMDensity:fit(X, opts)
   return hist
 end
 
-doc(GMMDensity, "models.GMMDensity(K, d, [{data=, init=\"identity\"|\"covariance\", scale=, eps=1e-4, dtype=, seed=,\n  generator=}]) -> module\nA GMM as an nn module for training by gradient descent, in PS1 1.1d-e's parameterisation:\nmeans (K, d), A (K, d, d) with Sigma_k = A_k A_k^T + eps I, and logits (K) with pi = softmax.\nForward gives log q(x) (B) for x (B, d) by nn.gmm_log_density: one differentiable op over the K\ncomponents, with the closed-form gradient. With data, the means start at K random rows and each A_k at\nscale I (scale: the data's mean per-dimension std) or, with init=\"covariance\", at the Cholesky\nfactor of the data's covariance; a little noise (1% of scale) breaks the symmetry.\nK = 1 is the Gaussian of 1.1d.")
-doc(GMMDensity.covariances, "m:covariances() -> Tensor\nSigma (K, d, d) = A A^T + eps I, differentiable.")
-doc(GMMDensity.nll, "m:nll(X) -> number\nMean negative log-likelihood of the rows of X in nats, without a graph, in blocks.")
-doc(GMMDensity.to_gmm, "m:to_gmm() -> GMM\nA models.GMM with the current parameters (detached), for sampling, predict, saving.")
-doc(GMMDensity.fit, "m:fit(X, [{epochs=20, batch_size=512, lr=1e-3, lr_end=, test=, seed=0, generator=,\n  on_epoch=, on_step=, verbose=true}]) -> history\nAdam on the mean NLL over shuffled minibatches, the learning rate going geometrically from lr\nin the first epoch to lr_end in the last when lr_end is given; history.train and .test (when test is given)\nhold the NLL per epoch and .step per step. on_epoch(epoch, history) runs after each epoch.")
+doc(GMMDensity, "models.GMMDensity(K, d, [{data=, init=\"identity\"|\"covariance\", " ..
+  "scale=, eps=1e-4, dtype=, seed=,\n" ..
+  "  generator=}]) -> module\n" ..
+  "A GMM as an nn module for training by gradient descent, in PS1 1.1d-e's parameterisation:\n" ..
+  "means (K, d), A (K, d, d) with Sigma_k = A_k A_k^T " ..
+  "+ eps I, and logits (K) with pi = softmax.\n" ..
+  "Forward gives log q(x) (B) for x (B, d) by " ..
+  "nn.gmm_log_density: one differentiable op over the K\n" ..
+  "components, with the closed-form gradient. With data, " ..
+  "the means start at K random rows and each A_k at\n" ..
+  "scale I (scale: the data's mean per-dimension std) " ..
+  "or, with init=\"covariance\", at the Cholesky\n" ..
+  "factor of the data's covariance; a little noise (1% of scale) breaks the symmetry.\n" ..
+  "K = 1 is the Gaussian of 1.1d.")
+doc(GMMDensity.covariances, "m:covariances() -> Tensor\n" ..
+  "Sigma (K, d, d) = A A^T + eps I, differentiable.")
+doc(GMMDensity.nll, "m:nll(X) -> number\n" ..
+  "Mean negative log-likelihood of the rows of X in nats, without a graph, in blocks.")
+doc(GMMDensity.to_gmm, "m:to_gmm() -> GMM\n" ..
+  "A models.GMM with the current parameters (detached), for sampling, predict, saving.")
+doc(GMMDensity.fit,
+  "m:fit(X, [{epochs=20, batch_size=512, lr=1e-3, lr_end=, test=, seed=0, generator=,\n" ..
+  "  on_epoch=, on_step=, verbose=true}]) -> history\n" ..
+  "Adam on the mean NLL over shuffled minibatches, " ..
+  "the learning rate going geometrically from lr\n" ..
+  "in the first epoch to lr_end in the last when lr_end is " ..
+  "given; history.train and .test (when test is given)\n" ..
+  "hold the NLL per epoch and .step per step. on_epoch(epoch, history) runs after each epoch.")

@@ -9,7 +9,8 @@
 -- JSON by genlab.json (keys sorted: one run gives one file byte for byte).
 local G, notebook = ...
 
-local function doc(f, text) G._doc(f, text); return f end
+local lib = G._lib
+local doc = lib.doc
 
 local array, json = G.json.array, G.json
 
@@ -90,9 +91,13 @@ notebook.ipynb = doc(function(nb, run)
               completed = run and run.ok or nil},
   }
   return json.encode({cells = cells, metadata = meta, nbformat = 4, nbformat_minor = 5})
-end, "notebook.ipynb(nb, [run]) -> string\nThe notebook as Jupyter's .ipynb (nbformat 4.5): a markdown cell per prose cell ($...$ math as\n" ..
-     "Jupyter renders it), a code cell per code cell (kernel \"genlab\", language Lua) with the run's\n" ..
-     "outputs: printed text (stream), the final value (execute_result), each figure (image/png) and an\n" ..
+end, "notebook.ipynb(nb, [run]) -> string\n" ..
+  "The notebook as Jupyter's .ipynb (nbformat 4.5): " ..
+  "a markdown cell per prose cell ($...$ math as\n" ..
+     "Jupyter renders it), a code cell per code cell " ..
+     "(kernel \"genlab\", language Lua) with the run's\n" ..
+     "outputs: printed text (stream), the final value " ..
+     "(execute_result), each figure (image/png) and an\n" ..
      "error with its traceback; cells after a failing one are left out, as in the HTML report.")
 
 notebook.write_ipynb = doc(function(nb, run, path)
@@ -165,6 +170,9 @@ notebook.from_ipynb = doc(function(path)
     out[#out + 1] = ""
   end
   return table.concat(out, "\n")
-end, "notebook.from_ipynb(path) -> string\nAn .ipynb whose code cells are Lua as a percent-format notebook: each markdown (or raw) cell\n" ..
-     "as `-- %% [markdown]` and `-- ` prose, each code cell after `-- %%` (cell titles kept).  A\n" ..
+end, "notebook.from_ipynb(path) -> string\n" ..
+  "An .ipynb whose code cells are Lua as a percent-format " ..
+  "notebook: each markdown (or raw) cell\n" ..
+     "as `-- %% [markdown]` and `-- ` prose, each code " ..
+     "cell after `-- %%` (cell titles kept).  A\n" ..
      "notebook in another language, or a code cell that is not Lua, is refused naming that cell.")

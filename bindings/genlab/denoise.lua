@@ -17,48 +17,51 @@
 local G, denoise = ...
 local nn, data = G.nn, G.data
 
-local function doc(f, text) G._doc(f, text); return f end
+local lib = G._lib
+local doc, raise = lib.doc, lib.raise
 
 local function check_image(X, where, ndim)
   if not G.is_tensor(X) or X.ndim ~= ndim then
-    error(string.format("%s: expected %s tensor, got %s", where,
+    raise(string.format("%s: expected %s tensor, got %s", where,
                         ndim == 2 and "an (H, W) image or (N, d) patches as a 2-d" or ndim .. "-d",
-                        G.is_tensor(X) and ("(" .. table.concat(X.shape, "x") .. ")") or type(X)), 3)
+                        G.is_tensor(X) and lib.shape(X) or type(X)))
   end
 end
 
 local function check_gmm(gmm, d, where)
   if getmetatable(gmm) ~= G.models.GMM then
-    error(where .. ": the prior must be a models.GMM, got " .. tostring(gmm), 3)
+    raise(where .. ": the prior must be a models.GMM, got " .. tostring(gmm))
   end
   if d and gmm.d ~= d then
-    error(string.format("%s: the prior models %d pixels per patch, the patches have %d", where,
-                        gmm.d, d), 3)
+    raise(string.format("%s: the prior models %d pixels per patch, the patches have %d", where,
+                        gmm.d, d))
   end
 end
 
 -- ---- noise and error measures ---------------------------------------------------
 
 denoise.add_noise = doc(function(X, sigma, opts)
-  opts = nn._options(opts, {seed = 0, generator = false}, "denoise.add_noise")
+  opts = lib.options(opts, {seed = 0, generator = false}, "denoise.add_noise")
   if type(sigma) ~= "number" or not (sigma >= 0) then
-    error("denoise.add_noise: sigma must be a number >= 0, got " .. tostring(sigma), 2)
+    raise("denoise.add_noise: sigma must be a number >= 0, got " .. tostring(sigma))
   end
   local gen = opts.generator or G.Generator(opts.seed)
   local shape = {table.unpack(X.shape)}
   shape[#shape + 1] = {dtype = X.dtype, generator = gen}
   return X + G.randn(table.unpack(shape)) * sigma
-end, "denoise.add_noise(X, sigma, [{seed=0, generator=}]) -> Tensor\nX + N(0, sigma^2) in every element; the same seed gives the same noise.")
+end, "denoise.add_noise(X, sigma, [{seed=0, generator=}]) -> Tensor\n" ..
+  "X + N(0, sigma^2) in every element; the same seed gives the same noise.")
 
 denoise.mse = doc(function(X, ref)
-  if not (G.is_tensor(X) and G.is_tensor(ref)) then error("denoise.mse(X, ref): two tensors expected", 2) end
+  if not (G.is_tensor(X) and G.is_tensor(ref)) then raise("denoise.mse(X, ref): two tensors expected") end
   return (X - ref):pow(2):mean():item()
 end, "denoise.mse(X, ref) -> number\nThe mean squared error per element.")
 
 denoise.psnr = doc(function(X, ref, peak)
   peak = peak or 1
   return 10 * math.log(peak * peak / denoise.mse(X, ref), 10)
-end, "denoise.psnr(X, ref, [peak=1]) -> number\nThe peak signal-to-noise ratio in dB, 10 log10(peak^2 / mse): pixels in [0, 1] have peak 1.")
+end, "denoise.psnr(X, ref, [peak=1]) -> number\n" ..
+  "The peak signal-to-noise ratio in dB, 10 log10(peak^2 / mse): pixels in [0, 1] have peak 1.")
 
 -- ---- gradient descent --------------------------------------------------------------
 
@@ -210,18 +213,18 @@ local gd_defaults = {lambda = 1, steps = 200, lr = false, tol = 1e-6, method = f
 local function check_method(opts, where, methods)
   opts.method = opts.method or methods[1]
   for _, m in ipairs(methods) do if opts.method == m then return end end
-  error(string.format("%s: option 'method': expected \"%s\", got %s", where,
-                      table.concat(methods, "\", \""), tostring(opts.method)), 3)
+  raise(string.format("%s: option 'method': expected \"%s\", got %s", where,
+                      table.concat(methods, "\", \""), tostring(opts.method)))
 end
 
 denoise.patches_gd = doc(function(gmm, Y, opts)
   check_image(Y, "denoise.patches_gd", 2)
   check_gmm(gmm, Y.shape[2], "denoise.patches_gd")
-  opts = nn._options(opts, gd_defaults, "denoise.patches_gd")
+  opts = lib.options(opts, gd_defaults, "denoise.patches_gd")
   check_method(opts, "denoise.patches_gd", {"newton", "bb", "nesterov", "plain"})
   if type(opts.lambda) ~= "number" or not (opts.lambda >= 0 and opts.lambda < math.huge) then
-    error("denoise.patches_gd: option 'lambda' must be a finite number >= 0, got "
-          .. tostring(opts.lambda), 2)
+    raise("denoise.patches_gd: option 'lambda' must be a finite number >= 0, got "
+          .. tostring(opts.lambda))
   end
   gmm = gmm:to(Y.dtype)
   local lam, N = opts.lambda, Y.shape[1]
@@ -257,12 +260,12 @@ callback(step, X, hist) runs after each step; verbose=n prints every n steps.]])
 local function geometry(gmm, X, opts, where)
   local size = opts.size or math.floor(math.sqrt(gmm.d) + 0.5)
   if size * size ~= gmm.d then
-    error(string.format("%s: the prior models %d pixels, not a square patch of %d x %d", where,
-                        gmm.d, size, size), 3)
+    raise(string.format("%s: the prior models %d pixels, not a square patch of %d x %d", where,
+                        gmm.d, size, size))
   end
   if size > X.shape[1] or size > X.shape[2] then
-    error(string.format("%s: %dx%d patches do not fit a (%s) image", where, size, size,
-                        table.concat(X.shape, "x")), 3)
+    raise(string.format("%s: %dx%d patches do not fit a (%s) image", where, size, size,
+                        lib.shape_str(X)))
   end
   local ones = data.extract_patches(G.ones(X.shape[1], X.shape[2], {dtype = X.dtype}), size,
                                     {stride = opts.stride})
@@ -283,7 +286,7 @@ denoise.image_gd = doc(function(gmm, Y, opts)
   check_gmm(gmm, nil, "denoise.image_gd")
   local o = {size = false, stride = 1, clean = false}
   for k, v in pairs(gd_defaults) do o[k] = v end
-  opts = nn._options(opts, o, "denoise.image_gd")
+  opts = lib.options(opts, o, "denoise.image_gd")
   check_method(opts, "denoise.image_gd", {"bb", "nesterov", "plain"})
   gmm = gmm:to(Y.dtype)
   local size, np, cover = geometry(gmm, Y, opts, "denoise.image_gd")
@@ -318,12 +321,12 @@ per pixel).]])
 denoise.epll = doc(function(gmm, Y, opts)
   check_image(Y, "denoise.epll", 2)
   check_gmm(gmm, nil, "denoise.epll")
-  opts = nn._options(opts, {sigma = false, lambda = false, betas = {1, 4, 8, 16, 32}, iters = 1,
+  opts = lib.options(opts, {sigma = false, lambda = false, betas = {1, 4, 8, 16, 32}, iters = 1,
                             size = false, stride = 1, clip = true, clean = false,
                             callback = false, verbose = false}, "denoise.epll")
   local sigma = opts.sigma
   if type(sigma) ~= "number" or not (sigma > 0) then
-    error("denoise.epll: option 'sigma' (the noise standard deviation, > 0) is required", 2)
+    raise("denoise.epll: option 'sigma' (the noise standard deviation, > 0) is required")
   end
   gmm = gmm:to(Y.dtype)
   local size, _, cover = geometry(gmm, Y, opts, "denoise.epll")

@@ -15,7 +15,8 @@
 --                             metric = "reconstruction", value = 38.1})
 local G, handin = ...
 
-local function doc(f, text) G._doc(f, text); return f end
+local lib = G._lib
+local doc, raise = lib.doc, lib.raise
 
 local RANK = {smoke = 1, default = 2, full = 3}
 
@@ -25,12 +26,14 @@ handin.folder = doc(function(name)
   local dir = handin.current or ("out/" .. name)
   assert(os.execute("mkdir -p " .. q(dir)), "handin: cannot create " .. dir)
   return dir
-end, "handin.folder(name) -> dir\nThe folder this run writes its hand-in files to: the rendering notebook's (handin.current,\n" ..
+end, "handin.folder(name) -> dir\n" ..
+  "The folder this run writes its hand-in files to: the rendering notebook's (handin.current,\n" ..
      "set while `genlab notebook` runs) or out/<name>; created if missing.")
 
 handin.config = doc(function(o)
   return o.smoke and "smoke" or o.full and "full" or "default"
-end, "handin.config(options) -> \"smoke\" | \"default\" | \"full\"\nThe configuration a script's options (scripts/common.lua's) name.")
+end, "handin.config(options) -> \"smoke\" | \"default\" | \"full\"\n" ..
+  "The configuration a script's options (scripts/common.lua's) name.")
 
 local function manifest_path(dir) return dir .. "/manifest.json" end
 
@@ -44,7 +47,8 @@ handin.manifest = doc(function(dir)
     error(("handin: %s is not a genlab manifest (no files table)"):format(manifest_path(dir)), 0)
   end
   return m
-end, "handin.manifest(dir) -> {files = {[name] = {config, seed, commit, date, sha256, rule, metric, value}}}\n" ..
+end, "handin.manifest(dir) -> {files = {[name] = {config, " ..
+  "seed, commit, date, sha256, rule, metric, value}}}\n" ..
      "dir's manifest.json as written by handin.save (empty when there is none).")
 
 local function sha256(path)
@@ -73,7 +77,9 @@ handin.save_results = doc(function(dir, name, results, info)
                                            commit = G.commit, date = os.date("!%Y-%m-%dT%H:%M:%SZ"),
                                            options = info.options}))
   end, info)
-end, "handin.save_results(dir, name, results, {config=, seed=, options=}) -> path\nA run's numbers as JSON (name, e.g. \"results.json\"), with its configuration, seed, commit, date and\n" ..
+end, "handin.save_results(dir, name, results, {config=, seed=, options=}) -> path\n" ..
+  "A run's numbers as JSON (name, e.g. \"results.json\"), " ..
+  "with its configuration, seed, commit, date and\n" ..
      "options, through handin.save: what prose may cite from a longer run (handin.results).")
 
 handin.results = doc(function(dirs, name, config)
@@ -93,13 +99,15 @@ handin.results = doc(function(dirs, name, config)
     end
   end
   return nil
-end, "handin.results(dirs, name, config) -> {results, config, seed, commit, date, options, path} | nil\n" ..
-     "The numbers a run of the given configuration saved as name (handin.save_results) in the first of\n" ..
+end, "handin.results(dirs, name, config) -> {results, " ..
+  "config, seed, commit, date, options, path} | nil\n" ..
+     "The numbers a run of the given configuration saved " ..
+     "as name (handin.save_results) in the first of\n" ..
      "dirs whose manifest lists one: how a notebook cites a --full run without typing its numbers.")
 
 handin.save = doc(function(dir, name, writer, info)
   local config = info.config or "default"
-  if not RANK[config] then error("handin.save: config must be smoke, default or full, got " .. tostring(config), 2) end
+  if not RANK[config] then raise("handin.save: config must be smoke, default or full, got " .. tostring(config)) end
   local m = handin.manifest(dir)
   local use, kept = writable_name(m, name, config)
   local path = dir .. "/" .. use
@@ -114,8 +122,11 @@ handin.save = doc(function(dir, name, writer, info)
   m.files[use] = entry
   write_manifest(dir, m)
   return path
-end, "handin.save(dir, name, writer, {config=\"default\", seed=, rule=, metric=, value=, note=}) -> path\n" ..
-     "writer(path) writes the file dir/name, and manifest.json records it: configuration, seed, commit,\n" ..
+end, "handin.save(dir, name, writer, {config=\"default\", " ..
+  "seed=, rule=, metric=, value=, note=}) -> path\n" ..
+     "writer(path) writes the file dir/name, and manifest.json " ..
+     "records it: configuration, seed, commit,\n" ..
      "UTC date, sha256, and the rule, metric and value it was chosen by.  A file that a larger\n" ..
-     "configuration wrote (full > default > smoke) is kept: this run writes <stem>.<config>.<ext>\n" ..
+     "configuration wrote (full > default > smoke) is " ..
+     "kept: this run writes <stem>.<config>.<ext>\n" ..
      "beside it and says so on stderr.")

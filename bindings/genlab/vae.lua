@@ -14,7 +14,8 @@
 local G, vae = ...
 local nn = G.nn
 
-local function doc(f, text) G._doc(f, text); return f end
+local lib = G._lib
+local doc, raise = lib.doc, lib.raise
 
 local D, SIDE = 784, 28
 
@@ -22,26 +23,31 @@ local D, SIDE = 784, 28
 
 vae.kl = doc(function(mean, logvar)
   return ((logvar + 1) - mean * mean - logvar:exp()):sum(2) * -0.5
-end, "vae.kl(mean, logvar) -> (B)\nKL(N(mean, diag(exp(logvar))) || N(0, I)) of each row in closed form,\n" ..
-  "-1/2 sum_j (1 + logvar_j - mean_j^2 - exp(logvar_j)); differentiable. The encoder outputs the\n" ..
+end, "vae.kl(mean, logvar) -> (B)\n" ..
+  "KL(N(mean, diag(exp(logvar))) || N(0, I)) of each row in closed form,\n" ..
+  "-1/2 sum_j (1 + logvar_j - mean_j^2 - exp(logvar_j)); " ..
+  "differentiable. The encoder outputs the\n" ..
   "log-variance, so the variance exp(logvar) is positive without a constraint.")
 
 -- ---- the base class -------------------------------------------------------------------
 
 local VAE = nn.class("VAE")
-vae.VAE = doc(VAE, "vae.VAE -> class\nThe base of vae.MLP and vae.CNN: a subclass sets self.nz and self.shape (the input shape of one\n" ..
-  "image) and defines encode_raw(x) -> (B, 2 nz) and decode(z); the loss, sampling and metrics come from here.")
+vae.VAE = doc(VAE, "vae.VAE -> class\n" ..
+  "The base of vae.MLP and vae.CNN: a subclass sets " ..
+  "self.nz and self.shape (the input shape of one\n" ..
+  "image) and defines encode_raw(x) -> (B, 2 nz) and " ..
+  "decode(z); the loss, sampling and metrics come from here.")
 
-local function shape_str(t) return table.concat(t.shape, "x") end
+local shape_str = lib.shape_str
 
 -- Options shared by both constructors: a private generator from seed, the dtype.
 local function layer_opts(opts, where, hidden)
   local defaults = {nz = 20, seed = false, generator = false, dtype = false}
   defaults.hidden = hidden
-  opts = nn._options(opts, defaults, where)
+  opts = lib.options(opts, defaults, where)
   local g = opts.seed and G.Generator(opts.seed) or opts.generator or nil
   if math.type(opts.nz) ~= "integer" or opts.nz < 1 then
-    error(string.format("%s: nz must be a positive integer, got %s", where, tostring(opts.nz)), 4)
+    raise(string.format("%s: nz must be a positive integer, got %s", where, tostring(opts.nz)))
   end
   return opts, {dtype = opts.dtype or nil, generator = g}
 end
@@ -50,12 +56,12 @@ end
 -- 28)), in the parameters' dtype; any shape with that many values a row is
 -- accepted ((B, 28, 28) for either model).
 function VAE:input(X)
-  if not G.is_tensor(X) then error(self.__name .. ": expected a tensor of images, got a " .. type(X), 3) end
+  if not G.is_tensor(X) then raise(self.__name .. ": expected a tensor of images, got a " .. type(X)) end
   local want, per = {X.shape[1] or 0}, 1
   for _, n in ipairs(self.shape) do want[#want + 1], per = n, per * n end
   if X.ndim < 2 or X:numel() ~= want[1] * per then
-    error(string.format("%s: expected (B, %s) images (%d values a row), got %s", self.__name,
-                        table.concat(self.shape, ", "), per, X.ndim == 0 and "a scalar" or shape_str(X)), 3)
+    raise(string.format("%s: expected (B, %s) images (%d values a row), got %s", self.__name,
+                        table.concat(self.shape, ", "), per, X.ndim == 0 and "a scalar" or shape_str(X)))
   end
   local dt = self:dtype()
   X = X.dtype == dt and X or X:to(dt)
@@ -76,7 +82,7 @@ function VAE:forward(X, eps, opts)
   if eps == nil then
     eps = G.randn(x.shape[1], self.nz, {dtype = mean.dtype, generator = opts and opts.generator})
   elseif shape_str(eps) ~= shape_str(mean) then
-    error(string.format("%s: eps is %s, the latent means are %s", self.__name, shape_str(eps), shape_str(mean)), 2)
+    raise(string.format("%s: eps is %s, the latent means are %s", self.__name, shape_str(eps), shape_str(mean)))
   end
   local z = mean + (logvar * 0.5):exp() * eps
   return self:decode(z), mean, logvar, z
@@ -129,26 +135,42 @@ function VAE:sample(n, opts)
   return G.no_grad(function() return self:decode(z) end)
 end
 
-doc(VAE.input, "m:input(X) -> Tensor\nX reshaped to the model's input, (B, 784) for the MLP or (B, 1, 28, 28) for the CNN (either takes\n" ..
-  "any of those and (B, 28, 28)), and cast to its dtype; a row of another size is an error naming the shape.")
+doc(VAE.input, "m:input(X) -> Tensor\n" ..
+  "X reshaped to the model's input, (B, 784) for the " ..
+  "MLP or (B, 1, 28, 28) for the CNN (either takes\n" ..
+  "any of those and (B, 28, 28)), and cast to its dtype; " ..
+  "a row of another size is an error naming the shape.")
 doc(VAE.dtype, "m:dtype() -> \"float32\" | \"float64\"\nThe dtype of the parameters.")
-doc(VAE.encode, "m:encode(X) -> mean, logvar\nThe parameters of q(z | x) for each image of X: two (B, nz) tensors, differentiable.")
-doc(VAE.forward, "m(X, [eps], [{generator=}]) -> xr, mean, logvar, z\nOne pass: encode, z = mean + exp(logvar / 2) eps (eps ~ N(0, I) drawn with the generator when not\n" ..
+doc(VAE.encode, "m:encode(X) -> mean, logvar\n" ..
+  "The parameters of q(z | x) for each image of X: two (B, nz) tensors, differentiable.")
+doc(VAE.forward, "m(X, [eps], [{generator=}]) -> xr, mean, logvar, z\n" ..
+  "One pass: encode, z = mean + exp(logvar / 2) eps " ..
+  "(eps ~ N(0, I) drawn with the generator when not\n" ..
   "given, or the (B, nz) tensor passed), decode. xr has the model's image shape.")
-doc(VAE.loss, "m:loss(X, [{eps=, generator=}]) -> loss, rec, kl\nThe seed's -ELBO on a batch, as scalar tensors with their graph: rec = sum over pixels of (xr - x)^2,\n" ..
+doc(VAE.loss, "m:loss(X, [{eps=, generator=}]) -> loss, rec, kl\n" ..
+  "The seed's -ELBO on a batch, as scalar tensors with " ..
+  "their graph: rec = sum over pixels of (xr - x)^2,\n" ..
   "kl = KL(q(z|x) || N(0, I)) in closed form, both averaged over the batch; loss = rec + kl.\n" ..
   "(The MSE is -log p(x|z) for p(x|z) = N(xr, I/2) up to the constant (784/2) log pi.)")
-doc(VAE.elbo, "m:elbo(X, [{batch=1000, generator=}]) -> {rec, kl, neg_elbo, n}\nTest metrics per image over all of X, in blocks of batch rows without a graph: the reconstruction\n" ..
-  "loss (the graded metric: MSE summed over pixels, z drawn from q once per image), the KL, their sum.")
-doc(VAE.reconstruct, "m:reconstruct(X, [{batch=1000, sample=false, generator=}]) -> Tensor\nThe decoded images of X, through z = mean (or a draw from q with sample = true), in blocks, no graph.")
-doc(VAE.sample, "m:sample(n, [{generator=}]) -> Tensor\nn images decoded from z ~ N(0, I), without a graph.")
+doc(VAE.elbo, "m:elbo(X, [{batch=1000, generator=}]) -> {rec, kl, neg_elbo, n}\n" ..
+  "Test metrics per image over all of X, in blocks of " ..
+  "batch rows without a graph: the reconstruction\n" ..
+  "loss (the graded metric: MSE summed over pixels, z " ..
+  "drawn from q once per image), the KL, their sum.")
+doc(VAE.reconstruct, "m:reconstruct(X, [{batch=1000, sample=false, generator=}]) -> Tensor\n" ..
+  "The decoded images of X, through z = mean (or a draw " ..
+  "from q with sample = true), in blocks, no graph.")
+doc(VAE.sample, "m:sample(n, [{generator=}]) -> Tensor\n" ..
+  "n images decoded from z ~ N(0, I), without a graph.")
 
 -- ---- VAE1: the MLP ---------------------------------------------------------------------
 
 local MLP = nn.class("VAE_MLP", VAE)
 vae.MLP = doc(MLP, "vae.MLP([{nz=20, hidden=500, seed=, generator=, dtype=}]) -> Module\n" ..
-  "Seed 004's VAE1: enc = Sequential(Linear(784, hidden), Tanh, Linear(hidden, 2 nz)) giving the mean and\n" ..
-  "log-variance; dec = Sequential(Linear(nz, hidden), Tanh, Linear(hidden, 784), Sigmoid). Images are\n" ..
+  "Seed 004's VAE1: enc = Sequential(Linear(784, hidden), " ..
+  "Tanh, Linear(hidden, 2 nz)) giving the mean and\n" ..
+  "log-variance; dec = Sequential(Linear(nz, hidden), " ..
+  "Tanh, Linear(hidden, 784), Sigmoid). Images are\n" ..
   "(B, 784). PyTorch's init and names (enc.0.weight ... dec.2.bias): the class VAE in README.md.")
 
 function MLP:__init(opts)
@@ -160,17 +182,23 @@ end
 
 function MLP:encode_raw(x) return self.enc(x) end
 function MLP:decode(z) return self.dec(z) end
-doc(MLP.encode_raw, "m:encode_raw(x) -> (B, 2 nz)\nThe encoder's output, the means then the log-variances.")
-doc(MLP.decode, "m:decode(z) -> (B, 784)\nThe decoder's pixel means in (0, 1) for latents z (B, nz).")
+doc(MLP.encode_raw, "m:encode_raw(x) -> (B, 2 nz)\n" ..
+  "The encoder's output, the means then the log-variances.")
+doc(MLP.decode, "m:decode(z) -> (B, 784)\n" ..
+  "The decoder's pixel means in (0, 1) for latents z (B, nz).")
 
 -- ---- VAE2: the CNN of Tables 1 and 2 ----------------------------------------------------
 
 local CNN = nn.class("VAE_CNN", VAE)
 vae.CNN = doc(CNN, "vae.CNN([{nz=20, seed=, generator=, dtype=}]) -> Module\n" ..
-  "Seed 004's VAE2, Tables 1-2: enc = 3 x [Conv2d(., 8, 3, padding 1), ReLU, MaxPool2d(2, 2)] (28 -> 14 -> 7 -> 3),\n" ..
-  "Flatten (72), Linear(72, 2 nz) (the mean and log-variance); fc = Linear(nz, 72), viewed as (8, 3, 3);\n" ..
-  "dec = ConvTranspose2d(8, 8, 2, stride 2, output_padding 1) (-> 7), ReLU, ConvTranspose2d(8, 8, 2, stride 2)\n" ..
-  "(-> 14), ReLU, ConvTranspose2d(8, 8, 2, stride 2) (-> 28), ReLU, Conv2d(8, 1, 3, padding 1), Sigmoid.\n" ..
+  "Seed 004's VAE2, Tables 1-2: enc = 3 x [Conv2d(., 8, 3, " ..
+  "padding 1), ReLU, MaxPool2d(2, 2)] (28 -> 14 -> 7 -> 3),\n" ..
+  "Flatten (72), Linear(72, 2 nz) (the mean and " ..
+  "log-variance); fc = Linear(nz, 72), viewed as (8, 3, 3);\n" ..
+  "dec = ConvTranspose2d(8, 8, 2, stride 2, output_padding " ..
+  "1) (-> 7), ReLU, ConvTranspose2d(8, 8, 2, stride 2)\n" ..
+  "(-> 14), ReLU, ConvTranspose2d(8, 8, 2, stride 2) (-> " ..
+  "28), ReLU, Conv2d(8, 1, 3, padding 1), Sigmoid.\n" ..
   "Images are (B, 1, 28, 28). PyTorch's init and names: the class ConvVAE in README.md.")
 
 function CNN:__init(opts)
@@ -197,8 +225,10 @@ end
 
 function CNN:encode_raw(x) return self.enc(x) end
 function CNN:decode(z) return self.dec(self.fc(z):reshape(z.shape[1], 8, 3, 3)) end
-doc(CNN.encode_raw, "m:encode_raw(x) -> (B, 2 nz)\nThe encoder's output for x (B, 1, 28, 28), the means then the log-variances.")
-doc(CNN.decode, "m:decode(z) -> (B, 1, 28, 28)\nfc, viewed as (B, 8, 3, 3), then the transposed convolutions: pixel means in (0, 1).")
+doc(CNN.encode_raw, "m:encode_raw(x) -> (B, 2 nz)\n" ..
+  "The encoder's output for x (B, 1, 28, 28), the means then the log-variances.")
+doc(CNN.decode, "m:decode(z) -> (B, 1, 28, 28)\n" ..
+  "fc, viewed as (B, 8, 3, 3), then the transposed convolutions: pixel means in (0, 1).")
 
 -- ---- training ---------------------------------------------------------------------------
 
@@ -210,7 +240,7 @@ vae.train_epoch = doc(function(model, opt, X, opts)
     local v = loss:item()
     k = k + 1
     if v ~= v or v == math.huge then
-      error(string.format("vae.train_epoch: -ELBO is %s at batch %d (lower the learning rate)", tostring(v), k), 2)
+      raise(string.format("vae.train_epoch: -ELBO is %s at batch %d (lower the learning rate)", tostring(v), k))
     end
     opt:zero_grad()
     loss:backward()
@@ -219,13 +249,16 @@ vae.train_epoch = doc(function(model, opt, X, opts)
     if opts.on_batch then opts.on_batch(k, v) end
   end
   return total / n
-end, "vae.train_epoch(model, opt, X, [{batch=128, generator=, on_batch=function(k, loss)}]) -> mean loss\n" ..
-  "One epoch of the optimiser over shuffled minibatches of X, each step on m:loss (eps drawn with the\n" ..
-  "same generator, so a seed fixes every number); returns the mean training -ELBO per image. A loss that\n" ..
+end, "vae.train_epoch(model, opt, X, [{batch=128, generator=, " ..
+  "on_batch=function(k, loss)}]) -> mean loss\n" ..
+  "One epoch of the optimiser over shuffled minibatches " ..
+  "of X, each step on m:loss (eps drawn with the\n" ..
+  "same generator, so a seed fixes every number); returns " ..
+  "the mean training -ELBO per image. A loss that\n" ..
   "turns inf or nan stops with the batch number.")
 
 vae.fit = doc(function(model, Xtr, Xte, opts)
-  opts = nn._options(opts, {epochs = 1, batch = 128, lr = 1e-3, seed = 2025, on_epoch = false}, "vae.fit")
+  opts = lib.options(opts, {epochs = 1, batch = 128, lr = 1e-3, seed = 2025, on_epoch = false}, "vae.fit")
   local g, geval = G.Generator(opts.seed), G.Generator(opts.seed + 1)
   local opt = G.optim.Adam(model:parameters(), {lr = opts.lr})
   local h = {train = {}, rec = {}, kl = {}, neg_elbo = {}, secs = {}}
@@ -239,20 +272,26 @@ vae.fit = doc(function(model, Xtr, Xte, opts)
     if opts.on_epoch then opts.on_epoch(e, h) end
   end
   return h
-end, "vae.fit(model, Xtrain, Xtest, [{epochs=1, batch=128, lr=1e-3, seed=2025, on_epoch=function(e, history)}]) -> history\n" ..
-  "Adam over epochs of vae.train_epoch (shuffling and eps from a generator seeded with seed), then\n" ..
-  "m:elbo on the test set after each epoch (its eps from seed + 1, the same every epoch). history holds\n" ..
-  "per-epoch lists train (-ELBO), rec (test reconstruction loss), kl, neg_elbo (test) and secs (training time).")
+end, "vae.fit(model, Xtrain, Xtest, [{epochs=1, batch=128, lr=1e-3, " ..
+  "seed=2025, on_epoch=function(e, history)}]) -> history\n" ..
+  "Adam over epochs of vae.train_epoch (shuffling and " ..
+  "eps from a generator seeded with seed), then\n" ..
+  "m:elbo on the test set after each epoch (its eps from " ..
+  "seed + 1, the same every epoch). history holds\n" ..
+  "per-epoch lists train (-ELBO), rec (test reconstruction " ..
+  "loss), kl, neg_elbo (test) and secs (training time).")
 
 vae.means = doc(function(model, X, opts)
   local parts = {}
   in_blocks(X, opts and opts.batch or 1000, function(x) parts[#parts + 1] = (model:encode(x)) end)
   return G.cat(parts, 1)
-end, "vae.means(model, X, [{batch=1000}]) -> (n, nz)\nThe means of q(z | x) for every image of X, in blocks without a graph (the latent map of N_z = 2).")
+end, "vae.means(model, X, [{batch=1000}]) -> (n, nz)\n" ..
+  "The means of q(z | x) for every image of X, in " ..
+  "blocks without a graph (the latent map of N_z = 2).")
 
 vae.manifold = doc(function(model, n, opts)
   opts = opts or {}
-  if model.nz ~= 2 then error("vae.manifold: the model has nz = " .. model.nz .. ", not 2", 2) end
+  if model.nz ~= 2 then raise("vae.manifold: the model has nz = " .. model.nz .. ", not 2") end
   local lim, rows = opts.limit or 2.5, {}
   for i = 1, n do
     for j = 1, n do
@@ -262,7 +301,9 @@ vae.manifold = doc(function(model, n, opts)
   end
   local z = G.tensor(rows, {dtype = model:dtype()})
   return G.no_grad(function() return model:decode(z) end)
-end, "vae.manifold(model, n, [{limit=2.5}]) -> (n*n, ...) images\nThe decoder over an n x n grid of z in [-limit, limit]^2 (z1 left to right, z2 top to bottom,\n" ..
+end, "vae.manifold(model, n, [{limit=2.5}]) -> (n*n, ...) images\n" ..
+  "The decoder over an n x n grid of z in [-limit, " ..
+  "limit]^2 (z1 left to right, z2 top to bottom,\n" ..
   "largest first), row by row: the classic picture of a 2-D latent space. nz must be 2.")
 
 vae.effect_of_nz = doc(function(results)
@@ -271,11 +312,19 @@ vae.effect_of_nz = doc(function(results)
   local s = string.format("from N_z = %d to %d the test reconstruction loss goes %.2f -> %.2f and the KL %.2f -> %.2f",
                           first.nz, last.nz, first.rec, last.rec, first.kl, last.kl)
   if falls then
-    return s .. ":\n  each wider code keeps more of an image (sharper reconstructions) and pays for it in KL;" ..
-           "\n  samples from N(0, I) get less typical as N_z grows, since q need not fill every direction of the prior."
+    return s .. ":\n" ..
+      "  each wider code keeps more of an image " ..
+      "(sharper reconstructions) and pays for it in KL;" ..
+                        "\n  samples from N(0, I) get less typical as N_z grows, " ..
+             "since q need not fill every direction of the prior."
   end
-  return s .. ":\n  not falling with every step of N_z: these models are not converged yet (the ranking needs more epochs, --full);" ..
+  return s .. ":\n" ..
+    "  not falling with every step of N_z: these models are not " ..
+    "converged yet (the ranking needs more epochs, --full);" ..
          "\n  a converged VAE reconstructs better with a wider code, paying in KL."
-end, "vae.effect_of_nz(results) -> text\nThe effect of N_z read from results {{nz=, rec=, kl=}, ...} (in increasing N_z): the change of the test\n" ..
-  "reconstruction loss and KL, and whether the reconstruction improves at every step (a converged VAE's\n" ..
+end, "vae.effect_of_nz(results) -> text\n" ..
+  "The effect of N_z read from results {{nz=, rec=, kl=}, " ..
+  "...} (in increasing N_z): the change of the test\n" ..
+  "reconstruction loss and KL, and whether the reconstruction " ..
+  "improves at every step (a converged VAE's\n" ..
   "behaviour) or not (a model stopped early).")

@@ -7,12 +7,14 @@
 --   local t = json.decode(text, "manifest.json")    -- errors name the source
 local G, json = ...
 
-local function doc(f, text) G._doc(f, text); return f end
+local lib = G._lib
+local doc = lib.doc
 
 local ARRAY = {}                            -- metatable marking a table as a JSON array
 
 json.array = doc(function(t) return setmetatable(t or {}, ARRAY) end,
-  "json.array([t]) -> t\nMark t (a list, possibly empty) to be written as a JSON array; other tables are objects.")
+  "json.array([t]) -> t\n" ..
+  "Mark t (a list, possibly empty) to be written as a JSON array; other tables are objects.")
 
 -- s with each invalid UTF-8 byte replaced by U+FFFD: JSON text is UTF-8,
 -- and what is written may hold anything a program printed.
@@ -81,8 +83,11 @@ json.encode = doc(function(v)
   local out = {}
   encode(v, "", out)
   return table.concat(out) .. "\n"
-end, "json.encode(v) -> string\nv as JSON: tables marked by json.array as arrays, others as objects with their keys sorted;\n" ..
-     "integers exactly, other numbers to 17 digits (NaN and infinities as null); invalid UTF-8 as U+FFFD.")
+end, "json.encode(v) -> string\n" ..
+  "v as JSON: tables marked by json.array as arrays, " ..
+  "others as objects with their keys sorted;\n" ..
+     "integers exactly, other numbers to 17 digits (NaN " ..
+     "and infinities as null); invalid UTF-8 as U+FFFD.")
 
 json.decode = doc(function(text, source)
   local ok, cjson = pcall(require, "cjson")
@@ -90,4 +95,5 @@ json.decode = doc(function(text, source)
   local good, v = pcall(cjson.decode, text)
   if not good then error(("json: %s is not JSON: %s"):format(source or "the text", tostring(v)), 0) end
   return v
-end, "json.decode(text, [source]) -> value\nJSON text as Lua values (by lua-cjson; null is cjson.null); an error names source.")
+end, "json.decode(text, [source]) -> value\n" ..
+  "JSON text as Lua values (by lua-cjson; null is cjson.null); an error names source.")

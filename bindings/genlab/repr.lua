@@ -8,7 +8,8 @@
 --   {iters = 12, ll = {-3.2, -2.9}, means = Tensor float32 (3x2)}
 local G = ...
 
-local function doc(f, text) G._doc(f, text); return f end
+local lib = G._lib
+local doc = lib.doc
 
 local WIDTH = 78
 
@@ -23,7 +24,7 @@ local function scalar(v)
   local t = type(v)
   if t == "string" then return ("%q"):format(v):gsub("\\\n", "\\n") end
   if G.is_tensor(v) then
-    return ("Tensor %s (%s)"):format(v.dtype, #v.shape > 0 and table.concat(v.shape, "x") or "scalar")
+    return ("Tensor %s (%s)"):format(v.dtype, lib.shape_str(v))
   end
   if t == "number" or t == "boolean" or t == "nil" then return tostring(v) end
   local mt = getmetatable(v)
@@ -83,6 +84,9 @@ end
 G.repr = doc(function(v, opts)
   opts = opts or {}
   return render(v, {depth = opts.depth or 3, items = opts.items or 30}, 0, "", {})
-end, "repr(v, [{depth=3, items=30}]) -> string\nv as the prompt shows it: tables with their keys sorted (the list part first), nested to depth\n" ..
-     "levels ({...} below), at most items entries each (\"... (n more)\"), cycles named; a tensor as its\n" ..
+end, "repr(v, [{depth=3, items=30}]) -> string\n" ..
+  "v as the prompt shows it: tables with their keys " ..
+  "sorted (the list part first), nested to depth\n" ..
+     "levels ({...} below), at most items entries each " ..
+     "(\"... (n more)\"), cycles named; a tensor as its\n" ..
      "one-line summary, a string quoted; a short table on one line, a long one a field per line.")

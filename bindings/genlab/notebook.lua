@@ -16,7 +16,8 @@
 -- adds a line.
 local G, notebook = ...
 
-local function doc(f, text) G._doc(f, text); return f end
+local lib = G._lib
+local doc, raise = lib.doc, lib.raise
 
 -- ---- parsing ---------------------------------------------------------------------------
 
@@ -31,7 +32,7 @@ end
 
 local function read_lines(path)
   local f, err = io.open(path, "r")
-  if not f then error("notebook: cannot open " .. err, 3) end
+  if not f then raise("notebook: cannot open " .. err) end
   local lines = {}
   for l in f:lines() do lines[#lines + 1] = l end
   f:close()
@@ -94,8 +95,10 @@ notebook.parse = doc(function(path)
     title = title or (c.text and c.text:match("^%s*#%s+([^\n]+)"))
   end
   return {path = path, name = path:match("([^/]+)%.lua$") or path, title = title, lines = lines, cells = kept}
-end, "notebook.parse(path) -> nb\nThe cells of a notebook: nb.cells[k] = {kind = \"code\"|\"markdown\", title, first (its\n" ..
-     "first line), lines, text (the prose of a markdown cell)}; nb.title is the first '# ' heading.")
+end, "notebook.parse(path) -> nb\n" ..
+  "The cells of a notebook: nb.cells[k] = {kind = \"code\"|\"markdown\", title, first (its\n" ..
+     "first line), lines, text (the prose of a markdown " ..
+     "cell)}; nb.title is the first '# ' heading.")
 
 -- ---- the chunk that runs -----------------------------------------------------------------
 
@@ -161,9 +164,12 @@ notebook.prose = doc(function(nb, run, k)
     return shown(v.value, t.fmt)
   end)
   return text, notes
-end, "notebook.prose(nb, run, k) -> text, unshown\nMarkdown cell k with its templates filled from the run: {{ expr }} (tostring, %.4g for a\n" ..
-     "number), {{ expr | %.2f }}, and {{! cond | claim }}, the claim with a visible note when cond is\n" ..
-     "false in this run (unshown lists those claims).  A template sees the locals of the cells above.")
+end, "notebook.prose(nb, run, k) -> text, unshown\n" ..
+  "Markdown cell k with its templates filled from the run: {{ expr }} (tostring, %.4g for a\n" ..
+     "number), {{ expr | %.2f }}, and {{! cond | claim " ..
+     "}}, the claim with a visible note when cond is\n" ..
+     "false in this run (unshown lists those claims). " ..
+     " A template sees the locals of the cells above.")
 
 -- The notebook's source with the recorder's calls in it, line for line.
 -- Cell calls go in first, so a value's closing parenthesis, put at the head
@@ -211,7 +217,7 @@ local function traceback(e)
   local keep = {}
   for line in tb:gmatch("[^\n]+") do
     if line:find("in main chunk", 1, true) then keep[#keep + 1] = line; break end
-    if not line:find("bindings/lua/notebook.lua", 1, true) then keep[#keep + 1] = line end
+    if not line:find("bindings/genlab/notebook.lua", 1, true) then keep[#keep + 1] = line end
   end
   return table.concat(keep, "\n")
 end
@@ -308,14 +314,19 @@ notebook.flag = doc(function(text, opts)
   if opts and opts.fails then rec.failing[#rec.failing + 1] = {cell = c.index, text = text} end
   io.stderr:write(("notebook: warning: cell %d, %s\n"):format(c.index, text))
   return true
-end, "notebook.flag(text, [{fails=false}]) -> boolean\nWhile `genlab notebook` runs a cell, show text as a warning beside the cell's figures in the\n" ..
-     "report (and on stderr); with fails, also end the render with exit status 1 once the report is\n" ..
-     "written (scripts/common.lua's C.floor does this for a quality floor not met). False, and nothing\n" ..
+end, "notebook.flag(text, [{fails=false}]) -> boolean\n" ..
+  "While `genlab notebook` runs a cell, show text " ..
+  "as a warning beside the cell's figures in the\n" ..
+     "report (and on stderr); with fails, also end the " ..
+     "render with exit status 1 once the report is\n" ..
+     "written (scripts/common.lua's C.floor does this " ..
+     "for a quality floor not met). False, and nothing\n" ..
      "shown, when no notebook is running.")
 
 notebook.recording = doc(function()
   return active ~= nil
-end, "notebook.recording() -> boolean\nWhether a `genlab notebook` run (notebook.run) is in progress in this Lua state.")
+end, "notebook.recording() -> boolean\n" ..
+  "Whether a `genlab notebook` run (notebook.run) is in progress in this Lua state.")
 
 -- Record err at the cell it belongs to, and return that cell's index: the
 -- cell that raised, or for a syntax error the cell holding the line named.
@@ -396,11 +407,15 @@ notebook.run = doc(function(nb, args, opts)
   return {cells = rec.cells, ok = ok, failed = failed, time = G.time() - t0, dir = dir, args = args or {},
           config = configuration(args), failing = rec.failing}
 end, "notebook.run(nb, [args], [{dir=\"out/notebooks/<name>\", quiet=false}]) -> run\n" ..
-     "Run every cell of a parsed notebook in order in this Lua state, arg = args (e.g. {\"--full\"}).\n" ..
+     "Run every cell of a parsed notebook in order in " ..
+     "this Lua state, arg = args (e.g. {\"--full\"}).\n" ..
      "run.cells[k] = {out (what it printed, \\r-rewritten lines at their last state), value (a\n" ..
-     "final one-line expression, printed), figures (PNG paths of the figures it showed or saved,\n" ..
-     "as it left them), flags (notebook.flag's lines, then a line per degenerate image grid in them,\n" ..
-     "by viz.degenerate's rule; also warned on stderr and shown in the report), time (s), error (with\n" ..
+     "final one-line expression, printed), figures " ..
+     "(PNG paths of the figures it showed or saved,\n" ..
+     "as it left them), flags (notebook.flag's lines, " ..
+     "then a line per degenerate image grid in them,\n" ..
+     "by viz.degenerate's rule; also warned on stderr " ..
+     "and shown in the report), time (s), error (with\n" ..
      "the traceback)}; run.ok; run.failed (a cell index); run.failing ({cell=, text=} for each\n" ..
      "notebook.flag(text, {fails = true}): quality floors not met).\n" ..
      "What cells print reaches the terminal too, unless quiet.")
@@ -580,8 +595,10 @@ notebook.html = doc(function(nb, run)
   if js then h[#h + 1] = '<script>' .. js .. '</script><script>' .. TYPESET .. '</script>' end
   h[#h + 1] = '</body></html>'
   return table.concat(h, "\n")
-end, "notebook.html(nb, run) -> string\nThe report as one self-contained HTML page: prose by cmark, math by KaTeX (its script and\n" ..
-     "fonts inline), code highlighted, each cell's output, value, figures (inline PNGs), error and\n" ..
+end, "notebook.html(nb, run) -> string\n" ..
+  "The report as one self-contained HTML page: prose by cmark, math by KaTeX (its script and\n" ..
+     "fonts inline), code highlighted, each cell's " ..
+     "output, value, figures (inline PNGs), error and\n" ..
      "time, up to and including a failing cell; a header with the title and the date of the run.")
 
 -- ---- Chromium: typesetting and PDF ---------------------------------------------------------
@@ -658,9 +675,12 @@ notebook.render = doc(function(nb, run, opts)
     notebook.write_ipynb(nb, run, path)
   end, info)
   return html_path, pdf_path, ipynb_path
-end, "notebook.render(nb, run, [{dir=run.dir, pdf=false, ipynb=false}]) -> html_path, pdf_path, ipynb_path\n" ..
-     "Write index.html (typeset by headless Chromium when there is one, so the math shows without\n" ..
-     "scripts), with pdf <name>.pdf printed by Chromium, with ipynb <name>.ipynb; each recorded in the\n" ..
+end, "notebook.render(nb, run, [{dir=run.dir, pdf=false, " ..
+  "ipynb=false}]) -> html_path, pdf_path, ipynb_path\n" ..
+     "Write index.html (typeset by headless Chromium " ..
+     "when there is one, so the math shows without\n" ..
+     "scripts), with pdf <name>.pdf printed by Chromium, " ..
+     "with ipynb <name>.ipynb; each recorded in the\n" ..
      "folder's manifest.json by genlab.handin (a --full run's files are kept from smaller runs).")
 
 local USAGE = [[
@@ -722,7 +742,9 @@ notebook.main = doc(function(args)
     for _, f in ipairs(run.failing) do io.stderr:write(("  cell %d: %s\n"):format(f.cell, f.text)) end
   end
   return run.ok and #run.failing == 0
-end, "notebook.main(args) -> ok, [status]\n`genlab notebook FILE.lua [--pdf] [--ipynb] [--out=DIR] [args]` or `genlab notebook\n" ..
-     "--from-ipynb FILE.ipynb [--out=FILE.lua]`: false when a cell failed (the report ends there) or a\n" ..
+end, "notebook.main(args) -> ok, [status]\n" ..
+  "`genlab notebook FILE.lua [--pdf] [--ipynb] [--out=DIR] [args]` or `genlab notebook\n" ..
+     "--from-ipynb FILE.ipynb [--out=FILE.lua]`: false " ..
+     "when a cell failed (the report ends there) or a\n" ..
      "quality floor was not met (notebook.flag with fails; the report is complete),\n" ..
      "with status 2 for a usage error.")
