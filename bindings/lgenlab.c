@@ -113,17 +113,17 @@ static const Module modules[] = {
   {"linalg", lg_open_linalg, NULL, NULL,
    "genlab.linalg: dense linear algebra on matrices and batches of them (LAPACK)."},
   {"data", lg_open_data, NULL, NULL,
-   "genlab.data: file formats (IDX, NPY, NPZ, pickles, images), the course data sets, patches,\n"
-   "minibatches."},
+   "genlab.data: file formats (IDX, NPY, NPZ, pickles, images), the course data sets, "
+   "patches, minibatches."},
   {"data", lg_open_interchange, NULL, NULL, NULL},
   {"viz", lg_open_viz, NULL, NULL,
    "genlab.viz: figures drawn live in windows, or as PNGs without a display.\n"
    "Keys in a window: space pauses and resumes, n runs one step while paused, + and - redraw\n"
-   "more or less often, s saves a PNG, q closes. Mouse: fig:on(\"hover\"|\"click\"|\"drag\"|\n"
-   "\"release\"|\"wheel\"|\"key\", fn) with the panel "
-   "and data coordinates (or tile, pixel, value)\n"
-   "under it; fig:slider, fig:button and fig:key add controls in a strip under the panels. On an\n"
-   "image panel the wheel zooms (whole pixels), a drag pans, 0 shows it whole again (fig:view)."},
+   "more or less often, s saves a PNG, q closes. Mouse: "
+   "fig:on(\"hover\"|\"click\"|\"drag\"|\"release\"|\n"
+   "\"wheel\"|\"key\", fn) with the panel and data coordinates (or tile, pixel, value) under it;\n"
+   "fig:slider, fig:button and fig:key add controls in a strip under the panels. On an image\n"
+   "panel the wheel zooms (whole pixels), a drag pans, 0 shows it whole again (fig:view)."},
   {"nn", lg_open_nn, LUA(nn),
    "genlab.nn: layers (Linear, Conv2d, LSTM, ...), containers and losses; the\n"
    "functional forms (nn.linear, nn.conv2d, ...) underneath them."},
@@ -144,7 +144,7 @@ static const Module modules[] = {
    "LSTM, and the checks (chi-square, entropy)."},
   {"vae", NULL, LUA(vae),
    "genlab.vae: seed 004 problem 4's variational auto-encoders on MNIST, VAE1 (MLP) and VAE2\n"
-   "(the CNN of Tables 1-2), with the seed's -ELBO (MSE + closed-form KL), sampling and test\n"
+   "(the CNN of Tables 1-2), with the seed's -ELBO (MSE + closed-form KL), sampling and test "
    "metrics."},
   {"denoise", NULL, LUA(denoise),
    "genlab.denoise: Gaussian noise, PSNR, and denoising with a GMM patch prior: per-patch\n"
@@ -154,8 +154,8 @@ static const Module modules[] = {
    "lua-cjson."},
   {"handin", NULL, LUA(handin),
    "genlab.handin: the folder of files a run hands in (out/<script>/ or the notebook's),\n"
-   "with manifest.json: configuration, seed, commit, date, sha256 and the metric each was chosen\n"
-   "by."},
+   "with manifest.json: configuration, seed, commit, date, sha256 and the metric each "
+   "was chosen by."},
   {"notebook", lg_open_notebook, LUA(notebook),
    "genlab.notebook: literate Lua notebooks (percent cells) run in one state and rendered to a\n"
    "self-contained HTML report (cmark, KaTeX) and, by headless Chromium, a PDF."},
