@@ -109,7 +109,7 @@ static const Module modules[] = {
   {NULL, lg_open_pt, NULL, NULL, NULL},
   {"_lib", NULL, LUA(_lib),
    "genlab._lib: what the Lua half of the library shares: class, doc, raise (an error\n"
-   "reported at the user's line), try and shape_str."},
+   "reported at the user's line), try, options and shape_str."},
   {"linalg", lg_open_linalg, NULL, NULL,
    "genlab.linalg: dense linear algebra on matrices and batches of them (LAPACK)."},
   {"data", lg_open_data, NULL, NULL,
