@@ -48,9 +48,25 @@ static glab_reduction checkreduction(lua_State *L, int i) {
 
 /* ---- layers ------------------------------------------------------------------- */
 
+/* The option activation = "relu" | "sigmoid" | "tanh" of the table at i, if any. */
+static glab_act act_opt(lua_State *L, int i, const char *fn) {
+  static const char *const names[] = {"relu", "sigmoid", "tanh", NULL};
+  if (!lua_istable(L, i)) return GLAB_ACT_NONE;
+  int t = lua_getfield(L, i, "activation");
+  const char *a = t == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+  lua_pop(L, 1);
+  if (t == LUA_TNIL) return GLAB_ACT_NONE;
+  for (int k = 0; a && names[k]; k++)
+    if (!strcmp(a, names[k])) return (glab_act)(k + 1);
+  return (glab_act)luaL_error(L, "%s: activation must be \"relu\", \"sigmoid\" or \"tanh\", "
+                              "got %s", fn, a ? a : luaL_typename(L, -1));
+}
+
 static int f_linear(lua_State *L) {
   glab_var *x = LV(lg_check(L, 1)), *w = LV(lg_check(L, 2)), *b = optvar(L, 3);
-  lg_try(L, glab_nn_linear(lg_pushv(L), x, w, b));
+  lg_checkopts(L, 4, OPTS("activation"));
+  glab_act act = act_opt(L, 4, "linear");
+  lg_try(L, glab_nn_linear(lg_pushv(L), x, w, b, act));
   return 1;
 }
 
@@ -65,8 +81,9 @@ static int f_gmm_log_density(lua_State *L) {
 static int conv(lua_State *L, int transposed) {
   glab_var *x = LV(lg_check(L, 1)), *w = LV(lg_check(L, 2)), *b = optvar(L, 3);
   glab_conv_opts o;
-  lg_checkopts(L, 4, transposed ? OPTS("stride", "padding", "output_padding")
-                                 : OPTS("stride", "padding"));
+  lg_checkopts(L, 4, transposed ? OPTS("stride", "padding", "output_padding", "activation")
+                                 : OPTS("stride", "padding", "activation"));
+  o.act = act_opt(L, 4, transposed ? "conv_transpose2d" : "conv2d");
   pair_opt(L, 4, "stride", o.stride, 1);
   pair_opt(L, 4, "padding", o.padding, 0);
   pair_opt(L, 4, "output_padding", o.output_padding, 0);
@@ -124,18 +141,22 @@ static int f_cross_entropy(lua_State *L) {
 
 static const lg_Reg nn_functions[] = {
   {"linear", f_linear,
-   "nn.linear(x, w, [b]) -> Tensor\n"
-   "x W^T + b for x (..., in), W (out, in), b (out): one GEMM, differentiable."},
+   "nn.linear(x, w, [b], [{activation=}]) -> Tensor\n"
+   "x W^T + b for x (..., in), W (out, in), b (out): one GEMM, differentiable.\n"
+   "activation = \"relu\", \"sigmoid\" or \"tanh\" applies it to the output in the same pass\n"
+   "(the values and gradients of x:relu() etc. after the layer, one tensor less)."},
   {"conv2d", f_conv2d,
-   "nn.conv2d(x, w, [b], [{stride=1, padding=0}]) -> Tensor\n"
+   "nn.conv2d(x, w, [b], [{stride=1, padding=0, activation=}]) -> Tensor\n"
    "2-d convolution (cross-correlation, as PyTorch) of x (N, C, H, W) with w (O, C, kh, kw);\n"
-   "stride and padding are integers or {h, w}. im2col + GEMM per image.\n"
-   "Differentiable."},
+   "stride and padding are integers or {h, w}; activation as for nn.linear, applied to each\n"
+   "image's output (bias included) while it is in cache. Stride 1 runs as shifted plane sums,\n"
+   "other strides im2col + GEMM, image by image. Differentiable."},
   {"conv_transpose2d", f_conv_transpose2d,
-   "nn.conv_transpose2d(x, w, [b], [{stride=1, padding=0, output_padding=0}]) -> Tensor\n"
+   "nn.conv_transpose2d(x, w, [b], [{stride=1, padding=0, output_padding=0, activation=}])\n"
+   "  -> Tensor\n"
    "Transposed convolution of x (N, Cin, H, W) with w (Cin, Cout, kh, kw): the output is\n"
-   "(N, Cout, (H-1) stride - 2 padding + kh + output_padding, ...).\n"
-   "Differentiable."},
+   "(N, Cout, (H-1) stride - 2 padding + kh + output_padding, ...); activation as for\n"
+   "nn.conv2d. Differentiable."},
   {"max_pool2d", f_max_pool2d,
    "nn.max_pool2d(x, kernel, [stride=kernel]) -> Tensor\n"
    "Maximum over windows of x (N, C, H, W); kernel and stride are integers or {h, w}.\n"

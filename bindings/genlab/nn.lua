@@ -337,8 +337,36 @@ function Sequential:__init(...)
   for i, m in ipairs{...} do self:add(tostring(i - 1), m) end
 end
 
+-- A layer followed by one of these activations applies it to its own output
+-- in the same pass (nn.linear's activation option): the values and gradients
+-- of the two modules apart, one memory pass and one tensor less.  Only the
+-- classes themselves fuse: a subclass that overrides forward runs as written.
+local ACTIVATION = {[nn.ReLU] = "relu", [nn.Sigmoid] = "sigmoid", [nn.Tanh] = "tanh"}
+local FUSED = {
+  [Linear.forward] = function(m, x, act) return nn.linear(x, m.weight, m.bias, {activation = act}) end,
+  [Conv2d.forward] = function(m, x, act)
+    return nn.conv2d(x, m.weight, m.bias, {stride = m.opts.stride, padding = m.opts.padding,
+                                            activation = act})
+  end,
+  [ConvTranspose2d.forward] = function(m, x, act)
+    local o = m.opts
+    return nn.conv_transpose2d(x, m.weight, m.bias, {stride = o.stride, padding = o.padding,
+                                                      output_padding = o.output_padding,
+                                                      activation = act})
+  end,
+}
+
 function Sequential:forward(x)
-  for _, name in ipairs(self._names) do x = self._children[name](x) end
+  local names, kids, i = self._names, self._children, 1
+  while i <= #names do
+    local m, after = kids[names[i]], kids[names[i + 1]]
+    local act, fused = after and ACTIVATION[getmetatable(after)], FUSED[m.forward]
+    if act and fused then
+      x, i = fused(m, x, act), i + 2
+    else
+      x, i = m(x), i + 1
+    end
+  end
   return x
 end
 

@@ -245,19 +245,19 @@ static void act_grad_f64(glab_unop op, double *o, const double *g, const double 
   else for (int64_t i = 0; i < m; i++) o[i] = g[i] * (1 - y[i] * y[i]);
 }
 
+void glab_act_grad_row(glab_unop op, glab_dtype dt, void *o, const void *g, const void *y,
+                       int64_t n) {
+  if (dt == GLAB_F64) act_grad_f64(op, o, g, y, n);
+  else act_grad_f32(op, o, g, y, n);
+}
+
 /* Share t of n: whole cache lines apiece (o may be g itself). */
 static void act_share(void *arg, int t, int n) {
   act_job *j = arg;
   int64_t all = glab_tensor_numel(j->g);
   int64_t i0 = all * t / n / 16 * 16, i1 = t == n - 1 ? all : all * (t + 1) / n / 16 * 16;
-  if (j->g->dtype == GLAB_F64)
-    act_grad_f64(j->op, (double *)glab_tensor_data(j->out) + i0,
-                 (const double *)glab_tensor_data(j->g) + i0,
-                 (const double *)glab_tensor_data(j->y) + i0, i1 - i0);
-  else
-    act_grad_f32(j->op, (float *)glab_tensor_data(j->out) + i0,
-                 (const float *)glab_tensor_data(j->g) + i0,
-                 (const float *)glab_tensor_data(j->y) + i0, i1 - i0);
+  glab_act_grad_row(j->op, j->g->dtype, glab_elem(j->out, i0), glab_elem(j->g, i0),
+                    glab_elem(j->y, i0), i1 - i0);
 }
 
 #define ACT_SPLIT ((int64_t)1 << 17)   /* values below which one thread does it */

@@ -91,6 +91,86 @@ void glab_shift_conv(glab_dtype dt, void *out, int64_t ldo, const void *in, int6
   else shift_conv_f32(out, ldo, in, ldi, nb, wq, shift, nq, na, len);
 }
 
+/* gw[q][a][b] += sum over u < len of g[a][u] x[b][u + shift[q]], nine offsets at a
+** time: the strip of g is loaded once for them, each (offset, strip of x) feeds one
+** multiply-add per lane, and the sums stay in registers until the row ends. */
+static inline __attribute__((always_inline)) void
+wgrad_pair_f32(float *restrict gw, int64_t ldw, const float *restrict g,
+               const float *restrict x, const int64_t *restrict shift, int64_t q0, int nq,
+               int64_t len) {
+  float acc[9][S];
+  for (int q = 0; q < nq; q++)
+    for (int s = 0; s < S; s++) acc[q][s] = 0;
+  for (int64_t u = 0; u < len; u += S)
+    for (int q = 0; q < nq; q++) {
+      const float *xq = x + u + shift[q0 + q];
+      for (int s = 0; s < S; s++) acc[q][s] += g[u + s] * xq[s];
+    }
+  for (int q = 0; q < nq; q++) {
+    float t = 0;
+    for (int s = 0; s < S; s++) t += acc[q][s];
+    gw[(q0 + q) * ldw] += t;
+  }
+}
+
+GLAB_MULTIVERSION static void shift_wgrad_f32(float *restrict gw, const float *restrict g,
+                                              int64_t ldg, const float *restrict x, int64_t ldx,
+                                              int64_t na, int64_t nb,
+                                              const int64_t *restrict shift, int64_t nq,
+                                              int64_t len) {
+  for (int64_t a = 0; a < na; a++)
+    for (int64_t b = 0; b < nb; b++)
+      for (int64_t q0 = 0; q0 < nq; q0 += 9) {
+        float *w = gw + a * nb + b;
+        if (nq - q0 >= 9)
+          wgrad_pair_f32(w, na * nb, g + a * ldg, x + b * ldx, shift, q0, 9, len);
+        else
+          wgrad_pair_f32(w, na * nb, g + a * ldg, x + b * ldx, shift, q0, (int)(nq - q0), len);
+      }
+}
+
+static inline __attribute__((always_inline)) void
+wgrad_pair_f64(double *restrict gw, int64_t ldw, const double *restrict g,
+               const double *restrict x, const int64_t *restrict shift, int64_t q0, int nq,
+               int64_t len) {
+  double acc[9][S];
+  for (int q = 0; q < nq; q++)
+    for (int s = 0; s < S; s++) acc[q][s] = 0;
+  for (int64_t u = 0; u < len; u += S)
+    for (int q = 0; q < nq; q++) {
+      const double *xq = x + u + shift[q0 + q];
+      for (int s = 0; s < S; s++) acc[q][s] += g[u + s] * xq[s];
+    }
+  for (int q = 0; q < nq; q++) {
+    double t = 0;
+    for (int s = 0; s < S; s++) t += acc[q][s];
+    gw[(q0 + q) * ldw] += t;
+  }
+}
+
+GLAB_MULTIVERSION static void shift_wgrad_f64(double *restrict gw, const double *restrict g,
+                                              int64_t ldg, const double *restrict x, int64_t ldx,
+                                              int64_t na, int64_t nb,
+                                              const int64_t *restrict shift, int64_t nq,
+                                              int64_t len) {
+  for (int64_t a = 0; a < na; a++)
+    for (int64_t b = 0; b < nb; b++)
+      for (int64_t q0 = 0; q0 < nq; q0 += 9) {
+        double *w = gw + a * nb + b;
+        if (nq - q0 >= 9)
+          wgrad_pair_f64(w, na * nb, g + a * ldg, x + b * ldx, shift, q0, 9, len);
+        else
+          wgrad_pair_f64(w, na * nb, g + a * ldg, x + b * ldx, shift, q0, (int)(nq - q0), len);
+      }
+}
+
+void glab_shift_wgrad(glab_dtype dt, void *gw, const void *g, int64_t ldg, const void *x,
+                      int64_t ldx, int64_t na, int64_t nb, const int64_t *shift, int64_t nq,
+                      int64_t len) {
+  if (dt == GLAB_F64) shift_wgrad_f64(gw, g, ldg, x, ldx, na, nb, shift, nq, len);
+  else shift_wgrad_f32(gw, g, ldg, x, ldx, na, nb, shift, nq, len);
+}
+
 void glab_place_planes(glab_dtype dt, void *dst, int64_t dps, int64_t dlen, int64_t org,
                        int64_t dw, const void *src, int64_t n, int64_t h, int64_t w) {
   size_t es = glab_dtype_size(dt);

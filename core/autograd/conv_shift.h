@@ -27,6 +27,13 @@ void glab_shift_conv(glab_dtype dt, void *out, int64_t ldo, const void *in, int6
                      int64_t nb, const void *wq, const int64_t *shift, int64_t nq, int64_t na,
                      int64_t len);
 
+/* The weight gradient: gw[q][a][b] += sum over u < len rounded up to
+** GLAB_SHIFT_STRIP of g[a][u] x[b][u + shift[q]] (gw laid out (q, na, nb)), for
+** planes of g ldg apart and of x ldx apart; g must be zero past len. */
+void glab_shift_wgrad(glab_dtype dt, void *gw, const void *g, int64_t ldg, const void *x,
+                      int64_t ldx, int64_t na, int64_t nb, const int64_t *shift, int64_t nq,
+                      int64_t len);
+
 /* n planes of (h x w) from src (contiguous) into dst: plane p's element
 ** (r, c) lands at p dps + org + r dw + c, and the rest of [0, dlen) of each
 ** plane is zero. */

@@ -6,8 +6,7 @@
 ** (in, out, kh, kw) for ConvTranspose2d, LSTM gates in the order i, f, g, o.
 **
 **     glab_var h = {0}, y = {0}, loss = {0};
-**     glab_nn_linear(&h, &x, &w1, &b1);                 // (128x784) -> (128x500)
-**     glab_ag_unary(&h, GLAB_TANH, &h) ...
+**     glab_nn_linear(&h, &x, &w1, &b1, GLAB_ACT_TANH);  // tanh((128x784) -> (128x500))
 **     glab_nn_mse_loss(&loss, &y, &x, GLAB_REDUCE_SUM);
 **     glab_backward(&loss, NULL, 0);
 **     glab_optim_adam(&w1.t, glab_var_grad(&w1), &m, &v, step, &adam);  // optim.h
@@ -21,14 +20,20 @@
 
 #include "autograd.h"
 
-/* y = x W^T + b for x (..., in), W (out, in), b (out) or NULL. */
+/* An activation a layer applies to its own output while that is in cache:
+** f(layer(x)) in one pass, with the values and gradients of the two ops
+** apart (the layer keeps its output for the gradient, as f would). */
+typedef enum glab_act { GLAB_ACT_NONE, GLAB_ACT_RELU, GLAB_ACT_SIGMOID, GLAB_ACT_TANH } glab_act;
+
+/* y = act(x W^T + b) for x (..., in), W (out, in), b (out) or NULL. */
 glab_status glab_nn_linear(glab_var *out, const glab_var *x, const glab_var *w,
-                           const glab_var *b);
+                           const glab_var *b, glab_act act);
 
 typedef struct glab_conv_opts {
   int stride[2];          /* >= 1 */
   int padding[2];         /* zeros added on each side */
   int output_padding[2];  /* conv_transpose2d only: extra rows/cols, < stride */
+  glab_act act;           /* applied to the output (bias included) */
 } glab_conv_opts;
 
 /* x (N, C, H, W), w (O, C, kh, kw), b (O) or NULL -> (N, O, Ho, Wo). */

@@ -27,12 +27,25 @@ static glab_status same_dtype(const char *op, const glab_var *x, const glab_var 
 
 /* ---- linear --------------------------------------------------------------------- */
 
-/* saved: x, w (contiguous); g (M x out) */
+/* The unary op of a fused activation. */
+static glab_unop act_op(glab_act a) {
+  return a == GLAB_ACT_RELU ? GLAB_RELU : a == GLAB_ACT_SIGMOID ? GLAB_SIGMOID : GLAB_TANH;
+}
+
+/* saved: x, w (contiguous), y when an activation was fused (iarg[0]); g (M x out) */
 static glab_status linear_backward(glab_node *n, glab_tensor *gin) {
   const glab_tensor *x = &n->saved[0], *w = &n->saved[1], *g = &n->grad[0];
   int64_t in = w->shape[1], outf = w->shape[0], m = glab_tensor_numel(x) / (in ? in : 1);
   glab_dtype dt = x->dtype;
   glab_status s = GLAB_OK;
+  glab_tensor ga = GLAB_TENSOR_EMPTY;       /* g through the activation's derivative */
+  if (n->iarg[0]) {
+    if (g->storage->refs == 1) glab_tensor_share(&ga, g);      /* only the node holds g */
+    else TRY(glab_tensor_new(&ga, dt, g->ndim, g->shape));
+    glab_act_grad_row(act_op((glab_act)n->iarg[0]), dt, glab_tensor_data(&ga),
+                      glab_tensor_data(g), glab_tensor_data(&n->saved[2]), m * outf);
+    g = &ga;
+  }
   if (glab_node_needs(n, 0)) {
     TRY(glab_tensor_new(&gin[0], dt, x->ndim, x->shape));
     glab_gemm(dt, 0, 0, m, in, outf, 1.0, glab_tensor_data(g), outf, glab_tensor_data(w), in,
@@ -51,11 +64,12 @@ static glab_status linear_backward(glab_node *n, glab_tensor *gin) {
     glab_tensor_free(&g2);
   }
 done:
+  glab_tensor_free(&ga);
   return s;
 }
 
 glab_status glab_nn_linear(glab_var *out, const glab_var *x, const glab_var *w,
-                           const glab_var *b) {
+                           const glab_var *b, glab_act act) {
   char sx[96], sw[96];
   glab_status s = same_dtype("linear", x, w, b);
   if (s != GLAB_OK) return s;
@@ -77,8 +91,13 @@ glab_status glab_nn_linear(glab_var *out, const glab_var *x, const glab_var *w,
   if (b) TRY(glab_tensor_copy(&out->t, &b->t));
   glab_gemm(x->t.dtype, 0, 1, m, outf, in, 1.0, glab_tensor_data(&xc), in,
             glab_tensor_data(&wc), in, b ? 1.0 : 0.0, glab_tensor_data(&out->t), outf);
+  if (act) glab_unary_row(act_op(act), x->t.dtype, glab_tensor_data(&out->t),
+                          glab_tensor_data(&out->t), m * outf);
   const glab_var *ins[3] = {x, w, b};
-  s = glab_node_record(NULL, out, "linear", linear_backward, 3, ins, &xc, &wc, NULL);
+  glab_node *n;
+  s = glab_node_record(&n, out, "linear", linear_backward, 3, ins, &xc, &wc,
+                       act ? &out->t : NULL);
+  if (n) n->iarg[0] = act;
 done:
   glab_tensor_free(&xc);
   glab_tensor_free(&wc);
@@ -193,22 +212,6 @@ static void col2im(glab_dtype dt, void *img, const void *cols, const geom *g) {
       }
 }
 
-/* out[n][o][:] += b[o] over every image. */
-static void add_bias(glab_tensor *out, const glab_tensor *b) {
-  int64_t N = out->shape[0], O = out->shape[1], L = out->shape[2] * out->shape[3];
-  for (int64_t n = 0; n < N; n++)
-    for (int64_t o = 0; o < O; o++) {
-      double bo = glab_tensor_flat_get(b, o);
-      if (out->dtype == GLAB_F64) {
-        double *p = (double *)glab_elem(out, (n * O + o) * L);
-        for (int64_t l = 0; l < L; l++) p[l] += bo;
-      } else {
-        float *p = (float *)glab_elem(out, (n * O + o) * L);
-        for (int64_t l = 0; l < L; l++) p[l] += (float)bo;
-      }
-    }
-}
-
 static glab_status conv_args(const char *op, const glab_var *x, const glab_var *w,
                              const glab_var *b, const glab_conv_opts *o, int transposed) {
   char sx[96], sw[96];
@@ -248,10 +251,11 @@ static geom make_geom(int64_t c, int64_t h, int64_t wd, const glab_tensor *w,
 
 /* ---- conv2d ---------------------------------------------------------------------------- */
 
-/* saved: x, w (contiguous); iarg: stride, padding */
+/* saved: x, w (contiguous), y when an activation was fused; iarg: stride,
+** padding, output_padding, act */
 static glab_conv_opts node_opts(const glab_node *n) {
   glab_conv_opts o = {{(int)n->iarg[0], (int)n->iarg[1]}, {(int)n->iarg[2], (int)n->iarg[3]},
-                      {(int)n->iarg[4], (int)n->iarg[5]}};
+                      {(int)n->iarg[4], (int)n->iarg[5]}, (glab_act)n->iarg[6]};
   return o;
 }
 
@@ -261,18 +265,19 @@ static void keep_opts(glab_node *n, const glab_conv_opts *o) {
     n->iarg[2 + d] = o->padding[d];
     n->iarg[4 + d] = o->output_padding[d];
   }
+  n->iarg[6] = o->act;
 }
 
-/* The end of both convolutions' forwards: bias, then the node with the
-** contiguous input and weight saved and the options kept. */
+/* The end of both convolutions' forwards: the node with the contiguous
+** input and weight (and the output, when an activation was fused) saved
+** and the options kept. */
 static glab_status finish_conv(glab_var *out, const char *name, glab_backward_fn bw,
                                const glab_var *x, const glab_var *w, const glab_var *b,
                                const glab_tensor *xc, const glab_tensor *wc,
                                const glab_conv_opts *o) {
-  if (b) add_bias(&out->t, &b->t);
   const glab_var *ins[3] = {x, w, b};
   glab_node *n;
-  glab_status s = glab_node_record(&n, out, name, bw, 3, ins, xc, wc, NULL);
+  glab_status s = glab_node_record(&n, out, name, bw, 3, ins, xc, wc, o->act ? &out->t : NULL);
   if (n) keep_opts(n, o);
   return s;
 }
@@ -282,10 +287,13 @@ static glab_status finish_conv(glab_var *out, const char *name, glab_backward_fn
 ** The runner splits the batch into contiguous runs, one per thread, each
 ** with its own scratch (column or padded-plane buffers) and, when a weight
 ** gradient is summed over the images, its own partial sum, added into gw at
-** the end.  A small batch runs on the calling thread alone. */
+** the end.  A small batch runs on the calling thread alone.  The runner
+** also finishes each output image while it is in cache (bias, then the
+** fused activation), and in a backward hands each function its image's
+** output gradient gi, already through the activation's derivative. */
 
 typedef struct conv_run conv_run;
-typedef void (*image_fn)(const conv_run *r, int64_t i, void *scratch, void *gw);
+typedef void (*image_fn)(const conv_run *r, int64_t i, const void *gi, void *scratch, void *gw);
 
 /* A stride-1 conv as shifted plane sums (conv_shift.h): planes padded to
 ** width Wp, plane strides PL (padded input), LD (output gradient framed by F
@@ -307,7 +315,10 @@ struct conv_run {
   void *y, *gx, *gw;       /* results; gw summed over the images */
   const shift_plan *sp;    /* conv2d with stride 1, else NULL */
   void *gb;                /* the bias gradient: g's planes summed, or NULL */
-  int64_t gb_c, gb_l;      /* g's channels and pixels per image */
+  int64_t oc, ol;          /* one output image's channels and pixels */
+  const void *bias;        /* forward: oc values added to the output, or NULL */
+  glab_act act;            /* the fused activation */
+  const void *ya;          /* backward with an activation: the saved output */
 };
 
 /* Element e of a buffer of r's dtype. */
@@ -319,10 +330,10 @@ typedef struct {
   const conv_run *r;
   image_fn fn;
   int64_t N, scratch_n;    /* images; scratch elements per thread */
-  char *scratch;           /* per thread: scratch, then gw's partial */
+  char *scratch;           /* per thread: scratch, gw's partial, then gi's buffer */
   size_t per;              /* bytes of one thread's share */
   int64_t gw_n;            /* elements of gw, 0 when none */
-  double *gb;              /* per thread: gb_c sums for the bias gradient */
+  double *gb;              /* per thread: oc sums for the bias gradient */
 } run_job;
 
 static void *partial(const run_job *j, int t) {
@@ -350,23 +361,46 @@ static void add_plane_sums(glab_dtype dt, double *acc, const void *g, int64_t C,
   }
 }
 
+/* The bias, then the activation, on output image y. */
+static void finish_image(const conv_run *r, void *y) {
+  int64_t L = r->ol;
+  for (int64_t c = 0; r->bias && c < r->oc; c++) {
+    if (r->dt == GLAB_F64) {
+      double *p = (double *)y + c * L, b = ((const double *)r->bias)[c];
+      for (int64_t l = 0; l < L; l++) p[l] += b;
+    } else {
+      float *p = (float *)y + c * L, b = ((const float *)r->bias)[c];
+      for (int64_t l = 0; l < L; l++) p[l] += b;
+    }
+  }
+  if (r->act) glab_unary_row(act_op(r->act), r->dt, y, y, r->oc * L);
+}
+
 static void run_images(void *arg, int t, int nt) {
   run_job *j = arg;
   const conv_run *r = j->r;
+  char *own = j->scratch + (size_t)t * j->per;
   void *gw = j->gw_n ? (t ? partial(j, t) : r->gw) : NULL;
+  int64_t out_n = r->oc * r->ol;
   for (int64_t i = j->N * t / nt, e = j->N * (t + 1) / nt; i < e; i++) {
-    j->fn(r, i, j->scratch + (size_t)t * j->per, gw);
+    const void *gi = r->g ? at(r->g, r->dt, i * out_n) : NULL;
+    if (gi && r->ya) {
+      void *buf = at(own, r->dt, j->scratch_n + j->gw_n);
+      glab_act_grad_row(act_op(r->act), r->dt, buf, gi, at(r->ya, r->dt, i * out_n), out_n);
+      gi = buf;
+    }
+    j->fn(r, i, gi, own, gw);
+    if (r->y) finish_image(r, at(r->y, r->dt, i * out_n));
     if (r->gb)                     /* image i's output gradient, still in cache */
-      add_plane_sums(r->dt, j->gb + t * r->gb_c, at(r->g, r->dt, i * r->gb_c * r->gb_l),
-                     r->gb_c, r->gb_l);
+      add_plane_sums(r->dt, j->gb + t * r->oc, gi, r->oc, r->ol);
   }
 }
 
-/* Allocate the bias gradient gb (c) and have over_images fill it with the
-** sums of the output gradient's c planes of l pixels. */
-static glab_status want_bias_grad(conv_run *r, glab_tensor *gb, int64_t c, int64_t l) {
-  glab_status s = glab_tensor_new(gb, r->dt, 1, &c);
-  if (s == GLAB_OK) r->gb = glab_tensor_data(gb), r->gb_c = c, r->gb_l = l;
+/* Allocate the bias gradient gb (oc) and have over_images fill it with the
+** sums of the output gradient's planes. */
+static glab_status want_bias_grad(conv_run *r, glab_tensor *gb) {
+  glab_status s = glab_tensor_new(gb, r->dt, 1, &r->oc);
+  if (s == GLAB_OK) r->gb = glab_tensor_data(gb);
   return s;
 }
 
@@ -384,10 +418,11 @@ static glab_status over_images(const conv_run *r, image_fn fn, int64_t N, int64_
   int nt = glab_get_num_threads();
   if (nt > N) nt = (int)N;
   if (flops < CONV_SPLIT || nt < 1) nt = 1;
-  size_t es = glab_dtype_size(r->dt);
-  run_job j = {r, fn, N, scratch_n, NULL, ((size_t)scratch_n + (size_t)gw_n) * es, gw_n, NULL};
+  size_t es = glab_dtype_size(r->dt), gi_n = r->ya ? (size_t)(r->oc * r->ol) : 0;
+  run_job j = {r, fn, N, scratch_n, NULL, ((size_t)scratch_n + (size_t)gw_n + gi_n) * es, gw_n,
+               NULL};
   j.scratch = malloc(j.per * (size_t)nt);
-  if (r->gb) j.gb = calloc((size_t)nt * r->gb_c, sizeof *j.gb);
+  if (r->gb) j.gb = calloc((size_t)nt * r->oc, sizeof *j.gb);
   if (!j.scratch || (r->gb && !j.gb)) {
     free(j.scratch);
     return glab_fail(GLAB_ENOMEM, "conv: out of memory for scratch buffers");
@@ -403,9 +438,9 @@ static glab_status over_images(const conv_run *r, image_fn fn, int64_t N, int64_
     else
       for (int64_t e = 0; e < gw_n; e++) ((float *)r->gw)[e] += ((const float *)part)[e];
   }
-  for (int64_t c = 0; r->gb && c < r->gb_c; c++) {
+  for (int64_t c = 0; r->gb && c < r->oc; c++) {
     double sum = 0;
-    for (int t = 0; t < nt; t++) sum += j.gb[t * r->gb_c + c];
+    for (int t = 0; t < nt; t++) sum += j.gb[t * r->oc + c];
     if (r->dt == GLAB_F64) ((double *)r->gb)[c] = sum;
     else ((float *)r->gb)[c] = (float)sum;
   }
@@ -463,7 +498,9 @@ static void pad_image(const conv_run *r, int64_t i, void *xp) {
                     r->gm.c, r->gm.h, r->gm.w);
 }
 
-static void conv_fwd_shift(const conv_run *r, int64_t i, void *scratch, void *gw) {
+static void conv_fwd_shift(const conv_run *r, int64_t i, const void *gi, void *scratch,
+                           void *gw) {
+  (void)gi, (void)gw;
   const shift_plan *p = r->sp;
   const geom *g = &r->gm;
   void *xp = scratch, *yw = at(scratch, r->dt, g->c * p->PL);
@@ -473,7 +510,8 @@ static void conv_fwd_shift(const conv_run *r, int64_t i, void *scratch, void *gw
                    g->wo);
 }
 
-static void conv_fwd_image(const conv_run *r, int64_t i, void *cols, void *gw) {
+static void conv_fwd_image(const conv_run *r, int64_t i, const void *gi, void *cols, void *gw) {
+  (void)gi, (void)gw;
   im2col(r->dt, cols, at(r->x, r->dt, i * r->img), &r->gm);
   glab_gemm(r->dt, 0, 0, r->O, r->L, r->CK, 1.0, r->w, r->CK, cols, r->L, 0.0,
             at(r->y, r->dt, i * r->O * r->L), r->L);
@@ -482,18 +520,18 @@ static void conv_fwd_image(const conv_run *r, int64_t i, void *cols, void *gw) {
 /* Stride 1: gW_q += G X_q^T for each kernel offset q, G the framed output
 ** gradient and X_q the padded image shifted by q (gw laid out (q, O, C));
 ** the input gradient is the shifted sum with the shifts negated. */
-static void conv_bwd_shift(const conv_run *r, int64_t i, void *scratch, void *gw) {
+static void conv_bwd_shift(const conv_run *r, int64_t i, const void *gi, void *scratch,
+                           void *gw) {
   const shift_plan *p = r->sp;
   const geom *g = &r->gm;
   int64_t C = g->c, O = r->O;
   void *xp = scratch, *gp = at(scratch, r->dt, C * p->PL), *gxp = at(gp, r->dt, O * p->LD);
-  glab_place_planes(r->dt, gp, p->LD, p->LD, p->F, p->Wp, at(r->g, r->dt, i * O * r->L), O,
+  glab_place_planes(r->dt, gp, p->LD, p->LD, p->F, p->Wp, gi, O,
                     g->ho, g->wo);
   if (gw) {
     pad_image(r, i, xp);
-    for (int64_t q = 0; q < p->nq; q++)
-      glab_gemm(r->dt, 0, 1, O, C, p->Lw, 1.0, at(gp, r->dt, p->F), p->LD,
-                at(xp, r->dt, p->fwd[q]), p->PL, 1.0, at(gw, r->dt, q * O * C), C);
+    glab_shift_wgrad(r->dt, gw, at(gp, r->dt, p->F), p->LD, xp, p->PL, O, C, p->fwd, p->nq,
+                     p->Lw);
   }
   if (r->gx) {
     glab_shift_conv(r->dt, gxp, p->PL, gp, p->LD, O, p->wb, p->bwd, p->nq, C,
@@ -503,8 +541,7 @@ static void conv_bwd_shift(const conv_run *r, int64_t i, void *scratch, void *gw
   }
 }
 
-static void conv_bwd_image(const conv_run *r, int64_t i, void *cols, void *gw) {
-  const void *gi = at(r->g, r->dt, i * r->O * r->L);
+static void conv_bwd_image(const conv_run *r, int64_t i, const void *gi, void *cols, void *gw) {
   if (gw) {
     im2col(r->dt, cols, at(r->x, r->dt, i * r->img), &r->gm);
     glab_gemm(r->dt, 0, 1, r->O, r->CK, r->L, 1.0, gi, r->L, cols, r->L, 1.0, gw, r->CK);
@@ -523,7 +560,8 @@ static glab_status conv_setup(conv_run *r, shift_plan *p, const glab_tensor *x,
   geom gm = make_geom(x->shape[1], x->shape[2], x->shape[3], w, o);
   *r = (conv_run){.dt = x->dtype, .gm = gm, .O = w->shape[0], .CK = gm.c * gm.kh * gm.kw,
                   .L = gm.ho * gm.wo, .img = gm.c * gm.h * gm.w, .x = glab_tensor_data(x),
-                  .w = glab_tensor_data(w)};
+                  .w = glab_tensor_data(w), .oc = w->shape[0], .ol = gm.ho * gm.wo,
+                  .act = o->act};
   memset(p, 0, sizeof *p);
   if (gm.sh != 1 || gm.sw != 1) return GLAB_OK;
   glab_status s = plan_shift(p, r, r->w);
@@ -541,6 +579,7 @@ static glab_status conv2d_backward(glab_node *n, glab_tensor *gin) {
   glab_status s = conv_setup(&r, &p, x, w, &o);
   if (s != GLAB_OK) return s;
   r.g = glab_tensor_data(g);
+  if (o.act) r.ya = glab_tensor_data(&n->saved[2]);
   if (glab_node_needs(n, 0)) {           /* col2im adds into zeros; the shifted sum writes */
     TRY(r.sp ? glab_tensor_new(&gin[0], dt, 4, x->shape)
              : glab_tensor_full(&gin[0], dt, 4, x->shape, 0.0));
@@ -552,7 +591,7 @@ static glab_status conv2d_backward(glab_node *n, glab_tensor *gin) {
     if (r.sp && !(r.gw = gwq = malloc((size_t)(r.O * r.CK) * glab_dtype_size(dt))))
       TRY(glab_fail(GLAB_ENOMEM, "conv2d: out of memory for the weight gradient"));
   }
-  if (glab_node_needs(n, 2)) TRY(want_bias_grad(&r, &gin[2], r.O, r.L));
+  if (glab_node_needs(n, 2)) TRY(want_bias_grad(&r, &gin[2]));
   double flops = 4.0 * (double)(x->shape[0] * r.O * r.CK * r.L);
   int64_t scratch = r.sp ? r.gm.c * 2 * p.PL + r.O * p.LD : 2 * r.CK * r.L;
   TRY(over_images(&r, r.sp ? conv_bwd_shift : conv_bwd_image, x->shape[0], scratch,
@@ -577,7 +616,7 @@ glab_status glab_nn_conv2d(glab_var *out, const glab_var *x, const glab_var *w,
                            const glab_var *b, const glab_conv_opts *o) {
   glab_status s = conv_args("conv2d", x, w, b, o, 0);
   if (s != GLAB_OK) return s;
-  glab_tensor xc = GLAB_TENSOR_EMPTY, wc = GLAB_TENSOR_EMPTY;
+  glab_tensor xc = GLAB_TENSOR_EMPTY, wc = GLAB_TENSOR_EMPTY, bc = GLAB_TENSOR_EMPTY;
   glab_dtype dt = x->t.dtype;
   int64_t N = x->t.shape[0], O = w->t.shape[0];
   geom gm = make_geom(x->t.shape[1], x->t.shape[2], x->t.shape[3], &w->t, o);
@@ -590,9 +629,11 @@ glab_status glab_nn_conv2d(glab_var *out, const glab_var *x, const glab_var *w,
   shift_plan p = {0};
   TRY(glab_tensor_contiguous(&xc, &x->t));
   TRY(glab_tensor_contiguous(&wc, &w->t));
+  if (b) TRY(glab_tensor_contiguous(&bc, &b->t));
   TRY(glab_tensor_new(&out->t, dt, 4, osh));
   TRY(conv_setup(&r, &p, &xc, &wc, o));
   r.y = glab_tensor_data(&out->t);
+  r.bias = b ? glab_tensor_data(&bc) : NULL;
   TRY(over_images(&r, r.sp ? conv_fwd_shift : conv_fwd_image, N,
                   r.sp ? gm.c * p.PL + O * p.YL : r.CK * r.L, 0,
                   2.0 * (double)(N * O * r.CK * r.L)));
@@ -601,6 +642,7 @@ done:
   plan_free(&p);
   glab_tensor_free(&xc);
   glab_tensor_free(&wc);
+  glab_tensor_free(&bc);
   return s;
 }
 
@@ -613,15 +655,16 @@ static geom transposed_geom(const glab_tensor *y, const glab_tensor *w, const gl
   return make_geom(y->shape[1], y->shape[2], y->shape[3], w, o);
 }
 
-static void convt_fwd_image(const conv_run *r, int64_t i, void *cols, void *gw) {
-  (void)gw;
+static void convt_fwd_image(const conv_run *r, int64_t i, const void *gi, void *cols, void *gw) {
+  (void)gi, (void)gw;
   glab_gemm(r->dt, 1, 0, r->CK, r->hw, r->cin, 1.0, r->w, r->CK,
             at(r->x, r->dt, i * r->cin * r->hw), r->hw, 0.0, cols, r->hw);
   col2im(r->dt, at(r->y, r->dt, i * r->img), cols, &r->gm);
 }
 
-static void convt_bwd_image(const conv_run *r, int64_t i, void *gcols, void *gw) {
-  im2col(r->dt, gcols, at(r->g, r->dt, i * r->img), &r->gm);
+static void convt_bwd_image(const conv_run *r, int64_t i, const void *gi, void *gcols,
+                            void *gw) {
+  im2col(r->dt, gcols, gi, &r->gm);
   if (r->gx)
     glab_gemm(r->dt, 0, 0, r->cin, r->hw, r->CK, 1.0, r->w, r->CK, gcols, r->hw, 0.0,
               at(r->gx, r->dt, i * r->cin * r->hw), r->hw);
@@ -638,7 +681,8 @@ static conv_run transposed_run(const glab_tensor *x, const glab_tensor *w, const
   geom gm = transposed_geom(y, w, o);
   conv_run r = {.dt = x->dtype, .gm = gm, .CK = gm.c * gm.kh * gm.kw,
                 .img = gm.c * gm.h * gm.w, .cin = x->shape[1], .hw = x->shape[2] * x->shape[3],
-                .x = glab_tensor_data(x), .w = glab_tensor_data(w)};
+                .x = glab_tensor_data(x), .w = glab_tensor_data(w), .oc = gm.c,
+                .ol = gm.h * gm.w, .act = o->act};
   return r;
 }
 
@@ -650,6 +694,7 @@ static glab_status conv_transpose2d_backward(glab_node *n, glab_tensor *gin) {
   conv_run r = transposed_run(x, w, g, &o);
   glab_status s;
   r.g = glab_tensor_data(g);
+  if (o.act) r.ya = glab_tensor_data(&n->saved[2]);
   if (glab_node_needs(n, 0)) {
     TRY(glab_tensor_new(&gin[0], dt, 4, x->shape));
     r.gx = glab_tensor_data(&gin[0]);
@@ -658,7 +703,7 @@ static glab_status conv_transpose2d_backward(glab_node *n, glab_tensor *gin) {
     TRY(glab_tensor_new(&gin[1], dt, 4, w->shape));
     r.gw = glab_tensor_data(&gin[1]);
   }
-  if (glab_node_needs(n, 2)) TRY(want_bias_grad(&r, &gin[2], r.gm.c, r.gm.h * r.gm.w));
+  if (glab_node_needs(n, 2)) TRY(want_bias_grad(&r, &gin[2]));
   double flops = 4.0 * (double)(x->shape[0] * r.cin * r.CK * r.hw);
   TRY(over_images(&r, convt_bwd_image, x->shape[0], r.CK * r.hw, r.gw ? r.cin * r.CK : 0,
                   flops));
@@ -670,7 +715,7 @@ glab_status glab_nn_conv_transpose2d(glab_var *out, const glab_var *x, const gla
                                      const glab_var *b, const glab_conv_opts *o) {
   glab_status s = conv_args("conv_transpose2d", x, w, b, o, 1);
   if (s != GLAB_OK) return s;
-  glab_tensor xc = GLAB_TENSOR_EMPTY, wc = GLAB_TENSOR_EMPTY;
+  glab_tensor xc = GLAB_TENSOR_EMPTY, wc = GLAB_TENSOR_EMPTY, bc = GLAB_TENSOR_EMPTY;
   glab_dtype dt = x->t.dtype;
   int64_t N = x->t.shape[0], H = x->t.shape[2], W = x->t.shape[3];
   int64_t Cout = w->t.shape[1], kh = w->t.shape[2], kw = w->t.shape[3];
@@ -682,15 +727,18 @@ glab_status glab_nn_conv_transpose2d(glab_var *out, const glab_var *x, const gla
   int64_t osh[4] = {N, Cout, Ho, Wo};
   TRY(glab_tensor_contiguous(&xc, &x->t));
   TRY(glab_tensor_contiguous(&wc, &w->t));
+  if (b) TRY(glab_tensor_contiguous(&bc, &b->t));
   TRY(glab_tensor_full(&out->t, dt, 4, osh, 0.0));
   conv_run r = transposed_run(&xc, &wc, &out->t, o);
   r.y = glab_tensor_data(&out->t);
+  r.bias = b ? glab_tensor_data(&bc) : NULL;
   TRY(over_images(&r, convt_fwd_image, N, r.CK * r.hw, 0,
                   2.0 * (double)(N * r.cin * r.CK * r.hw)));
   s = finish_conv(out, "conv_transpose2d", conv_transpose2d_backward, x, w, b, &xc, &wc, o);
 done:
   glab_tensor_free(&xc);
   glab_tensor_free(&wc);
+  glab_tensor_free(&bc);
   return s;
 }
 

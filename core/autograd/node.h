@@ -71,6 +71,12 @@ glab_status glab_node_record(glab_node **pn, glab_var *out, const char *name,
                              const glab_tensor *s0, const glab_tensor *s1,
                              const glab_tensor *s2);
 
+/* o = g f'(a) from y = f(a) over n contiguous values of dtype dt, for op
+** relu, sigmoid or tanh (o may be g): the backward of an activation, also
+** run by layers that fuse one into their output. */
+void glab_act_grad_row(glab_unop op, glab_dtype dt, void *o, const void *g, const void *y,
+                       int64_t n);
+
 /* Whether input i takes part in differentiation (its gradient is wanted). */
 static inline int glab_node_needs(const glab_node *n, int i) { return n->in[i] != NULL; }
 

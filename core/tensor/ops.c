@@ -311,6 +311,11 @@ glab_status glab_binary_scalar(glab_tensor *out, glab_binop op,
   return scalar_first ? glab_binary(out, op, &sc, a) : glab_binary(out, op, a, &sc);
 }
 
+void glab_unary_row(glab_unop op, glab_dtype dt, void *out, const void *x, int64_t n) {
+  kernel_ctx k = {op, dt, 0, 0};
+  unary_kernels[dt == GLAB_F64][op](out, x, n, &k);
+}
+
 glab_status glab_unary(glab_tensor *out, glab_unop op, const glab_tensor *a) {
   operands o;
   kernel_ctx k = {op, GLAB_F32, 0, 0};

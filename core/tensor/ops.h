@@ -33,6 +33,10 @@ typedef enum glab_unop {
 
 const char *glab_binop_name(glab_binop op);
 const char *glab_unop_name(glab_unop op);
+/* out[i] = op(x[i]) for i < n, both contiguous of dtype dt (out may be x):
+** the kernel glab_unary runs, for a layer that applies its activation to
+** its own output while that is in cache. */
+void glab_unary_row(glab_unop op, glab_dtype dt, void *out, const void *x, int64_t n);
 
 glab_status glab_binary(glab_tensor *out, glab_binop op, const glab_tensor *a,
                         const glab_tensor *b);

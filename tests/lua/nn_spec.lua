@@ -205,6 +205,53 @@ describe("modules", function()
     end
   end)
 
+  it("fuse an activation into the layer before it: the same bits as the two modules apart", function()
+    -- Sequential hands ReLU/Sigmoid/Tanh after Linear, Conv2d or ConvTranspose2d to the layer
+    -- (nn.linear's activation option); running each child by itself must give identical
+    -- outputs and gradients, in both dtypes, for every pair.
+    G.manual_seed(11)
+    for _, dt in ipairs{"float64", "float32"} do
+      local o = {dtype = dt}
+      local layers = {
+        {function() return nn.Linear(6, 5, o) end, {4, 6}},
+        {function() return nn.Conv2d(3, 9, 3, {padding = 1, dtype = dt}) end, {5, 3, 7, 6}},
+        {function() return nn.Conv2d(2, 4, 3, {stride = 2, dtype = dt}) end, {5, 2, 9, 9}},
+        {function() return nn.ConvTranspose2d(3, 4, 2, {stride = 2, output_padding = 1, dtype = dt}) end,
+         {5, 3, 3, 3}},
+      }
+      for _, l in ipairs(layers) do
+        for _, act in ipairs{nn.ReLU, nn.Sigmoid, nn.Tanh} do
+          local seq = nn.Sequential(l[1](), act())
+          local x = G.randn(table.unpack(l[2])):to(dt)
+          local res = {}
+          for pass, run in ipairs{function(xx) return seq(xx) end,
+                                  function(xx) return seq["1"](seq["0"](xx)) end} do
+            seq:zero_grad()
+            local xg = x:clone():requires_grad_()
+            local y = run(xg)
+            local shape = {table.unpack(y.shape)}
+            shape[#shape + 1] = {generator = G.Generator(3)}
+            local R = G.randn(table.unpack(shape)):to(dt)
+            ;(y * R):sum():backward()
+            res[pass] = {y:detach(), xg.grad, seq["0"].weight.grad:clone(), seq["0"].bias.grad:clone()}
+          end
+          for k, what in ipairs{"output", "input grad", "weight grad", "bias grad"} do
+            local d = (res[1][k] - res[2][k]):abs():max():item()
+            assert(d == 0, string.format("%s %s %s: %s differs by %g", dt, tostring(seq["0"]),
+                                         act.__name, what, d))
+          end
+        end
+      end
+    end
+    -- the fused output keeps what the activation's gradient needs: an in-place edit is caught
+    local y = nn.conv2d(G.randn(1, 1, 4, 4):requires_grad_(), G.randn(2, 1, 3, 3), nil,
+                        {padding = 1, activation = "relu"})
+    G.no_grad(function() y:mul_(2) end)
+    assert.matches("saved by conv2d .* modified in place", H.err(function() y:sum():backward() end))
+    assert.matches("linear: activation must be \"relu\", \"sigmoid\" or \"tanh\", got gelu",
+                   H.err(nn.linear, G.zeros(2, 3), G.zeros(4, 3), nil, {activation = "gelu"}))
+  end)
+
   it("reject bad shapes and options with messages naming them", function()
     assert.matches("conv2d: input %(2x3x5x5%) has 3 channels, weight %(4x2x3x3%) expects 2",
                    H.err(nn.conv2d, G.zeros(2, 3, 5, 5), G.zeros(4, 2, 3, 3)))
