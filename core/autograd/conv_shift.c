@@ -18,24 +18,30 @@
 
 #define S GLAB_SHIFT_STRIP
 
+/* A strip of S values as one of GCC's vector types (split into halves or
+** quarters where the machine's vectors are narrower), and its unaligned
+** twin for loads at any element. */
+typedef float vf __attribute__((vector_size(S * sizeof(float))));
+typedef float vf_u __attribute__((vector_size(S * sizeof(float)), aligned(sizeof(float))));
+typedef double vd __attribute__((vector_size(S * sizeof(double))));
+typedef double vd_u __attribute__((vector_size(S * sizeof(double)), aligned(sizeof(double))));
+
 /* One block of ob outputs from a0 over the strip at u0; inlined where ob is
 ** a constant, so that acc lives in registers. */
 static inline __attribute__((always_inline)) void
 shift_block_f32(float *restrict out, int64_t ldo, const float *restrict in, int64_t ldi, int64_t nb,
                const float *restrict wq, const int64_t *restrict shift, int64_t nq, int64_t na,
                int64_t u0, int64_t a0, const int ob) {
-  float acc[8][S];
-  for (int a = 0; a < ob; a++)
-    for (int s = 0; s < S; s++) acc[a][s] = 0;
+  vf acc[8] = {0};
   for (int64_t b = 0; b < nb; b++)
     for (int64_t q = 0; q < nq; q++) {
-      const float *x = in + b * ldi + u0 + shift[q];
+      vf x = *(const vf_u *)(in + b * ldi + u0 + shift[q]);
       const float *w = wq + (b * nq + q) * na + a0;
-      for (int a = 0; a < ob; a++)
-        for (int s = 0; s < S; s++) acc[a][s] += w[a] * x[s];
+#pragma GCC unroll 8
+      for (int a = 0; a < ob; a++) acc[a] += w[a] * x;
     }
-  for (int a = 0; a < ob; a++)
-    for (int s = 0; s < S; s++) out[(a0 + a) * ldo + u0 + s] = acc[a][s];
+#pragma GCC unroll 8
+  for (int a = 0; a < ob; a++) *(vf_u *)(out + (a0 + a) * ldo + u0) = acc[a];
 }
 
 GLAB_MULTIVERSION static void shift_conv_f32(float *restrict out, int64_t ldo,
@@ -57,18 +63,16 @@ static inline __attribute__((always_inline)) void
 shift_block_f64(double *restrict out, int64_t ldo, const double *restrict in, int64_t ldi, int64_t nb,
                const double *restrict wq, const int64_t *restrict shift, int64_t nq, int64_t na,
                int64_t u0, int64_t a0, const int ob) {
-  double acc[4][S];
-  for (int a = 0; a < ob; a++)
-    for (int s = 0; s < S; s++) acc[a][s] = 0;
+  vd acc[4] = {0};
   for (int64_t b = 0; b < nb; b++)
     for (int64_t q = 0; q < nq; q++) {
-      const double *x = in + b * ldi + u0 + shift[q];
+      vd x = *(const vd_u *)(in + b * ldi + u0 + shift[q]);
       const double *w = wq + (b * nq + q) * na + a0;
-      for (int a = 0; a < ob; a++)
-        for (int s = 0; s < S; s++) acc[a][s] += w[a] * x[s];
+#pragma GCC unroll 4
+      for (int a = 0; a < ob; a++) acc[a] += w[a] * x;
     }
-  for (int a = 0; a < ob; a++)
-    for (int s = 0; s < S; s++) out[(a0 + a) * ldo + u0 + s] = acc[a][s];
+#pragma GCC unroll 4
+  for (int a = 0; a < ob; a++) *(vd_u *)(out + (a0 + a) * ldo + u0) = acc[a];
 }
 
 GLAB_MULTIVERSION static void shift_conv_f64(double *restrict out, int64_t ldo,
@@ -91,21 +95,24 @@ void glab_shift_conv(glab_dtype dt, void *out, int64_t ldo, const void *in, int6
   else shift_conv_f32(out, ldo, in, ldi, nb, wq, shift, nq, na, len);
 }
 
-/* gw[q][a][b] += sum over u < len of g[a][u] x[b][u + shift[q]], nine offsets at a
-** time: the strip of g is loaded once for them, each (offset, strip of x) feeds one
-** multiply-add per lane, and the sums stay in registers until the row ends. */
+/* gw[q][a][b] += sum over u < len of g[a][u] x[b][u + shift[q]], up to nine
+** offsets at a time: the strip of g is loaded once for them, each (offset,
+** strip of x) feeds one multiply-add per lane, and the nine sums stay in
+** vector registers (GCC's vector types: split into halves or quarters where
+** the machine's vectors are narrower) until the row ends. */
+
 static inline __attribute__((always_inline)) void
 wgrad_pair_f32(float *restrict gw, int64_t ldw, const float *restrict g,
-               const float *restrict x, const int64_t *restrict shift, int64_t q0, int nq,
+               const float *restrict x, const int64_t *restrict shift, int64_t q0, const int nq,
                int64_t len) {
-  float acc[9][S];
-  for (int q = 0; q < nq; q++)
-    for (int s = 0; s < S; s++) acc[q][s] = 0;
-  for (int64_t u = 0; u < len; u += S)
-    for (int q = 0; q < nq; q++) {
-      const float *xq = x + u + shift[q0 + q];
-      for (int s = 0; s < S; s++) acc[q][s] += g[u + s] * xq[s];
-    }
+  vf acc[9] = {0};
+  const float *xq[9];
+  for (int q = 0; q < nq; q++) xq[q] = x + shift[q0 + q];
+  for (int64_t u = 0; u < len; u += S) {
+    vf gu = *(const vf_u *)(g + u);
+#pragma GCC unroll 9
+    for (int q = 0; q < nq; q++) acc[q] += gu * *(const vf_u *)(xq[q] + u);
+  }
   for (int q = 0; q < nq; q++) {
     float t = 0;
     for (int s = 0; s < S; s++) t += acc[q][s];
@@ -122,25 +129,25 @@ GLAB_MULTIVERSION static void shift_wgrad_f32(float *restrict gw, const float *r
     for (int64_t b = 0; b < nb; b++)
       for (int64_t q0 = 0; q0 < nq; q0 += 9) {
         float *w = gw + a * nb + b;
-        if (nq - q0 >= 9)
-          wgrad_pair_f32(w, na * nb, g + a * ldg, x + b * ldx, shift, q0, 9, len);
+        const float *ga = g + a * ldg, *xb = x + b * ldx;
+        if (nq - q0 >= 9) wgrad_pair_f32(w, na * nb, ga, xb, shift, q0, 9, len);
         else
-          wgrad_pair_f32(w, na * nb, g + a * ldg, x + b * ldx, shift, q0, (int)(nq - q0), len);
+          for (int64_t q = q0; q < nq; q++) wgrad_pair_f32(w, na * nb, ga, xb, shift, q, 1, len);
       }
 }
 
 static inline __attribute__((always_inline)) void
 wgrad_pair_f64(double *restrict gw, int64_t ldw, const double *restrict g,
-               const double *restrict x, const int64_t *restrict shift, int64_t q0, int nq,
+               const double *restrict x, const int64_t *restrict shift, int64_t q0, const int nq,
                int64_t len) {
-  double acc[9][S];
-  for (int q = 0; q < nq; q++)
-    for (int s = 0; s < S; s++) acc[q][s] = 0;
-  for (int64_t u = 0; u < len; u += S)
-    for (int q = 0; q < nq; q++) {
-      const double *xq = x + u + shift[q0 + q];
-      for (int s = 0; s < S; s++) acc[q][s] += g[u + s] * xq[s];
-    }
+  vd acc[9] = {0};
+  const double *xq[9];
+  for (int q = 0; q < nq; q++) xq[q] = x + shift[q0 + q];
+  for (int64_t u = 0; u < len; u += S) {
+    vd gu = *(const vd_u *)(g + u);
+#pragma GCC unroll 9
+    for (int q = 0; q < nq; q++) acc[q] += gu * *(const vd_u *)(xq[q] + u);
+  }
   for (int q = 0; q < nq; q++) {
     double t = 0;
     for (int s = 0; s < S; s++) t += acc[q][s];
@@ -157,10 +164,10 @@ GLAB_MULTIVERSION static void shift_wgrad_f64(double *restrict gw, const double 
     for (int64_t b = 0; b < nb; b++)
       for (int64_t q0 = 0; q0 < nq; q0 += 9) {
         double *w = gw + a * nb + b;
-        if (nq - q0 >= 9)
-          wgrad_pair_f64(w, na * nb, g + a * ldg, x + b * ldx, shift, q0, 9, len);
+        const double *ga = g + a * ldg, *xb = x + b * ldx;
+        if (nq - q0 >= 9) wgrad_pair_f64(w, na * nb, ga, xb, shift, q0, 9, len);
         else
-          wgrad_pair_f64(w, na * nb, g + a * ldg, x + b * ldx, shift, q0, (int)(nq - q0), len);
+          for (int64_t q = q0; q < nq; q++) wgrad_pair_f64(w, na * nb, ga, xb, shift, q, 1, len);
       }
 }
 
