@@ -116,22 +116,23 @@ glab_tensor *lg_check(lua_State *L, int i) {
 
 /* Lua sees a tensor as a small userdata and would let megabytes of storage
 ** pile up between collections.  So every new tensor checks the bytes that
-** live storage holds, and a full collection runs when they have grown by a
-** quarter since the last one, and by at least 64 MiB: memory stays within
-** 1.25 times the live set plus 64 MiB.  The garbage of a training step then
-** returns to the core's block cache within a step or two and is reused warm,
-** even when a large dataset is live (a 188 MB MNIST-sized tensor and a
-** doubling rule let 188 MB of temporaries pile up, every one of them fresh
-** pages: a CNN VAE step took 19 ms instead of 15).
+** live storage holds, and a full collection runs when they have grown by
+** 16 MiB since the last one.  A collection's cost follows the number of Lua
+** objects, not the tensor bytes (0.08 ms for a CNN VAE's 0.6 MB Lua heap),
+** so the step is fixed rather than a fraction of the live set: the garbage
+** of a training step returns to the core's block cache within a step and is
+** reused warm.  With a fraction (a quarter of a 188 MB MNIST-sized tensor)
+** six CNN VAE steps of fresh pages went by before the first collection, each
+** three times as slow as a warm one, and the cache had to hold 64 MiB of
+** garbage at every collection after.
 ** When the live set shrinks by other means (Lua's own collector, a <close>,
-** collectgarbage()), the threshold follows it down: otherwise a large data
-** set freed once would leave room for that much garbage ever after. */
-#define GC_MIN_BYTES ((size_t)64 << 20)
-static size_t gc_threshold = GC_MIN_BYTES, gc_base;
+** collectgarbage()), the threshold follows it down. */
+#define GC_STEP_BYTES ((size_t)16 << 20)
+static size_t gc_threshold = GC_STEP_BYTES, gc_base;
 
 static void set_base(size_t live) {
   gc_base = live;
-  gc_threshold = live + (live / 4 > GC_MIN_BYTES ? live / 4 : GC_MIN_BYTES);
+  gc_threshold = live + GC_STEP_BYTES;
 }
 
 static void pace_gc(lua_State *L) {
