@@ -657,9 +657,11 @@ static geom transposed_geom(const glab_tensor *y, const glab_tensor *w, const gl
 
 static void convt_fwd_image(const conv_run *r, int64_t i, const void *gi, void *cols, void *gw) {
   (void)gi, (void)gw;
+  void *y = at(r->y, r->dt, i * r->img);
   glab_gemm(r->dt, 1, 0, r->CK, r->hw, r->cin, 1.0, r->w, r->CK,
             at(r->x, r->dt, i * r->cin * r->hw), r->hw, 0.0, cols, r->hw);
-  col2im(r->dt, at(r->y, r->dt, i * r->img), cols, &r->gm);
+  memset(y, 0, (size_t)r->img * glab_dtype_size(r->dt));    /* col2im adds; zeroed in cache */
+  col2im(r->dt, y, cols, &r->gm);
 }
 
 static void convt_bwd_image(const conv_run *r, int64_t i, const void *gi, void *gcols,
@@ -728,7 +730,7 @@ glab_status glab_nn_conv_transpose2d(glab_var *out, const glab_var *x, const gla
   TRY(glab_tensor_contiguous(&xc, &x->t));
   TRY(glab_tensor_contiguous(&wc, &w->t));
   if (b) TRY(glab_tensor_contiguous(&bc, &b->t));
-  TRY(glab_tensor_full(&out->t, dt, 4, osh, 0.0));
+  TRY(glab_tensor_new(&out->t, dt, 4, osh));
   conv_run r = transposed_run(&xc, &wc, &out->t, o);
   r.y = glab_tensor_data(&out->t);
   r.bias = b ? glab_tensor_data(&bc) : NULL;
