@@ -3,9 +3,11 @@
 ** through time, as a single recorded operation.
 **
 ** The input projection of all T steps is one GEMM; each step then adds
-** h_{t-1} W_hh^T (one small GEMM) and runs the gate arithmetic in place.
+** h_{t-1} W_hh^T (glab_gemm_small: at 32 x 32 by 32 x 128 a BLAS call's
+** fixed cost was most of the step) and runs the gate arithmetic in place.
 ** Backward walks the steps in reverse with the saved gate activations and
-** cell states, and finishes with one GEMM per weight gradient.
+** cell states, and finishes with one GEMM per weight gradient (W_hh's over
+** all B T rows at once, against the states h_{t-1} gathered in a buffer).
 **
 ** Buffers (B batch, T steps, H hidden, I input; rows are b T + t):
 **   gates (B, T, 4H)  activated i, f, g, o          saved
@@ -118,7 +120,7 @@ static glab_status lstm_backward(glab_node *n, glab_tensor *gin) {
   glab_dtype dt = x->dtype;
   int64_t B = x->shape[0], T = x->shape[1], I = x->shape[2], H = whh->shape[1], G = 4 * H;
   glab_tensor dA = GLAB_TENSOR_EMPTY, dh = GLAB_TENSOR_EMPTY, dc = GLAB_TENSOR_EMPTY;
-  glab_tensor dh2 = GLAB_TENSOR_EMPTY;
+  glab_tensor dh2 = GLAB_TENSOR_EMPTY, hp = GLAB_TENSOR_EMPTY;
   int64_t ash[3] = {B, T, G}, hsh[2] = {B, H};
   glab_status s;
   TRY(glab_tensor_new(&dA, dt, 3, ash));
@@ -136,8 +138,8 @@ static glab_status lstm_backward(glab_node *n, glab_tensor *gin) {
       cell_backward_f32((float *)glab_elem(&dA, t * G), (const float *)glab_elem(gates, t * G), T * G,
                         (const float *)glab_elem(cs, t * H), (const float *)glab_elem(&n->grad[0], t * H),
                         T * H, cprev, ldp, glab_tensor_data(&dh), glab_tensor_data(&dc), B, H);
-    glab_gemm(dt, 0, 0, B, H, G, 1.0, glab_elem(&dA, t * G), T * G, glab_tensor_data(whh), H, 0.0,
-              glab_tensor_data(&dh2), H);
+    glab_gemm_small(dt, B, H, G, glab_elem(&dA, t * G), T * G, glab_tensor_data(whh), H, 0,
+                    glab_tensor_data(&dh2), H);
     glab_tensor tmp = dh;                     /* swap: dh2 is the next step's output */
     dh = dh2;
     dh2 = tmp;
@@ -155,11 +157,16 @@ static glab_status lstm_backward(glab_node *n, glab_tensor *gin) {
               0.0, glab_tensor_data(&gin[3]), I);
   }
   if (glab_node_needs(n, 4)) {                                          /* sum_t dA_t^T h_{t-1} */
+    int64_t psh[2] = {B * T, H};
+    size_t row = (size_t)H * glab_dtype_size(dt);
+    TRY(glab_tensor_new(&hp, dt, 2, psh));                              /* row b T + t: h_{t-1} */
+    for (int64_t b = 0; b < B; b++) {
+      memcpy(glab_elem(&hp, b * T * H), glab_elem(h0, b * H), row);
+      memcpy(glab_elem(&hp, (b * T + 1) * H), glab_elem(y, b * T * H), (size_t)(T - 1) * row);
+    }
     TRY(glab_tensor_new(&gin[4], dt, 2, whh->shape));
-    for (int64_t t = 0; t < T; t++)
-      glab_gemm(dt, 1, 0, G, H, B, 1.0, glab_elem(&dA, t * G), T * G,
-                t ? glab_elem(y, (t - 1) * H) : glab_tensor_data(h0), t ? T * H : H, t ? 1.0 : 0.0,
-                glab_tensor_data(&gin[4]), H);
+    glab_gemm(dt, 1, 0, G, H, B * T, 1.0, glab_tensor_data(&dA), G, glab_tensor_data(&hp), H,
+              0.0, glab_tensor_data(&gin[4]), H);
   }
   if (glab_node_needs(n, 5) || glab_node_needs(n, 6)) {
     glab_tensor a2 = GLAB_TENSOR_EMPTY, gb = GLAB_TENSOR_EMPTY;
@@ -176,6 +183,7 @@ done:
   glab_tensor_free(&dh);
   glab_tensor_free(&dc);
   glab_tensor_free(&dh2);
+  glab_tensor_free(&hp);
   return s;
 }
 
@@ -221,13 +229,17 @@ glab_status glab_nn_lstm(glab_var *y, glab_var *hT, glab_var *cT, const glab_var
   int64_t H = w_hh->t.shape[1], G = 4 * H;
   glab_tensor xc = GLAB_TENSOR_EMPTY, h0c = GLAB_TENSOR_EMPTY, c0c = GLAB_TENSOR_EMPTY;
   glab_tensor wih = GLAB_TENSOR_EMPTY, whh = GLAB_TENSOR_EMPTY, gates = GLAB_TENSOR_EMPTY;
-  glab_tensor cs = GLAB_TENSOR_EMPTY, v = GLAB_TENSOR_EMPTY;
-  int64_t gsh[3] = {B, T, G}, ysh[3] = {B, T, H};
+  glab_tensor cs = GLAB_TENSOR_EMPTY, v = GLAB_TENSOR_EMPTY, wt = GLAB_TENSOR_EMPTY;
+  int64_t gsh[3] = {B, T, G}, ysh[3] = {B, T, H}, wsh[2] = {H, G};
   TRY(glab_tensor_contiguous(&xc, &x->t));
   TRY(glab_tensor_contiguous(&h0c, &h0->t));
   TRY(glab_tensor_contiguous(&c0c, &c0->t));
   TRY(glab_tensor_contiguous(&wih, &w_ih->t));
   TRY(glab_tensor_contiguous(&whh, &w_hh->t));
+  TRY(glab_tensor_new(&wt, dt, 2, wsh));                                 /* W_hh^T (H x 4H) */
+  TRY(glab_tensor_transpose(&v, &whh, 0, 1));
+  TRY(glab_tensor_copy(&wt, &v));
+  glab_tensor_free(&v);
   TRY(glab_tensor_full(&gates, dt, 3, gsh, 0.0));
   if (b_ih) TRY(glab_tensor_copy(&gates, &b_ih->t));
   if (b_hh) TRY(glab_binary(&gates, GLAB_ADD, &gates, &b_hh->t));
@@ -239,8 +251,8 @@ glab_status glab_nn_lstm(glab_var *y, glab_var *hT, glab_var *cT, const glab_var
     const void *hp = t ? glab_elem(&y->t, (t - 1) * H) : glab_tensor_data(&h0c);
     const void *cp = t ? glab_elem(&cs, (t - 1) * H) : glab_tensor_data(&c0c);
     int64_t ldp = t ? T * H : H;
-    glab_gemm(dt, 0, 1, B, G, H, 1.0, hp, ldp, glab_tensor_data(&whh), H, 1.0,
-              glab_elem(&gates, t * G), T * G);
+    glab_gemm_small(dt, B, G, H, hp, ldp, glab_tensor_data(&wt), G, 1, glab_elem(&gates, t * G),
+                    T * G);
     if (dt == GLAB_F64)
       cell_forward_f64((double *)glab_elem(&gates, t * G), T * G, (double *)glab_elem(&cs, t * H),
                        (double *)glab_elem(&y->t, t * H), T * H, cp, ldp, B, H);
@@ -274,5 +286,6 @@ done:
   glab_tensor_free(&gates);
   glab_tensor_free(&cs);
   glab_tensor_free(&v);
+  glab_tensor_free(&wt);
   return s;
 }

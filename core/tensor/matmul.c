@@ -9,6 +9,7 @@
 #include <cblas.h>
 #include <string.h>
 
+#include "fastmath.h"
 #include "iter.h"
 #include "parallel.h"
 #include "ops.h"
@@ -52,6 +53,90 @@ void glab_gemm(glab_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k,
   else
     cblas_sgemm(CblasRowMajor, tra, trb, (int)m, (int)n, (int)k, (float)alpha, a, (int)lda,
                 b, (int)ldb, (float)beta, c, (int)ldc);
+}
+
+/* ---- small products ----------------------------------------------------------------------
+** A row of C is built 64 columns at a time in four vectors of 16 (GCC's
+** vector types, split where the machine's are narrower), each row of B
+** loaded once per row of C: for n = 128, k = 32 the B panel stays in L1. */
+
+#define SV 16
+typedef float sv_f __attribute__((vector_size(SV * sizeof(float))));
+typedef float sv_fu __attribute__((vector_size(SV * sizeof(float)), aligned(sizeof(float))));
+typedef double sv_d __attribute__((vector_size(SV * sizeof(double))));
+typedef double sv_du __attribute__((vector_size(SV * sizeof(double)), aligned(sizeof(double))));
+
+/* Columns [j, j + nv SV) of row cr: inlined with nv = 4, 2, 1, so that the
+** sums stay in registers. */
+static inline __attribute__((always_inline)) void
+small_block_f32(float *restrict cr, const float *restrict ar, const float *restrict b,
+                int64_t ldb, int64_t k, int beta, int64_t j, const int nv) {
+  sv_f acc[4];
+  for (int v = 0; v < nv; v++) acc[v] = beta ? *(sv_fu *)(cr + j + v * SV) : (sv_f){0};
+  for (int64_t q = 0; q < k; q++) {
+    float s = ar[q];
+    const float *bq = b + q * ldb + j;
+#pragma GCC unroll 4
+    for (int v = 0; v < nv; v++) acc[v] += s * *(const sv_fu *)(bq + v * SV);
+  }
+  for (int v = 0; v < nv; v++) *(sv_fu *)(cr + j + v * SV) = acc[v];
+}
+
+GLAB_MULTIVERSION static void gemm_small_f32(int64_t m, int64_t n, int64_t k,
+                                             const float *restrict a, int64_t lda,
+                                             const float *restrict b, int64_t ldb, int beta,
+                                             float *restrict c, int64_t ldc) {
+  for (int64_t r = 0; r < m; r++) {
+    const float *ar = a + r * lda;
+    float *cr = c + r * ldc;
+    int64_t j = 0;
+    for (; j + 4 * SV <= n; j += 4 * SV) small_block_f32(cr, ar, b, ldb, k, beta, j, 4);
+    for (; j + 2 * SV <= n; j += 2 * SV) small_block_f32(cr, ar, b, ldb, k, beta, j, 2);
+    for (; j + SV <= n; j += SV) small_block_f32(cr, ar, b, ldb, k, beta, j, 1);
+    for (; j < n; j++) {
+      float acc = beta ? cr[j] : 0;
+      for (int64_t q = 0; q < k; q++) acc += ar[q] * b[q * ldb + j];
+      cr[j] = acc;
+    }
+  }
+}
+
+static inline __attribute__((always_inline)) void
+small_block_f64(double *restrict cr, const double *restrict ar, const double *restrict b,
+                int64_t ldb, int64_t k, int beta, int64_t j, const int nv) {
+  sv_d acc[2];
+  for (int v = 0; v < nv; v++) acc[v] = beta ? *(sv_du *)(cr + j + v * SV) : (sv_d){0};
+  for (int64_t q = 0; q < k; q++) {
+    double s = ar[q];
+    const double *bq = b + q * ldb + j;
+#pragma GCC unroll 2
+    for (int v = 0; v < nv; v++) acc[v] += s * *(const sv_du *)(bq + v * SV);
+  }
+  for (int v = 0; v < nv; v++) *(sv_du *)(cr + j + v * SV) = acc[v];
+}
+
+GLAB_MULTIVERSION static void gemm_small_f64(int64_t m, int64_t n, int64_t k,
+                                             const double *restrict a, int64_t lda,
+                                             const double *restrict b, int64_t ldb, int beta,
+                                             double *restrict c, int64_t ldc) {
+  for (int64_t r = 0; r < m; r++) {
+    const double *ar = a + r * lda;
+    double *cr = c + r * ldc;
+    int64_t j = 0;
+    for (; j + 2 * SV <= n; j += 2 * SV) small_block_f64(cr, ar, b, ldb, k, beta, j, 2);
+    for (; j + SV <= n; j += SV) small_block_f64(cr, ar, b, ldb, k, beta, j, 1);
+    for (; j < n; j++) {
+      double acc = beta ? cr[j] : 0;
+      for (int64_t q = 0; q < k; q++) acc += ar[q] * b[q * ldb + j];
+      cr[j] = acc;
+    }
+  }
+}
+
+void glab_gemm_small(glab_dtype dt, int64_t m, int64_t n, int64_t k, const void *a, int64_t lda,
+                     const void *b, int64_t ldb, int beta, void *c, int64_t ldc) {
+  if (dt == GLAB_F64) gemm_small_f64(m, n, k, a, lda, b, ldb, beta, c, ldc);
+  else gemm_small_f32(m, n, k, a, lda, b, ldb, beta, c, ldc);
 }
 
 typedef struct {

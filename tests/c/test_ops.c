@@ -241,6 +241,45 @@ static void test_matmul(void) {
   glab_tensor_free(&sq); glab_tensor_free(&ss); glab_tensor_free(&bad); glab_tensor_free(&w);
 }
 
+/* glab_gemm_small against a loop in double: every column path (blocks of
+** 64, 32 and 16 columns, a scalar rest), beta 0 and 1, padded leading
+** dimensions, k = 0 (C is beta C), and rows that must not be touched. */
+static void test_gemm_small(void) {
+  static const int64_t shapes[][3] = {{32, 128, 32}, {32, 32, 128}, {5, 117, 9}, {3, 1, 4},
+                                      {7, 50, 0}, {1, 16, 1}};
+  glab_dtype dts[2] = {GLAB_F64, GLAB_F32};
+  for (int d = 0; d < 2; d++)
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+      for (int beta = 0; beta < 2; beta++) {
+        int64_t m = shapes[i][0], n = shapes[i][1], k = shapes[i][2];
+        int64_t lda = k + 3, ldb = n + 5, ldc = n + 2;
+        glab_tensor a = randn(dts[d], 2, m, lda, 0), b = randn(dts[d], 2, k + 1, ldb, 0);
+        glab_tensor c = randn(dts[d], 2, m + 1, ldc, 0), c0 = GLAB_TENSOR_EMPTY;
+        glab_tensor_clone(&c0, &c);
+        glab_gemm_small(dts[d], m, n, k, glab_tensor_data(&a), lda, glab_tensor_data(&b), ldb,
+                        beta, glab_tensor_data(&c), ldc);
+        double err = 0, untouched = 0;
+        for (int64_t r = 0; r <= m; r++)
+          for (int64_t j = 0; j < ldc; j++) {
+            double want = glab_tensor_flat_get(&c0, r * ldc + j), got = glab_tensor_flat_get(&c, r * ldc + j);
+            if (r == m || j >= n) {
+              untouched += fabs(got - want);
+              continue;
+            }
+            want = beta ? want : 0;
+            for (int64_t q = 0; q < k; q++)
+              want += glab_tensor_flat_get(&a, r * lda + q) * glab_tensor_flat_get(&b, q * ldb + j);
+            if (fabs(got - want) > err || got != got) err = fabs(got - want);
+          }
+        NEAR(err, 0, dts[d] == GLAB_F64 ? 1e-12 : 1e-4,
+             "%s gemm_small (%lldx%lld)@(%lldx%lld), beta %d, matches the loop",
+             glab_dtype_name(dts[d]), (long long)m, (long long)k, (long long)k, (long long)n, beta);
+        OK(untouched == 0, "%s gemm_small leaves the padding and the next row alone",
+           glab_dtype_name(dts[d]));
+        glab_tensor_free(&a); glab_tensor_free(&b); glab_tensor_free(&c); glab_tensor_free(&c0);
+      }
+}
+
 static void test_matmul_into_out(void) {
   glab_tensor a = randn(GLAB_F32, 2, 6, 5, 0), b = randn(GLAB_F32, 2, 5, 4, 0);
   glab_tensor ref = GLAB_TENSOR_EMPTY, c = GLAB_TENSOR_EMPTY;
@@ -331,6 +370,7 @@ int main(void) {
   test_scans();
   test_matmul();
   test_matmul_into_out();
+  test_gemm_small();
   test_matmul_aliased_out();
   test_indexing();
   return tap_done();
