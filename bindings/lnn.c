@@ -80,10 +80,15 @@ static int f_gmm_log_density(lua_State *L) {
 
 static int conv(lua_State *L, int transposed) {
   glab_var *x = LV(lg_check(L, 1)), *w = LV(lg_check(L, 2)), *b = optvar(L, 3);
-  glab_conv_opts o;
+  glab_conv_opts o = {0};
   lg_checkopts(L, 4, transposed ? OPTS("stride", "padding", "output_padding", "activation")
-                                 : OPTS("stride", "padding", "activation"));
+                                 : OPTS("stride", "padding", "activation", "pool"));
   o.act = act_opt(L, 4, transposed ? "conv_transpose2d" : "conv2d");
+  if (!transposed && lua_istable(L, 4)) {
+    lua_getfield(L, 4, "pool");
+    o.pool = (int)luaL_optinteger(L, -1, 0);
+    lua_pop(L, 1);
+  }
   pair_opt(L, 4, "stride", o.stride, 1);
   pair_opt(L, 4, "padding", o.padding, 0);
   pair_opt(L, 4, "output_padding", o.output_padding, 0);
@@ -146,10 +151,12 @@ static const lg_Reg nn_functions[] = {
    "activation = \"relu\", \"sigmoid\" or \"tanh\" applies it to the output in the same pass\n"
    "(the values and gradients of x:relu() etc. after the layer, one tensor less)."},
   {"conv2d", f_conv2d,
-   "nn.conv2d(x, w, [b], [{stride=1, padding=0, activation=}]) -> Tensor\n"
+   "nn.conv2d(x, w, [b], [{stride=1, padding=0, activation=, pool=}]) -> Tensor\n"
    "2-d convolution (cross-correlation, as PyTorch) of x (N, C, H, W) with w (O, C, kh, kw);\n"
    "stride and padding are integers or {h, w}; activation as for nn.linear, applied to each\n"
-   "image's output (bias included) while it is in cache. Stride 1 runs as shifted plane sums,\n"
+   "image's output (bias included) while it is in cache; pool = p (2 or more) then takes the\n"
+   "p x p maxima with stride p (nn.max_pool2d(relu(...), p): relu or no activation) in the same\n"
+   "pass, the full-size output never stored. Stride 1 runs as shifted plane sums,\n"
    "other strides im2col + GEMM, image by image. Differentiable."},
   {"conv_transpose2d", f_conv_transpose2d,
    "nn.conv_transpose2d(x, w, [b], [{stride=1, padding=0, output_padding=0, activation=}])\n"

@@ -338,15 +338,17 @@ function Sequential:__init(...)
 end
 
 -- A layer followed by one of these activations applies it to its own output
--- in the same pass (nn.linear's activation option): the values and gradients
--- of the two modules apart, one memory pass and one tensor less.  Only the
--- classes themselves fuse: a subclass that overrides forward runs as written.
+-- in the same pass (nn.linear's activation option), and a Conv2d then takes
+-- a following MaxPool2d(p) (kernel = stride = p) too, with a relu or no
+-- activation between (nn.conv2d's pool option): the values and gradients of
+-- the modules apart, memory passes and tensors less.  Only the classes
+-- themselves fuse: a subclass that overrides forward runs as written.
 local ACTIVATION = {[nn.ReLU] = "relu", [nn.Sigmoid] = "sigmoid", [nn.Tanh] = "tanh"}
 local FUSED = {
   [Linear.forward] = function(m, x, act) return nn.linear(x, m.weight, m.bias, {activation = act}) end,
-  [Conv2d.forward] = function(m, x, act)
+  [Conv2d.forward] = function(m, x, act, pool)
     return nn.conv2d(x, m.weight, m.bias, {stride = m.opts.stride, padding = m.opts.padding,
-                                            activation = act})
+                                            activation = act, pool = pool})
   end,
   [ConvTranspose2d.forward] = function(m, x, act)
     local o = m.opts
@@ -356,16 +358,29 @@ local FUSED = {
   end,
 }
 
+-- p when module m is a MaxPool2d of kernel = stride = p x p (p >= 2), else nil.
+local function square_pool(m)
+  if getmetatable(m) ~= MaxPool2d then return nil end
+  local k, s = pair(m.kernel), pair(m.stride)
+  if k[1] == k[2] and s[1] == k[1] and s[2] == k[1] and k[1] >= 2 then return k[1] end
+end
+
 function Sequential:forward(x)
   local names, kids, i = self._names, self._children, 1
   while i <= #names do
-    local m, after = kids[names[i]], kids[names[i + 1]]
-    local act, fused = after and ACTIVATION[getmetatable(after)], FUSED[m.forward]
-    if act and fused then
-      x, i = fused(m, x, act), i + 2
+    local m = kids[names[i]]
+    local fused = FUSED[m.forward]
+    local act = fused and kids[names[i + 1]] and ACTIVATION[getmetatable(kids[names[i + 1]])]
+    local n = act and 2 or 1
+    local pool = m.forward == Conv2d.forward and (act == nil or act == "relu")
+                 and square_pool(kids[names[i + n]])
+    if pool then n = n + 1 end
+    if n > 1 then
+      x = fused(m, x, act, pool or nil)
     else
-      x, i = m(x), i + 1
+      x = m(x)
     end
+    i = i + n
   end
   return x
 end

@@ -34,6 +34,8 @@ typedef struct glab_conv_opts {
   int padding[2];         /* zeros added on each side */
   int output_padding[2];  /* conv_transpose2d only: extra rows/cols, < stride */
   glab_act act;           /* applied to the output (bias included) */
+  int pool;               /* conv2d only: 0, or p >= 2 for a p x p max pool of stride p
+                          ** after a relu (or no) activation, image by image in cache */
 } glab_conv_opts;
 
 /* x (N, C, H, W), w (O, C, kh, kw), b (O) or NULL -> (N, O, Ho, Wo). */

@@ -251,11 +251,13 @@ static geom make_geom(int64_t c, int64_t h, int64_t wd, const glab_tensor *w,
 
 /* ---- conv2d ---------------------------------------------------------------------------- */
 
-/* saved: x, w (contiguous), y when an activation was fused; iarg: stride,
-** padding, output_padding, act */
+/* saved: x, w (contiguous), y when an activation was fused, the pooling's
+** argmax positions when one was; iarg: stride, padding, output_padding, act,
+** pool */
 static glab_conv_opts node_opts(const glab_node *n) {
   glab_conv_opts o = {{(int)n->iarg[0], (int)n->iarg[1]}, {(int)n->iarg[2], (int)n->iarg[3]},
-                      {(int)n->iarg[4], (int)n->iarg[5]}, (glab_act)n->iarg[6]};
+                      {(int)n->iarg[4], (int)n->iarg[5]}, (glab_act)n->iarg[6],
+                      (int)n->iarg[7]};
   return o;
 }
 
@@ -266,6 +268,7 @@ static void keep_opts(glab_node *n, const glab_conv_opts *o) {
     n->iarg[4 + d] = o->output_padding[d];
   }
   n->iarg[6] = o->act;
+  n->iarg[7] = o->pool;
 }
 
 /* The end of both convolutions' forwards: the node with the contiguous
@@ -274,11 +277,12 @@ static void keep_opts(glab_node *n, const glab_conv_opts *o) {
 static glab_status finish_conv(glab_var *out, const char *name, glab_backward_fn bw,
                                const glab_var *x, const glab_var *w, const glab_var *b,
                                const glab_tensor *xc, const glab_tensor *wc,
-                               const glab_conv_opts *o) {
+                               const glab_tensor *idx, const glab_conv_opts *o) {
   const glab_var *ins[3] = {x, w, b};
   glab_node *n;
   glab_status s = glab_node_record(&n, out, name, bw, 3, ins, xc, wc, o->act ? &out->t : NULL);
   if (n) keep_opts(n, o);
+  if (n && idx) glab_node_save(n, 3, idx);
   return s;
 }
 
@@ -293,7 +297,14 @@ static glab_status finish_conv(glab_var *out, const char *name, glab_backward_fn
 ** output gradient gi, already through the activation's derivative. */
 
 typedef struct conv_run conv_run;
-typedef void (*image_fn)(const conv_run *r, int64_t i, const void *gi, void *scratch, void *gw);
+typedef void (*image_fn)(const conv_run *r, int64_t i, void *yi, const void *gi, void *scratch,
+                         void *gw);
+
+/* The max pooling of the planes x (h x w) into y (ho x wo) with argmax
+** positions ix, and its gradient (max_pool2d's kernels, below). */
+static void pool_planes(glab_dtype dt, void *y, int32_t *ix, const void *x, int64_t planes,
+                        int64_t h, int64_t w, int64_t ho, int64_t wo, const int *k,
+                        const int *st);
 
 /* A stride-1 conv as shifted plane sums (conv_shift.h): planes padded to
 ** width Wp, plane strides PL (padded input), LD (output gradient framed by F
@@ -319,6 +330,10 @@ struct conv_run {
   const void *bias;        /* forward: oc values added to the output, or NULL */
   glab_act act;            /* the fused activation */
   const void *ya;          /* backward with an activation: the saved output */
+  int pool;                /* conv2d with a fused p x p pooling: p, else 0 */
+  int64_t qh, qw;          /* its output planes */
+  void *qy;                /* forward: the pooled output */
+  int32_t *qidx;           /* the argmax positions, written forward and read backward */
 };
 
 /* Element e of a buffer of r's dtype. */
@@ -361,7 +376,8 @@ static void add_plane_sums(glab_dtype dt, double *acc, const void *g, int64_t C,
   }
 }
 
-/* The bias, then the activation, on output image y. */
+/* The bias, then the activation (after the pooling, when one is fused), on
+** output image y. */
 static void finish_image(const conv_run *r, void *y) {
   int64_t L = r->ol;
   for (int64_t c = 0; r->bias && c < r->oc; c++) {
@@ -373,7 +389,38 @@ static void finish_image(const conv_run *r, void *y) {
       for (int64_t l = 0; l < L; l++) p[l] += b;
     }
   }
-  if (r->act) glab_unary_row(act_op(r->act), r->dt, y, y, r->oc * L);
+  if (r->act && !r->pool) glab_unary_row(act_op(r->act), r->dt, y, y, r->oc * L);
+}
+
+/* The fused pooling of output image yi (in the thread's buffer) into image
+** i of the pooled output, then the activation on the pooled values (relu
+** commutes with the max, so the values and gradients are max_pool2d's of
+** the activated image). */
+static void pool_image(const conv_run *r, int64_t i, const void *yi) {
+  int64_t qn = r->oc * r->qh * r->qw;
+  int k[2] = {r->pool, r->pool};
+  void *qy = at(r->qy, r->dt, i * qn);
+  pool_planes(r->dt, qy, r->qidx + i * qn, yi, r->oc, r->gm.ho, r->gm.wo, r->qh, r->qw, k, k);
+  if (r->act) glab_unary_row(act_op(r->act), r->dt, qy, qy, qn);
+}
+
+/* Its gradient: gi (the conv's output planes) zero but at the argmax
+** positions, which get the pooled gradient g (where the relu passed it). */
+static void unpool_image(const conv_run *r, int64_t i, void *gi, const void *g) {
+  int64_t L = r->ol, ql = r->qh * r->qw, qn = r->oc * ql;
+  const int32_t *ix = r->qidx + i * qn;
+  memset(gi, 0, (size_t)(r->oc * L) * glab_dtype_size(r->dt));
+  for (int64_t p = 0; p < r->oc; p++)
+    for (int64_t l = 0; l < ql; l++) {
+      int64_t e = p * ql + l;
+      if (r->dt == GLAB_F64) {
+        double v = ((const double *)g)[e];
+        if (!r->ya || ((const double *)r->ya)[i * qn + e] > 0) ((double *)gi)[p * L + ix[e]] = v;
+      } else {
+        float v = ((const float *)g)[e];
+        if (!r->ya || ((const float *)r->ya)[i * qn + e] > 0) ((float *)gi)[p * L + ix[e]] = v;
+      }
+    }
 }
 
 static void run_images(void *arg, int t, int nt) {
@@ -381,16 +428,25 @@ static void run_images(void *arg, int t, int nt) {
   const conv_run *r = j->r;
   char *own = j->scratch + (size_t)t * j->per;
   void *gw = j->gw_n ? (t ? partial(j, t) : r->gw) : NULL;
-  int64_t out_n = r->oc * r->ol;
+  void *buf = at(own, r->dt, j->scratch_n + j->gw_n);     /* one output image */
+  int64_t out_n = r->oc * r->ol, g_n = r->pool ? r->oc * r->qh * r->qw : out_n;
   for (int64_t i = j->N * t / nt, e = j->N * (t + 1) / nt; i < e; i++) {
-    const void *gi = r->g ? at(r->g, r->dt, i * out_n) : NULL;
-    if (gi && r->ya) {
-      void *buf = at(own, r->dt, j->scratch_n + j->gw_n);
+    if (!r->g) {                                          /* forward */
+      void *yi = r->pool ? buf : at(r->y, r->dt, i * out_n);
+      j->fn(r, i, yi, NULL, own, gw);
+      finish_image(r, yi);
+      if (r->pool) pool_image(r, i, yi);
+      continue;
+    }
+    const void *gi = at(r->g, r->dt, i * g_n);
+    if (r->pool) {
+      unpool_image(r, i, buf, gi);
+      gi = buf;
+    } else if (r->ya) {
       glab_act_grad_row(act_op(r->act), r->dt, buf, gi, at(r->ya, r->dt, i * out_n), out_n);
       gi = buf;
     }
-    j->fn(r, i, gi, own, gw);
-    if (r->y) finish_image(r, at(r->y, r->dt, i * out_n));
+    j->fn(r, i, NULL, gi, own, gw);
     if (r->gb)                     /* image i's output gradient, still in cache */
       add_plane_sums(r->dt, j->gb + t * r->oc, gi, r->oc, r->ol);
   }
@@ -418,7 +474,7 @@ static glab_status over_images(const conv_run *r, image_fn fn, int64_t N, int64_
   int nt = glab_get_num_threads();
   if (nt > N) nt = (int)N;
   if (flops < CONV_SPLIT || nt < 1) nt = 1;
-  size_t es = glab_dtype_size(r->dt), gi_n = r->ya ? (size_t)(r->oc * r->ol) : 0;
+  size_t es = glab_dtype_size(r->dt), gi_n = r->ya || r->pool ? (size_t)(r->oc * r->ol) : 0;
   run_job j = {r, fn, N, scratch_n, NULL, ((size_t)scratch_n + (size_t)gw_n + gi_n) * es, gw_n,
                NULL};
   j.scratch = malloc(j.per * (size_t)nt);
@@ -498,7 +554,7 @@ static void pad_image(const conv_run *r, int64_t i, void *xp) {
                     r->gm.c, r->gm.h, r->gm.w);
 }
 
-static void conv_fwd_shift(const conv_run *r, int64_t i, const void *gi, void *scratch,
+static void conv_fwd_shift(const conv_run *r, int64_t i, void *yi, const void *gi, void *scratch,
                            void *gw) {
   (void)gi, (void)gw;
   const shift_plan *p = r->sp;
@@ -506,22 +562,22 @@ static void conv_fwd_shift(const conv_run *r, int64_t i, const void *gi, void *s
   void *xp = scratch, *yw = at(scratch, r->dt, g->c * p->PL);
   pad_image(r, i, xp);
   glab_shift_conv(r->dt, yw, p->YL, xp, p->PL, g->c, p->wf, p->fwd, p->nq, r->O, p->Lw);
-  glab_take_planes(r->dt, at(r->y, r->dt, i * r->O * r->L), yw, p->YL, 0, p->Wp, r->O, g->ho,
-                   g->wo);
+  glab_take_planes(r->dt, yi, yw, p->YL, 0, p->Wp, r->O, g->ho, g->wo);
 }
 
-static void conv_fwd_image(const conv_run *r, int64_t i, const void *gi, void *cols, void *gw) {
+static void conv_fwd_image(const conv_run *r, int64_t i, void *yi, const void *gi, void *cols,
+                           void *gw) {
   (void)gi, (void)gw;
   im2col(r->dt, cols, at(r->x, r->dt, i * r->img), &r->gm);
-  glab_gemm(r->dt, 0, 0, r->O, r->L, r->CK, 1.0, r->w, r->CK, cols, r->L, 0.0,
-            at(r->y, r->dt, i * r->O * r->L), r->L);
+  glab_gemm(r->dt, 0, 0, r->O, r->L, r->CK, 1.0, r->w, r->CK, cols, r->L, 0.0, yi, r->L);
 }
 
 /* Stride 1: gW_q += G X_q^T for each kernel offset q, G the framed output
 ** gradient and X_q the padded image shifted by q (gw laid out (q, O, C));
 ** the input gradient is the shifted sum with the shifts negated. */
-static void conv_bwd_shift(const conv_run *r, int64_t i, const void *gi, void *scratch,
+static void conv_bwd_shift(const conv_run *r, int64_t i, void *yi, const void *gi, void *scratch,
                            void *gw) {
+  (void)yi;
   const shift_plan *p = r->sp;
   const geom *g = &r->gm;
   int64_t C = g->c, O = r->O;
@@ -541,7 +597,9 @@ static void conv_bwd_shift(const conv_run *r, int64_t i, const void *gi, void *s
   }
 }
 
-static void conv_bwd_image(const conv_run *r, int64_t i, const void *gi, void *cols, void *gw) {
+static void conv_bwd_image(const conv_run *r, int64_t i, void *yi, const void *gi, void *cols,
+                           void *gw) {
+  (void)yi;
   if (gw) {
     im2col(r->dt, cols, at(r->x, r->dt, i * r->img), &r->gm);
     glab_gemm(r->dt, 0, 1, r->O, r->CK, r->L, 1.0, gi, r->L, cols, r->L, 1.0, gw, r->CK);
@@ -561,7 +619,8 @@ static glab_status conv_setup(conv_run *r, shift_plan *p, const glab_tensor *x,
   *r = (conv_run){.dt = x->dtype, .gm = gm, .O = w->shape[0], .CK = gm.c * gm.kh * gm.kw,
                   .L = gm.ho * gm.wo, .img = gm.c * gm.h * gm.w, .x = glab_tensor_data(x),
                   .w = glab_tensor_data(w), .oc = w->shape[0], .ol = gm.ho * gm.wo,
-                  .act = o->act};
+                  .act = o->act, .pool = o->pool};
+  if (o->pool) r->qh = gm.ho / o->pool, r->qw = gm.wo / o->pool;
   memset(p, 0, sizeof *p);
   if (gm.sh != 1 || gm.sw != 1) return GLAB_OK;
   glab_status s = plan_shift(p, r, r->w);
@@ -580,6 +639,7 @@ static glab_status conv2d_backward(glab_node *n, glab_tensor *gin) {
   if (s != GLAB_OK) return s;
   r.g = glab_tensor_data(g);
   if (o.act) r.ya = glab_tensor_data(&n->saved[2]);
+  if (o.pool) r.qidx = (int32_t *)glab_tensor_data(&n->saved[3]);
   if (glab_node_needs(n, 0)) {           /* col2im adds into zeros; the shifted sum writes */
     TRY(r.sp ? glab_tensor_new(&gin[0], dt, 4, x->shape)
              : glab_tensor_full(&gin[0], dt, 4, x->shape, 0.0));
@@ -624,7 +684,13 @@ glab_status glab_nn_conv2d(glab_var *out, const glab_var *x, const glab_var *w,
     return glab_fail(GLAB_ESHAPE, "conv2d: a %lldx%lld kernel does not fit a %lldx%lld input "
                      "with padding %d", (long long)gm.kh, (long long)gm.kw, (long long)gm.h,
                      (long long)gm.w, o->padding[0]);
-  int64_t osh[4] = {N, O, gm.ho, gm.wo};
+  if (o->pool && (o->pool < 2 || gm.ho < o->pool || gm.wo < o->pool ||
+                  (o->act && o->act != GLAB_ACT_RELU)))
+    return glab_fail(GLAB_EARG, "conv2d: pool %d needs an output of at least %dx%d (this is "
+                     "%lldx%lld), a size of 2 or more, and a relu activation or none", o->pool,
+                     o->pool, o->pool, (long long)gm.ho, (long long)gm.wo);
+  int64_t osh[4] = {N, O, o->pool ? gm.ho / o->pool : gm.ho, o->pool ? gm.wo / o->pool : gm.wo};
+  glab_tensor idx = GLAB_TENSOR_EMPTY;
   conv_run r;
   shift_plan p = {0};
   TRY(glab_tensor_contiguous(&xc, &x->t));
@@ -634,11 +700,16 @@ glab_status glab_nn_conv2d(glab_var *out, const glab_var *x, const glab_var *w,
   TRY(conv_setup(&r, &p, &xc, &wc, o));
   r.y = glab_tensor_data(&out->t);
   r.bias = b ? glab_tensor_data(&bc) : NULL;
+  if (o->pool) {                          /* int32 positions in float32 storage, as max_pool2d */
+    TRY(glab_tensor_new(&idx, GLAB_F32, 4, osh));
+    r.qy = r.y, r.qidx = (int32_t *)glab_tensor_data(&idx);
+  }
   TRY(over_images(&r, r.sp ? conv_fwd_shift : conv_fwd_image, N,
                   r.sp ? gm.c * p.PL + O * p.YL : r.CK * r.L, 0,
                   2.0 * (double)(N * O * r.CK * r.L)));
-  s = finish_conv(out, "conv2d", conv2d_backward, x, w, b, &xc, &wc, o);
+  s = finish_conv(out, "conv2d", conv2d_backward, x, w, b, &xc, &wc, o->pool ? &idx : NULL, o);
 done:
+  glab_tensor_free(&idx);
   plan_free(&p);
   glab_tensor_free(&xc);
   glab_tensor_free(&wc);
@@ -655,17 +726,18 @@ static geom transposed_geom(const glab_tensor *y, const glab_tensor *w, const gl
   return make_geom(y->shape[1], y->shape[2], y->shape[3], w, o);
 }
 
-static void convt_fwd_image(const conv_run *r, int64_t i, const void *gi, void *cols, void *gw) {
+static void convt_fwd_image(const conv_run *r, int64_t i, void *y, const void *gi, void *cols,
+                            void *gw) {
   (void)gi, (void)gw;
-  void *y = at(r->y, r->dt, i * r->img);
   glab_gemm(r->dt, 1, 0, r->CK, r->hw, r->cin, 1.0, r->w, r->CK,
             at(r->x, r->dt, i * r->cin * r->hw), r->hw, 0.0, cols, r->hw);
   memset(y, 0, (size_t)r->img * glab_dtype_size(r->dt));    /* col2im adds; zeroed in cache */
   col2im(r->dt, y, cols, &r->gm);
 }
 
-static void convt_bwd_image(const conv_run *r, int64_t i, const void *gi, void *gcols,
+static void convt_bwd_image(const conv_run *r, int64_t i, void *yi, const void *gi, void *gcols,
                             void *gw) {
+  (void)yi;
   im2col(r->dt, gcols, gi, &r->gm);
   if (r->gx)
     glab_gemm(r->dt, 0, 0, r->cin, r->hw, r->CK, 1.0, r->w, r->CK, gcols, r->hw, 0.0,
@@ -736,7 +808,8 @@ glab_status glab_nn_conv_transpose2d(glab_var *out, const glab_var *x, const gla
   r.bias = b ? glab_tensor_data(&bc) : NULL;
   TRY(over_images(&r, convt_fwd_image, N, r.CK * r.hw, 0,
                   2.0 * (double)(N * r.cin * r.CK * r.hw)));
-  s = finish_conv(out, "conv_transpose2d", conv_transpose2d_backward, x, w, b, &xc, &wc, o);
+  s = finish_conv(out, "conv_transpose2d", conv_transpose2d_backward, x, w, b, &xc, &wc, NULL,
+                  o);
 done:
   glab_tensor_free(&xc);
   glab_tensor_free(&wc);
@@ -832,6 +905,13 @@ static void max_pool_f64(double *restrict y, int32_t *restrict ix, const double 
         }
 }
 
+static void pool_planes(glab_dtype dt, void *y, int32_t *ix, const void *x, int64_t planes,
+                        int64_t h, int64_t w, int64_t ho, int64_t wo, const int *k,
+                        const int *st) {
+  if (dt == GLAB_F64) max_pool_f64(y, ix, x, planes, h, w, ho, wo, k, st);
+  else max_pool_f32(y, ix, x, planes, h, w, ho, wo, k, st);
+}
+
 /* The planes of a pooling, split among the threads (each plane is one
 ** thread's alone, so the split changes no result). */
 typedef struct {
@@ -856,14 +936,9 @@ static void pool_work(void *arg, int t, int nt) {
     max_pool_back(j->dt, gx, g, j->ix + p0 * L, np, HW, L);
     return;
   }
-  char *y = (char *)j->y + (size_t)(p0 * L) * es;
-  const char *x = (const char *)j->x + (size_t)(p0 * HW) * es;
-  if (j->dt == GLAB_F64)
-    max_pool_f64((double *)y, j->ix + p0 * L, (const double *)x, np, j->h, j->w, j->ho, j->wo,
-                 j->k, j->st);
-  else
-    max_pool_f32((float *)y, j->ix + p0 * L, (const float *)x, np, j->h, j->w, j->ho, j->wo,
-                 j->k, j->st);
+  pool_planes(j->dt, (char *)j->y + (size_t)(p0 * L) * es, j->ix + p0 * L,
+              (const char *)j->x + (size_t)(p0 * HW) * es, np, j->h, j->w, j->ho, j->wo, j->k,
+              j->st);
 }
 
 /* Above this many input elements a pooling splits its planes among the threads. */

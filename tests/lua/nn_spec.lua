@@ -205,10 +205,11 @@ describe("modules", function()
     end
   end)
 
-  it("fuse an activation into the layer before it: the same bits as the two modules apart", function()
+  it("fuse an activation (and a pooling) into the layer before: the same bits as the modules apart", function()
     -- Sequential hands ReLU/Sigmoid/Tanh after Linear, Conv2d or ConvTranspose2d to the layer
-    -- (nn.linear's activation option); running each child by itself must give identical
-    -- outputs and gradients, in both dtypes, for every pair.
+    -- (nn.linear's activation option), and a MaxPool2d(p) after a Conv2d (and its ReLU) to the
+    -- conv (nn.conv2d's pool option); running each child by itself must give identical outputs
+    -- and gradients, in both dtypes, for every combination, odd sizes and ties included.
     G.manual_seed(11)
     for _, dt in ipairs{"float64", "float32"} do
       local o = {dtype = dt}
@@ -219,13 +220,28 @@ describe("modules", function()
         {function() return nn.ConvTranspose2d(3, 4, 2, {stride = 2, output_padding = 1, dtype = dt}) end,
          {5, 3, 3, 3}},
       }
+      local cases = {}
       for _, l in ipairs(layers) do
         for _, act in ipairs{nn.ReLU, nn.Sigmoid, nn.Tanh} do
-          local seq = nn.Sequential(l[1](), act())
-          local x = G.randn(table.unpack(l[2])):to(dt)
+          cases[#cases + 1] = {function() return nn.Sequential(l[1](), act()) end, l[2]}
+        end
+      end
+      local conv = function(ci, co) return nn.Conv2d(ci, co, 3, {padding = 1, dtype = dt}) end
+      cases[#cases + 1] = {function() return nn.Sequential(conv(3, 8), nn.ReLU(), nn.MaxPool2d(2, 2)) end,
+                           {6, 3, 7, 9}}                         -- 7x9 -> 3x4: the last row and column dropped
+      cases[#cases + 1] = {function() return nn.Sequential(conv(8, 8), nn.ReLU(), nn.MaxPool2d(3)) end,
+                           {3, 8, 12, 12}}
+      cases[#cases + 1] = {function() return nn.Sequential(conv(2, 5), nn.MaxPool2d(2)) end, {4, 2, 6, 6}}
+      for _, c in ipairs(cases) do
+          local seq = c[1]()
+          local x = G.randn(table.unpack(c[2])):to(dt)
+          if #seq == 3 then x = x:round() end                    -- ties within the pooling windows
           local res = {}
           for pass, run in ipairs{function(xx) return seq(xx) end,
-                                  function(xx) return seq["1"](seq["0"](xx)) end} do
+                                  function(xx)
+                                    for k = 0, #seq - 1 do xx = seq[tostring(k)](xx) end
+                                    return xx
+                                  end} do
             seq:zero_grad()
             local xg = x:clone():requires_grad_()
             local y = run(xg)
@@ -237,10 +253,8 @@ describe("modules", function()
           end
           for k, what in ipairs{"output", "input grad", "weight grad", "bias grad"} do
             local d = (res[1][k] - res[2][k]):abs():max():item()
-            assert(d == 0, string.format("%s %s %s: %s differs by %g", dt, tostring(seq["0"]),
-                                         act.__name, what, d))
+            assert(d == 0, string.format("%s %s: %s differs by %g", dt, tostring(seq), what, d))
           end
-        end
       end
     end
     -- the fused output keeps what the activation's gradient needs: an in-place edit is caught
