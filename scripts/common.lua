@@ -117,6 +117,7 @@ function C.options(smoke, default, full, about, forms)
   o.full, o.smoke = want == "--full", want == "--smoke"
   C.config = G.handin.config(o)
   C.nested = arg and arg.exercise_of ~= nil      -- run by C.exercise from a notebook or another script
+  C.started = G.time()
   return o
 end
 
@@ -186,6 +187,10 @@ function C.finish(results, opts)
   local bad = C.unmet()
   if opts and opts.list then
     for _, f in ipairs(C.floors) do print("  " .. f.line) end
+  end
+  if C.started then                     -- the whole run, data loading and figures included
+    results.wall_seconds = G.time() - C.started
+    print(("wall time (%s configuration): %.1f s"):format(C.config, results.wall_seconds))
   end
   if #C.floors > 0 then
     print(C.config == "smoke" and ("quality floors: %d, not checked (smoke)"):format(#C.floors)

@@ -86,6 +86,48 @@ PY
 else
   echo "PyTorch peers skipped: install python3-torch (see $peers/common.py) to compare"
 fi
+# The user-facing row: seed 004's homework at the seed's full settings (VAE1 and
+# VAE2 for N_z = 2, 5, 10, 20, 30 epochs each; the RBM for k = 1, 5, 25, 20
+# epochs, with its AIS), each script timing itself from start to finish, in a
+# scratch folder (the hand-in folder under out/ is left alone).  Beside it, the
+# PyTorch estimate for the same training epochs from this run's per-epoch peers
+# (their evaluation and AIS not counted).  About a quarter of an hour: only
+# with BENCH_HOMEWORK=1.
+if [[ ${BENCH_HOMEWORK:-0} == 1 ]]; then
+  hw=$(mktemp -d)
+  here=$PWD
+  echo
+  echo "Seed 004 homework, --full, timed by the scripts (CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), $(nproc) cores):"
+  for s in seed004_4_vae seed004_4_rbm; do
+    (cd "$hw" && "$here/genlab" --headless "$here/scripts/$s.lua" --full > "$hw/$s.log" 2>&1)
+    echo "  $s: $(grep 'wall time' "$hw/$s.log" || echo "failed: see $hw/$s.log")"
+  done
+  /usr/bin/python3 - "$train" "$hw" <<'PY'
+import json, re, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+wall = 0.0
+for s in ("seed004_4_vae", "seed004_4_rbm"):
+    m = re.search(r"wall time \(full configuration\): ([0-9.]+) s", open(f"{sys.argv[2]}/{s}.log").read())
+    wall += float(m.group(1)) if m else float("nan")
+peer = {}
+for r in rows:
+    if r["impl"] == "pytorch" and r.get("phase", "train") == "train":
+        key = (r["workload"], r.get("k"))
+        peer[key] = min(peer.get(key, 1e30), r["seconds"])
+need = [("vae_mlp", None, 4 * 30), ("vae_cnn", None, 4 * 30), ("rbm_cdk", 1, 20), ("rbm_cdk", 5, 20),
+        ("rbm_cdk", 25, 20)]
+if all((w, k) in peer for w, k, _ in need):
+    est = sum(peer[(w, k)] * n for w, k, n in need)
+    print(f"seed004 homework (full)   genlab {wall:7.1f} s ({wall / 60:.1f} min) end to end; "
+          f"PyTorch estimate {est:7.1f} s ({est / 60:.1f} min) for the training epochs alone; "
+          f"ratio {est / wall:.2f}x")
+else:
+    print(f"seed004 homework (full)   genlab {wall:7.1f} s ({wall / 60:.1f} min); no PyTorch estimate (peers not run)")
+PY
+  if grep -q 'wall time' "$hw"/seed004_4_vae.log && grep -q 'wall time' "$hw"/seed004_4_rbm.log; then
+    rm -rf "$hw"
+  fi
+fi
 rm -f "$train"
 if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
   echo "numpy peer (same machine, same run):"
