@@ -47,6 +47,18 @@ end, "_lib.shape_str(t) -> string\nt's shape as messages write it: \"128x784\", 
 lib.shape = doc(function(t) return "(" .. lib.shape_str(t) .. ")" end,
   "_lib.shape(t) -> string\nt's shape in parentheses: \"(128x784)\".")
 
+lib.check_points = doc(function(X, d, where, dim)
+  if not G.is_tensor(X) or X.ndim ~= 2 then
+    lib.raise(string.format("%s: points must be an (N, %s) tensor, got %s", where, dim or "d",
+                            G.is_tensor(X) and lib.shape(X) or type(X)))
+  end
+  if d and X.shape[2] ~= d then
+    lib.raise(string.format("%s: points have %d dimensions, the model %d", where, X.shape[2], d))
+  end
+end, "_lib.check_points(X, d, where, [dim=\"d\"])\n" ..
+  "Raise (at the user's line) unless X is a 2-d tensor of points with d columns (any count when\n" ..
+  "d is nil); dim names the columns in the message: \"points must be an (N, d) tensor\".")
+
 -- ---- options ---------------------------------------------------------------
 
 lib.check_opts = doc(function(opts, known, where_)

@@ -24,15 +24,7 @@ local function blocks(X, n)
   end
 end
 
-local function check_points(X, d, where)
-  if not G.is_tensor(X) or X.ndim ~= 2 then
-    raise(string.format("%s: points must be an (N, d) tensor, got %s", where,
-                        G.is_tensor(X) and lib.shape(X) or type(X)))
-  end
-  if d and X.shape[2] ~= d then
-    raise(string.format("%s: points have %d dimensions, the model %d", where, X.shape[2], d))
-  end
-end
+local check_points = lib.check_points
 
 -- Lower Cholesky factors of covs (K, d, d), or an error that names the
 -- component and suggests the remedy.

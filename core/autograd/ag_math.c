@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../tensor/parallel.h"
+#include "../tensor/fastmath.h"
 #include "node.h"
 
 /* gin = sum_to(t, shape of saved[slot]) and t freed. */
@@ -229,7 +230,8 @@ typedef struct {
 } act_job;
 
 /* o = g f'(a) from y = f(a), over m values. */
-static void act_grad_f32(glab_unop op, float *o, const float *g, const float *y, int64_t m) {
+GLAB_MULTIVERSION static void act_grad_f32(glab_unop op, float *o, const float *g, const float *y,
+                                           int64_t m) {
   if (op == GLAB_RELU)                      /* both loaded: a select, no branch */
     for (int64_t i = 0; i < m; i++) { float gi = g[i]; o[i] = y[i] > 0 ? gi : 0; }
   else if (op == GLAB_SIGMOID)
@@ -237,7 +239,8 @@ static void act_grad_f32(glab_unop op, float *o, const float *g, const float *y,
   else for (int64_t i = 0; i < m; i++) o[i] = g[i] * (1 - y[i] * y[i]);
 }
 
-static void act_grad_f64(glab_unop op, double *o, const double *g, const double *y, int64_t m) {
+GLAB_MULTIVERSION static void act_grad_f64(glab_unop op, double *o, const double *g,
+                                           const double *y, int64_t m) {
   if (op == GLAB_RELU)
     for (int64_t i = 0; i < m; i++) { double gi = g[i]; o[i] = y[i] > 0 ? gi : 0; }
   else if (op == GLAB_SIGMOID)

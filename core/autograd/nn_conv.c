@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../tensor/fastmath.h"
 #include "../tensor/parallel.h"
 #include "conv_shift.h"
 #include "nn.h"
@@ -356,8 +357,10 @@ static void *partial(const run_job *j, int t) {
 }
 
 /* acc[c] += the sum of plane c, for the C planes of l elements at g: eight
-** partial sums in double, so that the loop vectorises. */
-static void add_plane_sums(glab_dtype dt, double *acc, const void *g, int64_t C, int64_t l) {
+** partial sums in double, so that the loop vectorises.  This, the bias, the
+** pooling and their kin run once per image on planes of 9 to 784 values:
+** all are built for the wider vector units too (GLAB_MULTIVERSION). */
+GLAB_MULTIVERSION static void add_plane_sums(glab_dtype dt, double *acc, const void *g, int64_t C, int64_t l) {
   int64_t l8 = l & ~(int64_t)7;
   for (int64_t c = 0; c < C; c++) {
     double s8[8] = {0}, tail = 0;
@@ -378,18 +381,22 @@ static void add_plane_sums(glab_dtype dt, double *acc, const void *g, int64_t C,
 
 /* The bias, then the activation (after the pooling, when one is fused), on
 ** output image y. */
-static void finish_image(const conv_run *r, void *y) {
-  int64_t L = r->ol;
-  for (int64_t c = 0; r->bias && c < r->oc; c++) {
-    if (r->dt == GLAB_F64) {
-      double *p = (double *)y + c * L, b = ((const double *)r->bias)[c];
+GLAB_MULTIVERSION static void add_bias_planes(glab_dtype dt, void *y, const void *bias, int64_t C,
+                                              int64_t L) {
+  for (int64_t c = 0; c < C; c++) {
+    if (dt == GLAB_F64) {
+      double *p = (double *)y + c * L, b = ((const double *)bias)[c];
       for (int64_t l = 0; l < L; l++) p[l] += b;
     } else {
-      float *p = (float *)y + c * L, b = ((const float *)r->bias)[c];
+      float *p = (float *)y + c * L, b = ((const float *)bias)[c];
       for (int64_t l = 0; l < L; l++) p[l] += b;
     }
   }
-  if (r->act && !r->pool) glab_unary_row(act_op(r->act), r->dt, y, y, r->oc * L);
+}
+
+static void finish_image(const conv_run *r, void *y) {
+  if (r->bias) add_bias_planes(r->dt, y, r->bias, r->oc, r->ol);
+  if (r->act && !r->pool) glab_unary_row(act_op(r->act), r->dt, y, y, r->oc * r->ol);
 }
 
 /* The fused pooling of output image yi (in the thread's buffer) into image

@@ -19,15 +19,8 @@ local doc, raise, class = lib.doc, lib.raise, lib.class
 
 local shape = lib.shape
 
-local function check_points(X, m, where)
-  if not G.is_tensor(X) or X.ndim ~= 2 then
-    raise(string.format("%s: points must be an (N, m) tensor, got %s", where,
-                        G.is_tensor(X) and shape(X) or type(X)))
-  end
-  if m and X.shape[2] ~= m then
-    raise(string.format("%s: points have %d dimensions, the model %d", where, X.shape[2], m))
-  end
-end
+-- X as p-PCA's points: (N, m), m the observed dimension.
+local function check_points(X, m, where) lib.check_points(X, m, where, "m") end
 
 -- ---- p-PCA -------------------------------------------------------------------------
 
