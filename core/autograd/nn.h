@@ -38,7 +38,8 @@ typedef struct glab_conv_opts {
                           ** after a relu (or no) activation, image by image in cache */
 } glab_conv_opts;
 
-/* x (N, C, H, W), w (O, C, kh, kw), b (O) or NULL -> (N, O, Ho, Wo). */
+/* x (N, C, H, W), w (O, C, kh, kw), b (O) or NULL -> (N, O, Ho, Wo), or
+** (N, O, Ho / p, Wo / p) with o->pool = p. */
 glab_status glab_nn_conv2d(glab_var *out, const glab_var *x, const glab_var *w,
                            const glab_var *b, const glab_conv_opts *o);
 /* The adjoint of conv2d: x (N, Cin, H, W), w (Cin, Cout, kh, kw) ->

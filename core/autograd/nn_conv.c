@@ -233,6 +233,8 @@ static glab_status conv_args(const char *op, const glab_var *x, const glab_var *
   for (int d = 0; d < 2; d++) {
     if (o->stride[d] < 1 || o->padding[d] < 0 || o->output_padding[d] < 0)
       return glab_fail(GLAB_EARG, "%s: stride must be >= 1 and padding >= 0", op);
+    if (o->pool && transposed)
+      return glab_fail(GLAB_EARG, "%s: pool is for conv2d only", op);
     if (o->output_padding[d] && (!transposed || o->output_padding[d] >= o->stride[d]))
       return glab_fail(GLAB_EARG, "%s: output_padding must be smaller than the stride%s", op,
                        transposed ? "" : " (and is for conv_transpose2d only)");
@@ -302,7 +304,7 @@ typedef void (*image_fn)(const conv_run *r, int64_t i, void *yi, const void *gi,
                          void *gw);
 
 /* The max pooling of the planes x (h x w) into y (ho x wo) with argmax
-** positions ix, and its gradient (max_pool2d's kernels, below). */
+** positions ix (max_pool2d's kernels, below). */
 static void pool_planes(glab_dtype dt, void *y, int32_t *ix, const void *x, int64_t planes,
                         int64_t h, int64_t w, int64_t ho, int64_t wo, const int *k,
                         const int *st);
@@ -357,10 +359,12 @@ static void *partial(const run_job *j, int t) {
 }
 
 /* acc[c] += the sum of plane c, for the C planes of l elements at g: eight
-** partial sums in double, so that the loop vectorises.  This, the bias, the
-** pooling and their kin run once per image on planes of 9 to 784 values:
-** all are built for the wider vector units too (GLAB_MULTIVERSION). */
-GLAB_MULTIVERSION static void add_plane_sums(glab_dtype dt, double *acc, const void *g, int64_t C, int64_t l) {
+** partial sums in double, so that the loop vectorises.  This and the bias
+** below run once per image on planes of 9 to 784 values: both are built for
+** the wider vector units too (GLAB_MULTIVERSION; the pooling is not, see
+** DESIGN-notes). */
+GLAB_MULTIVERSION static void add_plane_sums(glab_dtype dt, double *acc, const void *g, int64_t C,
+                                             int64_t l) {
   int64_t l8 = l & ~(int64_t)7;
   for (int64_t c = 0; c < C; c++) {
     double s8[8] = {0}, tail = 0;
@@ -379,8 +383,7 @@ GLAB_MULTIVERSION static void add_plane_sums(glab_dtype dt, double *acc, const v
   }
 }
 
-/* The bias, then the activation (after the pooling, when one is fused), on
-** output image y. */
+/* y[c][l] += bias[c] over the C planes of L values of one image. */
 GLAB_MULTIVERSION static void add_bias_planes(glab_dtype dt, void *y, const void *bias, int64_t C,
                                               int64_t L) {
   for (int64_t c = 0; c < C; c++) {
@@ -394,6 +397,8 @@ GLAB_MULTIVERSION static void add_bias_planes(glab_dtype dt, void *y, const void
   }
 }
 
+/* The bias, then the activation (after the pooling, when one is fused), on
+** output image y. */
 static void finish_image(const conv_run *r, void *y) {
   if (r->bias) add_bias_planes(r->dt, y, r->bias, r->oc, r->ol);
   if (r->act && !r->pool) glab_unary_row(act_op(r->act), r->dt, y, y, r->oc * r->ol);
@@ -589,8 +594,7 @@ static void conv_bwd_shift(const conv_run *r, int64_t i, void *yi, const void *g
   const geom *g = &r->gm;
   int64_t C = g->c, O = r->O;
   void *xp = scratch, *gp = at(scratch, r->dt, C * p->PL), *gxp = at(gp, r->dt, O * p->LD);
-  glab_place_planes(r->dt, gp, p->LD, p->LD, p->F, p->Wp, gi, O,
-                    g->ho, g->wo);
+  glab_place_planes(r->dt, gp, p->LD, p->LD, p->F, p->Wp, gi, O, g->ho, g->wo);
   if (gw) {
     pad_image(r, i, xp);
     glab_shift_wgrad(r->dt, gw, at(gp, r->dt, p->F), p->LD, xp, p->PL, O, C, p->fwd, p->nq,
