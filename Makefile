@@ -121,6 +121,7 @@ demo: deps
 	./$(EXE) scripts/demo.lua
 
 bench: deps data
+	@vendor/deps.sh vendor/packages-bench.txt
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@BUILD=$(BUILD) tests/bench/run.sh
 

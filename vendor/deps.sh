@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages of a package list that are missing:
-#   vendor/deps.sh [list]    (default vendor/packages.txt; `make fuzz` adds packages-fuzz.txt)
+#   vendor/deps.sh [list]    (default vendor/packages.txt; `make fuzz` adds packages-fuzz.txt,
+#                            `make bench` packages-bench.txt)
 # Idempotent: when everything is present it prints one line and exits.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
