@@ -1,9 +1,10 @@
 /*
 ** parallel.c -- glab_parallel: a fork-join over a pool of pthreads (see
-** parallel.h).  The workers are started on first use and then wait on a
-** condition variable between jobs: a convolution layer's job lasts a few
-** tenths of a millisecond, and starting threads per call (some tens of
-** microseconds each) had cost a CNN VAE a tenth of its training step.
+** parallel.h).  The workers are started on first use and then wait between
+** jobs, spinning briefly before they sleep on a condition variable: a
+** convolution layer's job lasts a few tenths of a millisecond, and starting
+** threads per call (some tens of microseconds each) had cost a CNN VAE a
+** tenth of its training step.
 */
 #include <pthread.h>
 #include <stdint.h>
@@ -43,12 +44,39 @@ static struct {
         .done = PTHREAD_COND_INITIALIZER};
 static pthread_mutex_t busy = PTHREAD_MUTEX_INITIALIZER;
 
+/* Before sleeping on a condition variable, a worker waiting for the next
+** job and the caller waiting for the workers spin this many pauses (some
+** tens of microseconds): the layers of a training step follow each other
+** that closely, and a futex wake-up cost about 20 us a job here (a CNN VAE
+** step hands out some twenty). */
+#define SPIN 4096
+
+static void pause_once(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#endif
+}
+
+/* Spin until *v != old (or the spin ends); whether it changed. */
+static int spin_while_equal(const unsigned *v, unsigned old) {
+  for (int i = 0; i < SPIN; i++) {
+    if (__atomic_load_n(v, __ATOMIC_ACQUIRE) != old) return 1;
+    pause_once();
+  }
+  return 0;
+}
+
 static void *worker(void *p) {
   int t = (int)(intptr_t)p;
   glab_set_ftz_daz();
   in_parallel = 1;
   pthread_mutex_lock(&pool.mu);
   for (unsigned seen = pool.first_gen[t];;) {
+    if (pool.gen == seen) {                 /* spin a while for the next job, unlocked */
+      pthread_mutex_unlock(&pool.mu);
+      spin_while_equal(&pool.gen, seen);
+      pthread_mutex_lock(&pool.mu);
+    }
     while (pool.gen == seen) pthread_cond_wait(&pool.go, &pool.mu);
     seen = pool.gen;
     if (t > pool.nw) continue;
@@ -58,7 +86,8 @@ static void *worker(void *p) {
     pthread_mutex_unlock(&pool.mu);
     fn(arg, t, n);
     pthread_mutex_lock(&pool.mu);
-    if (--pool.pending == 0) pthread_cond_signal(&pool.done);
+    if (__atomic_sub_fetch(&pool.pending, 1, __ATOMIC_RELEASE) == 0)
+      pthread_cond_signal(&pool.done);
   }
   return NULL;
 }
@@ -92,7 +121,7 @@ void glab_parallel(int n, void (*fn)(void *arg, int t, int n), void *arg) {
     pthread_mutex_lock(&pool.mu);
     nw = workers(n);
     pool.fn = fn, pool.arg = arg, pool.n = n, pool.nw = nw, pool.pending = nw;
-    pool.gen++;
+    __atomic_add_fetch(&pool.gen, 1, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&pool.go);
     pthread_mutex_unlock(&pool.mu);
   }
@@ -101,6 +130,8 @@ void glab_parallel(int n, void (*fn)(void *arg, int t, int n), void *arg) {
   for (int t = nw + 1; t < n; t++) fn(arg, t, n);
   in_parallel = outer;
   if (pooled) {
+    for (int i = 0; i < SPIN && __atomic_load_n(&pool.pending, __ATOMIC_ACQUIRE) > 0; i++)
+      pause_once();
     pthread_mutex_lock(&pool.mu);
     while (pool.pending > 0) pthread_cond_wait(&pool.done, &pool.mu);
     pthread_mutex_unlock(&pool.mu);
