@@ -56,8 +56,9 @@ lib.check_points = doc(function(X, d, where, dim)
     lib.raise(string.format("%s: points have %d dimensions, the model %d", where, X.shape[2], d))
   end
 end, "_lib.check_points(X, d, where, [dim=\"d\"])\n" ..
-  "Raise (at the user's line) unless X is a 2-d tensor of points with d columns (any count when\n" ..
-  "d is nil); dim names the columns in the message: \"points must be an (N, d) tensor\".")
+  "Raise (at the user's line) unless X is a 2-d tensor of points with d columns (any\n" ..
+  "count when d is nil); dim names the columns in the message: \"points must be an (N, d)\n" ..
+  "tensor\".")
 
 -- ---- options ---------------------------------------------------------------
 

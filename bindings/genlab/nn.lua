@@ -345,7 +345,9 @@ end
 -- themselves fuse: a subclass that overrides forward runs as written.
 local ACTIVATION = {[nn.ReLU] = "relu", [nn.Sigmoid] = "sigmoid", [nn.Tanh] = "tanh"}
 local FUSED = {
-  [Linear.forward] = function(m, x, act) return nn.linear(x, m.weight, m.bias, {activation = act}) end,
+  [Linear.forward] = function(m, x, act)
+    return nn.linear(x, m.weight, m.bias, {activation = act})
+  end,
   [Conv2d.forward] = function(m, x, act, pool)
     return nn.conv2d(x, m.weight, m.bias, {stride = m.opts.stride, padding = m.opts.padding,
                                             activation = act, pool = pool})

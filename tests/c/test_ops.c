@@ -261,7 +261,8 @@ static void test_gemm_small(void) {
         double err = 0, untouched = 0;
         for (int64_t r = 0; r <= m; r++)
           for (int64_t j = 0; j < ldc; j++) {
-            double want = glab_tensor_flat_get(&c0, r * ldc + j), got = glab_tensor_flat_get(&c, r * ldc + j);
+            double want = glab_tensor_flat_get(&c0, r * ldc + j);
+            double got = glab_tensor_flat_get(&c, r * ldc + j);
             if (r == m || j >= n) {
               untouched += fabs(got - want);
               continue;
