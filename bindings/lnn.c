@@ -59,7 +59,7 @@ static glab_act act_opt(lua_State *L, int i, const char *fn) {
   for (int k = 0; a && names[k]; k++)
     if (!strcmp(a, names[k])) return (glab_act)(k + 1);
   return (glab_act)luaL_error(L, "%s: activation must be \"relu\", \"sigmoid\" or \"tanh\", "
-                              "got %s", fn, a ? a : luaL_typename(L, -1));
+                              "got %s", fn, a ? a : lua_typename(L, t));
 }
 
 static int f_linear(lua_State *L) {

@@ -264,6 +264,8 @@ describe("modules", function()
     assert.matches("saved by conv2d .* modified in place", H.err(function() y:sum():backward() end))
     assert.matches("linear: activation must be \"relu\", \"sigmoid\" or \"tanh\", got gelu",
                    H.err(nn.linear, G.zeros(2, 3), G.zeros(4, 3), nil, {activation = "gelu"}))
+    assert.matches("conv2d: activation must be .* got number",
+                   H.err(nn.conv2d, G.zeros(1, 1, 3, 3), G.zeros(1, 1, 3, 3), nil, {activation = 5}))
   end)
 
   it("reject bad shapes and options with messages naming them", function()
