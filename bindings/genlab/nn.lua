@@ -344,19 +344,21 @@ end
 -- the modules apart, memory passes and tensors less.  Only the classes
 -- themselves fuse: a subclass that overrides forward runs as written.
 local ACTIVATION = {[nn.ReLU] = "relu", [nn.Sigmoid] = "sigmoid", [nn.Tanh] = "tanh"}
+-- The layer's options (m.opts, if any) with the fused activation and pooling.
+local function fused_opts(m, act, pool)
+  local o = {activation = act, pool = pool}
+  for k, v in pairs(m.opts or {}) do o[k] = v end
+  return o
+end
 local FUSED = {
   [Linear.forward] = function(m, x, act)
-    return nn.linear(x, m.weight, m.bias, {activation = act})
+    return nn.linear(x, m.weight, m.bias, fused_opts(m, act))
   end,
   [Conv2d.forward] = function(m, x, act, pool)
-    return nn.conv2d(x, m.weight, m.bias, {stride = m.opts.stride, padding = m.opts.padding,
-                                            activation = act, pool = pool})
+    return nn.conv2d(x, m.weight, m.bias, fused_opts(m, act, pool))
   end,
   [ConvTranspose2d.forward] = function(m, x, act)
-    local o = m.opts
-    return nn.conv_transpose2d(x, m.weight, m.bias, {stride = o.stride, padding = o.padding,
-                                                      output_padding = o.output_padding,
-                                                      activation = act})
+    return nn.conv_transpose2d(x, m.weight, m.bias, fused_opts(m, act))
   end,
 }
 

@@ -334,8 +334,7 @@ struct conv_run {
   glab_act act;            /* the fused activation */
   const void *ya;          /* backward with an activation: the saved output */
   int pool;                /* conv2d with a fused p x p pooling: p, else 0 */
-  int64_t qh, qw;          /* its output planes */
-  void *qy;                /* forward: the pooled output */
+  int64_t qh, qw;          /* its output planes (the forward writes them at y) */
   int32_t *qidx;           /* the argmax positions, written forward and read backward */
 };
 
@@ -411,7 +410,7 @@ static void finish_image(const conv_run *r, void *y) {
 static void pool_image(const conv_run *r, int64_t i, const void *yi) {
   int64_t qn = r->oc * r->qh * r->qw;
   int k[2] = {r->pool, r->pool};
-  void *qy = at(r->qy, r->dt, i * qn);
+  void *qy = at(r->y, r->dt, i * qn);
   pool_planes(r->dt, qy, r->qidx + i * qn, yi, r->oc, r->gm.ho, r->gm.wo, r->qh, r->qw, k, k);
   if (r->act) glab_unary_row(act_op(r->act), r->dt, qy, qy, qn);
 }
@@ -713,7 +712,7 @@ glab_status glab_nn_conv2d(glab_var *out, const glab_var *x, const glab_var *w,
   r.bias = b ? glab_tensor_data(&bc) : NULL;
   if (o->pool) {                          /* int32 positions in float32 storage, as max_pool2d */
     TRY(glab_tensor_new(&idx, GLAB_F32, 4, osh));
-    r.qy = r.y, r.qidx = (int32_t *)glab_tensor_data(&idx);
+    r.qidx = (int32_t *)glab_tensor_data(&idx);
   }
   TRY(over_images(&r, r.sp ? conv_fwd_shift : conv_fwd_image, N,
                   r.sp ? gm.c * p.PL + O * p.YL : r.CK * r.L, 0,

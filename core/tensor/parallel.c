@@ -57,15 +57,6 @@ static void pause_once(void) {
 #endif
 }
 
-/* Spin until *v != old (or the spin ends); whether it changed. */
-static int spin_while_equal(const unsigned *v, unsigned old) {
-  for (int i = 0; i < SPIN; i++) {
-    if (__atomic_load_n(v, __ATOMIC_ACQUIRE) != old) return 1;
-    pause_once();
-  }
-  return 0;
-}
-
 static void *worker(void *p) {
   int t = (int)(intptr_t)p;
   glab_set_ftz_daz();
@@ -74,7 +65,8 @@ static void *worker(void *p) {
   for (unsigned seen = pool.first_gen[t];;) {
     if (pool.gen == seen) {                 /* spin a while for the next job, unlocked */
       pthread_mutex_unlock(&pool.mu);
-      spin_while_equal(&pool.gen, seen);
+      for (int i = 0; i < SPIN && __atomic_load_n(&pool.gen, __ATOMIC_ACQUIRE) == seen; i++)
+        pause_once();
       pthread_mutex_lock(&pool.mu);
     }
     while (pool.gen == seen) pthread_cond_wait(&pool.go, &pool.mu);
