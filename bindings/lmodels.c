@@ -22,6 +22,15 @@ static int f_log_prob(lua_State *L) {
   return 1;
 }
 
+static int f_estep(lua_State *L) {
+  glab_tensor *X = lg_check(L, 1), *lw = lg_check(L, 2), *mu = lg_check(L, 3),
+              *ch = lg_check(L, 4);
+  double loglik = 0;
+  lg_try(L, glab_gmm_estep(lg_push(L), &loglik, X, lw, mu, ch));
+  lua_pushnumber(L, loglik);
+  return 2;
+}
+
 static int f_mstep(lua_State *L) {
   glab_tensor *X = lg_check(L, 1), *r = lua_isnil(L, 2) ? NULL : lg_check(L, 2);
   double prior = luaL_optnumber(L, 3, 0.0);
@@ -234,6 +243,10 @@ static const lg_Reg functions[] = {
    "for X (N, d), log_weights (K), means (K, d) and\n"
    "lower Cholesky factors chol (K, d, d): one triangular "
    "solve per component over blocks of points."},
+  {"_estep", f_estep,
+   "models._estep(X, log_weights, means, chol) -> resp, loglik\n"
+   "The EM E step in one pass over blocks of points: resp (N, K) the responsibilities\n"
+   "p(k | x_n), normalised in log space, and loglik the mean log q(x_n) per point."},
   {"_mstep", f_mstep,
    "models._mstep(X, resp | nil, [prior=0]) -> log_weights, means, covs\n"
    "The EM M step from responsibilities resp (N, K): weighted means and covariances\n"

@@ -341,12 +341,10 @@ GMM.fit_em = doc(function(X, K, opts)
   local gmm = mstep(X, initial_resp(X, K, opts, gen), opts.reg_covar)
   local loglik, objective, converged = {}, {}, false
   while true do
-    local lp = gmm:log_prob_components(X)
-    local lse = lp:logsumexp(2, true)
+    local resp, ll = models._estep(X, gmm.log_weights, gmm.means, gmm.chol)
     local it = #loglik + 1
-    loglik[it] = lse:mean():item()
+    loglik[it] = ll
     objective[it] = loglik[it] + log_prior(gmm, opts.reg_covar)
-    local resp = (lp - lse):exp()
     if opts.verbose then
       print(string.format("EM %3d  log-likelihood %.6g per point%s  %.1f s", it - 1, loglik[it],
             it > 1 and string.format(" (%+.3g)", loglik[it] - loglik[it - 1]) or "", G.time() - t0))

@@ -16,6 +16,7 @@
 #include "../tensor/iter.h"
 #include "../tensor/linalg.h"
 #include "../tensor/ops.h"
+#include "../tensor/fastmath.h"
 #include "../tensor/parallel.h"
 #include "gmm.h"
 #include "rows.h"
@@ -130,7 +131,40 @@ typedef struct {
   const double *logdet;
   char *work;                 /* per thread: rows x d elements, then rows doubles */
   void *out;
+  double *part;               /* E step: per block, sum of log q(x_n); NULL: log-densities */
 } lp_job;
+
+/* Each of the n rows of K log-densities at lp (contiguous) becomes the
+** responsibilities exp(lp_k - lse) with lse = log sum_k exp(lp_k), computed
+** as exp(lp_k - max) / sum; the sum is in double and in order.  Returns the
+** block's sum of lse. */
+GLAB_MULTIVERSION
+static double normalise_f32(float *lp, int64_t n, int64_t K) {
+  double total = 0;
+  for (int64_t i = 0; i < n; i++, lp += K) {
+    float m = lp[0];
+    for (int64_t k = 1; k < K; k++) m = lp[k] > m ? lp[k] : m;
+    for (int64_t k = 0; k < K; k++) lp[k] = glab_expf(lp[k] - m);
+    double sum = 0;
+    for (int64_t k = 0; k < K; k++) sum += lp[k];
+    float inv = (float)(1 / sum);
+    for (int64_t k = 0; k < K; k++) lp[k] *= inv;
+    total += m + log(sum);
+  }
+  return total;
+}
+
+static double normalise_f64(double *lp, int64_t n, int64_t K) {
+  double total = 0;
+  for (int64_t i = 0; i < n; i++, lp += K) {
+    double m = lp[0], sum = 0;
+    for (int64_t k = 1; k < K; k++) m = lp[k] > m ? lp[k] : m;
+    for (int64_t k = 0; k < K; k++) sum += lp[k] = exp(lp[k] - m);
+    for (int64_t k = 0; k < K; k++) lp[k] /= sum;
+    total += m + log(sum);
+  }
+  return total;
+}
 
 static void lp_work(void *arg, int t, int nt) {
   lp_job *j = arg;
@@ -152,42 +186,73 @@ static void lp_work(void *arg, int t, int nt) {
       for (int64_t i = 0; i < n; i++)
         set_elem(dt, j->out, (r0 + i) * j->ost0 + k * j->ost1, c - 0.5 * maha[i]);
     }
+    if (j->part) {                    /* out is contiguous: the block's rows are in cache */
+      char *lp = (char *)j->out + r0 * j->K * es;
+      j->part[r0 / j->rows] = dt == GLAB_F64 ? normalise_f64((double *)lp, n, j->K)
+                                             : normalise_f32((float *)lp, n, j->K);
+    }
   }
 }
 
-glab_status glab_gmm_log_prob(glab_tensor *out, const glab_tensor *X,
-                              const glab_tensor *log_weights, const glab_tensor *means,
-                              const glab_tensor *chol) {
-  glab_status s = check_mixture(X, log_weights, means, chol, "gmm.log_prob");
+/* The pass over X: log-densities into out, or with loglik the E step, whose
+** responsibilities replace them block by block and whose mean log q(x_n)
+** lands in *loglik (the blocks' sums added in order: the same bits for any
+** number of threads). */
+static glab_status lp_pass(glab_tensor *out, double *loglik, const glab_tensor *X,
+                           const glab_tensor *log_weights, const glab_tensor *means,
+                           const glab_tensor *chol, const char *op) {
+  glab_status s = check_mixture(X, log_weights, means, chol, op);
   if (s != GLAB_OK) return s;
   glab_dtype dt = X->dtype;
   int64_t N = X->shape[0], d = X->shape[1], K = means->shape[0];
   int64_t oshape[2] = {N, K};
-  if ((s = glab_tensor_prepare(out, dt, 2, oshape, "gmm.log_prob")) != GLAB_OK) return s;
+  if ((s = glab_tensor_prepare(out, dt, 2, oshape, op)) != GLAB_OK) return s;
+  if (loglik && !glab_tensor_is_contiguous(out))
+    return glab_fail(GLAB_EARG, "%s: the responsibilities must be contiguous", op);
   int nt = glab_get_num_threads();
   inputs in = {.n = 0};
   lp_job j = {.dt = dt, .N = N, .d = d, .K = K, .rows = block_rows(d, dt), .ost0 = out->stride[0],
               .ost1 = out->stride[1], .out = glab_tensor_data(out)};
+  int64_t blocks = (N + j.rows - 1) / j.rows;
   glab_tensor P = GLAB_TENSOR_EMPTY;
   double *logdet = malloc(K * sizeof *logdet);
   j.work = malloc((size_t)nt * j.rows * (d * esize(dt) + sizeof(double)));
-  if (!logdet || !j.work) {
-    s = glab_fail(GLAB_ENOMEM, "gmm.log_prob: cannot allocate the workspace");
+  if (loglik) j.part = malloc(blocks * sizeof *j.part);
+  if (!logdet || !j.work || (loglik && !j.part)) {
+    s = glab_fail(GLAB_ENOMEM, "%s: cannot allocate the workspace", op);
     goto done;
   }
   if ((s = take(&in, X, &j.x)) != GLAB_OK || (s = take(&in, log_weights, &j.lw)) != GLAB_OK ||
       (s = take(&in, means, &j.mu)) != GLAB_OK ||
-      (s = glab_gmm_prepare(X, log_weights, means, chol, logdet, &P, "gmm.log_prob")) != GLAB_OK)
+      (s = glab_gmm_prepare(X, log_weights, means, chol, logdet, &P, op)) != GLAB_OK)
     goto done;
   j.logdet = logdet;
   j.P = glab_tensor_data(&P);
   glab_parallel(nt, lp_work, &j);
+  if (loglik) {
+    double total = 0;
+    for (int64_t b = 0; b < blocks; b++) total += j.part[b];
+    *loglik = total / N;
+  }
 done:
   release(&in);
   free(logdet);
   glab_tensor_free(&P);
   free(j.work);
+  free(j.part);
   return s;
+}
+
+glab_status glab_gmm_log_prob(glab_tensor *out, const glab_tensor *X,
+                              const glab_tensor *log_weights, const glab_tensor *means,
+                              const glab_tensor *chol) {
+  return lp_pass(out, NULL, X, log_weights, means, chol, "gmm.log_prob");
+}
+
+glab_status glab_gmm_estep(glab_tensor *resp, double *loglik, const glab_tensor *X,
+                           const glab_tensor *log_weights, const glab_tensor *means,
+                           const glab_tensor *chol) {
+  return lp_pass(resp, loglik, X, log_weights, means, chol, "gmm.estep");
 }
 
 /* ---- M step ------------------------------------------------------------------------ */
@@ -445,33 +510,118 @@ done:
   return s;
 }
 
-/* Index drawn with probability w_i / sum(w), by a linear scan. */
-static int64_t draw(glab_rng *rng, const double *w, int64_t n, double total) {
-  double u = glab_rng_uniform(rng) * total, acc = 0;
-  for (int64_t i = 0; i < n; i++) {
-    acc += w[i];
-    if (u < acc) return i;
+/* The first index i with cum[i] > u (cum non-decreasing, n > 0), or n.  With
+** cum the running sums of w, that is the linear scan "acc += w[i]; u < acc". */
+static int64_t first_above(const double *cum, int64_t n, double u) {
+  int64_t lo = 0, hi = n;
+  while (lo < hi) {
+    int64_t mid = lo + (hi - lo) / 2;
+    if (cum[mid] > u) hi = mid;
+    else lo = mid + 1;
   }
-  for (int64_t i = n - 1; i >= 0; i--)
+  return lo;
+}
+
+/* Index drawn with probability w_i / sum(w), from the running sums cum of w. */
+static int64_t draw(glab_rng *rng, const double *w, const double *cum, int64_t n) {
+  int64_t i = first_above(cum, n, glab_rng_uniform(rng) * cum[n - 1]);
+  if (i < n) return i;
+  for (i = n - 1; i >= 0; i--)
     if (w[i] > 0) return i;
   return (int64_t)(glab_rng_uniform(rng) * n);  /* all points coincide */
 }
 
-/* cd_i = |x_i - c|^2 for every row of X (N, d), through the workspace W. */
-static void sqdist_to(glab_dtype dt, double *cd, const void *x, const void *c, void *W,
-                      int64_t N, int64_t d) {
-  size_t row = d * esize(dt);
-  for (int64_t r0 = 0; r0 < N; r0 += 256) {
-    int64_t n = N - r0 < 256 ? N - r0 : 256;
-    center_rows(dt, W, (const char *)x + r0 * row, c, NULL, n, d);
-    row_sqnorms(dt, cd + r0, W, n, d);
+/* cd[j ldc + i] = |x_i - c_j|^2 for n rows x of d and the m candidates c_j:
+** the difference in the points' type, its squares summed in double in eight
+** lanes as row_sqnorms sums them, so the distances are the bits the
+** one-candidate-at-a-time pass gave. */
+GLAB_MULTIVERSION
+static void cand_dists_f32(double *cd, int64_t ldc, const float *x, const float *const *c, int m,
+                           int64_t n, int64_t d) {
+  int64_t d8 = d & ~(int64_t)7;
+  for (int64_t i = 0; i < n; i++, x += d)
+    for (int j = 0; j < m; j++) {
+      const float *cj = c[j];
+      double acc[8] = {0}, tail = 0;
+      for (int64_t e = 0; e < d8; e += 8)
+        for (int l = 0; l < 8; l++) {
+          float w = x[e + l] - cj[e + l];
+          acc[l] += (double)w * w;
+        }
+      for (int64_t e = d8; e < d; e++) {
+        float w = x[e] - cj[e];
+        tail += (double)w * w;
+      }
+      cd[j * ldc + i] = ((acc[0] + acc[4]) + (acc[1] + acc[5])) +
+                        ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail;
+    }
+}
+
+GLAB_MULTIVERSION
+static void cand_dists_f64(double *cd, int64_t ldc, const double *x, const double *const *c,
+                           int m, int64_t n, int64_t d) {
+  int64_t d8 = d & ~(int64_t)7;
+  for (int64_t i = 0; i < n; i++, x += d)
+    for (int j = 0; j < m; j++) {
+      const double *cj = c[j];
+      double acc[8] = {0}, tail = 0;
+      for (int64_t e = 0; e < d8; e += 8)
+        for (int l = 0; l < 8; l++) {
+          double w = x[e + l] - cj[e + l];
+          acc[l] += w * w;
+        }
+      for (int64_t e = d8; e < d; e++) tail += (x[e] - cj[e]) * (x[e] - cj[e]);
+      cd[j * ldc + i] = ((acc[0] + acc[4]) + (acc[1] + acc[5])) +
+                        ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail;
+    }
+}
+
+/* One round of the seeding: the distances of every point to the m candidates
+** (cd, m x N) and, given dist (each point's distance to its nearest centre so
+** far), each candidate's potential sum_i min(cd, dist) by blocks of rows
+** (part, blocks x m), which the caller adds in block order: the same sums
+** however many threads ran. */
+#define SEED_ROWS 1024
+#define SEED_TRIALS 48                  /* 2 + log K for any K < 2^63 */
+
+typedef struct {
+  glab_dtype dt;
+  int64_t N, d, next;
+  int m;
+  const void *x, *cand[SEED_TRIALS];    /* the candidates are rows of x */
+  const double *dist;                   /* NULL: no potentials */
+  double *cd, *part;
+} seed_job;
+
+static void seed_work(void *arg, int t, int nt) {
+  seed_job *j = arg;
+  (void)t, (void)nt;
+  for (;;) {
+    int64_t b = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED), r0 = b * SEED_ROWS;
+    if (r0 >= j->N) break;
+    int64_t n = j->N - r0 < SEED_ROWS ? j->N - r0 : SEED_ROWS;
+    if (j->dt == GLAB_F64)
+      cand_dists_f64(j->cd + r0, j->N, (const double *)j->x + r0 * j->d,
+                     (const double *const *)j->cand, j->m, n, j->d);
+    else
+      cand_dists_f32(j->cd + r0, j->N, (const float *)j->x + r0 * j->d,
+                     (const float *const *)j->cand, j->m, n, j->d);
+    if (!j->dist) continue;
+    for (int c = 0; c < j->m; c++) {
+      const double *cd = j->cd + c * j->N + r0, *dist = j->dist + r0;
+      double pot = 0;
+      for (int64_t i = 0; i < n; i++) pot += cd[i] < dist[i] ? cd[i] : dist[i];
+      j->part[b * j->m + c] = pot;
+    }
   }
 }
 
 /* The greedy variant (as scikit-learn's): each centre after the first is
 ** the best of 2 + log K candidates drawn by D^2 weighting, the one that
 ** lowers the sum of squared distances most; plain k-means++ too often puts
-** two seeds in one cluster, from which Lloyd's iterations cannot escape. */
+** two seeds in one cluster, from which Lloyd's iterations cannot escape.
+** A round draws its candidates from the running sums of D^2 (a binary
+** search), then measures all of them in one threaded pass over the points. */
 glab_status glab_kmeans_init(glab_tensor *centers, const glab_tensor *X, int64_t K,
                              glab_rng *rng) {
   glab_status s = check_matrix(X, "kmeans");
@@ -483,48 +633,56 @@ glab_status glab_kmeans_init(glab_tensor *centers, const glab_tensor *X, int64_t
   if ((s = glab_tensor_prepare(centers, X->dtype, 2, shape, "kmeans")) != GLAB_OK) return s;
   if (!glab_tensor_is_contiguous(centers))
     return glab_fail(GLAB_EARG, "kmeans: outputs must be contiguous");
-  glab_dtype dt = X->dtype;
+  int trials = 2 + (int)log((double)K);
+  int64_t blocks = (N + SEED_ROWS - 1) / SEED_ROWS;
+  seed_job j = {.dt = X->dtype, .N = N, .d = d};
   inputs in = {.n = 0};
-  const void *x;
-  double *dist = malloc(N * sizeof *dist), *cd = malloc(N * sizeof *cd),
-         *best = malloc(N * sizeof *best);
-  void *W = malloc((size_t)256 * d * esize(dt));
-  if (!dist || !cd || !best || !W) {
+  double *dist = malloc(N * sizeof *dist), *cum = malloc(N * sizeof *cum);
+  j.cd = malloc((size_t)trials * N * sizeof *j.cd);
+  j.part = malloc((size_t)blocks * trials * sizeof *j.part);
+  if (!dist || !cum || !j.cd || !j.part) {
     s = glab_fail(GLAB_ENOMEM, "kmeans: cannot allocate the workspace");
     goto done;
   }
-  if ((s = take(&in, X, &x)) != GLAB_OK) goto done;
+  if ((s = take(&in, X, &j.x)) != GLAB_OK) goto done;
   char *c = glab_tensor_data(centers);
-  size_t row = d * esize(dt);
-  int trials = 2 + (int)log((double)K);
-  int64_t first = (int64_t)(glab_rng_uniform(rng) * N);
-  memcpy(c, (const char *)x + first * row, row);
-  sqdist_to(dt, dist, x, c, W, N, d);
+  size_t row = d * esize(j.dt);
+  int nt = glab_get_num_threads();
+  j.m = 1;
+  j.cand[0] = (const char *)j.x + (int64_t)(glab_rng_uniform(rng) * N) * row;
+  memcpy(c, j.cand[0], row);
+  glab_parallel(nt, seed_work, &j);
+  memcpy(dist, j.cd, N * sizeof *dist);
+  j.dist = dist;
+  j.m = trials;
   for (int64_t k = 1; k < K; k++) {
-    double total = 0, best_pot = INFINITY;
-    int64_t pick = 0;
-    for (int64_t i = 0; i < N; i++) total += dist[i];
+    double acc = 0;
+    for (int64_t i = 0; i < N; i++) cum[i] = acc += dist[i];
+    int64_t pick[SEED_TRIALS];
     for (int tr = 0; tr < trials; tr++) {
-      int64_t cand = draw(rng, dist, N, total);
-      sqdist_to(dt, cd, x, (const char *)x + cand * row, W, N, d);
-      double pot = 0;
-      for (int64_t i = 0; i < N; i++) pot += cd[i] < dist[i] ? cd[i] : dist[i];
-      if (pot < best_pot) {
-        double *t = best;
-        best = cd, cd = t;
-        best_pot = pot, pick = cand;
-      }
+      pick[tr] = draw(rng, dist, cum, N);
+      j.cand[tr] = (const char *)j.x + pick[tr] * row;
     }
-    memcpy(c + k * row, (const char *)x + pick * row, row);
+    j.next = 0;
+    glab_parallel(nt, seed_work, &j);
+    int best = 0;
+    double best_pot = INFINITY;
+    for (int tr = 0; tr < trials; tr++) {
+      double pot = 0;
+      for (int64_t b = 0; b < blocks; b++) pot += j.part[b * trials + tr];
+      if (pot < best_pot) best_pot = pot, best = tr;
+    }
+    memcpy(c + k * row, j.cand[best], row);
+    const double *bd = j.cd + best * N;
     for (int64_t i = 0; i < N; i++)
-      if (best[i] < dist[i]) dist[i] = best[i];
+      if (bd[i] < dist[i]) dist[i] = bd[i];
   }
 done:
   release(&in);
   free(dist);
-  free(cd);
-  free(best);
-  free(W);
+  free(cum);
+  free(j.cd);
+  free(j.part);
   return s;
 }
 

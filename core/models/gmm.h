@@ -29,6 +29,13 @@ glab_status glab_gmm_log_prob(glab_tensor *out, const glab_tensor *X,
                               const glab_tensor *log_weights, const glab_tensor *means,
                               const glab_tensor *chol);
 
+/* The E step: resp (N, K) := the responsibilities p(k | x_n), normalised in
+** log space row by row while the row's log-densities are in cache, and
+** *loglik := the mean of log q(x_n) over the N points. */
+glab_status glab_gmm_estep(glab_tensor *resp, double *loglik, const glab_tensor *X,
+                           const glab_tensor *log_weights, const glab_tensor *means,
+                           const glab_tensor *chol);
+
 /* P (K, d, d) := L_k^-1 for each lower factor in chol (K, d, d): whitening,
 ** z = P_k (x - mu_k) ~ N(0, I) under component k.  The one inverse the
 ** kernels form (documented in core/DESIGN-notes.md): applying it is a GEMM,

@@ -213,6 +213,30 @@ describe("models EM", function()
     assert(ok, err)
   end)
 
+  it("E step in one pass equals softmax of the log-densities, with the mean log q", function()
+    -- 9000 rows span several blocks on two threads; float32 against the float64 pass
+    local g = G.Generator(21)
+    local mix = known_mixture(5, 4, g)
+    local P = mix:sample(9000, {generator = g})
+    local nt = G.get_num_threads()
+    G.set_num_threads(2)
+    local ok, err = pcall(function()
+      for _, case in ipairs{{"float64", 1e-12, 1e-12}, {"float32", 2e-5, 1e-6}} do
+        local dt, tol, ltol = case[1], case[2], case[3]
+        local m = M.GMM(mix.weights:to(dt), mix.means:to(dt), mix.covs:to(dt))
+        local Xd = P:to(dt)
+        local resp, ll = M._estep(Xd, m.log_weights, m.means, m.chol)
+        local lp = M.GMM(mix.weights, mix.means, mix.covs):log_prob_components(Xd:double())
+        assert.is_true(maxdiff(resp:double(), lp:softmax(2)) < tol, dt)
+        local ref = lp:logsumexp(2):mean():item()
+        assert.is_true(math.abs(ll - ref) < ltol * math.abs(ref), string.format("%s: %.10g %.10g", dt, ll, ref))
+        assert.is_true(maxdiff(resp:sum(2):double(), G.ones(9000, f64)) < 10 * tol)
+      end
+    end)
+    G.set_num_threads(nt)
+    assert(ok, err)
+  end)
+
   local gen = G.Generator(11)
   local truth = known_mixture(3, 3, gen)
   local X = truth:sample(3000, {generator = gen})
@@ -295,6 +319,30 @@ describe("models.kmeans", function()
     -- the inertia is the sum of squared distances to the assigned centres
     local D = (X - C:index_select(1, labels)):square():sum()
     assert.is_true(math.abs(D:item() - info.inertia[#info.inertia]) < 1e-8 * D:item())
+  end)
+
+  it("seeds the same centres on one thread as on two, one data row per separated cluster", function()
+    -- 5000 rows: blocks of 1024 rows, the last one short; 12 clusters 100 apart
+    local g = G.Generator(13)
+    local centres = G.randn(12, 3, {dtype = "float64", generator = g}) * 100
+    local lab = G.randint(1, 13, 5000, {generator = g})
+    local X = centres:index_select(1, lab) + G.randn(5000, 3, {dtype = "float64", generator = g})
+    local nt = G.get_num_threads()
+    local seeds = {}
+    for i, n in ipairs{1, 2} do
+      G.set_num_threads(n)
+      seeds[i] = M._kmeans_init(X, 12, {generator = G.Generator(3)})
+    end
+    G.set_num_threads(nt)
+    assert.are.equal(0, maxdiff(seeds[1], seeds[2]))
+    local near = {}
+    for k = 1, 12 do
+      local d2, row = (X - seeds[1][k]):square():sum(2):min(1)
+      assert.are.equal(0, d2:item())                       -- a row of X
+      local _, c = (centres - seeds[1][k]):square():sum(2):min(1)
+      near[math.tointeger(c:item())] = true
+    end
+    for k = 1, 12 do assert.is_true(near[k], "no seed in cluster " .. k) end
   end)
 
   it("refuses K larger than the number of points", function()
