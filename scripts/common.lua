@@ -19,7 +19,8 @@ local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"   -- scripts/
 --   (none)    the default, for a person: trains to a result that looks trained, in minutes
 --   --full    the seed's sizes
 -- smoke, default and full are tables of the same keys; any --key=value
--- overrides the chosen one.  A value is read by the form of its default:
+-- overrides the chosen one (C.given holds those), and a bare --key sets a
+-- true/false option to true.  A value is read by the form of its default:
 -- a number (an integer when the default is one), true/false, a list of
 -- numbers ("1,4,16") or any string; forms[key], when given, lists the words
 -- the option takes ({"sgd", "em"}), with numbers = true when a list of
@@ -93,6 +94,16 @@ local function help(smoke, default, full, about, forms)
   os.exit(0)
 end
 
+-- Values for the keys of preset that the command line did not give: a
+-- preset within a configuration (ps1_2_denoise.lua's --paper).
+function C.overlay(o, preset)
+  for k, v in pairs(preset) do
+    if o[k] == nil then error("C.overlay: no option " .. k, 2) end
+    if C.given[k] == nil then o[k] = v end
+  end
+  return o
+end
+
 function C.options(smoke, default, full, about, forms)
   forms = forms or {}
   same_keys(smoke, default, full)
@@ -105,6 +116,11 @@ function C.options(smoke, default, full, about, forms)
       help(smoke, default, full, about, forms)
     else
       local k, v = a:match("^%-%-([%w_-]+)=(.*)$")
+      if not k then                                  -- a bare --name sets a true/false option
+        k = a:match("^%-%-([%w_-]+)$")
+        v = k and type(default[k:gsub("-", "_")]) == "boolean" and "true" or nil
+        k = v and k
+      end
       k = k and k:gsub("-", "_")                     -- --save-graphs is --save_graphs
       if not k or default[k] == nil then usage_error("unknown argument '%s' (try --help)", a) end
       local value, wanted = convert(v, default[k], forms[k])
@@ -115,6 +131,7 @@ function C.options(smoke, default, full, about, forms)
   for k, v in pairs(want == "--full" and full or want == "--smoke" and smoke or default) do o[k] = v end
   for k, v in pairs(given) do o[k] = v end
   o.full, o.smoke = want == "--full", want == "--smoke"
+  C.given = given
   C.config = G.handin.config(o)
   C.nested = arg and arg.exercise_of ~= nil      -- run by C.exercise from a notebook or another script
   C.started = G.time()
@@ -208,12 +225,20 @@ end
 -- Training and test patches (rows of size^2 pixels in [0, 1]) for PS1 1.1:
 -- training patches from the training photos, test patches from the photo
 -- held out for denoising, each photo downscaled by 2 so that a 16x16 patch
--- holds edges and texture rather than smooth gradients.
+-- holds edges and texture rather than smooth gradients.  n_train = 0 takes
+-- every overlapping training patch (1.2 million of 8x8), in photo order.
 function C.patch_sets(n_train, n_test, size, seed)
   size, seed = size or 16, seed or 0
   local train = G.data.photos{split = "train", downscale = 2}
   local hold = G.data.photos{split = "holdout", downscale = 2}
-  local Xtr = G.data.patches(train, size, {count = n_train, seed = seed})
+  local Xtr
+  if n_train == 0 then
+    local all = {}
+    for i, img in ipairs(train) do all[i] = G.data.extract_patches(img, size, {stride = 1}) end
+    Xtr = G.cat(all, 1)
+  else
+    Xtr = G.data.patches(train, size, {count = n_train, seed = seed})
+  end
   local Xte = G.data.patches(hold, size, {count = n_test, seed = seed + 1})
   return Xtr, Xte
 end
@@ -232,8 +257,14 @@ end
 
 -- The patch prior with K components on size x size patches: ps1_1efg_gmm.lua's
 -- (16x16, out/models/gmm_K<K>.ckpt), else one fitted by EM with the same
--- settings before (gmm_K<K>_p<size>_n<n_train>_em<em_iter>), else one fitted
--- now on Xtr (the rows C.patch_sets gives) and saved for the next run.
+-- settings before (gmm_K<K>_p<size>_n<n_train>_em<em_iter>, then _w<em_warm>,
+-- _tol<em_tol> and _dc when given), else one fitted now on Xtr (the rows
+-- C.patch_sets gives) and saved for the next run.  EM runs at most em_iter
+-- iterations, until the objective moves less than em_tol (1e-3) per point;
+-- with em_warm > 0 it first runs so on a random em_warm of the rows and then
+-- goes on from there on all of them, which saves most of the iterations
+-- over a million rows.  With remove_mean, each row's mean is taken out first:
+-- a prior for denoise.epll{remove_mean = true}.
 function C.patch_prior(K, size, Xtr, opts)
   local function load(path)
     local f = io.open(path, "rb")
@@ -244,13 +275,32 @@ function C.patch_prior(K, size, Xtr, opts)
     print(string.format("K = %d: %s", K, path))
     return gmm
   end
+  local N, warm, tol = Xtr.shape[1], opts.em_warm or 0, opts.em_tol or 1e-3
+  warm = warm < N and warm or 0
   local gmm = size == 16 and load(C.model_path("gmm_K" .. K))
-  local path = C.model_path(string.format("gmm_K%d_p%d_n%d_em%d", K, size, Xtr.shape[1], opts.em_iter))
-  gmm = gmm or load(path)
+  local path = C.model_path(string.format("gmm_K%d_p%d_n%d_em%d%s%s%s", K, size, N, opts.em_iter,
+                                          warm > 0 and "_w" .. warm or "",
+                                          tol ~= 1e-3 and ("_tol%g"):format(tol) or "",
+                                          opts.remove_mean and "_dc" or ""))
+  gmm = not opts.remove_mean and gmm or load(path)
   if gmm then return gmm end
-  print(string.format("K = %d: fitting by EM on %d patches (%d iterations at most), saved as %s",
-                      K, Xtr.shape[1], opts.em_iter, path))
-  gmm = G.models.GMM.fit_em(Xtr, K, {reg_covar = 1e-4, seed = opts.seed, max_iter = opts.em_iter, verbose = K > 1})
+  print(string.format("K = %d: fitting by EM on %d %s patches%s (%d iterations at most), " ..
+                      "saved as %s", K, N, Xtr.dtype,
+                      opts.remove_mean and " less their means" or "", opts.em_iter, path))
+  if opts.remove_mean then Xtr = Xtr - Xtr:mean(2, true) end
+  local fit = {reg_covar = 1e-4, seed = opts.seed, max_iter = opts.em_iter, tol = tol,
+               verbose = K > 1}
+  local t0 = G.time()
+  if warm > 0 then
+    print(string.format("K = %d: first on a random %d of them", K, warm))
+    local rows = G.randperm(N, {generator = G.Generator(opts.seed)}):narrow(1, 1, warm)
+    fit.init = G.models.GMM.fit_em(Xtr:index_select(1, rows), K, fit)
+    print(string.format("K = %d: then on all %d", K, N))
+  end
+  local info
+  gmm, info = G.models.GMM.fit_em(Xtr, K, fit)
+  print(string.format("K = %d: EM %s after %d iterations on all the patches, %.1f s in all", K,
+                      info.converged and "converged" or "stopped", info.iterations, G.time() - t0))
   gmm:save(path)
   return gmm
 end

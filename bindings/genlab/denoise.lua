@@ -322,8 +322,8 @@ denoise.epll = doc(function(gmm, Y, opts)
   check_image(Y, "denoise.epll", 2)
   check_gmm(gmm, nil, "denoise.epll")
   opts = lib.options(opts, {sigma = false, lambda = false, betas = {1, 4, 8, 16, 32}, iters = 1,
-                            size = false, stride = 1, clip = true, clean = false,
-                            callback = false, verbose = false}, "denoise.epll")
+                            size = false, stride = 1, remove_mean = false, clip = true,
+                            clean = false, callback = false, verbose = false}, "denoise.epll")
   local sigma = opts.sigma
   if type(sigma) ~= "number" or not (sigma > 0) then
     raise("denoise.epll: option 'sigma' (the noise standard deviation, > 0) is required")
@@ -337,7 +337,13 @@ denoise.epll = doc(function(gmm, Y, opts)
   for i, b in ipairs(opts.betas) do
     local beta = b / sigma ^ 2
     for _ = 1, opts.iters do
-      local Z = gmm:map_patches(data.extract_patches(X, size, {stride = stride}), 1 / beta)
+      local P, Z = data.extract_patches(X, size, {stride = stride}), nil
+      if opts.remove_mean then           -- the prior is on zero-mean patches: the mean stays
+        local m = P:mean(2, true)
+        Z = gmm:map_patches(P - m, 1 / beta) + m
+      else
+        Z = gmm:map_patches(P, 1 / beta)
+      end
       local sum = data.fold_patches(Z, H, W, size, {stride = stride, reduce = "sum"})
       X = (Y * lam + sum * beta) / (cover * beta + lam)
       hist.beta[#hist.beta + 1] = beta
@@ -352,7 +358,7 @@ denoise.epll = doc(function(gmm, Y, opts)
   end
   if opts.clip then X = X:clamp(0, 1) end
   return X, hist
-end, [[denoise.epll(gmm, Y, {sigma=, [lambda=(size/stride)^2/sigma^2, betas={1,4,8,16,32}, iters=1, size=, stride=1, clip=true, clean=, callback=, verbose=]}) -> X, hist
+end, [[denoise.epll(gmm, Y, {sigma=, [lambda=(size/stride)^2/sigma^2, betas={1,4,8,16,32}, iters=1, size=, stride=1, remove_mean=false, clip=true, clean=, callback=, verbose=]}) -> X, hist
 Denoise the image Y (H, W), observed with Gaussian noise of standard deviation sigma, by EPLL's
 half-quadratic splitting (Zoran & Weiss 2011). For each beta (in units of 1/sigma^2, growing),
 iters times:
@@ -360,7 +366,8 @@ iters times:
      of its most likely component (gmm:map_patches);
   2. X = (lambda Y + beta sum_i P_i^T z_i) / (lambda + beta * patches per pixel).
 lambda defaults to the paper's d / sigma^2 at stride 1, and (size / stride)^2 / sigma^2 in
-general: 1 / sigma^2 (the Gaussian likelihood's weight) for each patch over a pixel. clip clamps
-the result to [0, 1].
+general: 1 / sigma^2 (the Gaussian likelihood's weight) for each patch over a pixel.
+remove_mean: for a prior fitted on patches with their means taken out (as the paper's): step 1
+filters each patch less its mean, which is put back unchanged. clip clamps the result to [0, 1].
 hist: beta, seconds and (given clean) psnr per iteration, of the image clamped to [0, 1] as it
 is shown; callback(it, X, hist) after each.]])

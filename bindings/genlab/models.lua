@@ -308,7 +308,7 @@ local function initial_resp(X, K, opts, gen)
     local r = G.rand(N, K, {dtype = X.dtype, generator = gen})
     return r / r:sum(2, true)
   end
-  raise("GMM.fit_em: init must be \"kmeans\" or \"random\", got " .. tostring(opts.init))
+  raise("GMM.fit_em: init must be \"kmeans\", \"random\" or a GMM, got " .. tostring(opts.init))
 end
 
 -- The M step with the prior lambda = reg_covar N / K on every covariance:
@@ -336,9 +336,20 @@ GMM.fit_em = doc(function(X, K, opts)
   if not (type(opts.reg_covar) == "number" and opts.reg_covar >= 0) then
     raise("GMM.fit_em: reg_covar must be a number >= 0")
   end
-  local gen = opts.generator or G.Generator(opts.seed)
   local t0 = G.time()
-  local gmm = mstep(X, initial_resp(X, K, opts, gen), opts.reg_covar)
+  local gmm
+  if getmetatable(opts.init) == GMM then          -- EM goes on from a given mixture
+    local g = opts.init
+    if g.d ~= X.shape[2] or g.K ~= K then
+      raise(string.format("GMM.fit_em: init is a mixture of %d components in %d dimensions, " ..
+                          "but K = %d and the points are (%d, %d)", g.K, g.d, K, X.shape[1],
+                          X.shape[2]))
+    end
+    gmm = g:to(X.dtype)
+  else
+    local gen = opts.generator or G.Generator(opts.seed)
+    gmm = mstep(X, initial_resp(X, K, opts, gen), opts.reg_covar)
+  end
   local loglik, objective, converged = {}, {}, false
   while true do
     local resp, ll = models._estep(X, gmm.log_weights, gmm.means, gmm.chol)
@@ -346,8 +357,11 @@ GMM.fit_em = doc(function(X, K, opts)
     loglik[it] = ll
     objective[it] = loglik[it] + log_prior(gmm, opts.reg_covar)
     if opts.verbose then
-      print(string.format("EM %3d  log-likelihood %.6g per point%s  %.1f s", it - 1, loglik[it],
-            it > 1 and string.format(" (%+.3g)", loglik[it] - loglik[it - 1]) or "", G.time() - t0))
+      print(string.format("EM %3d  log-likelihood %.6g per point%s%s  %.1f s", it - 1, loglik[it],
+            it > 1 and string.format(" (%+.3g)", loglik[it] - loglik[it - 1]) or "",
+            opts.reg_covar > 0 and it > 1 and
+              string.format(", objective %+.3g", objective[it] - objective[it - 1]) or "",
+            G.time() - t0))
     end
     if opts.callback then opts.callback(it - 1, gmm, loglik[it], resp, objective[it]) end
     converged = it > 1 and math.abs(objective[it] - objective[it - 1]) < opts.tol
@@ -356,11 +370,12 @@ GMM.fit_em = doc(function(X, K, opts)
   end
   return gmm, {loglik = loglik, objective = objective, iterations = #loglik - 1,
                converged = converged}
-end, "models.GMM.fit_em(X, K, [{init=\"kmeans\"|\"random\", " ..
+end, "models.GMM.fit_em(X, K, [{init=\"kmeans\"|\"random\"|GMM, " ..
   "max_iter=100, tol=1e-3, reg_covar=1e-6,\n" ..
   "  seed=0, generator=, kmeans_iter=20, callback=, verbose=false}]) -> GMM, info\n" ..
   "Expectation-maximisation from k-means (or random) " ..
-  "responsibilities. Each iteration computes\n" ..
+  "responsibilities, or from the mixture init (K\n" ..
+  "components in X's dimension, e.g. one fitted on a subset of X). Each iteration computes\n" ..
   "responsibilities in log space (E) and the weighted " ..
   "MLE (M). reg_covar keeps a component that\n" ..
   "collapses onto a flat region or a few points invertible: each M step adds lambda I to the\n" ..

@@ -202,6 +202,23 @@ describe("denoise on whole images, one Gaussian (linear filters built directly)"
     assert.is_true(maxdiff(X:reshape(-1), want) < 1e-10)
   end)
 
+  it("with remove_mean, one HQS step filters each patch less its mean, then adds it", function()
+    local sigma, lam = 0.3, 2.0
+    local X = D.epll(g1, Y, {sigma = sigma, lambda = lam, betas = {1}, clip = false,
+                             remove_mean = true})
+    local beta = 1 / sigma ^ 2
+    local P = (E:matmul(y:unsqueeze(2))):reshape(np, 9)
+    local m = P:mean(2, true)
+    local Z = (wiener(g1, P - m, 1 / beta) + m):reshape(-1)
+    local cover = E:t():matmul(G.ones(np * 9, 1, f64)):squeeze(2)
+    local want = (y * lam + E:t():matmul(Z:unsqueeze(2)):squeeze(2) * beta) / (cover * beta + lam)
+    assert.is_true(maxdiff(X:reshape(-1), want) < 1e-10)
+    -- so a constant added to the image comes out added, over the whole schedule
+    local X2 = D.epll(g1, Y + 0.25, {sigma = sigma, clip = false, remove_mean = true})
+    local X3 = D.epll(g1, Y, {sigma = sigma, clip = false, remove_mean = true})
+    assert.is_true(maxdiff(X2, X3 + 0.25) < 1e-10)
+  end)
+
   it("gradient descent reaches the minimiser of ||X - Y||^2 - lambda EPLL(X)", function()
     local lam = 3.0
     local X, hist = D.image_gd(g1, Y, {lambda = lam, steps = 5000, tol = 1e-12})

@@ -182,6 +182,23 @@ describe("exercise scripts (--smoke)", function()
     assert_figure(dir .. "/out/ps1_2_denoise/denoise.png")
   end)
 
+  it("ps1_2_denoise --paper: EPLL alone, beside scikit-image's denoisers on one image", function()
+    local out, rc, dir = run("ps1_2_denoise", "--paper")
+    assert.are.equal(0, rc, out)
+    all_unchecked(out, 2)
+    assert.is_nil(out:find("(a)", 1, true), out)                    -- no patch part, no GD
+    assert.is_nil(out:find("GD lambda", 1, true), out)
+    assert.is_truthy(out:find("first on a random 2000 of them", 1, true), out)
+    -- the fixture's entry for the 64x64 crop (tests/fixtures/denoise/skimage_baselines.json)
+    assert.is_truthy(out:find("(c) against scikit-image 0.19.3", 1, true), out)
+    local tv, nlm = number_after(out, "\n  TV %(weight [%d.]+%)%s+([%d.]+)"),
+                    number_after(out, "\n  NL%-means %(h [^)]+%)%s+([%d.]+)")
+    assert.is_true(tv > 23 and tv < 25 and nlm > 23 and nlm < 25, out)
+    local epll, over = out:match("\n  EPLL, K = 16%s+([%d.]+)%s+[%d.]+%s+([-+][%d.]+) dB over")
+    assert.is_true(math.abs(tonumber(epll) - math.max(tv, nlm) - tonumber(over)) < 0.011, out)
+    assert_figure(dir .. "/out/ps1_2_denoise/denoise.png")
+  end)
+
   it("ps1_3_checks: every derivation holds within its tolerance", function()
     local out, rc, dir = run("ps1_3_checks")
     assert.are.equal(0, rc, out)
@@ -464,6 +481,7 @@ describe("exercise scripts (--smoke)", function()
   it("reject a value of the wrong form before any work, naming the option and the form", function()
     local cases = {
       {"ps1_2_denoise", "--size=abc", "--size=abc: expected an integer"},
+      {"ps1_2_denoise", "--size", "unknown argument '--size'"},   -- bare: true/false options
       {"ps1_1efg_gmm", "--Ks=1,x", "--Ks=1,x: expected a list of numbers such as 1,4,16"},
       {"ps1_1efg_gmm", "--method=newton", "--method=newton: expected one of sgd, em"},
       {"ps1_1d_gaussian_sgd", "--lr=fast", "--lr=fast: expected a number"},
