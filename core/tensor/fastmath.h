@@ -20,6 +20,12 @@
 #define GLAB_MULTIVERSION
 #endif
 
+/* 16 floats as one GCC vector (split where the machine's vectors are
+** narrower), for sums kept in registers; glab_v16f_u loads and stores at
+** any float's alignment, from rows. */
+typedef float glab_v16f __attribute__((vector_size(16 * sizeof(float))));
+typedef float glab_v16f_u __attribute__((vector_size(16 * sizeof(float)), aligned(sizeof(float))));
+
 /* tanh for float32 as a rational function (Eigen's generic_fast_tanh_float):
 ** within 4e-7 of tanh everywhere (3 ulp), NaN propagating, and without a
 ** libm call, so the compiler vectorises a row of it (glibc's tanhf costs

@@ -60,24 +60,22 @@ void glab_gemm(glab_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k,
 ** vector types, split where the machine's are narrower), each row of B
 ** loaded once per row of C: for n = 128, k = 32 the B panel stays in L1. */
 
-#define SV 16
-typedef float sv_f __attribute__((vector_size(SV * sizeof(float))));
-typedef float sv_fu __attribute__((vector_size(SV * sizeof(float)), aligned(sizeof(float))));
+#define SV 16                                  /* floats in a glab_v16f */
 
 /* Columns [j, j + nv SV) of row cr: inlined with nv = 4, 2, 1, so that the
 ** sums stay in registers. */
 static inline __attribute__((always_inline)) void
 small_block_f32(float *restrict cr, const float *restrict ar, const float *restrict b,
                 int64_t ldb, int64_t k, int beta, int64_t j, const int nv) {
-  sv_f acc[4];
-  for (int v = 0; v < nv; v++) acc[v] = beta ? *(sv_fu *)(cr + j + v * SV) : (sv_f){0};
+  glab_v16f acc[4];
+  for (int v = 0; v < nv; v++) acc[v] = beta ? *(glab_v16f_u *)(cr + j + v * SV) : (glab_v16f){0};
   for (int64_t q = 0; q < k; q++) {
     float s = ar[q];
     const float *bq = b + q * ldb + j;
 #pragma GCC unroll 4
-    for (int v = 0; v < nv; v++) acc[v] += s * *(const sv_fu *)(bq + v * SV);
+    for (int v = 0; v < nv; v++) acc[v] += s * *(const glab_v16f_u *)(bq + v * SV);
   }
-  for (int v = 0; v < nv; v++) *(sv_fu *)(cr + j + v * SV) = acc[v];
+  for (int v = 0; v < nv; v++) *(glab_v16f_u *)(cr + j + v * SV) = acc[v];
 }
 
 GLAB_MULTIVERSION static void gemm_small_f32(int64_t m, int64_t n, int64_t k,

@@ -73,6 +73,24 @@ describe("models.RBM: energies", function()
     end
   end)
 
+  it("float32 0/1 rows (sums of W's rows) give the float64 free energy, as the GEMM's rows do", function()
+    -- nh = 100: a block of 64 columns, two of 16, four single ones; 70 rows: three blocks
+    local big = tiny(200, 100, 5)
+    local r32 = M.RBM(200, 100, {dtype = "float32"})
+    r32.W, r32.b, r32.c = big.W:float(), big.b:float(), big.c:float()
+    local V = G.rand(70, 200, {generator = G.Generator(6)}):lt(0.13):double()
+    local want = big:free_energy(V)
+    local ones = r32:free_energy(V:float()):double()             -- every row by its ones
+    local mixed = V:clone()
+    mixed[41] = G.full({200}, 0.5, F64)                          -- from row 41 on, the GEMM
+    local gemm_rows = r32:free_energy(mixed:float()):double()
+    local tol = 2e-6 * want:abs():max():item()
+    assert.is_true(maxdiff(ones, want) < tol, string.format("%.3g", maxdiff(ones, want)))
+    local keep = G.cat({G.arange(1, 41), G.arange(42, 71)}, 1)
+    assert.is_true(maxdiff(gemm_rows:index_select(1, keep), want:index_select(1, keep)) < tol)
+    assert.is_true(math.abs(gemm_rows[41] - big:free_energy(mixed:narrow(1, 41, 1))[1]) < tol)
+  end)
+
   it("free_energy stays finite and exact for inputs of size 1e4 (softplus(x) = x there)", function()
     local V = G.full({3, 8}, 1e4, F64)
     V[2] = G.full({8}, -1e4, F64)
