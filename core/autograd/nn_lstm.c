@@ -199,6 +199,9 @@ static glab_status lstm_check(const glab_var *x, const glab_var *h0, const glab_
   if (x->t.ndim != 3)
     return glab_fail(GLAB_ESHAPE, "lstm: input (%s) must be (batch, time, features)",
                      glab_shape_str(a, sizeof a, x->t.ndim, x->t.shape));
+  if (x->t.shape[1] < 1)
+    return glab_fail(GLAB_ESHAPE, "lstm: input (%s) has no time steps: the sequence must have "
+                     "at least one", glab_shape_str(a, sizeof a, x->t.ndim, x->t.shape));
   int64_t B = x->t.shape[0], I = x->t.shape[2], H = whh->t.ndim == 2 ? whh->t.shape[1] : -1;
   if (wih->t.ndim != 2 || wih->t.shape[0] != 4 * H || wih->t.shape[1] != I ||
       whh->t.shape[0] != 4 * H)

@@ -281,6 +281,8 @@ describe("modules", function()
                    H.err(nn.conv_transpose2d, G.zeros(1, 1, 3, 3), G.zeros(1, 1, 2, 2), nil, {output_padding = 1}))
     assert.matches("lstm: state h0 %(2x5%) must be", H.err(nn.lstm, G.zeros(3, 4, 1), G.zeros(2, 5),
                    G.zeros(3, 5), G.zeros(20, 1), G.zeros(20, 5)))
+    assert.matches("lstm: input %(3x0x1%) has no time steps", H.err(nn.lstm, G.zeros(3, 0, 1),
+                   G.zeros(3, 5), G.zeros(3, 5), G.zeros(20, 1), G.zeros(20, 5)))
     assert.matches("cross_entropy: target 2 is class 5, outside 1..3",
                    H.err(nn.cross_entropy, G.zeros(2, 3), {1, 5}))
     assert.matches("SGD: give a learning rate", H.err(G.optim.SGD, {G.zeros(1):requires_grad_()}))
