@@ -532,49 +532,32 @@ static int64_t draw(glab_rng *rng, const double *w, const double *cum, int64_t n
 }
 
 /* cd[j ldc + i] = |x_i - c_j|^2 for n rows x of d and the m candidates c_j:
-** the difference in the points' type, its squares summed in double in eight
-** lanes as row_sqnorms sums them, so the distances are the bits the
-** one-candidate-at-a-time pass gave. */
-GLAB_MULTIVERSION
-static void cand_dists_f32(double *cd, int64_t ldc, const float *x, const float *const *c, int m,
-                           int64_t n, int64_t d) {
-  int64_t d8 = d & ~(int64_t)7;
-  for (int64_t i = 0; i < n; i++, x += d)
-    for (int j = 0; j < m; j++) {
-      const float *cj = c[j];
-      double acc[8] = {0}, tail = 0;
-      for (int64_t e = 0; e < d8; e += 8)
-        for (int l = 0; l < 8; l++) {
-          float w = x[e + l] - cj[e + l];
-          acc[l] += (double)w * w;
-        }
-      for (int64_t e = d8; e < d; e++) {
-        float w = x[e] - cj[e];
-        tail += (double)w * w;
-      }
-      cd[j * ldc + i] = ((acc[0] + acc[4]) + (acc[1] + acc[5])) +
-                        ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail;
-    }
-}
-
-GLAB_MULTIVERSION
-static void cand_dists_f64(double *cd, int64_t ldc, const double *x, const double *const *c,
-                           int m, int64_t n, int64_t d) {
-  int64_t d8 = d & ~(int64_t)7;
-  for (int64_t i = 0; i < n; i++, x += d)
-    for (int j = 0; j < m; j++) {
-      const double *cj = c[j];
-      double acc[8] = {0}, tail = 0;
-      for (int64_t e = 0; e < d8; e += 8)
-        for (int l = 0; l < 8; l++) {
-          double w = x[e + l] - cj[e + l];
-          acc[l] += w * w;
-        }
-      for (int64_t e = d8; e < d; e++) tail += (x[e] - cj[e]) * (x[e] - cj[e]);
-      cd[j * ldc + i] = ((acc[0] + acc[4]) + (acc[1] + acc[5])) +
-                        ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail;
-    }
-}
+** the difference in the points' type T, its squares summed in double in
+** eight lanes as row_sqnorms sums them, so the distances are the bits the
+** one-candidate-at-a-time pass gave.  One body for float and double. */
+#define CAND_DISTS(name, T)                                                                   \
+  GLAB_MULTIVERSION static void name(double *cd, int64_t ldc, const T *x, const T *const *c,  \
+                                     int m, int64_t n, int64_t d) {                           \
+    int64_t d8 = d & ~(int64_t)7;                                                             \
+    for (int64_t i = 0; i < n; i++, x += d)                                                   \
+      for (int j = 0; j < m; j++) {                                                           \
+        const T *cj = c[j];                                                                   \
+        double acc[8] = {0}, tail = 0;                                                        \
+        for (int64_t e = 0; e < d8; e += 8)                                                   \
+          for (int l = 0; l < 8; l++) {                                                       \
+            T w = x[e + l] - cj[e + l];                                                       \
+            acc[l] += (double)w * w;                                                          \
+          }                                                                                   \
+        for (int64_t e = d8; e < d; e++) {                                                    \
+          T w = x[e] - cj[e];                                                                 \
+          tail += (double)w * w;                                                              \
+        }                                                                                     \
+        cd[j * ldc + i] = ((acc[0] + acc[4]) + (acc[1] + acc[5])) +                           \
+                          ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail;                     \
+      }                                                                                       \
+  }
+CAND_DISTS(cand_dists_f32, float)
+CAND_DISTS(cand_dists_f64, double)
 
 /* One round of the seeding: the distances of every point to the m candidates
 ** (cd, m x N) and, given dist (each point's distance to its nearest centre so
