@@ -1023,11 +1023,20 @@ static int v_outdir(lua_State *L) {
   return 1;
 }
 
-/* {spread =, degenerate =, same = {a, b} (1-based) or nil} of h, pushed. */
+/* {spread =, repeats =, repeated = its words, degenerate =, same = {a, b}
+** (1-based) or nil} of h, pushed. */
 static void push_health(lua_State *L, const glab_grid_health *h) {
-  lua_createtable(L, 0, 3);
+  lua_createtable(L, 0, 5);
   lua_pushnumber(L, h->spread);
   lua_setfield(L, -2, "spread");
+  lua_pushinteger(L, h->repeats);
+  lua_setfield(L, -2, "repeats");
+  if (h->repeats)
+    lua_pushfstring(L, "%d of %d images repeat an earlier one (first: %d and %d)", h->repeats,
+                    h->n, h->same_a + 1, h->same_b + 1);
+  else
+    lua_pushliteral(L, "no image repeats another");
+  lua_setfield(L, -2, "repeated");
   lua_pushboolean(L, glab_grid_degenerate(h));
   lua_setfield(L, -2, "degenerate");
   if (h->same_a >= 0) {
@@ -1128,13 +1137,13 @@ static const lg_Reg methods[] = {
    "fig:save([path]) -> path\n"
    "Write the figure as a PNG (default out/<script>/<name>.png)."},
   {"health", v_health,
-   "fig:health() -> {{panel=, title=, spread=, degenerate=, same=}, ...}\n"
+   "fig:health() -> {{panel=, title=, spread=, repeats=, repeated=, degenerate=, same=}, ...}\n"
    "For each image-grid panel: spread, the mean over "
    "pixel positions of the standard deviation across\n"
-   "its images of the intensities as shown (0 to 1), "
-   "and same, the first two identical images; a grid\n"
-   "is degenerate (flat grey tiles, chains all in one "
-   "mode) when spread < 0.05 or two are identical."},
+   "its images of the intensities as shown (0 to 1); repeats, the images identical to an\n"
+   "earlier one (repeated says so in words); same, the first such pair. A grid is degenerate (flat grey tiles, copies,\n"
+   "chains all in a few modes) when spread < 0.05 or more than an eighth of its images\n"
+   "are repeats (any repeat among up to 8)."},
   {"render", v_render,
    "fig:render() -> Tensor\n"
    "The figure's pixels as an (H, W, 4) float32 RGBA tensor in [0, 1]."},
@@ -1214,7 +1223,8 @@ static const lg_Reg functions[] = {
    "viz.degenerate(images, [{norm=\"none\"|\"global\"|\"tile\", "
    "signed=false}]) -> boolean, health\n"
    "Whether images (any shape fig:grid takes) would make a degenerate grid, by fig:health's rule\n"
-   "(spread < 0.05, or two identical images); health = {spread=, degenerate=, same={a, b}}."},
+   "(spread < 0.05, or more than an eighth of the images repeating an earlier one);\n"
+   "health = {spread=, repeats=, repeated=, degenerate=, same={a, b}}."},
   {"outdir", v_outdir, "viz.outdir() -> path\nWhere PNGs of this script go: out/<script name>."},
   {"pump", v_pump,
    "viz.pump([seconds=0])\n"

@@ -140,7 +140,7 @@ for _, r in ipairs(rbm.results) do
   if r.chains.data.degenerate or r.chains.random.degenerate then stuck[#stuck + 1] = "CD-" .. r.k end
 end
 local rbm_chains = #stuck == 0 and "every $k$'s chains still draw varied images"
-  or (table.concat(stuck, ", ") .. "'s chains have collapsed (the samples barely differ, or two are identical)")
+  or (table.concat(stuck, ", ") .. "'s chains have collapsed (the samples barely differ, or many are identical)")
 local full = G.handin.results({rbm.folder, "out/seed004_4_rbm"}, "results.json", "full")
 local rbm_full = full and string.format("In a full run (`--full`, %s, commit %s: %d training images, %d epochs) " ..
     "the test log-likelihood is %s.", full.date:sub(1, 10), full.commit, full.options.train, full.options.epochs,

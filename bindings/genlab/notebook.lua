@@ -266,14 +266,14 @@ function Recorder:note(fig)
 end
 
 -- The warnings for the degenerate image grids of fig (viz.degenerate's rule:
--- flat tiles, or identical images), one line each.
+-- flat tiles, or too many identical images), one line each.
 local function grid_flags(fig, k)
   local flags = {}
   for _, h in ipairs(fig:health()) do
     if h.degenerate then
       flags[#flags + 1] = ("figure %d, panel %d%s: degenerate image grid (%s)"):format(k, h.panel,
         h.title ~= "" and (" \"" .. h.title .. "\"") or "",
-        h.same and ("images %d and %d are identical"):format(h.same[1], h.same[2])
+        h.spread >= 0.05 and h.repeated
                or ("spread %.3f < 0.05: the tiles barely differ"):format(h.spread))
     end
   end

@@ -176,15 +176,19 @@ void glab_render_graph(glab_canvas *c, const glab_panel *p, double l, double t, 
 /* How far an image grid is from showing nothing: spread is the mean over
 ** pixel positions of the standard deviation across its images of the
 ** intensities as shown (so in [0, 1] units whatever the data's scale);
-** same_a < same_b are the first two identical images (0-based), or -1.  A
-** grid is degenerate (flat grey tiles, chains all in one mode) when spread
-** < GLAB_GRID_MIN_SPREAD or two images are identical; one image, or a panel
-** that is not a grid, is healthy by definition (spread 1). */
+** repeats counts the images identical to an earlier one, and same_a <
+** same_b are the first such pair (0-based), or -1.  A grid is degenerate
+** (flat grey tiles, copies, chains all in a few modes) when spread <
+** GLAB_GRID_MIN_SPREAD or more than an eighth of its n images are repeats
+** (any repeat among up to 8).  A sampler with sharp modes, such as a CD-1
+** RBM after 20 epochs, may put two of 64 chains in one state; that alone is
+** not a failure.  One image, or a panel that is not a grid, is healthy by
+** definition (spread 1). */
 #define GLAB_GRID_MIN_SPREAD 0.05
-typedef struct glab_grid_health { double spread; int same_a, same_b; } glab_grid_health;
+typedef struct glab_grid_health { double spread; int n, repeats, same_a, same_b; } glab_grid_health;
 void glab_grid_check(const glab_panel *p, glab_grid_health *out);
 static inline int glab_grid_degenerate(const glab_grid_health *h) {
-  return h->spread < GLAB_GRID_MIN_SPREAD || h->same_a >= 0;
+  return h->spread < GLAB_GRID_MIN_SPREAD || 8 * h->repeats > h->n;
 }
 
 /* Colour maps: gray for [0, 1]; signed for [-1, 1] with 0 exactly white;

@@ -121,6 +121,8 @@ static glab_rgba tile_pixel(const glab_panel *p, int k, int y, int x, double lo,
 
 void glab_grid_check(const glab_panel *p, glab_grid_health *out) {
   out->spread = 0;
+  out->n = p->n;
+  out->repeats = 0;
   out->same_a = out->same_b = -1;
   if (p->kind != GLAB_PANEL_GRID || p->n < 2) { out->spread = 1; return; }
   size_t per = (size_t)p->h * p->w * p->ch;
@@ -139,11 +141,11 @@ void glab_grid_check(const glab_panel *p, glab_grid_health *out) {
   }
   free(range);
   out->spread = total / (double)per;
-  for (int a = 0; a < p->n && out->same_a < 0; a++)
-    for (int b = a + 1; b < p->n; b++)
+  for (int b = 1; b < p->n; b++)
+    for (int a = 0; a < b; a++)
       if (!memcmp(p->pixels + per * a, p->pixels + per * b, per * sizeof *p->pixels)) {
-        out->same_a = a;
-        out->same_b = b;
+        if (out->same_a < 0) out->same_a = a, out->same_b = b;
+        out->repeats++;
         break;
       }
 }

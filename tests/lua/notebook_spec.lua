@@ -110,7 +110,7 @@ describe("notebook.run", function()
     local flags = r.cells[1].flags
     assert.are.equal(2, #flags, table.concat(flags, "\n"))
     assert.matches("figure 1, panel 1 \"grey\": degenerate image grid %(spread 0%.00%d < 0%.05", flags[1])
-    assert.matches("figure 1, panel 3 \"twins\": degenerate image grid %(images 1 and 3 are identical%)", flags[2])
+    assert.matches("figure 1, panel 3 \"twins\": degenerate image grid %(1 of 4 images repeat an earlier one %(first: 1 and 3%)%)", flags[2])
     local nb = {path = "x.lua", name = "x", cells = {{kind = "code", lines = {"x"}}}}
     local html = NB.html(nb, {cells = {r.cells[1]}, args = {}, time = 0, ok = true})
     assert.matches('<div class="flag">warning: figure 1, panel 1', html, 1, true)
