@@ -278,12 +278,13 @@ function C.patch_prior(K, size, Xtr, opts)
   end
   local N, warm, tol = Xtr.shape[1], opts.em_warm or 0, opts.em_tol or 1e-3
   warm = warm < N and warm or 0
-  local gmm = size == 16 and load(C.model_path("gmm_K" .. K))
+  -- ps1_1efg_gmm.lua's mixtures keep the patches' means
+  local gmm = size == 16 and not opts.remove_mean and load(C.model_path("gmm_K" .. K))
   local path = C.model_path(string.format("gmm_K%d_p%d_n%d_em%d%s%s%s", K, size, N, opts.em_iter,
                                           warm > 0 and "_w" .. warm or "",
                                           tol ~= 1e-3 and ("_tol%g"):format(tol) or "",
                                           opts.remove_mean and "_dc" or ""))
-  gmm = not opts.remove_mean and gmm or load(path)
+  gmm = gmm or load(path)
   if gmm then return gmm end
   print(string.format("K = %d: fitting by EM on %d %s patches%s (%d iterations at most), " ..
                       "saved as %s", K, N, Xtr.dtype,

@@ -58,6 +58,7 @@ for _, K in ipairs(Ks) do priors[K] = C.patch_prior(K, size, Xtr, o):to("float32
 
 local clean = C.holdout_photo(o.crop)
 local noisy = D.add_noise(clean, sigma, {seed = o.seed})
+local noisy_psnr = D.psnr(noisy, clean)
 
 local fig = G.viz.figure{title = string.format("PS1 1.2: denoising with GMM priors " ..
                                               "(%dx%d patches, sigma = 25/255)%s", size, size,
@@ -73,7 +74,7 @@ local function draw_live(X, label)
   end
   if #series > 0 then
     fig:line(series, {panel = 2, title = "PSNR while denoising", xlabel = "iteration",
-                      ylabel = "dB", hline = D.psnr(noisy, clean), hline_label = "noisy"})
+                      ylabel = "dB", hline = noisy_psnr, hline_label = "noisy"})
   end
   fig:show()
 end
@@ -121,8 +122,7 @@ if not o.paper then patches() end
 -- ---- (b) the whole image -----------------------------------------------------------------
 
 local H, W = clean.shape[1], clean.shape[2]
-print(string.format("\n(b) the held-out photo, %dx%d, noisy PSNR %.2f dB", H, W,
-                    D.psnr(noisy, clean)))
+print(string.format("\n(b) the held-out photo, %dx%d, noisy PSNR %.2f dB", H, W, noisy_psnr))
 local rows_b, finals, final_caps = {}, {noisy:clamp(0, 1)}, {"noisy"}
 local function run(K, method)
   local c = {y = {}, label = string.format("K=%d %s", K, method)}
@@ -145,7 +145,7 @@ local function run(K, method)
   io.write("\n")
   local psnr = D.psnr(X:clamp(0, 1), clean)
   rows_b[#rows_b + 1] = string.format("%4d %-18s %6d %9.2f %9.2f %9.2f", K, method,
-                                      #hist.psnr, psnr, psnr - D.psnr(noisy, clean), t)
+                                      #hist.psnr, psnr, psnr - noisy_psnr, t)
   return X, psnr
 end
 local epll_psnr = {}
@@ -166,7 +166,6 @@ for _, r in ipairs(rows_b) do print(r) end
 print("A mixture gives each patch the covariance of its kind (flat, edge, texture), so it removes")
 print("noise along the directions that kind never varies in, where one Gaussian must keep them.")
 local last = epll_psnr[#epll_psnr]
-local noisy_psnr = D.psnr(noisy, clean)
 
 -- ---- against classical denoisers ----------------------------------------------------------
 

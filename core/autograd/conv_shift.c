@@ -20,9 +20,10 @@
 
 /* A strip of S values as one of GCC's vector types (split into halves or
 ** quarters where the machine's vectors are narrower), and its unaligned
-** twin for loads at any element. */
-typedef float vf __attribute__((vector_size(S * sizeof(float))));
-typedef float vf_u __attribute__((vector_size(S * sizeof(float)), aligned(sizeof(float))));
+** twin for loads at any element: float32's are fastmath.h's. */
+_Static_assert(S == 16, "a float32 strip is one glab_v16f");
+typedef glab_v16f vf;
+typedef glab_v16f_u vf_u;
 typedef double vd __attribute__((vector_size(S * sizeof(double))));
 typedef double vd_u __attribute__((vector_size(S * sizeof(double)), aligned(sizeof(double))));
 
