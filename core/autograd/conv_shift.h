@@ -27,12 +27,18 @@ void glab_shift_conv(glab_dtype dt, void *out, int64_t ldo, const void *in, int6
                      int64_t nb, const void *wq, const int64_t *shift, int64_t nq, int64_t na,
                      int64_t len);
 
-/* The weight gradient: gw[q][a][b] += sum over u < len rounded up to
-** GLAB_SHIFT_STRIP of g[a][u] x[b][u + shift[q]] (gw laid out (q, na, nb)), for
-** planes of g ldg apart and of x ldx apart; g must be zero past len. */
-void glab_shift_wgrad(glab_dtype dt, void *gw, const void *g, int64_t ldg, const void *x,
+/* The weight gradient, in lanes: lanes[q][a][b][s] += the sum over u < len
+** rounded up to GLAB_SHIFT_STRIP, u = s modulo the strip, of
+** g[a][u] x[b][u + shift[q]], for planes of g ldg apart and of x ldx apart;
+** g must be zero past len.  The lanes (nq na nb GLAB_SHIFT_STRIP values)
+** gather any number of calls; glab_shift_fold then gives the weights. */
+void glab_shift_wgrad(glab_dtype dt, void *lanes, const void *g, int64_t ldg, const void *x,
                       int64_t ldx, int64_t na, int64_t nb, const int64_t *shift, int64_t nq,
                       int64_t len);
+
+/* dst[e] = the sum of lanes[e][0 .. GLAB_SHIFT_STRIP) for e < n (summed in
+** order, in double); dst may be lanes itself. */
+void glab_shift_fold(glab_dtype dt, void *dst, const void *lanes, int64_t n);
 
 /* n planes of (h x w) from src (contiguous) into dst: plane p's element
 ** (r, c) lands at p dps + org + r dw + c, and the rest of [0, dlen) of each

@@ -336,6 +336,8 @@ struct conv_run {
   int pool;                /* conv2d with a fused p x p pooling: p, else 0 */
   int64_t qh, qw;          /* its output planes (the forward writes them at y) */
   int32_t *qidx;           /* the argmax positions, written forward and read backward */
+  int64_t lx;              /* tiled conv_transpose2d: its planes' length, in whole strips */
+  const void *wt;          /* its weight as (C kh kw, cin), for the input gradient */
 };
 
 /* Element e of a buffer of r's dtype. */
@@ -523,6 +525,11 @@ static glab_status over_images(const conv_run *r, image_fn fn, int64_t N, int64_
 
 static void plan_free(shift_plan *p) { free(p->fwd); }
 
+/* The bytes of glab_shift_wgrad's lanes for n weights. */
+static size_t lanes_bytes(glab_dtype dt, int64_t n) {
+  return (size_t)n * GLAB_SHIFT_STRIP * glab_dtype_size(dt);
+}
+
 /* The plan of r's conv (stride 1) with weight w (O, C, kh, kw). */
 static glab_status plan_shift(shift_plan *p, const conv_run *r, const void *w) {
   const geom *g = &r->gm;
@@ -658,16 +665,17 @@ static glab_status conv2d_backward(glab_node *n, glab_tensor *gin) {
   if (glab_node_needs(n, 1)) {
     TRY(glab_tensor_new(&gin[1], dt, 4, w->shape));
     r.gw = glab_tensor_data(&gin[1]);
-    if (r.sp && !(r.gw = gwq = malloc((size_t)(r.O * r.CK) * glab_dtype_size(dt))))
+    if (r.sp && !(r.gw = gwq = malloc(lanes_bytes(dt, r.O * r.CK))))
       TRY(glab_fail(GLAB_ENOMEM, "conv2d: out of memory for the weight gradient"));
   }
   if (glab_node_needs(n, 2)) TRY(want_bias_grad(&r, &gin[2]));
   double flops = 4.0 * (double)(x->shape[0] * r.O * r.CK * r.L);
   int64_t scratch = r.sp ? r.gm.c * 2 * p.PL + r.O * p.LD : 2 * r.CK * r.L;
   TRY(over_images(&r, r.sp ? conv_bwd_shift : conv_bwd_image, x->shape[0], scratch,
-                  r.gw ? r.O * r.CK : 0, flops));
-  if (gwq) {                       /* (q, O, C) -> (O, C, kh, kw) */
+                  r.gw ? r.O * r.CK * (r.sp ? GLAB_SHIFT_STRIP : 1) : 0, flops));
+  if (gwq) {                       /* lanes (q, O, C, s) -> (q, O, C) -> (O, C, kh, kw) */
     int64_t nq = p.nq, C = r.gm.c;
+    glab_shift_fold(dt, gwq, gwq, r.O * r.CK);
     for (int64_t q = 0; q < nq; q++)
       for (int64_t oc = 0; oc < r.O * C; oc++) {
         if (dt == GLAB_F64)
@@ -758,6 +766,97 @@ static void convt_bwd_image(const conv_run *r, int64_t i, void *yi, const void *
               r->CK);
 }
 
+/* ---- conv_transpose2d with the stride equal to the kernel and no padding:
+** every input pixel owns a kh x kw tile of the output, so the columns
+** W^T x_i (one plane per (c, a, b) of the tile) go to the image by plain
+** stores, with no zeroing and no adds, and the output gradient's tiles are
+** the backward's columns.  The products are conv_shift's with the one shift
+** 0, over planes padded to whole strips (lx); the weight gradient sums into
+** per-lane partials, folded after the last image. */
+
+static const int64_t no_shift[1] = {0};
+
+static int tiled(const geom *g) {
+  return g->sh == g->kh && g->sw == g->kw && g->ph == 0 && g->pw == 0;
+}
+
+/* dst[ox sw] = src[ox] for ox < n, elements of es bytes (4 or 8). */
+static void spread_strided(size_t es, char *dst, const char *src, int64_t n, int64_t sw) {
+  if (es == 8)
+    for (int64_t ox = 0; ox < n; ox++) ((uint64_t *)dst)[ox * sw] = ((const uint64_t *)src)[ox];
+  else if (sw == 2)
+    for (int64_t ox = 0; ox < n; ox++) ((uint32_t *)dst)[2 * ox] = ((const uint32_t *)src)[ox];
+  else
+    for (int64_t ox = 0; ox < n; ox++) ((uint32_t *)dst)[ox * sw] = ((const uint32_t *)src)[ox];
+}
+
+/* Between image img (c, h, w: the output's size) and the columns, one plane
+** of lx per tile position q = (ci kh + a) kw + b, holding the ho x wo input
+** pixels: to_img stores the columns into their tiles (the margin that
+** output_padding adds, zero); otherwise the tiles are copied into the
+** columns, with zeros past ho wo.  Moves only: one function over the
+** element size. */
+static void tiles(size_t es, char *img, char *cols, int64_t lx, const geom *g, int to_img) {
+  int64_t H = g->ho, W = g->wo, wd = g->w;
+  for (int64_t ci = 0; ci < g->c; ci++) {
+    char *plane = img + (size_t)(ci * g->h * wd) * es;
+    for (int64_t a = 0; a < g->kh; a++)
+      for (int64_t b = 0; b < g->kw; b++) {
+        char *col = cols + (size_t)(((ci * g->kh + a) * g->kw + b) * lx) * es;
+        for (int64_t y = 0; y < H; y++) {
+          char *row = plane + (size_t)((y * g->kh + a) * wd + b) * es, *c = col + (size_t)(y * W) * es;
+          if (to_img) spread_strided(es, row, c, W, g->sw);
+          else copy_strided(es, c, row, 0, W, g->sw);
+        }
+        if (!to_img) memset(col + (size_t)(H * W) * es, 0, (size_t)(lx - H * W) * es);
+      }
+    if (!to_img) continue;
+    for (int64_t y = 0; y < H * g->kh; y++)      /* output_padding: columns, then rows */
+      memset(plane + (size_t)(y * wd + W * g->kw) * es, 0, (size_t)(wd - W * g->kw) * es);
+    memset(plane + (size_t)(H * g->kh * wd) * es, 0, (size_t)((g->h - H * g->kh) * wd) * es);
+  }
+}
+
+/* dst (cols x rows) = src (rows x cols) transposed. */
+static void transpose(glab_dtype dt, void *dst, const void *src, int64_t rows, int64_t cols) {
+  size_t es = glab_dtype_size(dt);
+  for (int64_t i = 0; i < rows; i++)
+    for (int64_t j = 0; j < cols; j++)
+      memcpy((char *)dst + (size_t)(j * rows + i) * es, (const char *)src + (size_t)(i * cols + j) * es,
+             es);
+}
+
+/* Image i of x in cin planes of lx (zeros past its pixels) at xp. */
+static void place_input(const conv_run *r, int64_t i, void *xp) {
+  glab_place_planes(r->dt, xp, r->lx, r->lx, 0, r->hw, at(r->x, r->dt, i * r->cin * r->hw),
+                    r->cin, 1, r->hw);
+}
+
+static void convt_fwd_tiled(const conv_run *r, int64_t i, void *y, const void *gi, void *scratch,
+                            void *gw) {
+  (void)gi, (void)gw;
+  void *xp = scratch, *cols = at(scratch, r->dt, r->cin * r->lx);
+  place_input(r, i, xp);
+  glab_shift_conv(r->dt, cols, r->lx, xp, r->lx, r->cin, r->w, no_shift, 1, r->CK, r->hw);
+  tiles(glab_dtype_size(r->dt), y, cols, r->lx, &r->gm, 1);
+}
+
+static void convt_bwd_tiled(const conv_run *r, int64_t i, void *yi, const void *gi,
+                            void *scratch, void *gw) {
+  (void)yi;
+  void *xp = scratch, *gq = at(xp, r->dt, r->cin * r->lx), *gxp = at(gq, r->dt, r->CK * r->lx);
+  tiles(glab_dtype_size(r->dt), (void *)gi, gq, r->lx, &r->gm, 0);
+  if (r->gx) {
+    glab_shift_conv(r->dt, gxp, r->lx, gq, r->lx, r->CK, r->wt, no_shift, 1, r->cin, r->hw);
+    glab_take_planes(r->dt, at(r->gx, r->dt, i * r->cin * r->hw), gxp, r->lx, 0, r->hw, r->cin,
+                     1, r->hw);
+  }
+  if (gw) {
+    place_input(r, i, xp);
+    glab_shift_wgrad(r->dt, gw, xp, r->lx, gq, r->lx, r->cin, r->CK, no_shift, 1, r->hw);
+  }
+}
+
 /* The runner's view of a transposed convolution of x (N, Cin, H, W) by w
 ** into y, whose image size fixes the geometry. */
 static conv_run transposed_run(const glab_tensor *x, const glab_tensor *w, const glab_tensor *y,
@@ -767,6 +866,7 @@ static conv_run transposed_run(const glab_tensor *x, const glab_tensor *w, const
                 .img = gm.c * gm.h * gm.w, .cin = x->shape[1], .hw = x->shape[2] * x->shape[3],
                 .x = glab_tensor_data(x), .w = glab_tensor_data(w), .oc = gm.c,
                 .ol = gm.h * gm.w, .act = o->act};
+  if (tiled(&gm)) r.lx = (r.hw + GLAB_SHIFT_STRIP - 1) / GLAB_SHIFT_STRIP * GLAB_SHIFT_STRIP;
   return r;
 }
 
@@ -776,6 +876,7 @@ static glab_status conv_transpose2d_backward(glab_node *n, glab_tensor *gin) {
   glab_conv_opts o = node_opts(n);
   glab_dtype dt = x->dtype;
   conv_run r = transposed_run(x, w, g, &o);
+  void *lanes = NULL, *wt = NULL;
   glab_status s;
   r.g = glab_tensor_data(g);
   if (o.act) r.ya = glab_tensor_data(&n->saved[2]);
@@ -786,12 +887,23 @@ static glab_status conv_transpose2d_backward(glab_node *n, glab_tensor *gin) {
   if (glab_node_needs(n, 1)) {
     TRY(glab_tensor_new(&gin[1], dt, 4, w->shape));
     r.gw = glab_tensor_data(&gin[1]);
+    if (r.lx && !(r.gw = lanes = malloc(lanes_bytes(dt, r.cin * r.CK))))
+      TRY(glab_fail(GLAB_ENOMEM, "conv_transpose2d: out of memory for the weight gradient"));
   }
   if (glab_node_needs(n, 2)) TRY(want_bias_grad(&r, &gin[2]));
+  if (r.lx && r.gx) {                         /* w as (C kh kw, cin) */
+    if (!(r.wt = wt = malloc((size_t)(r.cin * r.CK) * glab_dtype_size(dt))))
+      TRY(glab_fail(GLAB_ENOMEM, "conv_transpose2d: out of memory for the weight"));
+    transpose(dt, wt, r.w, r.cin, r.CK);
+  }
   double flops = 4.0 * (double)(x->shape[0] * r.cin * r.CK * r.hw);
-  TRY(over_images(&r, convt_bwd_image, x->shape[0], r.CK * r.hw, r.gw ? r.cin * r.CK : 0,
-                  flops));
+  int64_t gw_n = r.gw ? r.cin * r.CK * (r.lx ? GLAB_SHIFT_STRIP : 1) : 0;
+  TRY(over_images(&r, r.lx ? convt_bwd_tiled : convt_bwd_image, x->shape[0],
+                  r.lx ? (2 * r.cin + r.CK) * r.lx : r.CK * r.hw, gw_n, flops));
+  if (lanes) glab_shift_fold(dt, glab_tensor_data(&gin[1]), lanes, r.cin * r.CK);
 done:
+  free(lanes);
+  free(wt);
   return s;
 }
 
@@ -816,7 +928,8 @@ glab_status glab_nn_conv_transpose2d(glab_var *out, const glab_var *x, const gla
   conv_run r = transposed_run(&xc, &wc, &out->t, o);
   r.y = glab_tensor_data(&out->t);
   r.bias = b ? glab_tensor_data(&bc) : NULL;
-  TRY(over_images(&r, convt_fwd_image, N, r.CK * r.hw, 0,
+  TRY(over_images(&r, r.lx ? convt_fwd_tiled : convt_fwd_image, N,
+                  r.lx ? (r.cin + r.CK) * r.lx : r.CK * r.hw, 0,
                   2.0 * (double)(N * r.cin * r.CK * r.hw)));
   s = finish_conv(out, "conv_transpose2d", conv_transpose2d_backward, x, w, b, &xc, &wc, NULL,
                   o);

@@ -157,6 +157,10 @@ describe("autograd gradients match finite differences", function()
           {leaf(1, 2, 3, 3), leaf(3, 2, 2, 2), leaf(3)})
     check(function(x, w, b) return nn.conv_transpose2d(x, w, b, {stride = 2, padding = 1, output_padding = 1}) end,
           {leaf(2, 2, 3, 3), leaf(2, 3, 3, 3), leaf(3)})
+    -- stride = kernel, no padding (the tiled path): a 2x3 kernel, the margin output_padding
+    -- adds, and 5x5 = 25 input pixels (a strip of 16 and a rest)
+    check(function(x, w, b) return nn.conv_transpose2d(x, w, b, {stride = {2, 3}, output_padding = {1, 2}}) end,
+          {leaf(2, 3, 5, 5), leaf(3, 2, 2, 3), leaf(2)})
     check(function(x) return nn.max_pool2d(x, 2) end, {leaf(2, 2, 4, 5)})
     check(function(x, h, c, wi, wh, bi, bh)
       local y, hT, cT = nn.lstm(x, h, c, wi, wh, bi, bh)

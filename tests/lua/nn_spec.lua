@@ -158,6 +158,30 @@ describe("modules", function()
     assert.matches("Conv2d%(1, 8, kernel=3x3", tostring(m.enc))
   end)
 
+  it("make conv_transpose2d the adjoint of conv2d: <convT(x), y> = <x, conv2d(y)>, both paths", function()
+    -- the transposed conv is defined as conv2d's adjoint; stride = kernel without padding runs
+    -- the tiled kernels, the rest im2col + GEMM, and conv2d runs neither.  float32 agrees with
+    -- float64 to its precision.
+    G.manual_seed(13)
+    local cases = {
+      {{4, 8, 14, 14}, {8, 5, 2, 2}, {stride = 2}},                            -- seed 004's last layer
+      {{3, 6, 3, 3}, {6, 8, 2, 2}, {stride = 2, output_padding = 1}},
+      {{2, 3, 5, 7}, {3, 4, 3, 2}, {stride = {3, 2}, output_padding = {2, 1}}},
+      {{2, 3, 5, 4}, {3, 2, 3, 3}, {stride = 2, padding = 1}},                  -- im2col path
+    }
+    for _, c in ipairs(cases) do
+      local x = G.randn(table.unpack(c[1])):to("float64")
+      local w = G.randn(table.unpack(c[2])):to("float64")
+      local y64 = nn.conv_transpose2d(x, w, nil, c[3])
+      local r = G.randn(table.unpack(y64.shape)):to("float64")
+      local back = nn.conv2d(r, w, nil, {stride = c[3].stride, padding = c[3].padding})
+      local lhs, rhs = (y64 * r):sum():item(), (x * back:narrow(3, 1, x.shape[3]):narrow(4, 1, x.shape[4])):sum():item()
+      assert.is_true(math.abs(lhs - rhs) <= 1e-10 * (1 + math.abs(lhs)), string.format("%s vs %s", lhs, rhs))
+      local y32 = nn.conv_transpose2d(x:to("float32"), w:to("float32"), nil, c[3])
+      assert.is_true((y32:to("float64") - y64):abs():max():item() <= 1e-5 * (1 + y64:abs():max():item()))
+    end
+  end)
+
   it("split a batch among threads and give every image the result it gets alone (1e-12)", function()
     -- 32 images of 8x28x28: enough work for convolutions and pooling to split the batch
     local threads = G.get_num_threads()
