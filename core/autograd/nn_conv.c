@@ -790,6 +790,16 @@ static void spread_strided(size_t es, char *dst, const char *src, int64_t n, int
     for (int64_t ox = 0; ox < n; ox++) ((uint32_t *)dst)[ox * sw] = ((const uint32_t *)src)[ox];
 }
 
+/* The two columns of a tile 2 wide and their row of the image, float32:
+** the row holds c0[x], c1[x] side by side (two columns a step, not one). */
+static void pair_rows(uint32_t *restrict row, uint32_t *restrict c0, uint32_t *restrict c1,
+                      int64_t W, int to_img) {
+  if (to_img)
+    for (int64_t x = 0; x < W; x++) row[2 * x] = c0[x], row[2 * x + 1] = c1[x];
+  else
+    for (int64_t x = 0; x < W; x++) c0[x] = row[2 * x], c1[x] = row[2 * x + 1];
+}
+
 /* Between image img (c, h, w: the output's size) and the columns, one plane
 ** of lx per tile position q = (ci kh + a) kw + b, holding the ho x wo input
 ** pixels: to_img stores the columns into their tiles (the margin that
@@ -797,21 +807,23 @@ static void spread_strided(size_t es, char *dst, const char *src, int64_t n, int
 ** columns, with zeros past ho wo.  Moves only: one function over the
 ** element size. */
 static void tiles(size_t es, char *img, char *cols, int64_t lx, const geom *g, int to_img) {
-  int64_t H = g->ho, W = g->wo, wd = g->w;
+  int64_t H = g->ho, W = g->wo, wd = g->w, pairs = es == 4 && g->kw == 2;
   for (int64_t ci = 0; ci < g->c; ci++) {
     char *plane = img + (size_t)(ci * g->h * wd) * es;
     for (int64_t a = 0; a < g->kh; a++)
-      for (int64_t b = 0; b < g->kw; b++) {
+      for (int64_t b = 0; b < g->kw; b += 1 + pairs) {
         char *col = cols + (size_t)(((ci * g->kh + a) * g->kw + b) * lx) * es;
         for (int64_t y = 0; y < H; y++) {
           char *row = plane + (size_t)((y * g->kh + a) * wd + b) * es, *c = col + (size_t)(y * W) * es;
-          if (to_img) spread_strided(es, row, c, W, g->sw);
+          if (pairs) pair_rows((uint32_t *)row, (uint32_t *)c, (uint32_t *)(c + lx * 4), W, to_img);
+          else if (to_img) spread_strided(es, row, c, W, g->sw);
           else copy_strided(es, c, row, 0, W, g->sw);
         }
-        if (!to_img) memset(col + (size_t)(H * W) * es, 0, (size_t)(lx - H * W) * es);
+        for (int64_t k = 0; !to_img && k <= pairs; k++)
+          memset(col + (size_t)(k * lx + H * W) * es, 0, (size_t)(lx - H * W) * es);
       }
     if (!to_img) continue;
-    for (int64_t y = 0; y < H * g->kh; y++)      /* output_padding: columns, then rows */
+    for (int64_t y = 0; y < H * g->kh && W * g->kw < wd; y++)  /* output_padding: columns, rows */
       memset(plane + (size_t)(y * wd + W * g->kw) * es, 0, (size_t)(wd - W * g->kw) * es);
     memset(plane + (size_t)(H * g->kh * wd) * es, 0, (size_t)((g->h - H * g->kh) * wd) * es);
   }
