@@ -1040,10 +1040,46 @@ static void max_pool_f64(double *restrict y, int32_t *restrict ix, const double 
         }
 }
 
+/* The 2 x 2 windows of stride 2 over float32 planes of even width (seed
+** 004's 28 -> 14 -> 7) in two flat passes that vectorise: the larger of
+** each horizontal pair over the whole plane, then of each vertical pair of
+** those, both under pool_step's rule (a NaN wins, then the strictly
+** larger), which picks the element the scan in window order picks.  Rows of
+** 14 and 7 are too short for the row kernels' vectors. */
+#define POOL2_MAX 2048
+
+GLAB_MULTIVERSION static void pool2_f32(float *restrict y, int32_t *restrict ix,
+                                        const float *restrict x, int64_t planes, int64_t h,
+                                        int64_t ho, int64_t wo) {
+  float hv[POOL2_MAX];
+  int32_t hi[POOL2_MAX];
+  int32_t n = (int32_t)(2 * ho * wo), W = (int32_t)wo;
+  for (int64_t p = 0; p < planes; p++, x += h * 2 * wo, y += ho * wo, ix += ho * wo) {
+    for (int32_t k = 0; k < n; k++) {
+      float a = x[2 * k], b = x[2 * k + 1];
+      int32_t t = (b > a) | ((b != b) & (a == a));
+      hv[k] = t ? b : a;
+      hi[k] = 2 * k + t;
+    }
+    for (int32_t oy = 0; oy < (int32_t)ho; oy++) {
+      const float *v0 = hv + 2 * oy * W, *v1 = v0 + W;
+      const int32_t *i0 = hi + 2 * oy * W, *i1 = i0 + W;
+      for (int32_t ox = 0; ox < W; ox++) {
+        int32_t t = (v1[ox] > v0[ox]) | ((v1[ox] != v1[ox]) & (v0[ox] == v0[ox]));
+        y[oy * W + ox] = t ? v1[ox] : v0[ox];
+        ix[oy * W + ox] = t ? i1[ox] : i0[ox];
+      }
+    }
+  }
+}
+
 static void pool_planes(glab_dtype dt, void *y, int32_t *ix, const void *x, int64_t planes,
                         int64_t h, int64_t w, int64_t ho, int64_t wo, const int *k,
                         const int *st) {
   if (dt == GLAB_F64) max_pool_f64(y, ix, x, planes, h, w, ho, wo, k, st);
+  else if (k[0] == 2 && k[1] == 2 && st[0] == 2 && st[1] == 2 && w == 2 * wo &&
+           2 * ho * wo <= POOL2_MAX)
+    pool2_f32(y, ix, x, planes, h, ho, wo);
   else max_pool_f32(y, ix, x, planes, h, w, ho, wo, k, st);
 }
 

@@ -158,6 +158,49 @@ describe("modules", function()
     assert.matches("Conv2d%(1, 8, kernel=3x3", tostring(m.enc))
   end)
 
+  it("max_pool2d 2x2: a window's first NaN, else its first maximum, in window order (value and gradient)", function()
+    -- values from {0, 1, 2, NaN} make ties and NaNs in most windows; an even width runs the
+    -- two-pass float32 kernel, an odd one the row kernel, float64 its own
+    local rng = G.Generator(17)
+    for _, dt in ipairs{"float32", "float64"} do
+      for _, w in ipairs{8, 7} do
+        local N, C, H = 3, 2, 6
+        local u = G.rand(N, C, H, w, {generator = rng})
+        local v = {}
+        for i = 1, N * C * H * w do
+          local k = math.floor(u:reshape(-1)[i] * 4)
+          v[i] = k == 3 and 0 / 0 or k
+        end
+        local x = G.tensor(v):reshape(N, C, H, w):to(dt):requires_grad_()
+        local y = nn.max_pool2d(x, 2, 2)
+        y:sum():backward()
+        local at = function(n, c, r, q) return v[((n * C + c) * H + r) * w + q + 1] end
+        local hits = 0
+        for n = 0, N - 1 do
+          for c = 0, C - 1 do
+            for oy = 0, H // 2 - 1 do
+              for ox = 0, w // 2 - 1 do
+                local best, br, bq
+                for r = 2 * oy, 2 * oy + 1 do
+                  for q = 2 * ox, 2 * ox + 1 do
+                    local e = at(n, c, r, q)
+                    if best == nil or (e ~= e and best == best) or e > best then best, br, bq = e, r, q end
+                  end
+                end
+                local got = y[n + 1][c + 1][oy + 1][ox + 1]
+                assert.is_true(got == best or (got ~= got and best ~= best),
+                               string.format("%s w=%d window (%d,%d,%d,%d): %s, want %s", dt, w, n, c, oy, ox, got, best))
+                assert.are.equal(1, x.grad[n + 1][c + 1][br + 1][bq + 1])
+                hits = hits + 1
+              end
+            end
+          end
+        end
+        assert.are.equal(hits, x.grad:sum():item())             -- and nowhere else
+      end
+    end
+  end)
+
   it("make conv_transpose2d the adjoint of conv2d: <convT(x), y> = <x, conv2d(y)>, both paths", function()
     -- the transposed conv is defined as conv2d's adjoint; stride = kernel without padding runs
     -- the tiled kernels, the rest im2col + GEMM, and conv2d runs neither.  float32 agrees with
