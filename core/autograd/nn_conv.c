@@ -426,12 +426,12 @@ static void unpool_image(const conv_run *r, int64_t i, void *gi, const void *g) 
   for (int64_t p = 0; p < r->oc; p++)
     for (int64_t l = 0; l < ql; l++) {
       int64_t e = p * ql + l;
-      if (r->dt == GLAB_F64) {
+      if (r->dt == GLAB_F64) {         /* a store either way: no branch on the relu's zeros */
         double v = ((const double *)g)[e];
-        if (!r->ya || ((const double *)r->ya)[i * qn + e] > 0) ((double *)gi)[p * L + ix[e]] = v;
+        ((double *)gi)[p * L + ix[e]] = !r->ya || ((const double *)r->ya)[i * qn + e] > 0 ? v : 0;
       } else {
         float v = ((const float *)g)[e];
-        if (!r->ya || ((const float *)r->ya)[i * qn + e] > 0) ((float *)gi)[p * L + ix[e]] = v;
+        ((float *)gi)[p * L + ix[e]] = !r->ya || ((const float *)r->ya)[i * qn + e] > 0 ? v : 0;
       }
     }
 }
