@@ -1041,7 +1041,8 @@ static void max_pool_f64(double *restrict y, int32_t *restrict ix, const double 
 }
 
 /* The 2 x 2 windows of stride 2 over float32 planes of even width (seed
-** 004's 28 -> 14 -> 7) in two flat passes that vectorise: the larger of
+** 004's 28 x 28 and 14 x 14; its 7 x 7 takes the row kernel) in two flat
+** passes that vectorise: the larger of
 ** each horizontal pair over the whole plane, then of each vertical pair of
 ** those, both under pool_step's rule (a NaN wins, then the strictly
 ** larger), which picks the element the scan in window order picks.  Rows of

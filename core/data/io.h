@@ -1,7 +1,7 @@
 /*
 ** io.h -- reading and writing the file formats of the course data:
 ** IDX (MNIST, Fashion-MNIST; plain or gzip), NPY (numpy arrays), and images
-** (PNG/JPEG/... read through stb_image, PNG written through stb_image_write).
+** (PNG/JPEG/... read through stb_image, PNG written around zlib).
 **
 **     glab_tensor x = GLAB_TENSOR_EMPTY;
 **     if (glab_idx_read(&x, "data/mnist/train-images-idx3-ubyte", -1, GLAB_F32))
