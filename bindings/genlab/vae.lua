@@ -307,24 +307,29 @@ end, "vae.manifold(model, n, [{limit=2.5}]) -> (n*n, ...) images\n" ..
   "largest first), row by row: the classic picture of a 2-D latent space. nz must be 2.")
 
 vae.effect_of_nz = doc(function(results)
-  local first, last, falls = results[1], results[#results], true
-  for k = 2, #results do falls = falls and results[k].rec <= results[k - 1].rec end
+  local first, last, rise = results[1], results[#results], nil
+  for k = 2, #results do
+    if not rise and results[k].rec > results[k - 1].rec then rise = k end
+  end
   local s = string.format("from N_z = %d to %d the test reconstruction loss goes %.2f -> %.2f and the KL %.2f -> %.2f",
                           first.nz, last.nz, first.rec, last.rec, first.kl, last.kl)
-  if falls then
+  if not rise then
     return s .. ":\n" ..
       "  each wider code keeps more of an image " ..
       "(sharper reconstructions) and pays for it in KL;" ..
                         "\n  samples from N(0, I) get less typical as N_z grows, " ..
              "since q need not fill every direction of the prior."
   end
+  local a, b = results[rise - 1], results[rise]
   return s .. ":\n" ..
-    "  not falling with every step of N_z: these models are not " ..
-    "converged yet (the ranking needs more epochs, --full);" ..
-         "\n  a converged VAE reconstructs better with a wider code, paying in KL."
+    string.format("  not falling at every step of N_z: from N_z = %d to %d it goes %.2f -> %.2f, the KL %.2f -> %.2f;",
+                  a.nz, b.nz, a.rec, b.rec, a.kl, b.kl) ..
+    "\n  a VAE trained to convergence reconstructs better with a wider code, paying in KL, so the wider" ..
+    "\n  model has not got there in these epochs" ..
+    (b.kl - a.kl < 1 and " (its KL hardly grew: the extra dimensions stay close to the prior)." or ".")
 end, "vae.effect_of_nz(results) -> text\n" ..
   "The effect of N_z read from results {{nz=, rec=, kl=}, " ..
   "...} (in increasing N_z): the change of the test\n" ..
   "reconstruction loss and KL, and whether the reconstruction " ..
   "improves at every step (a converged VAE's\n" ..
-  "behaviour) or not (a model stopped early).")
+  "behaviour) or, if not, the first step where it does not and what the KL did there.")

@@ -274,3 +274,19 @@ describe("vae: checkpoints", function()
     end)
   end
 end)
+
+describe("vae.effect_of_nz", function()
+  it("reads the trend, and names the first step where the reconstruction does not fall", function()
+    local falling = G.vae.effect_of_nz{{nz = 2, rec = 30, kl = 4}, {nz = 5, rec = 22, kl = 8}, {nz = 20, rec = 17, kl = 12}}
+    assert.matches("from N_z = 2 to 20 the test reconstruction loss goes 30.00 -> 17.00 and the KL 4.00 -> 12.00", falling, 1, true)
+    assert.matches("each wider code keeps more of an image", falling, 1, true)
+    local flat = G.vae.effect_of_nz{{nz = 2, rec = 32.33, kl = 4.73}, {nz = 10, rec = 17.03, kl = 11.84},
+                                    {nz = 20, rec = 17.26, kl = 12.15}, {nz = 30, rec = 17.5, kl = 15}}
+    assert.matches("from N_z = 10 to 20 it goes 17.03 -> 17.26, the KL 11.84 -> 12.15", flat, 1, true)
+    assert.matches("its KL hardly grew: the extra dimensions stay close to the prior", flat, 1, true)
+    assert.is_nil(flat:find("each wider code", 1, true))
+    local grown = G.vae.effect_of_nz{{nz = 10, rec = 17, kl = 10}, {nz = 20, rec = 18, kl = 14}}
+    assert.matches("has not got there in these epochs.", grown, 1, true)
+    assert.is_nil(grown:find("close to the prior", 1, true))
+  end)
+end)
