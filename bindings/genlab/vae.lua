@@ -326,7 +326,8 @@ vae.effect_of_nz = doc(function(results)
                   a.nz, b.nz, a.rec, b.rec, a.kl, b.kl) ..
     "\n  a VAE trained to convergence reconstructs better with a wider code, paying in KL, so the wider" ..
     "\n  model has not got there in these epochs" ..
-    (b.kl - a.kl < 1 and " (its KL hardly grew: the extra dimensions stay close to the prior)." or ".")
+    (b.kl < a.kl and " (its KL fell too: the wider model encodes less of an image so far)."
+     or b.kl - a.kl < 1 and " (its KL hardly grew: the extra dimensions stay close to the prior)." or ".")
 end, "vae.effect_of_nz(results) -> text\n" ..
   "The effect of N_z read from results {{nz=, rec=, kl=}, " ..
   "...} (in increasing N_z): the change of the test\n" ..

@@ -285,6 +285,10 @@ describe("vae.effect_of_nz", function()
     assert.matches("from N_z = 10 to 20 it goes 17.03 -> 17.26, the KL 11.84 -> 12.15", flat, 1, true)
     assert.matches("its KL hardly grew: the extra dimensions stay close to the prior", flat, 1, true)
     assert.is_nil(flat:find("each wider code", 1, true))
+    local fell = G.vae.effect_of_nz{{nz = 10, rec = 33.02, kl = 7.01}, {nz = 20, rec = 36.87, kl = 5.71}}
+    assert.matches("the KL 7.01 -> 5.71;", fell, 1, true)
+    assert.matches("its KL fell too: the wider model encodes less of an image so far", fell, 1, true)
+    assert.is_nil(fell:find("hardly grew", 1, true))
     local grown = G.vae.effect_of_nz{{nz = 10, rec = 17, kl = 10}, {nz = 20, rec = 18, kl = 14}}
     assert.matches("has not got there in these epochs.", grown, 1, true)
     assert.is_nil(grown:find("close to the prior", 1, true))
