@@ -164,10 +164,10 @@ glab_status glab_image_write_png(const char *path, const glab_tensor *img) {
 
 /* ---- PNG writing ----------------------------------------------------------------
 ** The container by hand, the rows unfiltered and deflated by zlib at its
-** default level.  stb_image_write took 0.15 s for a 1600x1250 figure (five
-** trial filters a row and its own slow deflate) and wrote 95 KB; zlib takes
-** 0.02 s and writes 23 KB of the same pixels, so a headless run's figure
-** updates cost a seventh of what they did. */
+** default level.  stb_image_write took 0.15 s for a 1600x1250 figure of
+** plots (five trial filters a row and its own slow deflate) and wrote 95 KB;
+** zlib takes 0.02 s and writes 23 KB of the same pixels (a figure of image
+** grids: 0.20 s and 773 KB against 0.06 s and 569 KB). */
 
 static void put32(unsigned char *p, uint32_t v) {
   p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16);
