@@ -224,12 +224,11 @@ static int d_batches(lua_State *L) {
 
 /* ---- data sets --------------------------------------------------------------------- */
 
-/* x / 255, optionally thresholded at 0.5, shaped (n, 1, 28, 28) or (n, 784). */
-static void scale_images(lua_State *L, glab_tensor *raw, int binarize, int flat) {
-  glab_tensor *x = lg_push(L);
-  lg_try(L, glab_binary_scalar(x, GLAB_DIV, raw, 255.0, 0));
+/* The intensities x (n, rows, cols), optionally thresholded at 0.5, shaped
+** (n, 1, rows, cols) or (n, rows * cols). */
+static void shape_images(lua_State *L, glab_tensor *x, int binarize, int flat) {
   if (binarize) lg_try(L, glab_binary_scalar(x, GLAB_GT, x, 0.5, 0));
-  int64_t n = raw->shape[0], rows = raw->shape[1], cols = raw->shape[2];
+  int64_t n = x->shape[0], rows = x->shape[1], cols = x->shape[2];
   int64_t sh4[4] = {n, 1, rows, cols}, sh2[2] = {n, rows * cols};
   glab_tensor *v = lg_push(L);
   lg_try(L, flat ? glab_tensor_view(v, x, 2, sh2) : glab_tensor_view(v, x, 4, sh4));
@@ -251,10 +250,10 @@ static int idx_set(lua_State *L, const char *dir, const char *group, int gz) {
   const char *stem = split ? "t10k" : "train", *sfx = gz ? ".gz" : "";
   const char *img = data_file(L, lua_pushfstring(L, "%s/%s-images-idx3-ubyte%s", dir, stem, sfx), group);
   const char *lab = data_file(L, lua_pushfstring(L, "%s/%s-labels-idx1-ubyte%s", dir, stem, sfx), group);
-  glab_tensor *raw = lg_push(L);
-  lg_try(L, glab_idx_read(raw, img, limit, GLAB_F32));
-  if (raw->ndim != 3) luaL_error(L, "data: %s: expected 3 dimensions", img);
-  scale_images(L, raw, binarize, flat);
+  glab_tensor *x = lg_push(L);
+  lg_try(L, glab_idx_read_unit(x, img, limit));
+  if (x->ndim != 3) luaL_error(L, "data: %s: expected 3 dimensions", img);
+  shape_images(L, x, binarize, flat);
   lg_try(L, glab_idx_read(lg_push(L), lab, limit, GLAB_F64));
   return 2;
 }

@@ -160,6 +160,9 @@ static const Module modules[] = {
    "genlab.notebook: literate Lua notebooks (percent cells) run in one state and rendered to a\n"
    "self-contained HTML report (cmark, KaTeX) and, by headless Chromium, a PDF."},
   {"notebook", NULL, LUA_IN(notebook, ipynb), NULL},
+  {"jobs", lg_open_jobs, LUA(jobs),
+   "genlab.jobs: independent tasks (the models of a sweep) run side by side in genlab processes,\n"
+   "each on its share of the cores, with messages and results passed back as Lua values."},
   {NULL, NULL, LUA(repr), NULL},
 };
 

@@ -25,6 +25,7 @@ void lg_open_nn(lua_State *L);           /* lnn.c: genlab.nn */
 void lg_open_optim(lua_State *L);        /* loptim.c: genlab.optim */
 void lg_open_models(lua_State *L);       /* lmodels.c: genlab.models */
 void lg_open_notebook(lua_State *L);     /* lnotebook.c: genlab.notebook */
+void lg_open_jobs(lua_State *L);         /* ljobs.c: genlab.jobs */
 
 int luaopen_genlab(lua_State *L);
 

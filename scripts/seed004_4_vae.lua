@@ -56,30 +56,39 @@ end
 
 local function epochs(kind) return kind == "mlp" and o.epochs or o.cnn_epochs end
 
+-- The models of one kind, one per N_z, trained side by side (genlab.jobs: a process per core);
+-- each epoch's line and samples arrive here as the models train.
 local function run_model(kind)
   local title = kind == "mlp" and "VAE1 (MLP, hidden 500)" or "VAE2 (CNN, Tables 1-2)"
   local file = kind == "mlp" and "model_vae" or "model_vae2"
   local fig = G.viz.figure{title = "Seed 004: " .. title .. " on MNIST", rows = 3, cols = 4, width = 1600,
                            height = 1250, name = "vae_" .. kind}
-  local curves, recs, results = {}, {}, {}
-  print(string.format("\n%s", title))
+  local curves, recs, results, tasks = {}, {}, {}, {}
+  print(string.format("\n%s: %d models, %d at a time", title, #nzs, G.jobs.workers(#nzs)))
   for k, nz in ipairs(nzs) do
-    local m = (kind == "mlp" and V.MLP or V.CNN){nz = nz, seed = o.seed}
-    local gs, samples = G.Generator(o.seed), nil
-    local h = V.fit(m, Xtr, Xte, {epochs = epochs(kind), batch = o.batch, lr = o.lr, seed = o.seed, on_epoch = function(e, h)
-      print(string.format("  N_z = %2d  epoch %2d: train -ELBO %8.3f   " ..
-        "test reconstruction %8.3f   KL %6.3f   %.2f s",
-                          nz, e, h.train[e], h.rec[e], h.kl[e], h.secs[e]))
-      gs:seed(o.seed)                                       -- the same z every epoch: watch one set of samples
-      samples = m:sample(64, {generator = gs})
-      fig:grid(samples, {panel = k, rows = 8, cols = 8, norm = "none",
-                         title = string.format("N_z = %d: 64 samples, epoch %d", nz, e)})
+    tasks[k] = {fn = "genlab.vae.fit_job", label = string.format("%s N_z = %d", title, nz),
+                arg = {kind = kind, nz = nz, epochs = epochs(kind), batch = o.batch, lr = o.lr, seed = o.seed,
+                       train = o.train, test = o.test}}
+  end
+  local samples = {}
+  local done = G.jobs.run(tasks, {on_message = function(k, e)
+    local nz = nzs[k]
+    print(string.format("  N_z = %2d  epoch %2d: train -ELBO %8.3f   " ..
+      "test reconstruction %8.3f   KL %6.3f   %.2f s", nz, e.epoch, e.train, e.rec, e.kl, e.secs))
+    samples[k] = e.samples
+    if k <= 4 then
+      fig:grid(e.samples, {panel = k, rows = 8, cols = 8, norm = "none",
+                           title = string.format("N_z = %d: 64 samples, epoch %d", nz, e.epoch)})
       fig:show()
-    end})
+    end
+  end})
+  for k, nz in ipairs(nzs) do
+    local h, m = done[k].history, (kind == "mlp" and V.MLP or V.CNN){nz = nz, seed = o.seed}
+    m:load_state_dict(done[k].state)
     local secs = 0
     for _, s in ipairs(h.secs) do secs = secs + s end
     results[k] = {nz = nz, rec = h.rec[#h.rec], neg_elbo = h.neg_elbo[#h.neg_elbo], kl = h.kl[#h.kl],
-                  secs = secs / #h.secs, params = m:num_parameters(), samples = samples}
+                  secs = secs / #h.secs, params = m:num_parameters(), samples = samples[k]}
     curves[#curves + 1] = {y = G.tensor(h.train), label = "N_z = " .. nz}
     recs[#recs + 1] = {y = G.tensor(h.rec), label = "N_z = " .. nz}
     if k <= 4 then

@@ -281,6 +281,29 @@ end, "vae.fit(model, Xtrain, Xtest, [{epochs=1, batch=128, lr=1e-3, " ..
   "per-epoch lists train (-ELBO), rec (test reconstruction " ..
   "loss), kl, neg_elbo (test) and secs (training time).")
 
+vae.fit_job = doc(function(arg, send)
+  local o = lib.options(arg, {kind = "mlp", nz = 20, epochs = 1, batch = 128, lr = 1e-3, seed = 2025,
+                              train = 60000, test = 10000, samples = 64}, "vae.fit_job")
+  if o.kind ~= "mlp" and o.kind ~= "cnn" then raise("vae.fit_job: kind must be \"mlp\" or \"cnn\", got " .. tostring(o.kind)) end
+  local Xtr = G.data.mnist{flat = true, limit = o.train}
+  local Xte = G.data.mnist{flat = true, split = "test", limit = o.test}
+  local m = (o.kind == "mlp" and vae.MLP or vae.CNN){nz = o.nz, seed = o.seed}
+  local gs = G.Generator(o.seed)
+  local h = vae.fit(m, Xtr, Xte, {epochs = o.epochs, batch = o.batch, lr = o.lr, seed = o.seed,
+                                  on_epoch = function(e, h)
+    gs:seed(o.seed)                                       -- the same z every epoch: one set of samples
+    send{epoch = e, train = h.train[e], rec = h.rec[e], kl = h.kl[e], neg_elbo = h.neg_elbo[e],
+         secs = h.secs[e], samples = o.samples > 0 and m:sample(o.samples, {generator = gs}) or nil}
+  end})
+  return {history = h, state = m:state_dict(), n_train = Xtr.shape[1]}
+end, "vae.fit_job({kind=\"mlp\"|\"cnn\", nz=20, epochs=1, batch=128, lr=1e-3, seed=2025, " ..
+  "train=60000, test=10000,\nsamples=64}, send) -> {history, state, n_train}\n" ..
+  "One model of a sweep as a genlab.jobs task: the first train and test images of MNIST, the model\n" ..
+  "(vae.MLP or vae.CNN, initialised from seed) trained by vae.fit; after each epoch send{epoch,\n" ..
+  "train, rec, kl, neg_elbo, secs, samples} (samples: decoded from the same z every epoch, drawn\n" ..
+  "with a generator seeded with seed). Returns fit's history, the trained state_dict and the\n" ..
+  "number of training images.")
+
 vae.means = doc(function(model, X, opts)
   local parts = {}
   in_blocks(X, opts and opts.batch or 1000, function(x) parts[#parts + 1] = (model:encode(x)) end)

@@ -291,13 +291,16 @@ static glab_status finish_conv(glab_var *out, const char *name, glab_backward_fn
 
 /* ---- the image runner ------------------------------------------------------------------------
 ** Both convolutions and their backwards are one small function per image.
-** The runner splits the batch into contiguous runs, one per thread, each
-** with its own scratch (column or padded-plane buffers) and, when a weight
-** gradient is summed over the images, its own partial sum, added into gw at
-** the end.  A small batch runs on the calling thread alone.  The runner
-** also finishes each output image while it is in cache (bias, then the
-** fused activation), and in a backward hands each function its image's
-** output gradient gi, already through the activation's derivative. */
+** The runner cuts the batch into at most RUN_PARTS contiguous parts, fixed
+** by the batch size alone, and the threads take whole parts, each thread
+** with its own scratch (column or padded-plane buffers).  When a weight
+** gradient is summed over the images, every part has its own partial sum,
+** and the parts are added in their order at the end: the sum, and so every
+** number a seed gives, does not depend on the thread count.  A small batch
+** runs on the calling thread alone.  The runner also finishes each output
+** image while it is in cache (bias, then the fused activation), and in a
+** backward hands each function its image's output gradient gi, already
+** through the activation's derivative. */
 
 typedef struct conv_run conv_run;
 typedef void (*image_fn)(const conv_run *r, int64_t i, void *yi, const void *gi, void *scratch,
@@ -345,18 +348,25 @@ static void *at(const void *p, glab_dtype dt, int64_t e) {
   return (char *)p + e * (int64_t)glab_dtype_size(dt);
 }
 
+/* The parts a batch's weight gradient is summed in (and the most threads a
+** conv runs on). */
+#define RUN_PARTS 8
+
 typedef struct {
   const conv_run *r;
   image_fn fn;
   int64_t N, scratch_n;    /* images; scratch elements per thread */
-  char *scratch;           /* per thread: scratch, gw's partial, then gi's buffer */
+  int parts;               /* the batch's parts: min(N, RUN_PARTS) */
+  char *scratch;           /* per thread: scratch, then gi's buffer */
   size_t per;              /* bytes of one thread's share */
+  char *gws;               /* gw's partials of parts 1.. (part 0 sums into gw) */
   int64_t gw_n;            /* elements of gw, 0 when none */
-  double *gb;              /* per thread: oc sums for the bias gradient */
+  double *gb;              /* per part: oc sums for the bias gradient */
 } run_job;
 
-static void *partial(const run_job *j, int t) {
-  return j->scratch + (size_t)t * j->per + (size_t)j->scratch_n * glab_dtype_size(j->r->dt);
+static void *partial(const run_job *j, int part) {
+  return part ? j->gws + (size_t)(part - 1) * (size_t)j->gw_n * glab_dtype_size(j->r->dt)
+              : j->r->gw;
 }
 
 /* acc[c] += the sum of plane c, for the C planes of l elements at g: eight
@@ -436,14 +446,12 @@ static void unpool_image(const conv_run *r, int64_t i, void *gi, const void *g) 
     }
 }
 
-static void run_images(void *arg, int t, int nt) {
-  run_job *j = arg;
+/* Images a..b-1 of one part, with weight-gradient partial gw and bias sums gb. */
+static void run_part(const run_job *j, char *own, int64_t a, int64_t b, void *gw, double *gb) {
   const conv_run *r = j->r;
-  char *own = j->scratch + (size_t)t * j->per;
-  void *gw = j->gw_n ? (t ? partial(j, t) : r->gw) : NULL;
-  void *buf = at(own, r->dt, j->scratch_n + j->gw_n);     /* one output image */
+  void *buf = at(own, r->dt, j->scratch_n);               /* one output image */
   int64_t out_n = r->oc * r->ol, g_n = r->pool ? r->oc * r->qh * r->qw : out_n;
-  for (int64_t i = j->N * t / nt, e = j->N * (t + 1) / nt; i < e; i++) {
+  for (int64_t i = a; i < b; i++) {
     if (!r->g) {                                          /* forward */
       void *yi = r->pool ? buf : at(r->y, r->dt, i * out_n);
       j->fn(r, i, yi, NULL, own, gw);
@@ -461,8 +469,16 @@ static void run_images(void *arg, int t, int nt) {
     }
     j->fn(r, i, NULL, gi, own, gw);
     if (r->gb)                     /* image i's output gradient, still in cache */
-      add_plane_sums(r->dt, j->gb + t * r->oc, gi, r->oc, r->ol);
+      add_plane_sums(r->dt, gb, gi, r->oc, r->ol);
   }
+}
+
+static void run_images(void *arg, int t, int nt) {
+  run_job *j = arg;
+  char *own = j->scratch + (size_t)t * j->per;
+  for (int p = j->parts * t / nt, e = j->parts * (t + 1) / nt; p < e; p++)
+    run_part(j, own, j->N * p / j->parts, j->N * (p + 1) / j->parts,
+             j->gw_n ? partial(j, p) : NULL, j->gb ? j->gb + p * j->r->oc : NULL);
 }
 
 /* Allocate the bias gradient gb (oc) and have over_images fill it with the
@@ -484,24 +500,26 @@ static glab_status want_bias_grad(conv_run *r, glab_tensor *gb) {
 ** flops: the whole batch's, to pick the threads. */
 static glab_status over_images(const conv_run *r, image_fn fn, int64_t N, int64_t scratch_n,
                                int64_t gw_n, double flops) {
-  int nt = glab_get_num_threads();
-  if (nt > N) nt = (int)N;
+  int parts = N < RUN_PARTS ? (int)N : RUN_PARTS, nt = glab_get_num_threads();
+  if (nt > parts) nt = parts;
   if (flops < CONV_SPLIT || nt < 1) nt = 1;
   size_t es = glab_dtype_size(r->dt), gi_n = r->ya || r->pool ? (size_t)(r->oc * r->ol) : 0;
-  run_job j = {r, fn, N, scratch_n, NULL, ((size_t)scratch_n + (size_t)gw_n + gi_n) * es, gw_n,
+  run_job j = {r, fn, N, scratch_n, parts, NULL, ((size_t)scratch_n + gi_n) * es, NULL, gw_n,
                NULL};
   j.scratch = malloc(j.per * (size_t)nt);
-  if (r->gb) j.gb = calloc((size_t)nt * r->oc, sizeof *j.gb);
-  if (!j.scratch || (r->gb && !j.gb)) {
+  if (gw_n && parts > 1) j.gws = malloc((size_t)(parts - 1) * (size_t)gw_n * es);
+  if (r->gb) j.gb = calloc((size_t)parts * r->oc, sizeof *j.gb);
+  if (!j.scratch || (gw_n && parts > 1 && !j.gws) || (r->gb && !j.gb)) {
     free(j.scratch);
+    free(j.gws);
+    free(j.gb);
     return glab_fail(GLAB_ENOMEM, "conv: out of memory for scratch buffers");
   }
-  for (int t = 0; t < nt && gw_n; t++)
-    memset(t ? partial(&j, t) : r->gw, 0, (size_t)gw_n * es);
+  for (int p = 0; p < parts && gw_n; p++) memset(partial(&j, p), 0, (size_t)gw_n * es);
   if (nt == 1) run_images(&j, 0, 1);
   else glab_parallel(nt, run_images, &j);
-  for (int t = 1; t < nt && gw_n; t++) {
-    const void *part = partial(&j, t);
+  for (int p = 1; p < parts && gw_n; p++) {
+    const void *part = partial(&j, p);
     if (r->dt == GLAB_F64)
       for (int64_t e = 0; e < gw_n; e++) ((double *)r->gw)[e] += ((const double *)part)[e];
     else
@@ -509,11 +527,12 @@ static glab_status over_images(const conv_run *r, image_fn fn, int64_t N, int64_
   }
   for (int64_t c = 0; r->gb && c < r->oc; c++) {
     double sum = 0;
-    for (int t = 0; t < nt; t++) sum += j.gb[t * r->oc + c];
+    for (int p = 0; p < parts; p++) sum += j.gb[p * r->oc + c];
     if (r->dt == GLAB_F64) ((double *)r->gb)[c] = sum;
     else ((float *)r->gb)[c] = (float)sum;
   }
   free(j.scratch);
+  free(j.gws);
   free(j.gb);
   return GLAB_OK;
 }

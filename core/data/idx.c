@@ -141,8 +141,12 @@ static glab_status read_header(source *src, const idx_type **type, int *ndim, in
   return GLAB_OK;
 }
 
-static glab_status read_elements(source *src, glab_tensor *t, const idx_type *type) {
+/* The elements into t; unit: bytes as float32 b / 255, from a table of the
+** 256 quotients (the same numbers as dividing, at a fraction of the cost). */
+static glab_status read_elements(source *src, glab_tensor *t, const idx_type *type, int unit) {
   int64_t n = glab_tensor_numel(t), chunk = 1 << 16, done = 0;
+  float lut[256];
+  for (int b = 0; b < 256; b++) lut[b] = unit ? (float)b / 255.0f : (float)b;
   unsigned char *buf = malloc((size_t)(chunk * type->size));
   if (!buf) return glab_fail(GLAB_ENOMEM, "idx: out of memory");
   glab_status s = GLAB_OK;
@@ -151,7 +155,7 @@ static glab_status read_elements(source *src, glab_tensor *t, const idx_type *ty
     s = read_exact(src, buf, (size_t)(k * type->size), "the data");
     if (s == GLAB_OK && type->code == 0x08 && t->dtype == GLAB_F32) {
       float *o = (float *)glab_tensor_data(t) + done;       /* MNIST's case */
-      for (int64_t i = 0; i < k; i++) o[i] = (float)buf[i];
+      for (int64_t i = 0; i < k; i++) o[i] = lut[buf[i]];
     } else {
       for (int64_t i = 0; s == GLAB_OK && i < k; i++) {
         double v = element(buf + i * type->size, type);
@@ -165,8 +169,8 @@ static glab_status read_elements(source *src, glab_tensor *t, const idx_type *ty
   return s;
 }
 
-glab_status glab_idx_read(glab_tensor *out, const char *path, int64_t limit,
-                          glab_dtype dt) {
+static glab_status read_idx(glab_tensor *out, const char *path, int64_t limit, glab_dtype dt,
+                            int unit) {
   source src = {NULL, path, 0};
   glab_status s = uncompressed_size(&src.avail, path);
   if (s != GLAB_OK) return s;
@@ -179,12 +183,23 @@ glab_status glab_idx_read(glab_tensor *out, const char *path, int64_t limit,
   s = read_header(&src, &type, &ndim, shape);
   if (s == GLAB_OK && limit >= 0 && limit < shape[0]) shape[0] = limit;
   if (s == GLAB_OK) s = glab_tensor_new(&t, dt, ndim, shape);
-  if (s == GLAB_OK) s = read_elements(&src, &t, type);
+  if (s == GLAB_OK && unit && type->code != 0x08)
+    s = glab_fail(GLAB_EFORMAT, "idx: %s holds %s, not the unsigned bytes of an image", path,
+                  type->name);
+  if (s == GLAB_OK) s = read_elements(&src, &t, type, unit);
   if (s == GLAB_OK) s = check_to_end(&src);
   gzclose(src.gz);
   if (s == GLAB_OK) *out = t;
   else glab_tensor_free(&t);
   return s;
+}
+
+glab_status glab_idx_read(glab_tensor *out, const char *path, int64_t limit, glab_dtype dt) {
+  return read_idx(out, path, limit, dt, 0);
+}
+
+glab_status glab_idx_read_unit(glab_tensor *out, const char *path, int64_t limit) {
+  return read_idx(out, path, limit, GLAB_F32, 1);
 }
 
 glab_status glab_idx_write_u8(const char *path, const glab_tensor *t) {

@@ -26,6 +26,8 @@
 ** (bytes 0..255, not scaled), converted to dt.  gzip is detected by magic. */
 glab_status glab_idx_read(glab_tensor *out, const char *path, int64_t limit,
                           glab_dtype dt);
+/* The same for a file of unsigned bytes (else an error), as float32 intensities b / 255. */
+glab_status glab_idx_read_unit(glab_tensor *out, const char *path, int64_t limit);
 /* Write t as an IDX file of unsigned bytes (values rounded, clamped to
 ** 0..255) -- the format's common case, used by tests and tools. */
 glab_status glab_idx_write_u8(const char *path, const glab_tensor *t);

@@ -44,6 +44,12 @@ static void test_idx(void) {
   OK(glab_idx_read(&b, tmp("x.idx"), -1, GLAB_F32) == GLAB_OK && b.ndim == 3 && b.shape[2] == 4,
      "read it back with its shape");
   NEAR(max_diff(&b, &v), 0, 0, "same values");
+  glab_tensor u = GLAB_TENSOR_EMPTY;         /* intensities: every byte b as (float)b / 255 */
+  OK(glab_idx_read_unit(&u, tmp("x.idx"), -1) == GLAB_OK && u.dtype == GLAB_F32, "read as intensities");
+  int exact = 1;
+  for (int64_t i = 0; i < 60; i++) exact &= ((float *)glab_tensor_data(&u))[i] == (float)i / 255.0f;
+  OK(exact, "each is the byte divided by 255, as float32 division gives it");
+  glab_tensor_free(&u);
   glab_tensor l = GLAB_TENSOR_EMPTY;
   glab_idx_read(&l, tmp("x.idx"), 2, GLAB_F64);
   OK(l.shape[0] == 2 && l.dtype == GLAB_F64, "limit keeps the first 2 items");
@@ -64,6 +70,8 @@ static void test_idx(void) {
   glab_idx_read(&t, tmp("i.idx"), -1, GLAB_F64);
   NEAR(glab_tensor_flat_get(&t, 0), -2, 0, "big-endian int32 -2");
   NEAR(glab_tensor_flat_get(&t, 1), 65536, 0, "big-endian int32 65536");
+  OK(glab_idx_read_unit(&u, tmp("i.idx"), -1) == GLAB_EFORMAT && strstr(glab_errmsg(), "i.idx"),
+     "int32 values are not intensities: %s", glab_errmsg());
   glab_tensor e = GLAB_TENSOR_EMPTY;
   OK(glab_idx_read(&e, tmp("missing.idx"), -1, GLAB_F32) == GLAB_EIO, "a missing file is an i/o error");
   OK(strstr(glab_errmsg(), "missing.idx") != NULL, "naming the file: %s", glab_errmsg());

@@ -256,6 +256,29 @@ describe("modules", function()
     G.set_num_threads(threads)
   end)
 
+  it("sum a batch's weight gradients to the same bits on one thread as on two", function()
+    -- float32, 128 images: the sums over the batch are cut into fixed parts, not per thread
+    local threads = G.get_num_threads()
+    G.manual_seed(9)
+    for _, m in ipairs{nn.Conv2d(8, 8, 3, {padding = 1}), nn.ConvTranspose2d(8, 8, 2, {stride = 2}),
+                       nn.Conv2d(8, 4, 3, {stride = 2})} do
+      local x = G.randn(128, 8, 14, 14)
+      local R = G.randn_like(m(x))
+      local grads = {}
+      for _, t in ipairs{1, 2} do
+        G.set_num_threads(t)
+        m:zero_grad()
+        ;(m(x) * R):sum():backward()
+        grads[t] = {}
+        for k, p in ipairs(m:parameters()) do grads[t][k] = p.grad:clone() end
+      end
+      for k = 1, #grads[1] do
+        assert.are.equal(0, (grads[1][k] - grads[2][k]):abs():max():item(), tostring(m) .. " parameter " .. k)
+      end
+    end
+    G.set_num_threads(threads)
+  end)
+
   it("run a stride-1 conv in float32 as in float64 (1e-5), outputs in blocks of 8 and a rest", function()
     G.manual_seed(6)
     local x, w, b = G.randn(3, 3, 9, 7, {dtype = "float64"}), G.randn(11, 3, 3, 2, {dtype = "float64"}), G.randn(11, {dtype = "float64"})
