@@ -9,6 +9,11 @@
 **
 ** A Job userdata that is collected, or closed, kills its process if it still
 ** runs and reaps it: an error in the parent leaves no process behind.
+**
+** When the last tasks run and a core falls idle, the parent offers a
+** running child more threads with SIGUSR1 and the count as the signal's
+** value (sigqueue).  The child starts with SIGUSR1 blocked, so an offer
+** that comes before its handler is in place waits instead of killing it.
 */
 #include <dirent.h>
 #include <errno.h>
@@ -16,6 +21,7 @@
 #include <stdio.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -95,11 +101,19 @@ static int j_spawn(lua_State *L) {
   int p[2];
   if (pipe2(p, O_CLOEXEC) != 0) return luaL_error(L, "jobs: cannot make a pipe: %s", strerror(errno));
   posix_spawn_file_actions_t fa;
+  posix_spawnattr_t at;
+  sigset_t usr1;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  posix_spawnattr_init(&at);
+  posix_spawnattr_setsigmask(&at, &usr1);
+  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK);
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-  int e = posix_spawn(&j->pid, "/proc/self/exe", &fa, NULL, argv, env);
+  int e = posix_spawn(&j->pid, "/proc/self/exe", &fa, &at, argv, env);
   posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&at);
   close(p[1]);
   if (e != 0) {
     close(p[0]);
@@ -156,6 +170,36 @@ static int j_kill(lua_State *L) {
   return 0;
 }
 
+/* job:offer(n): let the child use n threads from its next operation on. */
+static int j_offer(lua_State *L) {
+  Job *j = check_job(L, 1);
+  lua_Integer n = luaL_checkinteger(L, 2);
+  if (n < 1 || n > 4096) luaL_argerror(L, 2, "a thread count from 1 to 4096");
+  if (j->pid) sigqueue(j->pid, SIGUSR1, (union sigval){.sival_int = (int)n});
+  return 0;
+}
+
+static void on_offer(int sig, siginfo_t *si, void *ctx) {
+  (void)sig, (void)ctx;
+  if (si->si_value.sival_int > 0) glab_offer_threads(si->si_value.sival_int);
+}
+
+/* jobs._listen(): in a child, take the parent's offers of threads. */
+static int j_listen(lua_State *L) {
+  (void)L;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_offer;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGUSR1, &sa, NULL);
+  sigset_t usr1;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  pthread_sigmask(SIG_UNBLOCK, &usr1, NULL);
+  return 0;
+}
+
 /* jobs._poll(list, seconds): sleep until one of the jobs' outputs has bytes
 ** or has ended, or for seconds. */
 static int j_poll(lua_State *L) {
@@ -202,7 +246,7 @@ static int j_remove(lua_State *L) {
 }
 
 static const luaL_Reg job_methods[] = {
-  {"read", j_read}, {"wait", j_wait}, {"kill", j_kill}, {NULL, NULL}
+  {"read", j_read}, {"wait", j_wait}, {"kill", j_kill}, {"offer", j_offer}, {NULL, NULL}
 };
 
 static const lg_Reg functions[] = {
@@ -213,6 +257,9 @@ static const lg_Reg functions[] = {
   {"_poll", j_poll,
    "jobs._poll(jobs, seconds)\nSleep until one of the Jobs has output or has ended, or for "
    "seconds. Internal."},
+  {"_listen", j_listen,
+   "jobs._listen()\nIn a task's process: take the parent's offers of more threads (SIGUSR1). "
+   "Internal."},
   {"_tempdir", j_tempdir,
    "jobs._tempdir() -> path\nA new private folder under $TMPDIR or /tmp (mkdtemp). Internal."},
   {"_remove", j_remove,

@@ -53,78 +53,54 @@ local n = #ks
 local cols = n + 1
 local fig = G.viz.figure{title = "Seed 004: RBM (784 x " .. o.hidden .. ") on binary MNIST by CD-k", rows = 3, cols = cols,
                          width = 450 * cols, height = 1400, name = "rbm"}
-local starts = Xte:narrow(1, 1, math.min(64, Xte.shape[1]))
-local noise = G.rand(starts.shape[1], 784, {generator = G.Generator(o.seed)}):lt(Xtr:mean(1)):to("float32")
-
--- The same 64 chains every time (one generator seed), so the live panels
--- show the model changing, not the draw.  Returns how far each set of
--- chains is from degenerate (viz.degenerate: flat, or in one mode).
-local function samples(rbm, k, i, when)
-  local health, imgs = {}, {}
-  for row, init in ipairs{starts, noise} do
-    imgs[row] = rbm:sample(starts.shape[1], {steps = o.steps, init = init, generator = G.Generator(o.seed)})
-    fig:grid(imgs[row], {panel = (row - 1) * cols + i, rows = 8, cols = 8, norm = "none",
-                         title = string.format("CD-%d, %s: %d Gibbs steps from %s", k, when, o.steps,
-                                               row == 1 and "test images" or "random pixels")})
-    health[row] = select(2, G.viz.degenerate(imgs[row]))
+-- The two sets of chains of one k's latest epoch (models.RBM.fit_job draws them) in its panels.
+local function draw_chains(k, i, when, chains)
+  for row, which in ipairs{"data", "random"} do
+    fig:grid(chains[which], {panel = (row - 1) * cols + i, rows = 8, cols = 8, norm = "none",
+                             title = string.format("CD-%d, %s: %d Gibbs steps from %s", k, when, o.steps,
+                                                   row == 1 and "test images" or "random pixels")})
   end
-  return {data = health[1], random = health[2], images = {data = imgs[1], random = imgs[2]}}
 end
 
-local function filters(rbm, k, panel)
-  fig:grid(rbm.W:t(), {panel = panel, rows = 8, cols = rbm.nh // 8, norm = "tile", signed = true,
-                       title = string.format("CD-%d: the %d hidden units' weights", k, rbm.nh)})
+local function filters(Wt, k, panel)
+  fig:grid(Wt, {panel = panel, rows = 8, cols = Wt.shape[1] // 8, norm = "tile", signed = true,
+                title = string.format("CD-%d: the %d hidden units' weights", k, Wt.shape[1])})
 end
 
 local curves_te, curves_rec, results = {}, {}, {}
-local function draw_curves()
-  fig:line(curves_te, {panel = cols, title = "mean free energy of the test images", xlabel = "epoch", ylabel = "F(v)"})
-  fig:line(curves_rec, {panel = 2 * cols, title = "one-step reconstruction error", xlabel = "epoch",
+local function draw_curves()                   -- the k that have reported, in the order of ks
+  local te, rec = {}, {}
+  for i = 1, n do
+    if curves_te[i] then te[#te + 1], rec[#rec + 1] = curves_te[i], curves_rec[i] end
+  end
+  if #te == 0 then return end
+  fig:line(te, {panel = cols, title = "mean free energy of the test images", xlabel = "epoch", ylabel = "F(v)"})
+  fig:line(rec, {panel = 2 * cols, title = "one-step reconstruction error", xlabel = "epoch",
                         ylabel = "sum of squares per image"})
 end
 
-local function train(i, k)
+-- One k's result, from its task's: the RBM, its numbers, its checkpoint and its last chains.
+local function result(k, r, chains)
   local rbm = G.models.RBM(784, o.hidden, {seed = o.seed})
-  local chains
-  local live = not G.viz.headless()
-  local h = rbm:fit(Xtr, {k = k, epochs = o.epochs, batch = o.batch, lr = o.lr, momentum = o.momentum,
-                          persistent = o.persistent, test = Xte,
-    on_batch = function(b, nb, rec)
-      if b % 50 == 0 or b == nb then
-        io.write(string.format("\r  CD-%-2d batch %4d/%d: reconstruction error %7.3f ", k, b, nb, rec))
-        io.flush()
-        if live and b % 200 == 0 then filters(rbm, k, 2 * cols + i) fig:show() end
-      end
-    end,
-    on_epoch = function(e, hist)
-      print(string.format("\r  CD-%-2d epoch %2d: free energy train %9.3f " ..
-        " test %9.3f   reconstruction %7.3f   %.2f s",
-                          k, e, hist.train_fe[e], hist.test_fe[e], hist.recon[e], hist.secs[e]))
-      chains = samples(rbm, k, i, "epoch " .. e)
-      filters(rbm, k, 2 * cols + i)
-      curves_te[i] = {y = G.tensor(hist.test_fe), label = "CD-" .. k}
-      curves_rec[i] = {y = G.tensor(hist.recon), label = "CD-" .. k}
-      draw_curves()
-      fig:show()
-    end})
+  rbm:load_state_dict(r.state)
+  local h = r.history
   local secs = 0
   for _, s in ipairs(h.secs) do secs = secs + s end
-  local t0 = G.time()
-  local logZ, se = rbm:ais{runs = o.ais_runs, betas = o.ais_betas, data = Xtr, generator = G.Generator(o.seed)}
-  local ll = rbm:log_likelihood(Xte)
-  print(string.format("  CD-%-2d AIS: log Z = %.3f +- %.3f, test log-likelihood %.3f nats (%.1f s)", k, logZ, se, ll,
-                      G.time() - t0))
+  print(string.format("  CD-%-2d AIS: log Z = %.3f +- %.3f, test log-likelihood %.3f nats (%.1f s)", k, r.logZ, r.se,
+                      r.ll, r.ais_secs))
   local path = G.handin.save(handin_dir, string.format("model_rbm_k%d_seed%d.pt", k, o.seed),
                              function(p) G.save_pt(p, rbm:state_dict()) end,
                              {config = G.handin.config(o), seed = o.seed, metric = "test free energy",
                               value = h.test_fe[#h.test_fe], note = string.format("CD-%d", k)})
+  local health = {}
   for _, which in ipairs{"data", "random"} do
     C.not_degenerate(string.format("CD-%d's 64 samples from %s", k, which == "data" and "test images" or "random pixels"),
-                     chains.images[which])
+                     chains[which])
+    health[which] = select(2, G.viz.degenerate(chains[which]))
   end
   return {k = k, rbm = rbm, test_fe = h.test_fe[#h.test_fe], train_fe = h.train_fe[#h.train_fe],
-          recon = h.recon[#h.recon], logZ = logZ, se = se, ll = ll, secs = secs / #h.secs, path = path,
-          chains = chains}
+          recon = h.recon[#h.recon], logZ = r.logZ, se = r.se, ll = r.ll, secs = secs / #h.secs, path = path,
+          chains = {data = health.data, random = health.random, images = chains}}
 end
 
 -- "the effect of k", from the numbers
@@ -135,8 +111,8 @@ local function effect_of_k(rs)
     return string.format("%s from %.2f to %.2f%s", b > a and "rises" or "falls", a, b, unit or "")
   end
   return string.format("from k = %d to k = %d the test log-likelihood %s (log Z %.1f -> %.1f), the test free "
-                       .. "energy %s, the reconstruction error %s; each epoch "
-                       .. "costs %.1fx the time. A longer negative chain " ..
+                       .. "energy %s, the reconstruction error %s; each update "
+                       .. "runs %gx the Gibbs steps. A longer negative chain " ..
                          "moves further from the data towards the "
                        .. "model's own samples, so the update is less " ..
                          "biased and the modes that the data do not "
@@ -144,13 +120,42 @@ local function effect_of_k(rs)
                          "the figure); the free energy alone ignores "
                        .. "log Z, so it cannot rank the models.",
                        lo.k, hi.k, change(lo.ll, hi.ll, " nats"), lo.logZ, hi.logZ, change(lo.test_fe, hi.test_fe),
-                       change(lo.recon, hi.recon), hi.secs / lo.secs)
+                       change(lo.recon, hi.recon), hi.k / lo.k)
 end
 
-for i, k in ipairs(ks) do
-  print(string.format("\nCD-%d", k))
-  results[i] = train(i, k)
+-- Every k trains as a genlab.jobs task, the largest k first (it takes longest); the others share
+-- the second core. Each epoch's line, chains and filters arrive here as they are made.
+local order, tasks, last_chains = {}, {}, {}
+for i in ipairs(ks) do order[i] = i end
+table.sort(order, function(a, b) return ks[a] > ks[b] end)
+for t, i in ipairs(order) do
+  tasks[t] = {fn = "genlab.models.RBM.fit_job", label = "CD-" .. ks[i],
+              arg = {k = ks[i], hidden = o.hidden, epochs = o.epochs, train = o.train, test = o.test, batch = o.batch,
+                     lr = o.lr, momentum = o.momentum, persistent = o.persistent, seed = o.seed, steps = o.steps,
+                     ais_runs = o.ais_runs, ais_betas = o.ais_betas, live = not G.viz.headless()}}
 end
+print(string.format("\n%d values of k, %d at a time", #ks, G.jobs.workers(#ks)))
+local tr, te = {}, {}
+local done = G.jobs.run(tasks, {on_message = function(t, m)
+  local i = order[t]
+  local k = ks[i]
+  if m.filters then filters(m.filters, k, 2 * cols + i) end
+  if m.epoch then
+    print(string.format("  CD-%-2d epoch %2d: free energy train %9.3f  test %9.3f   reconstruction %7.3f   %.2f s",
+                        k, m.epoch, m.train_fe, m.test_fe, m.recon, m.secs))
+    draw_chains(k, i, "epoch " .. m.epoch, m.chains)
+    last_chains[i] = m.chains
+    tr[i], te[i] = tr[i] or {}, te[i] or {}
+    tr[i][m.epoch], te[i][m.epoch] = m.recon, m.test_fe
+    curves_te[i] = {y = G.tensor(te[i]), label = "CD-" .. k}
+    curves_rec[i] = {y = G.tensor(tr[i]), label = "CD-" .. k}
+    draw_curves()
+  end
+  fig:show()
+end})
+local task_of = {}
+for t, i in ipairs(order) do task_of[i] = t end
+for i, k in ipairs(ks) do results[i] = result(k, done[task_of[i]], last_chains[i]) end
 draw_curves()
 local kx, lly = {}, {}
 for i, r in ipairs(results) do kx[i], lly[i] = r.k, r.ll end
@@ -168,6 +173,9 @@ for _, r in ipairs(results) do
   print(string.format("  %3d  %12.3f  %12.3f  %11.3f +- %4.2f  %11.3f +- %4.2f  %14.3f  %8.2f", r.k, r.test_fe, r.train_fe,
                       r.logZ, r.se, r.ll, r.se, r.recon, r.secs))
   if r.test_fe < best.test_fe then best = r end
+end
+if #results > 1 and G.jobs.workers(#results) > 1 then
+  print(string.format("  s/epoch: wall time, with %d models training side by side", G.jobs.workers(#results)))
 end
 local effect = effect_of_k(results)
 if effect then print("  effect of k: " .. effect) end

@@ -146,6 +146,9 @@ local function report(kind, results, file)
     print(string.format("  %4d  %14.3f  %10.3f  %8.3f  %9.2f  %10d", r.nz, r.rec, r.neg_elbo, r.kl, r.secs, r.params))
     if r.rec < best.rec then best = r end
   end
+  if #results > 1 and G.jobs.workers(#results) > 1 then
+    print(string.format("  s/epoch: wall time, with %d models training side by side", G.jobs.workers(#results)))
+  end
   if #results > 1 then print("  effect of N_z: " .. V.effect_of_nz(results)) end
   floors(kind, results)
   local rule = "the lowest test reconstruction loss"

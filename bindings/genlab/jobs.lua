@@ -87,17 +87,26 @@ end
 
 -- ---- the child's side -----------------------------------------------------------------------
 
--- The task's function: module.name (the longest prefix that require finds).
+-- The task's function: a module that require finds (the longest prefix of fn's dotted name),
+-- then the fields below it ("genlab.models.RBM.fit_job").
 local function resolve(fn)
-  if type(fn) == "function" then return fn end
-  local mod, name = tostring(fn):match("^(.+)%.([%w_]+)$")
-  if not mod then raise("jobs: a task's fn names module.function, got " .. tostring(fn)) end
-  local ok, m = pcall(require, mod)
-  if not ok then raise(string.format("jobs: cannot require %s for %s: %s", mod, fn, tostring(m))) end
-  if type(m) ~= "table" or type(m[name]) ~= "function" then
-    raise(string.format("jobs: %s has no function %s", mod, name))
+  local parts = {}
+  for p in tostring(fn):gmatch("[^.]+") do parts[#parts + 1] = p end
+  if #parts < 2 then raise("jobs: a task's fn names module.function, got " .. tostring(fn)) end
+  local why
+  for cut = #parts - 1, 1, -1 do
+    local ok, v = pcall(require, table.concat(parts, ".", 1, cut))
+    if ok then
+      for i = cut + 1, #parts do v = type(v) == "table" and v[parts[i]] or nil end
+      if type(v) ~= "function" then
+        raise(string.format("jobs: %s has no function %s", table.concat(parts, ".", 1, cut),
+                            table.concat(parts, ".", cut + 1)))
+      end
+      return v
+    end
+    why = why or v
   end
-  return m[name]
+  raise(string.format("jobs: cannot require %s for %s: %s", parts[1], fn, tostring(why)))
 end
 
 local function send_line(v)
@@ -111,6 +120,7 @@ jobs._child = doc(function()
   local task = unpack(spec, "the parent")
   spool.dir, spool.who = task.dir, task.k
   G.set_num_threads(task.threads)
+  jobs._listen()
   local f = resolve(task.fn)
   local result = f(task.arg, function(msg) send_line{msg = msg} end)
   send_line{result = result}
@@ -129,7 +139,7 @@ local function start(task, k, threads)
   local chunk = string.format("package.path = %q; package.cpath = %q; require('genlab').jobs._child()",
                               package.path, package.cpath)
   local spec = pack{fn = task.fn, arg = task.arg, threads = threads, dir = spool.dir, k = k}
-  return {k = k, job = jobs._spawn(chunk, spec), tail = "", done = false}
+  return {k = k, job = jobs._spawn(chunk, spec), tail = "", threads = threads}
 end
 
 -- Handle one line of a running task's output: a message, its result, or the
@@ -219,6 +229,12 @@ jobs.run = doc(function(tasks, opts)
         if drain(r, tasks, results, on_message) then
           table.remove(running, i)
           finish(r, tasks)
+        end
+      end
+      if next_task > #tasks then             -- the last tasks: idle threads go to those still running
+        local share = G.get_num_threads() // math.max(1, #running)
+        for _, r in ipairs(running) do
+          if share > r.threads then r.job:offer(share); r.threads = share end
         end
       end
       G.viz.pump()

@@ -7,6 +7,8 @@
 ** broadcast leading dims, one gemm call each.
 */
 #include <cblas.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 
 #include "fastmath.h"
@@ -17,16 +19,26 @@
 
 static int max_threads;       /* 0 until first use: OpenBLAS's own default */
 static int cur_threads;
+static pthread_t owner;       /* the thread that last set the count */
+static volatile sig_atomic_t offered;     /* glab_offer_threads' count, not yet taken */
 
 void glab_set_num_threads(int n) {
   if (n < 1) n = 1;
   max_threads = n;
   cur_threads = n;
+  owner = pthread_self();
   openblas_set_num_threads(n);
 }
 
+void glab_offer_threads(int n) { offered = n; }
+
 int glab_get_num_threads(void) {
   if (!max_threads) max_threads = cur_threads = openblas_get_num_threads();
+  if (offered && max_threads && pthread_equal(pthread_self(), owner) && !glab_parallel_active()) {
+    int n = offered;                     /* between operations, on the thread that owns the count */
+    offered = 0;
+    glab_set_num_threads(n);
+  }
   return max_threads;
 }
 

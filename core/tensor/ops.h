@@ -98,6 +98,12 @@ void glab_gemm_small(glab_dtype dt, int64_t m, int64_t n, int64_t k, const void 
 ** on one thread whatever this says, as it is faster there. */
 void glab_set_num_threads(int n);
 int glab_get_num_threads(void);
+/* Offer n threads from a signal handler (it only stores n): the thread that
+** last called glab_set_num_threads takes them at its next
+** glab_get_num_threads outside a parallel job.  No result changes with
+** the count; only the speed does (genlab.jobs gives a sweep's last task
+** the cores the finished ones leave). */
+void glab_offer_threads(int n);
 
 /* ---- indexing ------------------------------------------------------------------ */
 glab_status glab_index_select(glab_tensor *out, const glab_tensor *a, int dim,

@@ -54,6 +54,15 @@ describe("genlab.jobs", function()
     assert.are_not.equal(apart[1].loss, apart[2].loss)
   end)
 
+  it("give the last task running the threads of the finished ones", function()
+    local threads = G.get_num_threads()
+    G.set_num_threads(2)
+    local r = G.jobs.run({{fn = "jobs_tasks.wait_for_threads"}, {fn = "jobs_tasks.echo", arg = {x = 1}}},
+                         {workers = 2})
+    G.set_num_threads(threads)
+    assert.are.same({start = 1, now = 2}, r[1])
+  end)
+
   it("stop on a failed task, naming it, its exit status or signal, and leave nothing behind", function()
     local before = leftover_dirs()
     local msg = H.err(G.jobs.run, {{fn = "jobs_tasks.echo", arg = {x = 1}},

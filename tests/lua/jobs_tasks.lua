@@ -33,6 +33,13 @@ function T.train(arg)
   return {loss = loss:item()}
 end
 
+-- Waits (up to 10 s) for the parent to offer more threads than it started with.
+function T.wait_for_threads()
+  local start, t0 = G.get_num_threads(), G.time()
+  while G.get_num_threads() == start and G.time() - t0 < 10 do os.execute("sleep 0.02") end
+  return {start = start, now = G.get_num_threads()}
+end
+
 function T.fail(arg) error("task failed on purpose with " .. tostring(arg.x)) end
 
 -- Ends its own process with a signal.

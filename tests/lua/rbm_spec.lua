@@ -360,3 +360,31 @@ describe("models.RBM: AIS and checkpoints on MNIST", function()
     os.remove(npy)
   end)
 end)
+
+describe("models.RBM.fit_job", function()
+  it("trains, samples and estimates log Z as the calls by hand do, in this process or another", function()
+    local arg = {k = 2, hidden = 16, epochs = 2, train = 640, test = 128, batch = 64, seed = 5, steps = 20,
+                 ais_runs = 10, ais_betas = 200}
+    local msgs = {}
+    local r = M.RBM.fit_job(arg, function(m) msgs[#msgs + 1] = m end)
+    local Xtr = G.data.mnist{flat = true, binarize = true, limit = 640}
+    local Xte = G.data.mnist{flat = true, binarize = true, split = "test", limit = 128}
+    local rbm = M.RBM(784, 16, {seed = 5})
+    local h = rbm:fit(Xtr, {k = 2, epochs = 2, batch = 64, lr = 0.05, momentum = 0.5, test = Xte})
+    assert.are.same(h.test_fe, r.history.test_fe)
+    assert.are.equal(0, (rbm.W - r.state.W):abs():max():item())
+    local chains = rbm:sample(64, {steps = 20, init = Xte:narrow(1, 1, 64), generator = G.Generator(5)})
+    assert.are.equal(2, #msgs)
+    assert.are.equal(0, (chains - msgs[2].chains.data):abs():max():item())
+    assert.are.same({16, 784}, msgs[2].filters.shape)
+    local logZ = rbm:ais{runs = 10, betas = 200, data = Xtr, generator = G.Generator(5)}
+    assert.are.equal(logZ, r.logZ)
+    assert.are.equal(rbm:log_likelihood(Xte), r.ll)
+    local apart = G.jobs.run({{fn = "genlab.models.RBM.fit_job", arg = arg},
+                              {fn = "genlab.models.RBM.fit_job", arg = {k = 1, hidden = 8, train = 128, test = 64,
+                                                                        steps = 2, ais_runs = 2, ais_betas = 10}}},
+                             {workers = 2})
+    assert.are.equal(r.logZ, apart[1].logZ)
+    assert.are.equal(0, (apart[1].state.W - r.state.W):abs():max():item())
+  end)
+end)

@@ -294,3 +294,35 @@ describe("vae.effect_of_nz", function()
     assert.is_nil(grown:find("close to the prior", 1, true))
   end)
 end)
+
+describe("vae.fit_job", function()
+  it("trains as vae.fit does, and gives the same numbers in a process of its own", function()
+    local arg = {kind = "cnn", nz = 3, epochs = 2, batch = 64, lr = 2e-3, seed = 11, train = 256, test = 128, samples = 4}
+    local msgs = {}
+    local r = G.vae.fit_job(arg, function(m) msgs[#msgs + 1] = m end)
+    -- the same model trained by hand
+    local Xtr = G.data.mnist{flat = true, limit = 256}
+    local Xte = G.data.mnist{flat = true, split = "test", limit = 128}
+    local m = G.vae.CNN{nz = 3, seed = 11}
+    local h = G.vae.fit(m, Xtr, Xte, {epochs = 2, batch = 64, lr = 2e-3, seed = 11})
+    assert.are.same(h.rec, r.history.rec)
+    assert.are.same(h.train, r.history.train)
+    assert.are.equal(2, #msgs)
+    assert.are.equal(h.kl[2], msgs[2].kl)
+    assert.are.same({4, 1, 28, 28}, msgs[2].samples.shape)
+    assert.are.equal(0, (m:state_dict()["dec.0.weight"] - r.state["dec.0.weight"]):abs():max():item())
+    -- and as one of two jobs, each in a process of its own
+    local other = {kind = "mlp", nz = 2, epochs = 1, batch = 64, seed = 3, train = 128, test = 64, samples = 0}
+    local both = G.jobs.run({{fn = "genlab.vae.fit_job", arg = arg}, {fn = "genlab.vae.fit_job", arg = other}},
+                            {workers = 2})
+    assert.are.same(r.history.rec, both[1].history.rec)
+    assert.are.equal(0, (both[1].state["dec.0.weight"] - r.state["dec.0.weight"]):abs():max():item())
+    assert.are.equal(128, both[2].n_train)
+  end)
+
+  it("names a kind it does not know", function()
+    local ok, msg = pcall(G.vae.fit_job, {kind = "gan"}, function() end)
+    assert.is_false(ok)
+    assert.matches('kind must be "mlp" or "cnn", got gan', msg, 1, true)
+  end)
+end)

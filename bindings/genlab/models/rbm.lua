@@ -213,6 +213,45 @@ end, "rbm:fit(X, [{k=1, epochs=1, batch=64, lr=0.01, momentum=0, weight_decay=0,
   "the seconds the updates took (secs); on_epoch(e, history) runs after each epoch and\n" ..
   "on_batch(i, nbatches, mean recon so far) after each batch.")
 
+RBM.fit_job = doc(function(arg, send)
+  local o = lib.options(arg, {k = 1, hidden = 128, epochs = 1, train = 60000, test = 10000, batch = 64, lr = 0.05,
+                              momentum = 0.5, persistent = false, seed = 2025, steps = 1000, ais_runs = 100,
+                              ais_betas = 10000, live = false}, "RBM.fit_job")
+  local Xtr = G.data.mnist{flat = true, binarize = true, limit = o.train}
+  local Xte = G.data.mnist{flat = true, binarize = true, split = "test", limit = o.test}
+  local starts = Xte:narrow(1, 1, math.min(64, Xte.shape[1]))
+  local noise = G.rand(starts.shape[1], 784, {generator = G.Generator(o.seed)}):lt(Xtr:mean(1)):to("float32")
+  local rbm = RBM(784, o.hidden, {seed = o.seed})
+  local function chains()                  -- the same chains every epoch: the model changes, not the draw
+    local out = {}
+    for name, init in pairs{data = starts, random = noise} do
+      out[name] = rbm:sample(starts.shape[1], {steps = o.steps, init = init, generator = G.Generator(o.seed)})
+    end
+    return out
+  end
+  local h = rbm:fit(Xtr, {k = o.k, epochs = o.epochs, batch = o.batch, lr = o.lr, momentum = o.momentum,
+                          persistent = o.persistent, test = Xte,
+    on_batch = function(b)
+      if o.live and b % 200 == 0 then send{filters = rbm.W:t()} end
+    end,
+    on_epoch = function(e, hist)
+      send{epoch = e, train_fe = hist.train_fe[e], test_fe = hist.test_fe[e], recon = hist.recon[e],
+           secs = hist.secs[e], chains = chains(), filters = rbm.W:t()}
+    end})
+  local t0 = G.time()
+  local logZ, se = rbm:ais{runs = o.ais_runs, betas = o.ais_betas, data = Xtr, generator = G.Generator(o.seed)}
+  return {history = h, state = rbm:state_dict(), logZ = logZ, se = se, ll = rbm:log_likelihood(Xte),
+          ais_secs = G.time() - t0}
+end, "models.RBM.fit_job({k=1, hidden=128, epochs=1, train=60000, test=10000, batch=64, lr=0.05, " ..
+  "momentum=0.5,\npersistent=false, seed=2025, steps=1000, ais_runs=100, ais_betas=10000, live=false}, send)\n" ..
+  "  -> {history, state, logZ, se, ll, ais_secs}\n" ..
+  "Seed 004's RBM for one k as a genlab.jobs task: binary MNIST (the first train and test images),\n" ..
+  "RBM(784, hidden) from seed trained by rbm:fit with the test set; after each epoch send{epoch,\n" ..
+  "train_fe, test_fe, recon, secs, chains = {data, random}, filters}: steps Gibbs steps from the\n" ..
+  "first 64 test images and from 64 images of independent pixels at the training set's rates\n" ..
+  "(generators seeded with seed), and W^T; with live, W^T every 200 batches too. Then log Z by\n" ..
+  "AIS (base rates of the training images) and the test log-likelihood.")
+
 RBM.log_partition_exact = doc(function(self)
   return kernel(models._rbm_log_partition, self.W, self.b, self.c)
 end, "rbm:log_partition_exact() -> number\n" ..
