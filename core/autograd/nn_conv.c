@@ -1093,13 +1093,70 @@ GLAB_MULTIVERSION static void pool2_f32(float *restrict y, int32_t *restrict ix,
   }
 }
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#include <immintrin.h>
+
+/* The larger of a and b under pool_step's rule (b wins when strictly larger,
+** or NaN where a is not): the lanes where b is taken. */
+__attribute__((target("avx512f"))) static inline __mmask16 takes_b(__m512 a, __m512 b) {
+  return _mm512_cmp_ps_mask(b, a, _CMP_GT_OQ) |
+         (_mm512_cmp_ps_mask(b, b, _CMP_UNORD_Q) & _mm512_cmp_ps_mask(a, a, _CMP_ORD_Q));
+}
+
+/* One input row's horizontal pairs from 2 cnt floats at r (masked: nothing
+** past them is read): the larger of each pair in *v, its position base + 2 i
+** (+ 1 for the right one) in *i. */
+__attribute__((target("avx512f"))) static inline void row_pairs(__m512 *v, __m512i *i,
+                                                                const float *r, int cnt,
+                                                                int32_t base) {
+  const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i od = _mm512_add_epi32(ev, _mm512_set1_epi32(1));
+  __mmask16 lo = cnt >= 8 ? 0xFFFF : (__mmask16)((1u << (2 * cnt)) - 1);
+  __mmask16 hi = cnt > 8 ? (__mmask16)((1u << (2 * cnt - 16)) - 1) : 0;
+  __m512 x0 = _mm512_maskz_loadu_ps(lo, r), x1 = _mm512_maskz_loadu_ps(hi, r + 16);
+  __m512 a = _mm512_permutex2var_ps(x0, ev, x1), b = _mm512_permutex2var_ps(x0, od, x1);
+  __mmask16 t = takes_b(a, b);
+  *v = _mm512_mask_blend_ps(t, a, b);
+  *i = _mm512_mask_add_epi32(_mm512_add_epi32(_mm512_set1_epi32(base), ev), t,
+                             _mm512_add_epi32(_mm512_set1_epi32(base), ev), _mm512_set1_epi32(1));
+}
+
+/* pool2_f32 with AVX-512 masks: up to 16 outputs of a row at once, the
+** rows' ends masked instead of run one element at a time (seed 004's rows
+** of 14 and 7 outputs had spent most of pool2_f32's time in its scalar
+** tails).  The same choices, so the same values and positions. */
+__attribute__((target("avx512f"))) static void pool2_avx512(float *restrict y,
+                                                             int32_t *restrict ix,
+                                                             const float *restrict x,
+                                                             int64_t planes, int64_t h,
+                                                             int64_t ho, int64_t wo) {
+  int32_t w = (int32_t)(2 * wo);
+  for (int64_t p = 0; p < planes; p++, x += h * w, y += ho * wo, ix += ho * wo)
+    for (int32_t oy = 0; oy < (int32_t)ho; oy++)
+      for (int32_t ox = 0; ox < (int32_t)wo; ox += 16) {
+        int cnt = (int32_t)wo - ox < 16 ? (int32_t)wo - ox : 16;
+        int32_t base = 2 * oy * w + 2 * ox;
+        __m512 v0, v1;
+        __m512i i0, i1;
+        row_pairs(&v0, &i0, x + base, cnt, base);
+        row_pairs(&v1, &i1, x + base + w, cnt, base + w);
+        __mmask16 t = takes_b(v0, v1), m = (__mmask16)(cnt == 16 ? 0xFFFF : (1u << cnt) - 1);
+        _mm512_mask_storeu_ps(y + oy * wo + ox, m, _mm512_mask_blend_ps(t, v0, v1));
+        _mm512_mask_storeu_epi32(ix + oy * wo + ox, m, _mm512_mask_blend_epi32(t, i0, i1));
+      }
+}
+#define HAVE_POOL2_AVX512 1
+#endif
+
 static void pool_planes(glab_dtype dt, void *y, int32_t *ix, const void *x, int64_t planes,
                         int64_t h, int64_t w, int64_t ho, int64_t wo, const int *k,
                         const int *st) {
+  int pool2 = k[0] == 2 && k[1] == 2 && st[0] == 2 && st[1] == 2 && w == 2 * wo;
   if (dt == GLAB_F64) max_pool_f64(y, ix, x, planes, h, w, ho, wo, k, st);
-  else if (k[0] == 2 && k[1] == 2 && st[0] == 2 && st[1] == 2 && w == 2 * wo &&
-           2 * ho * wo <= POOL2_MAX)
-    pool2_f32(y, ix, x, planes, h, ho, wo);
+#ifdef HAVE_POOL2_AVX512
+  else if (pool2 && __builtin_cpu_supports("avx512f")) pool2_avx512(y, ix, x, planes, h, ho, wo);
+#endif
+  else if (pool2 && 2 * ho * wo <= POOL2_MAX) pool2_f32(y, ix, x, planes, h, ho, wo);
   else max_pool_f32(y, ix, x, planes, h, w, ho, wo, k, st);
 }
 
