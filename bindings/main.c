@@ -51,8 +51,8 @@ static const char usage[] =
 enum { EXIT_LUA_ERROR = 1, EXIT_USAGE = 2 };
 
 static void print_version(void) {
-  printf("genlab %s (commit %s), %s, OpenBLAS %d threads\n", GENLAB_VERSION, GENLAB_COMMIT,
-         LUA_RELEASE, glab_get_num_threads());
+  printf("genlab %s (commit %s), %s, OpenBLAS %d threads (%s kernels)\n", GENLAB_VERSION,
+         GENLAB_COMMIT, LUA_RELEASE, glab_get_num_threads(), glab_blas_core());
 }
 
 /* ---- running code (after lua.c) -------------------------------------------- */

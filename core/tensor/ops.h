@@ -104,6 +104,9 @@ int glab_get_num_threads(void);
 ** the count; only the speed does (genlab.jobs gives a sweep's last task
 ** the cores the finished ones leave). */
 void glab_offer_threads(int n);
+/* The kernels OpenBLAS runs: "Haswell", "SkylakeX", ... (its own pick for
+** the CPU, or OPENBLAS_CORETYPE's when set). */
+const char *glab_blas_core(void);
 
 /* ---- indexing ------------------------------------------------------------------ */
 glab_status glab_index_select(glab_tensor *out, const glab_tensor *a, int dim,

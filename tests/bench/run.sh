@@ -35,6 +35,7 @@ fi
 # side's fastest round is compared (the rounds' own ratios are printed too).
 if [[ $paired == 1 ]]; then
   rounds=${BENCH_ROUNDS:-3}
+  ./genlab --version          # OpenBLAS's kernels (OPENBLAS_CORETYPE, when set, picks them)
   echo "Training steps, genlab then PyTorch back to back, $rounds rounds:"
   for ((r = 1; r <= rounds; r++)); do
     for w in rbm_cdk vae_mlp vae_cnn lstm_ar; do

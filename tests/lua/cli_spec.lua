@@ -122,7 +122,7 @@ describe("genlab program", function()
     assert.matches("Exit status: 0 ok, 1 a Lua error %(or a failed notebook cell, or a quality floor not met%),\n2 a usage error", out)
     out, rc = sh(exe .. " --version")
     assert.are.equal(0, rc)
-    local commit = out:match("^genlab 0%.1 %(commit ([%w+]+)%), Lua 5%.4%.%d+, OpenBLAS %d+ threads\n$")
+    local commit = out:match("^genlab 0%.1 %(commit ([%w+]+)%), Lua 5%.4%.%d+, OpenBLAS %d+ threads %(%w+ kernels%)\n$")
     assert.is_truthy(commit, out)
     local head = H.sh("git rev-parse --short=12 HEAD")
     if head:match("^%x+\n$") then assert.are.equal(head:sub(1, 12), commit:sub(1, 12)) end
