@@ -145,11 +145,10 @@ end
 -- Handle one line of a running task's output: a message, its result, or the
 -- task's own printing (passed on).
 local function take_line(r, line, tasks, results, on_message)
-  if line:sub(1, #MARK) ~= MARK then
-    io.stdout:write(line, "\n")
-    return
-  end
-  local v = unpack(line:sub(#MARK + 1), label(tasks[r.k], r.k))
+  local at = line:find(MARK, 1, true)      -- after the task's own unfinished line, if any
+  if not at or at > 1 then io.stdout:write(line:sub(1, (at or 0) - 1), "\n") end
+  if not at then return end
+  local v = unpack(line:sub(at + #MARK), label(tasks[r.k], r.k))
   if v.result ~= nil or v.msg == nil then
     results[r.k], r.got = v.result, true
   elseif on_message then

@@ -109,7 +109,7 @@ end
 function VAE:elbo(X, opts)
   opts = opts or {}
   local n, rec, kl = X.shape[1], 0, 0
-  in_blocks(X, opts.batch or 1000, function(x)
+  in_blocks(X, opts.batch or 256, function(x)             -- a CNN's activations of 256 images stay in cache
     local _, r, k = self:loss(x, {generator = opts.generator})
     rec, kl = rec + r:item() * x.shape[1], kl + k:item() * x.shape[1]
   end)
@@ -152,7 +152,7 @@ doc(VAE.loss, "m:loss(X, [{eps=, generator=}]) -> loss, rec, kl\n" ..
   "their graph: rec = sum over pixels of (xr - x)^2,\n" ..
   "kl = KL(q(z|x) || N(0, I)) in closed form, both averaged over the batch; loss = rec + kl.\n" ..
   "(The MSE is -log p(x|z) for p(x|z) = N(xr, I/2) up to the constant (784/2) log pi.)")
-doc(VAE.elbo, "m:elbo(X, [{batch=1000, generator=}]) -> {rec, kl, neg_elbo, n}\n" ..
+doc(VAE.elbo, "m:elbo(X, [{batch=256, generator=}]) -> {rec, kl, neg_elbo, n}\n" ..
   "Test metrics per image over all of X, in blocks of " ..
   "batch rows without a graph: the reconstruction\n" ..
   "loss (the graded metric: MSE summed over pixels, z " ..

@@ -9,6 +9,7 @@ function T.echo(arg, send)
     send{i = i, x = arg.x, t = G.arange(0, 6):reshape(2, 3) * i, text = "two\nlines \0 \"quoted\"",
          nan = 0 / 0, inf = -math.huge, tiny = 2 ^ -1074, int = math.maxinteger, list = {1.5, "a", true}}
   end
+  io.write("a line the task leaves unfinished ")          -- the result's line comes after it
   return {x = arg.x, sq = arg.x * arg.x, threads = G.get_num_threads(), t = arg.t and arg.t * 2 or nil}
 end
 
@@ -33,11 +34,13 @@ function T.train(arg)
   return {loss = loss:item()}
 end
 
--- Waits (up to 10 s) for the parent to offer more threads than it started with.
-function T.wait_for_threads()
-  local start, t0 = G.get_num_threads(), G.time()
-  while G.get_num_threads() == start and G.time() - t0 < 10 do os.execute("sleep 0.02") end
-  return {start = start, now = G.get_num_threads()}
+-- Waits (up to 10 s) until it may use arg.want threads: it starts with one, so
+-- only the parent's offer gets it there.  (The offer may come before the task
+-- starts: the process takes it at its first operation.)
+function T.wait_for_threads(arg)
+  local t0 = G.time()
+  while G.get_num_threads() < arg.want and G.time() - t0 < 10 do os.execute("sleep 0.02") end
+  return {now = G.get_num_threads()}
 end
 
 function T.fail(arg) error("task failed on purpose with " .. tostring(arg.x)) end
