@@ -3,6 +3,7 @@
 -- with the same hyper-parameters for each: batch 64, SGD with lr 0.05 and
 -- momentum 0.5 (Hinton's guide's starting values; the starter's are not in
 -- the seed), W ~ N(0, 0.01^2), biases 0, seed 2025 ("do not change the seed").
+-- The three k train side by side, the largest first (genlab.jobs, models.RBM.fit_job).
 -- Per epoch: the mean free energy of the training and test images and the
 -- one-step reconstruction error, with 8x8 samples drawn live: chains of
 -- Gibbs steps started at 64 test images, and at 64 random images whose

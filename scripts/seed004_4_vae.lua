@@ -5,6 +5,7 @@
 -- starter notebook's values are not in the seed: these are the course's
 -- peers' and PyTorch's usual ones). Pixels are MNIST's intensities scaled
 -- to [0, 1], not binarised: the MSE is a Gaussian likelihood.
+-- The N_z of a model train side by side (genlab.jobs, vae.fit_job: one process per core).
 -- For each model and N_z: per-epoch train -ELBO and test reconstruction loss
 -- (the graded metric), 8x8 samples drawn live, test images beside their
 -- reconstructions, and for N_z = 2 the latent means of the test set and the
