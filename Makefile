@@ -30,7 +30,7 @@ BLAS_INC := /usr/include/x86_64-linux-gnu/openblas-pthread
 CFLAGS  += $(OPT) -g -std=c11 -D_GNU_SOURCE -fPIC -fno-math-errno -fno-trapping-math -fvect-cost-model=dynamic -Wall -Wextra -Wshadow \
            -Wno-unused-parameter -I$(BLAS_INC) -I$(LUA_INCDIR) -MMD -MP \
            -DGENLAB_DATA_DIR=\"$(CURDIR)/data\" -DGENLAB_SCRIPTS_DIR=\"$(CURDIR)/scripts\" -I/usr/include/SDL2 -I$(BUILD)/gen
-LDLIBS  := -llapacke -lopenblas -lstb -lSDL2 -lcmark -lz -lm -lpthread
+LDLIBS  := -llapacke -lopenblas -lstb -lSDL2 -lcmark -lz -lmvec -lm -lpthread
 LUALIBS := -llua5.4 -lreadline
 
 CORE_SRC := $(wildcard core/*.c core/*/*.c)

@@ -83,6 +83,47 @@ static glab_status open_model(model *m, const glab_tensor *W, const glab_tensor 
 /* ---- typed row kernels ---------------------------------------------------------- */
 
 static double softplus(double x) { return (x > 0 ? x : 0) + log1p(exp(-fabs(x))); }
+
+/* y[j] := softplus(s (a[j] + c[j])) for j < n, in double from a and c of dt:
+** with AVX-512, eight at a time through glibc's vector exp and log1p
+** (libmvec, within 4 ulp of the scalar ones), which half of an AIS and of a
+** free energy had spent in the scalar calls.  Callers add y up in order, as
+** they added the scalar values. */
+static void softplus_row(double *restrict y, glab_dtype dt, const void *a, const void *c, double s,
+                         int64_t n);
+#define SP_CHUNK 256        /* softplus_row's values at a time, on the stack */
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#include <immintrin.h>
+__m512d _ZGVeN8v_exp(__m512d x);      /* libmvec's AVX-512 variants (the vector function ABI) */
+__m512d _ZGVeN8v_log1p(__m512d x);
+
+__attribute__((target("avx512f"))) static void softplus_avx512(double *restrict y, int64_t n) {
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    __m512d x = _mm512_loadu_pd(y + j);
+    __m512d ax = _mm512_abs_pd(x);
+    __m512d l = _ZGVeN8v_log1p(_ZGVeN8v_exp(_mm512_sub_pd(_mm512_setzero_pd(), ax)));
+    _mm512_storeu_pd(y + j, _mm512_add_pd(_mm512_max_pd(x, _mm512_setzero_pd()), l));
+  }
+  for (; j < n; j++) y[j] = softplus(y[j]);
+}
+#define HAVE_SOFTPLUS_AVX512 1
+#endif
+
+static void softplus_row(double *restrict y, glab_dtype dt, const void *a, const void *c, double s,
+                         int64_t n) {
+  for (int64_t j = 0; j < n; j++)
+    y[j] = dt == GLAB_F64 ? s * (((const double *)a)[j] + ((const double *)c)[j])
+                          : s * ((double)((const float *)a)[j] + (double)((const float *)c)[j]);
+#ifdef HAVE_SOFTPLUS_AVX512
+  if (__builtin_cpu_supports("avx512f")) {
+    softplus_avx512(y, n);
+    return;
+  }
+#endif
+  for (int64_t j = 0; j < n; j++) y[j] = softplus(y[j]);
+}
 static double sigmoid(double x) { return x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x)); }
 
 /* P[r][j] := sigmoid(beta (P[r][j] + bias[j]) + off[j]) for rows x n; off may be NULL. */
@@ -318,9 +359,13 @@ static glab_status scratch(glab_tensor *t, void **const *ptrs, const size_t *siz
 ** same sum over a hidden state, which the exact log Z adds up. */
 static double neg_free_energy(glab_dtype dt, const void *s, const void *bs, int64_t ns,
                               const void *a, const void *ba, int64_t na) {
-  double f = 0;
+  double f = 0, y[SP_CHUNK];
   for (int64_t i = 0; i < ns; i++) f += elem(dt, s, i) * elem(dt, bs, i);
-  for (int64_t j = 0; j < na; j++) f += softplus(elem(dt, a, j) + elem(dt, ba, j));
+  for (int64_t j0 = 0; j0 < na; j0 += SP_CHUNK) {
+    int64_t n = na - j0 < SP_CHUNK ? na - j0 : SP_CHUNK;
+    softplus_row(y, dt, AT(a, j0, 1, esize(dt)), AT(ba, j0, 1, esize(dt)), 1.0, n);
+    for (int64_t k = 0; k < n; k++) f += y[k];
+  }
   return f;
 }
 
@@ -809,9 +854,13 @@ static void ais_weights(const ais_ctx *x, double *logw, const void *V, const voi
     for (int64_t i = 0; i < m->nv; i++)
       if (elem(m->dt, V, r * m->nv + i) != 0) d += elem(m->dt, m->b, i) - elem(m->dt, x->bA, i);
     d *= b1 - b0;
-    for (int64_t j = 0; j < m->nh; j++) {
-      double a = elem(m->dt, A, r * m->nh + j) + elem(m->dt, m->c, j);
-      d += softplus(b1 * a) - softplus(b0 * a);
+    double y1[SP_CHUNK], y0[SP_CHUNK];
+    for (int64_t j0 = 0; j0 < m->nh; j0 += SP_CHUNK) {
+      int64_t n = m->nh - j0 < SP_CHUNK ? m->nh - j0 : SP_CHUNK;
+      const void *a = AT(A, r * m->nh + j0, 1, esize(m->dt)), *c = AT(m->c, j0, 1, esize(m->dt));
+      softplus_row(y1, m->dt, a, c, b1, n);
+      softplus_row(y0, m->dt, a, c, b0, n);
+      for (int64_t k = 0; k < n; k++) d += y1[k] - y0[k];
     }
     logw[r] += d;
   }

@@ -101,7 +101,7 @@ if [[ ${BENCH_HOMEWORK:-0} == 1 ]]; then
   echo "Seed 004 homework, --full, timed by the scripts (CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), $(nproc) cores):"
   for s in seed004_4_vae seed004_4_rbm; do
     (cd "$hw" && "$here/genlab" --headless "$here/scripts/$s.lua" --full > "$hw/$s.log" 2>&1)
-    echo "  $s: $(grep 'wall time' "$hw/$s.log" || echo "failed: see $hw/$s.log")"
+    echo "  $s: $(grep 'wall time (' "$hw/$s.log" || echo "failed: see $hw/$s.log")"
   done
   /usr/bin/python3 - "$train" "$hw" <<'PY'
 import json, re, sys
