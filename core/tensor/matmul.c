@@ -34,7 +34,6 @@ void glab_offer_threads(int n) { offered = n; }
 
 const char *glab_blas_core(void) { return openblas_get_corename(); }
 
-
 int glab_get_num_threads(void) {
   if (!max_threads) max_threads = cur_threads = openblas_get_num_threads();
   if (offered && max_threads && pthread_equal(pthread_self(), owner) && !glab_parallel_active()) {
