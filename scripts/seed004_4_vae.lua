@@ -37,11 +37,11 @@ local o = C.options({model = "both", nz = "2,20", epochs = 2, cnn_epochs = 2, tr
 local handin_dir = G.handin.folder("seed004_4_vae")   -- the checkpoints to hand in, and manifest.json
 
 G.manual_seed(o.seed)
-local Xtr = G.data.mnist{flat = true, limit = o.train}
+local n_train = G.data.mnist{flat = true, limit = o.train}.shape[1]    -- the jobs load their own copy
 local Xte, yte = G.data.mnist{flat = true, split = "test", limit = o.test}
 print(string.format("MNIST: %d training and %d test images of 784 pixels in [0, 1]; Adam lr %g, batch %d, " ..
                     "%d epochs (VAE1) and %d (VAE2), seed %d",
-                    Xtr.shape[1], Xte.shape[1], o.lr, o.batch, o.epochs, o.cnn_epochs, o.seed))
+                    n_train, Xte.shape[1], o.lr, o.batch, o.epochs, o.cnn_epochs, o.seed))
 local nzs = {}
 for v in o.nz:gmatch("[^,]+") do nzs[#nzs + 1] = math.tointeger(tonumber(v)) end
 

@@ -84,13 +84,6 @@ static glab_status open_model(model *m, const glab_tensor *W, const glab_tensor 
 
 static double softplus(double x) { return (x > 0 ? x : 0) + log1p(exp(-fabs(x))); }
 
-/* y[j] := softplus(s (a[j] + c[j])) for j < n, in double from a and c of dt:
-** with AVX-512, eight at a time through glibc's vector exp and log1p
-** (libmvec, within 4 ulp of the scalar ones), which half of an AIS and of a
-** free energy had spent in the scalar calls.  Callers add y up in order, as
-** they added the scalar values. */
-static void softplus_row(double *restrict y, glab_dtype dt, const void *a, const void *c, double s,
-                         int64_t n);
 #define SP_CHUNK 256        /* softplus_row's values at a time, on the stack */
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -111,11 +104,14 @@ __attribute__((target("avx512f"))) static void softplus_avx512(double *restrict 
 #define HAVE_SOFTPLUS_AVX512 1
 #endif
 
+/* y[j] := softplus(s (a[j] + c[j])) for j < n, in double from a and c of dt:
+** with AVX-512, eight at a time through glibc's vector exp and log1p
+** (libmvec, within 4 ulp of the scalar ones), which half of an AIS and of a
+** free energy had spent in the scalar calls.  Callers add y up in order, as
+** they added the scalar values. */
 static void softplus_row(double *restrict y, glab_dtype dt, const void *a, const void *c, double s,
                          int64_t n) {
-  for (int64_t j = 0; j < n; j++)
-    y[j] = dt == GLAB_F64 ? s * (((const double *)a)[j] + ((const double *)c)[j])
-                          : s * ((double)((const float *)a)[j] + (double)((const float *)c)[j]);
+  for (int64_t j = 0; j < n; j++) y[j] = s * (elem(dt, a, j) + elem(dt, c, j));
 #ifdef HAVE_SOFTPLUS_AVX512
   if (__builtin_cpu_supports("avx512f")) {
     softplus_avx512(y, n);
@@ -124,6 +120,7 @@ static void softplus_row(double *restrict y, glab_dtype dt, const void *a, const
 #endif
   for (int64_t j = 0; j < n; j++) y[j] = softplus(y[j]);
 }
+
 static double sigmoid(double x) { return x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x)); }
 
 /* P[r][j] := sigmoid(beta (P[r][j] + bias[j]) + off[j]) for rows x n; off may be NULL. */

@@ -36,7 +36,7 @@ const char *glab_blas_core(void) { return openblas_get_corename(); }
 
 int glab_get_num_threads(void) {
   if (!max_threads) max_threads = cur_threads = openblas_get_num_threads();
-  if (offered && max_threads && pthread_equal(pthread_self(), owner) && !glab_parallel_active()) {
+  if (offered && pthread_equal(pthread_self(), owner) && !glab_parallel_active()) {
     int n = offered;                     /* between operations, on the thread that owns the count */
     offered = 0;
     glab_set_num_threads(n);
