@@ -217,7 +217,8 @@ static void data_range(const glab_panel *p, axes *a) {
 }
 
 /* How much of the data the box (x0, y0)-(x1, y1) would hide: the points of
-** every series inside it (and the midpoints of their segments), and the
+** every series inside it and seven points along each of their segments (a
+** segment's ends and midpoint can all miss a box that it crosses), and the
 ** reference line crossing it. */
 static int hidden(const glab_panel *p, const axes *a, double x0, double y0, double x1, double y1) {
   int n = 0;
@@ -227,8 +228,10 @@ static int hidden(const glab_panel *p, const axes *a, double x0, double y0, doub
     for (int i = 0; i < s->n; i++) {
       double x = to_px(a, series_x(s, i)), y = (a->logy && !(s->y[i] > 0)) ? NAN : to_py(a, s->y[i]);
       n += x >= x0 && x <= x1 && y >= y0 && y <= y1;
-      double mx = (x + px) / 2, my = (y + py) / 2;
-      n += isfinite(mx) && mx >= x0 && mx <= x1 && my >= y0 && my <= y1;
+      for (int t = 1; t < 8; t++) {
+        double mx = px + (x - px) * t / 8, my = py + (y - py) * t / 8;
+        n += isfinite(mx) && isfinite(my) && mx >= x0 && mx <= x1 && my >= y0 && my <= y1;
+      }
       px = x;
       py = y;
     }
@@ -241,7 +244,8 @@ static int hidden(const glab_panel *p, const axes *a, double x0, double y0, doub
 }
 
 /* The legend in the inner corner where it hides the least data (top right
-** on a tie). */
+** on a tie), or halfway down the right or left side when that hides
+** less than every corner. */
 static void draw_legend(glab_canvas *c, const glab_panel *p, const axes *a) {
   int rows = 0;
   double w = 0;
@@ -256,11 +260,11 @@ static void draw_legend(glab_canvas *c, const glab_panel *p, const axes *a) {
   }
   if (!rows) return;
   double lh = LABEL_SIZE + 5, bw = w + 36, bh = rows * lh + 8;
-  double xs[2] = {a->r - 8 - bw, a->l + 8}, ys[2] = {a->t + 8, a->b - 8 - bh};
+  double xs[2] = {a->r - 8 - bw, a->l + 8}, ys[3] = {a->t + 8, a->b - 8 - bh, (a->t + a->b - bh) / 2};
   double bx0 = xs[0], by0 = ys[0];
   int best = -1;
-  for (int corner = 0; corner < 4; corner++) {      /* top right, top left, bottom right, bottom left */
-    double x = xs[corner % 2], y = ys[corner / 2];
+  for (int place = 0; place < 6; place++) {  /* top right, top left, bottom right, bottom left, sides */
+    double x = xs[place % 2], y = ys[place / 2];
     int h = hidden(p, a, x - 4, y - 4, x + bw + 4, y + bh + 4);
     if (best < 0 || h < best) {
       best = h;

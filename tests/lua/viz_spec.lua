@@ -65,6 +65,23 @@ describe("figures", function()
     assert.is_true(labelled >= bare, ("%d blue pixels with the legend, %d without"):format(labelled, bare))
   end)
 
+  it("keep the legend off a segment that crosses a corner between its points", function()
+    -- two epochs: each curve is one segment, whose ends and midpoint lie outside the top right
+    -- box while the segment runs through it (a VAE's test-loss panel after two epochs)
+    local curves = {{y = {38.5, 36.6}}, {y = {29.0, 27.0}}, {y = {25.0, 22.3}}, {y = {23.8, 22.0}}}
+    local function blue(labelled)
+      local fig = viz.figure{width = 400, height = 320}
+      for k, cv in ipairs(curves) do cv.label = labelled and ("N_z = " .. k) or "" end
+      fig:line(curves)
+      local px = fig:render()
+      fig:close()
+      local b = px:select(3, 3) - px:select(3, 1)          -- tab10 blue: b - r = 0.58
+      return b:gt(0.4):sum():item()
+    end
+    local bare, labelled = blue(false), blue(true)
+    assert.is_true(labelled >= bare, ("%d blue pixels with the legend, %d without"):format(labelled, bare))
+  end)
+
   it("write non-blank PNGs without a display", function()
     local dir = os.tmpname()
     os.remove(dir)
