@@ -280,19 +280,29 @@ describe("modules", function()
     G.set_num_threads(threads)
   end)
 
-  it("run a stride-1 conv in float32 as in float64 (1e-5), outputs in blocks of 8 and a rest", function()
+  it("run a stride-1 conv in float32 as in float64 (1e-5): outputs in blocks of 8 and a rest, offsets in threes and a rest", function()
+    -- float32 runs the vector kernels (blocks of 8 outputs, and with AVX-512 a weight gradient of
+    -- 8 outputs by 3 offsets; a lone output over 4 strips at once), float64 the plain loops
     G.manual_seed(6)
-    local x, w, b = G.randn(3, 3, 9, 7, {dtype = "float64"}), G.randn(11, 3, 3, 2, {dtype = "float64"}), G.randn(11, {dtype = "float64"})
-    local R = G.randn(3, 11, 7, 8, {dtype = "float64"})
-    local res = {}
-    for _, dt in ipairs{"float64", "float32"} do
-      local xs, ws, bs = x:to(dt):detach():requires_grad_(), w:to(dt):detach():requires_grad_(), b:to(dt):detach():requires_grad_()
-      local y = nn.conv2d(xs, ws, bs, {padding = {0, 1}})
-      ;(y * R:to(dt)):sum():backward()
-      res[dt] = {y, xs.grad, ws.grad, bs.grad}
-    end
-    for k, what in ipairs{"output", "input grad", "weight grad", "bias grad"} do
-      close(res.float32[k], res.float64[k], 1e-5, what)
+    for _, c in ipairs{{O = 11, C = 3, k = {3, 2}, hw = {9, 7}, pad = {0, 1}},
+                       {O = 17, C = 2, k = {2, 2}, hw = {8, 9}, pad = {1, 0}},
+                       {O = 8, C = 1, k = {1, 5}, hw = {6, 12}, pad = {0, 2}},
+                       {O = 1, C = 8, k = {3, 3}, hw = {21, 19}, pad = {1, 1}}} do
+      local N = 3
+      local x = G.randn(N, c.C, c.hw[1], c.hw[2], {dtype = "float64"})
+      local w, b = G.randn(c.O, c.C, c.k[1], c.k[2], {dtype = "float64"}), G.randn(c.O, {dtype = "float64"})
+      local ho, wo = c.hw[1] + 2 * c.pad[1] - c.k[1] + 1, c.hw[2] + 2 * c.pad[2] - c.k[2] + 1
+      local R = G.randn(N, c.O, ho, wo, {dtype = "float64"})
+      local res = {}
+      for _, dt in ipairs{"float64", "float32"} do
+        local xs, ws, bs = x:to(dt):detach():requires_grad_(), w:to(dt):detach():requires_grad_(), b:to(dt):detach():requires_grad_()
+        local y = nn.conv2d(xs, ws, bs, {padding = c.pad})
+        ;(y * R:to(dt)):sum():backward()
+        res[dt] = {y, xs.grad, ws.grad, bs.grad}
+      end
+      for k, what in ipairs{"output", "input grad", "weight grad", "bias grad"} do
+        close(res.float32[k], res.float64[k], 1e-5, string.format("%d -> %d, %dx%d kernel: %s", c.C, c.O, c.k[1], c.k[2], what))
+      end
     end
   end)
 
