@@ -144,8 +144,10 @@ local done = G.jobs.run(tasks, {on_message = function(t, m)
   if m.epoch then
     print(string.format("  CD-%-2d epoch %2d: free energy train %9.3f  test %9.3f   reconstruction %7.3f   %.2f s",
                         k, m.epoch, m.train_fe, m.test_fe, m.recon, m.secs))
-    draw_chains(k, i, "epoch " .. m.epoch, m.chains)
-    last_chains[i] = m.chains
+    if m.chains then                        -- every epoch in a window; headless, the last one
+      draw_chains(k, i, "epoch " .. m.epoch, m.chains)
+      last_chains[i] = m.chains
+    end
     tr[i], te[i] = tr[i] or {}, te[i] or {}
     tr[i][m.epoch], te[i][m.epoch] = m.recon, m.test_fe
     curves_te[i] = {y = G.tensor(te[i]), label = "CD-" .. k}

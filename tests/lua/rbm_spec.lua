@@ -375,7 +375,14 @@ describe("models.RBM.fit_job", function()
     assert.are.equal(0, (rbm.W - r.state.W):abs():max():item())
     local chains = rbm:sample(64, {steps = 20, init = Xte:narrow(1, 1, 64), generator = G.Generator(5)})
     assert.are.equal(2, #msgs)
+    assert.is_nil(msgs[1].chains)                    -- not live: the last epoch's chains only
     assert.are.equal(0, (chains - msgs[2].chains.data):abs():max():item())
+    local live = {}
+    local live_arg = {live = true}
+    for key, v in pairs(arg) do live_arg[key] = v end
+    M.RBM.fit_job(live_arg, function(m) live[#live + 1] = m end)
+    assert.are.equal(0, (live[2].chains.data - msgs[2].chains.data):abs():max():item())
+    assert.are.same({64, 784}, live[1].chains.random.shape)
     assert.are.same({16, 784}, msgs[2].filters.shape)
     local logZ = rbm:ais{runs = 10, betas = 200, data = Xtr, generator = G.Generator(5)}
     assert.are.equal(logZ, r.logZ)

@@ -234,9 +234,9 @@ RBM.fit_job = doc(function(arg, send)
     on_batch = function(b)
       if o.live and b % 200 == 0 then send{filters = rbm.W:t()} end
     end,
-    on_epoch = function(e, hist)
+    on_epoch = function(e, hist)                -- unwatched, only the last epoch's chains are seen
       send{epoch = e, train_fe = hist.train_fe[e], test_fe = hist.test_fe[e], recon = hist.recon[e],
-           secs = hist.secs[e], chains = chains(), filters = rbm.W:t()}
+           secs = hist.secs[e], chains = (o.live or e == o.epochs) and chains() or nil, filters = rbm.W:t()}
     end})
   local t0 = G.time()
   local logZ, se = rbm:ais{runs = o.ais_runs, betas = o.ais_betas, data = Xtr, generator = G.Generator(o.seed)}
@@ -249,8 +249,10 @@ end, "models.RBM.fit_job({k=1, hidden=128, epochs=1, train=60000, test=10000, ba
   "RBM(784, hidden) from seed trained by rbm:fit with the test set; after each epoch send{epoch,\n" ..
   "train_fe, test_fe, recon, secs, chains = {data, random}, filters}: steps Gibbs steps from the\n" ..
   "first 64 test images and from 64 images of independent pixels at the training set's rates\n" ..
-  "(generators seeded with seed), and W^T; with live, W^T every 200 batches too. Then log Z by\n" ..
-  "AIS (base rates of the training images) and the test log-likelihood.")
+  "(generators seeded with seed, so the last epoch's are the same whichever epochs draw them),\n" ..
+  "and W^T. With live (a window watches), chains every epoch and W^T every 200 batches too;\n" ..
+  "without, chains after the last epoch only (they cost 2 x 64 x steps Gibbs steps). Then log Z\n" ..
+  "by AIS (base rates of the training images) and the test log-likelihood.")
 
 RBM.log_partition_exact = doc(function(self)
   return kernel(models._rbm_log_partition, self.W, self.b, self.c)
