@@ -212,17 +212,25 @@ describe("modules", function()
       {{3, 6, 3, 3}, {6, 8, 2, 2}, {stride = 2, output_padding = 1}},
       {{2, 3, 5, 7}, {3, 4, 3, 2}, {stride = {3, 2}, output_padding = {2, 1}}},
       {{2, 3, 5, 4}, {3, 2, 3, 3}, {stride = 2, padding = 1}},                  -- im2col path
+      {{2, 3, 4, 19}, {3, 4, 2, 2}, {stride = 2, output_padding = 1}},          -- rows of 16 pairs and a rest
+      {{2, 2, 3, 16}, {2, 3, 2, 2}, {stride = 2}},
     }
     for _, c in ipairs(cases) do
-      local x = G.randn(table.unpack(c[1])):to("float64")
-      local w = G.randn(table.unpack(c[2])):to("float64")
+      local x = G.randn(table.unpack(c[1])):to("float64"):requires_grad_()
+      local w = G.randn(table.unpack(c[2])):to("float64"):requires_grad_()
       local y64 = nn.conv_transpose2d(x, w, nil, c[3])
       local r = G.randn(table.unpack(y64.shape)):to("float64")
-      local back = nn.conv2d(r, w, nil, {stride = c[3].stride, padding = c[3].padding})
-      local lhs, rhs = (y64 * r):sum():item(), (x * back:narrow(3, 1, x.shape[3]):narrow(4, 1, x.shape[4])):sum():item()
+      local back = nn.conv2d(r, w:detach(), nil, {stride = c[3].stride, padding = c[3].padding})
+      local lhs = (y64 * r):sum():item()
+      local rhs = (x:detach() * back:narrow(3, 1, x.shape[3]):narrow(4, 1, x.shape[4])):sum():item()
       assert.is_true(math.abs(lhs - rhs) <= 1e-10 * (1 + math.abs(lhs)), string.format("%s vs %s", lhs, rhs))
-      local y32 = nn.conv_transpose2d(x:to("float32"), w:to("float32"), nil, c[3])
-      assert.is_true((y32:to("float64") - y64):abs():max():item() <= 1e-5 * (1 + y64:abs():max():item()))
+      ;(y64 * r):sum():backward()
+      local x32, w32 = x:detach():to("float32"):requires_grad_(), w:detach():to("float32"):requires_grad_()
+      local y32 = nn.conv_transpose2d(x32, w32, nil, c[3])
+      ;(y32 * r:to("float32")):sum():backward()
+      for _, p in ipairs{{y32, y64}, {x32.grad, x.grad}, {w32.grad, w.grad}} do
+        assert.is_true((p[1]:to("float64") - p[2]):abs():max():item() <= 1e-5 * (1 + p[2]:abs():max():item()))
+      end
     end
   end)
 
