@@ -171,19 +171,19 @@ GLAB_MULTIVERSION static void shift_wgrad_f32(float *restrict lanes, const float
 }
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-/* With AVX-512's 32 registers, 8 outputs by 3 offsets: each strip of g and
-** of x loaded feeds 3 or 8 multiply-adds, not the one of the loop above,
-** whose loads had bound it (35 -> 57 GFLOP/s on 14 x 14 planes).  GCC
-** would fold each use of a g strip into its multiply as a load of its own,
-** so an empty asm keeps the strip in a register.  Every lane sums in the
-** same order as above: the same bits. */
+/* With AVX-512's 32 registers, 8 outputs a by 3 columns j (three offsets
+** of one input, or one offset of three inputs: x0, x1, x2; lanes ldj apart)
+** in one pass: each strip of g and of x loaded feeds 3 or 8 multiply-adds,
+** not the one of the loop above, whose loads had bound it (35 -> 57 GFLOP/s
+** on 14 x 14 planes).  GCC would fold each use of a g strip into its
+** multiply as a load of its own, so an empty asm keeps the strip in a
+** register.  Every lane sums in the same order as above: the same bits. */
 __attribute__((target("avx512f"))) static inline __attribute__((always_inline)) void
-wgrad_8x3_f32(float *restrict lanes, int64_t ldw, int64_t lda, const float *restrict g,
-              int64_t ldg, const float *restrict x, const int64_t *restrict shift, int64_t len) {
+wgrad_8x3_f32(float *restrict lanes, int64_t ldj, int64_t lda, const float *restrict g,
+              int64_t ldg, const float *x0, const float *x1, const float *x2, int64_t len) {
   vf acc[8][3];
-  const float *x0 = x + shift[0], *x1 = x + shift[1], *x2 = x + shift[2];
   for (int a = 0; a < 8; a++)
-    for (int j = 0; j < 3; j++) acc[a][j] = *(const vf_u *)(lanes + j * ldw + a * lda);
+    for (int j = 0; j < 3; j++) acc[a][j] = *(const vf_u *)(lanes + j * ldj + a * lda);
   for (int64_t u = 0; u < len; u += S) {
     vf v0 = *(const vf_u *)(x0 + u), v1 = *(const vf_u *)(x1 + u), v2 = *(const vf_u *)(x2 + u);
 #pragma GCC unroll 8
@@ -196,23 +196,37 @@ wgrad_8x3_f32(float *restrict lanes, int64_t ldw, int64_t lda, const float *rest
     }
   }
   for (int a = 0; a < 8; a++)
-    for (int j = 0; j < 3; j++) *(vf_u *)(lanes + j * ldw + a * lda) = acc[a][j];
+    for (int j = 0; j < 3; j++) *(vf_u *)(lanes + j * ldj + a * lda) = acc[a][j];
 }
 
+/* Blocks of 8 outputs: each input's offsets three at a time, then the
+** offsets left over (a 1 x 1 or 2 x 2 kernel: all of them) three inputs at a
+** time; the rest one lane at a time, as above. */
 __attribute__((target("avx512f"))) static void
 shift_wgrad_f32_avx512(float *restrict lanes, const float *restrict g, int64_t ldg,
                        const float *restrict x, int64_t ldx, int64_t na, int64_t nb,
                        const int64_t *restrict shift, int64_t nq, int64_t len) {
-  int64_t ldw = na * nb * S, a8 = na & ~(int64_t)7, q3 = nq - nq % 3;
-  for (int64_t a0 = 0; a0 < a8; a0 += 8)
+  int64_t ldw = na * nb * S, lda = nb * S, a8 = na & ~(int64_t)7, q3 = nq - nq % 3,
+          b3 = nb - nb % 3;
+  for (int64_t a0 = 0; a0 < a8; a0 += 8) {
+    const float *ga = g + a0 * ldg;
     for (int64_t b = 0; b < nb; b++) {
+      const float *xb = x + b * ldx;
       for (int64_t q = 0; q < q3; q += 3)
-        wgrad_8x3_f32(lanes + q * ldw + (a0 * nb + b) * S, ldw, nb * S, g + a0 * ldg, ldg,
-                      x + b * ldx, shift + q, len);
-      for (int64_t q = q3; q < nq; q++)
+        wgrad_8x3_f32(lanes + q * ldw + (a0 * nb + b) * S, ldw, lda, ga, ldg, xb + shift[q],
+                      xb + shift[q + 1], xb + shift[q + 2], len);
+    }
+    for (int64_t q = q3; q < nq; q++) {
+      for (int64_t b = 0; b < b3; b += 3) {
+        const float *xb = x + b * ldx + shift[q];
+        wgrad_8x3_f32(lanes + q * ldw + (a0 * nb + b) * S, S, lda, ga, ldg, xb, xb + ldx,
+                      xb + 2 * ldx, len);
+      }
+      for (int64_t b = b3; b < nb; b++)
         for (int64_t a = a0; a < a0 + 8; a++)
           wgrad_block_f32(lanes + (a * nb + b) * S, ldw, g + a * ldg, x + b * ldx, shift, q, 1, len);
     }
+  }
   wgrad_outputs_f32(lanes, g, ldg, x, ldx, a8, na - a8, nb, ldw, shift, nq, len);
 }
 #endif

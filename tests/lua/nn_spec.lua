@@ -290,11 +290,13 @@ describe("modules", function()
 
   it("run a stride-1 conv in float32 as in float64 (1e-5): outputs in blocks of 8 and a rest, offsets in threes and a rest", function()
     -- float32 runs the vector kernels (blocks of 8 outputs, and with AVX-512 a weight gradient of
-    -- 8 outputs by 3 offsets; a lone output over 4 strips at once), float64 the plain loops
+    -- 8 outputs by 3 offsets or by 3 inputs; a lone output over 4 strips at once), float64 the
+    -- plain loops
     G.manual_seed(6)
     for _, c in ipairs{{O = 11, C = 3, k = {3, 2}, hw = {9, 7}, pad = {0, 1}},
                        {O = 17, C = 2, k = {2, 2}, hw = {8, 9}, pad = {1, 0}},
                        {O = 8, C = 1, k = {1, 5}, hw = {6, 12}, pad = {0, 2}},
+                       {O = 9, C = 4, k = {2, 2}, hw = {7, 6}, pad = {0, 0}},    -- the fourth offset, inputs in threes
                        {O = 1, C = 8, k = {3, 3}, hw = {21, 19}, pad = {1, 1}}} do
       local N = 3
       local x = G.randn(N, c.C, c.hw[1], c.hw[2], {dtype = "float64"})
