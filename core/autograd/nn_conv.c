@@ -625,9 +625,9 @@ static void conv_bwd_shift(const conv_run *r, int64_t i, void *yi, const void *g
     glab_shift_wgrad(r->dt, gw, at(gp, r->dt, p->F), p->LD, xp, p->PL, O, C, p->fwd, p->nq,
                      p->Lw);
   }
-  if (r->gx) {
-    glab_shift_conv(r->dt, gxp, p->PL, gp, p->LD, O, p->wb, p->bwd, p->nq, C,
-                    (g->h + 2 * g->ph) * p->Wp);
+  if (r->gx) {                   /* the input's own rows only, not the padding's */
+    glab_shift_conv(r->dt, at(gxp, r->dt, p->org), p->PL, at(gp, r->dt, p->org), p->LD, O, p->wb,
+                    p->bwd, p->nq, C, (g->h - 1) * p->Wp + g->w);
     glab_take_planes(r->dt, at(r->gx, r->dt, i * r->img), gxp, p->PL, p->org, p->Wp, C, g->h,
                      g->w);
   }
