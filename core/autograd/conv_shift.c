@@ -9,7 +9,9 @@
 ** for AVX-512 (x86-64-v4), AVX2 + FMA (x86-64-v3) and the baseline, and the
 ** loader picks the best the machine runs: on one core, for seed 004's
 ** 8 -> 8 channel layer, 6 GFLOP/s baseline, 20-30 with AVX2 and a fifth
-** more with AVX-512.
+** more with AVX-512.  The weight gradient and the moves into and out of the
+** padded planes have AVX-512 kernels of their own besides (fastmath.h's
+** GLAB_AVX512_KERNELS).
 */
 #include <string.h>
 
@@ -170,7 +172,7 @@ GLAB_MULTIVERSION static void shift_wgrad_f32(float *restrict lanes, const float
   wgrad_outputs_f32(lanes, g, ldg, x, ldx, 0, na, nb, na * nb * S, shift, nq, len);
 }
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#ifdef GLAB_AVX512_KERNELS
 /* With AVX-512's 32 registers, 8 outputs a by 3 columns j (three offsets
 ** of one input, or one offset of three inputs: x0, x1, x2; lanes ldj apart)
 ** in one pass: each strip of g and of x loaded feeds 3 or 8 multiply-adds,
@@ -249,7 +251,7 @@ void glab_shift_wgrad(glab_dtype dt, void *lanes, const void *g, int64_t ldg, co
                       int64_t ldx, int64_t na, int64_t nb, const int64_t *shift, int64_t nq,
                       int64_t len) {
   if (dt == GLAB_F64) shift_wgrad_f64(lanes, g, ldg, x, ldx, na, nb, shift, nq, len);
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#ifdef GLAB_AVX512_KERNELS
   else if (na >= 8 && __builtin_cpu_supports("avx512f"))
     shift_wgrad_f32_avx512(lanes, g, ldg, x, ldx, na, nb, shift, nq, len);
 #endif
@@ -269,12 +271,11 @@ void glab_shift_fold(glab_dtype dt, void *dst, const void *lanes, int64_t n) {
   }
 }
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#include <immintrin.h>
+#ifdef GLAB_AVX512_KERNELS
 
-/* Moves of n floats, 16 a store and the last masked: the rows of seed 004's
-** planes (3 to 30 floats) had spent more in memcpy's and memset's calls and
-** their small-size paths than in the copying. */
+/* Moves of n floats (zeros when s is NULL), 16 a store and the last masked:
+** seed 004's rows are 3 to 30 floats, where a memcpy and a memset call per
+** row had taken 20% of the CNN step, these 17% (the rest waits on memory). */
 __attribute__((target("avx512f"))) static inline void move_f32(float *restrict d,
                                                                 const float *restrict s,
                                                                 int64_t n) {
@@ -309,12 +310,11 @@ __attribute__((target("avx512f"))) static void take_f32_avx512(float *dst, const
   for (int64_t p = 0; p < n; p++, src += sps)
     for (int64_t r = 0; r < h; r++, dst += w) move_f32(dst, src + org + r * sw, w);
 }
-#define HAVE_MOVE_F32_AVX512 1
 #endif
 
 void glab_place_planes(glab_dtype dt, void *dst, int64_t dps, int64_t dlen, int64_t org,
                        int64_t dw, const void *src, int64_t n, int64_t h, int64_t w) {
-#ifdef HAVE_MOVE_F32_AVX512
+#ifdef GLAB_AVX512_KERNELS
   if (dt == GLAB_F32 && __builtin_cpu_supports("avx512f")) {
     place_f32_avx512(dst, dps, dlen, org, dw, src, n, h, w);
     return;
@@ -333,7 +333,7 @@ void glab_place_planes(glab_dtype dt, void *dst, int64_t dps, int64_t dlen, int6
 
 void glab_take_planes(glab_dtype dt, void *dst, const void *src, int64_t sps, int64_t org,
                       int64_t sw, int64_t n, int64_t h, int64_t w) {
-#ifdef HAVE_MOVE_F32_AVX512
+#ifdef GLAB_AVX512_KERNELS
   if (dt == GLAB_F32 && __builtin_cpu_supports("avx512f")) {
     take_f32_avx512(dst, src, sps, org, sw, n, h, w);
     return;

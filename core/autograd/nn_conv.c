@@ -1093,8 +1093,7 @@ GLAB_MULTIVERSION static void pool2_f32(float *restrict y, int32_t *restrict ix,
   }
 }
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#include <immintrin.h>
+#ifdef GLAB_AVX512_KERNELS
 
 /* The larger of a and b under pool_step's rule (b wins when strictly larger,
 ** or NaN where a is not): the lanes where b is taken. */
@@ -1145,7 +1144,6 @@ __attribute__((target("avx512f"))) static void pool2_avx512(float *restrict y,
         _mm512_mask_storeu_epi32(ix + oy * wo + ox, m, _mm512_mask_blend_epi32(t, i0, i1));
       }
 }
-#define HAVE_POOL2_AVX512 1
 #endif
 
 static void pool_planes(glab_dtype dt, void *y, int32_t *ix, const void *x, int64_t planes,
@@ -1153,7 +1151,7 @@ static void pool_planes(glab_dtype dt, void *y, int32_t *ix, const void *x, int6
                         const int *st) {
   int pool2 = k[0] == 2 && k[1] == 2 && st[0] == 2 && st[1] == 2 && w == 2 * wo;
   if (dt == GLAB_F64) max_pool_f64(y, ix, x, planes, h, w, ho, wo, k, st);
-#ifdef HAVE_POOL2_AVX512
+#ifdef GLAB_AVX512_KERNELS
   else if (pool2 && __builtin_cpu_supports("avx512f")) pool2_avx512(y, ix, x, planes, h, ho, wo);
 #endif
   else if (pool2 && 2 * ho * wo <= POOL2_MAX) pool2_f32(y, ix, x, planes, h, ho, wo);

@@ -86,8 +86,7 @@ static double softplus(double x) { return (x > 0 ? x : 0) + log1p(exp(-fabs(x)))
 
 #define SP_CHUNK 256        /* softplus_row's values at a time, on the stack */
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#include <immintrin.h>
+#ifdef GLAB_AVX512_KERNELS
 __m512d _ZGVeN8v_exp(__m512d x);      /* libmvec's AVX-512 variants (the vector function ABI) */
 __m512d _ZGVeN8v_log1p(__m512d x);
 
@@ -101,7 +100,6 @@ __attribute__((target("avx512f"))) static void softplus_avx512(double *restrict 
   }
   for (; j < n; j++) y[j] = softplus(y[j]);
 }
-#define HAVE_SOFTPLUS_AVX512 1
 #endif
 
 /* y[j] := softplus(s (a[j] + c[j])) for j < n, in double from a and c of dt:
@@ -112,7 +110,7 @@ __attribute__((target("avx512f"))) static void softplus_avx512(double *restrict 
 static void softplus_row(double *restrict y, glab_dtype dt, const void *a, const void *c, double s,
                          int64_t n) {
   for (int64_t j = 0; j < n; j++) y[j] = s * (elem(dt, a, j) + elem(dt, c, j));
-#ifdef HAVE_SOFTPLUS_AVX512
+#ifdef GLAB_AVX512_KERNELS
   if (__builtin_cpu_supports("avx512f")) {
     softplus_avx512(y, n);
     return;
@@ -200,8 +198,7 @@ static int64_t ones_scalar(int32_t *restrict idx, const float *restrict v, int64
   return odd ? -1 : c;
 }
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#include <immintrin.h>
+#ifdef GLAB_AVX512_KERNELS
 
 __attribute__((target("avx512f"))) static int64_t ones_avx512(int32_t *restrict idx,
                                                               const float *restrict v, int64_t n) {

@@ -16,6 +16,11 @@
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define GLAB_MULTIVERSION \
   __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+/* Where AVX-512 pays beyond what GCC's vectors give (masks, permutes,
+** registers kept by hand), a kernel of its own: target("avx512f"), called
+** when __builtin_cpu_supports("avx512f"), beside the portable path. */
+#define GLAB_AVX512_KERNELS 1
+#include <immintrin.h>
 #else
 #define GLAB_MULTIVERSION
 #endif
