@@ -8,6 +8,9 @@
 ** Backward walks the steps in reverse with the saved gate activations and
 ** cell states, and finishes with one GEMM per weight gradient (W_hh's over
 ** all B T rows at once, against the states h_{t-1} gathered in a buffer).
+** The rows of the batch are independent through time, so the steps of both
+** walks run on the cores side by side, a share of the rows each: every row
+** gets the same bits whatever the share (glab_gemm_small's rows do).
 **
 ** Buffers (B batch, T steps, H hidden, I input; rows are b T + t):
 **   gates (B, T, 4H)  activated i, f, g, o          saved
@@ -19,6 +22,7 @@
 #include <string.h>
 
 #include "../tensor/fastmath.h"
+#include "../tensor/parallel.h"
 #include "nn.h"
 #include "node.h"
 
@@ -112,6 +116,88 @@ GLAB_MULTIVERSION static void cell_backward_f64(double *restrict dA, const doubl
   }
 }
 
+/* The walks through time, on rows [b0, b1) of the batch (rows_of). */
+typedef struct {
+  glab_dtype dt;
+  int64_t B, T, H;
+  const char *w;                  /* W_hh^T (H x 4H) forward, W_hh (4H x H) backward */
+  const char *h0, *c0;            /* (B, H) */
+  char *gates, *cs, *y;           /* (B, T, 4H), (B, T, H), (B, T, H) */
+  char *dA, *dh, *dc, *dh2;       /* backward: (B, T, 4H), then (B, H) each */
+  const char *gy;                 /* backward: the gradient of y (B, T, H) */
+} lstm_job;
+
+static void rows_of(const lstm_job *j, int t, int n, int64_t *b0, int64_t *b1) {
+  *b0 = j->B * t / n;
+  *b1 = j->B * (t + 1) / n;
+}
+
+static void forward_share(void *arg, int share, int nshares) {
+  const lstm_job *j = arg;
+  int64_t b0, b1, T = j->T, H = j->H, G = 4 * H;
+  rows_of(j, share, nshares, &b0, &b1);
+  if (b1 == b0) return;
+  size_t es = glab_dtype_size(j->dt);
+  char *gates = j->gates + (size_t)(b0 * T * G) * es, *cs = j->cs + (size_t)(b0 * T * H) * es;
+  char *y = j->y + (size_t)(b0 * T * H) * es;
+  for (int64_t t = 0; t < T; t++) {
+    const char *hp = t ? y + (size_t)((t - 1) * H) * es : j->h0 + (size_t)(b0 * H) * es;
+    const char *cp = t ? cs + (size_t)((t - 1) * H) * es : j->c0 + (size_t)(b0 * H) * es;
+    int64_t ldp = t ? T * H : H;
+    char *g = gates + (size_t)(t * G) * es, *c = cs + (size_t)(t * H) * es;
+    char *h = y + (size_t)(t * H) * es;
+    glab_gemm_small(j->dt, b1 - b0, G, H, hp, ldp, j->w, G, 1, g, T * G);
+    if (j->dt == GLAB_F64)
+      cell_forward_f64((double *)g, T * G, (double *)c, (double *)h, T * H, (const double *)cp,
+                       ldp, b1 - b0, H);
+    else
+      cell_forward_f32((float *)g, T * G, (float *)c, (float *)h, T * H, (const float *)cp, ldp,
+                       b1 - b0, H);
+  }
+}
+
+static void backward_share(void *arg, int share, int nshares) {
+  const lstm_job *j = arg;
+  int64_t b0, b1, T = j->T, H = j->H, G = 4 * H;
+  rows_of(j, share, nshares, &b0, &b1);
+  if (b1 == b0) return;
+  size_t es = glab_dtype_size(j->dt);
+  const char *gates = j->gates + (size_t)(b0 * T * G) * es;
+  const char *cs = j->cs + (size_t)(b0 * T * H) * es, *gy = j->gy + (size_t)(b0 * T * H) * es;
+  char *dA = j->dA + (size_t)(b0 * T * G) * es, *dc = j->dc + (size_t)(b0 * H) * es;
+  char *dh = j->dh + (size_t)(b0 * H) * es, *dh2 = j->dh2 + (size_t)(b0 * H) * es;
+  for (int64_t t = T - 1; t >= 0; t--) {
+    const char *cp = t ? cs + (size_t)((t - 1) * H) * es : j->c0 + (size_t)(b0 * H) * es;
+    int64_t ldp = t ? T * H : H;
+    char *d = dA + (size_t)(t * G) * es;
+    const char *g = gates + (size_t)(t * G) * es, *c = cs + (size_t)(t * H) * es;
+    const char *gyt = gy + (size_t)(t * H) * es;
+    if (j->dt == GLAB_F64)
+      cell_backward_f64((double *)d, (const double *)g, T * G, (const double *)c,
+                        (const double *)gyt, T * H, (const double *)cp, ldp, (double *)dh,
+                        (double *)dc, b1 - b0, H);
+    else
+      cell_backward_f32((float *)d, (const float *)g, T * G, (const float *)c,
+                        (const float *)gyt, T * H, (const float *)cp, ldp, (float *)dh,
+                        (float *)dc, b1 - b0, H);
+    glab_gemm_small(j->dt, b1 - b0, H, G, d, T * G, j->w, H, 0, dh2, H);
+    char *tmp = dh;                           /* swap: dh2 is the next step's output */
+    dh = dh2;
+    dh2 = tmp;
+  }
+  if (T % 2)                              /* the last step's output is in j->dh2's rows */
+    memcpy(j->dh + (size_t)(b0 * H) * es, dh, (size_t)((b1 - b0) * H) * es);
+}
+
+/* How many shares: one per core, of 8 rows or more, where the walk is long
+** enough (a million multiply-adds in its products) to pay for the hand-off. */
+static int lstm_shares(int64_t B, int64_t T, int64_t H) {
+  int n = glab_get_num_threads();
+  if ((double)B * (double)T * 4.0 * (double)H * (double)H < 1e6) return 1;
+  if (n > B / 8) n = (int)(B / 8);
+  return n < 1 ? 1 : n;
+}
+
 /* saved: x, h0, c0, w_ih, w_hh, gates, cs, y */
 static glab_status lstm_backward(glab_node *n, glab_tensor *gin) {
   const glab_tensor *x = &n->saved[0], *h0 = &n->saved[1], *c0 = &n->saved[2];
@@ -127,23 +213,12 @@ static glab_status lstm_backward(glab_node *n, glab_tensor *gin) {
   TRY(glab_tensor_clone(&dh, &n->grad[1]));
   TRY(glab_tensor_clone(&dc, &n->grad[2]));
   TRY(glab_tensor_new(&dh2, dt, 2, hsh));
-  for (int64_t t = T - 1; t >= 0; t--) {
-    const void *cprev = t ? glab_elem(cs, (t - 1) * H) : glab_tensor_data(c0);
-    int64_t ldp = t ? T * H : H;
-    if (dt == GLAB_F64)
-      cell_backward_f64((double *)glab_elem(&dA, t * G), (const double *)glab_elem(gates, t * G), T * G,
-                        (const double *)glab_elem(cs, t * H), (const double *)glab_elem(&n->grad[0], t * H),
-                        T * H, cprev, ldp, glab_tensor_data(&dh), glab_tensor_data(&dc), B, H);
-    else
-      cell_backward_f32((float *)glab_elem(&dA, t * G), (const float *)glab_elem(gates, t * G), T * G,
-                        (const float *)glab_elem(cs, t * H), (const float *)glab_elem(&n->grad[0], t * H),
-                        T * H, cprev, ldp, glab_tensor_data(&dh), glab_tensor_data(&dc), B, H);
-    glab_gemm_small(dt, B, H, G, glab_elem(&dA, t * G), T * G, glab_tensor_data(whh), H, 0,
-                    glab_tensor_data(&dh2), H);
-    glab_tensor tmp = dh;                     /* swap: dh2 is the next step's output */
-    dh = dh2;
-    dh2 = tmp;
-  }
+  lstm_job j = {.dt = dt, .B = B, .T = T, .H = H, .w = glab_tensor_data(whh),
+               .c0 = glab_tensor_data(c0), .gates = glab_tensor_data(gates),
+               .cs = glab_tensor_data(cs), .dA = glab_tensor_data(&dA),
+               .dh = glab_tensor_data(&dh), .dc = glab_tensor_data(&dc),
+               .dh2 = glab_tensor_data(&dh2), .gy = glab_tensor_data(&n->grad[0])};
+  glab_parallel(lstm_shares(B, T, H), backward_share, &j);       /* dh: the gradient of h0 */
   if (glab_node_needs(n, 0)) {                                          /* dA W_ih */
     TRY(glab_tensor_new(&gin[0], dt, 3, x->shape));
     glab_gemm(dt, 0, 0, B * T, I, G, 1.0, glab_tensor_data(&dA), G, glab_tensor_data(wih), I,
@@ -250,19 +325,11 @@ glab_status glab_nn_lstm(glab_var *y, glab_var *hT, glab_var *cT, const glab_var
   TRY(glab_tensor_new(&y->t, dt, 3, ysh));
   glab_gemm(dt, 0, 1, B * T, G, I, 1.0, glab_tensor_data(&xc), I, glab_tensor_data(&wih), I,
             1.0, glab_tensor_data(&gates), G);
-  for (int64_t t = 0; t < T; t++) {
-    const void *hp = t ? glab_elem(&y->t, (t - 1) * H) : glab_tensor_data(&h0c);
-    const void *cp = t ? glab_elem(&cs, (t - 1) * H) : glab_tensor_data(&c0c);
-    int64_t ldp = t ? T * H : H;
-    glab_gemm_small(dt, B, G, H, hp, ldp, glab_tensor_data(&wt), G, 1, glab_elem(&gates, t * G),
-                    T * G);
-    if (dt == GLAB_F64)
-      cell_forward_f64((double *)glab_elem(&gates, t * G), T * G, (double *)glab_elem(&cs, t * H),
-                       (double *)glab_elem(&y->t, t * H), T * H, cp, ldp, B, H);
-    else
-      cell_forward_f32((float *)glab_elem(&gates, t * G), T * G, (float *)glab_elem(&cs, t * H),
-                       (float *)glab_elem(&y->t, t * H), T * H, cp, ldp, B, H);
-  }
+  lstm_job j = {.dt = dt, .B = B, .T = T, .H = H, .w = glab_tensor_data(&wt),
+               .h0 = glab_tensor_data(&h0c), .c0 = glab_tensor_data(&c0c),
+               .gates = glab_tensor_data(&gates), .cs = glab_tensor_data(&cs),
+               .y = glab_tensor_data(&y->t)};
+  glab_parallel(lstm_shares(B, T, H), forward_share, &j);
   TRY(glab_tensor_select(&v, &y->t, 1, T - 1));
   TRY(glab_tensor_clone(&hT->t, &v));
   glab_tensor_free(&v);

@@ -50,6 +50,7 @@ void glab_blas_pick_threads(int64_t m, int64_t n, int64_t k) {
   int64_t thin = m < n ? m : n;
   if (k < thin) thin = k;
   if ((double)m * (double)n * (double)k < 1.5e5 || thin < 48) want = 1;
+  if (want > 1) glab_parallel_park();
   if (want != cur_threads) {
     openblas_set_num_threads(want);
     cur_threads = want;
@@ -70,45 +71,70 @@ void glab_gemm(glab_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k,
 }
 
 /* ---- small products ----------------------------------------------------------------------
-** A row of C is built 64 columns at a time in four vectors of 16 (GCC's
-** vector types, split where the machine's are narrower), each row of B
-** loaded once per row of C: for n = 128, k = 32 the B panel stays in L1. */
+** C is built in tiles of rb rows by nv vectors of 16 columns (GCC's vector
+** types, split where the machine's are narrower): rb nv independent sums,
+** enough to keep both FMA units busy through their latency (one row at a
+** time left the n = 32 product of the LSTM's backward at a quarter of the
+** peak), each row of B loaded once per tile.  Every element of C is the
+** same sum in the same order whatever the tiling. */
 
 #define SV 16                                  /* floats in a glab_v16f */
+#define SMALL_SUMS 8                           /* rb nv: the sums a tile keeps */
 
-/* Columns [j, j + nv SV) of row cr: inlined with nv = 4, 2, 1, so that the
-** sums stay in registers. */
+/* Rows [0, rb) by columns [j, j + nv SV): inlined with constant rb and nv,
+** so that the sums stay in registers. */
 static inline __attribute__((always_inline)) void
-small_block_f32(float *restrict cr, const float *restrict ar, const float *restrict b,
-                int64_t ldb, int64_t k, int beta, int64_t j, const int nv) {
-  glab_v16f acc[4];
-  for (int v = 0; v < nv; v++) acc[v] = beta ? *(glab_v16f_u *)(cr + j + v * SV) : (glab_v16f){0};
+small_tile_f32(float *restrict c, int64_t ldc, const float *restrict a, int64_t lda,
+               const float *restrict b, int64_t ldb, int64_t k, int beta, int64_t j,
+               const int rb, const int nv) {
+  glab_v16f acc[SMALL_SUMS];
+  for (int r = 0; r < rb; r++)
+    for (int v = 0; v < nv; v++)
+      acc[r * nv + v] = beta ? *(glab_v16f_u *)(c + r * ldc + j + v * SV) : (glab_v16f){0};
   for (int64_t q = 0; q < k; q++) {
-    float s = ar[q];
     const float *bq = b + q * ldb + j;
+    glab_v16f bv[4];
 #pragma GCC unroll 4
-    for (int v = 0; v < nv; v++) acc[v] += s * *(const glab_v16f_u *)(bq + v * SV);
+    for (int v = 0; v < nv; v++) bv[v] = *(const glab_v16f_u *)(bq + v * SV);
+#pragma GCC unroll 8
+    for (int r = 0; r < rb; r++) {
+      float s = a[r * lda + q];
+#pragma GCC unroll 4
+      for (int v = 0; v < nv; v++) acc[r * nv + v] += s * bv[v];
+    }
   }
-  for (int v = 0; v < nv; v++) *(glab_v16f_u *)(cr + j + v * SV) = acc[v];
+  for (int r = 0; r < rb; r++)
+    for (int v = 0; v < nv; v++) *(glab_v16f_u *)(c + r * ldc + j + v * SV) = acc[r * nv + v];
+}
+
+/* Columns [j, j + nv SV) of every row: tiles of SMALL_SUMS / nv rows, then
+** the rows left one at a time. */
+static inline __attribute__((always_inline)) void
+small_cols_f32(int64_t m, float *restrict c, int64_t ldc, const float *restrict a, int64_t lda,
+               const float *restrict b, int64_t ldb, int64_t k, int beta, int64_t j,
+               const int nv) {
+  const int rb = SMALL_SUMS / nv;
+  int64_t r = 0;
+  for (; r + rb <= m; r += rb)
+    small_tile_f32(c + r * ldc, ldc, a + r * lda, lda, b, ldb, k, beta, j, rb, nv);
+  for (; r < m; r++) small_tile_f32(c + r * ldc, ldc, a + r * lda, lda, b, ldb, k, beta, j, 1, nv);
 }
 
 GLAB_MULTIVERSION static void gemm_small_f32(int64_t m, int64_t n, int64_t k,
                                              const float *restrict a, int64_t lda,
                                              const float *restrict b, int64_t ldb, int beta,
                                              float *restrict c, int64_t ldc) {
-  for (int64_t r = 0; r < m; r++) {
-    const float *ar = a + r * lda;
-    float *cr = c + r * ldc;
-    int64_t j = 0;
-    for (; j + 4 * SV <= n; j += 4 * SV) small_block_f32(cr, ar, b, ldb, k, beta, j, 4);
-    for (; j + 2 * SV <= n; j += 2 * SV) small_block_f32(cr, ar, b, ldb, k, beta, j, 2);
-    for (; j + SV <= n; j += SV) small_block_f32(cr, ar, b, ldb, k, beta, j, 1);
-    for (; j < n; j++) {
-      float acc = beta ? cr[j] : 0;
+  int64_t j = 0;
+  for (; j + 4 * SV <= n; j += 4 * SV) small_cols_f32(m, c, ldc, a, lda, b, ldb, k, beta, j, 4);
+  for (; j + 2 * SV <= n; j += 2 * SV) small_cols_f32(m, c, ldc, a, lda, b, ldb, k, beta, j, 2);
+  for (; j + SV <= n; j += SV) small_cols_f32(m, c, ldc, a, lda, b, ldb, k, beta, j, 1);
+  for (; j < n; j++)
+    for (int64_t r = 0; r < m; r++) {
+      const float *ar = a + r * lda;
+      float acc = beta ? c[r * ldc + j] : 0;
       for (int64_t q = 0; q < k; q++) acc += ar[q] * b[q * ldb + j];
-      cr[j] = acc;
+      c[r * ldc + j] = acc;
     }
-  }
 }
 
 void glab_gemm_small(glab_dtype dt, int64_t m, int64_t n, int64_t k, const void *a, int64_t lda,

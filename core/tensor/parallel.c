@@ -46,10 +46,20 @@ static pthread_mutex_t busy = PTHREAD_MUTEX_INITIALIZER;
 
 /* Before sleeping on a condition variable, a worker waiting for the next
 ** job and the caller waiting for the workers spin this many pauses (some
-** tens of microseconds): the layers of a training step follow each other
-** that closely, and a futex wake-up cost about 20 us a job here (a CNN VAE
-** step hands out some twenty). */
-#define SPIN 4096
+** hundreds of microseconds): the layers of a training step follow each
+** other that closely, and a futex wake-up cost about 20 us a job here (a
+** CNN VAE step hands out some twenty; an LSTM's four, with a few hundred
+** microseconds of one-thread products between them).  A worker stops
+** spinning at once when glab_parallel_park says that BLAS's own threads
+** are about to need the cores. */
+#define SPIN 32768
+static unsigned park_gen;                 /* glab_parallel_park's count */
+static int spinning;                      /* workers spinning now */
+
+void glab_parallel_park(void) {
+  if (__atomic_load_n(&spinning, __ATOMIC_RELAXED) > 0)
+    __atomic_add_fetch(&park_gen, 1, __ATOMIC_RELEASE);
+}
 
 static void pause_once(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -65,8 +75,12 @@ static void *worker(void *p) {
   for (unsigned seen = pool.first_gen[t];;) {
     if (pool.gen == seen) {                 /* spin a while for the next job, unlocked */
       pthread_mutex_unlock(&pool.mu);
-      for (int i = 0; i < SPIN && __atomic_load_n(&pool.gen, __ATOMIC_ACQUIRE) == seen; i++)
+      __atomic_add_fetch(&spinning, 1, __ATOMIC_RELAXED);
+      unsigned park = __atomic_load_n(&park_gen, __ATOMIC_ACQUIRE);
+      for (int i = 0; i < SPIN && __atomic_load_n(&pool.gen, __ATOMIC_ACQUIRE) == seen &&
+                      __atomic_load_n(&park_gen, __ATOMIC_ACQUIRE) == park; i++)
         pause_once();
+      __atomic_sub_fetch(&spinning, 1, __ATOMIC_RELAXED);
       pthread_mutex_lock(&pool.mu);
     }
     while (pool.gen == seen) pthread_cond_wait(&pool.go, &pool.mu);

@@ -38,6 +38,10 @@ int64_t glab_parallel_batches(int64_t nb, double flops, int (*fn)(void *arg, int
 ** linear algebra then leave BLAS's thread count alone (one per call). */
 int glab_parallel_active(void);
 
+/* Tell the pool's idle workers to stop spinning and sleep: BLAS is about
+** to run a product on its own threads, which need the cores. */
+void glab_parallel_park(void);
+
 /* Set FTZ/DAZ on the calling thread. */
 void glab_set_ftz_daz(void);
 

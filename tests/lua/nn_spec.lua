@@ -91,6 +91,44 @@ for _, dtype in ipairs{"float64", "float32"} do
       close(y2:transpose(1, 2), fx("lstm", "y"), tol(dtype), "lstm time-first")
     end)
 
+    -- above a million multiply-adds the walks through time run a share of the batch's rows
+    -- on each thread; the shares must not change a bit (float32: glab_gemm_small's rows) or
+    -- more than rounding (float64: BLAS per share). 33 rows: uneven shares; T = 25 and 24:
+    -- the gradient of h0 ends in either of the backward's two buffers
+    it("nn.lstm on 1, 2 and 3 threads: the same outputs and gradients", function()
+      local threads = G.get_num_threads()
+      for _, T in ipairs{25, 24} do
+        local g = G.Generator(11)
+        local function r(...) return G.randn({...}, {generator = g, dtype = dtype}) * 0.5 end
+        local ins = {r(33, T, 3), r(33, 32), r(33, 32), r(128, 3), r(128, 32), r(128), r(128)}
+        local Ry, Rh, Rc = r(33, T, 32), r(33, 32), r(33, 32)
+        local function run(n)
+          G.set_num_threads(n)
+          local v = {}
+          for i, t in ipairs(ins) do v[i] = t:clone():requires_grad_() end
+          local y, h, c = nn.lstm(table.unpack(v))
+          local loss = (y * Ry):sum() + (h * Rh):sum() + (c * Rc):sum()
+          loss:backward()
+          local out = {y, h, c}
+          for i = 1, #v do out[#out + 1] = v[i].grad end
+          return out
+        end
+        local ok, one = pcall(run, 1)
+        local ok2, two = pcall(run, 2)
+        local ok3, three = pcall(run, 3)
+        G.set_num_threads(threads)
+        assert(ok and ok2 and ok3, tostring(one) .. tostring(two) .. tostring(three))
+        for i = 1, #one do
+          for _, other in ipairs{two, three} do
+            local d = (other[i] - one[i]):abs():max():item()
+            if dtype == "float32" then assert.are.equal(0, d, "T " .. T .. " output " .. i)
+            else assert.is_true(d < 1e-12, "T " .. T .. " output " .. i .. ": " .. d) end
+          end
+        end
+        assert.is_true(one[5]:abs():max():item() > 0.1)             -- h0's gradient is there
+      end
+    end)
+
     it("BCE with logits at |z| = 40 and cross-entropy", function()
       local z = fx("bce", "z", dtype):requires_grad_()
       local loss = nn.binary_cross_entropy_with_logits(z, fx("bce", "t", dtype))
