@@ -73,10 +73,10 @@ void glab_gemm(glab_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k,
 /* ---- small products ----------------------------------------------------------------------
 ** C is built in tiles of rb rows by nv vectors of 16 columns (GCC's vector
 ** types, split where the machine's are narrower): rb nv independent sums,
-** enough to keep both FMA units busy through their latency (one row at a
-** time left the n = 32 product of the LSTM's backward at a quarter of the
-** peak), each row of B loaded once per tile.  Every element of C is the
-** same sum in the same order whatever the tiling. */
+** enough to keep the adders busy through their latency (a row at a time,
+** the n = 32 product of the LSTM's backward had only two in flight), each
+** row of B loaded once per tile.  Every element of C is the same sum in the
+** same order whatever the tiling, so callers may split the rows. */
 
 #define SV 16                                  /* floats in a glab_v16f */
 #define SMALL_SUMS 8                           /* rb nv: the sums a tile keeps */
