@@ -12,6 +12,8 @@
 #include <math.h>
 
 #include "../tensor/fastmath.h"
+#include "../tensor/ops.h"
+#include "../tensor/parallel.h"
 #include "optim.h"
 
 static glab_status check_state(const char *op, const glab_tensor *p, const glab_tensor *g,
@@ -84,6 +86,9 @@ glab_status glab_optim_sgd(glab_tensor *p, const glab_tensor *g, glab_tensor *bu
 ** correction folded in, and 1 / sqrt(1 - beta2^t) for the second's. */
 typedef struct { double b1, b2, wd, eps, step, rbc2; } adam_scalars;
 
+/* From this many elements a tensor's update is split among the cores. */
+#define ADAM_SPLIT (1 << 17)
+
 static adam_scalars adam_at(const glab_adam_opts *o, int64_t t) {
   adam_scalars a = {o->beta1, o->beta2, o->weight_decay, o->eps,
                     o->lr / (1 - pow(o->beta1, (double)t)),
@@ -116,18 +121,34 @@ GLAB_MULTIVERSION static void adam_f64(double *restrict p, const double *restric
   }
 }
 
+/* A share of the elements per core, in whole 64-byte lines. */
+typedef struct {
+  void *p, *m, *v;
+  const void *g;
+  int64_t n;
+  glab_dtype dt;
+  adam_scalars a;
+} adam_job;
+
+static void adam_share(void *arg, int t, int nt) {
+  const adam_job *j = arg;
+  int64_t i0 = j->n * t / nt / 16 * 16, i1 = t + 1 == nt ? j->n : j->n * (t + 1) / nt / 16 * 16;
+  if (i1 <= i0) return;
+  if (j->dt == GLAB_F64)
+    adam_f64((double *)j->p + i0, (const double *)j->g + i0, (double *)j->m + i0,
+             (double *)j->v + i0, i1 - i0, &j->a);
+  else
+    adam_f32((float *)j->p + i0, (const float *)j->g + i0, (float *)j->m + i0,
+             (float *)j->v + i0, i1 - i0, &j->a);
+}
+
 glab_status glab_optim_adam(glab_tensor *p, const glab_tensor *g, glab_tensor *m,
                             glab_tensor *v, int64_t t, const glab_adam_opts *o) {
   glab_status s = check_state("adam", p, g, m, v);
   if (s != GLAB_OK) return s;
   if (t < 1) return glab_fail(GLAB_EARG, "adam: the step count starts at 1, got %lld", (long long)t);
-  int64_t n = glab_tensor_numel(p);
-  adam_scalars a = adam_at(o, t);
-  if (p->dtype == GLAB_F64)
-    adam_f64(glab_tensor_data(p), glab_tensor_data(g), glab_tensor_data(m),
-             glab_tensor_data(v), n, &a);
-  else
-    adam_f32(glab_tensor_data(p), glab_tensor_data(g), glab_tensor_data(m),
-             glab_tensor_data(v), n, &a);
+  adam_job j = {glab_tensor_data(p), glab_tensor_data(m), glab_tensor_data(v),
+                glab_tensor_data(g), glab_tensor_numel(p), p->dtype, adam_at(o, t)};
+  glab_parallel(j.n >= ADAM_SPLIT ? glab_get_num_threads() : 1, adam_share, &j);
   return GLAB_OK;
 }

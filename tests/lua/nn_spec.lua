@@ -162,6 +162,40 @@ for _, dtype in ipairs{"float64", "float32"} do
 end
 
 describe("modules", function()
+  -- from 2^17 elements Adam's update is split among the threads, in whole lines; 2^17 + 5
+  -- leaves the last share a rest. Each element's arithmetic is the same: the same bits on 1
+  -- and 2 threads, and those of the unsplit update of the same elements (a 2^16 + 3 slice,
+  -- under the split, run alone)
+  it("Adam's update split among threads gives every element the bits it gets alone", function()
+    local threads = G.get_num_threads()
+    for _, dtype in ipairs{"float32", "float64"} do
+      local g = G.Generator(5)
+      local p0 = G.randn({2 ^ 17 + 5}, {generator = g, dtype = dtype})
+      local grads = {G.randn({2 ^ 17 + 5}, {generator = g, dtype = dtype}),
+                     G.randn({2 ^ 17 + 5}, {generator = g, dtype = dtype})}
+      local function run(n, len)
+        G.set_num_threads(n)
+        local p = p0:narrow(1, 1, len):clone():requires_grad_()
+        local opt = G.optim.Adam({p}, {lr = 0.01, weight_decay = 0.1})
+        for _, gr in ipairs(grads) do
+          p.grad = gr:narrow(1, 1, len):clone()
+          opt:step()
+        end
+        return p, opt.state.exp_avg_sq[1]
+      end
+      local ok, p1, v1 = pcall(run, 1, 2 ^ 17 + 5)
+      local ok2, p2, v2 = pcall(run, 2, 2 ^ 17 + 5)
+      local ok3, p3 = pcall(run, 2, 2 ^ 16 + 3)
+      G.set_num_threads(threads)
+      assert(ok and ok2 and ok3, tostring(p1) .. tostring(p2) .. tostring(p3))
+      p1, p2, p3 = p1:detach(), p2:detach(), p3:detach()
+      assert.are.equal(0, (p2 - p1):abs():max():item(), dtype .. " p, 1 and 2 threads")
+      assert.are.equal(0, (v2 - v1):abs():max():item(), dtype .. " v, 1 and 2 threads")
+      assert.are.equal(0, (p2:narrow(1, 1, 2 ^ 16 + 3) - p3):abs():max():item(), dtype)
+      assert.is_true((p2 - p0):abs():min():item() > 0, dtype .. ": every element moved")
+    end
+  end)
+
   it("count parameters as PyTorch does (seed 000's LSTM, seed 004's VAEs)", function()
     local lstm = nn.LSTM(1, 32, {num_layers = 2})
     local out = nn.Linear(32, 1)
