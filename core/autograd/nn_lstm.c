@@ -118,36 +118,34 @@ GLAB_MULTIVERSION static void cell_backward_f64(double *restrict dA, const doubl
 
 /* The walks through time, on rows [b0, b1) of the batch (rows_of). */
 typedef struct {
-  glab_dtype dt;
   int64_t B, T, H;
-  const char *w;                  /* W_hh^T (H x 4H) forward, W_hh (4H x H) backward */
-  const char *h0, *c0;            /* (B, H) */
-  char *gates, *cs, *y;           /* (B, T, 4H), (B, T, H), (B, T, H) */
-  char *dA, *dh, *dc, *dh2;       /* backward: (B, T, 4H), then (B, H) each */
-  const char *gy;                 /* backward: the gradient of y (B, T, H) */
+  const glab_tensor *w;           /* W_hh^T (H x 4H) forward, W_hh (4H x H) backward */
+  const glab_tensor *h0, *c0;     /* (B, H) */
+  const glab_tensor *gates, *cs, *y;   /* (B, T, 4H), (B, T, H), (B, T, H) */
+  const glab_tensor *dA, *dh, *dc, *dh2;   /* backward: (B, T, 4H), then (B, H) each */
+  const glab_tensor *gy;          /* backward: the gradient of y (B, T, H) */
 } lstm_job;
 
-static void rows_of(const lstm_job *j, int t, int n, int64_t *b0, int64_t *b1) {
+/* Share t of n: rows [b0, b1), or 0 when it has none. */
+static int rows_of(const lstm_job *j, int t, int n, int64_t *b0, int64_t *b1) {
   *b0 = j->B * t / n;
   *b1 = j->B * (t + 1) / n;
+  return *b1 > *b0;
 }
 
 static void forward_share(void *arg, int share, int nshares) {
   const lstm_job *j = arg;
   int64_t b0, b1, T = j->T, H = j->H, G = 4 * H;
-  rows_of(j, share, nshares, &b0, &b1);
-  if (b1 == b0) return;
-  size_t es = glab_dtype_size(j->dt);
-  char *gates = j->gates + (size_t)(b0 * T * G) * es, *cs = j->cs + (size_t)(b0 * T * H) * es;
-  char *y = j->y + (size_t)(b0 * T * H) * es;
+  if (!rows_of(j, share, nshares, &b0, &b1)) return;
+  glab_dtype dt = j->w->dtype;
   for (int64_t t = 0; t < T; t++) {
-    const char *hp = t ? y + (size_t)((t - 1) * H) * es : j->h0 + (size_t)(b0 * H) * es;
-    const char *cp = t ? cs + (size_t)((t - 1) * H) * es : j->c0 + (size_t)(b0 * H) * es;
+    const char *hp = t ? glab_elem(j->y, (b0 * T + t - 1) * H) : glab_elem(j->h0, b0 * H);
+    const char *cp = t ? glab_elem(j->cs, (b0 * T + t - 1) * H) : glab_elem(j->c0, b0 * H);
     int64_t ldp = t ? T * H : H;
-    char *g = gates + (size_t)(t * G) * es, *c = cs + (size_t)(t * H) * es;
-    char *h = y + (size_t)(t * H) * es;
-    glab_gemm_small(j->dt, b1 - b0, G, H, hp, ldp, j->w, G, 1, g, T * G);
-    if (j->dt == GLAB_F64)
+    char *g = glab_elem(j->gates, (b0 * T + t) * G), *c = glab_elem(j->cs, (b0 * T + t) * H);
+    char *h = glab_elem(j->y, (b0 * T + t) * H);
+    glab_gemm_small(dt, b1 - b0, G, H, hp, ldp, glab_tensor_data(j->w), G, 1, g, T * G);
+    if (dt == GLAB_F64)
       cell_forward_f64((double *)g, T * G, (double *)c, (double *)h, T * H, (const double *)cp,
                        ldp, b1 - b0, H);
     else
@@ -159,20 +157,17 @@ static void forward_share(void *arg, int share, int nshares) {
 static void backward_share(void *arg, int share, int nshares) {
   const lstm_job *j = arg;
   int64_t b0, b1, T = j->T, H = j->H, G = 4 * H;
-  rows_of(j, share, nshares, &b0, &b1);
-  if (b1 == b0) return;
-  size_t es = glab_dtype_size(j->dt);
-  const char *gates = j->gates + (size_t)(b0 * T * G) * es;
-  const char *cs = j->cs + (size_t)(b0 * T * H) * es, *gy = j->gy + (size_t)(b0 * T * H) * es;
-  char *dA = j->dA + (size_t)(b0 * T * G) * es, *dc = j->dc + (size_t)(b0 * H) * es;
-  char *dh = j->dh + (size_t)(b0 * H) * es, *dh2 = j->dh2 + (size_t)(b0 * H) * es;
+  if (!rows_of(j, share, nshares, &b0, &b1)) return;
+  glab_dtype dt = j->w->dtype;
+  char *dh = glab_elem(j->dh, b0 * H), *dh2 = glab_elem(j->dh2, b0 * H);
+  char *dc = glab_elem(j->dc, b0 * H);
   for (int64_t t = T - 1; t >= 0; t--) {
-    const char *cp = t ? cs + (size_t)((t - 1) * H) * es : j->c0 + (size_t)(b0 * H) * es;
+    const char *cp = t ? glab_elem(j->cs, (b0 * T + t - 1) * H) : glab_elem(j->c0, b0 * H);
     int64_t ldp = t ? T * H : H;
-    char *d = dA + (size_t)(t * G) * es;
-    const char *g = gates + (size_t)(t * G) * es, *c = cs + (size_t)(t * H) * es;
-    const char *gyt = gy + (size_t)(t * H) * es;
-    if (j->dt == GLAB_F64)
+    char *d = glab_elem(j->dA, (b0 * T + t) * G);
+    const char *g = glab_elem(j->gates, (b0 * T + t) * G);
+    const char *c = glab_elem(j->cs, (b0 * T + t) * H), *gyt = glab_elem(j->gy, (b0 * T + t) * H);
+    if (dt == GLAB_F64)
       cell_backward_f64((double *)d, (const double *)g, T * G, (const double *)c,
                         (const double *)gyt, T * H, (const double *)cp, ldp, (double *)dh,
                         (double *)dc, b1 - b0, H);
@@ -180,13 +175,13 @@ static void backward_share(void *arg, int share, int nshares) {
       cell_backward_f32((float *)d, (const float *)g, T * G, (const float *)c,
                         (const float *)gyt, T * H, (const float *)cp, ldp, (float *)dh,
                         (float *)dc, b1 - b0, H);
-    glab_gemm_small(j->dt, b1 - b0, H, G, d, T * G, j->w, H, 0, dh2, H);
+    glab_gemm_small(dt, b1 - b0, H, G, d, T * G, glab_tensor_data(j->w), H, 0, dh2, H);
     char *tmp = dh;                           /* swap: dh2 is the next step's output */
     dh = dh2;
     dh2 = tmp;
   }
   if (T % 2)                              /* the last step's output is in j->dh2's rows */
-    memcpy(j->dh + (size_t)(b0 * H) * es, dh, (size_t)((b1 - b0) * H) * es);
+    memcpy(glab_elem(j->dh, b0 * H), dh, (size_t)((b1 - b0) * H) * glab_dtype_size(dt));
 }
 
 /* How many shares: one per core, of 8 rows or more, where the walk is long
@@ -213,11 +208,8 @@ static glab_status lstm_backward(glab_node *n, glab_tensor *gin) {
   TRY(glab_tensor_clone(&dh, &n->grad[1]));
   TRY(glab_tensor_clone(&dc, &n->grad[2]));
   TRY(glab_tensor_new(&dh2, dt, 2, hsh));
-  lstm_job j = {.dt = dt, .B = B, .T = T, .H = H, .w = glab_tensor_data(whh),
-               .c0 = glab_tensor_data(c0), .gates = glab_tensor_data(gates),
-               .cs = glab_tensor_data(cs), .dA = glab_tensor_data(&dA),
-               .dh = glab_tensor_data(&dh), .dc = glab_tensor_data(&dc),
-               .dh2 = glab_tensor_data(&dh2), .gy = glab_tensor_data(&n->grad[0])};
+  lstm_job j = {.B = B, .T = T, .H = H, .w = whh, .c0 = c0, .gates = gates, .cs = cs,
+               .dA = &dA, .dh = &dh, .dc = &dc, .dh2 = &dh2, .gy = &n->grad[0]};
   glab_parallel(lstm_shares(B, T, H), backward_share, &j);       /* dh: the gradient of h0 */
   if (glab_node_needs(n, 0)) {                                          /* dA W_ih */
     TRY(glab_tensor_new(&gin[0], dt, 3, x->shape));
@@ -325,10 +317,8 @@ glab_status glab_nn_lstm(glab_var *y, glab_var *hT, glab_var *cT, const glab_var
   TRY(glab_tensor_new(&y->t, dt, 3, ysh));
   glab_gemm(dt, 0, 1, B * T, G, I, 1.0, glab_tensor_data(&xc), I, glab_tensor_data(&wih), I,
             1.0, glab_tensor_data(&gates), G);
-  lstm_job j = {.dt = dt, .B = B, .T = T, .H = H, .w = glab_tensor_data(&wt),
-               .h0 = glab_tensor_data(&h0c), .c0 = glab_tensor_data(&c0c),
-               .gates = glab_tensor_data(&gates), .cs = glab_tensor_data(&cs),
-               .y = glab_tensor_data(&y->t)};
+  lstm_job j = {.B = B, .T = T, .H = H, .w = &wt, .h0 = &h0c, .c0 = &c0c, .gates = &gates,
+               .cs = &cs, .y = &y->t};
   glab_parallel(lstm_shares(B, T, H), forward_share, &j);
   TRY(glab_tensor_select(&v, &y->t, 1, T - 1));
   TRY(glab_tensor_clone(&hT->t, &v));
