@@ -35,11 +35,14 @@ void glab_iter_run(const glab_iter *it, glab_iter_fn fn, void *ctx);
 ** tensor already expanded to its batch shape: broadcast dims have stride 0. */
 int64_t glab_batch_offset(const glab_tensor *x, int bnd, int64_t t);
 
-/* Set OpenBLAS's thread count for an (m x k) by (k x n) BLAS-3 call: one
-** thread when it is tiny or thin (any dim under 48), where the hand-off to a
-** second thread costs more than it saves (measured: 128x40x500 and
-** 128x500x20 run faster on one of our 2 cores, 64^3 on both), else the
-** glab_set_num_threads limit. */
+/* Set OpenBLAS's thread count for an (m x k) by (k x n) BLAS-3 call other
+** than a product (glab_gemm shares those out on glab_parallel, but for the
+** float64 ones it leaves to OpenBLAS): one thread when it is tiny or thin
+** (any dim under 48), where the hand-off to a second thread costs more than
+** it saves (measured: 128x40x500 and 128x500x20 run faster on one of our 2
+** cores, 64^3 on both), else the glab_set_num_threads limit. */
 void glab_blas_pick_threads(int64_t m, int64_t n, int64_t k);
+/* Set OpenBLAS's thread count to one (on the thread that owns it). */
+void glab_blas_one_thread(void);
 
 #endif

@@ -44,6 +44,13 @@ int glab_get_num_threads(void) {
   return max_threads;
 }
 
+static void blas_threads(int want) {
+  if (want != cur_threads) {
+    openblas_set_num_threads(want);
+    cur_threads = want;
+  }
+}
+
 void glab_blas_pick_threads(int64_t m, int64_t n, int64_t k) {
   if (glab_parallel_active()) return;           /* held at one by glab_parallel */
   int want = glab_get_num_threads();
@@ -51,23 +58,113 @@ void glab_blas_pick_threads(int64_t m, int64_t n, int64_t k) {
   if (k < thin) thin = k;
   if ((double)m * (double)n * (double)k < 1.5e5 || thin < 48) want = 1;
   if (want > 1) glab_parallel_park();
-  if (want != cur_threads) {
-    openblas_set_num_threads(want);
-    cur_threads = want;
+  blas_threads(want);
+}
+
+void glab_blas_one_thread(void) {
+  if (glab_parallel_active()) return;
+  glab_get_num_threads();                       /* reads OpenBLAS's default first */
+  blas_threads(1);
+}
+
+/* ---- products on the pool ------------------------------------------------------------
+** OpenBLAS runs every product on one thread.  A product worth sharing is cut
+** into one block of C's rows or columns per core (the longer of the two, so
+** that each block is a full-sized product of its own), and the blocks run
+** side by side on glab_parallel.  On the 2-core EPYC, against OpenBLAS's
+** own two threads in alternating runs: the MLP VAE's five products of
+** 128 x 500 x 784 shapes 187-191 against 178-187 GFLOP/s, 4096 x 64 x 256
+** 195 against 75-91, 256 x 256 x 1024 158-179 against 142-144; and the pool
+** then owns the cores, so Adam and the activations between products find a
+** worker spinning, not one asleep beside OpenBLAS's yielding threads (which
+** had kept a step's two Adam shares waiting 0.3 to 1.1 ms).  Each element
+** of C is the same sum as in one call, whatever the thread count: blocks
+** start at multiples of 16, OpenBLAS's widest unroll; its packed kernels
+** cut only the inner dimension, in blocks set by k alone; and every block
+** is over the 100^3 multiply-adds up to which OpenBLAS takes its
+** small-matrix kernels, which sum k in one pass (a product of 128 x 32 x
+** 400 cut in halves of 64 rows had 3,676 of its 4,096 sums differ).  A
+** float64 product whose n is not a multiple of 16 stays on OpenBLAS's own
+** threads, as all products were before: dgemm sums the columns at C's
+** right edge differently in a call of fewer rows or columns (of the 64,000
+** sums of 128 x 500 x 784, 28 differed cut at row 64, 431 cut at columns
+** 160 and 336), so its bits depend on the thread count, as OpenBLAS's own
+** partition makes them. */
+#define GEMM_ALIGN 16
+#define BLAS_SMALL 1e6              /* OpenBLAS's small-matrix limit, multiply-adds */
+
+typedef struct {
+  glab_dtype dt;
+  int ta, tb, rows;                 /* rows: blocks of C's rows, else of its columns */
+  int64_t m, n, k, lda, ldb, ldc;
+  double alpha, beta;
+  const char *a, *b;
+  char *c;
+} gemm_job;
+
+static void blas_gemm(const gemm_job *j, int64_t m, int64_t n, const char *a, const char *b,
+                      char *c) {
+  CBLAS_TRANSPOSE tra = j->ta ? CblasTrans : CblasNoTrans, trb = j->tb ? CblasTrans : CblasNoTrans;
+  if (j->dt == GLAB_F64)
+    cblas_dgemm(CblasRowMajor, tra, trb, (int)m, (int)n, (int)j->k, j->alpha, (const double *)a,
+                (int)j->lda, (const double *)b, (int)j->ldb, j->beta, (double *)c, (int)j->ldc);
+  else
+    cblas_sgemm(CblasRowMajor, tra, trb, (int)m, (int)n, (int)j->k, (float)j->alpha,
+                (const float *)a, (int)j->lda, (const float *)b, (int)j->ldb, (float)j->beta,
+                (float *)c, (int)j->ldc);
+}
+
+/* Block t of n of [0, len): [*i0, *i1), rounded to GEMM_ALIGN. */
+static void block(int64_t len, int t, int n, int64_t *i0, int64_t *i1) {
+  int64_t half = GEMM_ALIGN / 2;
+  *i0 = (len * t / n + half) / GEMM_ALIGN * GEMM_ALIGN;
+  *i1 = t == n - 1 ? len : (len * (t + 1) / n + half) / GEMM_ALIGN * GEMM_ALIGN;
+}
+
+/* The blocks to cut [0, len) into, at most nt: each of them over BLAS_SMALL
+** multiply-adds at per a unit of len. */
+static int blocks(int64_t len, double per, int nt) {
+  for (; nt > 1; nt--) {
+    int64_t least = len, i0, i1;
+    for (int t = 0; t < nt; t++) {
+      block(len, t, nt, &i0, &i1);
+      if (i1 - i0 < least) least = i1 - i0;
+    }
+    if ((double)least * per > BLAS_SMALL) break;
   }
+  return nt;
+}
+
+static void gemm_share(void *arg, int t, int n) {
+  const gemm_job *j = arg;
+  int64_t i0, i1;
+  block(j->rows ? j->m : j->n, t, n, &i0, &i1);
+  size_t es = glab_dtype_size(j->dt);
+  if (j->rows)                      /* row i of op(A): row i of A, or its column i */
+    blas_gemm(j, i1 - i0, j->n, j->a + (size_t)(j->ta ? i0 : i0 * j->lda) * es, j->b,
+              j->c + (size_t)(i0 * j->ldc) * es);
+  else                              /* column i of op(B): column i of B, or its row i */
+    blas_gemm(j, j->m, i1 - i0, j->a, j->b + (size_t)(j->tb ? i0 * j->ldb : i0) * es,
+              j->c + (size_t)i0 * es);
 }
 
 void glab_gemm(glab_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k,
                double alpha, const void *a, int64_t lda, const void *b, int64_t ldb,
                double beta, void *c, int64_t ldc) {
-  CBLAS_TRANSPOSE tra = ta ? CblasTrans : CblasNoTrans, trb = tb ? CblasTrans : CblasNoTrans;
-  glab_blas_pick_threads(m, n, k);
-  if (dt == GLAB_F64)
-    cblas_dgemm(CblasRowMajor, tra, trb, (int)m, (int)n, (int)k, alpha, a, (int)lda, b,
-                (int)ldb, beta, c, (int)ldc);
-  else
-    cblas_sgemm(CblasRowMajor, tra, trb, (int)m, (int)n, (int)k, (float)alpha, a, (int)lda,
-                b, (int)ldb, (float)beta, c, (int)ldc);
+  gemm_job j = {dt, ta, tb, m >= n, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c};
+  if (dt == GLAB_F64 && n % GEMM_ALIGN) {
+    glab_blas_pick_threads(m, n, k);
+    blas_gemm(&j, m, n, a, b, c);
+    return;
+  }
+  int nt = glab_parallel_active() ? 1 : glab_get_num_threads();
+  if (nt > 1) nt = j.rows ? blocks(m, (double)n * (double)k, nt) : blocks(n, (double)m * (double)k, nt);
+  if (nt > 1) {
+    glab_parallel(nt, gemm_share, &j);
+    return;
+  }
+  glab_blas_one_thread();
+  blas_gemm(&j, m, n, a, b, c);
 }
 
 /* ---- small products ----------------------------------------------------------------------
@@ -172,12 +269,8 @@ static int as_gemm_arg(gemm_arg *g, const glab_tensor *t) {
 static void gemm(glab_dtype dt, const gemm_arg *ga, const void *a,
                  const gemm_arg *gb, const void *b, void *c, int64_t m,
                  int64_t n, int64_t k) {
-  if (dt == GLAB_F64)
-    cblas_dgemm(CblasRowMajor, ga->trans, gb->trans, (int)m, (int)n, (int)k, 1.0, a,
-                (int)ga->ld, b, (int)gb->ld, 0.0, c, (int)(n > 1 ? n : 1));
-  else
-    cblas_sgemm(CblasRowMajor, ga->trans, gb->trans, (int)m, (int)n, (int)k, 1.0f, a,
-                (int)ga->ld, b, (int)gb->ld, 0.0f, c, (int)(n > 1 ? n : 1));
+  glab_gemm(dt, ga->trans == CblasTrans, gb->trans == CblasTrans, m, n, k, 1.0, a, ga->ld, b,
+            gb->ld, 0.0, c, n > 1 ? n : 1);
 }
 
 /* Operands as (batch..., rows, cols) with broadcast batch dims; 1-d ones
@@ -254,7 +347,6 @@ static void run_batches(glab_tensor *c, const glab_tensor *a, const gemm_arg *ga
   mm_batch j = {a, b, c, ga, gb, bnd, c->shape[bnd], c->shape[bnd + 1], a->shape[bnd + 1]};
   int64_t nb = 1;
   for (int i = 0; i < bnd; i++) nb *= c->shape[i];
-  glab_blas_pick_threads(j.m, j.n, j.k);
   glab_parallel_batches(nb, 2.0 * j.m * j.n * j.k, mm_item, &j);
 }
 

@@ -80,9 +80,11 @@ glab_status glab_matmul(glab_tensor *out, const glab_tensor *a,
 glab_status glab_dot(glab_tensor *out, const glab_tensor *a, const glab_tensor *b);
 glab_status glab_outer(glab_tensor *out, const glab_tensor *a,
                        const glab_tensor *b);
-/* C = alpha op(A) op(B) + beta C on row-major buffers of dtype dt: the BLAS
-** call itself (op transposes when ta / tb), with the thread count picked
-** from the shape.  For kernels that accumulate into workspaces (nn layers). */
+/* C = alpha op(A) op(B) + beta C on row-major buffers of dtype dt (op
+** transposes when ta / tb): one BLAS call, or a block of C's rows or
+** columns per thread on glab_parallel when the product is large enough,
+** with the same bits either way (float32; float64 when n is a multiple of
+** 16).  For kernels that accumulate into workspaces (nn layers). */
 void glab_gemm(glab_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k,
                double alpha, const void *a, int64_t lda, const void *b, int64_t ldb,
                double beta, void *c, int64_t ldc);
@@ -94,8 +96,9 @@ void glab_gemm(glab_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k,
 ** float64 (the tests' dtype) is glab_gemm's. */
 void glab_gemm_small(glab_dtype dt, int64_t m, int64_t n, int64_t k, const void *a, int64_t lda,
                      const void *b, int64_t ldb, int beta, void *c, int64_t ldc);
-/* Upper bound on OpenBLAS threads (default: the cores); a small product runs
-** on one thread whatever this says, as it is faster there. */
+/* Upper bound on the threads of products, glab_parallel and OpenBLAS
+** (default: the cores); a small product runs on one thread whatever this
+** says, as it is faster there. */
 void glab_set_num_threads(int n);
 int glab_get_num_threads(void);
 /* Offer n threads from a signal handler (it only stores n): the thread that

@@ -119,7 +119,7 @@ static int workers(int want) {
 void glab_parallel(int n, void (*fn)(void *arg, int t, int n), void *arg) {
   if (n > MAX_THREADS) n = MAX_THREADS;
   if (n < 1) n = 1;
-  glab_blas_pick_threads(1, 1, 1);              /* one BLAS thread per call */
+  glab_blas_one_thread();                       /* one BLAS thread per call */
   int outer = in_parallel, nw = 0;
   /* nested, or another thread's job running: this one runs on the caller */
   int pooled = n > 1 && !outer && pthread_mutex_trylock(&busy) == 0;

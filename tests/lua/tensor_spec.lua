@@ -274,14 +274,77 @@ end)
 describe("floating point", function()
   it("flushes float32 subnormals to zero on every BLAS thread", function()
     -- products of 1e-21 are subnormal (1e-42); with FTZ/DAZ they are 0.
-    -- 512^3 runs on both BLAS threads, each computing part of the rows,
-    -- so a worker without FTZ leaves non-zero rows.
+    -- 512^3 is shared between both threads, each computing part of the
+    -- rows, so a worker without FTZ leaves non-zero rows.
     local before = G.get_num_threads()
     G.set_num_threads(2)
     local a = G.full({512, 512}, 1e-21)
     local nonzero = a:matmul(a):ne(0):sum():item()
     G.set_num_threads(before)
     assert.are.equal(0, nonzero)
+  end)
+end)
+
+describe("matrix products on the threads", function()
+  -- A product worth sharing is cut into blocks of C's rows or columns, one
+  -- per thread; each element must be the sum one BLAS call computes, bit for
+  -- bit, whichever block it falls in (so a model trains to the same numbers
+  -- on any thread count).  Shapes: the MLP VAE's (rows split at 784 or
+  -- columns at 500), blocks that do not fall on the 16-element alignment,
+  -- products whose blocks would fall under OpenBLAS's small-matrix limit
+  -- (128 x 400 x 32 in halves, the LSTM's 128 x 825 x 32 in thirds), each
+  -- operand transposed, a batch of two.  float64 products are cut only when
+  -- n is a multiple of 16 (the last shape); the others run on OpenBLAS's own
+  -- threads, whose bits depend on the thread count (not checked here).
+  it("gives the same bits on one thread as on two or three, for every layout", function()
+    local before = G.get_num_threads()
+    local g = G.Generator(5)
+    local shapes = {{128, 784, 500}, {784, 128, 500}, {128, 500, 20}, {77, 301, 45},
+                    {301, 77, 45}, {1000, 33, 17}, {33, 1000, 17}, {128, 400, 32}, {128, 825, 32},
+                    {1000, 100, 100}, {600, 300, 37}, {37, 300, 600}, {130, 500, 130}, {128, 784, 512}}
+    for _, dt in ipairs{"float32", "float64"} do
+      for _, s in ipairs(shapes) do
+        local m, k, n = s[1], s[2], s[3]
+        local a, b = G.randn(m, k, {generator = g, dtype = dt}), G.randn(k, n, {generator = g, dtype = dt})
+        local at, bt = a:t():contiguous():t(), b:t():contiguous():t()   -- same values, transposed layouts
+        local ab = G.randn(2, m, k, {generator = g, dtype = dt})
+        local function products()
+          return {a:matmul(b), at:matmul(b), a:matmul(bt), at:matmul(bt), ab:matmul(b)}
+        end
+        G.set_num_threads(1)
+        local one = products()
+        for nt = 2, 3 do
+          G.set_num_threads(nt)
+          local other = products()
+          for i = 1, (dt == "float32" or n % 16 == 0) and #one or 0 do
+            local diff = (one[i] - other[i]):abs():max():item()
+            assert(diff == 0, string.format("%s %dx%dx%d, layout %d: 1 and %d threads differ by %g",
+                                            dt, m, k, n, i, nt, diff))
+          end
+        end
+      end
+    end
+    G.set_num_threads(before)
+  end)
+
+  it("computes the right numbers in every block", function()
+    -- an independent reference: integer values, whose sums are exact in
+    -- float32, multiplied by broadcasting and summed without BLAS; cut by
+    -- rows (301 x 450 x 77) and by columns (77 x 450 x 301), each layout
+    local before = G.get_num_threads()
+    G.set_num_threads(2)
+    for _, s in ipairs{{301, 450, 77}, {77, 450, 301}} do
+      local m, k, n = s[1], s[2], s[3]
+      local a = (G.rand(m, k, {generator = G.Generator(1)}) * 7):floor()
+      local b = (G.rand(k, n, {generator = G.Generator(2)}) * 7):floor()
+      local ref = (a:unsqueeze(3) * b:unsqueeze(1)):sum(2)
+      local at, bt = a:t():contiguous():t(), b:t():contiguous():t()
+      for i, c in ipairs{a:matmul(b), at:matmul(b), a:matmul(bt), at:matmul(bt)} do
+        local off = (c - ref):abs():max():item()
+        assert(off == 0, string.format("%dx%dx%d layout %d: off by %g", m, k, n, i, off))
+      end
+    end
+    G.set_num_threads(before)
   end)
 end)
 
