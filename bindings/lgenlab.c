@@ -61,8 +61,9 @@ static int m_is_tensor(lua_State *L) {
 static const lg_Reg functions[] = {
   {"set_num_threads", m_set_num_threads,
    "set_num_threads(n)\n"
-   "Upper bound on threads: BLAS's, and those that split a convolution's batch or a mixture's\n"
-   "components. Small products still run on one thread, where they are faster."},
+   "Upper bound on threads: those that share out a matrix product (a block of its rows or columns\n"
+   "each, with the same result as one thread), a convolution's batch or a mixture's components, and\n"
+   "BLAS's own in the linear algebra. Small products still run on one thread, where they are faster."},
   {"get_num_threads", m_get_num_threads,
    "get_num_threads() -> n\n"
    "The thread bound (default: the number of cores)."},

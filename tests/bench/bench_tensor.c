@@ -80,7 +80,12 @@ static void gemm_row(const char *what, int64_t m, int64_t n, int64_t k, int tb, 
   glab_tensor_new(&raw, GLAB_F32, 2, sh);
   pc = glab_tensor_data(&raw);
   double t_raw, t_ours, fl = 2.0 * (double)m * (double)n * (double)k;
+  /* the peer: OpenBLAS on its own threads (glab_gemm leaves it at one, and
+  ** shares a product out on its own pool) */
+  int held = openblas_get_num_threads();
+  openblas_set_num_threads(glab_get_num_threads());
   t_raw = best(reps, &(call){RAW_GEMM, m, n, k, tb, &a, &b, NULL, NULL, pc});
+  openblas_set_num_threads(held);
   t_ours = best(reps, &(call){MATMUL, m, n, k, tb, &a, &bt, &c, NULL, NULL});
   printf("%-34s %8.1f %8.1f %7.2f\n", what, fl / t_raw / 1e9, fl / t_ours / 1e9, t_raw / t_ours);
   glab_tensor_free(&a); glab_tensor_free(&b); glab_tensor_free(&bt);
