@@ -257,8 +257,8 @@ void glab_act_grad_row(glab_unop op, glab_dtype dt, void *o, const void *g, cons
 /* Share t of n: whole cache lines apiece (o may be g itself). */
 static void act_share(void *arg, int t, int n) {
   act_job *j = arg;
-  int64_t all = glab_tensor_numel(j->g);
-  int64_t i0 = all * t / n / 16 * 16, i1 = t == n - 1 ? all : all * (t + 1) / n / 16 * 16;
+  int64_t i0, i1;
+  glab_parallel_share(glab_tensor_numel(j->g), t, n, 16, &i0, &i1);
   glab_act_grad_row(j->op, j->g->dtype, glab_elem(j->out, i0), glab_elem(j->g, i0),
                     glab_elem(j->y, i0), i1 - i0);
 }

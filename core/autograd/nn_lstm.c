@@ -128,8 +128,7 @@ typedef struct {
 
 /* Share t of n: rows [b0, b1), or 0 when it has none. */
 static int rows_of(const lstm_job *j, int t, int n, int64_t *b0, int64_t *b1) {
-  *b0 = j->B * t / n;
-  *b1 = j->B * (t + 1) / n;
+  glab_parallel_share(j->B, t, n, 1, b0, b1);
   return *b1 > *b0;
 }
 

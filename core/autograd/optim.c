@@ -132,7 +132,8 @@ typedef struct {
 
 static void adam_share(void *arg, int t, int nt) {
   const adam_job *j = arg;
-  int64_t i0 = j->n * t / nt / 16 * 16, i1 = t + 1 == nt ? j->n : j->n * (t + 1) / nt / 16 * 16;
+  int64_t i0, i1;
+  glab_parallel_share(j->n, t, nt, 16, &i0, &i1);
   if (i1 <= i0) return;
   if (j->dt == GLAB_F64)
     adam_f64((double *)j->p + i0, (const double *)j->g + i0, (double *)j->m + i0,

@@ -114,20 +114,13 @@ static void blas_gemm(const gemm_job *j, int64_t m, int64_t n, const char *a, co
                 (float *)c, (int)j->ldc);
 }
 
-/* Block t of n of [0, len): [*i0, *i1), rounded to GEMM_ALIGN. */
-static void block(int64_t len, int t, int n, int64_t *i0, int64_t *i1) {
-  int64_t half = GEMM_ALIGN / 2;
-  *i0 = (len * t / n + half) / GEMM_ALIGN * GEMM_ALIGN;
-  *i1 = t == n - 1 ? len : (len * (t + 1) / n + half) / GEMM_ALIGN * GEMM_ALIGN;
-}
-
 /* The blocks to cut [0, len) into, at most nt: each of them over BLAS_SMALL
 ** multiply-adds at per a unit of len. */
 static int blocks(int64_t len, double per, int nt) {
   for (; nt > 1; nt--) {
     int64_t least = len, i0, i1;
     for (int t = 0; t < nt; t++) {
-      block(len, t, nt, &i0, &i1);
+      glab_parallel_share(len, t, nt, GEMM_ALIGN, &i0, &i1);
       if (i1 - i0 < least) least = i1 - i0;
     }
     if ((double)least * per > BLAS_SMALL) break;
@@ -138,7 +131,7 @@ static int blocks(int64_t len, double per, int nt) {
 static void gemm_share(void *arg, int t, int n) {
   const gemm_job *j = arg;
   int64_t i0, i1;
-  block(j->rows ? j->m : j->n, t, n, &i0, &i1);
+  glab_parallel_share(j->rows ? j->m : j->n, t, n, GEMM_ALIGN, &i0, &i1);
   size_t es = glab_dtype_size(j->dt);
   if (j->rows)                      /* row i of op(A): row i of A, or its column i */
     blas_gemm(j, i1 - i0, j->n, j->a + (size_t)(j->ta ? i0 : i0 * j->lda) * es, j->b,

@@ -145,6 +145,12 @@ void glab_parallel(int n, void (*fn)(void *arg, int t, int n), void *arg) {
   }
 }
 
+void glab_parallel_share(int64_t len, int t, int n, int64_t align, int64_t *i0, int64_t *i1) {
+  int64_t half = align / 2;
+  *i0 = (len * t / n + half) / align * align;
+  *i1 = t == n - 1 ? len : (len * (t + 1) / n + half) / align * align;
+}
+
 /* Items of one batch handed out in turn; the lowest failure kept. */
 typedef struct {
   int (*fn)(void *arg, int64_t t);

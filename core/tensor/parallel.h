@@ -34,12 +34,19 @@ void glab_parallel(int n, void (*fn)(void *arg, int t, int n), void *arg);
 int64_t glab_parallel_batches(int64_t nb, double flops, int (*fn)(void *arg, int64_t t),
                               void *arg);
 
+/* Share t of n of the range [0, len): [*i0, *i1), its bounds at the
+** multiples of align nearest to len t / n (whole cache lines, or a kernel's
+** unroll, for align 16), the last share ending at len.  The shares cover
+** the range in order; with align 1 they are len t / n to len (t + 1) / n. */
+void glab_parallel_share(int64_t len, int t, int n, int64_t align, int64_t *i0, int64_t *i1);
+
 /* Nonzero on a thread running inside glab_parallel: glab_gemm and the
 ** linear algebra then leave BLAS's thread count alone (one per call). */
 int glab_parallel_active(void);
 
 /* Tell the pool's idle workers to stop spinning and sleep: BLAS is about
-** to run a product on its own threads, which need the cores. */
+** to run a call on its own threads (glab_blas_pick_threads), which need
+** the cores. */
 void glab_parallel_park(void);
 
 /* Set FTZ/DAZ on the calling thread. */
