@@ -290,7 +290,8 @@ describe("matrix products on the threads", function()
   -- per thread; each element must be the sum one BLAS call computes, bit for
   -- bit, whichever block it falls in (so a model trains to the same numbers
   -- on any thread count).  Shapes: the MLP VAE's (rows split at 784 or
-  -- columns at 500), blocks that do not fall on the 16-element alignment,
+  -- columns at 500, and its first weight's gradient, 500 x 128 x 784, whose
+  -- rows are cut though it is wider than tall), blocks that do not fall on the 16-element alignment,
   -- products whose blocks would fall under OpenBLAS's small-matrix limit
   -- (128 x 400 x 32 in halves, the LSTM's 128 x 825 x 32 in thirds), each
   -- operand transposed, a batch of two.  float64 products are cut only when
@@ -301,7 +302,8 @@ describe("matrix products on the threads", function()
     local g = G.Generator(5)
     local shapes = {{128, 784, 500}, {784, 128, 500}, {128, 500, 20}, {77, 301, 45},
                     {301, 77, 45}, {1000, 33, 17}, {33, 1000, 17}, {128, 400, 32}, {128, 825, 32},
-                    {1000, 100, 100}, {600, 300, 37}, {37, 300, 600}, {130, 500, 130}, {128, 784, 512}}
+                    {1000, 100, 100}, {600, 300, 37}, {37, 300, 600}, {130, 500, 130}, {128, 784, 512},
+                    {500, 128, 784}, {250, 64, 1000}}
     for _, dt in ipairs{"float32", "float64"} do
       for _, s in ipairs(shapes) do
         local m, k, n = s[1], s[2], s[3]
@@ -330,10 +332,11 @@ describe("matrix products on the threads", function()
   it("computes the right numbers in every block", function()
     -- an independent reference: integer values, whose sums are exact in
     -- float32, multiplied by broadcasting and summed without BLAS; cut by
-    -- rows (301 x 450 x 77) and by columns (77 x 450 x 301), each layout
+    -- rows (301 x 450 x 77, and 250 x 450 x 301: enough rows to cut though
+    -- wider) and by columns (77 x 450 x 301), each layout
     local before = G.get_num_threads()
     G.set_num_threads(2)
-    for _, s in ipairs{{301, 450, 77}, {77, 450, 301}} do
+    for _, s in ipairs{{301, 450, 77}, {250, 450, 301}, {77, 450, 301}} do
       local m, k, n = s[1], s[2], s[3]
       local a = (G.rand(m, k, {generator = G.Generator(1)}) * 7):floor()
       local b = (G.rand(k, n, {generator = G.Generator(2)}) * 7):floor()
