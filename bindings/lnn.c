@@ -144,6 +144,17 @@ static int f_cross_entropy(lua_State *L) {
   return 1;
 }
 
+static int f_gaussian_kl(lua_State *L) {
+  lg_try(L, glab_nn_gaussian_kl(lg_pushv(L), LV(lg_check(L, 1)), LV(lg_check(L, 2))));
+  return 1;
+}
+
+static int f_reparameterize(lua_State *L) {
+  glab_var *m = LV(lg_check(L, 1)), *lv = LV(lg_check(L, 2)), *eps = LV(lg_check(L, 3));
+  lg_try(L, glab_nn_reparameterize(lg_pushv(L), m, lv, eps));
+  return 1;
+}
+
 static const lg_Reg nn_functions[] = {
   {"linear", f_linear,
    "nn.linear(x, w, [b], [{activation=}]) -> Tensor\n"
@@ -177,6 +188,16 @@ static const lg_Reg nn_functions[] = {
    "nn.mse_loss(x, y, [reduction=\"mean\"]) -> Tensor\n"
    "(x - y)^2 averaged (\"mean\"), summed (\"sum\") or elementwise (\"none\").\n"
    "Differentiable."},
+  {"gaussian_kl", f_gaussian_kl,
+   "nn.gaussian_kl(mean, logvar) -> Tensor\n"
+   "KL(N(mean, diag(exp(logvar))) || N(0, I)) of each row, -1/2 sum_j (1 + logvar_j - mean_j^2 -\n"
+   "exp(logvar_j)), for mean and logvar (..., nz) -> (...). One op with its closed-form gradient,\n"
+   "giving the bits of that expression written out in tensor operations. Differentiable."},
+  {"reparameterize", f_reparameterize,
+   "nn.reparameterize(mean, logvar, eps) -> Tensor\n"
+   "z = mean + exp(logvar / 2) eps for three tensors of one shape (eps ~ N(0, I) drawn by the\n"
+   "caller): a sample of N(mean, diag(exp(logvar))) through which gradients reach mean and logvar.\n"
+   "One op, giving the bits of that expression in tensor operations. Differentiable."},
   {"gmm_log_density", f_gmm_log_density,
    "nn.gmm_log_density(x, logits, means, A, [eps=1e-4]) -> Tensor\n"
    "log q(x_n) (B) for the rows of x (B, d) under the "

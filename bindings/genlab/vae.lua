@@ -22,12 +22,12 @@ local D, SIDE = 784, 28
 -- ---- the loss -------------------------------------------------------------------------
 
 vae.kl = doc(function(mean, logvar)
-  return ((logvar + 1) - mean * mean - logvar:exp()):sum(2) * -0.5
+  return nn.gaussian_kl(mean, logvar)
 end, "vae.kl(mean, logvar) -> (B)\n" ..
   "KL(N(mean, diag(exp(logvar))) || N(0, I)) of each row in closed form,\n" ..
-  "-1/2 sum_j (1 + logvar_j - mean_j^2 - exp(logvar_j)); " ..
-  "differentiable. The encoder outputs the\n" ..
-  "log-variance, so the variance exp(logvar) is positive without a constraint.")
+  "-1/2 sum_j (1 + logvar_j - mean_j^2 - exp(logvar_j)) (nn.gaussian_kl: one op, the bits of\n" ..
+  "((logvar + 1) - mean * mean - logvar:exp()):sum(2) * -0.5); differentiable. The encoder\n" ..
+  "outputs the log-variance, so the variance exp(logvar) is positive without a constraint.")
 
 -- ---- the base class -------------------------------------------------------------------
 
@@ -84,7 +84,7 @@ function VAE:forward(X, eps, opts)
   elseif shape_str(eps) ~= shape_str(mean) then
     raise(string.format("%s: eps is %s, the latent means are %s", self.__name, shape_str(eps), shape_str(mean)))
   end
-  local z = mean + (logvar * 0.5):exp() * eps
+  local z = nn.reparameterize(mean, logvar, eps)          -- mean + (logvar * 0.5):exp() * eps
   return self:decode(z), mean, logvar, z
 end
 

@@ -73,6 +73,16 @@ glab_status glab_nn_mse_loss(glab_var *out, const glab_var *x, const glab_var *y
 ** log(1 + exp(-|z|)), which neither overflows nor loses precision. */
 glab_status glab_nn_bce_with_logits(glab_var *out, const glab_var *z, const glab_var *y,
                                     glab_reduction r);
+/* A VAE's Gaussian latents N(mean, diag(exp(logvar))), mean and logvar of
+** one shape (..., nz) and dtype.  gaussian_kl: KL(q || N(0, I)) of each
+** row, -1/2 sum_j (1 + logvar_j - mean_j^2 - exp(logvar_j)), shape (...);
+** reparameterize: z = mean + exp(logvar / 2) eps, eps of the same shape.
+** Each is one recorded op with the bits of the tensor expressions written
+** out above (vae.lua's), forward and backward. */
+glab_status glab_nn_gaussian_kl(glab_var *out, const glab_var *mean, const glab_var *logvar);
+glab_status glab_nn_reparameterize(glab_var *z, const glab_var *mean, const glab_var *logvar,
+                                   const glab_var *eps);
+
 /* logsumexp(z_i) - z_i[target_i] for logits z (N, C) and 0-based class
 ** indices target (N) (a float64 index tensor). */
 glab_status glab_nn_cross_entropy(glab_var *out, const glab_var *z, const glab_tensor *target,

@@ -1,11 +1,13 @@
 /*
-** nn_loss.c -- MSE, binary cross-entropy on logits and cross-entropy, each
-** one recorded operation with a closed-form gradient.  The optimizer steps
-** are in optim.c.
+** nn_loss.c -- MSE, binary cross-entropy on logits and cross-entropy, and a
+** VAE's Gaussian latents (KL term, reparameterisation), each one recorded
+** operation with a closed-form gradient.  The optimizer steps are in
+** optim.c.
 */
 #include <string.h>
 #include <tgmath.h>
 
+#include "../tensor/fastmath.h"
 #include "nn.h"
 #include "node.h"
 
@@ -50,14 +52,73 @@ static glab_status grad_factor(glab_tensor *out, const glab_node *n, int64_t cou
 
 /* ---- mse ------------------------------------------------------------------------------ */
 
+/* A sum or mean of contiguous operands of one dtype takes one pass: d = x - y
+** and the sum of d^2 in glab_reduce's order, so the loss has the bits of the
+** three operations it replaces (sub, square, sum); backward likewise gives
+** (d f) 2, the bits of its two products, in one. */
+#define MSE_PIECE 1024                      /* squares summed at a time, in L1 */
+
+GLAB_MULTIVERSION static void sq_diff(glab_dtype dt, void *d_, void *l_, const void *x_,
+                                      const void *y_, int64_t n) {
+  if (dt == GLAB_F64) {
+    double *d = d_, *l = l_;
+    const double *x = x_, *y = y_;
+    for (int64_t i = 0; i < n; i++) { d[i] = x[i] - y[i]; l[i] = d[i] * d[i]; }
+  } else {
+    float *d = d_, *l = l_;
+    const float *x = x_, *y = y_;
+    for (int64_t i = 0; i < n; i++) { d[i] = x[i] - y[i]; l[i] = d[i] * d[i]; }
+  }
+}
+
+/* out = the sum (or mean) of (x - y)^2, d = x - y. */
+static glab_status mse_one_pass(glab_tensor *out, glab_tensor *d, const glab_tensor *x,
+                                const glab_tensor *y, glab_reduction r) {
+  glab_dtype dt = x->dtype;
+  size_t es = glab_dtype_size(dt);
+  int64_t n = glab_tensor_numel(x);
+  double part[GLAB_SUM_LANES] = {0}, l[MSE_PIECE];
+  glab_status s = glab_tensor_new(d, dt, x->ndim, x->shape);
+  if (s != GLAB_OK) return s;
+  char *pd = glab_tensor_data(d);
+  const char *px = glab_tensor_data(x), *py = glab_tensor_data(y);
+  for (int64_t j = 0; j < n; j += MSE_PIECE) {
+    int64_t m = n - j < MSE_PIECE ? n - j : MSE_PIECE, off = j * (int64_t)es;
+    sq_diff(dt, pd + off, l, px + off, py + off, m);
+    glab_sum_lanes(part, dt, l, m);
+  }
+  double v = glab_sum_lanes_total(part);
+  if (r == GLAB_REDUCE_MEAN) v /= (double)n;
+  return glab_tensor_full(out, dt, 0, NULL, v);
+}
+
+GLAB_MULTIVERSION static void mse_grad(glab_dtype dt, void *g_, const void *d_, double f,
+                                       int64_t n) {
+  if (dt == GLAB_F64) {
+    double *g = g_;
+    const double *d = d_;
+    for (int64_t i = 0; i < n; i++) g[i] = d[i] * f * 2.0;
+  } else {
+    float *g = g_, ff = (float)f;
+    const float *d = d_;
+    for (int64_t i = 0; i < n; i++) g[i] = d[i] * ff * 2.0f;
+  }
+}
+
 /* saved: d = x - y */
 static glab_status mse_backward(glab_node *n, glab_tensor *gin) {
   const glab_tensor *d = &n->saved[0];
   glab_tensor f = GLAB_TENSOR_EMPTY;
   glab_status s;
   TRY(grad_factor(&f, n, glab_tensor_numel(d)));
-  TRY(glab_binary(&gin[0], GLAB_MUL, d, &f));
-  TRY(glab_binary_scalar(&gin[0], GLAB_MUL, &gin[0], 2.0, 0));
+  if (f.ndim == 0 && glab_tensor_is_contiguous(d)) {
+    TRY(glab_tensor_new(&gin[0], d->dtype, d->ndim, d->shape));
+    mse_grad(d->dtype, glab_tensor_data(&gin[0]), glab_tensor_data(d),
+             glab_tensor_flat_get(&f, 0), glab_tensor_numel(d));
+  } else {
+    TRY(glab_binary(&gin[0], GLAB_MUL, d, &f));
+    TRY(glab_binary_scalar(&gin[0], GLAB_MUL, &gin[0], 2.0, 0));
+  }
   if (glab_node_needs(n, 1)) s = glab_unary(&gin[1], GLAB_NEG, &gin[0]);
 done:
   glab_tensor_free(&f);
@@ -69,9 +130,14 @@ glab_status glab_nn_mse_loss(glab_var *out, const glab_var *x, const glab_var *y
   glab_tensor d = GLAB_TENSOR_EMPTY, l = GLAB_TENSOR_EMPTY;
   glab_status s;
   TRY(same_shape("mse_loss", &x->t, &y->t));
-  TRY(glab_binary(&d, GLAB_SUB, &x->t, &y->t));
-  TRY(glab_binary(&l, GLAB_MUL, &d, &d));
-  TRY(reduce_loss(&out->t, &l, r));
+  if (r != GLAB_REDUCE_NONE && x->t.dtype == y->t.dtype && glab_tensor_is_contiguous(&x->t) &&
+      glab_tensor_is_contiguous(&y->t)) {
+    TRY(mse_one_pass(&out->t, &d, &x->t, &y->t, r));
+  } else {
+    TRY(glab_binary(&d, GLAB_SUB, &x->t, &y->t));
+    TRY(glab_binary(&l, GLAB_MUL, &d, &d));
+    TRY(reduce_loss(&out->t, &l, r));
+  }
   const glab_var *in[2] = {x, y};
   s = record_loss(out, "mse_loss", mse_backward, 2, in, &d, NULL, r);
 done:
@@ -185,5 +251,178 @@ done:
   glab_tensor_free(&zt_);
   glab_tensor_free(&l);
   glab_tensor_free(&p);
+  return s;
+}
+
+/* ---- Gaussian latents ------------------------------------------------------------------
+** The VAE's KL term and reparameterisation on a batch of 128 x 20 latents
+** were 18 small tensor operations forward and back, about 150 us of a 3.7
+** ms MLP VAE step.  Each is one pass here that repeats the float operations
+** of the expressions, in their order, so the results and gradients keep
+** their bits: kl = sum_j (((lv + 1) - m m) - exp(lv)) summed as glab_reduce
+** sums a row, times -1/2; z = m + exp(lv 0.5) eps.  The gradients sum what
+** the graph of those expressions sent each input: for kl, with t = g -1/2,
+** d m = (-t m) + (-t m) and d lv = (-t) exp(lv) + t; for z, d m = g and
+** d lv = ((g eps) s) 0.5 with s = exp(lv 0.5), d eps = g s. */
+
+#define EXPF(x) _Generic((x), float: glab_expf, default: exp)(x)
+
+static glab_status latent_check(const char *op, const glab_var *const *in, int nin) {
+  char a[96], b[96];
+  static const char *const names[3] = {"mean", "logvar", "eps"};
+  for (int i = 1; i < nin; i++) {
+    const glab_tensor *x = &in[0]->t, *y = &in[i]->t;
+    if (y->dtype != x->dtype)
+      return glab_fail(GLAB_EDTYPE, "%s: mean is %s but %s is %s; convert one", op,
+                       glab_dtype_name(x->dtype), names[i], glab_dtype_name(y->dtype));
+    if (y->ndim != x->ndim || memcmp(y->shape, x->shape, (size_t)x->ndim * sizeof *x->shape))
+      return glab_fail(GLAB_ESHAPE, "%s: mean (%s) and %s (%s) must have one shape", op,
+                       glab_shape_str(a, sizeof a, x->ndim, x->shape), names[i],
+                       glab_shape_str(b, sizeof b, y->ndim, y->shape));
+  }
+  if (in[0]->t.ndim < 1)
+    return glab_fail(GLAB_ESHAPE, "%s: the latents must have at least one dimension", op);
+  return GLAB_OK;
+}
+
+/* The KL terms of rows rows of nz values: kl[r], and e = exp(lv) kept for
+** the gradient. */
+#define KL_ROWS(T)                                                                       \
+  for (int64_t r = 0; r < rows; r++) {                                                   \
+    const T *mr = (const T *)m + r * nz, *lr = (const T *)lv + r * nz;                   \
+    T *er = (T *)e + r * nz, t[GLAB_SUM_LANES];                                          \
+    double part[GLAB_SUM_LANES] = {0};                                                   \
+    for (int64_t j0 = 0; j0 < nz; j0 += GLAB_SUM_LANES) {                                \
+      int64_t n = nz - j0 < GLAB_SUM_LANES ? nz - j0 : GLAB_SUM_LANES;                   \
+      for (int64_t j = 0; j < n; j++) {                                                  \
+        T a = lr[j0 + j], mm = mr[j0 + j];                                               \
+        er[j0 + j] = EXPF(a);                                                            \
+        t[j] = ((a + (T)1) - mm * mm) - er[j0 + j];                                      \
+      }                                                                                  \
+      glab_sum_lanes(part, dt, t, n);                                                    \
+    }                                                                                    \
+    ((T *)kl)[r] = (T)glab_sum_lanes_total(part) * (T)-0.5;                              \
+  }
+static void kl_rows(glab_dtype dt, void *kl, void *e, const void *m, const void *lv,
+                    int64_t rows, int64_t nz) {
+  if (dt == GLAB_F64) KL_ROWS(double)
+  else KL_ROWS(float)
+}
+
+#define KL_GRAD(T)                                                                       \
+  for (int64_t r = 0; r < rows; r++) {                                                   \
+    T t = ((const T *)g)[r] * (T)-0.5;                                                   \
+    for (int64_t j = r * nz; j < (r + 1) * nz; j++) {                                    \
+      T p = -t * ((const T *)m)[j];                                                      \
+      if (dm) ((T *)dm)[j] = p + p;                                                      \
+      if (dlv) ((T *)dlv)[j] = -t * ((const T *)e)[j] + t;                               \
+    }                                                                                    \
+  }
+static void kl_grad(glab_dtype dt, void *dm, void *dlv, const void *g, const void *m,
+                    const void *e, int64_t rows, int64_t nz) {
+  if (dt == GLAB_F64) KL_GRAD(double)
+  else KL_GRAD(float)
+}
+
+/* saved: mean, exp(logvar) (contiguous) */
+static glab_status kl_backward(glab_node *n, glab_tensor *gin) {
+  const glab_tensor *m = &n->saved[0], *e = &n->saved[1];
+  glab_tensor g = GLAB_TENSOR_EMPTY;
+  glab_status s;
+  int64_t nz = m->shape[m->ndim - 1], rows = nz ? glab_tensor_numel(m) / nz : 0;
+  TRY(glab_tensor_contiguous(&g, &n->grad[0]));
+  for (int i = 0; i < 2; i++)
+    if (glab_node_needs(n, i)) TRY(glab_tensor_new(&gin[i], m->dtype, m->ndim, m->shape));
+  kl_grad(m->dtype, gin[0].storage ? glab_tensor_data(&gin[0]) : NULL,
+          gin[1].storage ? glab_tensor_data(&gin[1]) : NULL, glab_tensor_data(&g),
+          glab_tensor_data(m), glab_tensor_data(e), rows, nz);
+done:
+  glab_tensor_free(&g);
+  return s;
+}
+
+glab_status glab_nn_gaussian_kl(glab_var *out, const glab_var *mean, const glab_var *logvar) {
+  const glab_var *in[2] = {mean, logvar};
+  glab_tensor m = GLAB_TENSOR_EMPTY, lv = GLAB_TENSOR_EMPTY, e = GLAB_TENSOR_EMPTY;
+  glab_status s;
+  TRY(latent_check("gaussian_kl", in, 2));
+  const glab_tensor *t = &mean->t;
+  int64_t nz = t->shape[t->ndim - 1], rows = nz ? glab_tensor_numel(t) / nz : 0;
+  TRY(glab_tensor_contiguous(&m, t));
+  TRY(glab_tensor_contiguous(&lv, &logvar->t));
+  TRY(glab_tensor_new(&e, t->dtype, t->ndim, t->shape));
+  TRY(glab_tensor_new(&out->t, t->dtype, t->ndim - 1, t->shape));
+  if (!nz) TRY(glab_tensor_fill(&out->t, 0.0));    /* a sum over nothing */
+  else kl_rows(t->dtype, glab_tensor_data(&out->t), glab_tensor_data(&e), glab_tensor_data(&m),
+               glab_tensor_data(&lv), rows, nz);
+  s = glab_node_record(NULL, out, "gaussian_kl", kl_backward, 2, in, &m, &e, NULL);
+done:
+  glab_tensor_free(&m);
+  glab_tensor_free(&lv);
+  glab_tensor_free(&e);
+  return s;
+}
+
+#define REPARAM(T)                                                                       \
+  for (int64_t i = 0; i < n; i++) {                                                      \
+    ((T *)sd)[i] = EXPF(((const T *)lv)[i] * (T)0.5);                                    \
+    ((T *)z)[i] = ((const T *)m)[i] + ((T *)sd)[i] * ((const T *)eps)[i];                \
+  }
+GLAB_MULTIVERSION static void reparam(glab_dtype dt, void *z, void *sd, const void *m,
+                                      const void *lv, const void *eps, int64_t n) {
+  if (dt == GLAB_F64) REPARAM(double)
+  else REPARAM(float)
+}
+
+#define REPARAM_GRAD(T)                                                                  \
+  for (int64_t i = 0; i < n; i++) {                                                      \
+    T gi = ((const T *)g)[i], si = ((const T *)sd)[i];                                   \
+    if (dlv) ((T *)dlv)[i] = gi * ((const T *)eps)[i] * si * (T)0.5;                     \
+    if (deps) ((T *)deps)[i] = gi * si;                                                  \
+  }
+static void reparam_grad(glab_dtype dt, void *dlv, void *deps, const void *g, const void *sd,
+                         const void *eps, int64_t n) {
+  if (dt == GLAB_F64) REPARAM_GRAD(double)
+  else REPARAM_GRAD(float)
+}
+
+/* saved: exp(logvar / 2), eps (contiguous) */
+static glab_status reparam_backward(glab_node *n, glab_tensor *gin) {
+  const glab_tensor *sd = &n->saved[0], *eps = &n->saved[1];
+  glab_tensor g = GLAB_TENSOR_EMPTY;
+  glab_status s;
+  TRY(glab_tensor_contiguous(&g, &n->grad[0]));
+  if (glab_node_needs(n, 0)) glab_tensor_share(&gin[0], &g);
+  for (int i = 1; i < 3; i++)
+    if (glab_node_needs(n, i)) TRY(glab_tensor_new(&gin[i], sd->dtype, sd->ndim, sd->shape));
+  reparam_grad(sd->dtype, gin[1].storage ? glab_tensor_data(&gin[1]) : NULL,
+               gin[2].storage ? glab_tensor_data(&gin[2]) : NULL, glab_tensor_data(&g),
+               glab_tensor_data(sd), glab_tensor_data(eps), glab_tensor_numel(sd));
+done:
+  glab_tensor_free(&g);
+  return s;
+}
+
+glab_status glab_nn_reparameterize(glab_var *z, const glab_var *mean, const glab_var *logvar,
+                                   const glab_var *eps) {
+  const glab_var *in[3] = {mean, logvar, eps};
+  glab_tensor m = GLAB_TENSOR_EMPTY, lv = GLAB_TENSOR_EMPTY, ep = GLAB_TENSOR_EMPTY;
+  glab_tensor sd = GLAB_TENSOR_EMPTY;
+  glab_status s;
+  TRY(latent_check("reparameterize", in, 3));
+  const glab_tensor *t = &mean->t;
+  TRY(glab_tensor_contiguous(&m, t));
+  TRY(glab_tensor_contiguous(&lv, &logvar->t));
+  TRY(glab_tensor_contiguous(&ep, &eps->t));
+  TRY(glab_tensor_new(&sd, t->dtype, t->ndim, t->shape));
+  TRY(glab_tensor_new(&z->t, t->dtype, t->ndim, t->shape));
+  reparam(t->dtype, glab_tensor_data(&z->t), glab_tensor_data(&sd), glab_tensor_data(&m),
+          glab_tensor_data(&lv), glab_tensor_data(&ep), glab_tensor_numel(t));
+  s = glab_node_record(NULL, z, "reparameterize", reparam_backward, 3, in, &sd, &ep, NULL);
+done:
+  glab_tensor_free(&m);
+  glab_tensor_free(&lv);
+  glab_tensor_free(&ep);
+  glab_tensor_free(&sd);
   return s;
 }

@@ -61,6 +61,16 @@ typedef enum glab_redop {
 ** Sums accumulate in double. */
 glab_status glab_reduce(glab_tensor *out, glab_redop op, const glab_tensor *a,
                         int dim, int keepdim, int unbiased);
+/* The order in which every plain sum of glab_reduce adds a line of values
+** up, for kernels that make the values as they go and must give the bits of
+** a sum over them: part[i] (GLAB_SUM_LANES doubles, zeros at first) +=
+** v[i], v[GLAB_SUM_LANES + i], ...  A line may come in pieces whose lengths,
+** all but the last, are multiples of GLAB_SUM_LANES; its sum is then
+** glab_sum_lanes_total(part).  Any line of fewer values sums in order. */
+#define GLAB_SUM_LANES 64
+void glab_sum_lanes(double *part, glab_dtype dt, const void *v, int64_t n);
+double glab_sum_lanes_total(const double *part);
+
 /* Max (is_max) or min over dim with the position of the first extreme.
 ** Either output may be NULL when not wanted. */
 glab_status glab_argreduce(glab_tensor *vals, glab_tensor *idx, int is_max,

@@ -19,7 +19,7 @@
 #include "fastmath.h"
 #include "ops.h"
 
-#define LANES 64
+#define LANES GLAB_SUM_LANES
 
 typedef struct {
   glab_tensor c;          /* contiguous input */
@@ -204,18 +204,29 @@ static void fold(glab_redop op, int pass, double *part, const double *v, int64_t
 
 /* part[i] += the values base + i, base + LANES + i, ... of the R at base:
 ** reduce_line's chunks for a plain sum, without a stop in a row buffer. */
-#define SUM_LINE(T)                                                              \
+static void sum_line(double *restrict part, const glab_tensor *c, int64_t base, int64_t R) {
+  glab_sum_lanes(part, c->dtype, (const char *)glab_tensor_data(c) +
+                                     base * (int64_t)glab_dtype_size(c->dtype), R);
+}
+
+#define SUM_LANES(T)                                                             \
   {                                                                              \
-    const T *v = (const T *)glab_tensor_data(c) + base;                          \
+    const T *v = p;                                                              \
     int64_t j = 0;                                                               \
-    for (; j + LANES <= R; j += LANES)                                           \
+    for (; j + LANES <= n; j += LANES)                                           \
       for (int i = 0; i < LANES; i++) part[i] += v[j + i];                       \
-    for (int64_t i = 0; j + i < R; i++) part[i] += v[j + i];                     \
+    for (int64_t i = 0; j + i < n; i++) part[i] += v[j + i];                     \
   }
-GLAB_MULTIVERSION static void sum_line(double *restrict part, const glab_tensor *c,
-                                       int64_t base, int64_t R) {
-  if (c->dtype == GLAB_F64) SUM_LINE(double)
-  else SUM_LINE(float)
+GLAB_MULTIVERSION void glab_sum_lanes(double *restrict part, glab_dtype dt, const void *p,
+                                      int64_t n) {
+  if (dt == GLAB_F64) SUM_LANES(double)
+  else SUM_LANES(float)
+}
+
+double glab_sum_lanes_total(const double *part) {
+  double acc = 0;
+  for (int i = 0; i < LANES; i++) acc += part[i];
+  return acc;
 }
 
 /* Whether pass of op only adds the values up (fold's last case). */
@@ -247,7 +258,7 @@ static double reduce_line(glab_redop op, const layout *l, const block *k, double
     else if (!pass && op == GLAB_PROD)
       for (int i = 0; i < LANES; i++) acc *= part[i];
     else
-      for (int i = 0; i < LANES; i++) acc += part[i];
+      acc = glab_sum_lanes_total(part);
     if (op != GLAB_SUM && op != GLAB_PROD && op != GLAB_MAX && op != GLAB_MIN && !pass)
       c = op == GLAB_LOGSUMEXP ? acc : acc / (double)R;
   }

@@ -118,7 +118,12 @@ local diff = {
   ["nn.lstm"] = {function(x, h, c, wi, wh) return (nn.lstm(x, h, c, wi, wh)) end, {leaf(2, 3, 2), leaf(2, 2), leaf(2, 2), leaf(8, 2), leaf(8, 2)}},
   ["nn.max_pool2d"] = {function(a) return nn.max_pool2d(a, 2) end, {leaf(1, 1, 4, 4)}},
   ["nn.mse_loss"] = {function(a, b) return nn.mse_loss(a, b) end, {leaf(3, 4), leaf(3, 4)}},
-  -- its own generator, so the leaves above and below keep their values
+  -- their own generators, so the leaves above and below keep their values
+  ["nn.gaussian_kl"] = {nn.gaussian_kl, {G.randn(3, 4, {dtype = "float64", generator = G.Generator(23)}):requires_grad_(),
+                                          G.randn(3, 4, {dtype = "float64", generator = G.Generator(24)}):requires_grad_()}},
+  ["nn.reparameterize"] = {nn.reparameterize, {G.randn(3, 4, {dtype = "float64", generator = G.Generator(25)}):requires_grad_(),
+                                                G.randn(3, 4, {dtype = "float64", generator = G.Generator(26)}):requires_grad_(),
+                                                G.randn(3, 4, {dtype = "float64", generator = G.Generator(27)}):requires_grad_()}},
   ["vae.kl"] = {G.vae.kl, {G.randn(3, 4, {dtype = "float64", generator = G.Generator(21)}):requires_grad_(),
                            G.randn(3, 4, {dtype = "float64", generator = G.Generator(22)}):requires_grad_()}},
 }

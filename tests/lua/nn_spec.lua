@@ -451,6 +451,82 @@ describe("modules", function()
                    H.err(nn.conv2d, G.zeros(1, 1, 3, 3), G.zeros(1, 1, 3, 3), nil, {activation = 5}))
   end)
 
+  it("take mse_loss's sum or mean in one pass: the bits of its parts, forward and backward", function()
+    -- the one-pass kernel must equal sub, square and sum (glab_reduce's order: 64 lanes, here
+    -- over pieces of 1,024) and its gradient (d g) 2; the strided operand goes the old way
+    -- and must agree too.  Sizes: under one lane, lanes and a rest, several pieces and a rest.
+    local g = G.Generator(21)
+    for _, dt in ipairs{"float32", "float64"} do
+      for _, n in ipairs{1, 37, 64, 1000, 1024, 2500, 128 * 784} do
+        local x0 = G.randn(n, {generator = g, dtype = dt})
+        local y = G.rand(n, {generator = g, dtype = dt})
+        local wide = G.randn(n, 2, {generator = g, dtype = dt})
+        wide:select(2, 1):copy_(x0)
+        for _, r in ipairs{"sum", "mean"} do
+          for _, x in ipairs{x0, wide:select(2, 1)} do
+            local xg = x:detach():requires_grad_()
+            local l = nn.mse_loss(xg, y, r)
+            local d = x - y
+            local want = r == "sum" and (d * d):sum() or (d * d):mean()
+            assert(l:item() == want:item(), string.format("%s n=%d %s: %.17g against %.17g",
+                                                          dt, n, r, l:item(), want:item()))
+            ;(l * 3):backward()
+            local f = G.tensor(r == "sum" and 3 or 3 / n, {dtype = dt})
+            local off = (xg.grad - d * f * 2):abs():max():item()
+            assert(off == 0, string.format("%s n=%d %s: gradient off by %g", dt, n, r, off))
+          end
+        end
+      end
+    end
+  end)
+
+  it("give a VAE's latent terms in one op each: the bits of their tensor expressions, forward and backward", function()
+    -- nn.gaussian_kl and nn.reparameterize against the expressions they replace, in the graph
+    -- a VAE builds (mean and logvar two halves of one encoder output, both terms reading them,
+    -- so their gradients meet), on rows under 64 latents (summed in order) and over (in
+    -- glab_reduce's 64 lanes), both dtypes, then a 1-d latent and eps that requires grad.
+    local g = G.Generator(31)
+    for _, dt in ipairs{"float32", "float64"} do
+      for _, sh in ipairs{{128, 20}, {3, 70}, {1, 5}} do
+        local h0 = G.randn(sh[1], 2 * sh[2], {generator = g, dtype = dt}) * 2
+        local eps = G.randn(sh[1], sh[2], {generator = g, dtype = dt})
+        local wz = G.randn(sh[1], sh[2], {generator = g, dtype = dt})
+        local res = {}
+        for pass = 1, 2 do
+          local h = h0:clone():requires_grad_()
+          local mean, logvar = h:narrow(2, 1, sh[2]), h:narrow(2, sh[2] + 1, sh[2])
+          local kl, z
+          if pass == 1 then
+            kl, z = nn.gaussian_kl(mean, logvar), nn.reparameterize(mean, logvar, eps)
+          else
+            kl = ((logvar + 1) - mean * mean - logvar:exp()):sum(2) * -0.5
+            z = mean + (logvar * 0.5):exp() * eps
+          end
+          local loss = (z * wz):sum() / sh[1] + kl:sum() / sh[1]
+          loss:backward()
+          res[pass] = {kl:detach(), z:detach(), h.grad}
+        end
+        for k, what in ipairs{"kl", "z", "gradient"} do
+          local d = (res[1][k] - res[2][k]):abs():max():item()
+          assert(d == 0, string.format("%s %dx%d: %s differs by %g", dt, sh[1], sh[2], what, d))
+        end
+      end
+    end
+    local m, lv, e = G.randn(6):requires_grad_(), G.randn(6):requires_grad_(), G.randn(6):requires_grad_()
+    local kl = nn.gaussian_kl(m, lv)
+    assert.are.same({}, kl.shape)
+    local want = -0.5 * (1 + lv:detach() - m:detach() ^ 2 - lv:detach():exp()):sum():item()
+    assert(math.abs(kl:item() - want) <= 1e-5 * math.abs(want), kl:item() .. " against " .. want)
+    nn.reparameterize(m, lv, e):sum():backward()
+    assert.are.equal(0, (e.grad - (lv:detach() * 0.5):exp()):abs():max():item())
+    assert.matches("gaussian_kl: mean %(2x3%) and logvar %(3x2%) must have one shape",
+                   H.err(nn.gaussian_kl, G.zeros(2, 3), G.zeros(3, 2)))
+    assert.matches("reparameterize: mean is float32 but eps is float64",
+                   H.err(nn.reparameterize, G.zeros(2, 3), G.zeros(2, 3), G.zeros(2, 3, {dtype = "float64"})))
+    assert.matches("gaussian_kl: the latents must have at least one dimension",
+                   H.err(nn.gaussian_kl, G.tensor(1), G.tensor(2)))
+  end)
+
   it("reject bad shapes and options with messages naming them", function()
     assert.matches("conv2d: input %(2x3x5x5%) has 3 channels, weight %(4x2x3x3%) expects 2",
                    H.err(nn.conv2d, G.zeros(2, 3, 5, 5), G.zeros(4, 2, 3, 3)))
