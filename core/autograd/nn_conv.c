@@ -82,18 +82,17 @@ glab_status glab_nn_linear(glab_var *out, const glab_var *x, const glab_var *w,
                      glab_shape_str(sx, sizeof sx, x->t.ndim, x->t.shape),
                      glab_shape_str(sw, sizeof sw, w->t.ndim, w->t.shape),
                      b ? " with its bias" : "", (long long)in);
-  glab_tensor xc = GLAB_TENSOR_EMPTY, wc = GLAB_TENSOR_EMPTY;
+  glab_tensor xc = GLAB_TENSOR_EMPTY, wc = GLAB_TENSOR_EMPTY, bc = GLAB_TENSOR_EMPTY;
   int64_t shape[GLAB_MAXDIM], outf = w->t.shape[0], m = glab_tensor_numel(&x->t) / (in ? in : 1);
   memcpy(shape, x->t.shape, sizeof shape);
   shape[x->t.ndim - 1] = outf;
   TRY(glab_tensor_contiguous(&xc, &x->t));
   TRY(glab_tensor_contiguous(&wc, &w->t));
+  if (b) TRY(glab_tensor_contiguous(&bc, &b->t));
   TRY(glab_tensor_new(&out->t, x->t.dtype, x->t.ndim, shape));
-  if (b) TRY(glab_tensor_copy(&out->t, &b->t));
-  glab_gemm(x->t.dtype, 0, 1, m, outf, in, 1.0, glab_tensor_data(&xc), in,
-            glab_tensor_data(&wc), in, b ? 1.0 : 0.0, glab_tensor_data(&out->t), outf);
-  if (act) glab_unary_row(act_op(act), x->t.dtype, glab_tensor_data(&out->t),
-                          glab_tensor_data(&out->t), m * outf);
+  glab_gemm_bias_act(x->t.dtype, 0, 1, m, outf, in, glab_tensor_data(&xc), in,
+                     glab_tensor_data(&wc), in, b ? glab_tensor_data(&bc) : NULL,
+                     act ? (int)act_op(act) : -1, glab_tensor_data(&out->t), outf);
   const glab_var *ins[3] = {x, w, b};
   glab_node *n;
   s = glab_node_record(&n, out, "linear", linear_backward, 3, ins, &xc, &wc,
@@ -102,6 +101,7 @@ glab_status glab_nn_linear(glab_var *out, const glab_var *x, const glab_var *w,
 done:
   glab_tensor_free(&xc);
   glab_tensor_free(&wc);
+  glab_tensor_free(&bc);
   return s;
 }
 

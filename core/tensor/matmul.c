@@ -109,6 +109,8 @@ typedef struct {
   double alpha, beta;
   const char *a, *b;
   char *c;
+  const char *bias;                 /* glab_gemm_bias_act's epilogue: C's rows start */
+  int act;                          /* as bias (beta 1), end through act (-1: none) */
 } gemm_job;
 
 static void blas_gemm(const gemm_job *j, int64_t m, int64_t n, const char *a, const char *b,
@@ -137,36 +139,63 @@ static int blocks(int64_t len, double per, int nt) {
   return nt;
 }
 
+/* Rows [r0, r1) by columns [c0, c1) of C: bias, product, activation. */
+static void gemm_block(const gemm_job *j, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+  size_t es = glab_dtype_size(j->dt), w = (size_t)(c1 - c0) * es;
+  char *c = j->c + (size_t)(r0 * j->ldc + c0) * es;
+  if (j->bias)
+    for (int64_t r = 0; r < r1 - r0; r++) memcpy(c + (size_t)(r * j->ldc) * es, j->bias + c0 * es, w);
+  /* row i of op(A): row i of A, or its column i; column i of op(B): column i of B, or its row i */
+  blas_gemm(j, r1 - r0, c1 - c0, j->a + (size_t)(j->ta ? r0 : r0 * j->lda) * es,
+            j->b + (size_t)(j->tb ? c0 * j->ldb : c0) * es, c);
+  if (j->act < 0) return;
+  if (j->ldc == c1 - c0) glab_unary_row((glab_unop)j->act, j->dt, c, c, (r1 - r0) * j->ldc);
+  else
+    for (int64_t r = 0; r < r1 - r0; r++) {
+      char *cr = c + (size_t)(r * j->ldc) * es;
+      glab_unary_row((glab_unop)j->act, j->dt, cr, cr, c1 - c0);
+    }
+}
+
 static void gemm_share(void *arg, int t, int n) {
   const gemm_job *j = arg;
   int64_t i0, i1;
   glab_parallel_share(j->rows ? j->m : j->n, t, n, GEMM_ALIGN, &i0, &i1);
-  size_t es = glab_dtype_size(j->dt);
-  if (j->rows)                      /* row i of op(A): row i of A, or its column i */
-    blas_gemm(j, i1 - i0, j->n, j->a + (size_t)(j->ta ? i0 : i0 * j->lda) * es, j->b,
-              j->c + (size_t)(i0 * j->ldc) * es);
-  else                              /* column i of op(B): column i of B, or its row i */
-    blas_gemm(j, j->m, i1 - i0, j->a, j->b + (size_t)(j->tb ? i0 * j->ldb : i0) * es,
-              j->c + (size_t)i0 * es);
+  if (j->rows) gemm_block(j, i0, i1, 0, j->n);
+  else gemm_block(j, 0, j->m, i0, i1);
+}
+
+static void run_gemm(gemm_job *j) {
+  int64_t m = j->m, n = j->n, k = j->k;
+  if (j->dt == GLAB_F64 && n % GEMM_ALIGN) {
+    glab_blas_pick_threads(m, n, k);
+    gemm_block(j, 0, m, 0, n);
+    return;
+  }
+  int nt = glab_parallel_active() ? 1 : glab_get_num_threads();
+  if (nt > 1) nt = j->rows ? blocks(m, (double)n * (double)k, nt) : blocks(n, (double)m * (double)k, nt);
+  if (nt > 1) {
+    glab_parallel(nt, gemm_share, j);
+    return;
+  }
+  glab_blas_one_thread();
+  gemm_block(j, 0, m, 0, n);
 }
 
 void glab_gemm(glab_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k,
                double alpha, const void *a, int64_t lda, const void *b, int64_t ldb,
                double beta, void *c, int64_t ldc) {
-  gemm_job j = {dt, ta, tb, m >= n || m >= ROWS_ENOUGH, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c};
-  if (dt == GLAB_F64 && n % GEMM_ALIGN) {
-    glab_blas_pick_threads(m, n, k);
-    blas_gemm(&j, m, n, a, b, c);
-    return;
-  }
-  int nt = glab_parallel_active() ? 1 : glab_get_num_threads();
-  if (nt > 1) nt = j.rows ? blocks(m, (double)n * (double)k, nt) : blocks(n, (double)m * (double)k, nt);
-  if (nt > 1) {
-    glab_parallel(nt, gemm_share, &j);
-    return;
-  }
-  glab_blas_one_thread();
-  blas_gemm(&j, m, n, a, b, c);
+  gemm_job j = {dt, ta, tb, m >= n || m >= ROWS_ENOUGH, m, n, k, lda, ldb, ldc, alpha, beta,
+                a, b, c, NULL, -1};
+  run_gemm(&j);
+}
+
+void glab_gemm_bias_act(glab_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k,
+                        const void *a, int64_t lda, const void *b, int64_t ldb,
+                        const void *bias, int act, void *c, int64_t ldc) {
+  gemm_job j = {dt, ta, tb, m >= n || m >= ROWS_ENOUGH, m, n, k, lda, ldb, ldc, 1.0,
+                bias ? 1.0 : 0.0, a, b, c, bias, act};
+  run_gemm(&j);
 }
 
 /* ---- small products ----------------------------------------------------------------------

@@ -98,6 +98,13 @@ glab_status glab_outer(glab_tensor *out, const glab_tensor *a,
 void glab_gemm(glab_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k,
                double alpha, const void *a, int64_t lda, const void *b, int64_t ldb,
                double beta, void *c, int64_t ldc);
+/* C = act(op(A) op(B) + bias), bias (n values) broadcast over the rows or
+** NULL, act a unary op or -1 for none: a layer's output, each thread's block
+** of C given its bias, product and activation while in cache.  The bits of
+** filling C with the bias, glab_gemm with beta 1 and glab_unary_row. */
+void glab_gemm_bias_act(glab_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k,
+                        const void *a, int64_t lda, const void *b, int64_t ldb,
+                        const void *bias, int act, void *c, int64_t ldc);
 /* C = A B + beta C (beta 0 or 1) for A (m x k), B (k x n), C (m x n), all
 ** row-major with their leading dimensions: the small products of a
 ** recurrent step (32 x 32 by 32 x 128), where a BLAS call's fixed cost

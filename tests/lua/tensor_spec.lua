@@ -329,6 +329,37 @@ describe("matrix products on the threads", function()
     G.set_num_threads(before)
   end)
 
+  it("gives each block of a layer its bias and activation (nn.linear): the same bits on any thread count", function()
+    -- glab_gemm_bias_act fills a thread's block with the bias, multiplies and applies the
+    -- activation; blocks of columns (128 rows) and of rows (300), odd widths, both dtypes
+    local before = G.get_num_threads()
+    local g = G.Generator(8)
+    for _, dt in ipairs{"float32", "float64"} do
+      for _, s in ipairs{{128, 784, 500}, {300, 200, 333}, {128, 100, 784}} do
+        local x = G.randn(s[1], s[2], {generator = g, dtype = dt})
+        local w = G.randn(s[3], s[2], {generator = g, dtype = dt}) * 0.1
+        local b = G.randn(s[3], {generator = g, dtype = dt})
+        for _, act in ipairs{"tanh", "sigmoid", "relu", false} do
+          local o = act and {activation = act} or nil
+          G.set_num_threads(1)
+          local one = G.nn.linear(x, w, b, o)
+          local ref = x:matmul(w:t()) + b
+          if act then ref = ref[act](ref) end
+          local off = (one - ref):abs():max():item()
+          assert(off <= (dt == "float32" and 1e-4 or 1e-12) * 30,
+                 string.format("%s %s %s: off the unfused layer by %g", dt, table.concat(s, "x"), act, off))
+          for nt = 2, 3 do
+            G.set_num_threads(nt)
+            local d = (G.nn.linear(x, w, b, o) - one):abs():max():item()
+            assert((dt == "float64" and s[3] % 16 ~= 0) or d == 0,
+                   string.format("%s %s %s: 1 and %d threads differ by %g", dt, table.concat(s, "x"), act, nt, d))
+          end
+        end
+      end
+    end
+    G.set_num_threads(before)
+  end)
+
   it("computes the right numbers in every block", function()
     -- an independent reference: integer values, whose sums are exact in
     -- float32, multiplied by broadcasting and summed without BLAS; cut by
