@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops.h"
+#include "parallel.h"
 #include "random.h"
 
 static uint64_t splitmix64(uint64_t *x) {
@@ -28,17 +30,23 @@ static float uniform_f32(glab_rng *g) {
   return (float)(glab_rng_next(g) >> 40) * 0x1.0p-24f;
 }
 
+/* Box-Muller: two normals, r cos and r sin, from uniforms u1 in (0, 1] (log
+** stays finite) and u2 in [0, 1). */
+static inline void box_muller(double u1, double u2, double *c, double *s) {
+  double r = sqrt(-2.0 * log(u1)), th = 2.0 * M_PI * u2;
+  *s = r * sin(th);
+  *c = r * cos(th);
+}
+
 double glab_rng_normal(glab_rng *g) {
   if (g->has_spare) {
     g->has_spare = 0;
     return g->spare;
   }
-  double u1 = 1.0 - glab_rng_uniform(g);      /* (0, 1]: log stays finite */
-  double u2 = glab_rng_uniform(g);
-  double r = sqrt(-2.0 * log(u1)), th = 2.0 * M_PI * u2;
-  g->spare = r * sin(th);
+  double u1 = 1.0 - glab_rng_uniform(g), u2 = glab_rng_uniform(g), c;
+  box_muller(u1, u2, &c, &g->spare);
   g->has_spare = 1;
-  return r * cos(th);
+  return c;
 }
 
 uint64_t glab_rng_below(glab_rng *g, uint64_t n) {
@@ -106,10 +114,80 @@ glab_status glab_rand_uniform(glab_rng *g, glab_tensor *t, double lo, double hi)
   return fill(g, t, draw_uniform, lh);
 }
 
+/* ---- normals in bulk ------------------------------------------------------------------
+** A contiguous tensor's normals: the uniforms drawn in order on the calling
+** thread, a chunk of pairs at a time, then the pairs' logarithms, square
+** roots and sines (some 35 ns a pair, against 2 ns for the uniforms) shared
+** out on the pool.  The same values as glab_rng_normal one at a time, the
+** spare of an odd count included. */
+#define NORMAL_CHUNK 4096                /* pairs a chunk */
+#define NORMAL_SPLIT 512                 /* pairs from which the pool takes a share */
+
+typedef struct {
+  const double *u;                       /* u1, u2 of each pair */
+  void *out;                             /* the chunk's first value */
+  glab_dtype dt;
+  double mean, std, *spare;              /* spare: the last pair's sine, when odd */
+  int64_t pairs, n;                      /* n values to write (2 pairs, or one less) */
+} normal_job;
+
+static void normal_share(void *arg, int t, int nt) {
+  const normal_job *j = arg;
+  int64_t p0, p1;
+  glab_parallel_share(j->pairs, t, nt, 8, &p0, &p1);
+  for (int64_t p = p0; p < p1; p++) {
+    double z[2];
+    box_muller(j->u[2 * p], j->u[2 * p + 1], &z[0], &z[1]);
+    for (int k = 0; k < 2; k++) {
+      int64_t i = 2 * p + k;
+      double v = j->mean + j->std * z[k];
+      if (i >= j->n) *j->spare = z[k];
+      else if (j->dt == GLAB_F64) ((double *)j->out)[i] = v;
+      else ((float *)j->out)[i] = (float)v;
+    }
+  }
+}
+
+static glab_status normals(glab_rng *g, glab_tensor *t, double mean, double std) {
+  int64_t n = glab_tensor_numel(t), done = 0;
+  size_t es = glab_dtype_size(t->dtype);
+  char *out = glab_tensor_data(t);
+  double *u = malloc(2 * NORMAL_CHUNK * sizeof *u);
+  if (!u) return glab_fail(GLAB_ENOMEM, "normal: cannot allocate %d uniforms", 2 * NORMAL_CHUNK);
+  glab_tensor_bump(t);
+  if (n > 0 && g->has_spare) {
+    double v = mean + std * g->spare;
+    if (t->dtype == GLAB_F64) *(double *)out = v;
+    else *(float *)out = (float)v;
+    g->has_spare = 0;
+    done = 1;
+  }
+  while (done < n) {
+    int64_t left = n - done, pairs = (left + 1) / 2;
+    if (pairs > NORMAL_CHUNK) pairs = NORMAL_CHUNK;
+    for (int64_t p = 0; p < pairs; p++) {
+      u[2 * p] = 1.0 - glab_rng_uniform(g);
+      u[2 * p + 1] = glab_rng_uniform(g);
+    }
+    normal_job j = {u, out + done * (int64_t)es, t->dtype, mean, std, &g->spare, pairs,
+                    left < 2 * pairs ? left : 2 * pairs};
+    int nt = pairs >= NORMAL_SPLIT ? glab_get_num_threads() : 1;
+    if (nt > 1) glab_parallel(nt, normal_share, &j);
+    else normal_share(&j, 0, 1);
+    if (j.n < 2 * pairs) g->has_spare = 1;
+    done += j.n;
+  }
+  free(u);
+  return GLAB_OK;
+}
+
 glab_status glab_rand_normal(glab_rng *g, glab_tensor *t, double mean, double std) {
   if (!(std >= 0) || !isfinite(mean) || !isfinite(std))
     return glab_fail(GLAB_EARG, "normal: need a finite mean and std >= 0, got %g and %g",
                      mean, std);
+  glab_status s = glab_tensor_check_writable(t, "random fill");
+  if (s != GLAB_OK) return s;
+  if (glab_tensor_is_contiguous(t)) return normals(g, t, mean, std);
   double ms[2] = {mean, std};
   return fill(g, t, draw_normal, ms);
 }

@@ -7,8 +7,9 @@
 **     glab_rand_normal(&g, &x, 0.0, 1.0);     // fills x in row-major order
 **
 ** Every sampler consumes the generator in the row-major order of its output
-** and runs on the calling thread, so one seed gives the same numbers on every
-** run and whatever the BLAS thread count.  float32 uniforms use 24 random
+** on the calling thread, so one seed gives the same numbers on every run and
+** whatever the thread count (large draws of normals compute their Box-Muller
+** transforms on the pool, from uniforms drawn in order).  float32 uniforms use 24 random
 ** bits, float64 ones 53, so that a uniform never rounds up to 1.
 */
 #ifndef GLAB_RANDOM_H

@@ -21,6 +21,33 @@ describe("random", function()
     assert.are.same(a, b)
   end)
 
+  it("draws normals by Box-Muller on uniforms taken in order, in bulk as one at a time", function()
+    -- the reference: float64 uniforms of the same stream, u1 = 1 - u, transformed by Lua's
+    -- (libm's) log, sqrt, cos and sin; across chunks of 4,096 pairs, on 1 and 2 threads,
+    -- and an odd count's spare sine carried into the next draw
+    local before = G.get_num_threads()
+    for _, nt in ipairs{1, 2} do
+      G.set_num_threads(nt)
+      local n = 2 * 4096 + 1001
+      local u = G.rand(n + 1, {dtype = "float64", generator = G.Generator(3)}):totable()
+      local g = G.Generator(3)
+      local z = G.randn(n, {dtype = "float64", generator = g}):totable()
+      local after = G.randn(1, {dtype = "float64", generator = g}):item()
+      for i = 1, n + 1, 2 do
+        local r, th = math.sqrt(-2.0 * math.log(1.0 - u[i])), 2.0 * math.pi * u[i + 1]
+        local c, sn = r * math.cos(th), r * math.sin(th)
+        assert(z[i] == c, string.format("%d threads, value %d: %.17g against %.17g", nt, i, z[i], c))
+        local want = z[i + 1] or after
+        assert(want == sn, string.format("%d threads, value %d: %.17g against %.17g", nt, i + 1, want, sn))
+      end
+      local one, g1 = {}, G.Generator(4)
+      for i = 1, 7 do one[i] = G.randn(1, {generator = g1}):item() end
+      local bulk = G.randn(7, {generator = G.Generator(4)}):totable()
+      assert.are.same(bulk, one)
+    end
+    G.set_num_threads(before)
+  end)
+
   it("keeps explicit generators independent of the default one", function()
     local g1, g2 = G.Generator(7), G.Generator(7)
     local a = G.rand(4, {generator = g1}):totable()
