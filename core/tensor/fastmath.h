@@ -59,10 +59,10 @@ static inline float glab_tanhf(float x) {
 ** subnormal range round once.  Within 2 ulp of exp over the floats (the
 ** sweep in tests/c/test_ops.c); inf beyond 88.72, 0 below -103.98, NaN
 ** propagating.  glibc's expf called per element cost 3 ns, twice that in a
-** sigmoid. */
-static inline float glab_expf(float x) {
-  const float hi = 88.72283935546875f, lo = -103.97208404541015625f, magic = 12582912.0f;
-  float xc = x > hi ? hi : (x < lo ? lo : x);
+** sigmoid.  glab_expf_of_clamped is its arithmetic, for an x already within
+** [GLAB_EXPF_LO, GLAB_EXPF_HI]. */
+static inline float glab_expf_of_clamped(float xc) {
+  const float magic = 12582912.0f;
   float t = xc * 1.44269504088896341f + magic;   /* n + magic, rounded to nearest */
   float n = t - magic;
   float r = xc - n * 0.693359375f;               /* ln2 in two parts: n * 0.693359375 exact */
@@ -78,15 +78,30 @@ static inline float glab_expf(float x) {
   int32_t ni = (int32_t)(tb.u - m.u), n1 = ni / 2;   /* n in [-150, 128]: 2^n1 2^(n - n1) */
   s1.u = (uint32_t)(n1 + 127) << 23;             /* unsigned: a NaN's bits shift harmlessly */
   s2.u = (uint32_t)(ni - n1 + 127) << 23;
-  float y = e * s1.f * s2.f;
-  return x > hi ? INFINITY : (x < lo ? 0.0f : y);
+  return e * s1.f * s2.f;
+}
+
+#define GLAB_EXPF_HI 88.72283935546875f
+#define GLAB_EXPF_LO -103.97208404541015625f
+
+static inline float glab_expf(float x) {
+  float xc = x > GLAB_EXPF_HI ? GLAB_EXPF_HI : (x < GLAB_EXPF_LO ? GLAB_EXPF_LO : x);
+  float y = glab_expf_of_clamped(xc);
+  return x > GLAB_EXPF_HI ? INFINITY : (x < GLAB_EXPF_LO ? 0.0f : y);
+}
+
+/* glab_expf of an x <= 0 (or NaN), its bits without the overflow side's
+** selects: a sigmoid's e^-|x|. */
+static inline float glab_expf_nonpos(float x) {
+  float y = glab_expf_of_clamped(x < GLAB_EXPF_LO ? GLAB_EXPF_LO : x);
+  return x < GLAB_EXPF_LO ? 0.0f : y;
 }
 
 /* 1 / (1 + e^-x), as e^x / (1 + e^x) for x < 0 so that e^-x cannot
 ** overflow while the result is still a (subnormal) float: within 4 ulp over
 ** the floats, 0 and 1 in the limits, NaN propagating. */
 static inline float glab_sigmoidf(float x) {
-  float e = glab_expf(-fabsf(x)), r = 1.0f / (1.0f + e);
+  float e = glab_expf_nonpos(-fabsf(x)), r = 1.0f / (1.0f + e);
   return x >= 0 ? r : (x < 0 ? e * r : x);
 }
 

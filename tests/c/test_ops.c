@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../../core/tensor/fastmath.h"
 #include "../../core/tensor/ops.h"
 #include "../../core/tensor/random.h"
 #include "tap.h"
@@ -118,6 +119,35 @@ static void test_float_functions(void) {
   OK(isinf(ev[0]) && ev[1] == 0 && isnan(ev[2]), "float32 exp(inf, -inf, NaN) = inf, 0, NaN");
   OK(sv[0] == 1 && sv[1] == 0 && isnan(sv[2]), "float32 sigmoid(inf, -inf, NaN) = 1, 0, NaN");
   glab_tensor_free(&x); glab_tensor_free(&e); glab_tensor_free(&s); glab_tensor_free(&t);
+}
+
+/* glab_expf_nonpos, the sigmoid's exp, gives glab_expf's bits on every x <= 0
+** (NaN and the infinities included), and the sigmoid kernel the bits of the
+** expression on glab_expf: a sweep over one float32 bit pattern in 4,096. */
+static void test_sigmoid_bits(void) {
+  int64_t n = ((int64_t)1 << 32) / 4096;
+  glab_tensor x = GLAB_TENSOR_EMPTY, s = GLAB_TENSOR_EMPTY;
+  glab_tensor_new(&x, GLAB_F32, 1, &n);
+  float *xv = glab_tensor_data(&x);
+  for (int64_t i = 0; i < n; i++) {
+    union { uint32_t u; float f; } b = {(uint32_t)(i * 4096 + (i * 61) % 4096)};
+    xv[i] = b.f;
+  }
+  xv[0] = INFINITY, xv[1] = -INFINITY, xv[2] = NAN, xv[3] = -0.0f;
+  glab_unary(&s, GLAB_SIGMOID, &x);
+  const float *sv = glab_tensor_data(&s);
+  int64_t bad_exp = 0, bad_sig = 0;
+  for (int64_t i = 0; i < n; i++) {
+    float a = -fabsf(xv[i]), e = glab_expf(a), e2 = glab_expf_nonpos(a);
+    float r = 1.0f / (1.0f + e), want = xv[i] >= 0 ? r : (xv[i] < 0 ? e * r : xv[i]);
+    bad_exp += memcmp(&e, &e2, sizeof e) != 0;
+    bad_sig += memcmp(&want, &sv[i], sizeof want) != 0 && !(isnan(want) && isnan(sv[i]));
+  }
+  OK(bad_exp == 0, "glab_expf_nonpos has glab_expf's bits on x <= 0 (%lld of %lld differ)",
+     (long long)bad_exp, (long long)n);
+  OK(bad_sig == 0, "the sigmoid kernel has the bits of its expression on glab_expf (%lld differ)",
+     (long long)bad_sig);
+  glab_tensor_free(&x); glab_tensor_free(&s);
 }
 
 static void test_reductions(void) {
@@ -381,6 +411,7 @@ int main(void) {
   test_broadcast_arith();
   test_unary_stability();
   test_float_functions();
+  test_sigmoid_bits();
   test_reductions();
   test_scans();
   test_matmul();
