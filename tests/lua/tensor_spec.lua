@@ -330,29 +330,47 @@ describe("matrix products on the threads", function()
   end)
 
   it("gives each block of a layer its bias and activation (nn.linear): the same bits on any thread count", function()
-    -- glab_gemm_bias_act fills a thread's block with the bias, multiplies and applies the
-    -- activation; blocks of columns (128 rows) and of rows (300), odd widths, both dtypes
+    -- forward, glab_gemm_bias_act fills a thread's block with the bias, multiplies and
+    -- applies the activation; backward, the gradients through the shared products.  Blocks of
+    -- columns (128 rows) and of rows (300, 200), odd widths, both dtypes (float64 where
+    -- every product's width is a multiple of 16); the unfused layer as a reference.
     local before = G.get_num_threads()
     local g = G.Generator(8)
     for _, dt in ipairs{"float32", "float64"} do
-      for _, s in ipairs{{128, 784, 500}, {300, 200, 333}, {128, 100, 784}} do
+      for _, s in ipairs{{128, 784, 500}, {300, 200, 333}, {128, 100, 784}, {200, 160, 496}} do
         local x = G.randn(s[1], s[2], {generator = g, dtype = dt})
         local w = G.randn(s[3], s[2], {generator = g, dtype = dt}) * 0.1
         local b = G.randn(s[3], {generator = g, dtype = dt})
+        local R = G.randn(s[1], s[3], {generator = g, dtype = dt})
+        local what = table.concat(s, "x")
+        local function run(act, fused)
+          local xg, wg, bg = x:clone():requires_grad_(), w:clone():requires_grad_(), b:clone():requires_grad_()
+          local y
+          if fused then y = G.nn.linear(xg, wg, bg, act and {activation = act} or nil)
+          else
+            y = xg:matmul(wg:t()) + bg
+            if act then y = y[act](y) end
+          end
+          ;(y * R):sum():backward()
+          return {y:detach(), xg.grad, wg.grad, bg.grad}
+        end
         for _, act in ipairs{"tanh", "sigmoid", "relu", false} do
-          local o = act and {activation = act} or nil
           G.set_num_threads(1)
-          local one = G.nn.linear(x, w, b, o)
-          local ref = x:matmul(w:t()) + b
-          if act then ref = ref[act](ref) end
-          local off = (one - ref):abs():max():item()
-          assert(off <= (dt == "float32" and 1e-4 or 1e-12) * 30,
-                 string.format("%s %s %s: off the unfused layer by %g", dt, table.concat(s, "x"), act, off))
+          local one, ref = run(act, true), run(act, false)
+          for k, name in ipairs{"output", "input grad", "weight grad", "bias grad"} do
+            local scale = math.max(1, ref[k]:abs():max():item())
+            local off = (one[k] - ref[k]):abs():max():item() / scale
+            assert(off <= (dt == "float32" and 1e-5 or 1e-13),
+                   string.format("%s %s %s: %s off the unfused layer by %g", dt, what, act, name, off))
+          end
           for nt = 2, 3 do
             G.set_num_threads(nt)
-            local d = (G.nn.linear(x, w, b, o) - one):abs():max():item()
-            assert((dt == "float64" and s[3] % 16 ~= 0) or d == 0,
-                   string.format("%s %s %s: 1 and %d threads differ by %g", dt, table.concat(s, "x"), act, nt, d))
+            local other = run(act, true)
+            for k, name in ipairs{"output", "input grad", "weight grad", "bias grad"} do
+              local d = (other[k] - one[k]):abs():max():item()
+              assert((dt == "float64" and (s[3] % 16 ~= 0 or s[2] % 16 ~= 0)) or d == 0,
+                     string.format("%s %s %s: %s, 1 and %d threads differ by %g", dt, what, act, name, nt, d))
+            end
           end
         end
       end
