@@ -79,10 +79,10 @@ void glab_blas_one_thread(void) {
 ** k (the MLP VAE's first weight gradient, 500 x 784 with k = 128: 185-202
 ** against 141-193 GFLOP/s); at 64 rows columns won by up to 20%, and at 128
 ** either, by the shape (its forward products of 128 x 500 x 784: columns,
-** by 3-10%).  On the 2-core EPYC, against OpenBLAS's
-** own two threads in alternating runs: the MLP VAE's five products of
-** 128 x 500 x 784 shapes 187-191 against 178-187 GFLOP/s, 4096 x 64 x 256
-** 195 against 75-91, 256 x 256 x 1024 158-179 against 142-144; and the pool
+** by 3-10%).  Against OpenBLAS's own two threads in alternating runs: the
+** MLP VAE's five products of 128 x 500 x 784 shapes 187-191 against 178-187
+** GFLOP/s, 4096 x 64 x 256 195 against 75-91, 256 x 256 x 1024 158-179
+** against 142-144; and the pool
 ** then owns the cores, so Adam and the activations between products find a
 ** worker spinning, not one asleep beside OpenBLAS's yielding threads (which
 ** had kept a step's two Adam shares waiting 0.3 to 1.1 ms).  Each element
@@ -104,7 +104,7 @@ void glab_blas_one_thread(void) {
 
 typedef struct {
   glab_dtype dt;
-  int ta, tb, rows;                 /* rows: blocks of C's rows, else of its columns */
+  int ta, tb, rows;                 /* rows: blocks of C's rows, else of its columns (run_gemm) */
   int64_t m, n, k, lda, ldb, ldc;
   double alpha, beta;
   const char *a, *b;
@@ -167,6 +167,7 @@ static void gemm_share(void *arg, int t, int n) {
 
 static void run_gemm(gemm_job *j) {
   int64_t m = j->m, n = j->n, k = j->k;
+  j->rows = m >= n || m >= ROWS_ENOUGH;
   if (j->dt == GLAB_F64 && n % GEMM_ALIGN) {
     glab_blas_pick_threads(m, n, k);
     gemm_block(j, 0, m, 0, n);
@@ -185,16 +186,15 @@ static void run_gemm(gemm_job *j) {
 void glab_gemm(glab_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k,
                double alpha, const void *a, int64_t lda, const void *b, int64_t ldb,
                double beta, void *c, int64_t ldc) {
-  gemm_job j = {dt, ta, tb, m >= n || m >= ROWS_ENOUGH, m, n, k, lda, ldb, ldc, alpha, beta,
-                a, b, c, NULL, -1};
+  gemm_job j = {dt, ta, tb, 0, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c, NULL, -1};
   run_gemm(&j);
 }
 
 void glab_gemm_bias_act(glab_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k,
                         const void *a, int64_t lda, const void *b, int64_t ldb,
                         const void *bias, int act, void *c, int64_t ldc) {
-  gemm_job j = {dt, ta, tb, m >= n || m >= ROWS_ENOUGH, m, n, k, lda, ldb, ldc, 1.0,
-                bias ? 1.0 : 0.0, a, b, c, bias, act};
+  gemm_job j = {dt, ta, tb, 0, m, n, k, lda, ldb, ldc, 1.0, bias ? 1.0 : 0.0, a, b, c, bias,
+                act};
   run_gemm(&j);
 }
 
