@@ -59,11 +59,18 @@ uint64_t glab_rng_below(glab_rng *g, uint64_t n) {
 /* Fill t in row-major order with values from draw(). */
 typedef double (*draw_fn)(glab_rng *g, const void *ctx, glab_dtype dt);
 
+/* Before a sampler writes t: refuse a tensor that may not be written, and
+** count the write for the saved tensors that t may be. */
+static glab_status begin_fill(glab_tensor *t) {
+  glab_status s = glab_tensor_check_writable(t, "random fill");
+  if (s == GLAB_OK) glab_tensor_bump(t);
+  return s;
+}
+
 static glab_status fill(glab_rng *g, glab_tensor *t, draw_fn draw, const void *ctx) {
   int64_t n = glab_tensor_numel(t);
-  glab_status s = glab_tensor_check_writable(t, "random fill");
+  glab_status s = begin_fill(t);
   if (s != GLAB_OK) return s;
-  glab_tensor_bump(t);
   if (glab_tensor_is_contiguous(t)) {
     if (t->dtype == GLAB_F64) {
       double *d = glab_tensor_data(t);
@@ -153,9 +160,10 @@ static glab_status normals(glab_rng *g, glab_tensor *t, double mean, double std)
   size_t es = glab_dtype_size(t->dtype);
   char *out = glab_tensor_data(t);
   int64_t most = n / 2 + 1 < NORMAL_CHUNK ? n / 2 + 1 : NORMAL_CHUNK;   /* pairs a chunk */
+  glab_status s = begin_fill(t);
+  if (s != GLAB_OK) return s;
   double *u = malloc((size_t)(2 * most) * sizeof *u);
   if (!u) return glab_fail(GLAB_ENOMEM, "normal: cannot allocate %lld uniforms", (long long)(2 * most));
-  glab_tensor_bump(t);
   if (n > 0 && g->has_spare) {
     double v = mean + std * g->spare;
     if (t->dtype == GLAB_F64) *(double *)out = v;
@@ -186,8 +194,6 @@ glab_status glab_rand_normal(glab_rng *g, glab_tensor *t, double mean, double st
   if (!(std >= 0) || !isfinite(mean) || !isfinite(std))
     return glab_fail(GLAB_EARG, "normal: need a finite mean and std >= 0, got %g and %g",
                      mean, std);
-  glab_status s = glab_tensor_check_writable(t, "random fill");
-  if (s != GLAB_OK) return s;
   if (glab_tensor_is_contiguous(t)) return normals(g, t, mean, std);
   double ms[2] = {mean, std};
   return fill(g, t, draw_normal, ms);
