@@ -272,6 +272,16 @@ void glab_gemm_small(glab_dtype dt, int64_t m, int64_t n, int64_t k, const void 
   else gemm_small_f32(m, n, k, a, lda, b, ldb, beta, c, ldc);
 }
 
+void glab_transpose_copy(glab_dtype dt, int64_t rows, int64_t cols, const void *a, int64_t lda,
+                         void *b, int64_t ldb) {
+  if (dt == GLAB_F64)
+    cblas_domatcopy(CblasRowMajor, CblasTrans, (int)rows, (int)cols, 1.0, a, (int)lda,
+                    b, (int)ldb);
+  else
+    cblas_somatcopy(CblasRowMajor, CblasTrans, (int)rows, (int)cols, 1.0f, a,
+                    (int)lda, b, (int)ldb);
+}
+
 typedef struct {
   CBLAS_TRANSPOSE trans;
   int64_t ld;

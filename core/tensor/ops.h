@@ -113,6 +113,11 @@ void glab_gemm_bias_act(glab_dtype dt, int ta, int tb, int64_t m, int64_t n, int
 ** float64 (the tests' dtype) is glab_gemm's. */
 void glab_gemm_small(glab_dtype dt, int64_t m, int64_t n, int64_t k, const void *a, int64_t lda,
                      const void *b, int64_t ldb, int beta, void *c, int64_t ldc);
+/* B (cols x rows, leading dimension ldb) := A^T for the row-major A (rows x
+** cols, lda): OpenBLAS's omatcopy, values copied as they are, on the
+** calling thread (784 x 128 floats take about 10 us from cache). */
+void glab_transpose_copy(glab_dtype dt, int64_t rows, int64_t cols, const void *a, int64_t lda,
+                         void *b, int64_t ldb);
 /* Upper bound on the threads of products, glab_parallel and OpenBLAS
 ** (default: the cores); a small product runs on one thread whatever this
 ** says, as it is faster there. */

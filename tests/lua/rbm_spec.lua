@@ -236,6 +236,38 @@ describe("models.RBM: CD-k", function()
     assert.matches("models._rbm_cd_step: give all of vW, vb and vc", H.err(M._rbm_cd_step, V0, q.W, q.b, q.c, {vW = q.W}))
   end)
 
+  it("float32 chains' visible means: sums of W^T's rows in order at most half ones, the GEMM above", function()
+    -- hidden biases of +-1000 fix every hidden state to the set `on`; the
+    -- visible means are then sigmoid(W[:, on] summed + b) in all 70 rows
+    local function f32(x) return (string.unpack("f", string.pack("f", x))) end
+    for _, case in ipairs{{200, 100, 30}, {200, 100, 50}, {200, 100, 80}, {70, 600, 200}, {70, 600, 450}} do
+      local nv, nh, n_on = case[1], case[2], case[3]
+      local big = tiny(nv, nh, 7)
+      local on = G.randperm(nh, {generator = G.Generator(nh + n_on)}):narrow(1, 1, n_on)
+      local Hs = G.zeros(nh, F64)
+      for i = 1, n_on do Hs[math.tointeger(on[i])] = 1 end
+      big.c = Hs * 2000 - 1000
+      local r32 = M.RBM(nv, nh, {dtype = "float32"})
+      r32.W, r32.b, r32.c = big.W:float(), big.b:float(), big.c:float()
+      local V0 = G.rand(70, nv, {generator = G.Generator(8)}):lt(0.3):float()
+      local _, PV = r32:gibbs(V0, 2, {generator = G.Generator(9)})
+      local what = string.format("%d x %d, %d on", nv, nh, n_on)
+      local want = (big.W:matmul(Hs) + big.b):sigmoid():reshape(1, nv):expand(70, nv)
+      assert.is_true(maxdiff(PV:double(), want) < 2e-7 + 1e-8 * n_on, what)   -- float32's n_on roundings
+      if 2 * n_on <= nh then
+        -- each mean adds its row's weights in float32 from zero, hidden unit by unit
+        local W, sums = r32.W, {}
+        for i = 1, nv do
+          local acc = 0.0
+          for j = 1, nh do if Hs[j] == 1 then acc = f32(acc + W[i][j]) end end
+          sums[i] = acc
+        end
+        local exact = (G.tensor(sums, {dtype = "float32"}) + r32.b):sigmoid():reshape(1, nv):expand(70, nv)
+        assert.are.equal(0, maxdiff(PV, exact), what)
+      end
+    end
+  end)
+
   it("Gibbs chains sample p(v) = e^-F(v) / Z: total variation under 0.02 over 2^6 states", function()
     local q = tiny(6, 4, 5)
     local logZ = q:log_partition_exact()
