@@ -298,31 +298,29 @@ static void hidden_probs(const model *m, void *P, const void *V, int64_t rows, i
   sigmoid_rows(m->dt, P, m->c, 1.0, NULL, rows, m->nh);
 }
 
-/* P (rows x nv) := sigmoid(H W^T + b).  The hidden states are 0/1 too, and
-** with W^T at hand (m->Wt) a block of them at most half ones sums rows of
-** W^T (nv wide) as times_W sums rows of W: 32 x 784 from 128 hidden units
-** at 13% ones 17 us against the GEMM's 78 (its packing of W alone about 10),
-** even at half ones 59.  Above half the GEMM is faster (at all ones 127 us
-** against 78, W^T's rows read from L2).  Up to OpenBLAS's k-block (nh of
-** a few hundred) the GEMM adds each element's k terms in order from zero,
-** so the two give the same bits; beyond it they differ in the last bits. */
-static void visible_probs(const model *m, void *P, const void *H, int64_t rows, int32_t *idx) {
+/* A (rows x nv) := H W^T.  The hidden states are 0/1 too, and with W^T at
+** hand (m->Wt) a block of them at most half ones sums rows of W^T (nv wide)
+** as times_W sums rows of W: 32 x 784 from 128 hidden units at 13% ones 17
+** us against the GEMM's 78 (its packing of W alone about 10), even at half
+** ones 59.  Above half the GEMM is faster (at all ones 127 us against 78,
+** W^T's rows read from L2).  Up to OpenBLAS's k-block (nh of a few hundred)
+** the GEMM adds each element's k terms in order from zero, so the two give
+** the same bits; beyond it they differ in the last bits. */
+static void times_Wt(const model *m, void *A, const void *H, int64_t rows, int32_t *idx) {
   int64_t r = 0;
   if (m->Wt) {
     int64_t ones = count_ones(H, rows, m->nh, idx);
-    if (ones >= 0 && 2 * ones <= rows * m->nh) r = sum_rows_each(P, H, rows, m->nh, m->Wt, m->nv, idx);
+    if (ones >= 0 && 2 * ones <= rows * m->nh) r = sum_rows_each(A, H, rows, m->nh, m->Wt, m->nv, idx);
   }
   if (r < rows)
     glab_gemm(m->dt, 0, 1, rows - r, m->nv, m->nh, 1.0, AT(H, r, m->nh, esize(m->dt)), m->nh,
-              m->W, m->nh, 0.0, AT(P, r, m->nv, esize(m->dt)), m->nv);
-  sigmoid_rows(m->dt, P, m->b, 1.0, NULL, rows, m->nv);
+              m->W, m->nh, 0.0, AT(A, r, m->nv, esize(m->dt)), m->nv);
 }
 
-/* m->Wt := W^T in Wt (nh x nv floats) for a float32 model. */
-static void transpose_W(model *m, float *Wt) {
-  if (m->dt != GLAB_F32) return;
-  glab_transpose_copy(m->dt, m->nv, m->nh, m->W, m->nh, Wt, m->nv);
-  m->Wt = Wt;
+/* P (rows x nv) := sigmoid(H W^T + b). */
+static void visible_probs(const model *m, void *P, const void *H, int64_t rows, int32_t *idx) {
+  times_Wt(m, P, H, rows, idx);
+  sigmoid_rows(m->dt, P, m->b, 1.0, NULL, rows, m->nv);
 }
 
 /* Elements of a thread's scratch u: uniforms for either layer, or the
@@ -362,6 +360,29 @@ static void run_blocks(int64_t n, int64_t block, int threads, block_fn fn, void 
 static int pool_size(void) {
   int t = glab_get_num_threads();
   return t < 1 ? 1 : t;
+}
+
+typedef struct {
+  const model *m;
+  float *Wt;
+} transposing;
+
+static void transpose_block(void *arg, int64_t i0, int64_t rows, int t) {
+  const transposing *x = arg;
+  int64_t nv = x->m->nv, nh = x->m->nh;
+  (void)t;
+  glab_transpose_copy(GLAB_F32, rows, nh, (const float *)x->m->W + i0 * nh, nh, x->Wt + i0, nv);
+}
+
+/* m->Wt := W^T in Wt (nh x nv floats) for a float32 model, on the pool in
+** the update's blocks of rows of W: each thread transposes the rows it has
+** just written (serially it took a CD-1 batch 8%, W half in the other
+** core's cache). */
+static void transpose_W(model *m, float *Wt, int threads) {
+  if (m->dt != GLAB_F32) return;
+  transposing x = {m, Wt};
+  run_blocks(m->nv, WROWS, threads, transpose_block, &x);
+  m->Wt = Wt;
 }
 
 /* n scratch buffers of the given byte sizes, 64-byte aligned, carved from one
@@ -658,7 +679,7 @@ glab_status glab_rbm_cd_step(glab_tensor *W, glab_tensor *b, glab_tensor *c,
               NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
   if ((s = take(&in, V0, &x.V0)) != GLAB_OK || (s = chain_scratch(&ws, &x, threads)) != GLAB_OK)
     goto done;
-  transpose_W(&m, x.Wt);
+  transpose_W(&m, x.Wt, threads);
   seed_rows(x.rng, B, g);
   run_blocks(B, ROWS, threads, cd_block, &x);
   double rec = 0;
@@ -774,7 +795,7 @@ glab_status glab_rbm_gibbs(glab_tensor *Vk, glab_tensor *PV, const glab_tensor *
     goto done;
   x.Vk = glab_tensor_data(&tv);
   x.PV = glab_tensor_data(&tp);
-  transpose_W(&m, Wt);
+  transpose_W(&m, Wt, threads);
   seed_rows(x.rng, N, g);
   run_blocks(N, ROWS, threads, gibbs_block, &x);
   if ((s = glab_tensor_deliver(Vk, &tv, op)) == GLAB_OK && PV) s = glab_tensor_deliver(PV, &tp, op);
@@ -912,7 +933,7 @@ static void ais_block(void *arg, int64_t r0, int64_t rows, int t) {
   size_t es = esize(dt);
   int64_t nv = m->nv, nh = m->nh;
   void *V = AT(x->V, r0, nv, es), *PV = AT(x->PV, r0, nv, es), *H = AT(x->H, r0, nh, es);
-  void *u = AT(x->u, t, nv > nh ? nv : nh, es);
+  void *u = AT(x->u, t, u_len(m), es);
   glab_rng *rng = x->rng + r0;
   double *logw = x->logw + r0;
   void *off = AT(x->off, t, nv, es);
@@ -927,7 +948,7 @@ static void ais_block(void *arg, int64_t r0, int64_t rows, int t) {
     /* the transition that leaves p_b1 invariant: h ~ p_b1(h | v), v ~ p_b1(v | h) */
     sigmoid_rows(dt, H, m->c, b1, NULL, rows, nh);
     draw_rows(dt, H, H, rows, nh, rng, u);
-    glab_gemm(dt, 0, 1, rows, nv, nh, 1.0, H, nh, m->W, nh, 0.0, PV, nv);
+    times_Wt(m, PV, H, rows, u);
     for (int64_t i = 0; i < nv; i++) set_elem(dt, off, i, (1 - b1) * elem(dt, x->bA, i));
     sigmoid_rows(dt, PV, m->b, b1, off, rows, nv);
     draw_rows(dt, V, PV, rows, nv, rng, u);
@@ -969,15 +990,18 @@ glab_status glab_rbm_ais(double *logZ, double *se, glab_tensor *logw, const glab
   glab_tensor tw = GLAB_TENSOR_EMPTY, ws = GLAB_TENSOR_EMPTY;
   ais_ctx x = {&m, NULL, NULL, nbetas, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
   double *betas = NULL;
+  float *Wt = NULL;
   size_t sizes[] = {(size_t)(nbetas + 1) * sizeof(double), R * nv * es, R * nv * es, R * nh * es,
-                    (size_t)threads * (nv > nh ? nv : nh) * es, (size_t)threads * nv * es,
-                    R * sizeof(double), R * sizeof(glab_rng)};
+                    (size_t)threads * u_len(&m) * es, (size_t)threads * nv * es,
+                    R * sizeof(double), R * sizeof(glab_rng),
+                    m.dt == GLAB_F32 ? nv * nh * sizeof(float) : 0};
   void **bufs[] = {(void **)&betas, &x.V, &x.PV, &x.H, &x.u, &x.off, (void **)&x.logw,
-                   (void **)&x.rng};
+                   (void **)&x.rng, (void **)&Wt};
   if ((s = take(&in, bA, &x.bA)) != GLAB_OK || (s = scratch(&ws, bufs, sizes, NBUF(sizes))) != GLAB_OK ||
       (logw && (s = glab_tensor_new(&tw, GLAB_F64, 1, &runs)) != GLAB_OK))
     goto done;
   ais_schedule(betas, nbetas);
+  transpose_W(&m, Wt, threads);
   x.betas = betas;
   memset(x.logw, 0, R * sizeof(double));
   seed_rows(x.rng, runs, g);
