@@ -161,9 +161,106 @@ static void compare_f32(float *S, const float *u, const float *P, int64_t n) {
   for (int64_t j = 0; j < n; j++) S[j] = u[j] < P[j] ? 1.0f : 0.0f;
 }
 
+#ifdef GLAB_AVX512_KERNELS
+
+/* xoshiro256++ (random.h's glab_rng_next) in eight lanes, one generator each. */
+typedef struct {
+  __m512i s0, s1, s2, s3;
+} rng8;
+
+__attribute__((target("avx512f"))) static inline __m512i rng8_next(rng8 *g) {
+  __m512i result = _mm512_add_epi64(_mm512_rol_epi64(_mm512_add_epi64(g->s0, g->s3), 23), g->s0);
+  __m512i t = _mm512_slli_epi64(g->s1, 17);
+  g->s2 = _mm512_xor_si512(g->s2, g->s0);
+  g->s3 = _mm512_xor_si512(g->s3, g->s1);
+  g->s1 = _mm512_xor_si512(g->s1, g->s2);
+  g->s0 = _mm512_xor_si512(g->s0, g->s3);
+  g->s2 = _mm512_xor_si512(g->s2, t);
+  g->s3 = _mm512_rol_epi64(g->s3, 45);
+  return result;
+}
+
+/* x[i] := lane i of the eight vectors x[0..7] taken as rows: an 8 x 8
+** transpose of 64-bit words. */
+__attribute__((target("avx512f"))) static inline void transpose8(__m512i x[8]) {
+  __m512i a[8], b[8];
+  for (int i = 0; i < 8; i += 2) {
+    a[i] = _mm512_unpacklo_epi64(x[i], x[i + 1]);
+    a[i + 1] = _mm512_unpackhi_epi64(x[i], x[i + 1]);
+  }
+  const __m512i lo = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13),
+                hi = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+  for (int i = 0; i < 8; i += 4)
+    for (int j = 0; j < 2; j++) {
+      b[i + j] = _mm512_permutex2var_epi64(a[i + j], lo, a[i + j + 2]);
+      b[i + j + 2] = _mm512_permutex2var_epi64(a[i + j], hi, a[i + j + 2]);
+    }
+  const __m512i lo2 = _mm512_setr_epi64(0, 1, 2, 3, 8, 9, 10, 11),
+                hi2 = _mm512_setr_epi64(4, 5, 6, 7, 12, 13, 14, 15);
+  for (int i = 0; i < 4; i++) {
+    x[i] = _mm512_permutex2var_epi64(b[i], lo2, b[i + 4]);
+    x[i + 4] = _mm512_permutex2var_epi64(b[i], hi2, b[i + 4]);
+  }
+}
+
+/* uniforms_f32's 16 floats from 8 words, compared with 16 of P: 1 or 0. */
+__attribute__((target("avx512f"))) static inline void draw16(float *S, const float *P, __m512i w) {
+  __m512i pair = _mm512_or_si512(_mm512_srli_epi64(w, 40),
+                                 _mm512_slli_epi64(_mm512_and_si512(_mm512_srli_epi64(w, 8),
+                                                                    _mm512_set1_epi64(0xFFFFFF)), 32));
+  __m512 u = _mm512_mul_ps(_mm512_cvtepi32_ps(pair), _mm512_set1_ps(0x1.0p-24f));
+  __mmask16 k = _mm512_cmp_ps_mask(u, _mm512_loadu_ps(P), _CMP_LT_OQ);
+  _mm512_storeu_ps(S, _mm512_maskz_mov_ps(k, _mm512_set1_ps(1.0f)));
+}
+
+/* draw_rows for `lanes` <= 8 float32 rows at once, each row's words from
+** its own generator in its own lane: the uniforms and samples of the scalar
+** loop, bit for bit, without waiting on one generator's chain per word. */
+__attribute__((target("avx512f"))) static void draw8_avx512(float *S, const float *P, int64_t n,
+                                                            glab_rng *rng, int lanes) {
+  uint64_t st[4][8] = {{0}};
+  for (int l = 0; l < lanes; l++)
+    for (int k = 0; k < 4; k++) st[k][l] = rng[l].s[k];
+  rng8 g = {_mm512_loadu_si512(st[0]), _mm512_loadu_si512(st[1]), _mm512_loadu_si512(st[2]),
+            _mm512_loadu_si512(st[3])};
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16) {
+    __m512i w[8];
+    for (int i = 0; i < 8; i++) w[i] = rng8_next(&g);
+    transpose8(w);
+    for (int l = 0; l < lanes; l++) draw16(S + l * n + j, P + l * n + j, w[l]);
+  }
+  if (j < n) {                 /* the last (n - j + 1) / 2 words, each lane's in order */
+    uint64_t w[8][8];
+    int64_t words = (n - j + 1) / 2;
+    for (int64_t i = 0; i < words; i++) _mm512_storeu_si512(w[i], rng8_next(&g));
+    for (int l = 0; l < lanes; l++)
+      for (int64_t i = j; i < n; i++) {
+        uint64_t x = w[(i - j) / 2][l];
+        float u = (float)((i - j) % 2 ? (x >> 8) & 0xFFFFFF : x >> 40) * 0x1.0p-24f;
+        S[l * n + i] = u < P[l * n + i] ? 1.0f : 0.0f;
+      }
+  }
+  _mm512_storeu_si512(st[0], g.s0);
+  _mm512_storeu_si512(st[1], g.s1);
+  _mm512_storeu_si512(st[2], g.s2);
+  _mm512_storeu_si512(st[3], g.s3);
+  for (int l = 0; l < lanes; l++)
+    for (int k = 0; k < 4; k++) rng[l].s[k] = st[k][l];
+}
+#endif
+
 /* S[r] := (u < P[r]), row r drawing from rng[r]; u is n floats (or doubles) of scratch. */
 static void draw_rows(glab_dtype dt, void *S, const void *P, int64_t rows, int64_t n,
                       glab_rng *rng, void *u) {
+#ifdef GLAB_AVX512_KERNELS
+  if (dt == GLAB_F32 && __builtin_cpu_supports("avx512f")) {
+    for (int64_t r = 0; r < rows; r += 8)
+      draw8_avx512((float *)S + r * n, (const float *)P + r * n, n, rng + r,
+                   rows - r < 8 ? (int)(rows - r) : 8);
+    return;
+  }
+#endif
   for (int64_t r = 0; r < rows; r++)
     if (dt == GLAB_F64) {
       double *s = (double *)S + r * n;

@@ -268,6 +268,53 @@ describe("models.RBM: CD-k", function()
     end
   end)
 
+  it("float32 chains draw from one xoshiro256++ per row, 24 bits a uniform, two to a word (a Lua xoshiro)", function()
+    local function splitmix(x)
+      x = x + 0x9e3779b97f4a7c15
+      local z = x
+      z = (z ~ (z >> 30)) * 0xbf58476d1ce4e5b9
+      z = (z ~ (z >> 27)) * 0x94d049bb133111eb
+      return x, z ~ (z >> 31)
+    end
+    local function seeded(seed)
+      local s = {}
+      for i = 1, 4 do seed, s[i] = splitmix(seed) end
+      return s
+    end
+    local function rotl(x, k) return (x << k) | (x >> (64 - k)) end
+    local function next_word(s)
+      local result = rotl(s[1] + s[4], 23) + s[1]
+      local t = s[2] << 17
+      s[3] = s[3] ~ s[1]; s[4] = s[4] ~ s[2]; s[2] = s[2] ~ s[3]; s[1] = s[1] ~ s[4]
+      s[3] = s[3] ~ t; s[4] = rotl(s[4], 45)
+      return result
+    end
+    -- 70 rows (blocks of 32, 32 and 6: lanes of 8 and a last 6), 203 visible
+    -- and 100 hidden units (tails of 11 and 4 after the 16s); hidden biases of
+    -- +-1000 make h certain, so each row's first 50 words go to h, the next to v
+    local nv, nh, N = 203, 100, 70
+    local big = tiny(nv, nh, 3)
+    big.c = (G.rand(nh, {generator = G.Generator(4)}):lt(0.3):double() * 2 - 1) * 1000
+    local r32 = M.RBM(nv, nh, {dtype = "float32"})
+    r32.W, r32.b, r32.c = big.W:float(), big.b:float(), big.c:float()
+    local V0 = G.rand(N, nv, {generator = G.Generator(5)}):lt(0.3):float()
+    local Vk, PV = r32:gibbs(V0, 1, {generator = G.Generator(9)})
+    local base = next_word(seeded(9))
+    local wrong = 0
+    for r = 1, N do
+      local s = seeded(base + (r - 1))
+      for _ = 1, nh // 2 do next_word(s) end
+      local x
+      for i = 1, nv do
+        if i % 2 == 1 then x = next_word(s) end
+        local u = (i % 2 == 1 and x >> 40 or (x >> 8) & 0xFFFFFF) * 2.0 ^ -24
+        if (u < PV[r][i] and 1 or 0) ~= Vk[r][i] then wrong = wrong + 1 end
+      end
+    end
+    assert.are.equal(0, wrong)
+    assert.is_true(Vk:sum():item() > 0.2 * N * nv and Vk:sum():item() < 0.8 * N * nv)
+  end)
+
   it("Gibbs chains sample p(v) = e^-F(v) / Z: total variation under 0.02 over 2^6 states", function()
     local q = tiny(6, 4, 5)
     local logZ = q:log_partition_exact()
