@@ -4,8 +4,10 @@
 **
 ** A chain's rows never meet until the gradient, so a CD step runs its
 ** chains in fixed blocks of ROWS rows side by side on the cores: per block
-** and Gibbs step one (rows x nv) x (nv x nh) product, a sigmoid over the
-** result with its bias, and the draws.  The update is then one product of
+** and Gibbs step the product with W (and then with W^T), a sigmoid over the
+** result with its bias, and the draws.  Samples are 0/1, so in float32 a
+** product is a sum of the rows of W (or of a transposed copy) at a row's
+** ones, the GEMM's work times the fraction of ones, with no packing.  The update is then one product of
 ** the stacked batch [V0; Vk]^T (nv x 2B) with [P0; -Pk] (2B x nh) on all
 ** cores, each thread taking its own rows of W.  No OpenBLAS thread is ever
 ** woken (each product runs on one thread inside glab_parallel), so none
@@ -471,6 +473,11 @@ static void transpose_block(void *arg, int64_t i0, int64_t rows, int t) {
   glab_transpose_copy(GLAB_F32, rows, nh, (const float *)x->m->W + i0 * nh, nh, x->Wt + i0, nv);
 }
 
+/* The bytes of W^T's scratch: none for a float64 model, which keeps the GEMM. */
+static size_t wt_bytes(const model *m) {
+  return m->dt == GLAB_F32 ? (size_t)m->nv * (size_t)m->nh * sizeof(float) : 0;
+}
+
 /* m->Wt := W^T in Wt (nh x nv floats) for a float32 model, on the pool in
 ** the update's blocks of rows of W: each thread transposes the rows it has
 ** just written (serially it took a CD-1 batch 8%, W half in the other
@@ -747,7 +754,7 @@ static glab_status chain_scratch(glab_tensor *ws, chains *x, int threads) {
   size_t sizes[] = {2 * B * nv * es, 2 * B * nh * es, B * nh * es, B * nv * es,
                     (size_t)threads * u_len(m) * es, B * sizeof(glab_rng),
                     ((B + ROWS - 1) / ROWS) * sizeof(double),
-                    m->dt == GLAB_F32 ? nv * nh * sizeof(float) : 0};
+                    wt_bytes(m)};
   void **bufs[] = {&x->S, &x->Q, &x->H, &x->PV, &x->u, (void **)&x->rng, (void **)&x->recon,
                    (void **)&x->Wt};
   return scratch(ws, bufs, sizes, NBUF(sizes));
@@ -884,7 +891,7 @@ glab_status glab_rbm_gibbs(glab_tensor *Vk, glab_tensor *PV, const glab_tensor *
   float *Wt = NULL;
   size_t sizes[] = {(size_t)N * m.nh * es, (size_t)threads * u_len(&m) * es,
                     (size_t)N * sizeof(glab_rng),
-                    m.dt == GLAB_F32 ? (size_t)m.nv * m.nh * sizeof(float) : 0};
+                    wt_bytes(&m)};
   void **bufs[] = {&x.H, &x.u, (void **)&x.rng, (void **)&Wt};
   if ((s = take(&in, V0, &x.V0)) != GLAB_OK || (s = glab_tensor_new(&tv, m.dt, 2, shape)) != GLAB_OK ||
       (s = glab_tensor_new(&tp, m.dt, 2, shape)) != GLAB_OK ||
@@ -1091,7 +1098,7 @@ glab_status glab_rbm_ais(double *logZ, double *se, glab_tensor *logw, const glab
   size_t sizes[] = {(size_t)(nbetas + 1) * sizeof(double), R * nv * es, R * nv * es, R * nh * es,
                     (size_t)threads * u_len(&m) * es, (size_t)threads * nv * es,
                     R * sizeof(double), R * sizeof(glab_rng),
-                    m.dt == GLAB_F32 ? nv * nh * sizeof(float) : 0};
+                    wt_bytes(&m)};
   void **bufs[] = {(void **)&betas, &x.V, &x.PV, &x.H, &x.u, &x.off, (void **)&x.logw,
                    (void **)&x.rng, (void **)&Wt};
   if ((s = take(&in, bA, &x.bA)) != GLAB_OK || (s = scratch(&ws, bufs, sizes, NBUF(sizes))) != GLAB_OK ||
