@@ -848,15 +848,6 @@ static void tiles(size_t es, char *img, char *cols, int64_t lx, const geom *g, i
   }
 }
 
-/* dst (cols x rows) = src (rows x cols) transposed. */
-static void transpose(glab_dtype dt, void *dst, const void *src, int64_t rows, int64_t cols) {
-  size_t es = glab_dtype_size(dt);
-  for (int64_t i = 0; i < rows; i++)
-    for (int64_t j = 0; j < cols; j++)
-      memcpy((char *)dst + (size_t)(j * rows + i) * es, (const char *)src + (size_t)(i * cols + j) * es,
-             es);
-}
-
 /* Image i of x in cin planes of lx (zeros past its pixels) at xp. */
 static void place_input(const conv_run *r, int64_t i, void *xp) {
   glab_place_planes(r->dt, xp, r->lx, r->lx, 0, r->hw, at(r->x, r->dt, i * r->cin * r->hw),
@@ -925,7 +916,7 @@ static glab_status conv_transpose2d_backward(glab_node *n, glab_tensor *gin) {
   if (r.lx && r.gx) {                         /* w as (C kh kw, cin) */
     if (!(r.wt = wt = malloc((size_t)(r.cin * r.CK) * glab_dtype_size(dt))))
       TRY(glab_fail(GLAB_ENOMEM, "conv_transpose2d: out of memory for the weight"));
-    transpose(dt, wt, r.w, r.cin, r.CK);
+    glab_transpose_copy(dt, r.cin, r.CK, r.w, r.CK, wt, r.cin);
   }
   double flops = 4.0 * (double)(x->shape[0] * r.cin * r.CK * r.hw);
   int64_t gw_n = r.gw ? r.cin * r.CK * (r.lx ? GLAB_SHIFT_STRIP : 1) : 0;
