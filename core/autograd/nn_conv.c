@@ -312,6 +312,12 @@ static void pool_planes(glab_dtype dt, void *y, int32_t *ix, const void *x, int6
                         int64_t h, int64_t w, int64_t ho, int64_t wo, const int *k,
                         const int *st);
 
+/* The fused 2 x 2 pooling straight from the wide planes of a shifted-sum
+** conv, the bias added on the way (below, AVX-512 only); 0 when the
+** machine lacks it. */
+static int pool2_wide(float *y, int32_t *ix, const float *x, int64_t ldx, int64_t ps,
+                      const float *bias, int64_t planes, int64_t w, int64_t ho, int64_t wo);
+
 /* A stride-1 conv as shifted plane sums (conv_shift.h): planes padded to
 ** width Wp, plane strides PL (padded input), LD (output gradient framed by F
 ** zeros in front), YL (wide output of Lw positions); the nq kernel offsets'
@@ -339,6 +345,7 @@ struct conv_run {
   int pool;                /* conv2d with a fused p x p pooling: p, else 0 */
   int64_t qh, qw;          /* its output planes (the forward writes them at y) */
   int32_t *qidx;           /* the argmax positions, written forward and read backward */
+  int wide_pool;           /* forward: conv_fwd_shift pools its wide planes itself */
   int64_t lx;              /* tiled conv_transpose2d: its planes' length, in whole strips */
   const void *wt;          /* its weight as (C kh kw, cin), for the input gradient */
 };
@@ -455,6 +462,7 @@ static void run_part(const run_job *j, char *own, int64_t a, int64_t b, void *gw
     if (!r->g) {                                          /* forward */
       void *yi = r->pool ? buf : at(r->y, r->dt, i * out_n);
       j->fn(r, i, yi, NULL, own, gw);
+      if (r->wide_pool) continue;                         /* fn finished the image */
       finish_image(r, yi);
       if (r->pool) pool_image(r, i, yi);
       continue;
@@ -599,6 +607,13 @@ static void conv_fwd_shift(const conv_run *r, int64_t i, void *yi, const void *g
   void *xp = scratch, *yw = at(scratch, r->dt, g->c * p->PL);
   pad_image(r, i, xp);
   glab_shift_conv(r->dt, yw, p->YL, xp, p->PL, g->c, p->wf, p->fwd, p->nq, r->O, p->Lw);
+  if (r->wide_pool) {         /* bias, pooling and activation from the wide planes at once */
+    int64_t qn = r->oc * r->qh * r->qw;
+    float *qy = (float *)r->y + i * qn;
+    pool2_wide(qy, r->qidx + i * qn, yw, p->Wp, p->YL, r->bias, r->O, g->wo, r->qh, r->qw);
+    if (r->act) glab_unary_row(act_op(r->act), r->dt, qy, qy, qn);
+    return;
+  }
   glab_take_planes(r->dt, yi, yw, p->YL, 0, p->Wp, r->O, g->ho, g->wo);
 }
 
@@ -740,6 +755,8 @@ glab_status glab_nn_conv2d(glab_var *out, const glab_var *x, const glab_var *w,
   if (o->pool) {                          /* int32 positions in float32 storage, as max_pool2d */
     TRY(glab_tensor_new(&idx, GLAB_F32, 4, osh));
     r.qidx = (int32_t *)glab_tensor_data(&idx);
+    r.wide_pool = r.sp && dt == GLAB_F32 && o->pool == 2 &&
+                  pool2_wide(NULL, NULL, NULL, 0, 0, NULL, 0, 0, 0, 0);
   }
   TRY(over_images(&r, r.sp ? conv_fwd_shift : conv_fwd_image, N,
                   r.sp ? gm.c * p.PL + O * p.YL : r.CK * r.L, 0,
@@ -1096,19 +1113,27 @@ __attribute__((target("avx512f"))) static inline __mmask16 takes_b(__m512 a, __m
 /* One input row's horizontal pairs from 2 cnt floats at r (masked: nothing
 ** past them is read): the larger of each pair in *v, its position base + 2 i
 ** (+ 1 for the right one) in *i. */
-__attribute__((target("avx512f"))) static inline void row_pairs(__m512 *v, __m512i *i,
-                                                                const float *r, int cnt,
-                                                                int32_t base) {
+__attribute__((target("avx512f"))) static inline void row_pairs_biased(__m512 *v, __m512i *i,
+                                                                       const float *r, int cnt,
+                                                                       int32_t base, __m512 bias,
+                                                                       int add) {
   const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __m512i od = _mm512_add_epi32(ev, _mm512_set1_epi32(1));
   __mmask16 lo = cnt >= 8 ? 0xFFFF : (__mmask16)((1u << (2 * cnt)) - 1);
   __mmask16 hi = cnt > 8 ? (__mmask16)((1u << (2 * cnt - 16)) - 1) : 0;
   __m512 x0 = _mm512_maskz_loadu_ps(lo, r), x1 = _mm512_maskz_loadu_ps(hi, r + 16);
+  if (add) x0 = _mm512_add_ps(x0, bias), x1 = _mm512_add_ps(x1, bias);
   __m512 a = _mm512_permutex2var_ps(x0, ev, x1), b = _mm512_permutex2var_ps(x0, od, x1);
   __mmask16 t = takes_b(a, b);
   *v = _mm512_mask_blend_ps(t, a, b);
   *i = _mm512_mask_add_epi32(_mm512_add_epi32(_mm512_set1_epi32(base), ev), t,
                              _mm512_add_epi32(_mm512_set1_epi32(base), ev), _mm512_set1_epi32(1));
+}
+
+__attribute__((target("avx512f"))) static inline void row_pairs(__m512 *v, __m512i *i,
+                                                                const float *r, int cnt,
+                                                                int32_t base) {
+  row_pairs_biased(v, i, r, cnt, base, _mm512_setzero_ps(), 0);
 }
 
 /* pool2_f32 with AVX-512 masks: up to 16 outputs of a row at once, the
@@ -1136,6 +1161,51 @@ __attribute__((target("avx512f"))) static void pool2_avx512(float *restrict y,
       }
 }
 #endif
+
+#ifdef GLAB_AVX512_KERNELS
+/* pool2_avx512 over planes of row pitch ldx and stride ps (a shifted-sum
+** conv's wide output), each value plus its plane's bias first (the add of
+** add_bias_planes, so the same values), positions counted in planes of
+** width w (any w >= 2 wo: an odd last column is never a window's). The
+** take into dense planes and the bias pass over them are saved. */
+__attribute__((target("avx512f"))) static void pool2_wide_avx512(float *restrict y,
+                                                                  int32_t *restrict ix,
+                                                                  const float *restrict x,
+                                                                  int64_t ldx, int64_t ps,
+                                                                  const float *bias,
+                                                                  int64_t planes, int64_t w,
+                                                                  int64_t ho, int64_t wo) {
+  for (int64_t p = 0; p < planes; p++, x += ps, y += ho * wo, ix += ho * wo) {
+    __m512 b = _mm512_set1_ps(bias ? bias[p] : 0.0f);
+    for (int32_t oy = 0; oy < (int32_t)ho; oy++)
+      for (int32_t ox = 0; ox < (int32_t)wo; ox += 16) {
+        int cnt = (int32_t)wo - ox < 16 ? (int32_t)wo - ox : 16;
+        int32_t base = 2 * oy * (int32_t)w + 2 * ox;
+        const float *r0 = x + 2 * oy * ldx + 2 * ox;
+        __m512 v0, v1;
+        __m512i i0, i1;
+        row_pairs_biased(&v0, &i0, r0, cnt, base, b, bias != NULL);
+        row_pairs_biased(&v1, &i1, r0 + ldx, cnt, base + (int32_t)w, b, bias != NULL);
+        __mmask16 t = takes_b(v0, v1), m = (__mmask16)(cnt == 16 ? 0xFFFF : (1u << cnt) - 1);
+        _mm512_mask_storeu_ps(y + oy * wo + ox, m, _mm512_mask_blend_ps(t, v0, v1));
+        _mm512_mask_storeu_epi32(ix + oy * wo + ox, m, _mm512_mask_blend_epi32(t, i0, i1));
+      }
+  }
+}
+#endif
+
+static int pool2_wide(float *y, int32_t *ix, const float *x, int64_t ldx, int64_t ps,
+                      const float *bias, int64_t planes, int64_t w, int64_t ho, int64_t wo) {
+#ifdef GLAB_AVX512_KERNELS
+  if (__builtin_cpu_supports("avx512f")) {
+    if (y) pool2_wide_avx512(y, ix, x, ldx, ps, bias, planes, w, ho, wo);
+    return 1;
+  }
+#endif
+  (void)y, (void)ix, (void)x, (void)ldx, (void)ps, (void)bias, (void)planes, (void)w, (void)ho,
+      (void)wo;
+  return 0;
+}
 
 static void pool_planes(glab_dtype dt, void *y, int32_t *ix, const void *x, int64_t planes,
                         int64_t h, int64_t w, int64_t ho, int64_t wo, const int *k,

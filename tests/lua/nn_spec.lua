@@ -415,6 +415,8 @@ describe("modules", function()
       cases[#cases + 1] = {function() return nn.Sequential(conv(8, 8), nn.ReLU(), nn.MaxPool2d(3)) end,
                            {3, 8, 12, 12}}
       cases[#cases + 1] = {function() return nn.Sequential(conv(2, 5), nn.MaxPool2d(2)) end, {4, 2, 6, 6}}
+      cases[#cases + 1] = {function() return nn.Sequential(conv(1, 3), nn.ReLU(), nn.MaxPool2d(2, 2)) end,
+                           {2, 1, 5, 35}}                       -- rows of 17 pooled outputs: 16 and 1
       for _, c in ipairs(cases) do
           local seq = c[1]()
           local x = G.randn(table.unpack(c[2])):to(dt)
