@@ -434,11 +434,19 @@ static void pool_image(const conv_run *r, int64_t i, const void *yi) {
   if (r->act) glab_unary_row(act_op(r->act), r->dt, qy, qy, qn);
 }
 
+/* The 2 x 2 pooling's gradient with AVX-512 (below); 0 when the machine lacks it. */
+static int unpool2(float *gi, const float *g, const float *ya, const int32_t *ix, int64_t planes,
+                   int64_t h, int64_t w, int64_t ho, int64_t wo);
+
 /* Its gradient: gi (the conv's output planes) zero but at the argmax
 ** positions, which get the pooled gradient g (where the relu passed it). */
 static void unpool_image(const conv_run *r, int64_t i, void *gi, const void *g) {
   int64_t L = r->ol, ql = r->qh * r->qw, qn = r->oc * ql;
   const int32_t *ix = r->qidx + i * qn;
+  if (r->dt == GLAB_F32 && r->pool == 2 &&
+      unpool2(gi, g, r->ya ? (const float *)r->ya + i * qn : NULL, ix, r->oc, r->gm.ho, r->gm.wo,
+              r->qh, r->qw))
+    return;
   memset(gi, 0, (size_t)(r->oc * L) * glab_dtype_size(r->dt));
   for (int64_t p = 0; p < r->oc; p++)
     for (int64_t l = 0; l < ql; l++) {
@@ -1192,7 +1200,63 @@ __attribute__((target("avx512f"))) static void pool2_wide_avx512(float *restrict
       }
   }
 }
+
+/* unpool_image's planes for a 2 x 2 pooling of stride 2, float32, every
+** value written once: each window's four positions compared with its
+** argmax, the gradient (zero where the relu stopped it) blended in, and two
+** windows' columns interleaved by permutes into 32 values of a row; a
+** plane of odd height or width is zeroed first for the row and column no
+** window covers.  The scalar loop's memset and stores at scattered
+** positions had taken a seventh of a fused 28 x 28 conv's backward. */
+__attribute__((target("avx512f"))) static void unpool2_avx512(float *restrict gi,
+                                                               const float *restrict g,
+                                                               const float *restrict ya,
+                                                               const int32_t *restrict ix,
+                                                               int64_t planes, int64_t h,
+                                                               int64_t w, int64_t ho,
+                                                               int64_t wo) {
+  const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const __m512i hi = _mm512_add_epi32(lo, _mm512_set1_epi32(8));
+  const __m512i two = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  for (int64_t p = 0; p < planes; p++, gi += h * w, g += ho * wo, ix += ho * wo) {
+    if (h != 2 * ho || w != 2 * wo) memset(gi, 0, (size_t)(h * w) * sizeof *gi);
+    for (int32_t oy = 0; oy < (int32_t)ho; oy++)
+      for (int32_t ox = 0; ox < (int32_t)wo; ox += 16) {
+        int cnt = (int32_t)wo - ox < 16 ? (int32_t)wo - ox : 16;
+        __mmask16 m = (__mmask16)(cnt == 16 ? 0xFFFF : (1u << cnt) - 1);
+        __mmask16 m0 = cnt >= 8 ? 0xFFFF : (__mmask16)((1u << 2 * cnt) - 1);
+        __mmask16 m1 = cnt > 8 ? (__mmask16)((1u << (2 * cnt - 16)) - 1) : 0;
+        int64_t q = oy * wo + ox;
+        __m512 v = _mm512_maskz_loadu_ps(m, g + q);
+        if (ya) v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(_mm512_maskz_loadu_ps(m, ya + p * ho * wo + q),
+                                                           _mm512_setzero_ps(), _CMP_GT_OQ), v);
+        __m512i at = _mm512_maskz_loadu_epi32(m, ix + q);
+        for (int32_t dy = 0; dy < 2; dy++) {
+          int32_t row = (2 * oy + dy) * (int32_t)w;
+          __m512i left = _mm512_add_epi32(_mm512_set1_epi32(row + 2 * ox), two);
+          __m512 e = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(at, left), v);
+          __m512 o = _mm512_maskz_mov_ps(
+              _mm512_cmpeq_epi32_mask(at, _mm512_add_epi32(left, _mm512_set1_epi32(1))), v);
+          float *d = gi + row + 2 * ox;
+          _mm512_mask_storeu_ps(d, m0, _mm512_permutex2var_ps(e, lo, o));
+          _mm512_mask_storeu_ps(d + 16, m1, _mm512_permutex2var_ps(e, hi, o));
+        }
+      }
+  }
+}
 #endif
+
+static int unpool2(float *gi, const float *g, const float *ya, const int32_t *ix, int64_t planes,
+                   int64_t h, int64_t w, int64_t ho, int64_t wo) {
+#ifdef GLAB_AVX512_KERNELS
+  if (__builtin_cpu_supports("avx512f")) {
+    unpool2_avx512(gi, g, ya, ix, planes, h, w, ho, wo);
+    return 1;
+  }
+#endif
+  (void)gi, (void)g, (void)ya, (void)ix, (void)planes, (void)h, (void)w, (void)ho, (void)wo;
+  return 0;
+}
 
 static int pool2_wide(float *y, int32_t *ix, const float *x, int64_t ldx, int64_t ps,
                       const float *bias, int64_t planes, int64_t w, int64_t ho, int64_t wo) {
