@@ -312,11 +312,16 @@ static void pool_planes(glab_dtype dt, void *y, int32_t *ix, const void *x, int6
                         int64_t h, int64_t w, int64_t ho, int64_t wo, const int *k,
                         const int *st);
 
-/* The fused 2 x 2 pooling straight from the wide planes of a shifted-sum
-** conv, the bias added on the way (below, AVX-512 only); 0 when the
-** machine lacks it. */
-static int pool2_wide(float *y, int32_t *ix, const float *x, int64_t ldx, int64_t ps,
-                      const float *bias, int64_t planes, int64_t w, int64_t ho, int64_t wo);
+#ifdef GLAB_AVX512_KERNELS
+/* A fused 2 x 2 pooling straight from a shifted-sum conv's wide planes, the
+** bias added on the way, and its gradient (below; AVX-512 only). */
+static void pool2_wide_avx512(float *restrict y, int32_t *restrict ix, const float *restrict x,
+                              int64_t ldx, int64_t ps, const float *bias, int64_t planes,
+                              int64_t w, int64_t ho, int64_t wo);
+static void unpool2_avx512(float *restrict gi, const float *restrict g,
+                           const float *restrict ya, const int32_t *restrict ix, int64_t planes,
+                           int64_t h, int64_t w, int64_t ho, int64_t wo);
+#endif
 
 /* A stride-1 conv as shifted plane sums (conv_shift.h): planes padded to
 ** width Wp, plane strides PL (padded input), LD (output gradient framed by F
@@ -434,19 +439,18 @@ static void pool_image(const conv_run *r, int64_t i, const void *yi) {
   if (r->act) glab_unary_row(act_op(r->act), r->dt, qy, qy, qn);
 }
 
-/* The 2 x 2 pooling's gradient with AVX-512 (below); 0 when the machine lacks it. */
-static int unpool2(float *gi, const float *g, const float *ya, const int32_t *ix, int64_t planes,
-                   int64_t h, int64_t w, int64_t ho, int64_t wo);
-
 /* Its gradient: gi (the conv's output planes) zero but at the argmax
 ** positions, which get the pooled gradient g (where the relu passed it). */
 static void unpool_image(const conv_run *r, int64_t i, void *gi, const void *g) {
   int64_t L = r->ol, ql = r->qh * r->qw, qn = r->oc * ql;
   const int32_t *ix = r->qidx + i * qn;
-  if (r->dt == GLAB_F32 && r->pool == 2 &&
-      unpool2(gi, g, r->ya ? (const float *)r->ya + i * qn : NULL, ix, r->oc, r->gm.ho, r->gm.wo,
-              r->qh, r->qw))
+#ifdef GLAB_AVX512_KERNELS
+  if (r->dt == GLAB_F32 && r->pool == 2 && __builtin_cpu_supports("avx512f")) {
+    unpool2_avx512(gi, g, r->ya ? (const float *)r->ya + i * qn : NULL, ix, r->oc, r->gm.ho,
+                   r->gm.wo, r->qh, r->qw);
     return;
+  }
+#endif
   memset(gi, 0, (size_t)(r->oc * L) * glab_dtype_size(r->dt));
   for (int64_t p = 0; p < r->oc; p++)
     for (int64_t l = 0; l < ql; l++) {
@@ -615,13 +619,16 @@ static void conv_fwd_shift(const conv_run *r, int64_t i, void *yi, const void *g
   void *xp = scratch, *yw = at(scratch, r->dt, g->c * p->PL);
   pad_image(r, i, xp);
   glab_shift_conv(r->dt, yw, p->YL, xp, p->PL, g->c, p->wf, p->fwd, p->nq, r->O, p->Lw);
+#ifdef GLAB_AVX512_KERNELS
   if (r->wide_pool) {         /* bias, pooling and activation from the wide planes at once */
     int64_t qn = r->oc * r->qh * r->qw;
     float *qy = (float *)r->y + i * qn;
-    pool2_wide(qy, r->qidx + i * qn, yw, p->Wp, p->YL, r->bias, r->O, g->wo, r->qh, r->qw);
+    pool2_wide_avx512(qy, r->qidx + i * qn, yw, p->Wp, p->YL, r->bias, r->O, g->wo, r->qh,
+                      r->qw);
     if (r->act) glab_unary_row(act_op(r->act), r->dt, qy, qy, qn);
     return;
   }
+#endif
   glab_take_planes(r->dt, yi, yw, p->YL, 0, p->Wp, r->O, g->ho, g->wo);
 }
 
@@ -763,8 +770,9 @@ glab_status glab_nn_conv2d(glab_var *out, const glab_var *x, const glab_var *w,
   if (o->pool) {                          /* int32 positions in float32 storage, as max_pool2d */
     TRY(glab_tensor_new(&idx, GLAB_F32, 4, osh));
     r.qidx = (int32_t *)glab_tensor_data(&idx);
-    r.wide_pool = r.sp && dt == GLAB_F32 && o->pool == 2 &&
-                  pool2_wide(NULL, NULL, NULL, 0, 0, NULL, 0, 0, 0, 0);
+#ifdef GLAB_AVX512_KERNELS
+    r.wide_pool = r.sp && dt == GLAB_F32 && o->pool == 2 && __builtin_cpu_supports("avx512f");
+#endif
   }
   TRY(over_images(&r, r.sp ? conv_fwd_shift : conv_fwd_image, N,
                   r.sp ? gm.c * p.PL + O * p.YL : r.CK * r.L, 0,
@@ -1228,8 +1236,10 @@ __attribute__((target("avx512f"))) static void unpool2_avx512(float *restrict gi
         __mmask16 m1 = cnt > 8 ? (__mmask16)((1u << (2 * cnt - 16)) - 1) : 0;
         int64_t q = oy * wo + ox;
         __m512 v = _mm512_maskz_loadu_ps(m, g + q);
-        if (ya) v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(_mm512_maskz_loadu_ps(m, ya + p * ho * wo + q),
-                                                           _mm512_setzero_ps(), _CMP_GT_OQ), v);
+        if (ya) {                                  /* the relu passed it where its output > 0 */
+          __m512 a = _mm512_maskz_loadu_ps(m, ya + p * ho * wo + q);
+          v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(a, _mm512_setzero_ps(), _CMP_GT_OQ), v);
+        }
         __m512i at = _mm512_maskz_loadu_epi32(m, ix + q);
         for (int32_t dy = 0; dy < 2; dy++) {
           int32_t row = (2 * oy + dy) * (int32_t)w;
@@ -1245,31 +1255,6 @@ __attribute__((target("avx512f"))) static void unpool2_avx512(float *restrict gi
   }
 }
 #endif
-
-static int unpool2(float *gi, const float *g, const float *ya, const int32_t *ix, int64_t planes,
-                   int64_t h, int64_t w, int64_t ho, int64_t wo) {
-#ifdef GLAB_AVX512_KERNELS
-  if (__builtin_cpu_supports("avx512f")) {
-    unpool2_avx512(gi, g, ya, ix, planes, h, w, ho, wo);
-    return 1;
-  }
-#endif
-  (void)gi, (void)g, (void)ya, (void)ix, (void)planes, (void)h, (void)w, (void)ho, (void)wo;
-  return 0;
-}
-
-static int pool2_wide(float *y, int32_t *ix, const float *x, int64_t ldx, int64_t ps,
-                      const float *bias, int64_t planes, int64_t w, int64_t ho, int64_t wo) {
-#ifdef GLAB_AVX512_KERNELS
-  if (__builtin_cpu_supports("avx512f")) {
-    if (y) pool2_wide_avx512(y, ix, x, ldx, ps, bias, planes, w, ho, wo);
-    return 1;
-  }
-#endif
-  (void)y, (void)ix, (void)x, (void)ldx, (void)ps, (void)bias, (void)planes, (void)w, (void)ho,
-      (void)wo;
-  return 0;
-}
 
 static void pool_planes(glab_dtype dt, void *y, int32_t *ix, const void *x, int64_t planes,
                         int64_t h, int64_t w, int64_t ho, int64_t wo, const int *k,
