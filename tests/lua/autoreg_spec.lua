@@ -99,7 +99,7 @@ describe("autoreg: the picture set and its CPTs", function()
     local c32 = A.cpts(pics, {dtype = "float32"})
     local named = {}
     for i, t in ipairs(c32) do named["arr_" .. (i - 1)] = t end
-    local path = os.tmpname() .. ".npz"
+    local path = H.tmpname(".npz")
     G.data.write_npz(path, named)
     local back = A.load_cpts(path)
     os.remove(path)

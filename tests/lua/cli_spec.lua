@@ -7,7 +7,7 @@ local preload = os.getenv("GENLAB_LUA_PRELOAD")
 local lua54 = (preload and ("LD_PRELOAD='" .. preload .. "' ") or "") .. "lua5.4"
 
 local function script(src)
-  local name = os.tmpname()
+  local name = H.tmpname()
   local f = assert(io.open(name, "w"))
   f:write(src)
   f:close()
@@ -95,7 +95,7 @@ describe("genlab program", function()
   end)
 
   it("keeps the prompt's history in a fresh HOME, in a file only the user can read", function()
-    local home = os.tmpname()
+    local home = H.tmpname()
     os.remove(home)
     os.execute("mkdir -p " .. home)
     local out, rc = sh("printf 'a = 41\\na + 1\\n' | HOME=" .. home .. " " .. exe .. " -i")

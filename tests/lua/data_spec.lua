@@ -49,7 +49,7 @@ end)
 
 describe("write_png", function()
   it("writes pixels that a PNG decoder (stb_image) reads back exactly: gray, RGB, RGBA, odd sizes", function()
-    local path = os.tmpname() .. ".png"
+    local path = H.tmpname(".png")
     G.manual_seed(21)
     for _, shape in ipairs{{1, 1}, {7, 13}, {5, 3, 3}, {64, 33, 3}, {9, 4, 4}} do
       local img = (G.rand(table.unpack(shape)) * 255):round() / 255        -- exactly representable
@@ -68,7 +68,7 @@ end)
 
 describe("read_image", function()
   it("refuses an image over max_pixels from its header, and the option raises the limit", function()
-    local path = os.tmpname() .. ".png"
+    local path = H.tmpname(".png")
     D.write_png(path, G.rand(300, 200, 3))
     assert.are.same({300, 200, 3}, D.read_image(path).shape)            -- under the default
     assert.matches(": 200x300 is 60000 pixels, over the limit of 59999 (max_pixels raises it)",
@@ -261,7 +261,7 @@ end)
 describe("fetch-data", function()
   local sh = H.sh
   it("verifies checksums, is idempotent, and repairs a corrupt file", function()
-    local d = os.tmpname()
+    local d = H.tmpname()
     os.remove(d)
     assert(os.execute("mkdir -p " .. d .. "/src"))
     local f = assert(io.open(d .. "/src/a.bin", "wb")); f:write("hello genlab\n"); f:close()

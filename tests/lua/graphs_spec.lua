@@ -130,7 +130,7 @@ describe("graphs: data", function()
       assert.are.equal(0, (g.X - ref.X):abs():max():item(), f)
       assert.are.equal(0, (g.E - ref.E):abs():max():item(), f)
     end
-    local path = os.tmpname() .. ".npz"
+    local path = H.tmpname(".npz")
     graphs.save(path, D)
     local back = graphs.load(path)
     os.remove(path)

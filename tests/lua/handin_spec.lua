@@ -28,7 +28,7 @@ describe("handin", function()
   it("keeps a --full run's file from a default run, which writes <stem>.default.<ext> and says so", function()
     local dir = tmpdir()
     HI.save(dir, "model_vae_seed2025.pt", writer("an hour of training"), {config = "full", value = 30.1})
-    local log = os.tmpname()
+    local log = H.tmpname()
     local err = io.stderr
     io.stderr = assert(io.open(log, "w"))
     local path = HI.save(dir, "model_vae_seed2025.pt", writer("two minutes"), {config = "default", value = 38.1})

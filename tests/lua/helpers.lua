@@ -17,10 +17,34 @@ function M.err(f, ...)
   return msg
 end
 
--- A fresh empty directory under /tmp.
+-- Scratch paths: under one directory of /tmp per instance of this file
+-- (each spec loads its own), removed with everything in it when the
+-- instance is collected or the process ends, so that no run leaves files
+-- behind (os.tmpname creates a file for every name it gives, and a name
+-- with a suffix added left that file in /tmp).
+local root, count
+local function scratch()
+  if not root then
+    local p = io.popen("mktemp -d /tmp/genlab-spec.XXXXXX")
+    root = p:read("l")
+    p:close()
+    assert(root and root:match("^/tmp/genlab%-spec%."), "cannot create a scratch directory in /tmp")
+    count = 0
+    M._cleanup = setmetatable({}, {__gc = function() os.execute("rm -rf '" .. root .. "'") end})
+  end
+  return root
+end
+
+-- A path that does not exist yet, ending in suffix (e.g. ".png").
+function M.tmpname(suffix)
+  local dir = scratch()
+  count = count + 1
+  return ("%s/%d%s"):format(dir, count, suffix or "")
+end
+
+-- A fresh empty directory.
 function M.tmpdir()
-  local d = os.tmpname()
-  os.remove(d)
+  local d = M.tmpname()
   assert(os.execute("mkdir -p " .. d))
   return d
 end

@@ -11,7 +11,7 @@ local root = os.getenv("PWD")
 -- The builds below are plain ones, whatever the suite runs under (SAN=1 comes in the environment).
 local plain = "env -u SAN -u MAKEFLAGS -u MAKELEVEL -u MFLAGS "
 
-local work = os.tmpname()
+local work = H.tmpname()
 os.remove(work)
 
 -- A clone of HEAD with the data folder of this checkout beside it.

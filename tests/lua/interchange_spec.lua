@@ -22,7 +22,7 @@ local function same(a, b, what)
 end
 
 local function tmpname(ext)
-  local p = os.tmpname()
+  local p = H.tmpname()
   os.remove(p)
   return p .. ext
 end

@@ -567,7 +567,7 @@ describe("modules", function()
 end)
 
 describe("checkpoints", function()
-  local path = os.tmpname()
+  local path = H.tmpname()
   after_each(function() os.remove(path) end)
 
   it("round-trip a model and its optimizer exactly, and training continues identically", function()

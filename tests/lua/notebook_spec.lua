@@ -19,7 +19,7 @@ end
 -- Render a notebook into a fresh directory: output, status, the report's dir.
 local dirs = {}
 local function render(path, args)
-  local dir = os.tmpname()
+  local dir = H.tmpname()
   os.remove(dir)
   dirs[#dirs + 1] = dir
   local out, rc = H.sh(("cd %s && GENLAB_HEADLESS=1 %s notebook %s/%s --out=%s %s"):format(
@@ -49,7 +49,7 @@ describe("notebook.parse", function()
     assert.matches("^# A small notebook\n\nProse with", nb.cells[1].text)
   end)
   it("refuses code inside a markdown cell, naming the line", function()
-    local path = os.tmpname()
+    local path = H.tmpname()
     local f = io.open(path, "w")
     f:write("-- %% [markdown]\n-- # t\nprint(1)\n")
     f:close()
@@ -61,14 +61,15 @@ end)
 
 describe("notebook.run", function()
   local function run_source(src)
-    local path = os.tmpname() .. ".lua"
+    local path = H.tmpname("-notebook.lua")
     local f = io.open(path, "w")
     f:write(src)
     f:close()
     local nb = NB.parse(path)
-    local r = NB.run(nb, {}, {dir = os.tmpname() .. "-nb", quiet = true})
+    local r = NB.run(nb, {}, {dir = H.tmpname("-nb"), quiet = true})
     os.remove(path)
-    os.execute("rm -rf " .. r.dir)
+    -- headless, a figure's show() also writes out/<notebook name>/, named after this temp file
+    os.execute("rm -rf " .. r.dir .. " out/" .. path:match("([^/]+)%.lua$"))
     return r, nb
   end
   it("keeps locals across cells, a final expression's value, and settles \\r lines", function()
@@ -162,7 +163,7 @@ describe("genlab notebook", function()
     assert.are.equal("the sum is 10\nstep 3", printed)            -- a progress line's last state only
     -- the figure is a PNG that decodes to the 400 x 300 figure, not blank
     local b64 = assert(html:match('src="data:image/png;base64,([^"]+)"'))
-    local png = os.tmpname() .. ".png"
+    local png = H.tmpname(".png")
     local f = io.open(png, "wb")
     f:write(base64_decode(b64))
     f:close()

@@ -412,12 +412,12 @@ describe("models.RBM: AIS and checkpoints on MNIST", function()
     q:load_state_dict(r:state_dict())
     local V = G.data.mnist{flat = true, binarize = true, split = "test", limit = 100}
     local F = q:free_energy(V)
-    local pt, npy = os.tmpname() .. ".pt", os.tmpname() .. ".npy"
+    local pt, npy = H.tmpname(".pt"), H.tmpname(".npy")
     G.save_pt(pt, q:state_dict())
     G.data.write_npy(npy, V)
     local back = M.RBM(784, 16):load_state_dict(G.load_pt(pt))
     assert.are.equal(0, maxdiff(back:free_energy(V), F))
-    local ck = os.tmpname() .. ".ckpt"                            -- and genlab's own format
+    local ck = H.tmpname(".ckpt")                            -- and genlab's own format
     G.save(ck, q:state_dict())
     assert.are.equal(0, maxdiff(M.RBM(784, 16):load_state_dict(G.load(ck)):free_energy(V), F))
     os.remove(ck)

@@ -10,7 +10,7 @@ local root = os.getenv("PWD")
 -- the default); its output, status and dir.
 local dirs = {}
 local function run(name, args, config)
-  local dir = os.tmpname()
+  local dir = H.tmpname()
   dirs[#dirs + 1] = dir
   os.remove(dir)
   os.execute("mkdir -p " .. dir)

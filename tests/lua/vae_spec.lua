@@ -14,7 +14,7 @@ local PY = have("/usr/bin/python3 -c 'import zipfile'") and "/usr/bin/python3"
 local TORCH = have("/usr/bin/python3 -c 'import torch'") and "/usr/bin/python3"
 
 local function tmpname(ext)
-  local p = os.tmpname()
+  local p = H.tmpname()
   os.remove(p)
   return p .. ext
 end

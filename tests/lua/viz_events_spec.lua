@@ -101,7 +101,7 @@ describe("figure events", function()
   end)
 
   it("a callback that raises is reported with its line, and the others still run", function()
-    local script = os.tmpname()
+    local script = H.tmpname()
     local f = assert(io.open(script, "w"))
     f:write([[
 local G = require "genlab"
@@ -247,7 +247,7 @@ end)
 describe("run control", function()
   it("space pauses, n while paused lets exactly one step through, space resumes (under Xvfb)", function()
     if not os.execute("command -v xvfb-run >/dev/null") then return pending("skipped: xvfb-run is not installed") end
-    local script = os.tmpname()
+    local script = H.tmpname()
     local f = assert(io.open(script, "w"))
     f:write([[
 local G = require "genlab"
@@ -279,7 +279,7 @@ describe("the VAE latent explorer, live", function()
     if not os.execute("command -v xvfb-run >/dev/null && command -v xdotool >/dev/null && command -v xwd >/dev/null") then
       return pending("skipped: xvfb-run, xdotool or xwd is not installed (vendor/packages.txt lists them)")
     end
-    local dir = os.tmpname()
+    local dir = H.tmpname()
     os.remove(dir)
     assert(os.execute("mkdir -p " .. dir))
     local out, rc = H.sh("env -u GENLAB_HEADLESS timeout 180 xvfb-run -a -s '-screen 0 1600x900x24' " ..

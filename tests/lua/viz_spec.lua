@@ -83,7 +83,7 @@ describe("figures", function()
   end)
 
   it("write non-blank PNGs without a display", function()
-    local dir = os.tmpname()
+    local dir = H.tmpname()
     os.remove(dir)
     os.execute("mkdir -p " .. dir)
     local script = dir .. "/demo_fig.lua"

@@ -15,7 +15,9 @@ while G.time() - t0 < 0.5 do fig:show() end
 local X = dofile("tests/viz/xwd.lua")
 local shot = X.grab()
 if os.getenv("SHOT_PNG") then X.save_png(shot, os.getenv("SHOT_PNG")) end
-local path = os.tmpname() .. ".png"
+local path = os.tmpname()                 -- a file by that name exists: the PNG goes beside it
+os.remove(path)
+path = path .. ".png"
 fig:save(path)
 local png = G.data.read_image(path)
 os.remove(path)
