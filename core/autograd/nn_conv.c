@@ -313,11 +313,12 @@ static void pool_planes(glab_dtype dt, void *y, int32_t *ix, const void *x, int6
                         const int *st);
 
 #ifdef GLAB_AVX512_KERNELS
-/* A fused 2 x 2 pooling straight from a shifted-sum conv's wide planes, the
-** bias added on the way, and its gradient (below; AVX-512 only). */
-static void pool2_wide_avx512(float *restrict y, int32_t *restrict ix, const float *restrict x,
-                              int64_t ldx, int64_t ps, const float *bias, int64_t planes,
-                              int64_t w, int64_t ho, int64_t wo);
+/* The 2 x 2 pooling of planes of any row pitch, a bias added on the way
+** (a shifted-sum conv's wide planes, in its fused pooling), and its
+** gradient (below; AVX-512 only). */
+static void pool2_avx512(float *restrict y, int32_t *restrict ix, const float *restrict x,
+                         int64_t ldx, int64_t ps, const float *bias, int64_t planes, int64_t w,
+                         int64_t ho, int64_t wo);
 static void unpool2_avx512(float *restrict gi, const float *restrict g,
                            const float *restrict ya, const int32_t *restrict ix, int64_t planes,
                            int64_t h, int64_t w, int64_t ho, int64_t wo);
@@ -623,8 +624,7 @@ static void conv_fwd_shift(const conv_run *r, int64_t i, void *yi, const void *g
   if (r->wide_pool) {         /* bias, pooling and activation from the wide planes at once */
     int64_t qn = r->oc * r->qh * r->qw;
     float *qy = (float *)r->y + i * qn;
-    pool2_wide_avx512(qy, r->qidx + i * qn, yw, p->Wp, p->YL, r->bias, r->O, g->wo, r->qh,
-                      r->qw);
+    pool2_avx512(qy, r->qidx + i * qn, yw, p->Wp, p->YL, r->bias, r->O, g->wo, r->qh, r->qw);
     if (r->act) glab_unary_row(act_op(r->act), r->dt, qy, qy, qn);
     return;
   }
@@ -1129,10 +1129,10 @@ __attribute__((target("avx512f"))) static inline __mmask16 takes_b(__m512 a, __m
 /* One input row's horizontal pairs from 2 cnt floats at r (masked: nothing
 ** past them is read): the larger of each pair in *v, its position base + 2 i
 ** (+ 1 for the right one) in *i. */
-__attribute__((target("avx512f"))) static inline void row_pairs_biased(__m512 *v, __m512i *i,
-                                                                       const float *r, int cnt,
-                                                                       int32_t base, __m512 bias,
-                                                                       int add) {
+__attribute__((target("avx512f"))) static inline void row_pairs(__m512 *v, __m512i *i,
+                                                                const float *r, int cnt,
+                                                                int32_t base, __m512 bias,
+                                                                int add) {
   const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __m512i od = _mm512_add_epi32(ev, _mm512_set1_epi32(1));
   __mmask16 lo = cnt >= 8 ? 0xFFFF : (__mmask16)((1u << (2 * cnt)) - 1);
@@ -1146,51 +1146,22 @@ __attribute__((target("avx512f"))) static inline void row_pairs_biased(__m512 *v
                              _mm512_add_epi32(_mm512_set1_epi32(base), ev), _mm512_set1_epi32(1));
 }
 
-__attribute__((target("avx512f"))) static inline void row_pairs(__m512 *v, __m512i *i,
-                                                                const float *r, int cnt,
-                                                                int32_t base) {
-  row_pairs_biased(v, i, r, cnt, base, _mm512_setzero_ps(), 0);
-}
-
 /* pool2_f32 with AVX-512 masks: up to 16 outputs of a row at once, the
 ** rows' ends masked instead of run one element at a time (seed 004's rows
 ** of 14 and 7 outputs had spent most of pool2_f32's time in its scalar
-** tails).  The same choices, so the same values and positions. */
+** tails).  The same choices, so the same values and positions.  Planes of
+** row pitch ldx and stride ps: a dense plane's (w and h w), or a
+** shifted-sum conv's wide output, each value plus its plane's bias first
+** (the add of add_bias_planes, so the same values; none when bias is NULL)
+** and positions counted in dense planes of width w (any w >= 2 wo: an odd
+** last column is never a window's), which saves the take into dense planes
+** and the bias pass over them. */
 __attribute__((target("avx512f"))) static void pool2_avx512(float *restrict y,
                                                              int32_t *restrict ix,
                                                              const float *restrict x,
-                                                             int64_t planes, int64_t h,
-                                                             int64_t ho, int64_t wo) {
-  int32_t w = (int32_t)(2 * wo);
-  for (int64_t p = 0; p < planes; p++, x += h * w, y += ho * wo, ix += ho * wo)
-    for (int32_t oy = 0; oy < (int32_t)ho; oy++)
-      for (int32_t ox = 0; ox < (int32_t)wo; ox += 16) {
-        int cnt = (int32_t)wo - ox < 16 ? (int32_t)wo - ox : 16;
-        int32_t base = 2 * oy * w + 2 * ox;
-        __m512 v0, v1;
-        __m512i i0, i1;
-        row_pairs(&v0, &i0, x + base, cnt, base);
-        row_pairs(&v1, &i1, x + base + w, cnt, base + w);
-        __mmask16 t = takes_b(v0, v1), m = (__mmask16)(cnt == 16 ? 0xFFFF : (1u << cnt) - 1);
-        _mm512_mask_storeu_ps(y + oy * wo + ox, m, _mm512_mask_blend_ps(t, v0, v1));
-        _mm512_mask_storeu_epi32(ix + oy * wo + ox, m, _mm512_mask_blend_epi32(t, i0, i1));
-      }
-}
-#endif
-
-#ifdef GLAB_AVX512_KERNELS
-/* pool2_avx512 over planes of row pitch ldx and stride ps (a shifted-sum
-** conv's wide output), each value plus its plane's bias first (the add of
-** add_bias_planes, so the same values), positions counted in planes of
-** width w (any w >= 2 wo: an odd last column is never a window's). The
-** take into dense planes and the bias pass over them are saved. */
-__attribute__((target("avx512f"))) static void pool2_wide_avx512(float *restrict y,
-                                                                  int32_t *restrict ix,
-                                                                  const float *restrict x,
-                                                                  int64_t ldx, int64_t ps,
-                                                                  const float *bias,
-                                                                  int64_t planes, int64_t w,
-                                                                  int64_t ho, int64_t wo) {
+                                                             int64_t ldx, int64_t ps,
+                                                             const float *bias, int64_t planes,
+                                                             int64_t w, int64_t ho, int64_t wo) {
   for (int64_t p = 0; p < planes; p++, x += ps, y += ho * wo, ix += ho * wo) {
     __m512 b = _mm512_set1_ps(bias ? bias[p] : 0.0f);
     for (int32_t oy = 0; oy < (int32_t)ho; oy++)
@@ -1200,8 +1171,8 @@ __attribute__((target("avx512f"))) static void pool2_wide_avx512(float *restrict
         const float *r0 = x + 2 * oy * ldx + 2 * ox;
         __m512 v0, v1;
         __m512i i0, i1;
-        row_pairs_biased(&v0, &i0, r0, cnt, base, b, bias != NULL);
-        row_pairs_biased(&v1, &i1, r0 + ldx, cnt, base + (int32_t)w, b, bias != NULL);
+        row_pairs(&v0, &i0, r0, cnt, base, b, bias != NULL);
+        row_pairs(&v1, &i1, r0 + ldx, cnt, base + (int32_t)w, b, bias != NULL);
         __mmask16 t = takes_b(v0, v1), m = (__mmask16)(cnt == 16 ? 0xFFFF : (1u << cnt) - 1);
         _mm512_mask_storeu_ps(y + oy * wo + ox, m, _mm512_mask_blend_ps(t, v0, v1));
         _mm512_mask_storeu_epi32(ix + oy * wo + ox, m, _mm512_mask_blend_epi32(t, i0, i1));
@@ -1262,7 +1233,8 @@ static void pool_planes(glab_dtype dt, void *y, int32_t *ix, const void *x, int6
   int pool2 = k[0] == 2 && k[1] == 2 && st[0] == 2 && st[1] == 2 && w == 2 * wo;
   if (dt == GLAB_F64) max_pool_f64(y, ix, x, planes, h, w, ho, wo, k, st);
 #ifdef GLAB_AVX512_KERNELS
-  else if (pool2 && __builtin_cpu_supports("avx512f")) pool2_avx512(y, ix, x, planes, h, ho, wo);
+  else if (pool2 && __builtin_cpu_supports("avx512f"))
+    pool2_avx512(y, ix, x, w, h * w, NULL, planes, w, ho, wo);
 #endif
   else if (pool2 && 2 * ho * wo <= POOL2_MAX) pool2_f32(y, ix, x, planes, h, ho, wo);
   else max_pool_f32(y, ix, x, planes, h, w, ho, wo, k, st);
