@@ -147,15 +147,21 @@ static void sigmoid_rows(glab_dtype dt, void *P, const void *bias, double beta, 
   else sigmoid_f32(P, bias, (float)beta, off, rows, n);
 }
 
+/* The float32 uniform in [0, 1) that word x gives first (its top 24 bits)
+** or second (the 24 below them). */
+static inline float uniform24(uint64_t x, int second) {
+  return (float)(second ? (x >> 8) & 0xFFFFFF : x >> 40) * 0x1.0p-24f;
+}
+
 /* Uniforms in [0, 1): 24 bits each, two to a word (float32), or 53 (float64). */
 static void uniforms_f32(float *u, int64_t n, glab_rng *g) {
   int64_t i = 0;
   for (; i + 1 < n; i += 2) {
     uint64_t x = glab_rng_next(g);
-    u[i] = (float)(x >> 40) * 0x1.0p-24f;
-    u[i + 1] = (float)((x >> 8) & 0xFFFFFF) * 0x1.0p-24f;
+    u[i] = uniform24(x, 0);
+    u[i + 1] = uniform24(x, 1);
   }
-  if (i < n) u[i] = (float)(glab_rng_next(g) >> 40) * 0x1.0p-24f;
+  if (i < n) u[i] = uniform24(glab_rng_next(g), 0);
 }
 
 GLAB_MULTIVERSION
@@ -238,8 +244,7 @@ __attribute__((target("avx512f"))) static void draw8_avx512(float *S, const floa
     for (int64_t i = 0; i < words; i++) _mm512_storeu_si512(w[i], rng8_next(&g));
     for (int l = 0; l < lanes; l++)
       for (int64_t i = j; i < n; i++) {
-        uint64_t x = w[(i - j) / 2][l];
-        float u = (float)((i - j) % 2 ? (x >> 8) & 0xFFFFFF : x >> 40) * 0x1.0p-24f;
+        float u = uniform24(w[(i - j) / 2][l], (int)((i - j) % 2));
         S[l * n + i] = u < P[l * n + i] ? 1.0f : 0.0f;
       }
   }
