@@ -1017,71 +1017,42 @@ static void max_pool_back(glab_dtype dt, void *gx, const void *g, const int32_t 
 /* Row by row: for each window row, the running max of every output column
 ** is updated from one input row, a loop the compiler vectorises (the
 ** windows' first maximum wins, NaN propagates).  Inlined with S = 2 (a
-** constant stride vectorises) and with the layer's own stride. */
-static inline __attribute__((always_inline)) void
-pool_step_f32(float *restrict yr, int32_t *restrict ir, const float *restrict xr, int64_t wo,
-              int32_t S, int32_t base) {
-  for (int64_t ox = 0; ox < wo; ox++) {
-    float v = xr[ox * S], cur = yr[ox];
-    int take = (v > cur) | ((v != v) & (cur == cur));
-    yr[ox] = take ? v : cur;
-    ir[ox] = take ? base + (int32_t)ox * S : ir[ox];
+** constant stride vectorises) and with the layer's own stride.  MAX_POOL
+** writes the step and the planes' outputs y and argmax positions ix from
+** the inputs x for one dtype. */
+#define MAX_POOL(SFX, T)                                                                       \
+  static inline __attribute__((always_inline)) void                                            \
+  pool_step_##SFX(T *restrict yr, int32_t *restrict ir, const T *restrict xr, int64_t wo,      \
+                  int32_t S, int32_t base) {                                                   \
+    for (int64_t ox = 0; ox < wo; ox++) {                                                      \
+      T v = xr[ox * S], cur = yr[ox];                                                          \
+      int take = (v > cur) | ((v != v) & (cur == cur));                                        \
+      yr[ox] = take ? v : cur;                                                                 \
+      ir[ox] = take ? base + (int32_t)ox * S : ir[ox];                                         \
+    }                                                                                          \
+  }                                                                                            \
+  static void max_pool_##SFX(T *restrict y, int32_t *restrict ix, const T *restrict x,         \
+                             int64_t planes, int64_t h, int64_t w, int64_t ho, int64_t wo,     \
+                             const int *k, const int *st) {                                    \
+    for (int64_t p = 0; p < planes; p++, x += h * w, y += ho * wo, ix += ho * wo)              \
+      for (int64_t oy = 0; oy < ho; oy++)                                                      \
+        for (int64_t i = 0; i < k[0]; i++)                                                     \
+          for (int64_t j = 0; j < k[1]; j++) {                                                 \
+            const T *xr = x + (oy * st[0] + i) * w + j;                                        \
+            int32_t base = (int32_t)((oy * st[0] + i) * w + j), s1 = st[1];                    \
+            T *yr = y + oy * wo;                                                               \
+            int32_t *ir = ix + oy * wo;                                                        \
+            if (i == 0 && j == 0)                                                              \
+              for (int64_t ox = 0; ox < wo; ox++) {                                            \
+                yr[ox] = xr[ox * s1];                                                          \
+                ir[ox] = base + (int32_t)ox * s1;                                              \
+              }                                                                                \
+            else if (s1 == 2) pool_step_##SFX(yr, ir, xr, wo, 2, base);                        \
+            else pool_step_##SFX(yr, ir, xr, wo, s1, base);                                    \
+          }                                                                                    \
   }
-}
-
-static inline __attribute__((always_inline)) void
-pool_step_f64(double *restrict yr, int32_t *restrict ir, const double *restrict xr, int64_t wo,
-              int32_t S, int32_t base) {
-  for (int64_t ox = 0; ox < wo; ox++) {
-    double v = xr[ox * S], cur = yr[ox];
-    int take = (v > cur) | ((v != v) & (cur == cur));
-    yr[ox] = take ? v : cur;
-    ir[ox] = take ? base + (int32_t)ox * S : ir[ox];
-  }
-}
-
-/* The planes' outputs y and argmax positions ix from the inputs x. */
-static void max_pool_f32(float *restrict y, int32_t *restrict ix, const float *restrict x,
-                         int64_t planes, int64_t h, int64_t w, int64_t ho, int64_t wo,
-                         const int *k, const int *st) {
-  for (int64_t p = 0; p < planes; p++, x += h * w, y += ho * wo, ix += ho * wo)
-    for (int64_t oy = 0; oy < ho; oy++)
-      for (int64_t i = 0; i < k[0]; i++)
-        for (int64_t j = 0; j < k[1]; j++) {
-          const float *xr = x + (oy * st[0] + i) * w + j;
-          int32_t base = (int32_t)((oy * st[0] + i) * w + j), s1 = st[1];
-          float *yr = y + oy * wo;
-          int32_t *ir = ix + oy * wo;
-          if (i == 0 && j == 0)
-            for (int64_t ox = 0; ox < wo; ox++) {
-              yr[ox] = xr[ox * s1];
-              ir[ox] = base + (int32_t)ox * s1;
-            }
-          else if (s1 == 2) pool_step_f32(yr, ir, xr, wo, 2, base);
-          else pool_step_f32(yr, ir, xr, wo, s1, base);
-        }
-}
-
-static void max_pool_f64(double *restrict y, int32_t *restrict ix, const double *restrict x,
-                         int64_t planes, int64_t h, int64_t w, int64_t ho, int64_t wo,
-                         const int *k, const int *st) {
-  for (int64_t p = 0; p < planes; p++, x += h * w, y += ho * wo, ix += ho * wo)
-    for (int64_t oy = 0; oy < ho; oy++)
-      for (int64_t i = 0; i < k[0]; i++)
-        for (int64_t j = 0; j < k[1]; j++) {
-          const double *xr = x + (oy * st[0] + i) * w + j;
-          int32_t base = (int32_t)((oy * st[0] + i) * w + j), s1 = st[1];
-          double *yr = y + oy * wo;
-          int32_t *ir = ix + oy * wo;
-          if (i == 0 && j == 0)
-            for (int64_t ox = 0; ox < wo; ox++) {
-              yr[ox] = xr[ox * s1];
-              ir[ox] = base + (int32_t)ox * s1;
-            }
-          else if (s1 == 2) pool_step_f64(yr, ir, xr, wo, 2, base);
-          else pool_step_f64(yr, ir, xr, wo, s1, base);
-        }
-}
+MAX_POOL(f32, float)
+MAX_POOL(f64, double)
 
 /* The 2 x 2 windows of stride 2 over float32 planes of even width (seed
 ** 004's 28 x 28 and 14 x 14; its 7 x 7 takes the row kernel) in two flat

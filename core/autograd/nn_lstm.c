@@ -36,85 +36,46 @@
 static inline float sigm_f32(float x) { return 0.5f + 0.5f * glab_tanhf(0.5f * x); }
 static inline double sigm_f64(double x) { return 1 / (1 + exp(-x)); }
 
-GLAB_MULTIVERSION static void cell_forward_f32(float *restrict g4, int64_t ld4, float *restrict c,
-                                              float *restrict h, int64_t ld,
-                                              const float *restrict cprev, int64_t ldp, int64_t B,
-                                              int64_t H) {
-  for (int64_t b = 0; b < B; b++) {
-    float *a = g4 + b * ld4, *cb = c + b * ld, *hb = h + b * ld;
-    const float *cp = cprev + b * ldp;
-    for (int64_t k = 0; k < H; k++) {
-      float i = sigm_f32(a[k]), f = sigm_f32(a[H + k]);
-      float g = glab_tanhf(a[2 * H + k]), o = sigm_f32(a[3 * H + k]);
-      a[k] = i; a[H + k] = f; a[2 * H + k] = g; a[3 * H + k] = o;
-      cb[k] = f * cp[k] + i * g;
-      hb[k] = o * glab_tanhf(cb[k]);
-    }
+/* The cell's forward and backward for one dtype, with its sigmoid and tanh. */
+#define LSTM_CELL(SFX, T, SIGM, TANH)                                                          \
+  GLAB_MULTIVERSION static void cell_forward_##SFX(T *restrict g4, int64_t ld4, T *restrict c,  \
+                                                   T *restrict h, int64_t ld,                   \
+                                                   const T *restrict cprev, int64_t ldp,        \
+                                                   int64_t B, int64_t H) {                      \
+    for (int64_t b = 0; b < B; b++) {                                                          \
+      T *a = g4 + b * ld4, *cb = c + b * ld, *hb = h + b * ld;                                 \
+      const T *cp = cprev + b * ldp;                                                           \
+      for (int64_t k = 0; k < H; k++) {                                                        \
+        T i = SIGM(a[k]), f = SIGM(a[H + k]);                                                  \
+        T g = TANH(a[2 * H + k]), o = SIGM(a[3 * H + k]);                                      \
+        a[k] = i; a[H + k] = f; a[2 * H + k] = g; a[3 * H + k] = o;                            \
+        cb[k] = f * cp[k] + i * g;                                                             \
+        hb[k] = o * TANH(cb[k]);                                                               \
+      }                                                                                        \
+    }                                                                                          \
+  }                                                                                            \
+  GLAB_MULTIVERSION static void cell_backward_##SFX(                                           \
+      T *restrict dA, const T *restrict g4, int64_t ld4, const T *restrict c,                  \
+      const T *restrict gy, int64_t ld, const T *restrict cprev, int64_t ldp, T *restrict dh,  \
+      T *restrict dc, int64_t B, int64_t H) {                                                  \
+    for (int64_t b = 0; b < B; b++) {                                                          \
+      const T *a = g4 + b * ld4, *cb = c + b * ld, *cp = cprev + b * ldp;                      \
+      const T *gyb = gy + b * ld;                                                              \
+      T *d = dA + b * ld4, *dhb = dh + b * H, *dcb = dc + b * H;                               \
+      for (int64_t k = 0; k < H; k++) {                                                        \
+        T i = a[k], f = a[H + k], g = a[2 * H + k], o = a[3 * H + k];                          \
+        T tc = TANH(cb[k]), dhk = gyb[k] + dhb[k];                                             \
+        T dck = dhk * o * (1 - tc * tc) + dcb[k];                                              \
+        d[k] = dck * g * i * (1 - i);                                                          \
+        d[H + k] = dck * cp[k] * f * (1 - f);                                                  \
+        d[2 * H + k] = dck * i * (1 - g * g);                                                  \
+        d[3 * H + k] = dhk * tc * o * (1 - o);                                                 \
+        dcb[k] = dck * f;                                                                      \
+      }                                                                                        \
+    }                                                                                          \
   }
-}
-
-GLAB_MULTIVERSION static void cell_backward_f32(float *restrict dA, const float *restrict g4,
-                                               int64_t ld4, const float *restrict c,
-                                               const float *restrict gy, int64_t ld,
-                                               const float *restrict cprev, int64_t ldp,
-                                               float *restrict dh, float *restrict dc, int64_t B,
-                                               int64_t H) {
-  for (int64_t b = 0; b < B; b++) {
-    const float *a = g4 + b * ld4, *cb = c + b * ld, *cp = cprev + b * ldp;
-    const float *gyb = gy + b * ld;
-    float *d = dA + b * ld4, *dhb = dh + b * H, *dcb = dc + b * H;
-    for (int64_t k = 0; k < H; k++) {
-      float i = a[k], f = a[H + k], g = a[2 * H + k], o = a[3 * H + k];
-      float tc = glab_tanhf(cb[k]), dhk = gyb[k] + dhb[k];
-      float dck = dhk * o * (1 - tc * tc) + dcb[k];
-      d[k] = dck * g * i * (1 - i);
-      d[H + k] = dck * cp[k] * f * (1 - f);
-      d[2 * H + k] = dck * i * (1 - g * g);
-      d[3 * H + k] = dhk * tc * o * (1 - o);
-      dcb[k] = dck * f;
-    }
-  }
-}
-
-GLAB_MULTIVERSION static void cell_forward_f64(double *restrict g4, int64_t ld4, double *restrict c,
-                                              double *restrict h, int64_t ld,
-                                              const double *restrict cprev, int64_t ldp, int64_t B,
-                                              int64_t H) {
-  for (int64_t b = 0; b < B; b++) {
-    double *a = g4 + b * ld4, *cb = c + b * ld, *hb = h + b * ld;
-    const double *cp = cprev + b * ldp;
-    for (int64_t k = 0; k < H; k++) {
-      double i = sigm_f64(a[k]), f = sigm_f64(a[H + k]);
-      double g = tanh(a[2 * H + k]), o = sigm_f64(a[3 * H + k]);
-      a[k] = i; a[H + k] = f; a[2 * H + k] = g; a[3 * H + k] = o;
-      cb[k] = f * cp[k] + i * g;
-      hb[k] = o * tanh(cb[k]);
-    }
-  }
-}
-
-GLAB_MULTIVERSION static void cell_backward_f64(double *restrict dA, const double *restrict g4,
-                                               int64_t ld4, const double *restrict c,
-                                               const double *restrict gy, int64_t ld,
-                                               const double *restrict cprev, int64_t ldp,
-                                               double *restrict dh, double *restrict dc, int64_t B,
-                                               int64_t H) {
-  for (int64_t b = 0; b < B; b++) {
-    const double *a = g4 + b * ld4, *cb = c + b * ld, *cp = cprev + b * ldp;
-    const double *gyb = gy + b * ld;
-    double *d = dA + b * ld4, *dhb = dh + b * H, *dcb = dc + b * H;
-    for (int64_t k = 0; k < H; k++) {
-      double i = a[k], f = a[H + k], g = a[2 * H + k], o = a[3 * H + k];
-      double tc = tanh(cb[k]), dhk = gyb[k] + dhb[k];
-      double dck = dhk * o * (1 - tc * tc) + dcb[k];
-      d[k] = dck * g * i * (1 - i);
-      d[H + k] = dck * cp[k] * f * (1 - f);
-      d[2 * H + k] = dck * i * (1 - g * g);
-      d[3 * H + k] = dhk * tc * o * (1 - o);
-      dcb[k] = dck * f;
-    }
-  }
-}
+LSTM_CELL(f32, float, sigm_f32, glab_tanhf)
+LSTM_CELL(f64, double, sigm_f64, tanh)
 
 /* The walks through time, on rows [b0, b1) of the batch (rows_of). */
 typedef struct {
