@@ -14,6 +14,30 @@ static int desc(const void *a, const void *b) { return *(const int *)b - *(const
 /* op over a table of dims at index i, as PyTorch takes them: one recorded
 ** reduction per dim, from the last, kept, then squeezed unless keepdim (for
 ** sum, mean, logsumexp and max the nested reductions are the joint one). */
+/* max or min over the n dims (descending) jointly: the dims moved last and
+** merged into one, so that ties anywhere among them share the gradient
+** evenly, as they do over everything (a chain of one-dim reductions would
+** halve a tie at each link). */
+static int extreme_dims(lua_State *L, glab_redop op, glab_var *x, const int *dims, int n,
+                        int keepdim) {
+  int nd = x->t.ndim, perm[GLAB_MAXDIM], reduced[GLAB_MAXDIM] = {0}, m = 0;
+  int64_t shape[GLAB_MAXDIM], merged = 1;
+  for (int k = 0; k < n; k++) reduced[dims[k]] = 1;
+  for (int d = 0; d < nd; d++)
+    if (!reduced[d]) { perm[m] = d; shape[m++] = x->t.shape[d]; }
+  for (int k = n - 1; k >= 0; k--) { perm[m + n - 1 - k] = dims[k]; merged *= x->t.shape[dims[k]]; }
+  shape[m] = merged;
+  glab_var *p = lg_pushv(L), *r = lg_pushv(L), *e = lg_pushv(L);
+  lg_try(L, glab_ag_permute(p, x, perm));
+  lg_try(L, glab_ag_reshape(r, p, m + 1, shape, 0));
+  lg_try(L, glab_ag_reduce(e, op, r, m, 0, 0));
+  if (keepdim) {                                   /* ones where the dims were */
+    for (int d = 0, j = 0; d < nd; d++) shape[d] = reduced[d] ? 1 : x->t.shape[perm[j++]];
+    lg_try(L, glab_ag_reshape(lg_pushv(L), e, nd, shape, 0));
+  }
+  return 1;
+}
+
 static int reduce_dims(lua_State *L, glab_redop op, glab_tensor *x, int i, int keepdim) {
   int dims[GLAB_MAXDIM], n = (int)lua_rawlen(L, i);
   if (n < 1 || n > x->ndim) luaL_argerror(L, i, "expected a list of 1 to ndim dims");
@@ -26,6 +50,7 @@ static int reduce_dims(lua_State *L, glab_redop op, glab_tensor *x, int i, int k
   }
   qsort(dims, (size_t)n, sizeof *dims, desc);
   glab_var *cur = LV(x);
+  if ((op == GLAB_MAX || op == GLAB_MIN) && n > 1) return extreme_dims(L, op, cur, dims, n, keepdim);
   for (int k = 0; k < n; k++) {
     glab_var *next = lg_pushv(L);
     lg_try(L, glab_ag_reduce(next, op, cur, dims[k], 1, 0));

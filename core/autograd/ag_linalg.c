@@ -53,6 +53,19 @@ static glab_status symmetrize(glab_tensor *x) {
   return s;
 }
 
+/* A (..., n, n) and b as a matrix: a vector right-hand side (..., n) gets a
+** unit last dim. */
+static glab_status rhs_matrix(glab_tensor *out, const glab_tensor *b, const glab_tensor *a) {
+  int vec = b->ndim == 1 && a->ndim == 2;
+  if (!vec && b->ndim == a->ndim - 1) {           /* the rule of linalg.c's solve */
+    vec = 1;
+    for (int i = 0; i < b->ndim; i++) vec &= b->shape[i] == a->shape[i];
+  }
+  if (vec) return glab_tensor_unsqueeze(out, b, b->ndim);
+  glab_tensor_share(out, b);
+  return GLAB_OK;
+}
+
 /* ---- cholesky ----------------------------------------------------------------------- */
 
 /* saved: the factor (L, or U = L^T); iarg[0]: upper */
@@ -137,29 +150,44 @@ glab_status glab_ag_solve_triangular(glab_var *out, const glab_var *a, const gla
 
 /* ---- cholesky_solve ------------------------------------------------------------------------ */
 
-/* saved: B (shape), L, X; iarg[0]: upper.  Inputs: 0 = B, 1 = L. */
+/* saved: B (shape), L, X; iarg[0]: upper.  Inputs: 0 = B, 1 = L.  The
+** forward reads only L's triangle, so the gradient's product takes that
+** triangle alone, whatever the other holds. */
 static glab_status cholesky_solve_backward(glab_node *n, glab_tensor *gin) {
   int upper = (int)n->iarg[0];
-  const glab_tensor *B = &n->saved[0], *F = &n->saved[1], *X = &n->saved[2];
-  glab_tensor gB = GLAB_TENSOR_EMPTY, T = GLAB_TENSOR_EMPTY, M = GLAB_TENSOR_EMPTY;
-  glab_tensor G = GLAB_TENSOR_EMPTY;
+  const glab_tensor *B = &n->saved[0], *F = &n->saved[1];
+  glab_tensor gB = GLAB_TENSOR_EMPTY, gX = GLAB_TENSOR_EMPTY, X = GLAB_TENSOR_EMPTY;
+  glab_tensor T = GLAB_TENSOR_EMPTY, M = GLAB_TENSOR_EMPTY, G = GLAB_TENSOR_EMPTY;
+  glab_tensor Ft = GLAB_TENSOR_EMPTY;
   glab_status s;
-  TRY(glab_linalg_cholesky_solve(&gB, &n->grad[0], F, upper));
+  TRY(rhs_matrix(&gX, &n->grad[0], F));
+  TRY(rhs_matrix(&X, &n->saved[2], F));
+  TRY(glab_linalg_cholesky_solve(&gB, &gX, F, upper));
   if (glab_node_needs(n, 1)) {                         /* -(gB X^T + X gB^T) L, or U (...) */
-    TRY(last_transpose(&T, X));
+    TRY(last_transpose(&T, &X));
     TRY(glab_matmul(&M, &gB, &T));
     TRY(symmetrize(&M));
-    TRY(upper ? glab_matmul(&G, F, &M) : glab_matmul(&G, &M, F));
+    TRY(glab_tensor_clone(&Ft, F));
+    TRY(mask_mul(&Ft, !upper, 1.0));
+    TRY(upper ? glab_matmul(&G, &Ft, &M) : glab_matmul(&G, &M, &Ft));
     TRY(glab_binary_scalar(&G, GLAB_MUL, &G, -2.0, 0));
     TRY(mask_mul(&G, !upper, 1.0));
     TRY(glab_sum_to(&gin[1], &G, F->ndim, F->shape));
   }
-  if (glab_node_needs(n, 0)) TRY(glab_sum_to(&gin[0], &gB, B->ndim, B->shape));
+  if (glab_node_needs(n, 0)) {
+    glab_tensor r = GLAB_TENSOR_EMPTY;
+    TRY(glab_tensor_reshape(&r, &gB, n->grad[0].ndim, n->grad[0].shape));
+    s = glab_sum_to(&gin[0], &r, B->ndim, B->shape);
+    glab_tensor_free(&r);
+  }
 done:
   glab_tensor_free(&gB);
+  glab_tensor_free(&gX);
+  glab_tensor_free(&X);
   glab_tensor_free(&T);
   glab_tensor_free(&M);
   glab_tensor_free(&G);
+  glab_tensor_free(&Ft);
   return s;
 }
 
@@ -176,19 +204,6 @@ glab_status glab_ag_cholesky_solve(glab_var *out, const glab_var *b, const glab_
 }
 
 /* ---- general solve ---------------------------------------------------------------------------- */
-
-/* A (..., n, n) and b as a matrix: a vector right-hand side (..., n) gets a
-** unit last dim. */
-static glab_status rhs_matrix(glab_tensor *out, const glab_tensor *b, const glab_tensor *a) {
-  int vec = b->ndim == 1 && a->ndim == 2;
-  if (!vec && b->ndim == a->ndim - 1) {           /* the rule of linalg.c's solve */
-    vec = 1;
-    for (int i = 0; i < b->ndim; i++) vec &= b->shape[i] == a->shape[i];
-  }
-  if (vec) return glab_tensor_unsqueeze(out, b, b->ndim);
-  glab_tensor_share(out, b);
-  return GLAB_OK;
-}
 
 /* saved: A, B, X */
 static glab_status solve_backward(glab_node *n, glab_tensor *gin) {

@@ -47,18 +47,27 @@ static glab_status binary_backward(glab_node *n, glab_tensor *gin) {
       if (!glab_node_needs(n, 0)) glab_tensor_free(&ta);
       break;
     case GLAB_POW:                                   /* b a^(b-1), y log a */
-      if (glab_node_needs(n, 0)) {
+      if (glab_node_needs(n, 0)) {                   /* 0 where b = 0 (0 a^-1 at a = 0) */
         TRY(glab_binary_scalar(&m, GLAB_SUB, b, 1.0, 0));
         TRY(glab_binary(&ta, GLAB_POW, a, &m));
         TRY(glab_binary(&ta, GLAB_MUL, &ta, b));
+        glab_tensor_free(&m);
+        TRY(glab_binary_scalar(&m, GLAB_NE, b, 0.0, 0));
+        TRY(glab_where(&ta, &m, &ta, &m));
         TRY(glab_binary(&ta, GLAB_MUL, &ta, g));
       }
-      if (glab_node_needs(n, 1)) {                             /* 0 where a = 0 (y log a -> 0) */
+      if (glab_node_needs(n, 1)) {       /* 0 where a = 0 and b >= 0 (y log a -> 0 there) */
+        glab_tensor nz = GLAB_TENSOR_EMPTY, neg = GLAB_TENSOR_EMPTY;
         glab_tensor_free(&m);
         TRY(glab_unary(&m, GLAB_LOG, a));
         TRY(glab_binary(&tb, GLAB_MUL, y, &m));
         glab_tensor_free(&m);
-        TRY(glab_binary_scalar(&m, GLAB_NE, a, 0.0, 0));
+        s = glab_binary_scalar(&nz, GLAB_NE, a, 0.0, 0);
+        if (s == GLAB_OK) s = glab_binary_scalar(&neg, GLAB_LT, b, 0.0, 0);
+        if (s == GLAB_OK) s = glab_binary(&m, GLAB_MAXIMUM, &nz, &neg);
+        glab_tensor_free(&nz);
+        glab_tensor_free(&neg);
+        if (s != GLAB_OK) goto done;
         TRY(glab_where(&tb, &m, &tb, &m));
         TRY(glab_binary(&tb, GLAB_MUL, &tb, g));
       }
@@ -134,8 +143,16 @@ static glab_status binary_scalar_backward(glab_node *n, glab_tensor *gin) {
       s = glab_unary(&gin[0], GLAB_NEG, &gin[0]);
       break;
     case GLAB_POW:
+      if (!first && c == 0) {                       /* a^0 = 1: no slope, at a = 0 too */
+        s = glab_tensor_full(&gin[0], g->dtype, g->ndim, g->shape, 0.0);
+        break;
+      }
       if (first) {                                               /* c^a: y log c */
         TRY(glab_binary_scalar(&gin[0], GLAB_MUL, y, log(c), 0));
+        if (c == 0) {                   /* 0^a is 0 or 1 for a >= 0, no slope; inf below */
+          TRY(glab_binary_scalar(&m, GLAB_LT, a, 0.0, 0));
+          TRY(glab_where(&gin[0], &m, &gin[0], &m));
+        }
       } else {                                                   /* a^c: c a^(c-1) */
         TRY(glab_binary_scalar(&gin[0], GLAB_POW, a, c - 1.0, 0));
         TRY(glab_binary_scalar(&gin[0], GLAB_MUL, &gin[0], c, 0));
@@ -165,7 +182,7 @@ glab_status glab_ag_binary_scalar(glab_var *out, glab_binop op, const glab_var *
     n->iarg[1] = scalar_first;
     n->arg[0] = c;
     /* values the rule does not read are kept as shapes only */
-    int keep_a = (op == GLAB_DIV && scalar_first) || (op == GLAB_POW && !scalar_first) ||
+    int keep_a = (op == GLAB_DIV && scalar_first) || (op == GLAB_POW && (!scalar_first || c == 0)) ||
                  op == GLAB_MAXIMUM || op == GLAB_MINIMUM;
     int keep_y = (op == GLAB_DIV || op == GLAB_POW) && scalar_first;
     if (!keep_a) glab_node_save_meta(n, 0, &n->saved[0]);
@@ -289,8 +306,11 @@ static glab_status unary_backward(glab_node *n, glab_tensor *gin) {
   glab_status s;
   if (act_grad(&s, &gin[0], (glab_unop)n->iarg[0], &n->grad[0], &n->saved[1]))
     return s;
+  const glab_tensor *g = &n->grad[0];
   s = derivative(&d, (glab_unop)n->iarg[0], &n->saved[0], &n->saved[1]);
-  if (s == GLAB_OK && d.storage) s = glab_binary(&gin[0], GLAB_MUL, &n->grad[0], &d);
+  if (s == GLAB_OK && d.storage) s = glab_binary(&gin[0], GLAB_MUL, g, &d);
+  else if (s == GLAB_OK)               /* sign and the roundings: flat, a zero gradient */
+    s = glab_tensor_full(&gin[0], g->dtype, g->ndim, g->shape, 0.0);
   glab_tensor_free(&d);
   return s;
 }
@@ -542,34 +562,47 @@ done:
 static glab_status scan_backward(glab_node *n, glab_tensor *gin) {
   glab_scanop op = (glab_scanop)n->iarg[0];
   int dim = (int)n->iarg[1];
-  const glab_tensor *g = &n->grad[0], *y = &n->saved[0];
   glab_tensor t = GLAB_TENSOR_EMPTY, r = GLAB_TENSOR_EMPTY, re = GLAB_TENSOR_EMPTY;
+  glab_tensor g1 = GLAB_TENSOR_EMPTY, y1 = GLAB_TENSOR_EMPTY, out = GLAB_TENSOR_EMPTY;
   glab_status s = GLAB_OK;
+  const glab_tensor *g = &n->grad[0], *y = &n->saved[0];
+  if (g->ndim == 0) {                     /* a 0-d input scans as one value in one dim */
+    int64_t one = 1;
+    TRY(glab_tensor_reshape(&g1, g, 1, &one));
+    TRY(glab_tensor_reshape(&y1, y, 1, &one));
+    g = &g1;
+    y = &y1;
+  }
   switch (op) {
     case GLAB_CUMSUM:                       /* reversed cumsum: total - cumsum + g */
       TRY(glab_reduce(&r, GLAB_SUM, g, dim, 1, 0));
       TRY(glab_tensor_expand(&re, &r, g->ndim, g->shape));
       TRY(glab_scan(&t, GLAB_CUMSUM, g, dim));
       TRY(glab_binary(&t, GLAB_SUB, &re, &t));
-      s = glab_binary(&gin[0], GLAB_ADD, &t, g);
+      s = glab_binary(&out, GLAB_ADD, &t, g);
       break;
     case GLAB_SOFTMAX:                      /* y (g - sum(g y)) */
       TRY(glab_binary(&t, GLAB_MUL, g, y));
       TRY(glab_reduce(&r, GLAB_SUM, &t, dim, 1, 0));
       TRY(glab_binary(&t, GLAB_SUB, g, &r));
-      s = glab_binary(&gin[0], GLAB_MUL, &t, y);
+      s = glab_binary(&out, GLAB_MUL, &t, y);
       break;
     case GLAB_LOG_SOFTMAX:                  /* g - exp(y) sum(g) */
       TRY(glab_reduce(&r, GLAB_SUM, g, dim, 1, 0));
       TRY(glab_unary(&t, GLAB_EXP, y));
       TRY(glab_binary(&t, GLAB_MUL, &t, &r));
-      s = glab_binary(&gin[0], GLAB_SUB, g, &t);
+      s = glab_binary(&out, GLAB_SUB, g, &t);
       break;
   }
+  if (s == GLAB_OK)
+    s = glab_tensor_reshape(&gin[0], &out, n->grad[0].ndim, n->grad[0].shape);
 done:
   glab_tensor_free(&t);
   glab_tensor_free(&r);
   glab_tensor_free(&re);
+  glab_tensor_free(&g1);
+  glab_tensor_free(&y1);
+  glab_tensor_free(&out);
   return s;
 }
 

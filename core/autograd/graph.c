@@ -236,14 +236,35 @@ glab_status glab_sum_to(glab_tensor *out, const glab_tensor *g, int ndim,
   return GLAB_OK;
 }
 
-/* Add g into node n's gradient for output k.  An empty slot takes g as it is
-** when g is contiguous; a slot whose storage someone else shares is replaced
-** by a sum rather than written, so that no other gradient changes.  A leaf's
-** .grad is always its own storage, since users and optimizers update it. */
-static glab_status accumulate(glab_node *n, int k, glab_tensor *g) {
-  glab_tensor *acc = &n->grad[k];
+/* Add g into the gradient acc, and free g.  An empty acc takes g as it is
+** when g is contiguous and, unless take_shared, no one else holds its
+** storage; an acc whose storage someone else shares is replaced by a sum
+** rather than written, so that no other gradient changes. */
+static glab_status add_into(glab_tensor *acc, glab_tensor *g, int take_shared) {
   glab_tensor tmp = GLAB_TENSOR_EMPTY;
   glab_status s = GLAB_OK;
+  if (!acc->storage) {
+    if (glab_tensor_is_contiguous(g) && (take_shared || g->storage->refs == 1))
+      glab_tensor_move(acc, g);
+    else s = glab_tensor_clone(acc, g);
+  } else if (acc->storage->refs == 1) {
+    s = glab_binary(acc, GLAB_ADD, acc, g);
+  } else if ((s = glab_binary(&tmp, GLAB_ADD, acc, g)) == GLAB_OK) {
+    glab_tensor_move(acc, &tmp);
+  }
+  glab_tensor_free(g);
+  return s;
+}
+
+/* A leaf sums a pass's gradients in this slot, apart from its .grad (slot
+** 0), which takes the sum only once the whole pass has succeeded: a pass
+** that fails half-way leaves every .grad as it was. */
+#define LEAF_PASS 1
+
+/* Add g into node n's gradient for output k (a leaf's: into this pass's sum). */
+static glab_status accumulate(glab_node *n, int k, glab_tensor *g) {
+  glab_tensor tmp = GLAB_TENSOR_EMPTY;
+  glab_status s;
   char a[96], b[96];
   if (g->ndim != n->ondim[k] ||
       memcmp(g->shape, n->oshape[k], (size_t)g->ndim * sizeof *g->shape))
@@ -254,17 +275,7 @@ static glab_status accumulate(glab_node *n, int k, glab_tensor *g) {
     if ((s = glab_tensor_astype(&tmp, g, n->odtype[k])) != GLAB_OK) return s;
     glab_tensor_move(g, &tmp);
   }
-  if (!acc->storage) {
-    int own = glab_tensor_is_contiguous(g) && (n->backward || g->storage->refs == 1);
-    if (own) glab_tensor_move(acc, g);
-    else s = glab_tensor_clone(acc, g);
-  } else if (acc->storage->refs == 1) {
-    s = glab_binary(acc, GLAB_ADD, acc, g);
-  } else if ((s = glab_binary(&tmp, GLAB_ADD, acc, g)) == GLAB_OK) {
-    glab_tensor_move(acc, &tmp);
-  }
-  glab_tensor_free(g);
-  return s;
+  return add_into(&n->grad[n->backward ? k : LEAF_PASS], g, 1);
 }
 
 /* ---- the backward pass ----------------------------------------------------------------- */
@@ -341,6 +352,14 @@ glab_status glab_backward(const glab_var *root, const glab_tensor *gout, int ret
                      "operation or leaf reaches it)");
   glab_tensor seed = GLAB_TENSOR_EMPTY;
   glab_status s;
+  if (gout && (gout->ndim != root->t.ndim ||
+               memcmp(gout->shape, root->t.shape, (size_t)gout->ndim * sizeof *gout->shape))) {
+    char gs[96];
+    return glab_fail(GLAB_ESHAPE, "backward: a (%s) gradient for a (%s) tensor; it takes "
+                     "the tensor's own shape",
+                     glab_shape_str(gs, sizeof gs, gout->ndim, gout->shape),
+                     glab_shape_str(sh, sizeof sh, root->t.ndim, root->t.shape));
+  }
   if (gout) s = glab_tensor_clone(&seed, gout);
   else if (glab_tensor_numel(&root->t) != 1)
     return glab_fail(GLAB_ESHAPE, "backward: a (%s) tensor needs a gradient argument; only "
@@ -356,12 +375,18 @@ glab_status glab_backward(const glab_var *root, const glab_tensor *gout, int ret
   if (s == GLAB_OK && top->backward && !push(&ready, top))
     s = glab_fail(GLAB_ENOMEM, "backward: cannot allocate its work list");
   while (s == GLAB_OK && ready.n) s = step(ready.v[--ready.n], &ready, retain);
-  /* after a failure, no half-summed gradient may linger in the graph */
+  /* the leaves' sums go into their .grad (a leaf's .grad is always its own
+  ** storage, since users and optimizers update it), or, after a failure,
+  ** nowhere: no half-summed gradient may linger in the graph */
   for (size_t i = 0; i < all.n; i++) {
     glab_node *n = all.v[i];
     n->pending = 0;
     if (n->backward)
       for (int k = 0; k < GLAB_NODE_MAXOUT; k++) glab_tensor_free(&n->grad[k]);
+    else if (s == GLAB_OK && n->grad[LEAF_PASS].storage)
+      s = add_into(&n->grad[0], &n->grad[LEAF_PASS], 0);
+    else
+      glab_tensor_free(&n->grad[LEAF_PASS]);
   }
   free(all.v);
   free(ready.v);

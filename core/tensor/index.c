@@ -147,10 +147,15 @@ glab_status glab_scatter_add(glab_tensor *dst, int dim, const glab_tensor *idx,
   glab_status s = check_gather(dst, d, idx, "scatter_add");
   if (s == GLAB_OK) s = glab_tensor_check_writable(dst, "scatter_add");
   if (s != GLAB_OK) return s;
+  /* the sums land at other positions than they are read from, so a source
+  ** or index that shares any memory with dst is copied first, even one of
+  ** dst's own layout (x:scatter_add_(d, idx, x)) */
   glab_tensor ti = GLAB_TENSOR_EMPTY, ts = GLAB_TENSOR_EMPTY;
-  const glab_tensor *ix, *sx;
-  if ((s = glab_tensor_unalias(&ix, &ti, dst, idx)) == GLAB_OK &&
-      (s = glab_tensor_unalias(&sx, &ts, dst, src)) == GLAB_OK) {
+  const glab_tensor *ix = idx, *sx = src;
+  if (glab_tensor_overlaps(dst, idx) && (s = glab_tensor_clone(&ti, idx)) == GLAB_OK) ix = &ti;
+  if (s == GLAB_OK && glab_tensor_overlaps(dst, src) && (s = glab_tensor_clone(&ts, src)) == GLAB_OK)
+    sx = &ts;
+  if (s == GLAB_OK) {
     int64_t n = glab_tensor_numel(ix), pos[GLAB_MAXDIM];
     for (int64_t i = 0; i < n; i++) {
       unravel(pos, i, ix->ndim, ix->shape);

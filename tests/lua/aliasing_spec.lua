@@ -52,6 +52,21 @@ describe("overlapping operands", function()
     x[{{2, 10, 2}}]:add_(x[{{1, 9, 2}}])
     assert.are.same({0, 1, 2, 5, 4, 9, 6, 13, 8, 17}, x:totable())
   end)
+  it("scatter_add_ whose source or index is the destination itself", function()
+    local x = G.tensor({1, 2, 3}, {dtype = "float64"})
+    x:scatter_add_(1, G.tensor{2, 1, 1}, x)
+    -- numpy: np.add.at(x, [1, 0, 0], x.copy())
+    assert.are.same({6, 3, 3}, x:totable())
+    local y = G.arange(12, {dtype = "float64"}):reshape(3, 4)
+    local idx = G.tensor{{4, 1, 1, 2}, {3, 3, 2, 1}, {1, 2, 3, 4}}
+    y:scatter_add_(2, idx, y)
+    -- numpy: for i, j: y[i, idx[i, j]] += y0[i, j]
+    assert.are.same({{3, 4, 2, 3}, {11, 11, 15, 7}, {16, 18, 20, 22}}, y:totable())
+    -- an index that lives in the destination's own memory
+    local z = G.tensor({2, 1, 0}, {dtype = "float64"})
+    z:scatter_add_(1, (z[{{1, 2}}]), G.tensor({10, 20}, {dtype = "float64"}))
+    assert.are.same({22, 11, 0}, z:totable())
+  end)
 end)
 
 describe("in-place writes into expanded tensors", function()

@@ -45,6 +45,11 @@ describe("autograd gradients match finite differences", function()
       check(function(x) return x[f](x) end, {p})
     end
     check(function(x) return x:clamp(-0.5, 0.7) end, {a})
+    for _, f in ipairs{"sign", "floor", "ceil", "round"} do   -- flat: .grad is zeros, not nil
+      local x = G.tensor({1.5, -2.5}, {dtype = "float64"}):requires_grad_()
+      x[f](x):sum():backward()
+      assert.are.same({0, 0}, x.grad:totable(), f)
+    end
     check(function(x, y) return G.where(x:gt(0), x, y * 2) end, {a, leaf(5)})
   end)
 
@@ -59,8 +64,20 @@ describe("autograd gradients match finite differences", function()
     check(function(x) return x:max() + x:min() end, {a})
     check(function(x) return (x:max(2)) end, {a})
     check(function(x) return (x:min(-1, true)) end, {a})
+    check(function(x) return x:max({1, 3}) end, {a})
+    check(function(x) return x:min({3, 2}, true) end, {a})
+    -- a tie shares the gradient evenly over a list of dims, as over everything
+    local t = G.tensor({{1, 1}, {1, 0}}, {dtype = "float64"}):requires_grad_()
+    t:max({1, 2}):backward()
+    assert.are.same({{1 / 3, 1 / 3}, {1 / 3, 0}}, t.grad:totable())
     for _, f in ipairs{"cumsum", "softmax", "log_softmax"} do
       check(function(x) return x[f](x, 2) * G.arange(1, 5, {dtype = "float64"}):view(4, 1) end, {a})
+    end
+    -- a 0-d input scans as one value: slopes 1, 0 and 0
+    for f, slope in pairs{cumsum = 1, softmax = 0, log_softmax = 0} do
+      local z = G.tensor(0.7, {dtype = "float64"}):requires_grad_()
+      z[f](z, 1):backward()
+      assert.are.equal(slope, z.grad:item(), f)
     end
   end)
 
@@ -106,6 +123,32 @@ describe("autograd gradients match finite differences", function()
     assert.are.same({2, 2, 2}, x.grad:totable())
   end)
 
+  it("pow at a zero exponent or a zero base: PyTorch 1.13's values, not NaN", function()
+    -- (where differences cannot look: x^0 and 0^x are flat, or infinite, there)
+    local d64 = {dtype = "float64"}
+    local function grads(f, ...)
+      local xs = {}
+      for i, v in ipairs{...} do xs[i] = G.tensor(v, d64):requires_grad_() end
+      f(table.unpack(xs)):sum():backward()
+      local out = {}
+      for i, x in ipairs(xs) do out[i] = x.grad:totable() end
+      return table.unpack(out)
+    end
+    assert.are.same({0, 0}, grads(function(x) return x ^ 0 end, {0, 2}))
+    assert.are.same({0, 0}, grads(function(x) return x:pow(G.zeros(2, d64)) end, {0, 2}))
+    assert.are.same({-math.huge, 0, 0}, grads(function(x) return 0 ^ x end, {-1, 0, 2}))
+    local gz, ge = grads(function(z, e) return z:pow(e) end, {0, 0, 3}, {-1, 0, 2})
+    assert.are.same({-math.huge, 0, 6}, gz)
+    assert.are.same({-math.huge, 0}, {ge[1], ge[2]})
+    assert.is_true(math.abs(ge[3] - 9 * math.log(3)) < 1e-12)
+    -- sum_k x^k, k = 0..3, has slope 1 at x = 0
+    assert.are.same({1, 17}, grads(function(x)
+      local s = x * 0
+      for k = 0, 3 do s = s + x ^ k end
+      return s
+    end, {0, 2}))
+  end)
+
   it("linear algebra, batched: cholesky, triangular solves, cholesky_solve, solve, slogdet", function()
     local L = G.linalg
     check(function(m) return L.cholesky(spd(m)) end, {leaf(3, 4, 4)})
@@ -120,6 +163,15 @@ describe("autograd gradients match finite differences", function()
     end
     check(function(m, b) return L.cholesky_solve(b, L.cholesky(spd(m))) end, {leaf(2, 3, 3), leaf(2, 3, 2)})
     check(function(m, b) return L.cholesky_solve(b, L.cholesky(spd(m), {upper = true}), {upper = true}) end, {leaf(3, 3), leaf(3, 2)})
+    -- a raw factor whose other triangle is not zero: the forward reads one
+    -- triangle, so the gradient must not depend on the other
+    local raw = (G.randn(3, 3, {dtype = "float64"}) + G.eye(3, {dtype = "float64"}) * 4):requires_grad_()
+    for _, upper in ipairs{false, true} do
+      check(function(f, b) return L.cholesky_solve(b, f, {upper = upper}) end, {raw, leaf(3, 2)})
+    end
+    -- a vector right-hand side, as the forward takes it
+    check(function(m, b) return L.cholesky_solve(b, L.cholesky(spd(m))) end, {leaf(3, 3), leaf(3)})
+    check(function(m, b) return L.cholesky_solve(b, L.cholesky(spd(m))) end, {leaf(2, 3, 3), leaf(2, 3)})
     check(function(m, b) return L.solve(m + G.eye(3, {dtype = "float64"}) * 3, b) end, {leaf(2, 3, 3), leaf(2, 3, 2)})
     check(function(m, b) return L.solve(m + G.eye(3, {dtype = "float64"}) * 3, b) end, {leaf(3, 3), leaf(3)})
     check(function(m) local _, la = L.slogdet(spd(m)); return la end, {leaf(3, 4, 4)})
@@ -260,10 +312,34 @@ describe("the backward engine", function()
                      .. "or x:backward{retain_graph = true}", msg, 1, true)
     end
     assert.matches("unknown option 'retain'", H.err(y.backward, y, {retain = true}))
+    local v = x * 2
+    assert.matches("backward: a %(2%) gradient for a %(3%) tensor", H.err(v.backward, v, G.ones(2)))
     y:backward(G.tensor(1), {retain_graph = true})
     y:backward(nil, {retain_graph = true})
     y:backward{retain_graph = true}
     assert.are.same({6, 6, 6}, x.grad:totable())
+  end)
+
+  it("leaves every .grad as it was when a pass fails half-way", function()
+    -- b = x * c saves c; writing c afterwards stops the pass at b's rule,
+    -- after (order 1) or before (order 2) the a = x * 2 branch reached x
+    for order = 1, 2 do
+      local x = G.tensor({1, 2}, {dtype = "float64"}):requires_grad_()
+      local w = G.tensor({5, 5}, {dtype = "float64"}):requires_grad_()
+      ;(x * w):sum():backward()               -- .grad from an earlier pass
+      local c = G.tensor({3, 3}, {dtype = "float64"})
+      local a, b = x * 2 + w, x * c
+      local y = order == 1 and (a + b):sum() or (b + a):sum()
+      c:mul_(10)
+      assert.matches("modified in place", H.err(y.backward, y))
+      assert.are.same({5, 5}, x.grad:totable())
+      assert.are.same({1, 2}, w.grad:totable())
+      local fresh = G.tensor({1, 2}, {dtype = "float64"}):requires_grad_()
+      local y2 = (fresh * 2):sum() + (fresh * c):sum()
+      c:mul_(2)
+      assert.matches("modified in place", H.err(y2.backward, y2))
+      assert.is_nil(fresh.grad)
+    end
   end)
 
   it("a given output gradient weights the result", function()
