@@ -254,7 +254,7 @@ glab_tensor *lg_fromtable(lua_State *L, int i, glab_dtype dt) {
   lg_try(L, glab_tensor_new(t, dt, nd, shape));
   if (nd == 0) {
     glab_tensor_set(t, pos, lua_tonumber(L, i));
-  } else if (glab_tensor_numel(t) > 0) {
+  } else {                              /* an empty tensor too: its rows must agree */
     char path[256] = "";
     lua_pushvalue(L, i);
     fill_from(L, t, 0, pos, path, 0);

@@ -412,7 +412,8 @@ static const lg_Reg methods[] = {
    "Differentiable in x (the mask is a constant)."},
   {"sort", i_sort,
    "sort(x, [dim=-1], [descending=false]) -> values, indices\n"
-   "Stable sort along dim; NaN last; indices are 1-based. "
+   "Stable sort along dim; NaN counts as the largest value (last ascending, first\n"
+   "descending, as max sees it); indices are 1-based. "
    "The values are differentiable (the gradient\n"
    "goes back to the entries they came from); the indices are constants."},
   {"argsort", i_argsort,
@@ -422,7 +423,8 @@ static const lg_Reg methods[] = {
   {"topk", i_topk,
    "topk(x, k, [dim=-1], [largest=true]) -> values, indices\n"
    "The k largest (or smallest) entries along dim, in "
-   "order. Values differentiable, indices constants."},
+   "order; NaN counts as the largest value,\n"
+   "so topk(x, 1) agrees with max. Values differentiable, indices constants."},
   {NULL, NULL, NULL}
 };
 

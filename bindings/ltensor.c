@@ -557,6 +557,11 @@ static glab_tensor *index_view(lua_State *L, glab_tensor *t) {
   int d = 0;
   if (lua_istable(L, 2)) {
     int n = (int)lua_rawlen(L, 2);
+    if (n > t->ndim) {                       /* each entry takes one of t's dims */
+      char sh[128];
+      luaL_error(L, "%d index entries for a (%s) tensor: at most one per dimension", n,
+                 glab_shape_str(sh, sizeof sh, t->ndim, t->shape));
+    }
     for (int k = 1; k <= n; k++) {
       lua_rawgeti(L, 2, k);
       apply_entry(L, out, &d);
@@ -919,7 +924,7 @@ static const lg_Reg methods[] = {
   {"floor", t_floor, "floor(x) -> Tensor\nRound down elementwise.\nDifferentiable."},
   {"ceil", t_ceil, "ceil(x) -> Tensor\nRound up elementwise.\nDifferentiable."},
   {"round", t_round, "round(x) -> Tensor\nRound half away from zero elementwise.\nDifferentiable."},
-  {"sign", t_sign, "sign(x) -> Tensor\n-1, 0 or 1 elementwise.\nDifferentiable."},
+  {"sign", t_sign, "sign(x) -> Tensor\n-1, 0 or 1 elementwise (NaN stays NaN, as in numpy).\nDifferentiable (zero)."},
   {"reciprocal", t_reciprocal, "reciprocal(x) -> Tensor\n1 / x elementwise.\nDifferentiable."},
   {"erf", t_erf,
    "erf(x) -> Tensor\n"

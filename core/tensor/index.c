@@ -262,7 +262,9 @@ glab_status glab_stack(glab_tensor *out, const glab_tensor *const *ts, int n,
 
 typedef struct { double v; int64_t i; } keyed;
 
-/* NaN sorts last in both directions; ties keep their order (stability). */
+/* NaN counts as the largest value, as in max and argmax: last ascending,
+** first descending (numpy's and PyTorch's order); ties keep their order
+** (stability). */
 static int cmp_asc(const void *x, const void *y) {
   const keyed *a = x, *b = y;
   int an = a->v != a->v, bn = b->v != b->v;
@@ -274,7 +276,7 @@ static int cmp_asc(const void *x, const void *y) {
 static int cmp_desc(const void *x, const void *y) {
   const keyed *a = x, *b = y;
   int an = a->v != a->v, bn = b->v != b->v;
-  if (an != bn) return an - bn;
+  if (an != bn) return bn - an;
   if (!an && a->v != b->v) return a->v > b->v ? -1 : 1;
   return (a->i > b->i) - (a->i < b->i);
 }

@@ -518,6 +518,18 @@ static glab_status check_matrix(const glab_tensor *a, const char *op) {
   return GLAB_OK;
 }
 
+/* Each of the nb contiguous (n x n) matrices of t set to the identity. */
+static glab_status set_eye(glab_tensor *t, int64_t nb, int64_t n) {
+  glab_status s = glab_tensor_fill(t, 0.0);
+  for (int64_t b = 0; s == GLAB_OK && b < nb; b++)
+    for (int64_t i = 0; i < n; i++) {
+      int64_t at = (b * n + i) * n + i;
+      if (t->dtype == GLAB_F64) ((double *)glab_tensor_data(t))[at] = 1;
+      else ((float *)glab_tensor_data(t))[at] = 1;
+    }
+  return s;
+}
+
 glab_status glab_linalg_svd(glab_tensor *u, glab_tensor *sv, glab_tensor *vh,
                             const glab_tensor *a, int full) {
   glab_status s = check_matrix(a, "svd");
@@ -558,6 +570,10 @@ glab_status glab_linalg_svd(glab_tensor *u, glab_tensor *sv, glab_tensor *vh,
       s = glab_fail(GLAB_ENOMEM, "svd: cannot allocate LAPACK's workspace");
     else if (info < 0)
       s = nan_input("svd");
+  }
+  if (s == GLAB_OK && k == 0 && full) {     /* no singular values: U and Vh are I (numpy) */
+    s = set_eye(&tu, nb, m);
+    if (s == GLAB_OK) s = set_eye(&tv, nb, n);
   }
   if (s == GLAB_OK && u) s = glab_tensor_deliver(u, &tu, "svd");
   if (s == GLAB_OK && sv) s = glab_tensor_deliver(sv, &ts, "svd");

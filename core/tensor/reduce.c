@@ -329,7 +329,7 @@ static void argreduce_block(double *best, double *arg, double *tmp, int is_max,
 
 glab_status glab_argreduce(glab_tensor *vals, glab_tensor *idx, int is_max,
                            const glab_tensor *a, int dim, int keepdim) {
-  const char *name = is_max ? "max" : "min";
+  const char *name = vals ? (is_max ? "max" : "min") : (is_max ? "argmax" : "argmin");
   layout l;
   glab_tensor rv = GLAB_TENSOR_EMPTY, ri = GLAB_TENSOR_EMPTY;
   int64_t sh[GLAB_MAXDIM];

@@ -367,6 +367,9 @@ glab_status glab_tensor_arange(glab_tensor *out, glab_dtype dt, double start,
   if (step == 0 || !isfinite(start) || !isfinite(stop) || !isfinite(step))
     return glab_fail(GLAB_EARG, "arange: step must be non-zero and bounds finite");
   double cnt = ceil((stop - start) / step);
+  if (cnt > 0x1p62)
+    return glab_fail(GLAB_EARG, "arange: %.17g to %.17g by %.17g is %.3g values (at most 2^62)",
+                     start, stop, step, cnt);
   int64_t n = cnt > 0 ? (int64_t)cnt : 0;
   glab_tensor t = GLAB_TENSOR_EMPTY;
   glab_status s = glab_tensor_new(&t, dt, 1, &n);
@@ -613,6 +616,11 @@ glab_status glab_tensor_expand(glab_tensor *out, const glab_tensor *src,
                        glab_shape_str(b, sizeof b, ndim, shape));
     }
   }
+  double numel = 1;              /* a view, but numel and reshape count its elements */
+  for (int i = 0; i < ndim; i++) numel *= (double)t.shape[i];
+  if (numel > 0x1p62)
+    return glab_fail(GLAB_ESHAPE, "expand: (%s) would have more than 2^62 elements",
+                     glab_shape_str(b, sizeof b, ndim, t.shape));
   t.ndim = ndim;
   glab_tensor_share(out, &t);
   return GLAB_OK;

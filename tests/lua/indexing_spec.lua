@@ -90,5 +90,38 @@ describe("bad index entries", function()
                    err(function() return t[-4] end))
     assert.matches("index 4 out of range", err(function() return t[4] end))
     assert.matches("range {2, 4} out of bounds", err(function() return t[{{2, 4}}] end))
+    local m = G.zeros(3, 4)
+    assert.matches("3 index entries for a %(3x4%) tensor: at most one per dimension",
+                   err(function() return m[{1, 2, 3}] end))
+  end)
+end)
+
+describe("sort, argsort, topk and sign with NaN", function()
+  -- numpy 1.24 and PyTorch 1.13 order NaN as the largest value
+  local nan = 0 / 0
+  local function same_nan(want, got)
+    assert.are.equal(#want, #got)
+    for i = 1, #want do
+      if want[i] ~= want[i] then assert(got[i] ~= got[i], "entry " .. i .. " is not NaN")
+      else assert.are.equal(want[i], got[i], "entry " .. i) end
+    end
+  end
+  it("NaN is last ascending, first descending, and topk(1) agrees with max", function()
+    local x = G.tensor({1, nan, 3, 2}, {dtype = "float64"})
+    local v, i = x:sort()
+    same_nan({1, 2, 3, nan}, v:totable())
+    assert.are.same({1, 4, 3, 2}, i:totable())
+    v, i = x:sort(1, true)
+    same_nan({nan, 3, 2, 1}, v:totable())
+    assert.are.same({2, 3, 4, 1}, i:totable())
+    assert.are.same({2, 3, 4, 1}, x:argsort(1, true):totable())
+    local tv, ti = x:topk(1)
+    same_nan({nan}, tv:totable())
+    assert.are.equal(x:argmax():item(), ti[1])
+    tv = x:topk(2, 1, false)
+    assert.are.same({1, 2}, tv:totable())
+  end)
+  it("sign keeps NaN (numpy), and 0 at zero", function()
+    same_nan({1, nan, -1, 0}, G.tensor({3, nan, -2, 0}):sign():totable())
   end)
 end)

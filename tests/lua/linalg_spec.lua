@@ -78,6 +78,17 @@ describe("linalg", function()
     local U, S, Vh = linalg.svd(M)
     assert.are.same({7, 3}, U.shape)
     assert.is_true(maxdiff((U * S):matmul(Vh), M) < 1e-10)
+    -- a matrix with a zero-size side has no singular values; its full
+    -- square factors are the identity (numpy), not memory left unwritten
+    for _, dt in ipairs{"float64", "float32"} do
+      for _ = 1, 20 do G.full({2, 3, 3}, 7, {dtype = dt}) end
+      collectgarbage()
+      local U0, S0, V0 = linalg.svd(G.zeros(2, 0, 3, {dtype = dt}), {full_matrices = true})
+      assert.are.same({{2, 0, 0}, {2, 0}, {2, 3, 3}}, {U0.shape, S0.shape, V0.shape})
+      assert.are.same(G.eye(3, {dtype = dt}):expand(2, 3, 3):totable(), V0:totable())
+      local U1 = linalg.svd(G.zeros(3, 0, {dtype = dt}), {full_matrices = true})
+      assert.are.same(G.eye(3, {dtype = dt}):totable(), U1:totable())
+    end
     local x = G.linspace(0, 1, 11, f64)
     local D = G.stack({x, G.ones(11, f64)}, 2)
     local coef = linalg.lstsq(D, x * 3 + 0.5)

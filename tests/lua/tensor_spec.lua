@@ -21,6 +21,16 @@ describe("creation", function()
     local msg = err(function() return G.tensor{{1, 2}, {3}} end)
     assert.matches("element %[2%] has 1 entries, expected 2", msg)
     assert.matches("element %[1%]%[2%] is a string", err(function() return G.tensor{{1, "x"}} end))
+    -- an empty first row sets the shape (2x0) the later rows must follow
+    assert.matches("element %[2%] has 2 entries, expected 0", err(function() return G.tensor{{}, {1, 2}} end))
+    assert.are.same({2, 0}, G.tensor{{}, {}}.shape)
+    assert.matches("arange: 0 to 1e%+20 by 1 is 1e%+20 values %(at most 2%^62%)",
+                   err(function() return G.arange(0, 1e20) end))
+    for _, f in ipairs{"argmax", "argmin", "max"} do
+      assert.matches("^[^:]*:%d+: " .. f .. ": reduction over an empty dimension",
+                     err(function() return G.zeros(3, 0)[f](G.zeros(3, 0), 2) end))
+    end
+    assert.are.same({0}, G.tensor{}.shape)
   end)
   it("accepts sizes as integers or a table", function()
     assert.are.same({3, 4}, G.zeros(3, 4).shape)
@@ -95,6 +105,10 @@ describe("views", function()
     assert.are.same({3}, G.zeros(1, 3, 1):squeeze().shape)
     assert.are.same({1, 3}, G.zeros(3):unsqueeze(1).shape)
     assert.are.same({4, 3}, G.tensor{1, 2, 3}:expand(4, 3).shape)
+    -- a view whose element count would pass 2^62 (numel and reshape count it)
+    assert.matches("expand: %(4294967296x4294967296%) would have more than 2%^62 elements",
+                   err(function() return G.ones(1, 1):expand(2^32, 2^32) end))
+    assert.are.same({0, 2^40}, G.ones(0, 1):expand(0, 2^40).shape)
     assert.matches("use reshape", err(function() return x:transpose(1, 3):view(24) end))
     local m = G.arange(12):reshape(3, 4)
     assert.are.same({0, 5, 10}, m:diagonal():totable())
