@@ -41,10 +41,14 @@ end
 
 function Optimizer:get_lr() return self.opts.lr end
 
--- {step = 0-d tensor, <buffer>.<i> = Tensor}: what save() writes, so that a
--- training run continues exactly after load_state_dict.
+-- {step = 0-d tensor, step.<i> = 0-d tensor, <buffer>.<i> = Tensor}: what
+-- save() writes, so that a training run continues exactly after
+-- load_state_dict.  step counts the optimizer's steps; step.<i> the steps
+-- parameter i took (Adam's bias correction counts those, as PyTorch's does).
 function Optimizer:state_dict()
-  local sd = {step = G.tensor(self.t, {dtype = "float64"}), lr = G.tensor(self.opts.lr, {dtype = "float64"})}
+  local f64 = {dtype = "float64"}
+  local sd = {step = G.tensor(self.t, f64), lr = G.tensor(self.opts.lr, f64)}
+  for i, n in pairs(self.state.step or {}) do sd["step." .. i] = G.tensor(n, f64) end
   for _, name in ipairs(self.buffers) do
     for i, b in pairs(self.state[name]) do sd[name .. "." .. i] = b end
   end
@@ -55,6 +59,13 @@ function Optimizer:load_state_dict(sd)
   if not sd.step then raise("load_state_dict: the checkpoint has no optimizer 'step'") end
   self.t = math.floor(sd.step:item())
   if sd.lr then self.opts.lr = sd.lr:item() end
+  if self.state.step then           -- a checkpoint without step.<i> had one count for all
+    self.state.step = {}
+    for i = 1, #self.params do
+      local n = sd["step." .. i]
+      self.state.step[i] = n and math.floor(n:item()) or (sd[self.buffers[1] .. "." .. i] and self.t or nil)
+    end
+  end
   for _, name in ipairs(self.buffers) do
     self.state[name] = {}
     for i, p in ipairs(self.params) do
@@ -113,21 +124,24 @@ Adam.buffers = {"exp_avg", "exp_avg_sq"}
 function Adam:__init(params, opts)
   opts = check(opts, {lr = 1e-3, betas = {0.9, 0.999}, eps = 1e-8, weight_decay = 0}, "Adam")
   self.params, self.opts = param_list(params, "Adam"), opts
-  self.state.exp_avg, self.state.exp_avg_sq = {}, {}
+  self.state.exp_avg, self.state.exp_avg_sq, self.state.step = {}, {}, {}
 end
 optim.Adam = doc(Adam, "optim.Adam(params, [{lr=1e-3, betas={0.9, 0.999}, eps=1e-8, weight_decay=0}]) -> Optimizer\n" ..
   "Adam with bias correction, as PyTorch's (weight decay is added to the gradient).\n" ..
+  "Each parameter counts its own steps: one without a gradient on a step is skipped,\n" ..
+  "and its bias correction later counts only the steps it took (PyTorch's rule).\n" ..
   "opt:step(), opt:zero_grad(), opt:set_lr(lr), " ..
   "opt:get_lr(), opt:state_dict(), opt:load_state_dict(sd).")
 
 function Adam:step()
-  local o, m, v = self.opts, self.state.exp_avg, self.state.exp_avg_sq
+  local o, m, v, t = self.opts, self.state.exp_avg, self.state.exp_avg_sq, self.state.step
   self.t = self.t + 1
   for i, p in ipairs(self.params) do
     local g = p.grad
     if g then
-      if not m[i] then m[i], v[i] = G.zeros_like(p), G.zeros_like(p) end
-      optim._adam_step(p, g, m[i], v[i], self.t, o.lr, o.betas[1], o.betas[2], o.eps, o.weight_decay)
+      if not m[i] then m[i], v[i], t[i] = G.zeros_like(p), G.zeros_like(p), 0 end
+      t[i] = t[i] + 1
+      optim._adam_step(p, g, m[i], v[i], t[i], o.lr, o.betas[1], o.betas[2], o.eps, o.weight_decay)
     end
   end
 end
@@ -137,7 +151,8 @@ doc(Optimizer.zero_grad, "opt:zero_grad()\n" ..
 doc(Optimizer.set_lr, "opt:set_lr(lr)\nChange the learning rate from the next step on.")
 doc(Optimizer.get_lr, "opt:get_lr() -> lr\nThe learning rate the next step uses.")
 doc(Optimizer.state_dict, "opt:state_dict() -> {name = Tensor}\n" ..
-  "Step count, learning rate and moment buffers, for genlab.save.")
+  "Step counts (the optimizer's and, for Adam, each parameter's), learning rate and\n" ..
+  "moment buffers, for genlab.save.")
 doc(Optimizer.load_state_dict, "opt:load_state_dict(sd) -> opt\n" ..
   "Restore what state_dict gave, checking each buffer's shape.")
 doc(SGD.step, "opt:step()\nUpdate every parameter that has a gradient.")

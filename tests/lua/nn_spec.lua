@@ -196,6 +196,34 @@ describe("modules", function()
     end
   end)
 
+  it("Adam counts each parameter's own steps, skipped steps and checkpoints included (PyTorch 1.13)", function()
+    -- p2 has no gradient on steps 1 and 4; torch.optim.Adam(lr = 0.1) on the same
+    -- gradients gives p1 = 0.77736277412569676, p2 = 0.99424983516224241
+    local f64, path = {dtype = "float64"}, H.tmpname()
+    local grads = {{0.5}, {0.5, -0.25}, {-1.0, 0.5}, {0.25}, {0.5, 2.0}}
+    local function run(stop_at)
+      local p1, p2 = G.tensor({1}, f64):requires_grad_(), G.tensor({1}, f64):requires_grad_()
+      local opt = G.optim.Adam({p1, p2}, {lr = 0.1})
+      for k, g in ipairs(grads) do
+        if k == stop_at then                 -- continue from a checkpoint of this state
+          G.save(path, {p1 = p1:detach(), p2 = p2:detach(), optim = opt:state_dict()})
+          local ck = G.load(path)
+          p1, p2 = ck.p1:requires_grad_(), ck.p2:requires_grad_()
+          opt = G.optim.Adam({p1, p2}, {lr = 0.1}):load_state_dict(ck.optim)
+        end
+        p1.grad = G.tensor({g[1]}, f64)
+        p2.grad = g[2] and G.tensor({g[2]}, f64) or nil
+        opt:step()
+      end
+      return p1:item(), p2:item()
+    end
+    for _, stop_at in ipairs{0, 2, 4} do
+      local a, b = run(stop_at)
+      assert.is_true(math.abs(a - 0.77736277412569676) < 1e-15, tostring(a))
+      assert.is_true(math.abs(b - 0.99424983516224241) < 1e-15, tostring(b))
+    end
+  end)
+
   it("count parameters as PyTorch does (seed 000's LSTM, seed 004's VAEs)", function()
     local lstm = nn.LSTM(1, 32, {num_layers = 2})
     local out = nn.Linear(32, 1)
