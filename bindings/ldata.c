@@ -61,6 +61,18 @@ static int d_write_file(lua_State *L) {
   return 0;
 }
 
+static int d_read_file(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  lua_Integer max = luaL_optinteger(L, 2, (lua_Integer)1 << 30);
+  luaL_argcheck(L, max >= 0, 2, "the byte limit must be 0 or more");
+  unsigned char *buf;
+  long n;
+  lg_try(L, glab_read_file(&buf, &n, path, (long)max, "read_file"));
+  lua_pushlstring(L, (const char *)buf, (size_t)n);
+  free(buf);
+  return 1;
+}
+
 static int d_read_npy(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   lg_try(L, glab_npy_read(lg_push(L), path));
@@ -365,6 +377,10 @@ static const lg_Reg functions[] = {
    "(a fresh name, never through a symlink), synced, then renamed over path, so that a crash or a\n"
    "second writer never leaves half a file. genlab.handin "
    "writes its manifest and results this way."},
+  {"read_file", d_read_file,
+   "data.read_file(path, [max_bytes=2^30]) -> string\n"
+   "The bytes of a regular file, as the loaders read them: a directory, FIFO or device is an\n"
+   "error naming it (never a wait on a pipe with no writer), and so is a file over max_bytes."},
   {"read_npy", d_read_npy,
    "data.read_npy(path) -> Tensor\n"
    "A numpy .npy array (or its gzip): f4 stays float32, "

@@ -31,11 +31,14 @@ local function marker(line)
 end
 
 local function read_lines(path)
-  local f, err = io.open(path, "r")
-  if not f then raise("notebook: cannot open " .. err) end
-  local lines = {}
-  for l in f:lines() do lines[#lines + 1] = l end
-  f:close()
+  local ok, text = pcall(G.data.read_file, path)
+  if not ok then raise("notebook: " .. tostring(text):gsub("^read_file: ", "")) end
+  local lines, at = {}, 1
+  while at <= #text do                   -- the lines f:lines() gave, less a CR before each LF
+    local nl = text:find("\n", at, true) or #text + 1
+    lines[#lines + 1] = text:sub(at, nl - 1):gsub("\r$", "")
+    at = nl + 1
+  end
   return lines
 end
 

@@ -113,14 +113,33 @@ glab_status glab_write_atomic(const char *path, const void *data, size_t n) {
   return s;
 }
 
+/* What st names, for a message about a file that is not a regular one. */
+static const char *file_kind(const struct stat *st) {
+  return S_ISDIR(st->st_mode) ? "a directory" : S_ISFIFO(st->st_mode) ? "a FIFO"
+       : S_ISSOCK(st->st_mode) ? "a socket" : S_ISCHR(st->st_mode) ? "a character device"
+       : S_ISBLK(st->st_mode) ? "a block device" : "something other than a regular file";
+}
+
+/* Opened without blocking, so that a FIFO with no writer (or a device) is
+** refused at once rather than waited on forever; only regular files are read. */
 glab_status glab_open_read(FILE **f, const char *path, const char *op) {
   struct stat st;
-  if (!(*f = fopen(path, "rb")))
-    return glab_fail(GLAB_EIO, "%s: cannot open %s: %s", op, path, strerror(errno));
-  if (fstat(fileno(*f), &st) == 0 && S_ISDIR(st.st_mode)) {
-    fclose(*f);
-    *f = NULL;
-    return glab_fail(GLAB_EIO, "%s: %s is a directory", op, path);
+  *f = NULL;
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return glab_fail(GLAB_EIO, "%s: cannot open %s: %s", op, path, strerror(errno));
+  if (fstat(fd, &st) != 0) {
+    int e = errno;
+    close(fd);
+    return glab_fail(GLAB_EIO, "%s: cannot read %s: %s", op, path, strerror(e));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return glab_fail(GLAB_EIO, "%s: %s is %s, not a file", op, path, file_kind(&st));
+  }
+  if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0 || !(*f = fdopen(fd, "rb"))) {
+    int e = errno;
+    close(fd);
+    return glab_fail(GLAB_EIO, "%s: cannot open %s: %s", op, path, strerror(e));
   }
   return GLAB_OK;
 }

@@ -37,6 +37,18 @@ describe("malformed files", function()
     end
     os.execute("rm -rf " .. d)
   end)
+  it("a FIFO with no writer, or a device, is refused at once, not waited on", function()
+    local fifo = H.tmpname(".fifo")
+    assert(os.execute("mkfifo " .. fifo))
+    local all = {read_file = G.data.read_file, ipynb = G.notebook.from_ipynb, notebook = G.notebook.parse}
+    for k, reader in pairs(readers) do all[k] = reader end
+    for _, reader in pairs(all) do
+      assert.matches(fifo .. " is a FIFO, not a file", H.err(reader, fifo), 1, true)
+      assert.matches("/dev/zero is a character device, not a file", H.err(reader, "/dev/zero"), 1, true)
+      assert.matches("/tmp is a directory", H.err(reader, "/tmp"), 1, true)
+    end
+    os.remove(fifo)
+  end)
   for _, name in ipairs(files) do
     it(name .. " is rejected with a message naming it", function()
       local reader = assert(readers[name:match("^(%a+)_")], "no reader for " .. name)

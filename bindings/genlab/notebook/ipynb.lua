@@ -111,10 +111,8 @@ end, "notebook.write_ipynb(nb, run, path) -> path\nWrite notebook.ipynb(nb, run)
 -- ---- .ipynb in ----------------------------------------------------------------------------
 
 local function decode(path)
-  local f, err = io.open(path, "rb")
-  if not f then error("notebook: cannot open " .. err, 0) end
-  local text = f:read("a")
-  f:close()
+  local ok, text = pcall(G.data.read_file, path)
+  if not ok then error("notebook: " .. tostring(text):gsub("^[^:]*:%d+: ", ""):gsub("^read_file: ", ""), 0) end
   local good, nb = pcall(json.decode, text, path)
   if not good then error("notebook: " .. tostring(nb):gsub("^json: ", ""), 0) end
   if type(nb) ~= "table" or type(nb.cells) ~= "table" then
