@@ -384,8 +384,9 @@ static const lg_Reg functions[] = {
   {"read_npy", d_read_npy,
    "data.read_npy(path) -> Tensor\n"
    "A numpy .npy array (or its gzip): f4 stays float32, "
-   "f8 float64, u1 becomes float32, i4/i8 float64.\n"
-   "Fortran order, object arrays and big-endian files are refused with a message."},
+   "f8 float64, u1 becomes float32, i4/i8 float64\n"
+   "(an integer beyond 2^53 is an error, not a rounding). A Fortran-order array keeps its\n"
+   "values and shape; object arrays and big-endian files are refused with a message."},
   {"write_npy", d_write_npy,
    "data.write_npy(path, t)\n"
    "Save t as a C-order .npy file that numpy.load reads (written atomically)."},

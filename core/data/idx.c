@@ -21,6 +21,8 @@ typedef struct {
   gzFile gz;
   const char *path;
   double avail;          /* uncompressed bytes in the file */
+  int gz_file;           /* gzip-compressed (avail is then a bound) */
+  double data;           /* bytes of data the header declares */
 } source;
 
 /* Uncompressed length: the file size, or for gzip a bound from its ISIZE
@@ -28,7 +30,7 @@ typedef struct {
 ** is exact for files under 4 GiB / 1032; for bigger ones the missing
 ** multiples of 2^32 are bounded by that ratio.  A file shorter than its
 ** bound still fails cleanly when the read comes up short. */
-static glab_status uncompressed_size(double *n, const char *path) {
+static glab_status uncompressed_size(double *n, int *is_gz, const char *path) {
   FILE *f;
   glab_status s = glab_open_read(&f, path, "idx");
   if (s != GLAB_OK) return s;
@@ -36,7 +38,7 @@ static glab_status uncompressed_size(double *n, const char *path) {
   struct stat st;
   int gz = fread(m, 1, 2, f) == 2 && m[0] == 0x1f && m[1] == 0x8b;
   if (fstat(fileno(f), &st) != 0) s = glab_fail(GLAB_EIO, "idx: cannot stat %s", path);
-  else if (!gz) *n = (double)st.st_size;
+  else if (!(*is_gz = gz)) *n = (double)st.st_size;
   else if (st.st_size < 18 || fseek(f, -4, SEEK_END) != 0 || fread(t, 1, 4, f) != 4)
     s = glab_fail(GLAB_EFORMAT, "idx: %s: truncated gzip file", path);
   else {
@@ -78,12 +80,18 @@ static glab_status read_exact(source *src, void *buf, size_t n, const char *fiel
 }
 
 /* A gzip file is read to its end, whatever limit kept, so that zlib checks
-** its trailer: the CRC-32 and the length of all the data. */
-static glab_status check_to_end(source *src) {
-  if (gzdirect(src->gz)) return GLAB_OK;
+** its trailer (the CRC-32 and the length of all the data) and that nothing
+** follows the data the header declares; read holds the data bytes read. */
+static glab_status check_to_end(source *src, double read) {
+  if (gzdirect(src->gz)) return GLAB_OK;           /* read_header checked a plain file */
   unsigned char buf[1 << 14];
-  while (gzread(src->gz, buf, sizeof buf) > 0) {}
-  return gzip_failure(src);
+  int got;
+  while ((got = gzread(src->gz, buf, sizeof buf)) > 0) read += got;
+  glab_status s = gzip_failure(src);
+  if (s == GLAB_OK && read > src->data)
+    s = glab_fail(GLAB_EFORMAT, "idx: %s: %.0f bytes after the data the header declares",
+                  src->path, read - src->data);
+  return s;
 }
 
 typedef struct { int code; int size; const char *name; } idx_type;
@@ -133,11 +141,17 @@ static glab_status read_header(source *src, const idx_type **type, int *ndim, in
     total *= (double)shape[i];
   }
   double data = src->avail - 4 - 4.0 * *ndim;
+  src->data = total;
   if (total > data)
     return glab_fail(GLAB_EFORMAT,
                      "idx: %s: truncated: the header declares (%s) %s elements (%.0f bytes), the file holds %.0f",
                      src->path, glab_shape_str(sh, sizeof sh, *ndim, shape), (*type)->name, total,
                      data > 0 ? data : 0);
+  if (!src->gz_file && total < data)
+    return glab_fail(GLAB_EFORMAT,
+                     "idx: %s: %.0f bytes after the data the header declares ((%s) %s elements)",
+                     src->path, data - total, glab_shape_str(sh, sizeof sh, *ndim, shape),
+                     (*type)->name);
   return GLAB_OK;
 }
 
@@ -171,8 +185,8 @@ static glab_status read_elements(source *src, glab_tensor *t, const idx_type *ty
 
 static glab_status read_idx(glab_tensor *out, const char *path, int64_t limit, glab_dtype dt,
                             int unit) {
-  source src = {NULL, path, 0};
-  glab_status s = uncompressed_size(&src.avail, path);
+  source src = {NULL, path, 0, 0, 0};
+  glab_status s = uncompressed_size(&src.avail, &src.gz_file, path);
   if (s != GLAB_OK) return s;
   src.gz = gzopen(path, "rb");
   if (!src.gz) return glab_fail(GLAB_EIO, "idx: cannot open %s", path);
@@ -187,7 +201,7 @@ static glab_status read_idx(glab_tensor *out, const char *path, int64_t limit, g
     s = glab_fail(GLAB_EFORMAT, "idx: %s holds %s, not the unsigned bytes of an image", path,
                   type->name);
   if (s == GLAB_OK) s = read_elements(&src, &t, type, unit);
-  if (s == GLAB_OK) s = check_to_end(&src);
+  if (s == GLAB_OK) s = check_to_end(&src, (double)glab_tensor_numel(&t) * type->size);
   gzclose(src.gz);
   if (s == GLAB_OK) *out = t;
   else glab_tensor_free(&t);

@@ -42,6 +42,12 @@ static const char *find_key(const char *h, const char *key) {
   return NULL;
 }
 
+/* Whether a value of the header's dict ends at p: spaces, then , or }. */
+static int ends_value(const char *p) {
+  while (isspace((unsigned char)*p)) p++;
+  return *p == ',' || *p == '}';
+}
+
 /* numpy's dict literal keeps the last of a repeated key and we would read
 ** the first: a header that repeats one is refused rather than read either
 ** way. */
@@ -58,8 +64,11 @@ static glab_status check_unique_keys(const char *text, const char *what) {
 static glab_status parse_descr(npy_header *h, const char *text, const char *what) {
   const char *p = find_key(text, "descr");
   char d[16] = "";
-  if (!p || sscanf(p, "'%15[^']'", d) != 1)
+  int len = 0;
+  if (!p || sscanf(p, "'%15[^']'%n", d, &len) != 1 || len == 0)
     return glab_fail(GLAB_EFORMAT, "%s: header has no 'descr'", what);
+  if (!ends_value(p + len))
+    return glab_fail(GLAB_EFORMAT, "%s: malformed 'descr' in the header", what);
   if (d[0] == 'O' || d[1] == 'O')
     return glab_fail(GLAB_EFORMAT, "%s: object arrays cannot be loaded (descr '%s')", what, d);
   int one_byte = strlen(d) == 3 && d[2] == '1';
@@ -83,14 +92,17 @@ static glab_status parse_descr(npy_header *h, const char *text, const char *what
 static glab_status parse_shape(npy_header *h, const char *text, const char *what) {
   const char *p = find_key(text, "fortran_order");
   if (!p) return glab_fail(GLAB_EFORMAT, "%s: header has no 'fortran_order'", what);
-  h->fortran = strncmp(p, "True", 4) == 0;
+  if (strncmp(p, "True", 4) == 0 && ends_value(p + 4)) h->fortran = 1;
+  else if (strncmp(p, "False", 5) == 0 && ends_value(p + 5)) h->fortran = 0;
+  else return glab_fail(GLAB_EFORMAT, "%s: 'fortran_order' is neither True nor False", what);
   p = find_key(text, "shape");
   if (!p || *p != '(') return glab_fail(GLAB_EFORMAT, "%s: header has no 'shape' tuple", what);
   p++;
   h->ndim = 0;
-  for (;;) {
-    while (isspace((unsigned char)*p) || *p == ',') p++;
-    if (*p == ')') return GLAB_OK;
+  for (;;) {                               /* (), (3,) or (3, 4): sizes, each then , or ) */
+    while (isspace((unsigned char)*p)) p++;
+    if (*p == ')') return ends_value(p + 1) ? GLAB_OK
+                          : glab_fail(GLAB_EFORMAT, "%s: malformed 'shape' in the header", what);
     char *end;
     long long v = strtoll(p, &end, 10);
     if (end == p || v < 0)
@@ -100,6 +112,9 @@ static glab_status parse_shape(npy_header *h, const char *text, const char *what
     h->shape[h->ndim++] = (int64_t)v;
     p = end;
     while (*p == 'L') p++;                 /* Python 2 long suffix */
+    while (isspace((unsigned char)*p)) p++;
+    if (*p == ',') p++;
+    else if (*p != ')') return glab_fail(GLAB_EFORMAT, "%s: malformed 'shape' in the header", what);
   }
 }
 
@@ -143,12 +158,15 @@ static glab_status read_data(glab_tensor *t, glab_reader *r, const npy_header *h
   for (int64_t done = 0; done < n && s == GLAB_OK; done += chunk) {
     int64_t k = n - done < chunk ? n - done : chunk;
     s = glab_reader_read(r, buf, (size_t)(k * h->size));
+    int inexact = 0;
     for (int64_t i = 0; s == GLAB_OK && i < k; i++) {
-      int inexact = 0;                     /* i8 beyond 2^53 rounds, as documented */
       double v = glab_elem_value(buf + i * h->size, h->elem, &inexact);
       if (t->dtype == GLAB_F64) ((double *)glab_tensor_data(t))[done + i] = v;
       else ((float *)glab_tensor_data(t))[done + i] = (float)v;
     }
+    if (s == GLAB_OK && inexact)
+      s = glab_fail(GLAB_EFORMAT, "%s: integers beyond 2^53 cannot be held exactly in float64",
+                    r->what);
   }
   free(buf);
   return s;

@@ -81,15 +81,18 @@ double glab_elem_value(const unsigned char *p, glab_elem e, int *inexact) {
   case GLAB_E_F32: { uint32_t w = (uint32_t)u; float f; memcpy(&f, &w, 4); return f; }
   case GLAB_E_F16: return half_to_float((uint16_t)u);
   case GLAB_E_BF16: { uint32_t w = (uint32_t)u << 16; float f; memcpy(&f, &w, 4); return f; }
-  case GLAB_E_I64: v = (double)(int64_t)u; break;
-  case GLAB_E_U64: v = (double)u; break;
+  case GLAB_E_I64:                     /* tested before rounding: 2^53 + 1 is not exact */
+    if ((int64_t)u > (int64_t)EXACT || (int64_t)u < -(int64_t)EXACT) *inexact = 1;
+    return (double)(int64_t)u;
+  case GLAB_E_U64:
+    if (u > (uint64_t)EXACT) *inexact = 1;
+    return (double)u;
   case GLAB_E_I32: return (int32_t)u;
   case GLAB_E_I16: return (int16_t)u;
   case GLAB_E_I8: return (int8_t)u;
   case GLAB_E_BOOL: return u != 0;
   default: return (double)u;
   }
-  if (fabs(v) > EXACT) *inexact = 1;
   return v;
 }
 
