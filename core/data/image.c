@@ -13,10 +13,14 @@
 ** magic) are the least hardened (in the stb that Debian ships a crafted PIC
 ** dereferences NULL and a PNM header overflows an int), and nobody brings
 ** course data in those formats.
+** A PNG's chunks are checked against their CRC-32s and a BMP's length
+** against its rows first (stb checks neither and decodes what is there).
 ** A JPEG's Huffman tables are checked first too: that stb writes past its
 ** 257-entry code-length table when a DHT segment declares more than 256
 ** codes (later stb refuses them).
 */
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +101,46 @@ static int jpeg_tables_ok(const unsigned char *f, long n) {
   return 1;
 }
 
+static uint32_t be32(const unsigned char *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint32_t le32(const unsigned char *p) {
+  return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+/* NULL when every chunk of the PNG f (n bytes) is whole and matches its
+** CRC-32, up to IEND; else what is wrong.  stb checks neither, and decodes a
+** damaged chunk's pixels as they are. */
+static const char *png_damage(const unsigned char *f, long n) {
+  static char msg[96];
+  for (long at = 8; ; ) {
+    if (n - at < 12) return "truncated (no IEND chunk)";
+    uint32_t len = be32(f + at);
+    if (len > (uint32_t)(n - at - 12)) return "truncated (a chunk runs past the end of the file)";
+    const unsigned char *type = f + at + 4;
+    if (crc32(crc32(0, NULL, 0), type, len + 4) != be32(type + 4 + len)) {
+      snprintf(msg, sizeof msg, "damaged (the %.4s chunk at byte %ld fails its CRC-32)",
+               (const char *)type, at);
+      return msg;
+    }
+    if (memcmp(type, "IEND", 4) == 0) return NULL;
+    at += 12 + (long)len;
+  }
+}
+
+/* NULL when the uncompressed BMP f (n bytes) holds every row its header
+** declares; else what is wrong (stb fills missing rows with zeros). */
+static const char *bmp_damage(const unsigned char *f, long n) {
+  if (n < 34) return "truncated (in its header)";
+  uint32_t compression = le32(f + 30), bits = (uint32_t)f[28] | (uint32_t)f[29] << 8;
+  if (compression != 0 && compression != 3) return NULL;        /* stb refuses the others */
+  double w = (double)(int32_t)le32(f + 18), h = fabs((double)(int32_t)le32(f + 22));
+  double row = floor((w * bits + 31) / 32) * 4;
+  return (double)le32(f + 10) + row * h > (double)n ? "truncated (fewer pixel rows than its header declares)"
+                                                     : NULL;
+}
+
 glab_status glab_image_read(glab_tensor *out, const char *path, int gray, int64_t max_pixels) {
   if (max_pixels <= 0) max_pixels = GLAB_IMAGE_MAX_PIXELS;
   unsigned char *file = NULL;
@@ -111,6 +155,11 @@ glab_status glab_image_read(glab_tensor *out, const char *path, int gray, int64_
   if (is_jpeg(file, n) && !jpeg_tables_ok(file, n)) {
     free(file);
     return glab_fail(GLAB_EFORMAT, "image: %s: corrupt JPEG (a Huffman table with more than 256 codes)", path);
+  }
+  const char *damage = file[0] == 0x89 ? png_damage(file, n) : file[0] == 'B' ? bmp_damage(file, n) : NULL;
+  if (damage) {
+    free(file);
+    return glab_fail(GLAB_EFORMAT, "image: %s: %s", path, damage);
   }
   if (!stbi_info_from_memory(file, (int)n, &w, &h, &c)) {
     s = glab_fail(GLAB_EFORMAT, "image: %s: not a readable image (%s)", path, why());
