@@ -118,6 +118,27 @@ static glab_status parse_directory(glab_zip *z, const unsigned char *cd, uint64_
   return GLAB_OK;
 }
 
+static int by_offset(const void *a, const void *b) {
+  uint64_t x = (*(glab_zip_entry *const *)a)->header_at, y = (*(glab_zip_entry *const *)b)->header_at;
+  return (x > y) - (x < y);
+}
+
+/* Each member's header and data must lie apart from the others': members
+** that share bytes let a small file expand many times over (a zip bomb). */
+static glab_status check_apart(glab_zip *z) {
+  glab_zip_entry **by = malloc((size_t)(z->n ? z->n : 1) * sizeof *by);
+  if (!by) return glab_fail(GLAB_ENOMEM, "%s: out of memory", z->what);
+  for (int i = 0; i < z->n; i++) by[i] = &z->e[i];
+  qsort(by, (size_t)z->n, sizeof *by, by_offset);
+  glab_status s = GLAB_OK;
+  for (int i = 1; i < z->n && s == GLAB_OK; i++)
+    if (by[i]->header_at - by[i - 1]->header_at < 30 + by[i - 1]->csize)
+      s = glab_fail(GLAB_EFORMAT, "%s: members %s and %s overlap in the file", z->what,
+                    by[i - 1]->name, by[i]->name);
+  free(by);
+  return s;
+}
+
 glab_status glab_zip_open(glab_zip *z, const char *path, const char *op) {
   memset(z, 0, sizeof *z);
   snprintf(z->what, sizeof z->what, "%s: %s", op, path);
@@ -134,6 +155,7 @@ glab_status glab_zip_open(glab_zip *z, const char *path, const char *op) {
     s = glab_fail(GLAB_ENOMEM, "%s: out of memory for the directory", z->what);
   if (s == GLAB_OK) s = read_at(z, cd, cd_at, (size_t)cd_size, "central directory");
   if (s == GLAB_OK) s = parse_directory(z, cd, cd_size, count);
+  if (s == GLAB_OK) s = check_apart(z);
   free(cd);
   if (s != GLAB_OK) glab_zip_close(z);
   return s;
@@ -152,6 +174,14 @@ glab_status glab_zip_data_at(uint64_t *at, glab_zip *z, int i) {
   if (s != GLAB_OK) return s;
   if (le(h, 4) != SIG_LOCAL)
     return glab_fail(GLAB_EFORMAT, "%s: member %s: bad local header", z->what, e->name);
+  size_t nl = (size_t)le(h + 26, 2);                 /* the local header names the member too */
+  char *name = nl == strlen(e->name) ? malloc(nl + 1) : NULL;
+  int same = name && read_at(z, name, e->header_at + 30, nl, "local header") == GLAB_OK &&
+             memcmp(name, e->name, nl) == 0;
+  free(name);
+  if (!same)
+    return glab_fail(GLAB_EFORMAT, "%s: member %s: its local header names another member",
+                     z->what, e->name);
   *at = e->header_at + 30 + le(h + 26, 2) + le(h + 28, 2);
   if (*at > z->size || e->csize > z->size - *at)
     return glab_fail(GLAB_EFORMAT, "%s: member %s claims %llu bytes at byte %llu; the file has %llu",

@@ -26,6 +26,8 @@ describe("malformed files", function()
                 ["ckpt_bad_crc.ckpt"] = "checksum mismatch (file damaged)",
                 ["idx_gzip_bad_crc.idx.gz"] = "corrupt gzip data: CRC mismatch",
                 ["npy_trailing_bytes.npy"] = "8 bytes after the data of shape (2)",
+                ["npz_overlap.npz"] = "members a.npy and b.npy overlap in the file",
+                ["npz_local_name.npz"] = "member b.npy: its local header names another member",
                 ["img_bad_crc.png"] = "damaged (the IDAT chunk at byte 33 fails its CRC-32)",
                 ["img_truncated.bmp"] = "truncated (fewer pixel rows than its header declares)",
                 ["npy_fortran_trueish.npy"] = "'fortran_order' is neither True nor False",
