@@ -267,10 +267,11 @@ end
 -- over a million rows.  With remove_mean, each row's mean is taken out first:
 -- a prior for denoise.epll{remove_mean = true}.
 function C.patch_prior(K, size, Xtr, opts)
-  local function load(path)
-    local f = io.open(path, "rb")
-    if not f then return nil end
-    f:close()
+  local function load(path, why)
+    if not path then
+      if why and not why:match("does not exist$") then print(("K = %d: not using %s"):format(K, why)) end
+      return nil
+    end
     local gmm = G.models.GMM.load(path)
     if gmm.d ~= size * size or gmm.K ~= K then return nil end
     print(string.format("K = %d: %s", K, path))
@@ -279,12 +280,13 @@ function C.patch_prior(K, size, Xtr, opts)
   local N, warm, tol = Xtr.shape[1], opts.em_warm or 0, opts.em_tol or 1e-3
   warm = warm < N and warm or 0
   -- ps1_1efg_gmm.lua's mixtures keep the patches' means
-  local gmm = size == 16 and not opts.remove_mean and load(C.model_path("gmm_K" .. K))
-  local path = C.model_path(string.format("gmm_K%d_p%d_n%d_em%d%s%s%s", K, size, N, opts.em_iter,
-                                          warm > 0 and "_w" .. warm or "",
-                                          tol ~= 1e-3 and ("_tol%g"):format(tol) or "",
-                                          opts.remove_mean and "_dc" or ""))
-  gmm = gmm or load(path)
+  local gmm = size == 16 and not opts.remove_mean and load(C.find_model(opts, "gmm_K" .. K))
+  local name = string.format("gmm_K%d_p%d_n%d_em%d%s%s%s", K, size, N, opts.em_iter,
+                             warm > 0 and "_w" .. warm or "",
+                             tol ~= 1e-3 and ("_tol%g"):format(tol) or "",
+                             opts.remove_mean and "_dc" or "")
+  local path = C.model_path(name)
+  gmm = gmm or load(exists(path) and path or nil)
   if gmm then return gmm end
   print(string.format("K = %d: fitting by EM on %d %s patches%s (%d iterations at most), " ..
                       "saved as %s", K, N, Xtr.dtype,
@@ -317,6 +319,40 @@ end
 function C.model_path(name, ext)
   os.execute("mkdir -p out/models")
   return "out/models/" .. name .. (ext or ".ckpt")
+end
+
+local function exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close() end
+  return f ~= nil
+end
+
+-- Models that one exercise saves for another (the denoising reads
+-- ps1_1efg_gmm's mixtures) go to out/models through genlab.handin: a run
+-- never overwrites a larger configuration's model (a --smoke run after a
+-- --full one writes <name>.smoke.ckpt beside it and says so), and
+-- out/models/manifest.json records who wrote each.  writer(path) writes the file.
+function C.save_model(o, name, writer, ext)
+  C.model_path(name, ext)
+  return G.handin.save("out/models", name .. (ext or ".ckpt"), writer,
+                       {config = G.handin.config(o), seed = o.seed})
+end
+
+-- The path of out/models/<name> when a run of o's configuration may use it:
+-- one at least as large wrote it (a --full run does not rest on a --smoke
+-- run's mixture), or its writer is unknown (a file from before the
+-- manifest); else nil and why.
+function C.find_model(o, name, ext)
+  local file = name .. (ext or ".ckpt")
+  local path = "out/models/" .. file
+  if not exists(path) then return nil, path .. " does not exist" end
+  local ok, m = pcall(G.handin.manifest, "out/models")
+  local e = ok and m.files[file]
+  local config = G.handin.config(o)
+  if e and not G.handin.covers(e.config, config) then
+    return nil, ("%s is from a --%s run (%s); this is a --%s run"):format(path, e.config, e.date or "?", config)
+  end
+  return path
 end
 
 -- Points of the 2-sigma ellipse of each component of a 2-D mixture, 60

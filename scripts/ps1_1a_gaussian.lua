@@ -29,6 +29,6 @@ local fig = G.viz.figure{title = "PS1 1.1a: patches and Gaussian samples", cols 
 fig:grid(Xtr:narrow(1, 1, 100), {panel = 1, norm = "none", title = "training patches"})
 fig:grid(samples, {panel = 2, norm = "none", title = "samples x = mu + V D^1/2 z"})
 fig:show()
-G.save(C.model_path("gaussian"), {mean = g.mean, cov = g.cov})
+C.save_model(o, "gaussian", function(path) G.save(path, {mean = g.mean, cov = g.cov}) end)
 print("figure: " .. (G.viz.headless() and fig:save() or "window"))
 return {nll_train = nll_tr, nll_test = nll_te, d = d}   -- for the notebook (C.exercise)

@@ -72,7 +72,7 @@ for i, K in ipairs(Ks) do
   rows[#rows + 1] = string.format("%4d %10.2f %10.2f %12.3f %8.1f", K, tr, te,
                                   C.bits_per_pixel(te, d), t)
   xs[#xs + 1], test_nll[#test_nll + 1] = K, te
-  gmm:save(C.model_path("gmm_K" .. K))
+  C.save_model(o, "gmm_K" .. K, function(path) gmm:save(path) end)
   draw_curve()
   fig:grid(gmm:sample(100, {generator = G.Generator(o.seed)}),
            {panel = i + 1, norm = "none", title = string.format("K = %d samples", K)})

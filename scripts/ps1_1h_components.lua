@@ -20,12 +20,13 @@ local o = C.options({K = 32, n_train = 10000, iters = 10, show = "auto", seed = 
                     {show = {"auto", numbers = true}})
 
 local X = C.patch_sets(o.n_train, 1, 16, o.seed)
-local path = C.model_path("gmm_K" .. o.K)
+local path, why = C.find_model(o, "gmm_K" .. o.K)
 local gmm
-if o.full and io.open(path) then
+if o.full and path then
   gmm = G.models.GMM.load(path)
   print("loaded " .. path)
 else
+  if o.full then print("not using " .. why .. "; fitting by EM") end
   gmm = G.models.GMM.fit_em(X, o.K, {reg_covar = 1e-4, max_iter = o.iters, seed = o.seed,
                                      verbose = true})
 end

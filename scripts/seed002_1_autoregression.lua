@@ -140,8 +140,7 @@ if dist.support or not loaded then
   exact_rate = 1 - out / 1000
   print(string.format("    %.1f%% of 1000 LSTM samples are exactly one of the %d %s", 100 * exact_rate, K, what))
 end
-local lstm_path = C.model_path("autoreg_lstm", ".pt")
-G.save_pt(lstm_path, model)
+local lstm_path = C.save_model(o, "autoreg_lstm", function(path) G.save_pt(path, model) end, ".pt")
 print("    model: " .. lstm_path .. " (torch.load + load_state_dict of a module with .lstm and .head)")
 
 -- (c) why the loss stays above 0 ----------------------------------------------------------

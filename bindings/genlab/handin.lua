@@ -35,6 +35,12 @@ handin.config = doc(function(o)
 end, "handin.config(options) -> \"smoke\" | \"default\" | \"full\"\n" ..
   "The configuration a script's options (scripts/common.lua's) name.")
 
+handin.covers = doc(function(config, wanted)
+  return (RANK[config] or 0) >= (RANK[wanted] or 4)
+end, "handin.covers(config, wanted) -> boolean\n" ..
+  "Whether a run of configuration config is at least as large as wanted (full > default > smoke):\n" ..
+     "whether its files may stand in for a wanted run's.")
+
 local function manifest_path(dir) return dir .. "/manifest.json" end
 
 handin.manifest = doc(function(dir)

@@ -64,6 +64,28 @@ describe("exercise scripts (--smoke)", function()
     assert.is_truthy(io.open(dir .. "/out/models/gaussian.ckpt"))
   end)
 
+  it("out/models: a smaller configuration neither overwrites a model nor stands in for a larger one", function()
+    local dir = H.tmpdir()
+    local function sh(cmd)
+      return H.sh(string.format("cd %s && GENLAB_HEADLESS=1 GENLAB_NO_WAIT=1 %s", dir, cmd))
+    end
+    local script = root .. "/scripts/ps1_1a_gaussian.lua"
+    local out, rc = sh(H.exe .. " " .. script .. " --n_train=3000")          -- a default run
+    assert.are.equal(0, rc, out)
+    out, rc = sh(H.exe .. " " .. script .. " --smoke")
+    assert.are.equal(0, rc, out)
+    assert.matches("handin: kept out/models/gaussian.ckpt from the --default run", out, 1, true)
+    assert.is_truthy(io.open(dir .. "/out/models/gaussian.smoke.ckpt"))
+    local m = G.handin.manifest(dir .. "/out/models")
+    assert.are.equal("default", m.files["gaussian.ckpt"].config)
+    assert.are.equal("smoke", m.files["gaussian.smoke.ckpt"].config)
+    out = sh(H.exe .. " -e 'package.path = \"" .. root .. "/scripts/?.lua;\" .. package.path; " ..
+             "local C = require \"common\"; print(C.find_model({full = true}, \"gaussian\")); " ..
+             "print(C.find_model({}, \"gaussian\"))'")
+    assert.matches("nil\tout/models/gaussian.ckpt is from a %-%-default run %(.-%); this is a %-%-full run", out)
+    assert.matches("\nout/models/gaussian.ckpt\n", out)
+  end)
+
   it("ps1_1b_eigenvectors: descending spectrum, eigenvector tiles", function()
     local out, rc, dir = run("ps1_1b_eigenvectors")
     assert.are.equal(0, rc, out)
