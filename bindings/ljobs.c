@@ -26,6 +26,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -92,8 +93,9 @@ static char **with_vars(lua_State *L, const char *const *set, int nset) {
 static int j_spawn(lua_State *L) {
   const char *chunk = luaL_checkstring(L, 1), *spec = luaL_checkstring(L, 2);
   lua_pushfstring(L, "GENLAB_JOB=%s", spec);
-  const char *set[2] = {lua_tostring(L, -1), "GENLAB_HEADLESS=1"};
-  char **env = with_vars(L, set, 2);
+  lua_pushfstring(L, "GENLAB_JOB_PARENT=%d", (int)getpid());
+  const char *set[3] = {lua_tostring(L, -2), lua_tostring(L, -1), "GENLAB_HEADLESS=1"};
+  char **env = with_vars(L, set, 3);
   char *argv[] = {"genlab", "-e", (char *)chunk, NULL};
   Job *j = lua_newuserdatauv(L, sizeof *j, 0);
   *j = (Job){0, -1, 0};
@@ -107,7 +109,8 @@ static int j_spawn(lua_State *L) {
   sigaddset(&usr1, SIGUSR1);
   posix_spawnattr_init(&at);
   posix_spawnattr_setsigmask(&at, &usr1);
-  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK);
+  posix_spawnattr_setpgroup(&at, 0);    /* its own group: a terminal's ^C goes to the parent alone */
+  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&fa, p[1], 1);
@@ -184,9 +187,14 @@ static void on_offer(int sig, siginfo_t *si, void *ctx) {
   if (si->si_value.sival_int > 0) glab_offer_threads(si->si_value.sival_int);
 }
 
-/* jobs._listen(): in a child, take the parent's offers of threads. */
+/* jobs._listen(): in a child, end with the parent (however it ends: a
+** SIGKILL or SIGTERM to it leaves no task running on) and take its offers of
+** threads. */
 static int j_listen(lua_State *L) {
   (void)L;
+  const char *parent = getenv("GENLAB_JOB_PARENT");
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (parent && getppid() != (pid_t)atoi(parent)) _exit(1);    /* it ended before prctl */
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = on_offer;
@@ -216,6 +224,48 @@ static int j_poll(lua_State *L) {
   int ms = secs <= 0 ? 0 : secs > 3600 ? 3600000 : (int)(secs * 1000);
   if (n) poll(fds, n, ms);
   else if (ms) usleep((useconds_t)ms * 1000);
+  return 0;
+}
+
+/* The parent's SIGTERM and SIGHUP while jobs.run runs: noted, so that the
+** loop stops, kills its tasks and removes their folder, then ends by it. */
+static volatile sig_atomic_t stop_signal;
+static struct sigaction before_term, before_hup;
+static int guards;                          /* jobs.run inside a task run here nests */
+
+static void on_stop(int sig) { stop_signal = sig; }
+
+/* jobs._guard(on): catch SIGTERM and SIGHUP (on), or put back what was there. */
+static int j_guard(lua_State *L) {
+  int on = lua_toboolean(L, 1);
+  if (on ? guards++ > 0 : --guards > 0) return 0;       /* the outermost run's alone */
+  if (on) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    stop_signal = 0;
+    sigaction(SIGTERM, &sa, &before_term);
+    sigaction(SIGHUP, &sa, &before_hup);
+  } else {
+    sigaction(SIGTERM, &before_term, NULL);
+    sigaction(SIGHUP, &before_hup, NULL);
+  }
+  return 0;
+}
+
+/* jobs._stopped() -> the signal that came (SIGTERM or SIGHUP), or nil. */
+static int j_stopped(lua_State *L) {
+  if (!stop_signal) return 0;
+  lua_pushinteger(L, stop_signal);
+  return 1;
+}
+
+/* jobs._reraise(sig): end this process by sig, as it would have ended. */
+static int j_reraise(lua_State *L) {
+  int sig = (int)luaL_checkinteger(L, 1);
+  signal(sig, SIG_DFL);
+  raise(sig);
   return 0;
 }
 
@@ -258,8 +308,15 @@ static const lg_Reg functions[] = {
    "jobs._poll(jobs, seconds)\nSleep until one of the Jobs has output or has ended, or for "
    "seconds. Internal."},
   {"_listen", j_listen,
-   "jobs._listen()\nIn a task's process: take the parent's offers of more threads (SIGUSR1). "
-   "Internal."},
+   "jobs._listen()\nIn a task's process: end with the parent, and take its offers of more threads\n"
+   "(SIGUSR1). Internal."},
+  {"_guard", j_guard,
+   "jobs._guard(on)\nWhile jobs.run runs (on), note SIGTERM and SIGHUP instead of dying at once;\n"
+   "off puts back the handlers that were there. Internal."},
+  {"_stopped", j_stopped,
+   "jobs._stopped() -> signal | nil\nThe SIGTERM or SIGHUP noted since _guard(true). Internal."},
+  {"_reraise", j_reraise,
+   "jobs._reraise(sig)\nEnd the process by sig (its default action). Internal."},
   {"_tempdir", j_tempdir,
    "jobs._tempdir() -> path\nA new private folder under $TMPDIR or /tmp (mkdtemp). Internal."},
   {"_remove", j_remove,

@@ -60,8 +60,24 @@ static lg_Figure *check_figure(lua_State *L, int i) {
   return f;
 }
 
-/* out/<script name>/ for headless output and the 's' key. */
+/* genlab.handin's field k pushed, or nothing and 0 when it is not of type t. */
+static int handin_field(lua_State *L, const char *k, int t) {
+  int top = lua_gettop(L);
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  if (lua_getfield(L, -1, "genlab") == LUA_TTABLE && lua_getfield(L, -1, "handin") == LUA_TTABLE &&
+      lua_getfield(L, -1, k) == t) {
+    lua_replace(L, top + 1);
+    lua_settop(L, top + 1);
+    return 1;
+  }
+  lua_settop(L, top);
+  return 0;
+}
+
+/* For headless output and the 's' key: the folder of the notebook being
+** rendered (genlab.handin.current, its --out), else out/<script name>/. */
 static const char *out_dir(lua_State *L) {
+  if (handin_field(L, "current", LUA_TSTRING)) return lua_tostring(L, -1);
   const char *script = "repl";
   lua_getglobal(L, "arg");
   if (lua_istable(L, -1)) {
@@ -152,9 +168,17 @@ static glab_status save_png(lg_Figure *f, const char *path) {
   return s;
 }
 
+/* out/<script>/<name>.png, or where genlab.handin.figure_path sends it
+** (beside a larger configuration's figure of that name). */
 static const char *default_path(lua_State *L, lg_Figure *f) {
   const char *dir = out_dir(L);
   make_dirs(L, dir);
+  if (handin_field(L, "figure_path", LUA_TFUNCTION)) {
+    lua_pushstring(L, dir);
+    lua_pushfstring(L, "%s.png", f->name);
+    lua_call(L, 2, 1);
+    if (lua_isstring(L, -1)) return lua_tostring(L, -1);
+  }
   return lua_pushfstring(L, "%s/%s.png", dir, f->name);
 }
 

@@ -133,6 +133,7 @@ function C.options(smoke, default, full, about, forms)
   o.full, o.smoke = want == "--full", want == "--smoke"
   C.given = given
   C.config = G.handin.config(o)
+  G.handin.run_config = C.config             -- figures too keep a larger run's (handin.figure_path)
   C.nested = arg and arg.exercise_of ~= nil      -- run by C.exercise from a notebook or another script
   C.started = G.time()
   return o
@@ -256,6 +257,12 @@ function C.holdout_photo(crop)
   return clean
 end
 
+local function exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close() end
+  return f ~= nil
+end
+
 -- The patch prior with K components on size x size patches: ps1_1efg_gmm.lua's
 -- (16x16, out/models/gmm_K<K>.ckpt), else one fitted by EM with the same
 -- settings before (gmm_K<K>_p<size>_n<n_train>_em<em_iter>, then _w<em_warm>,
@@ -319,12 +326,6 @@ end
 function C.model_path(name, ext)
   os.execute("mkdir -p out/models")
   return "out/models/" .. name .. (ext or ".ckpt")
-end
-
-local function exists(path)
-  local f = io.open(path, "rb")
-  if f then f:close() end
-  return f ~= nil
 end
 
 -- Models that one exercise saves for another (the denoising reads

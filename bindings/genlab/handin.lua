@@ -24,11 +24,13 @@ local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
 handin.folder = doc(function(name)
   local dir = handin.current or ("out/" .. name)
-  assert(os.execute("mkdir -p " .. q(dir)), "handin: cannot create " .. dir)
+  if not os.execute("mkdir -p " .. q(dir) .. " 2>/dev/null") then raise("handin: cannot create " .. dir) end
+  handin.manifest(dir)                 -- a damaged manifest stops the run now, not after training
   return dir
 end, "handin.folder(name) -> dir\n" ..
   "The folder this run writes its hand-in files to: the rendering notebook's (handin.current,\n" ..
-     "set while `genlab notebook` runs) or out/<name>; created if missing.")
+     "set while `genlab notebook` runs) or out/<name>; created if missing. Its manifest.json, if\n" ..
+     "any, is read at once: a damaged one is an error before the run's work, not after it.")
 
 handin.config = doc(function(o)
   return o.smoke and "smoke" or o.full and "full" or "default"
@@ -48,9 +50,10 @@ handin.manifest = doc(function(dir)
   if not f then return {files = {}} end
   local text = f:read("a")
   f:close()
-  local m = G.json.decode(text, manifest_path(dir))
-  if type(m) ~= "table" or type(m.files) ~= "table" then
-    error(("handin: %s is not a genlab manifest (no files table)"):format(manifest_path(dir)), 0)
+  local ok, m = pcall(G.json.decode, text, manifest_path(dir))
+  if not ok or type(m) ~= "table" or type(m.files) ~= "table" then
+    raise(("handin: %s is damaged (%s); mend or remove it: it records which run wrote each " ..
+           "file here"):format(manifest_path(dir), ok and "no files table" or tostring(m):gsub("^json: ", "")))
   end
   return m
 end, "handin.manifest(dir) -> {files = {[name] = {config, " ..
@@ -110,6 +113,31 @@ end, "handin.results(dirs, name, config) -> {results, " ..
      "The numbers a run of the given configuration saved " ..
      "as name (handin.save_results) in the first of\n" ..
      "dirs whose manifest lists one: how a notebook cites a --full run without typing its numbers.")
+
+-- Figures this run has entered in a manifest, by path: each is entered once.
+local entered = {}
+
+handin.figure_path = doc(function(dir, file)
+  local config = handin.run_config
+  if not config then return dir .. "/" .. file end
+  local m = handin.manifest(dir)
+  local use, kept = writable_name(m, file, config)
+  local path = dir .. "/" .. use
+  if not entered[path] then
+    entered[path] = true
+    if kept then
+      io.stderr:write(("handin: kept the figure %s/%s from the --%s run of %s; this %s run's is %s\n")
+                      :format(dir, file, kept.config, kept.date or "?", config, path))
+    end
+    m.files[use] = {config = config, commit = G.commit, date = os.date("!%Y-%m-%dT%H:%M:%SZ"), note = "figure"}
+    write_manifest(dir, m)
+  end
+  return path
+end, "handin.figure_path(dir, file) -> path\n" ..
+  "Where a figure's PNG goes (genlab.viz asks, for its default paths): dir/file, or\n" ..
+     "dir/<stem>.<config>.png beside a figure that a larger configuration's run wrote; the first\n" ..
+     "time, the manifest records it. Only while a script's run is known (handin.run_config, which\n" ..
+     "scripts/common.lua's options set); else dir/file as it is.")
 
 handin.save = doc(function(dir, name, writer, info)
   local config = info.config or "default"

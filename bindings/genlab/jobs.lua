@@ -212,6 +212,7 @@ jobs.run = doc(function(tasks, opts)
   local outer = {spool.dir, spool.who, spool.n}               -- a task may run jobs of its own
   spool.dir, spool.n = jobs._tempdir(), 0
   local running, next_task = {}, 1
+  jobs._guard(true)                       -- a SIGTERM or SIGHUP stops the loop, which cleans up
   local ok, err = pcall(function()
     if workers <= 1 then return run_here(tasks, results, on_message) end
     local threads = math.max(1, G.get_num_threads() // workers)
@@ -223,6 +224,8 @@ jobs.run = doc(function(tasks, opts)
       local list = {}
       for i, r in ipairs(running) do list[i] = r.job end
       jobs._poll(list, 0.05)
+      local sig = jobs._stopped()
+      if sig then error(("jobs.run: stopped by signal %d"):format(sig), 0) end
       for i = #running, 1, -1 do
         local r = running[i]
         if drain(r, tasks, results, on_message) then
@@ -242,6 +245,9 @@ jobs.run = doc(function(tasks, opts)
   for _, r in ipairs(running) do r.job:kill() end           -- after an error: leave no process behind
   jobs._remove(spool.dir)
   spool.dir, spool.who, spool.n = outer[1], outer[2], outer[3]
+  local sig = jobs._stopped()
+  jobs._guard(false)
+  if sig then jobs._reraise(sig) end      -- then end as the signal would have ended it
   if not ok then error(err, 0) end
   return results
 end, "jobs.run(tasks, [{workers=, on_message=function(k, msg)}]) -> results\n" ..

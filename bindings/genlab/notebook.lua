@@ -216,11 +216,14 @@ end
 
 -- The notebook's traceback, without the recorder's own frames.
 local function traceback(e)
-  local tb = debug.traceback(tostring(e), 2)
-  local keep = {}
+  -- the message first, less a position in the recorder's wrappers (fig:save's own error)
+  local msg = tostring(e):gsub("^[^\n]-bindings/genlab/notebook%.lua:%d+: ", "")
+  local tb = debug.traceback(msg, 2)
+  local keep, first = {}, true
   for line in tb:gmatch("[^\n]+") do
     if line:find("in main chunk", 1, true) then keep[#keep + 1] = line; break end
-    if not line:find("bindings/genlab/notebook.lua", 1, true) then keep[#keep + 1] = line end
+    if first or not line:find("bindings/genlab/notebook.lua", 1, true) then keep[#keep + 1] = line end
+    first = first and not line:find("^stack traceback:")
   end
   return table.concat(keep, "\n")
 end
@@ -357,7 +360,15 @@ end
 notebook.run = doc(function(nb, args, opts)
   opts = opts or {}
   local dir = opts.dir or ("out/notebooks/" .. nb.name)
-  os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "'")
+  if dir == "" then raise("notebook: the output folder is empty (--out=DIR)") end
+  local made = os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "' 2>/dev/null")
+  local probe, why = nil, "cannot create it"
+  if made then probe, why = io.open(dir .. "/.genlab-write-test", "wb") end
+  if not probe then
+    raise(("notebook: cannot write into %s (%s); give --out=DIR"):format(dir, tostring(why):gsub("^.-: ", "")))
+  end
+  probe:close()
+  os.remove(dir .. "/.genlab-write-test")
   local rec = setmetatable({cells = {}, dir = dir, quiet = opts.quiet, stdout = io.stdout, failing = {}}, Recorder)
   local save = figure_meta().__index.save
   local chunk, err = load(instrument(nb), "@" .. nb.path, "t")
@@ -379,6 +390,9 @@ notebook.run = doc(function(nb, args, opts)
     for i, t in ipairs(nb.cells[k].templates) do
       local v = values[i]
       local why = t.bad or v.error or (t.claim and not v.value and "this run does not show it")
+                  or (not t.claim and v.value == nil and "gives nil (a misspelt name, or one set in a later cell?)")
+                  or (t.fmt and not pcall(string.format, t.fmt, v.value)
+                      and ("cannot format %s with %s"):format(tostring(v.value), t.fmt))
       if why then io.stderr:write(("notebook: warning: cell %d, {{%s}}: %s\n"):format(k, t.src, why)) end
     end
   end
@@ -716,25 +730,68 @@ local function convert(src, dst)
   return true
 end
 
+-- The edit distance between a and b, a swap of two neighbours counting one
+-- (a flag misspelt by a letter: --pfd, --ipnyb, --outt).
+local function distance(a, b)
+  local d = {}
+  for i = 0, #a do d[i] = {[0] = i} end
+  for j = 0, #b do d[0][j] = j end
+  for i = 1, #a do
+    for j = 1, #b do
+      local same = a:byte(i) == b:byte(j)
+      d[i][j] = math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (same and 0 or 1))
+      if i > 1 and j > 1 and a:byte(i) == b:byte(j - 1) and a:byte(i - 1) == b:byte(j) then
+        d[i][j] = math.min(d[i][j], d[i - 2][j - 2] + 1)
+      end
+    end
+  end
+  return d[#a][#b]
+end
+
+local OWN = {"--pdf", "--ipynb", "--out", "--from-ipynb", "--help"}
+
 notebook.main = doc(function(args)
   local file, pass, opts, from = nil, {}, {}, nil
+  local function usage(msg) io.stderr:write("notebook: ", msg, "\n", USAGE, "\n"); return false, 2 end
   for i, a in ipairs(args) do
     if a == "--pdf" then opts.pdf = true
     elseif a == "--ipynb" then opts.ipynb = true
     elseif a == "--from-ipynb" then from = args[i + 1] or ""
-    elseif a:match("^%-%-out=") then opts.dir = a:match("^%-%-out=(.*)$")
+    elseif a:match("^%-%-out=") then
+      opts.dir = a:match("^%-%-out=(.*)$")
+      if opts.dir == "" then return usage("--out= needs a folder") end
+    elseif a == "--out" then return usage("--out takes its folder after =, as --out=DIR")
     elseif a == "-h" or a == "--help" then print(USAGE); return true
     elseif a == from then -- the --from-ipynb argument
     elseif not file and not a:match("^%-") then file = a
-    else pass[#pass + 1] = a end
+    else
+      for _, own in ipairs(OWN) do      -- a notebook's own flags are its own; ours misspelt are not
+        local flag = a:match("^[^=]*")
+        if flag ~= own and distance(flag, own) == 1 then
+          return usage(("unknown flag %s: did you mean %s?"):format(a, own))
+        end
+      end
+      pass[#pass + 1] = a
+    end
+  end
+  if opts.pdf and not chromium() then
+    return usage("--pdf needs Chromium (Debian's chromium package), and none is installed")
   end
   if from then
     if from == "" or file then io.stderr:write(USAGE, "\n"); return false, 2 end
     return convert(from, opts.dir)
   end
   if not file then io.stderr:write(USAGE, "\n"); return false, 2 end
-  local nb = notebook.parse(file)
-  local run = notebook.run(nb, pass, {dir = opts.dir})
+  -- a file or folder that will not do is one line, not a traceback through this file
+  local good, nb = pcall(notebook.parse, file)
+  local run
+  if good then good, run = pcall(notebook.run, nb, pass, {dir = opts.dir}) end
+  if not good then
+    local msg = tostring(run or nb):gsub("^[^\n]-:%d+: ", "")    -- parse's error, or run's
+    io.stderr:write(msg:match("^[^\n]*"), "\n")
+    return false, 1
+  end
+  G.handin.current = run.dir        -- figures flushed as the process ends land here too
   local html, pdf, ipynb = notebook.render(nb, run, opts)
   io.stderr:write(("notebook: %s%s%s (%d cells, %.1f s)%s\n"):format(html, pdf and (", " .. pdf) or "",
                   ipynb and (", " .. ipynb) or "", #nb.cells, run.time,

@@ -83,7 +83,11 @@ describe("handin", function()
     writer("{not json")(dir .. "/manifest.json")
     assert.matches("manifest%.json is not JSON", H.err(HI.manifest, dir))
     writer('{"other": 1}')(dir .. "/manifest.json")
-    assert.matches("manifest%.json is not a genlab manifest", H.err(HI.manifest, dir))
+    assert.matches("manifest%.json is damaged %(no files table%); mend or remove it", H.err(HI.manifest, dir))
+    -- a script's folder() reads it at once, before the run's work
+    HI.current = dir
+    assert.matches("manifest%.json is damaged", H.err(HI.folder, "x"))
+    HI.current = nil
     os.remove(dir .. "/manifest.json")
     assert.matches("config must be smoke, default or full", H.err(HI.save, dir, "x", writer(""), {config = "long"}))
     os.execute("rm -rf " .. dir)

@@ -83,6 +83,37 @@ describe("genlab.jobs", function()
     no_new_dirs(before)
   end)
 
+  it("leave no task running and no folder behind when the parent is stopped by a signal", function()
+    local before = leftover_dirs()
+    local dir = H.tmpdir()
+    local script = dir .. "/sweep.lua"
+    G.data.write_file(script, ('package.path = "%s/tests/lua/?.lua;" .. package.path\n'):format(os.getenv("PWD")) ..
+      'local G = require "genlab"\nG.jobs.run({{fn = "jobs_tasks.linger", arg = {pidfile = "' .. dir .. '/1", secs = 30}},\n' ..
+      '            {fn = "jobs_tasks.linger", arg = {pidfile = "' .. dir .. '/2", secs = 30}}}, {workers = 2})\n')
+    local function alive(k)
+      local f = io.open(dir .. "/" .. k)
+      if not f then return false end
+      local pid = f:read("a")
+      f:close()
+      local st = io.open("/proc/" .. pid .. "/stat")      -- gone, or a zombie (dead, not yet reaped)
+      local state = st and st:read("a"):match("^%d+ %b() (%a)")
+      if st then st:close() end
+      return state ~= nil and state ~= "Z"
+    end
+    for _, sig in ipairs{"TERM", "HUP", "KILL"} do
+      os.remove(dir .. "/1"); os.remove(dir .. "/2")
+      local out = H.sh(("%s %s & P=$!; for i in $(seq 100); do [ -e %s/1 ] && [ -e %s/2 ] && break; sleep 0.05; done; " ..
+                        "kill -%s $P; wait $P; echo status $?"):format(H.exe, script, dir, dir, sig))
+      local want = ({TERM = 143, HUP = 129, KILL = 137})[sig]
+      assert.matches("status " .. want, out)
+      os.execute("sleep 0.3")
+      assert.is_false(alive(1), sig .. ": task 1 runs on")
+      assert.is_false(alive(2), sig .. ": task 2 runs on")
+      if sig ~= "KILL" then no_new_dirs(before) end       -- (a SIGKILL leaves no time to clean)
+    end
+    for d in pairs(leftover_dirs()) do if not before[d] then os.execute("rm -rf " .. d) end end
+  end)
+
   it("reject what cannot run in another process, before starting one", function()
     assert.matches("unknown option 'worker'", H.err(G.jobs.run, {}, {worker = 2}))
     assert.matches("workers must be a positive integer", H.err(G.jobs.run, {{fn = "a.b"}}, {workers = 0}))

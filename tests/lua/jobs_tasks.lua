@@ -45,6 +45,17 @@ end
 
 function T.fail(arg) error("task failed on purpose with " .. tostring(arg.x)) end
 
+-- Writes its process id to arg.pidfile, then waits arg.secs: a task to stop.
+function T.linger(arg)
+  local f = io.open("/proc/self/stat", "r")
+  local pid = f:read("n")
+  f:close()
+  G.data.write_file(arg.pidfile, tostring(pid))
+  local t0 = G.time()
+  while G.time() - t0 < arg.secs do os.execute("sleep 0.05") end
+  return {}
+end
+
 -- Ends its own process with a signal.
 function T.die() os.execute("kill -9 $PPID") end
 

@@ -22,8 +22,9 @@ local function render(path, args)
   local dir = H.tmpname()
   os.remove(dir)
   dirs[#dirs + 1] = dir
-  local out, rc = H.sh(("cd %s && GENLAB_HEADLESS=1 %s notebook %s/%s --out=%s %s"):format(
-    root, H.exe, root, path, dir, args or ""))
+  -- run from a folder of its own, so that what the exercises keep in out/models stays there
+  local out, rc = H.sh(("cd %s && GENLAB_HEADLESS=1 %s notebook %s --out=%s %s"):format(
+    H.tmpdir(), H.exe, path:sub(1, 1) == "/" and path or root .. "/" .. path, dir, args or ""))
   return out, rc, dir
 end
 
@@ -202,6 +203,36 @@ describe("genlab notebook", function()
     assert.is_nil(err:find("notebook.lua", 1, true))            -- the renderer's frames are gone
     assert.is_nil(html:find("never printed", 1, true))
     assert.is_nil(html:find("%-%- %%%% three"))
+  end)
+
+  it("keeps the message of an error raised inside fig:save, and warns of templates that fail", function()
+    local path = H.tmpname("-nb.lua")
+    local f = io.open(path, "w")
+    f:write('-- %% a\nlocal G = require "genlab"\nlocal r = {loss = 1.2345}\n',
+            '-- %% [markdown]\n-- The loss is {{ r.los }} and {{ r.loss | %d }}.\n',
+            '-- %% save\nlocal fig = G.viz.figure{title = "x"}\nfig:line({y = G.tensor{1, 2, 3}})\n',
+            'fig:save("/nonexistent/dir/x.png")\n')
+    f:close()
+    local out, rc, dir = render(path)
+    assert.are.equal(1, rc, out)
+    assert.matches("{{ r.los }}: gives nil", out, 1, true)
+    assert.matches("{{ r.loss | %d }}: cannot format 1.2345 with %d", out, 1, true)
+    local err = assert(read(dir .. "/index.html"):match('<pre class="error">(.-)</pre>'))
+    assert.matches("^cannot write /nonexistent/dir/x%.png: No such file or directory", err)
+    assert.matches("nb%.lua:9: in main chunk", err)
+  end)
+
+  it("refuses a misspelt flag of its own, an empty --out, and a missing file, in one line", function()
+    for _, case in ipairs{{"--pfd", "unknown flag %-%-pfd: did you mean %-%-pdf%?", 2},
+                          {"--out", "%-%-out takes its folder after =", 2},
+                          {"--out=", "%-%-out= needs a folder", 2}} do
+      local out, rc = H.sh(("%s notebook %s/tests/notebooks/small.lua %s"):format(H.exe, root, case[1]))
+      assert.are.equal(case[3], rc, out)
+      assert.matches(case[2], out)
+    end
+    local out, rc = H.sh(H.exe .. " notebook /nonexistent.lua")
+    assert.are.equal(1, rc)
+    assert.are.equal("notebook: cannot open /nonexistent.lua: No such file or directory\n", out)
   end)
 
   it("shows a quality floor that is not met beside its cell, writes the whole report, exits 1", function()

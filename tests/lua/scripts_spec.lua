@@ -84,6 +84,11 @@ describe("exercise scripts (--smoke)", function()
              "print(C.find_model({}, \"gaussian\"))'")
     assert.matches("nil\tout/models/gaussian.ckpt is from a %-%-default run %(.-%); this is a %-%-full run", out)
     assert.matches("\nout/models/gaussian.ckpt\n", out)
+    -- its figure too: the smoke run's goes beside the default run's
+    local fm = G.handin.manifest(dir .. "/out/ps1_1a_gaussian")
+    assert.are.equal("default", fm.files["gaussian_samples.png"].config)
+    assert.are.equal("smoke", fm.files["gaussian_samples.smoke.png"].config)
+    assert_figure(dir .. "/out/ps1_1a_gaussian/gaussian_samples.smoke.png")
   end)
 
   it("ps1_1b_eigenvectors: descending spectrum, eigenvector tiles", function()
