@@ -375,7 +375,8 @@ static const lg_Reg functions[] = {
    "data.write_file(path, bytes)\n"
    "Write a string to path as genlab's own writers do: into a new temporary file beside path\n"
    "(a fresh name, never through a symlink), synced, then renamed over path, so that a crash or a\n"
-   "second writer never leaves half a file. genlab.handin "
+   "second writer never leaves half a file; a path that is a symlink has the file it names\n"
+   "written, the link kept. genlab.handin "
    "writes its manifest and results this way."},
   {"read_file", d_read_file,
    "data.read_file(path, [max_bytes=2^30]) -> string\n"
@@ -474,6 +475,10 @@ static void flatten(lua_State *L, int t, int list, int seen, const char *prefix)
       luaL_error(L, "save: keys must be strings or integers, got a %s", luaL_typename(L, -2));
     lua_pushvalue(L, -2);
     const char *k = lua_tostring(L, -1);                    /* a copy: safe to convert */
+    if (!*k || strchr(k, '/'))                              /* "/" joins the nested names */
+      luaL_error(L, "save: the key \"%s\" %s%s: a key may not be empty or hold \"/\", which "
+                 "joins the names of nested tables", k, *prefix ? "under " : "at the top",
+                 prefix);
     lua_pushfstring(L, "%s%s", prefix, k);
     const char *name = lua_tostring(L, -1);
     if (lg_test(L, -3)) {
@@ -512,6 +517,15 @@ static int by_name(lua_State *L) {
   return 1;
 }
 
+/* The flat names (sorted) must come back as the same tables: no name twice,
+** as a key 1 beside a key "1" would give.  (Keys hold no "/", so no name is
+** both a tensor's and a table's.) */
+static void check_names(lua_State *L, int n, const char **names) {
+  for (int i = 1; i < n; i++)
+    if (strcmp(names[i], names[i - 1]) == 0)
+      luaL_error(L, "save: two entries are named %s (an integer key and a string key alike?)", names[i]);
+}
+
 static int d_save(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   luaL_checktype(L, 2, LUA_TTABLE);
@@ -529,19 +543,20 @@ static int d_save(lua_State *L) {
   const char **names;
   const glab_tensor **ts;
   int n = lg_named_arrays(L, &names, &ts);
+  check_names(L, n, names);
   lg_try(L, glab_ckpt_write(path, n, names, (const glab_tensor *const *)ts));
   return 0;
 }
 
 /* Store tensor (top) at the "/"-separated name in the table at index t. */
-static void store_nested(lua_State *L, int t, const char *full) {
+static void store_nested(lua_State *L, int t, const char *full, const char *path) {
   const char *name = full, *slash;
   lua_pushvalue(L, t);
   while ((slash = strchr(name, '/')) != NULL) {
     lua_pushlstring(L, name, (size_t)(slash - name));
     int kind = lua_rawget(L, -2);
     if (kind != LUA_TTABLE && kind != LUA_TNIL)
-      luaL_error(L, "load: entry %s lies under a tensor of the same name", full);
+      luaL_error(L, "load: %s: entry %s lies under a tensor of the same name", path, full);
     if (kind == LUA_TNIL) {
       lua_pop(L, 1);
       lua_newtable(L);
@@ -553,7 +568,7 @@ static void store_nested(lua_State *L, int t, const char *full) {
     name = slash + 1;
   }
   if (lua_getfield(L, -1, name) != LUA_TNIL)
-    luaL_error(L, "load: entry %s clashes with a table of entries under it", full);
+    luaL_error(L, "load: %s: entry %s clashes with a table of entries under it", path, full);
   lua_pop(L, 1);
   lua_pushvalue(L, -2);
   lua_setfield(L, -2, name);
@@ -587,7 +602,7 @@ static int d_load(lua_State *L) {
     lua_pop(L, 1);
     lua_pushstring(L, name);
     lua_rawget(L, t);
-    store_nested(L, t + 2, name);
+    store_nested(L, t + 2, name, path);
   }
   return 1;
 }

@@ -3,17 +3,22 @@
 */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "glab.h"
 
 static _Thread_local char message[512];
 
+/* Formatted apart first, so that a message may quote the one before it
+** (glab_fail(s, "%s: %s", file, glab_errmsg()) names the file of a failure). */
 glab_status glab_fail(glab_status s, const char *fmt, ...) {
+  char next[sizeof message];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(message, sizeof message, fmt, ap);
+  vsnprintf(next, sizeof next, fmt, ap);
   va_end(ap);
+  memcpy(message, next, sizeof message);
   return s;
 }
 

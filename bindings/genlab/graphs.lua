@@ -150,11 +150,12 @@ end, "graphs.edges(E) -> {{i, j}, ...}\n" ..
 
 -- One graph of the course's pickle: a pair/list (X, E) or a table with
 -- X/E, features/edges or x/e; X may be (m, n), as the seed writes it.
-local function one_graph(g, k)
-  local X = g.X or g.features or g.x or g[1]
-  local E = g.E or g.edges or g.e or g.A or g[2]
+local function one_graph(g, k, path)
+  local X = type(g) == "table" and (g.X or g.features or g.x or g[1])
+  local E = type(g) == "table" and (g.E or g.edges or g.e or g.A or g[2])
   if not (G.is_tensor(X) and G.is_tensor(E)) then
-    raise(string.format("graphs.load: graph %d is not an (X, E) pair or a table with X and E", k))
+    raise(string.format("graphs.load: %s: graph %d is a %s, not an (X, E) pair or a table with X and E",
+                        path, k, G.is_tensor(g) and "tensor" or type(g)))
   end
   if X.ndim == 2 and X.shape[1] ~= E.shape[1] and X.shape[2] == E.shape[1] then X = X:t() end
   return X:to("float64"):contiguous(), E:to("float64"):contiguous()
@@ -168,14 +169,23 @@ graphs.load = doc(function(path)
     return {X = z.X:to("float64"), E = z.E:to("float64")}
   end
   local v = G.data.read_pickle(path)
+  if type(v) ~= "table" then
+    raise(("graphs.load: %s holds a %s, not a list of graphs"):format(path, G.is_tensor(v) and "tensor" or type(v)))
+  end
   local X3, E3 = v.X or v[1], v.E or v[2]                  -- {X =, E =} or (X, E) of all graphs
   if G.is_tensor(X3) and X3.ndim == 3 and G.is_tensor(E3) then
     check(X3, E3, "graphs.load(" .. path .. ")")
     return {X = X3:to("float64"):contiguous(), E = E3:to("float64"):contiguous()}
   end
   local xs, es = {}, {}
-  for k, g in ipairs(v.graphs or v) do xs[k], es[k] = one_graph(g, k) end
+  for k, g in ipairs(v.graphs or v) do xs[k], es[k] = one_graph(g, k, path) end
   if #xs == 0 then raise("graphs.load: no graphs in " .. path) end
+  for k = 2, #xs do                         -- one size for all, as the exercise stacks them
+    if lib.shape_str(xs[k]) ~= lib.shape_str(xs[1]) or lib.shape_str(es[k]) ~= lib.shape_str(es[1]) then
+      raise(("graphs.load: %s: graph %d is X %s, E %s; graph 1 is X %s, E %s"):format(path, k,
+            lib.shape(xs[k]), lib.shape(es[k]), lib.shape(xs[1]), lib.shape(es[1])))
+    end
+  end
   local D = {X = G.stack(xs), E = G.stack(es)}
   check(D.X, D.E, "graphs.load(" .. path .. ")")
   return D

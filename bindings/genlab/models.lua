@@ -257,9 +257,13 @@ end, "gmm:save(path)\n" ..
 GMM.load = doc(function(path)
   local sd = G.load(path)
   for _, k in ipairs{"weights", "means", "covs"} do
-    if not sd[k] then raise(string.format("GMM.load: %s: no '%s' entry (not a GMM checkpoint?)", path, k)) end
+    if not G.is_tensor(sd[k]) then
+      raise(string.format("GMM.load: %s: no '%s' tensor (not a GMM checkpoint?)", path, k))
+    end
   end
-  return GMM(sd.weights, sd.means, sd.covs)
+  local ok, gmm = pcall(GMM, sd.weights, sd.means, sd.covs)
+  if not ok then raise(("GMM.load: %s: %s"):format(path, tostring(gmm):gsub("^[^\n]-:%d+: ", ""))) end
+  return gmm
 end, "models.GMM.load(path) -> GMM\nRead a mixture written by gmm:save.")
 
 function GMM:__tostring()

@@ -638,12 +638,18 @@ end
 
 -- Chromium, headless, as a root user in a container can run it, given time
 -- (virtual, so it does not wait in earnest) for KaTeX to typeset.
+-- A file:// URL of an absolute path: bytes other than letters, digits and
+-- -._~/ percent-encoded (a # or ? in a name would end the path).
+local function file_url(path)
+  return "file://" .. path:gsub("[^%w%-%._~/]", function(c) return ("%%%02X"):format(c:byte()) end)
+end
+
 local function headless(browser, args, html)
   local profile = os.tmpname()
   os.remove(profile)
   local cmd = ("%s --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run " ..
                "--user-data-dir=%s --virtual-time-budget=30000 %s %s 2>/dev/null")
-              :format(browser, sh_quote(profile), args, sh_quote("file://" .. absolute(html)))
+              :format(browser, sh_quote(profile), args, sh_quote(file_url(absolute(html))))
   return cmd, function() os.execute("rm -rf " .. sh_quote(profile)) end
 end
 
@@ -723,9 +729,11 @@ local function convert(src, dst)
   end
   local ok, text = pcall(notebook.from_ipynb, src)
   if not ok then io.stderr:write(tostring(text), "\n"); return false end
-  f = assert(io.open(dst, "wb"))
-  f:write(text)
-  f:close()
+  local wrote, err = pcall(G.data.write_file, dst, text)
+  if not wrote then
+    io.stderr:write(("notebook: cannot write %s: %s\n"):format(dst, tostring(err):gsub("^[^\n]-:%d+: ", "")))
+    return false
+  end
   io.stderr:write(("notebook: %s -> %s\n"):format(src, dst))
   return true
 end

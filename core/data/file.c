@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,10 +60,18 @@ static FILE *create_unique(char *tmp, size_t cap, const char *path) {
   return NULL;
 }
 
+/* A symlink's file is written through it (the temporary goes beside the
+** file the link names, and the link stays); a directory is refused by name. */
 glab_status glab_afile_open(glab_afile *a, const char *path) {
   memset(a, 0, sizeof *a);
-  if (snprintf(a->path, sizeof a->path, "%s", path) >= (int)sizeof a->path)
+  struct stat st;
+  char target[PATH_MAX];
+  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+    return glab_fail(GLAB_EIO, "cannot write %s: it is a directory", path);
+  const char *to = lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && realpath(path, target) ? target : path;
+  if (snprintf(a->path, sizeof a->path, "%s", to) >= (int)sizeof a->path)
     return glab_fail(GLAB_EIO, "cannot write %s: path too long", path);
+  path = a->path;
   if (!(a->f = create_unique(a->tmp, sizeof a->tmp, path)))
     return glab_fail(GLAB_EIO, "cannot write %s: %s", path, strerror(errno));
   return GLAB_OK;

@@ -196,7 +196,8 @@ static glab_status read_idx(glab_tensor *out, const char *path, int64_t limit, g
   glab_tensor t = GLAB_TENSOR_EMPTY;
   s = read_header(&src, &type, &ndim, shape);
   if (s == GLAB_OK && limit >= 0 && limit < shape[0]) shape[0] = limit;
-  if (s == GLAB_OK) s = glab_tensor_new(&t, dt, ndim, shape);
+  if (s == GLAB_OK && (s = glab_tensor_new(&t, dt, ndim, shape)) != GLAB_OK)
+    s = glab_fail(s, "idx: %s: %s", path, glab_errmsg());          /* name the file */
   if (s == GLAB_OK && unit && type->code != 0x08)
     s = glab_fail(GLAB_EFORMAT, "idx: %s holds %s, not the unsigned bytes of an image", path,
                   type->name);

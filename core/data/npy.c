@@ -205,7 +205,8 @@ glab_status glab_npy_read_from(glab_tensor *out, glab_reader *r) {
       h.shape[h.ndim - 1 - i] = x;
     }
   glab_dtype dt = (h.kind == 'f' && h.size == 4) || (h.size == 1 && h.kind != 'i') ? GLAB_F32 : GLAB_F64;
-  if (s == GLAB_OK) s = glab_tensor_new(&t, dt, h.ndim, h.shape);
+  if (s == GLAB_OK && (s = glab_tensor_new(&t, dt, h.ndim, h.shape)) != GLAB_OK)
+    s = glab_fail(s, "%s: %s", r->what, glab_errmsg());            /* name the file */
   if (s == GLAB_OK) s = read_data(&t, r, &h);
   if (s == GLAB_OK && glab_reader_left(r) > 0)      /* a lying shape, or two files in one */
     s = glab_fail(GLAB_EFORMAT, "%s: %llu bytes after the data of shape (%s)", r->what,

@@ -30,6 +30,7 @@ describe("malformed files", function()
                 ["npz_local_name.npz"] = "member b.npy: its local header names another member",
                 ["img_bad_crc.png"] = "damaged (the IDAT chunk at byte 33 fails its CRC-32)",
                 ["img_truncated.bmp"] = "truncated (fewer pixel rows than its header declares)",
+                ["npy_sizes_past_2p62.npy"] = "its sizes multiply past 2^62",
                 ["npy_fortran_trueish.npy"] = "'fortran_order' is neither True nor False",
                 ["npy_shape_no_comma.npy"] = "malformed 'shape' in the header",
                 ["npy_descr_concat.npy"] = "malformed 'descr' in the header",
@@ -266,6 +267,17 @@ describe("writers", function()
       assert.are.equal(sh("stat -c %a " .. plain), sh("stat -c %a " .. path))
     end)
   end
+
+  it("writes the file a symlink names, keeping the link, and names a directory it cannot write", function()
+    local real, link = dir .. "/real.bin", dir .. "/link.bin"
+    D.write_file(real, "old")
+    assert(os.execute(("ln -s %s %s"):format(real, link)))
+    D.write_file(link, "new")
+    assert.are.equal("new", slurp(real))
+    assert.are.equal("symbolic link\n", sh("stat -c %F " .. link))
+    assert.matches("cannot write " .. dir .. "/: it is a directory", H.err(D.write_file, dir .. "/", "x"), 1, true)
+    os.remove(link); os.remove(real)
+  end)
 
   it("two processes saving to one path never collide", function()
     local path = dir .. "/shared.ckpt"

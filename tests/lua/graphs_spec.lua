@@ -138,4 +138,14 @@ describe("graphs: data", function()
     assert.matches("X must be %(count, n, m%) and E %(count, n, n%), got %(2x15x3%) and %(2x14x14%)",
                    H.err(graphs.loglik, 1, 0, G.zeros(2, 15, 3, F64), G.zeros(2, 14, 14, F64)))
   end)
+
+  it("names the file and the graph when a pickle holds something else", function()
+    local path = H.tmpname(".pkl")
+    for src, want in pairs{["7"] = " holds a number, not a list of graphs",
+                           ["[1, 2]"] = ": graph 1 is a number, not an (X, E) pair"} do
+      H.sh(("/usr/bin/python3 -c 'import pickle; pickle.dump(%s, open(\"%s\", \"wb\"))'"):format(src, path))
+      assert.matches("graphs.load: " .. path .. want, H.err(graphs.load, path), 1, true)
+    end
+    os.remove(path)
+  end)
 end)

@@ -156,8 +156,12 @@ describe("models.GMM", function()
     local p2 = H.tmpname()
     G.save(p2, {x = G.zeros(2)})
     local msg = H.err(M.GMM.load, p2)
+    assert.truthy(msg:find(p2 .. ": no 'weights' tensor", 1, true), msg)
+    G.save(p2, {weights = G.ones(3) / 3, means = G.zeros(3, 2), covs = G.zeros(2, 2, 2)})
+    msg = H.err(M.GMM.load, p2)                                  -- the shapes disagree: named, with the file
     os.remove(p2)
-    assert.truthy(msg:find("no 'weights' entry", 1, true))
+    assert.truthy(msg:find("GMM.load: " .. p2 .. ": ", 1, true), msg)
+    assert.truthy(msg:find("expected (K), (K, d), (K, d, d)", 1, true), msg)
   end)
 
   it("refuses mismatched parameter shapes with the shapes named", function()

@@ -630,6 +630,14 @@ describe("checkpoints", function()
     assert.are.equal(2.5, ck.nest.s:item())
   end)
 
+  it("refuse names that would not come back as saved: twice the same, empty, or holding '/'", function()
+    local t = G.ones(2)
+    assert.matches("save: two entries are named 1", H.err(G.save, path, {[1] = t, ["1"] = t}))
+    assert.matches('save: the key "a/b" at the top: a key may not be empty or hold "/"',
+                   H.err(G.save, path, {a = {b = t}, ["a/b"] = t}))
+    assert.matches('save: the key "" under w/', H.err(G.save, path, {w = {[""] = t}}))
+  end)
+
   it("name the entry of a shape mismatch, and refuse unknown or missing ones", function()
     local m = nn.Linear(784, 500)
     G.save(path, nn.Linear(784, 400):state_dict())
@@ -660,8 +668,8 @@ describe("checkpoints", function()
     write(bytes:sub(1, 8) .. "\9" .. bytes:sub(10))
     assert.matches("format version 9 (this genlab reads 1 and 2)", H.err(G.load, path), 1, true)
     assert.matches("cannot open", H.err(G.load, path .. ".missing"))
-    G.save(path, {a = G.ones(1), ["a/b"] = G.ones(2)})     -- names that nest into each other
-    assert.matches("entry a/b lies under a tensor of the same name", H.err(G.load, path))
+    -- names that would nest into each other are refused as they are saved (the save spec below)
+    assert.matches('the key "a/b" at the top', H.err(G.save, path, {a = G.ones(1), ["a/b"] = G.ones(2)}))
   end)
 
   it("refuse a table that contains itself, naming where the cycle closes", function()
@@ -693,7 +701,7 @@ describe("checkpoints", function()
     end
     assert.matches("nested too deep: the names below it would pass the 255 bytes",
                    H.err(G.save, path, nest(200, "n")))
-    assert.matches("nested too deep", H.err(G.save, path, nest(300, "")))
+    assert.matches('save: the key "" at the top: a key may not be empty', H.err(G.save, path, nest(300, "")))
   end)
 
   -- Every byte of a small checkpoint, changed in several ways, must make the
