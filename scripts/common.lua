@@ -62,10 +62,40 @@ local function convert(v, default, form)
   return v
 end
 
+-- Whether every number that v (a number or a list such as "2,5,10") holds
+-- passes ok, and there is at least one.
+local function all_numbers(v, ok)
+  local any = false
+  for item in (tostring(v) .. ","):gmatch("([^,]*),") do
+    local n = tonumber(item)
+    if not n or not ok(n) then return false end
+    any = true
+  end
+  return any
+end
+
+local function positive(n) return n > 0 end
+local function positive_integer(n) return n > 0 and math.tointeger(n) ~= nil end
+
+-- Where the three configurations' values of an option are all positive (a
+-- count, a size, a rate), or all positive integers, a given value must be too:
+-- --epochs=0 or --nz=2.5 would fail much later, or not at all.  (Not a seed:
+-- 0 is one.)
+local function out_of_range(value, s, d, f)
+  for _, rule in ipairs{{positive_integer, "positive integers"}, {positive, "positive numbers"}} do
+    if type(value) ~= "boolean" and all_numbers(s, rule[1]) and all_numbers(d, rule[1])
+       and all_numbers(f, rule[1]) then
+      if not all_numbers(value, rule[1]) then return rule[2] end
+      return nil
+    end
+  end
+end
+
 local function usage_error(fmt, ...)
   io.stderr:write(string.format("%s: " .. fmt .. "\n", arg[0], ...))
   os.exit(2)
 end
+C.usage_error = usage_error       -- a script's own check of its options: one line, status 2
 
 -- The three tables must name the same options: a key missing from one is the
 -- script's mistake, said before any work.
@@ -125,6 +155,11 @@ function C.options(smoke, default, full, about, forms)
       if not k or default[k] == nil then usage_error("unknown argument '%s' (try --help)", a) end
       local value, wanted = convert(v, default[k], forms[k])
       if value == nil then usage_error("--%s=%s: expected %s", k, v, wanted) end
+      local range = not forms[k] and not k:find("seed") and out_of_range(value, smoke[k], default[k], full[k])
+      if range then
+        usage_error("--%s=%s: expected %s (the configurations use %s / %s / %s)", k, v, range,
+                    tostring(smoke[k]), tostring(default[k]), tostring(full[k]))
+      end
       given[k] = value
     end
   end

@@ -11,6 +11,17 @@
 local G = require "genlab"
 local C = require "common"
 
+for _, a in ipairs(arg or {}) do            -- it takes none: each step's script takes its own
+  if a == "--help" or a == "-h" then
+    print("scripts/demo.lua: what `make demo` runs: PS1's Gaussian mixtures of patches trained live,\n" ..
+          "then EPLL denoising with them (a minute or two). It takes no arguments; every exercise\n" ..
+          "is a script of its own in scripts/ with --smoke, the default and --full (--help each).")
+    os.exit(0)
+  end
+  io.stderr:write(("scripts/demo.lua: unknown argument '%s' (it takes none; try --help)\n"):format(a))
+  os.exit(2)
+end
+
 -- Run an exercise script as if started with these arguments.
 local function run(script, args, what)
   print(("\n== %s\n   ./genlab scripts/%s.lua %s\n"):format(what, script, table.concat(args, " ")))

@@ -28,11 +28,19 @@ local fh = (o.checkpoint ~= "" or not o.smoke) and io.open(ckpt, "rb")     -- --
 if fh then
   fh:close()
   local sd = G.load_pt(ckpt)
-  rbm = G.models.RBM(784, sd.W.shape[2], {seed = o.seed})
+  local W = type(sd) == "table" and sd.W
+  if not (G.is_tensor(W) and W.ndim == 2 and W.shape[1] == 784 and G.is_tensor(sd.b) and G.is_tensor(sd.c)) then
+    C.usage_error("--checkpoint: %s is not an RBM of MNIST's 784 pixels ({W (784, hidden), b, c}, as " ..
+                  "seed004_4_rbm.lua saves it)", ckpt)
+  end
+  if C.given.hidden and C.given.hidden ~= W.shape[2] then
+    C.usage_error("--hidden=%d: the checkpoint %s has %d hidden units", C.given.hidden, ckpt, W.shape[2])
+  end
+  rbm = G.models.RBM(784, W.shape[2], {seed = o.seed})
   rbm:load_state_dict(sd)
   print("model: " .. ckpt)
 elseif o.checkpoint ~= "" then
-  error("--checkpoint: cannot open " .. o.checkpoint, 0)
+  C.usage_error("--checkpoint: cannot open %s", o.checkpoint)
 else
   print(string.format("model: no checkpoint at %s: training CD-%d, %d hidden units, %d epochs on %d images",
                       ckpt, o.k, o.hidden, o.epochs, o.train))

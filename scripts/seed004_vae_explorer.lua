@@ -34,10 +34,14 @@ local ckpt = o.checkpoint ~= "" and o.checkpoint
 local fh = (o.checkpoint ~= "" or not o.smoke) and io.open(ckpt, "rb")   -- --smoke trains its own
 if fh then
   fh:close()
-  m:load_state_dict(G.load(ckpt))
+  local ok, err = pcall(function() m:load_state_dict(G.load(ckpt)) end)
+  if not ok then          -- another model's file, or not a checkpoint: say which model it must be
+    C.usage_error("--checkpoint: %s is not a %s of N_z = %d (--model, --nz): %s", ckpt,
+                  o.model == "mlp" and "VAE1" or "VAE2", o.nz, tostring(err):gsub("^[^\n]-:%d+: ", ""))
+  end
   print("model: " .. ckpt)
 elseif o.checkpoint ~= "" then
-  error("--checkpoint: cannot open " .. o.checkpoint, 0)
+  C.usage_error("--checkpoint: cannot open %s", o.checkpoint)
 else
   print(string.format("model: no checkpoint at %s: training %s, N_z = %d, %d epochs on %d images",
                       ckpt, o.model == "mlp" and "VAE1" or "VAE2", o.nz, o.epochs, o.train))
