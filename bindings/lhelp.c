@@ -19,7 +19,27 @@ static int push_doc(lua_State *L, int i) {
 }
 
 /* A name looked up in the module, then linalg, then the Tensor methods. */
+/* A dotted name ("linalg.eigh", "genlab.nn.Linear") walked from the
+** module, pushed (nil when a step is missing). */
+static void push_dotted(lua_State *L, const char *name) {
+  if (strncmp(name, "genlab.", 7) == 0) name += 7;
+  lua_getfield(L, LUA_REGISTRYINDEX, "genlab.module");
+  for (const char *dot; lua_istable(L, -1) && (dot = strchr(name, '.')) != NULL; name = dot + 1) {
+    lua_pushlstring(L, name, (size_t)(dot - name));
+    lua_gettable(L, -2);
+    lua_remove(L, -2);
+  }
+  if (lua_istable(L, -1)) lua_getfield(L, -1, name);
+  else lua_pushnil(L);
+  lua_remove(L, -2);
+}
+
 static int find_by_name(lua_State *L, const char *name) {
+  if (strchr(name, '.')) {
+    push_dotted(L, name);
+    if (!lua_isnil(L, -1)) return 1;
+    lua_pop(L, 1);
+  }
   lua_getfield(L, LUA_REGISTRYINDEX, "genlab.module");
   lua_getfield(L, -1, name);
   if (lua_isnil(L, -1)) {

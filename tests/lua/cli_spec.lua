@@ -69,6 +69,13 @@ describe("genlab program", function()
     assert.matches("\n2\n", out)       -- the two-line entry 1 + 1
   end)
 
+  it("looks a dotted name up in help, with or without genlab.", function()
+    local out = sh(exe .. [[ -e 'help("linalg.eigh"); help("genlab.nn.Linear"); help("nn.nope")']])
+    assert.matches("^linalg%.eigh%(A%) %-> w, V\n", out)
+    assert.matches("\nnn%.Linear%(in, out", out)
+    assert.matches("no genlab function or method named 'nn%.nope'", out)
+  end)
+
   it("completes fields and methods with Tab, even as the first input", function()
     local out, rc = sh("printf 'linalg.cholesky_s\\t\\nx = ones(2, 3)\\nx:nu\\t()\\n' | " .. exe .. " -i")
     assert.are.equal(0, rc)
