@@ -90,6 +90,7 @@ static const char *out_dir(lua_State *L) {
   base = base ? base + 1 : script;
   size_t n = strlen(base);
   if (n > 4 && strcmp(base + n - 4, ".lua") == 0) n -= 4;
+  else base = "repl", n = 4;                /* the prompt, or -e: arg[0] is genlab itself */
   return lua_pushfstring(L, "out/%s", lua_pushlstring(L, base, n));
 }
 
@@ -102,7 +103,8 @@ static void make_dirs(lua_State *L, const char *dir) {
       mkdir(buf, 0755);
       *p = '/';
     }
-  if (mkdir(buf, 0755) != 0 && errno != EEXIST) luaL_error(L, "viz: cannot create %s", dir);
+  if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+    luaL_error(L, "viz: cannot create %s: %s", dir, strerror(errno));
 }
 
 /* ---- the control strip ----------------------------------------------------------
