@@ -150,7 +150,7 @@ describe("exercise scripts (--smoke)", function()
     assert.are.equal(64, number_after(out, "decodes: (%d+)"))           -- the first view, 61 moves, 2 clicks
     assert_figure(dir .. "/out/seed004_vae_explorer/vae_explorer.png")
     out, rc = run("seed004_vae_explorer", "--checkpoint=" .. dir .. "/none.ckpt")
-    assert.are.equal(1, rc, out)
+    assert.are.equal(2, rc, out)                                         -- a usage error
     assert.matches("cannot open " .. dir .. "/none.ckpt", out, 1, true)
     out, rc = run("seed004_vae_explorer", "--nz=1")
     assert.are.equal(1, rc, out)
