@@ -23,8 +23,9 @@
 #define FIGURES_KEY "genlab.figures"
 
 #define MAX_CONTROLS 12
-#define STRIP_H 46             /* the control strip's height, in pixels */
-#define CONTROL_W 270          /* each control's width in it */
+#define STRIP_H 46             /* a row of controls in the strip, in pixels */
+#define STATUS_H 20            /* the strip's last line: the status */
+#define CONTROL_W 270          /* each control's width, at most */
 #define MAX_QUEUE 256
 
 /* A slider or a button drawn in the figure's control strip. */
@@ -122,18 +123,36 @@ static double slider_pos(const control *k) {
   return t < 0 ? 0 : t > 1 ? 1 : t;
 }
 
-/* Control i's box in the strip. */
+/* The controls a row of the strip holds, and each one's width: as many of
+** CONTROL_W as the figure's width takes, or one, narrower. */
+static int per_row(const lg_Figure *f, double *w) {
+  int n = (f->fig.width - 20) / CONTROL_W;
+  if (n < 1) n = 1;
+  *w = fmin(CONTROL_W, (f->fig.width - 20.0) / n);
+  return n;
+}
+
+/* The strip's height for n controls: their rows, then the status line. */
+static int strip_height(const lg_Figure *f, int n) {
+  double w;
+  int per = per_row(f, &w);
+  return (n + per - 1) / per * STRIP_H + STATUS_H;
+}
+
+/* Control i's box in the strip: rows of controls, left to right. */
 static void control_box(const lg_Figure *f, int i, double *x0, double *y0, double *x1, double *y1) {
-  *x0 = 10 + i * CONTROL_W;
-  *x1 = *x0 + CONTROL_W - 20;
-  *y0 = f->fig.height - STRIP_H + 4;
-  *y1 = f->fig.height - 4;
+  double w;
+  int per = per_row(f, &w);
+  *x0 = 10 + (i % per) * w;
+  *x1 = *x0 + w - 20;
+  *y0 = f->fig.height - f->fig.strip + (i / per) * STRIP_H + 4;
+  *y1 = *y0 + STRIP_H - 8;
 }
 
 static void draw_strip(const lg_Figure *f, glab_canvas *c) {
   if (!f->fig.strip) return;
   glab_rgba ink = {40, 40, 40, 255}, line = {190, 190, 190, 255}, accent = glab_palette(0);
-  glab_canvas_line(c, 0, f->fig.height - STRIP_H, f->fig.width, f->fig.height - STRIP_H, 1, line);
+  glab_canvas_line(c, 0, f->fig.height - f->fig.strip, f->fig.width, f->fig.height - f->fig.strip, 1, line);
   for (int i = 0; i < f->ncontrols; i++) {
     const control *k = &f->controls[i];
     double x0, y0, x1, y1;
@@ -142,18 +161,18 @@ static void draw_strip(const lg_Figure *f, glab_canvas *c) {
     if (k->button) {
       glab_canvas_fill_rect(c, (int)x0, (int)y0 + 6, (int)x1, (int)y1 - 4, (glab_rgba){236, 240, 246, 255});
       glab_canvas_rect(c, (int)x0, (int)y0 + 6, (int)x1, (int)y1 - 4, accent);
-      glab_canvas_text(c, (x0 + x1) / 2, y1 - 14, 12, ink, k->name, GLAB_ALIGN_CENTER);
+      glab_canvas_text_fit(c, (x0 + x1) / 2, y1 - 14, 12, ink, k->name, GLAB_ALIGN_CENTER, x1 - x0 - 6);
       continue;
     }
     snprintf(buf, sizeof buf, "%s = %.4g", k->name, k->value);
-    glab_canvas_text(c, x0, y0 + 13, 12, ink, buf, GLAB_ALIGN_LEFT);
+    glab_canvas_text_fit(c, x0, y0 + 13, 12, ink, buf, GLAB_ALIGN_LEFT, x1 - x0);
     double ty = y1 - 10, kx = x0 + slider_pos(k) * (x1 - x0);
     glab_canvas_line(c, x0, ty, x1, ty, 3, line);
     glab_canvas_line(c, x0, ty, kx, ty, 3, accent);
     glab_canvas_disc(c, kx, ty, 6, accent);
   }
-  if (f->status[0])
-    glab_canvas_text(c, f->fig.width - 10, f->fig.height - 18, 12, ink, f->status, GLAB_ALIGN_RIGHT);
+  if (f->status[0])                           /* its own line, under the controls */
+    glab_canvas_text_fit(c, 10, f->fig.height - 6, 12, ink, f->status, GLAB_ALIGN_LEFT, f->fig.width - 20);
 }
 
 static glab_status render_figure(const lg_Figure *f, glab_canvas *c) {
@@ -602,6 +621,11 @@ static void push_event(lua_State *L, const glab_event *ev, const glab_hit *h, co
     lua_pushinteger(L, h->row + 1); lua_setfield(L, -2, "row");
     lua_pushinteger(L, h->col + 1); lua_setfield(L, -2, "col");
     lua_pushnumber(L, h->value); lua_setfield(L, -2, "value");
+    if (h->kind == GLAB_PANEL_GRID && h->channels == 3) {
+      lua_createtable(L, 3, 0);
+      for (int i = 0; i < 3; i++) { lua_pushnumber(L, h->rgb[i]); lua_rawseti(L, -2, i + 1); }
+      lua_setfield(L, -2, "rgb");
+    }
   }
   lua_pushinteger(L, ev->button); lua_setfield(L, -2, "button");
   lua_pushboolean(L, ev->mods & GLAB_MOD_SHIFT); lua_setfield(L, -2, "shift");
@@ -610,21 +634,34 @@ static void push_event(lua_State *L, const glab_event *ev, const glab_hit *h, co
   if (ev->kind == GLAB_EV_KEY) { lua_pushfstring(L, "%c", ev->key); lua_setfield(L, -2, "key"); }
 }
 
-/* The status line for what the mouse is over. */
+/* The status line for what the mouse is over: drawn in the control strip,
+** or, in a window without one, shown in its title bar. */
 static void set_status(lg_Figure *f, const glab_hit *h) {
+  char series[24] = "";
+  if (h->series >= 0 && h->nearest >= 0) snprintf(series, sizeof series, " of series %d", h->series + 1);
   f->status[0] = '\0';
   if (h->tile >= 0 && h->kind == GLAB_PANEL_HEATMAP)
     snprintf(f->status, sizeof f->status, "panel %d, entry (%d, %d): %.4g", h->panel + 1, h->row + 1,
              h->col + 1, h->value);
+  else if (h->tile >= 0 && h->channels == 3)
+    snprintf(f->status, sizeof f->status, "panel %d, tile %d, pixel (%d, %d): (%.3g, %.3g, %.3g)",
+             h->panel + 1, h->tile + 1, h->row + 1, h->col + 1, h->rgb[0], h->rgb[1], h->rgb[2]);
   else if (h->tile >= 0)
     snprintf(f->status, sizeof f->status, "panel %d, tile %d, pixel (%d, %d): %.4g", h->panel + 1,
              h->tile + 1, h->row + 1, h->col + 1, h->value);
   else if (h->nearest >= 0)
-    snprintf(f->status, sizeof f->status, "panel %d, point %d: (%.4g, %.4g)", h->panel + 1, h->nearest + 1,
-             h->nx, h->ny);
+    snprintf(f->status, sizeof f->status, "panel %d, point %d%s: (%.4g, %.4g)", h->panel + 1,
+             h->nearest + 1, series, h->nx, h->ny);
   else if (h->inside)
     snprintf(f->status, sizeof f->status, "panel %d: (%.4g, %.4g)", h->panel + 1, h->x, h->y);
-  if (f->fig.strip) f->dirty = 1;
+  if (f->fig.strip) {
+    f->dirty = 1;
+  } else if (f->win) {
+    char title[sizeof f->status + 160];
+    snprintf(title, sizeof title, "%s%s%s", f->fig.title[0] ? f->fig.title : f->name,
+             f->status[0] ? "  |  " : "", f->status);
+    glab_window_set_title(f->win, title);
+  }
 }
 
 /* A press or drag at x in the strip: the slider under it moves, the button
@@ -638,13 +675,13 @@ static int strip_event(lua_State *L, int fig, lg_Figure *f, const glab_event *ev
   }
   int k = -1;
   if (f->dragging && ev->kind == GLAB_EV_MOVE) k = f->dragging - 1;
-  else if (ev->y >= f->fig.height - STRIP_H && ev->kind == GLAB_EV_PRESS)
+  else if (ev->y >= f->fig.height - f->fig.strip && ev->kind == GLAB_EV_PRESS)
     for (int i = 0; i < f->ncontrols; i++) {
       double x0, y0, x1, y1;
       control_box(f, i, &x0, &y0, &x1, &y1);
-      if (ev->x >= x0 - 6 && ev->x <= x1 + 6) k = i;
+      if (ev->x >= x0 - 6 && ev->x <= x1 + 6 && ev->y >= y0 - 4 && ev->y <= y1 + 4) k = i;
     }
-  if (k < 0) return ev->y >= f->fig.height - STRIP_H;
+  if (k < 0) return ev->y >= f->fig.height - f->fig.strip;
   control *c = &f->controls[k];
   if (c->button) {
     push_callbacks(L, fig);
@@ -733,13 +770,22 @@ static void pump_figure(lua_State *L, int fig) {
   if (!f || !f->fig.panels) return;
   glab_event ev;
   while (f->win && glab_window_next_event(f->win, &ev)) enqueue(f, &ev);
-  while (f->qcount > 0) {
+  while (f->qcount > 0 && f->fig.panels) {          /* a callback may close the figure */
     ev = f->queue[f->qhead];
     f->qhead = (f->qhead + 1) % MAX_QUEUE;
     f->qcount--;
     dispatch(L, fig, f, &ev);
   }
+  if (!f->fig.panels) {
+    f->qcount = 0;
+    return;
+  }
   if (f->dirty && f->win && !glab_window_closed(f->win) && glab_window_due(f->win)) present(f);
+  while (f->win && glab_window_take_save(f->win)) {     /* s, whenever pressed: paused, waiting */
+    const char *path = default_path(L, f);
+    if (save_png(f, path) == GLAB_OK) fprintf(stderr, "viz: saved %s\n", path);
+    lua_pop(L, 1);
+  }
 }
 
 /* Every figure's events: the windows' own, then each figure's queue. */
@@ -783,17 +829,25 @@ static int v_wait(lua_State *L) {
   return 0;
 }
 
+/* The figure whose show() took the last n: a step runs until that figure is
+** shown again, whatever others the loop shows meanwhile. */
+static const lg_Figure *stepping;
+
 /* While space has paused the program: keep answering (callbacks included)
 ** until space again, or n lets one step through. */
-static void hold_while_paused(lua_State *L) {
-  if (!glab_window_paused()) return;
-  fprintf(stderr, "\n[paused: space resumes, n runs one step, + and - change the redraw rate]\n");
+static void hold_while_paused(lua_State *L, const lg_Figure *f) {
+  if (!glab_window_paused()) { stepping = NULL; return; }
+  if (stepping && (!stepping->win || glab_window_closed(stepping->win))) stepping = NULL;
+  if (stepping && stepping != f) return;          /* another figure of the same step */
+  if (!stepping)
+    fprintf(stderr, "\n[paused: space resumes, n runs one step, + and - change the redraw rate]\n");
   while (glab_window_paused() && glab_window_count_open() > 0) {
     pump_all(L);
-    if (glab_window_take_step()) return;
+    if (glab_window_take_step()) { stepping = f; return; }
     struct timespec ts = {0, 15000000};
     nanosleep(&ts, NULL);
   }
+  stepping = NULL;
   fprintf(stderr, "[resumed]\n");
 }
 
@@ -827,10 +881,9 @@ static int v_key(lua_State *L) {
 /* A new control: the strip appears (the figure grows by it) with the first. */
 static control *add_control(lua_State *L, lg_Figure *f) {
   if (f->ncontrols == MAX_CONTROLS) luaL_error(L, "viz: at most %d controls in a figure", MAX_CONTROLS);
-  if (!f->fig.strip) {
-    f->fig.strip = STRIP_H;
-    f->fig.height += STRIP_H;
-  }
+  int h = strip_height(f, f->ncontrols + 1);     /* the figure grows by a row when one fills */
+  f->fig.height += h - f->fig.strip;
+  f->fig.strip = h;
   f->dirty = 1;
   control *c = &f->controls[f->ncontrols++];
   memset(c, 0, sizeof *c);
@@ -990,19 +1043,15 @@ static int v_show(lua_State *L) {
   }
   if (f->dirty && glab_window_due(f->win)) present(f);   /* the window redraws from its texture */
   else glab_window_pump();
-  while (glab_window_take_save(f->win)) {
-    const char *path = default_path(L, f);
-    if (save_png(f, path) == GLAB_OK) fprintf(stderr, "viz: saved %s\n", path);
-  }
-  lua_settop(L, 1);
-  pump_all(L);
-  hold_while_paused(L);
+  pump_all(L);                                           /* s's saves among them */
+  hold_while_paused(L, f);
   lua_settop(L, 1);
   return 1;
 }
 
 static int v_close(lua_State *L) {
   lg_Figure *f = luaL_checkudata(L, 1, LG_FIGURE);
+  if (stepping == f) stepping = NULL;
   glab_window_close(f->win);
   f->win = NULL;
   glab_figure_free(&f->fig);
@@ -1017,6 +1066,7 @@ static int v_close(lua_State *L) {
 ** stays until closed (unless GENLAB_NO_WAIT). */
 static int v_gc(lua_State *L) {
   lg_Figure *f = luaL_checkudata(L, 1, LG_FIGURE);
+  if (stepping == f) stepping = NULL;
   if (f->fig.panels && f->dirty && !f->win && f->last_png > 0) {
     const char *path = default_path(L, f);
     save_png(f, path);
@@ -1123,10 +1173,14 @@ static const lg_Reg methods[] = {
    "small tiles and from 2x, else smoothly (bilinear\n"
    "up, box-averaged down). norm scales by the min/max of all tiles,\n"
    "of each tile, or not at all (values in [0, 1]). "
-   "signed: blue-white-red with 0 white (eigenvectors)."},
+   "signed: blue-white-red with 0 white (eigenvectors).\n"
+   "NaN and infinite pixels are drawn magenta (a colour no map uses) and the scale ignores\n"
+   "them; hover names the value."},
   {"heatmap", v_heatmap,
    "fig:heatmap(M, [{panel=1, signed=false, title=}]) -> fig\n"
-   "A matrix as colours (viridis, or blue-white-red centred at 0 when signed) with a colour bar."},
+   "A matrix as colours (viridis, or blue-white-red centred at 0 when signed) with a colour bar;\n"
+   "NaN and infinite entries magenta. A row or column too long for square cells is a band\n"
+   "16 pixels deep."},
   {"line", v_line,
    "fig:line(y | {y=, x=, label=, dashed=false} | {{y=, x=, label=, dashed=}, ...}, [{panel=1, "
    "title=, xlabel=, ylabel=, logy=false, bars=false, hline=, hline_label=}]) -> fig\n"

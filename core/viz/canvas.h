@@ -62,6 +62,10 @@ double glab_canvas_text(glab_canvas *c, double x, double y, double size, glab_rg
 double glab_canvas_text_vertical(glab_canvas *c, double x, double y, double size,
                                  glab_rgba col, const char *s);
 double glab_text_width(double size, const char *s);
+/* glab_canvas_text cut to at most max_w pixels, ending in an ellipsis where
+** it had to be cut (whole characters; nothing when not even one fits). */
+double glab_canvas_text_fit(glab_canvas *c, double x, double y, double size, glab_rgba col,
+                            const char *s, glab_align align, double max_w);
 /* The canvas as an RGB PNG file (written atomically). */
 glab_status glab_canvas_write_png(const glab_canvas *c, const char *path);
 

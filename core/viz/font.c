@@ -137,6 +137,24 @@ double glab_canvas_text(glab_canvas *c, double x, double y, double size, glab_rg
   return draw(c, x, y, size, col, s, align, 0);
 }
 
+double glab_canvas_text_fit(glab_canvas *c, double x, double y, double size, glab_rgba col,
+                            const char *s, glab_align align, double max_w) {
+  if (!s || glab_text_width(size, s) <= max_w) return draw(c, x, y, size, col, s, align, 0);
+  static const char ellipsis[] = "\xe2\x80\xa6";            /* U+2026 */
+  size_t n = strlen(s);
+  char *buf = malloc(n + sizeof ellipsis);
+  if (!buf) return 0;
+  size_t keep = n;
+  do {                                /* drop whole UTF-8 characters from the end */
+    while (keep > 0 && ((unsigned char)s[--keep] & 0xc0) == 0x80) {}
+    memcpy(buf, s, keep);
+    memcpy(buf + keep, ellipsis, sizeof ellipsis);
+  } while (keep > 0 && glab_text_width(size, buf) > max_w);
+  double w = keep > 0 ? draw(c, x, y, size, col, buf, align, 0) : 0;
+  free(buf);
+  return w;
+}
+
 double glab_canvas_text_vertical(glab_canvas *c, double x, double y, double size,
                                  glab_rgba col, const char *s) {
   return draw(c, x, y, size, col, s, GLAB_ALIGN_CENTER, 1);

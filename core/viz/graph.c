@@ -107,7 +107,7 @@ glab_status glab_panel_graph(glab_panel *p, int nnodes, const glab_rgba *colors,
 
 void glab_render_graph(glab_canvas *c, const glab_panel *p, double l, double t, double r, double b) {
   if (p->title[0]) {
-    glab_canvas_text(c, (l + r) / 2, t + 19, 15, GLAB_BLACK, p->title, GLAB_ALIGN_CENTER);
+    glab_canvas_text_fit(c, (l + r) / 2, t + 19, 15, GLAB_BLACK, p->title, GLAB_ALIGN_CENTER, r - l - 8);
     t += 26;
   }
   double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;

@@ -76,8 +76,13 @@ static double nice_step(double span, int want) {
 static void tick_label(char *buf, size_t n, double v, double step) {
   if (fabs(v) < step * 1e-9) v = 0;
   double a = fabs(v);
-  if (a != 0 && (a >= 1e5 || a < 1e-3)) snprintf(buf, n, "%.3g", v);
-  else {
+  if (a != 0 && a >= 1e5 && a < 1e9 && step >= 1) {
+    snprintf(buf, n, "%.0f", v);                          /* 120100, not 1.2e+05 */
+  } else if (a != 0 && (a >= 1e5 || a < 1e-3)) {
+    /* as many digits as tell neighbouring ticks apart: 1e9 + 0.1 steps need 11 */
+    int sig = (int)floor(log10(a)) - (int)floor(log10(step)) + 1;
+    snprintf(buf, n, "%.*g", sig < 3 ? 3 : sig > 15 ? 15 : sig, v);
+  } else {
     int dec = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
     snprintf(buf, n, "%.*f", dec > 6 ? 6 : dec, v);
   }
@@ -162,7 +167,8 @@ static void inner_rect(axes *a, double l, double t, double r, double b, const ch
 
 static void draw_title(glab_canvas *c, double l, double r, double t, const char *title) {
   if (title && *title)
-    glab_canvas_text(c, (l + r) / 2, t + 4 + TITLE_SIZE, TITLE_SIZE, GLAB_BLACK, title, GLAB_ALIGN_CENTER);
+    glab_canvas_text_fit(c, (l + r) / 2, t + 4 + TITLE_SIZE, TITLE_SIZE, GLAB_BLACK, title, GLAB_ALIGN_CENTER,
+                         r - l - 8);
 }
 
 /* ---- lines ------------------------------------------------------------------- */
@@ -486,6 +492,20 @@ static void nearest_point(const glab_panel *p, const axes *a, double x, double y
     }
     return;
   }
+  if (p->lines.bars && !a->logy) {        /* a bar under the mouse (2 px of slack), as drawn */
+    double w = 0.8 / p->nseries, y0 = to_py(a, 0);
+    for (int k = 0; k < p->nseries; k++)
+      for (int i = 0; i < p->series[k].n; i++) {
+        const glab_series *s = &p->series[k];
+        double bx = series_x(s, i) - 0.4 + k * w, top = to_py(a, s->y[i]);
+        if (x >= to_px(a, bx) - 2 && x <= to_px(a, bx + w) + 2 && y >= fmin(top, y0) - 2 &&
+            y <= fmax(top, y0) + 2) {
+          hit->nearest = i, hit->series = k, hit->nx = series_x(s, i), hit->ny = s->y[i];
+          return;
+        }
+      }
+    return;
+  }
   for (int k = 0; k < p->nseries; k++)
     for (int i = 0; i < p->series[k].n; i++) {
       const glab_series *s = &p->series[k];
@@ -513,7 +533,7 @@ static void picture_area(const glab_figure *f, int k, int *x0, int *y0, int *x1,
   panel_rect(f, k, &l, &t, &r, &b);
   *x0 = (int)ceil(l);
   *y0 = (int)ceil(f->panels[k].title[0] ? t + 26 : t);
-  *x1 = (int)r;
+  *x1 = (int)r - (f->panels[k].kind == GLAB_PANEL_HEATMAP ? GLAB_HEAT_BAR : 0);   /* the bar stays */
   *y1 = (int)b;
 }
 
@@ -529,11 +549,13 @@ static void zoom_rect(const glab_figure *f, int k, double *l, double *t, double 
   *b = *t + h;
 }
 
-/* The panel as drawn inside its zoomed picture: untitled, whole pixels. */
+/* The panel as drawn inside its zoomed picture: untitled, whole pixels, a
+** heat map without its colour bar (drawn apart, unmagnified). */
 static glab_panel zoomed_copy(const glab_panel *p) {
   glab_panel q = *p;
   q.title[0] = '\0';
   q.grid.nearest = 1;
+  q.colorbar = 0;
   return q;
 }
 
@@ -550,7 +572,8 @@ static void render_zoomed(glab_canvas *c, const glab_figure *f, int k) {
   int x0, y0, x1, y1;
   char buf[64];
   panel_rect(f, k, &l, &t, &r, &b);
-  if (p->title[0]) glab_canvas_text(c, (l + r) / 2, t + 19, TITLE_SIZE, GLAB_BLACK, p->title, GLAB_ALIGN_CENTER);
+  if (p->title[0])
+    glab_canvas_text_fit(c, (l + r) / 2, t + 19, TITLE_SIZE, GLAB_BLACK, p->title, GLAB_ALIGN_CENTER, r - l - 8);
   picture_area(f, k, &x0, &y0, &x1, &y1);
   glab_canvas sub;
   if (x1 <= x0 || y1 <= y0 || glab_canvas_new(&sub, x1 - x0, y1 - y0, GLAB_WHITE) != GLAB_OK) return;
@@ -559,6 +582,8 @@ static void render_zoomed(glab_canvas *c, const glab_figure *f, int k) {
   render_image(&sub, &q, l - x0, t - y0, r - x0, b - y0);
   for (int y = 0; y < sub.h; y++) glab_canvas_put_row(c, x0, y0 + y, (const glab_rgba *)(sub.px + 4 * (size_t)y * sub.w), sub.w);
   glab_canvas_free(&sub);
+  if (p->kind == GLAB_PANEL_HEATMAP)        /* in the strip picture_area leaves it */
+    glab_render_heatmap_bar(c, p, x1 + 12, y0 + 8, y1 - y0 - 16);
   snprintf(buf, sizeof buf, "zoom %.3gx (0 resets)", f->views[k].zoom);
   double tw = glab_text_width(TICK_SIZE, buf);
   glab_canvas_fill_rect(c, (int)(x1 - tw - 10), y0, x1, y0 + 17, (glab_rgba){255, 255, 255, 255});
@@ -574,13 +599,27 @@ int glab_figure_zoom(glab_figure *f, int k, double factor, double x, double y) {
   if (!(v->zoom > 1)) *v = (glab_view){1, 0.5, 0.5};
   double z = fmin(fmax(v->zoom * factor, 1), GLAB_MAX_ZOOM);
   if (z == v->zoom) return 0;
+  /* a grid's tiles keep their pads and whole pixels at every scale, so the
+  ** picture does not scale linearly: note the image point under the mouse
+  ** (tile, fractional row and column) and put it back there afterwards */
+  glab_hit h;
+  double col = 0, row = 0, ax, ay, bx, by;
+  glab_figure_locate(f, x, y, &h);
+  int anchored = f->panels[k].kind == GLAB_PANEL_GRID && h.panel == k && h.tile >= 0 &&
+                 glab_figure_place(f, k, h.col, h.row, h.tile, &ax, &ay) == GLAB_OK &&
+                 glab_figure_place(f, k, h.col + 1, h.row + 1, h.tile, &bx, &by) == GLAB_OK &&
+                 bx > ax && by > ay;
+  if (anchored) col = h.col + (x - ax) / (bx - ax), row = h.row + (y - ay) / (by - ay);
   double l, t, r, b;
   zoom_rect(f, k, &l, &t, &r, &b);
   double u = (x - l) / (r - l), w = (y - t) / (b - t);       /* the point, as fractions of the picture */
   v->cx = u - (x - (x0 + x1) / 2.0) / ((x1 - x0) * z);
   v->cy = w - (y - (y0 + y1) / 2.0) / ((y1 - y0) * z);
   v->zoom = z;
-  glab_figure_pan(f, k, 0, 0);                               /* keep the picture on the panel */
+  if (anchored && glab_figure_place(f, k, col, row, h.tile, &ax, &ay) == GLAB_OK)
+    glab_figure_pan(f, k, x - ax, y - ay);                   /* also keeps the picture on the panel */
+  else
+    glab_figure_pan(f, k, 0, 0);                             /* keep the picture on the panel */
   return 1;
 }
 
@@ -660,7 +699,8 @@ glab_status glab_figure_place(const glab_figure *f, int k, double x, double y, i
 glab_status glab_figure_render(const glab_figure *f, glab_canvas *c) {
   glab_status s = glab_canvas_new(c, f->width, f->height, GLAB_WHITE);
   if (s != GLAB_OK) return s;
-  if (f->title[0]) glab_canvas_text(c, f->width / 2.0, 8 + 17, 17, GLAB_BLACK, f->title, GLAB_ALIGN_CENTER);
+  if (f->title[0])
+    glab_canvas_text_fit(c, f->width / 2.0, 8 + 17, 17, GLAB_BLACK, f->title, GLAB_ALIGN_CENTER, f->width - 16);
   for (int i = 0; i < f->rows; i++)
     for (int j = 0; j < f->cols; j++) {
       const glab_panel *p = &f->panels[i * f->cols + j];

@@ -84,6 +84,9 @@ typedef struct glab_panel {
   int *edges;
 } glab_panel;
 
+/* A heat map's colour bar and its labels take this many pixels at its right. */
+#define GLAB_HEAT_BAR 70
+
 /* How an image panel (grid or heat map) is shown: magnified zoom times
 ** (1: whole) about the point at fractions (cx, cy) of its picture area, the
 ** panel less its title.  A zoomed panel shows whole pixels, nearest-
@@ -111,6 +114,8 @@ typedef struct glab_hit {
   int tile, row, col;     /* grid: tile, and the pixel's row and column in it (0-based);
                              heat map: tile 0, the entry's row and column */
   double value;           /* grid: the pixel's value (its first channel); heat map: the entry */
+  int channels;           /* grid: the image's channels (1 or 3) */
+  double rgb[3];          /* grid of colour images: the pixel's three values */
 } glab_hit;
 
 /* The hit at canvas pixel (x, y) of f as glab_figure_render draws it. */
@@ -171,6 +176,9 @@ void glab_heatmap_locate(const glab_panel *p, double l, double t, double r, doub
 /* Panel renderers, one per kind (used by glab_figure_render). */
 void glab_render_grid(glab_canvas *c, const glab_panel *p, double l, double t, double r, double b);
 void glab_render_heatmap(glab_canvas *c, const glab_panel *p, double l, double t, double r, double b);
+/* Only the colour bar, h pixels tall from (x, y0), with its labels (a zoomed
+** heat map keeps its bar whole beside the magnified matrix). */
+void glab_render_heatmap_bar(glab_canvas *c, const glab_panel *p, int x, int y0, int h);
 void glab_render_graph(glab_canvas *c, const glab_panel *p, double l, double t, double r, double b);
 
 /* How far an image grid is from showing nothing: spread is the mean over

@@ -110,8 +110,14 @@ static double shown(const glab_panel *p, double v, double lo, double hi) {
   return clamp01((v - lo) / (hi - lo));
 }
 
+/* NaN and infinities have no place on a colour scale: they are drawn in this
+** colour, which no map uses, rather than as its end (hover names the value). */
+#define NONFINITE_COLOR GLAB_RGB(255, 0, 255)
+
 static glab_rgba tile_pixel(const glab_panel *p, int k, int y, int x, double lo, double hi) {
   size_t at = (((size_t)k * p->h + y) * p->w + x) * p->ch;
+  for (int i = 0; i < p->ch && i < 3; i++)
+    if (!isfinite(p->pixels[at + i])) return NONFINITE_COLOR;
   if (p->grid.signed_map) return glab_cmap_signed(shown(p, p->pixels[at], lo, hi));
   if (p->ch == 1) return glab_cmap_gray(shown(p, p->pixels[at], lo, hi));
   return GLAB_RGB((uint8_t)lround(shown(p, p->pixels[at], lo, hi) * 255),
@@ -280,7 +286,10 @@ void glab_grid_locate(const glab_panel *p, double l, double t, double r, double 
   hit->tile = k;
   hit->col = (int)(ix / g.tw * p->w);
   hit->row = (int)(iy / g.th * p->h);
-  hit->value = p->pixels[(((size_t)k * p->h + hit->row) * p->w + hit->col) * p->ch];
+  const double *px = &p->pixels[(((size_t)k * p->h + hit->row) * p->w + hit->col) * p->ch];
+  hit->value = px[0];
+  hit->channels = p->ch;
+  for (int i = 0; i < 3 && i < p->ch; i++) hit->rgb[i] = px[i];
 }
 
 glab_status glab_grid_place(const glab_panel *p, double l, double t, double r, double b, int tile, double row,
@@ -299,7 +308,8 @@ void glab_render_grid(glab_canvas *c, const glab_panel *p, double l, double t, d
   const glab_grid_opts *o = &p->grid;
   grid_geom g;
   grid_layout(p, l, t, r, b, &g);
-  if (p->title[0]) glab_canvas_text(c, (l + r) / 2, g.title_t + 19, 15, GLAB_BLACK, p->title, GLAB_ALIGN_CENTER);
+  if (p->title[0])
+    glab_canvas_text_fit(c, (l + r) / 2, g.title_t + 19, 15, GLAB_BLACK, p->title, GLAB_ALIGN_CENTER, r - l - 8);
   if (!g.ok) return;
   int cols = g.cols, rows = g.rows, pad = g.pad, cap = g.cap, tw = g.tw, th = g.th, x0 = g.x0, y0 = g.y0;
   int whole = g.whole;
@@ -315,7 +325,8 @@ void glab_render_grid(glab_canvas *c, const glab_panel *p, double l, double t, d
     else draw_smooth(c, tx, ty, tw, th, sc, p, k, lo, hi);
     if (p->captions && p->captions[k]) {
       glab_canvas_fill_rect(c, tx, ty + th, tx + tw, ty + th + cap, GLAB_WHITE);
-      glab_canvas_text(c, tx + tw / 2.0, ty + th + cap - 3, 10, GLAB_BLACK, p->captions[k], GLAB_ALIGN_CENTER);
+      glab_canvas_text_fit(c, tx + tw / 2.0, ty + th + cap - 3, 10, GLAB_BLACK, p->captions[k], GLAB_ALIGN_CENTER,
+                           tw + pad - 2);
     }
   }
 }
@@ -344,6 +355,7 @@ glab_status glab_panel_heatmap(glab_panel *p, const glab_tensor *m, int signed_m
 }
 
 static glab_rgba heat_color(const glab_panel *p, double v, double lo, double hi) {
+  if (!isfinite(v)) return NONFINITE_COLOR;
   if (p->signed_map) {
     double m = fmax(fabs(lo), fabs(hi));
     return glab_cmap_signed(m > 0 ? v / m : 0);
@@ -351,17 +363,23 @@ static glab_rgba heat_color(const glab_panel *p, double v, double lo, double hi)
   return glab_cmap_viridis(hi > lo ? (v - lo) / (hi - lo) : 0.5);
 }
 
-/* A heat map's layout in its rectangle: the matrix at scale sc, mw x mh
-** pixels at (x0, y0), its colour bar to the right; ok is 0 when nothing fits. */
-typedef struct { double sc; int mw, mh, x0, y0, ok; } heat_geom;
+/* A heat map's layout in its rectangle: the matrix at scales sx, sy (square
+** cells, unless a side would then be under MIN_BAND pixels: a 1 x 1000 row
+** is a band, not a hairline), mw x mh pixels at (x0, y0), its colour bar to
+** the right; ok is 0 when nothing fits. */
+typedef struct { double sx, sy; int mw, mh, x0, y0, ok; } heat_geom;
+
+#define MIN_BAND 16.0
 
 static void heat_layout(const glab_panel *p, double l, double t, double r, double b, heat_geom *g) {
-  double bar = 70;                                   /* colour bar and its labels */
+  double bar = p->colorbar ? GLAB_HEAT_BAR : 0;      /* colour bar and its labels */
   if (p->title[0]) t += 26;
-  g->sc = fmin((r - l - bar - 8) / p->w, (b - t - 8) / p->h);
-  g->ok = g->sc > 0;
-  g->mw = (int)(p->w * g->sc);
-  g->mh = (int)(p->h * g->sc);
+  double aw = r - l - bar - 8, ah = b - t - 8, sc = fmin(aw / p->w, ah / p->h);
+  g->sx = p->w * sc < MIN_BAND ? fmin(aw, MIN_BAND) / p->w : sc;
+  g->sy = p->h * sc < MIN_BAND ? fmin(ah, MIN_BAND) / p->h : sc;
+  g->ok = sc > 0 && aw > 0 && ah > 0;
+  g->mw = (int)(p->w * g->sx);
+  g->mh = (int)(p->h * g->sy);
   g->x0 = (int)floor(l + (r - l - bar - g->mw) / 2);
   g->y0 = (int)floor(t + (b - t - g->mh) / 2);
 }
@@ -374,31 +392,26 @@ void glab_heatmap_locate(const glab_panel *p, double l, double t, double r, doub
   if (!g.ok || ix < 0 || iy < 0 || ix >= g.mw || iy >= g.mh) return;
   hit->inside = 1;
   hit->tile = 0;
-  hit->col = (int)(ix / g.sc) < p->w ? (int)(ix / g.sc) : p->w - 1;
-  hit->row = (int)(iy / g.sc) < p->h ? (int)(iy / g.sc) : p->h - 1;
+  hit->col = (int)(ix / g.sx) < p->w ? (int)(ix / g.sx) : p->w - 1;
+  hit->row = (int)(iy / g.sy) < p->h ? (int)(iy / g.sy) : p->h - 1;
   hit->value = p->pixels[(size_t)hit->row * p->w + hit->col];
 }
 
-void glab_render_heatmap(glab_canvas *c, const glab_panel *p, double l, double t, double r, double b) {
-  double lo, hi;
+/* The colours' range: the finite values', symmetric about 0 when signed. */
+static void heat_range(const glab_panel *p, double *lo, double *hi) {
+  value_range(p, -1, lo, hi);
+  if (p->signed_map) { *hi = fmax(fabs(*lo), fabs(*hi)); *lo = -*hi; }
+}
+
+/* The colour bar beside a matrix mh pixels tall at y0, from x bx, with its
+** three labels. */
+static void draw_bar(glab_canvas *c, const glab_panel *p, int bx, int y0, int mh, double lo, double hi) {
   char buf[32];
-  value_range(p, -1, &lo, &hi);
-  if (p->signed_map) { hi = fmax(fabs(lo), fabs(hi)); lo = -hi; }
-  if (p->title[0]) glab_canvas_text(c, (l + r) / 2, t + 19, 15, GLAB_BLACK, p->title, GLAB_ALIGN_CENTER);
-  heat_geom g;
-  heat_layout(p, l, t, r, b, &g);
-  if (!g.ok) return;
-  double sc = g.sc;
-  int mw = g.mw, mh = g.mh, x0 = g.x0, y0 = g.y0;
-  int ya = y0 < 0 ? -y0 : 0, yb = y0 + mh > c->h ? c->h - y0 : mh;   /* the part on the canvas */
-  int xa = x0 < 0 ? -x0 : 0, xb = x0 + mw > c->w ? c->w - x0 : mw;
-  for (int y = ya; y < yb; y++)
-    for (int x = xa; x < xb; x++) {
-      int sy = (int)(y / sc), sx = (int)(x / sc);
-      double v = p->pixels[(size_t)(sy < p->h ? sy : p->h - 1) * p->w + (sx < p->w ? sx : p->w - 1)];
-      glab_canvas_fill_rect(c, x0 + x, y0 + y, x0 + x + 1, y0 + y + 1, heat_color(p, v, lo, hi));
-    }
-  int bx = x0 + mw + 12;
+  if (mh < 60) {                     /* beside a band: tall enough for its three labels */
+    y0 -= (60 - mh) / 2;
+    mh = 60;
+  }
+  int ya = y0 < 0 ? -y0 : 0, yb = y0 + mh > c->h ? c->h - y0 : mh;
   for (int y = ya; y < yb; y++)
     glab_canvas_fill_rect(c, bx, y0 + y, bx + 14, y0 + y + 1,
                           heat_color(p, hi - (hi - lo) * y / (double)(mh > 1 ? mh - 1 : 1), lo, hi));
@@ -408,4 +421,30 @@ void glab_render_heatmap(glab_canvas *c, const glab_panel *p, double l, double t
     snprintf(buf, sizeof buf, "%.3g", fabs(v) < 1e-12 * fmax(fabs(lo), fabs(hi)) ? 0.0 : v);
     glab_canvas_text(c, bx + 18, y0 + mh * k / 2.0 + 4, 10.5, (glab_rgba){40, 40, 40, 255}, buf, GLAB_ALIGN_LEFT);
   }
+}
+
+void glab_render_heatmap(glab_canvas *c, const glab_panel *p, double l, double t, double r, double b) {
+  double lo, hi;
+  heat_range(p, &lo, &hi);
+  if (p->title[0])
+    glab_canvas_text_fit(c, (l + r) / 2, t + 19, 15, GLAB_BLACK, p->title, GLAB_ALIGN_CENTER, r - l - 8);
+  heat_geom g;
+  heat_layout(p, l, t, r, b, &g);
+  if (!g.ok) return;
+  int mw = g.mw, mh = g.mh, x0 = g.x0, y0 = g.y0;
+  int ya = y0 < 0 ? -y0 : 0, yb = y0 + mh > c->h ? c->h - y0 : mh;   /* the part on the canvas */
+  int xa = x0 < 0 ? -x0 : 0, xb = x0 + mw > c->w ? c->w - x0 : mw;
+  for (int y = ya; y < yb; y++)
+    for (int x = xa; x < xb; x++) {                  /* each pixel's centre, as hover reads it */
+      int sy = (int)((y + 0.5) / g.sy), sx = (int)((x + 0.5) / g.sx);
+      double v = p->pixels[(size_t)(sy < p->h ? sy : p->h - 1) * p->w + (sx < p->w ? sx : p->w - 1)];
+      glab_canvas_fill_rect(c, x0 + x, y0 + y, x0 + x + 1, y0 + y + 1, heat_color(p, v, lo, hi));
+    }
+  if (p->colorbar) draw_bar(c, p, x0 + mw + 12, y0, mh, lo, hi);
+}
+
+void glab_render_heatmap_bar(glab_canvas *c, const glab_panel *p, int x, int y0, int h) {
+  double lo, hi;
+  heat_range(p, &lo, &hi);
+  draw_bar(c, p, x, y0, h, lo, hi);
 }

@@ -264,6 +264,8 @@ void glab_window_present(glab_window *w, const glab_canvas *c) {
   redraw(w);
 }
 
+void glab_window_set_title(glab_window *w, const char *title) { SDL_SetWindowTitle(w->win, title); }
+
 int glab_window_closed(const glab_window *w) { return w->closed; }
 int glab_window_paused(void) { return paused; }
 void glab_window_set_paused(int on) { paused = on != 0; steps = 0; }

@@ -60,6 +60,9 @@ void glab_window_present(glab_window *w, const glab_canvas *c);
 ** when every window is closed). */
 void glab_window_hold_while_paused(void);
 void glab_window_pump(void);
+/* The title bar's text (a figure without a control strip shows what the
+** mouse is over there). */
+void glab_window_set_title(glab_window *w, const char *title);
 int glab_window_closed(const glab_window *w);
 int glab_window_paused(void);
 void glab_window_set_paused(int on);

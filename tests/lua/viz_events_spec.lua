@@ -66,7 +66,7 @@ describe("figure events", function()
     local lr = fig:slider{name = "lr", min = 1e-4, max = 1e-1, log = true, value = 1e-3}
     local pressed = 0
     fig:button("re-init", function(f) pressed = pressed + 1; assert(f == fig) end)
-    assert.are.equal(400 + 46, fig:render().shape[1])              -- the strip grew the figure
+    assert.are.equal(400 + 46 + 20, fig:render().shape[1])         -- a row of controls, the status line
     local last = -1
     fig:_event{kind = "press", x = 10, y = 430}
     for x = 0, 300, 20 do                                          -- the slider spans 10..260
@@ -86,6 +86,25 @@ describe("figure events", function()
     assert.are.equal(1, pressed)
     assert.are.equal(1e-4, lr:set(0):value())
     assert.matches("min > 0 for a log scale", H.err(fig.slider, fig, {min = 0, max = 1, log = true}))
+    fig:close()
+  end)
+
+  it("a narrow figure stacks its controls in rows inside its width, the status on its own line", function()
+    -- 400 wide: one control a row, at most 270 wide (a slider x 10..260); rows of 46 from y 300,
+    -- the status under them
+    local fig = G.viz.figure{width = 400, height = 300}
+    fig:line({y = G.tensor{1, 2, 3}})
+    local s = {}
+    for i = 1, 3 do s[i] = fig:slider{name = "s" .. i, min = 0, max = 1, value = 0} end
+    local pressed = 0
+    fig:button("go", function() pressed = pressed + 1 end)
+    assert.are.equal(300 + 4 * 46 + 20, fig:render().shape[1])
+    fig:_event{kind = "press", x = 260, y = 300 + 2 * 46 + 30}     -- row 3: slider 3, at its end
+    fig:_event{kind = "release", x = 260, y = 300 + 2 * 46 + 30}
+    fig:_event{kind = "press", x = 200, y = 300 + 3 * 46 + 20}     -- row 4: the button
+    G.viz.pump()
+    assert.are.same({0, 0, 1}, {s[1]:value(), s[2]:value(), s[3]:value()})
+    assert.are.equal(1, pressed)
     fig:close()
   end)
 
@@ -172,6 +191,65 @@ describe("zoom and pan on image panels", function()
     G.viz.pump()
     assert.are.equal(1, (fig:view(2)))
     fig:close()
+  end)
+
+  it("the pixel under the mouse stays under it notch after notch on a grid of many padded tiles", function()
+    -- 64 tiles of 28x28 with 2-px pads: the picture does not scale linearly, so the
+    -- view is put back on the pixel each time (it had drifted off to (16, 7) by 64x)
+    local fig = G.viz.figure{width = 800, height = 600}
+    fig:grid(G.rand(64, 28, 28, {generator = G.Generator(3)}), {rows = 8, cols = 8})
+    local x, y = fig:pixel(1, 14, 14, 30)
+    x, y = x + 0.3, y - 0.2
+    local first = hover(fig, x, y)
+    assert.are.same({30, 14, 14}, {first.tile, first.row, first.col})
+    for notch = 1, 12 do
+      fig:_event{kind = "wheel", x = x, y = y, wheel = 1}
+      G.viz.pump()
+      local e = hover(fig, x, y)
+      assert.are.same({30, 14, 14}, {e.tile, e.row, e.col}, "notch " .. notch .. ", zoom " .. fig:view(1))
+    end
+    fig:close()
+  end)
+
+  it("hover on colour tiles gives the three values; on bars, the bar's point and series", function()
+    local fig = G.viz.figure{rows = 1, cols = 2, width = 800, height = 400}
+    local img = G.zeros(1, 4, 4, 3, {dtype = "float64"})
+    img[{1, 2, 3}] = G.tensor({0, 0.5, 1}, {dtype = "float64"})
+    fig:grid(img, {panel = 1, norm = "none"})
+    fig:line({{y = G.tensor{1, 3, 2}, label = "p"}, {y = G.tensor{2, 1, 4}, label = "q"}}, {panel = 2, bars = true})
+    local px, py = fig:pixel(1, 2, 3)
+    local e = hover(fig, px, py)
+    assert.are.same({0, 0.5, 1}, e.rgb)
+    assert.are.equal("panel 1, tile 1, pixel (2, 3): (0, 0.5, 1)", fig:status())
+    px, py = fig:pixel(2, 2 + 0.2, 0.5)             -- point 2's second bar (x 2 .. 2.4), low on it
+    e = hover(fig, px, py)
+    assert.are.same({2, 2}, {e.nearest, e.series})
+    assert.matches("panel 2, point 2 of series 2: %(2, 1%)", fig:status())
+    fig:close()
+  end)
+
+  it("a one-row heat map is a band; NaN is magenta; a callback that closes the figure ends its queue", function()
+    local fig = G.viz.figure{width = 600, height = 300}
+    local row = G.rand(1, 1000, {dtype = "float64"})
+    row[{1, {500, 520}}] = 0 / 0                   -- wider than a pixel at ~0.5 px an entry
+    fig:heatmap(row)
+    local rgba = fig:render()
+    local coloured, magenta = 0, 0
+    for yy = 1, 300 do
+      local px = rgba[{yy, 200}]
+      if not (px[1] == 1 and px[2] == 1 and px[3] == 1) then coloured = coloured + 1 end
+    end
+    assert.is_true(coloured >= 16, coloured .. " rows drawn")
+    for xx = 1, 600 do
+      local px = rgba[{150, xx}]
+      if px[1] == 1 and px[2] == 0 and px[3] == 1 then magenta = magenta + 1 end
+    end
+    assert.is_true(magenta >= 1, "the NaN entry is magenta")
+    local calls = 0
+    fig:on("hover", function() calls = calls + 1; fig:close() end)
+    for i = 1, 3 do fig:_event{kind = "move", x = 100 + i, y = 150} end
+    G.viz.pump()
+    assert.are.equal(1, calls)
   end)
 
   it("fig:pixel finds a grid's pixel, zoomed or not: a move there hovers that tile, row and column", function()
@@ -271,6 +349,34 @@ print("steps", steps)
     assert.are.equal(0, rc, out)
     assert.matches("%[paused: space resumes, n runs one step", out)
     assert.matches("steps\t4", out)
+  end)
+end)
+
+describe("run control with two figures", function()
+  it("n runs one whole step of a loop that shows two figures (under Xvfb)", function()
+    if not os.execute("command -v xvfb-run >/dev/null") then return pending("skipped: xvfb-run is not installed") end
+    local script = H.tmpname()
+    local f = assert(io.open(script, "w"))
+    f:write([[
+local G = require "genlab"
+local a, b = G.viz.figure{title = "a"}, G.viz.figure{title = "b"}
+a:line({1, 2, 3}); b:line({3, 2, 1})
+a:show(); b:show()
+local steps = 0
+a:_event{kind = "key", key = " "}             -- pause
+a:_event{kind = "key", key = "n"}             -- one step: a's show and b's
+a:show(); b:show(); steps = steps + 1
+a:_event{kind = "key", key = "n"}
+a:show(); b:show(); steps = steps + 1
+a:_event{kind = "key", key = " "}             -- resume
+a:show(); b:show(); steps = steps + 1
+print("steps", steps)
+]])
+    f:close()
+    local out, rc = H.sh("env -u GENLAB_HEADLESS timeout 60 xvfb-run -a " .. H.exe .. " --no-wait " .. script)
+    os.remove(script)
+    assert.are.equal(0, rc, out)
+    assert.matches("steps\t3", out)
   end)
 end)
 
