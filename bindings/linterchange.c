@@ -62,11 +62,34 @@ static void push_items(lua_State *L, conv *c, const glab_py *v, int depth) {
   }
 }
 
+/* Whether dict v has, before pair k, a str key and a bytes key of the same
+** bytes as key k's (one Lua string: the second would overwrite the first). */
+static int str_bytes_clash(const conv *c, const glab_py *v, int32_t k) {
+  const glab_py *key = &c->pk->v[v->kids[k]];
+  if (key->kind != GLAB_PY_STR && key->kind != GLAB_PY_BYTES) return 0;
+  const void *kb = key->kind == GLAB_PY_STR ? (const void *)key->u.s : glab_py_bytes(c->pk, key);
+  for (int32_t j = 0; j < k; j += 2) {
+    const glab_py *o = &c->pk->v[v->kids[j]];
+    if ((o->kind == GLAB_PY_STR || o->kind == GLAB_PY_BYTES) && o->kind != key->kind &&
+        o->len == key->len &&
+        memcmp(o->kind == GLAB_PY_STR ? (const void *)o->u.s : glab_py_bytes(c->pk, o), kb, key->len) == 0)
+      return 1;
+  }
+  return 0;
+}
+
 static void push_dict(lua_State *L, conv *c, const glab_py *v, int depth) {
   for (int32_t k = 0; k + 1 < v->n; k += 2) {
     push_node(L, c, v->kids[k], depth + 1);
     if (lua_type(L, -1) == LUA_TNUMBER && lua_tonumber(L, -1) != lua_tonumber(L, -1))
       luaL_error(L, "%s: a dict key is NaN, which a Lua table cannot hold", c->what);
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      lua_pushvalue(L, -1);
+      if (lua_rawget(L, -3) != LUA_TNIL && str_bytes_clash(c, v, k))
+        luaL_error(L, "%s: a dict has the keys '%s' and b'%s', which are one Lua string", c->what,
+                   lua_tostring(L, -2), lua_tostring(L, -2));
+      lua_pop(L, 1);
+    }
     push_node(L, c, v->kids[k + 1], depth + 1);
     lua_rawset(L, -3);
   }

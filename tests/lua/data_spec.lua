@@ -26,6 +26,7 @@ describe("malformed files", function()
                 ["ckpt_bad_crc.ckpt"] = "checksum mismatch (file damaged)",
                 ["idx_gzip_bad_crc.idx.gz"] = "corrupt gzip data: CRC mismatch",
                 ["npy_trailing_bytes.npy"] = "8 bytes after the data of shape (2)",
+                ["pkl_str_bytes_keys.pkl"] = "a dict has the keys 'a' and b'a', which are one Lua string",
                 ["npz_overlap.npz"] = "members a.npy and b.npy overlap in the file",
                 ["npz_local_name.npz"] = "member b.npy: its local header names another member",
                 ["img_bad_crc.png"] = "damaged (the IDAT chunk at byte 33 fails its CRC-32)",
