@@ -323,11 +323,20 @@ describe("zoom and pan on image panels", function()
 end)
 
 describe("run control", function()
-  it("space pauses, n while paused lets exactly one step through, space resumes (under Xvfb)", function()
-    if not os.execute("command -v xvfb-run >/dev/null") then return pending("skipped: xvfb-run is not installed") end
+  -- source as a script under Xvfb, its windows real; its output and status
+  local function under_xvfb(source)
     local script = H.tmpname()
     local f = assert(io.open(script, "w"))
-    f:write([[
+    f:write(source)
+    f:close()
+    local out, rc = H.sh("env -u GENLAB_HEADLESS timeout 60 xvfb-run -a " .. H.exe .. " --no-wait " .. script)
+    os.remove(script)
+    return out, rc
+  end
+
+  it("space pauses, n while paused lets exactly one step through, space resumes (under Xvfb)", function()
+    if not os.execute("command -v xvfb-run >/dev/null") then return pending("skipped: xvfb-run is not installed") end
+    local out, rc = under_xvfb([[
 local G = require "genlab"
 local fig = G.viz.figure{}
 fig:line({1, 2, 3})
@@ -343,21 +352,14 @@ fig:show(); steps = steps + 1
 fig:show(); steps = steps + 1
 print("steps", steps)
 ]])
-    f:close()
-    local out, rc = H.sh("env -u GENLAB_HEADLESS timeout 60 xvfb-run -a " .. H.exe .. " --no-wait " .. script)
-    os.remove(script)
     assert.are.equal(0, rc, out)
     assert.matches("%[paused: space resumes, n runs one step", out)
     assert.matches("steps\t4", out)
   end)
-end)
 
-describe("run control with two figures", function()
   it("n runs one whole step of a loop that shows two figures (under Xvfb)", function()
     if not os.execute("command -v xvfb-run >/dev/null") then return pending("skipped: xvfb-run is not installed") end
-    local script = H.tmpname()
-    local f = assert(io.open(script, "w"))
-    f:write([[
+    local out, rc = under_xvfb([[
 local G = require "genlab"
 local a, b = G.viz.figure{title = "a"}, G.viz.figure{title = "b"}
 a:line({1, 2, 3}); b:line({3, 2, 1})
@@ -372,9 +374,6 @@ a:_event{kind = "key", key = " "}             -- resume
 a:show(); b:show(); steps = steps + 1
 print("steps", steps)
 ]])
-    f:close()
-    local out, rc = H.sh("env -u GENLAB_HEADLESS timeout 60 xvfb-run -a " .. H.exe .. " --no-wait " .. script)
-    os.remove(script)
     assert.are.equal(0, rc, out)
     assert.matches("steps\t3", out)
   end)
