@@ -63,11 +63,7 @@ static const lg_Reg functions[] = {
    "set_num_threads(n)\n"
    "Upper bound on threads: those that share out a matrix product (a block of its rows or columns\n"
    "each, with the same result as one thread), a convolution's batch or a mixture's components, and\n"
-   "BLAS's own in the linear algebra. Small products still run on one thread, where they are faster.\n"
-   "One exception to the same bits: a float64 product whose result has a column count that is not a\n"
-   "multiple of 16 runs on OpenBLAS's own threads, and its last columns' sums can differ in the last\n"
-   "bits between thread counts (3e-14 at most in a 784x128 @ 128x500 product). float32 products, and\n"
-   "float64 ones of 16k columns, give the same bits on any thread count."},
+   "BLAS's own in the linear algebra. Small products still run on one thread, where they are faster."},
   {"get_num_threads", m_get_num_threads,
    "get_num_threads() -> n\n"
    "The thread bound (default: the number of cores)."},

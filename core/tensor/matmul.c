@@ -91,13 +91,14 @@ void glab_blas_one_thread(void) {
 ** cut only the inner dimension, in blocks set by k alone; and every block
 ** is over the 100^3 multiply-adds up to which OpenBLAS takes its
 ** small-matrix kernels, which sum k in one pass (a product of 128 x 32 x
-** 400 cut in halves of 64 rows had 3,676 of its 4,096 sums differ).  A
-** float64 product whose n is not a multiple of 16 stays on OpenBLAS's own
-** threads, as all products were before: dgemm sums the columns at C's
-** right edge differently in a call of fewer rows or columns (of the 64,000
-** sums of 128 x 500 x 784, 28 differed cut at row 64, 431 cut at columns
-** 160 and 336), so its bits depend on the thread count, as OpenBLAS's own
-** partition makes them. */
+** 400 cut in halves of 64 rows had 3,676 of its 4,096 sums differ).  In
+** float64, dgemm sums the columns at C's right edge (n mod 16 of them)
+** differently in a call of fewer rows or columns (of the 64,000 sums of
+** 128 x 500 x 784, 28 differed cut at row 64, 431 cut at columns 160 and
+** 336): such a product runs its first n - n mod 16 columns as any other and
+** its edge columns as one call of their own, all rows, on one thread, the
+** same cut on every thread count (OpenBLAS's own threads had given it bits
+** that depended on the count). */
 #define GEMM_ALIGN 16
 #define BLAS_SMALL 1e6              /* OpenBLAS's small-matrix limit, multiply-adds */
 #define ROWS_ENOUGH 192             /* from this many rows of C, blocks of rows (above) */
@@ -168,9 +169,15 @@ static void gemm_share(void *arg, int t, int n) {
 static void run_gemm(gemm_job *j) {
   int64_t m = j->m, n = j->n, k = j->k;
   j->rows = m >= n || m >= ROWS_ENOUGH;
-  if (j->dt == GLAB_F64 && n % GEMM_ALIGN) {
-    glab_blas_pick_threads(m, n, k);
-    gemm_block(j, 0, m, 0, n);
+  if (j->dt == GLAB_F64 && n % GEMM_ALIGN) {    /* the aligned columns as any product, the */
+    int64_t n16 = n / GEMM_ALIGN * GEMM_ALIGN;    /* rest in one call of its own on one thread */
+    if (n16 > 0) {
+      gemm_job main = *j;
+      main.n = n16;
+      run_gemm(&main);
+    }
+    glab_blas_one_thread();
+    gemm_block(j, 0, m, n16, n);
     return;
   }
   int nt = glab_parallel_active() ? 1 : glab_get_num_threads();
