@@ -369,7 +369,7 @@ end
 -- --full one writes <name>.smoke.ckpt beside it and says so), and
 -- out/models/manifest.json records who wrote each.  writer(path) writes the file.
 function C.save_model(o, name, writer, ext)
-  C.model_path(name, ext)
+  C.model_path(name, ext)                       -- (makes out/models)
   return G.handin.save("out/models", name .. (ext or ".ckpt"), writer,
                        {config = G.handin.config(o), seed = o.seed})
 end

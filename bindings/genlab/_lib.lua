@@ -32,10 +32,15 @@ end, "_lib.raise(message)\n" ..
   "Raise message at the user's line: the first Lua frame outside bindings/genlab/, however\n" ..
   "many library calls (methods, tail calls, callbacks) lie between.")
 
+lib.bare = doc(function(err)
+  return (tostring(err):gsub("^[^\n]-:%d+: ", ""))
+end, "_lib.bare(err) -> message\n" ..
+  "An error's message without the \"file:line: \" position in front of it.")
+
 lib.try = doc(function(f, ...)
   local r = table.pack(pcall(f, ...))
   if r[1] then return table.unpack(r, 2, r.n) end
-  lib.raise((tostring(r[2]):gsub("^[^\n]-:%d+: ", "")))
+  lib.raise(lib.bare(r[2]))
 end, "_lib.try(f, ...) -> f(...)\n" ..
   "f's results; its error, without the position inside the library, raised at the user's line.")
 

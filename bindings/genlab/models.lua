@@ -262,7 +262,7 @@ GMM.load = doc(function(path)
     end
   end
   local ok, gmm = pcall(GMM, sd.weights, sd.means, sd.covs)
-  if not ok then raise(("GMM.load: %s: %s"):format(path, tostring(gmm):gsub("^[^\n]-:%d+: ", ""))) end
+  if not ok then raise(("GMM.load: %s: %s"):format(path, lib.bare(gmm))) end
   return gmm
 end, "models.GMM.load(path) -> GMM\nRead a mixture written by gmm:save.")
 

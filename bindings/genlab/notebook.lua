@@ -30,9 +30,17 @@ local function marker(line)
   return "code", rest:match("^%s*(.-)%s*$")
 end
 
-local function read_lines(path)
+notebook._read_text = doc(function(path)
   local ok, text = pcall(G.data.read_file, path)
-  if not ok then raise("notebook: " .. tostring(text):gsub("^read_file: ", "")) end
+  if ok then return text end
+  return nil, "notebook: " .. lib.bare(text):gsub("^read_file: ", "")
+end, "notebook._read_text(path) -> text | nil, why\n" ..
+  "path's text as data.read_file reads it (regular files only), or nil and why as the notebook's\n" ..
+     "message; the percent-format and .ipynb readers both read so. Internal.")
+
+local function read_lines(path)
+  local text, why = notebook._read_text(path)
+  if not text then raise(why) end
   local lines, at = {}, 1
   while at <= #text do                   -- the lines f:lines() gave, less a CR before each LF
     local nl = text:find("\n", at, true) or #text + 1
@@ -384,7 +392,7 @@ notebook.run = doc(function(nb, args, opts)
     for i, f in ipairs(fs) do
       local ok, v = true, nil
       if f then ok, v = pcall(f) end
-      values[i] = ok and {value = v} or {error = tostring(v):gsub("^[^\n]-:%d+: ", "")}
+      values[i] = ok and {value = v} or {error = lib.bare(v)}
     end
     rec.cells[k] = {index = k, prose = values}
     for i, t in ipairs(nb.cells[k].templates) do
@@ -731,7 +739,7 @@ local function convert(src, dst)
   if not ok then io.stderr:write(tostring(text), "\n"); return false end
   local wrote, err = pcall(G.data.write_file, dst, text)
   if not wrote then
-    io.stderr:write(("notebook: cannot write %s: %s\n"):format(dst, tostring(err):gsub("^[^\n]-:%d+: ", "")))
+    io.stderr:write(("notebook: cannot write %s: %s\n"):format(dst, lib.bare(err)))
     return false
   end
   io.stderr:write(("notebook: %s -> %s\n"):format(src, dst))
@@ -795,8 +803,7 @@ notebook.main = doc(function(args)
   local run
   if good then good, run = pcall(notebook.run, nb, pass, {dir = opts.dir}) end
   if not good then
-    local msg = tostring(run or nb):gsub("^[^\n]-:%d+: ", "")    -- parse's error, or run's
-    io.stderr:write(msg:match("^[^\n]*"), "\n")
+    io.stderr:write(lib.bare(run or nb):match("^[^\n]*"), "\n")    -- parse's error, or run's
     return false, 1
   end
   G.handin.current = run.dir        -- figures flushed as the process ends land here too

@@ -111,8 +111,8 @@ end, "notebook.write_ipynb(nb, run, path) -> path\nWrite notebook.ipynb(nb, run)
 -- ---- .ipynb in ----------------------------------------------------------------------------
 
 local function decode(path)
-  local ok, text = pcall(G.data.read_file, path)
-  if not ok then error("notebook: " .. tostring(text):gsub("^[^:]*:%d+: ", ""):gsub("^read_file: ", ""), 0) end
+  local text, why = notebook._read_text(path)
+  if not text then error(why, 0) end
   local good, nb = pcall(json.decode, text, path)
   if not good then error("notebook: " .. tostring(nb):gsub("^json: ", ""), 0) end
   if type(nb) ~= "table" or type(nb.cells) ~= "table" then
